@@ -1,0 +1,92 @@
+"""Environment: API keys, base URLs and the user's directories. Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+OPENROUTER_KEY_VARS = ("OPENROUTER_API_KEY_IMAGES", "OPENROUTER_API_KEY")
+
+DEFAULT_BASE_URLS = {
+    "openrouter": ("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1"),
+    "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+}
+
+KEY_VARS = {
+    "openrouter": OPENROUTER_KEY_VARS,
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+}
+
+KEY_HINTS = {
+    "openrouter": "export OPENROUTER_API_KEY_IMAGES=sk-or-... (OPENROUTER_API_KEY also works)",
+    "openai": "export OPENAI_API_KEY=sk-... (needed for edit.py --mode openai)",
+    "anthropic": "export ANTHROPIC_API_KEY=sk-ant-... (or use review.py --provider openrouter)",
+}
+
+
+def key_variable(provider: str) -> str | None:
+    """The name of the first set variable holding ``provider``'s key, or None."""
+    for name in KEY_VARS[provider]:
+        if os.environ.get(name, "").strip():
+            return name
+    return None
+
+
+def api_key(provider: str) -> str:
+    name = key_variable(provider)
+    if name is None:
+        names = " or ".join(KEY_VARS[provider])
+        raise ConfigError(f"{names} is not set", details=KEY_HINTS[provider], kind="missing_key")
+    return os.environ[name].strip()
+
+
+def base_url(provider: str) -> str:
+    variable, default = DEFAULT_BASE_URLS[provider]
+    url = os.environ.get(variable, "").strip() or default
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{variable} is not a valid http(s) URL: {url!r}",
+            details=f"unset it to use {default}, or export {variable}=https://host/path",
+        )
+    return url.rstrip("/")
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "").strip()
+    return Path(value) if value else Path.home() / fallback
+
+
+def user_config_dir() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "image-gen"
+
+
+def user_cache_dir() -> Path:
+    return _xdg("XDG_CACHE_HOME", ".cache") / "image-gen"
+
+
+def user_state_dir() -> Path:
+    return _xdg("XDG_STATE_HOME", ".local/state") / "image-gen"
+
+
+def user_presets_dir() -> Path:
+    value = os.environ.get("IMAGEGEN_PRESETS_DIR", "").strip()
+    return Path(value) if value else user_config_dir() / "presets"
+
+
+def project_root() -> Path:
+    """The checkout or install root that holds presets/ and references/."""
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def retry_base_seconds() -> float:
+    """First back-off delay; tests shorten it with IMAGEGEN_RETRY_BASE_SEC."""
+    try:
+        return max(0.0, float(os.environ.get("IMAGEGEN_RETRY_BASE_SEC", "1")))
+    except ValueError:
+        return 1.0

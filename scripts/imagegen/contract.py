@@ -1,0 +1,114 @@
+"""The stdout contract: exactly one JSON document per run, and the exit code that goes with it.
+
+Every script's ``main`` hands its parser and handler to :func:`run_cli`. The handler returns the
+success payload (a dict) or raises an :class:`~imagegen.errors.ImageGenError`; anything else is
+reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to see one on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Callable
+
+from . import __version__
+from .errors import EXIT_OK, ImageGenError, UsageError
+
+MAX_DETAILS = 500
+
+
+class JsonArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
+
+
+def new_parser(prog: str, description: str) -> JsonArgumentParser:
+    parser = JsonArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
+    return parser
+
+
+class RunContext:
+    """What the error envelope needs to know about a run that may fail midway."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.fields: dict[str, Any] = {}
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+def shorten(text: str | None, limit: int = MAX_DETAILS) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "success": False,
+        "error": error.message,
+        "error_kind": error.kind,
+        "retryable": error.retryable,
+        "details": shorten(error.details),
+    }
+    status = getattr(error, "status", None)
+    if status is not None:
+        doc["http_status"] = status
+    doc.update(context.fields)
+    doc.update({k: v for k, v in error.extra.items() if not k.startswith("_")})
+    doc["generation_time_ms"] = context.elapsed_ms()
+    return doc
+
+
+def emit(document: dict[str, Any]) -> None:
+    """Write the run's one JSON document to stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def run_cli(
+    parser: argparse.ArgumentParser,
+    handler: Callable[[argparse.Namespace, RunContext], dict[str, Any]],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code."""
+    context = RunContext()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help / --version printed text, as people expect
+            code = stop.code if isinstance(stop.code, int) else EXIT_OK
+            return code
+        result = handler(args, context)
+        emit({"success": True, **result})
+        return EXIT_OK
+    except ImageGenError as error:
+        emit(error_envelope(error, context))
+        return error.exit_code
+    except KeyboardInterrupt:
+        emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
+        return 130
+    except Exception as error:  # the last line of defence: never a traceback on a user
+        if os.environ.get("IMAGEGEN_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        internal = ImageGenError(
+            "internal error: " + type(error).__name__,
+            details=shorten(str(error)) or None,
+            kind="internal",
+        )
+        emit(error_envelope(internal, context))
+        return 1

@@ -1,0 +1,110 @@
+"""The one error hierarchy: every failure a user can meet is one of these.
+
+Library code raises; only the entry point (``contract.run_cli``) turns an error into the
+JSON document on stdout and the process exit code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # provider, network or runtime failure
+EXIT_USAGE = 2  # bad input or configuration
+EXIT_CLARIFY = 3  # --strict-clarify found the prompt underspecified
+EXIT_EDIT_INTENT = 4  # the prompt asks for an edit but no baseline image was given
+EXIT_BUDGET = 5  # refused by a spending limit
+
+
+class ImageGenError(Exception):
+    """Base class. ``kind`` is the stable ``error_kind`` agents switch on."""
+
+    kind = "runtime"
+    exit_code = EXIT_FAILURE
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: str | None = None,
+        retryable: bool | None = None,
+        kind: str | None = None,
+        extra: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if retryable is not None:
+            self.retryable = retryable
+        if kind is not None:
+            self.kind = kind
+        self.extra = dict(extra or {})
+
+
+class UsageError(ImageGenError):
+    """Bad flags, bad files, bad presets: fix the input and run again."""
+
+    kind = "usage"
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """Missing key, malformed base URL and other environment problems."""
+
+    kind = "config"
+
+
+class OutputExistsError(UsageError):
+    kind = "output_exists"
+
+
+class ClarifyError(ImageGenError):
+    kind = "clarify"
+    exit_code = EXIT_CLARIFY
+
+
+class EditIntentError(ImageGenError):
+    kind = "edit_intent_without_baseline"
+    exit_code = EXIT_EDIT_INTENT
+
+
+class BudgetError(ImageGenError):
+    kind = "budget"
+    exit_code = EXIT_BUDGET
+
+
+class ProviderError(ImageGenError):
+    """A remote API failed. ``kind`` is one of the provider error kinds below."""
+
+    kind = "provider_error"
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
+class OutputError(ImageGenError):
+    """The image arrived but could not be written (read-only or full disk, ...)."""
+
+    kind = "output"
+
+
+# error_kind -> retryable, for the kinds a remote call can end in.
+PROVIDER_KINDS: dict[str, bool] = {
+    "auth": False,
+    "credits": False,
+    "moderation": False,
+    "no_endpoint": False,
+    "bad_request": False,
+    "rate_limited": True,
+    "timeout": True,
+    "network": True,
+    "provider_error": True,
+    "no_image": True,
+}
+
+
+def provider_error(kind: str, message: str, **kwargs) -> ProviderError:
+    """Build a ProviderError of ``kind`` with that kind's default retryability."""
+    kwargs.setdefault("retryable", PROVIDER_KINDS.get(kind, False))
+    return ProviderError(message, kind=kind, **kwargs)

@@ -1,0 +1,283 @@
+"""Generation: turn resolved options into a request, send it, save what comes back."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, config, images, payload, presets, prompting, registry
+from .client import HttpClient
+from .errors import ImageGenError, UsageError
+from .output import ImageWriter, SavedImage
+from .progress import Ticker, note
+from .response import ProviderReply, parse_chat
+
+DEFAULT_ASPECT_RATIO = "1:1"
+DEFAULT_SIZE = "2K"
+MAX_PARALLEL_CALLS = 4
+
+
+@dataclass
+class GenerationPlan:
+    """Everything a generation needs, validated; building it touches no network."""
+
+    spec: registry.ModelSpec
+    prompt: str
+    final_prompt: str
+    aspect_ratio: str
+    size: str
+    count: int = 1
+    seed: int | None = None
+    preset: presets.Preset | None = None
+    system_message: str | None = None
+    upsampling: bool | None = None
+    style_refs: list[images.InputImage] = field(default_factory=list)
+    input_images: list[images.InputImage] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra_result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def enhanced_prompt(self) -> str | None:
+        return self.final_prompt if self.final_prompt != self.prompt else None
+
+    @property
+    def estimate_usd(self) -> float | None:
+        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, self.count)
+
+    def request_body(self) -> dict[str, Any]:
+        urls = [image.data_url() for image in self.input_images + self.style_refs]
+        return payload.chat_request(
+            self.spec, self.final_prompt, image_urls=urls, system_message=self.system_message,
+            aspect_ratio=self.aspect_ratio, size=self.size, seed=self.seed, upsampling=self.upsampling,
+        )
+
+    def request_record(self) -> dict[str, Any]:
+        """What the sidecar keeps of the request (no image bytes, no secrets)."""
+        return {
+            "prompt": self.prompt,
+            "enhanced_prompt": self.enhanced_prompt,
+            "model": self.spec.id,
+            "preset": self.preset.name if self.preset else None,
+            "aspect_ratio": self.aspect_ratio,
+            "size": self.size,
+            "seed": self.seed,
+            "system_message": self.system_message,
+            "prompt_upsampling": self.upsampling,
+            "input_images": [_image_record(i) for i in self.input_images],
+            "style_refs": [_image_record(i) for i in self.style_refs],
+            **self.extra_result,
+        }
+
+
+def _image_record(image: images.InputImage) -> dict[str, Any]:
+    return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
+
+
+def plan_from_args(args: argparse.Namespace) -> GenerationPlan:
+    """Resolve CLI > preset > built-in defaults and check the model can do what is asked."""
+    prompt = (args.prompt or "").strip()
+    if not prompt:
+        raise UsageError("--prompt is empty", details="describe the image to generate")
+    preset = presets.load(args.preset) if getattr(args, "preset", None) else None
+    defaults = preset.defaults if preset else {}
+    spec = registry.resolve(args.model or defaults.get("model") or registry.DEFAULT_MODEL)
+    plan = GenerationPlan(
+        spec=spec,
+        prompt=prompt,
+        final_prompt=prompt,
+        aspect_ratio=args.aspect_ratio or defaults.get("aspect_ratio") or DEFAULT_ASPECT_RATIO,
+        size=args.size or defaults.get("size") or DEFAULT_SIZE,
+        count=getattr(args, "n", None) or 1,
+        seed=args.seed,
+        preset=preset,
+    )
+    if preset:
+        plan.warnings += preset.warnings
+    _check_capabilities(plan)
+    _resolve_system_message(plan, getattr(args, "system_prompt", None))
+    _resolve_upsampling(plan, getattr(args, "prompt_upsampling", None))
+    _load_images(plan, args)
+    compose_prompt(plan)
+    return plan
+
+
+def compose_prompt(plan: GenerationPlan) -> None:
+    style = plan.preset.style if plan.preset else {}
+    plan.final_prompt = prompting.compose(
+        plan.spec, plan.prompt, style, reference_count=len(plan.style_refs), instructions=plan.instructions,
+    )
+
+
+def _check_capabilities(plan: GenerationPlan) -> None:
+    spec = plan.spec
+    if plan.aspect_ratio not in spec.ratios:
+        raise UsageError(f"{spec.alias} does not support aspect ratio {plan.aspect_ratio}",
+                         details="supported: " + ", ".join(spec.ratios), kind="unsupported")
+    if plan.size not in spec.sizes:
+        raise UsageError(f"{spec.alias} does not support size {plan.size}",
+                         details="supported: " + ", ".join(spec.sizes), kind="unsupported")
+
+
+def _resolve_system_message(plan: GenerationPlan, cli_value: str | None) -> None:
+    message = cli_value or (plan.preset.system_message if plan.preset else None)
+    if not message:
+        return
+    if plan.spec.system_message:
+        plan.system_message = message
+    elif cli_value:
+        plan.warnings.append(f"{plan.spec.alias} takes no system message; --system-prompt was ignored")
+
+
+def _resolve_upsampling(plan: GenerationPlan, cli_value: bool | None) -> None:
+    if plan.spec.upsampling:
+        plan.upsampling = True if cli_value is None else cli_value
+    elif cli_value is not None:
+        plan.warnings.append(f"prompt upsampling is a FLUX feature; ignored for {plan.spec.alias}")
+
+
+def _load_images(plan: GenerationPlan, args: argparse.Namespace) -> None:
+    spec = plan.spec
+    inputs = [p for p in [getattr(args, "input_image", None)] if p]
+    refs = list(getattr(args, "style_ref", []) or [])
+    preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
+    total = len(inputs) + len(refs) + len(preset_refs)
+    if total and not spec.image_input:
+        raise UsageError(f"{spec.alias} does not accept input or reference images",
+                         details="use flux.2-pro, gpt-5-image or a nanobanana model for reference-guided work",
+                         kind="unsupported")
+    if total > spec.max_refs:
+        raise UsageError(f"{total} images given but {spec.alias} accepts at most {spec.max_refs}",
+                         details="drop some --style-ref images (preset reference_images count too)", kind="unsupported")
+    plan.input_images = [images.load_input_image(p, flag="--input-image") for p in inputs]
+    plan.style_refs = [images.load_input_image(p, role="style reference", flag="--style-ref") for p in refs]
+    plan.style_refs += [images.load_input_image(p, role="preset reference image", flag="the preset's reference_images")
+                        for p in preset_refs]
+
+
+def openrouter_headers(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "X-OpenRouter-Title": "image-gen", "X-Title": "image-gen"}
+
+
+def dry_run_result(plan: GenerationPlan, writer: ImageWriter, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "request": {"method": "POST", "url": url, "body": payload.redact_for_display(body)},
+        "target_paths": [str(writer.planned_name(i)) for i in range(plan.count)],
+        **summary(plan),
+    }
+
+
+def summary(plan: GenerationPlan) -> dict[str, Any]:
+    """The fields every generation result carries, whatever happened."""
+    return {
+        "model": plan.spec.id,
+        "prompt": plan.prompt,
+        "enhanced_prompt": plan.enhanced_prompt,
+        "preset": plan.preset.name if plan.preset else None,
+        "aspect_ratio": plan.aspect_ratio,
+        "size": plan.size,
+        "cost_estimate": registry.format_estimate(plan.estimate_usd),
+        "cost_estimate_usd": plan.estimate_usd,
+        "cost_estimate_is_guess": plan.spec.pricing.guess,
+        "style_refs": [str(i.path) for i in plan.style_refs],
+        "system_message_used": plan.system_message is not None,
+        **plan.extra_result,
+    }
+
+
+def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False,
+             url: str | None = None, key: str | None = None) -> dict[str, Any]:
+    """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image."""
+    url = url or config.base_url("openrouter") + "/chat/completions"
+    headers = openrouter_headers(key or config.api_key("openrouter"))
+    writer.check_before_request()
+    body = plan.request_body()
+    started = time.monotonic()
+
+    def one_call(_: int) -> ProviderReply:
+        return parse_chat(client.post_json(url, body, headers))
+
+    with Ticker(f"waiting for {plan.spec.alias}", quiet=quiet):
+        if plan.count == 1:
+            outcomes: list[ProviderReply | ImageGenError] = [one_call(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=min(plan.count, MAX_PARALLEL_CALLS)) as pool:
+                outcomes = list(pool.map(_capture(one_call), range(plan.count)))
+    replies = [o for o in outcomes if isinstance(o, ProviderReply)]
+    failures = [o for o in outcomes if isinstance(o, ImageGenError)]
+    if not replies:
+        raise failures[0]
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    result = save_replies(plan, replies, client, writer, elapsed_ms)
+    for failure in failures:
+        result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
+    return result
+
+
+def _capture(function):  # type: ignore[no-untyped-def]
+    def wrapper(index: int) -> Any:
+        try:
+            return function(index)
+        except ImageGenError as error:
+            return error
+    return wrapper
+
+
+def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
+                 elapsed_ms: int) -> dict[str, Any]:
+    saved: list[SavedImage] = []
+    texts: list[str] = []
+    costs = [r.cost_usd for r in replies if r.cost_usd is not None]
+    for reply in replies:
+        if reply.text:
+            texts.append(reply.text)
+        for source in reply.images:
+            metadata = {
+                "image_gen_version": __version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "request": plan.request_record(),
+                "result": {"generation_id": reply.generation_id, "provider": reply.provider,
+                           "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
+            }
+            saved.append(writer.save(source.chunks(client), len(saved), metadata))
+    first = saved[0]
+    warnings = list(plan.warnings)
+    for image in saved:
+        warnings += image.warnings
+    return {
+        "path": str(first.path.resolve()),
+        "all_paths": [str(s.path.resolve()) for s in saved],
+        **summary(plan),
+        "cost_usd": round(sum(costs), 6) if costs else None,
+        "generation_time_ms": elapsed_ms,
+        "image_count": len(saved),
+        "generation_id": replies[0].generation_id,
+        "provider": replies[0].provider,
+        "format": first.format,
+        "width": first.width,
+        "height": first.height,
+        "sidecar": str(first.sidecar.resolve()) if first.sidecar else None,
+        "text_response": "\n\n".join(texts) or None,
+        "warnings": warnings,
+    }
+
+
+def writer_from_args(args: argparse.Namespace, spec: registry.ModelSpec) -> ImageWriter:
+    output_file = Path(args.output_file).expanduser() if args.output_file else None
+    return ImageWriter(Path(args.output_dir).expanduser(), output_file, spec.slug,
+                       overwrite=args.overwrite, sidecars=args.sidecar)
+
+
+def client_from_args(args: argparse.Namespace, *providers: str) -> HttpClient:
+    secrets = [config.api_key(p) for p in providers if config.key_variable(p)]
+    return HttpClient(timeout=args.timeout, retries=args.retries, secrets=secrets, verbose=not args.quiet)
+
+
+def notify_warnings(plan: GenerationPlan, quiet: bool) -> None:
+    for warning in plan.warnings:
+        note("warning: " + warning, quiet)

@@ -1,0 +1,226 @@
+"""The one output writer: whole files only, never two writers on one name, real formats.
+
+Bytes go to a hidden temp file beside the target, are fsynced, and then take their final name
+with ``os.link`` (which fails if the name exists, so parallel runs each get their own ``-2``,
+``-3`` ...) or ``os.replace`` when overwriting was asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import images
+from .errors import OutputError, OutputExistsError, UsageError
+
+TEMP_PREFIX = ".imagegen-"
+PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
+MAX_SUFFIX = 10_000
+
+
+@dataclass
+class SavedImage:
+    path: Path
+    format: str
+    width: int | None
+    height: int | None
+    bytes: int
+    sha256: str
+    sidecar: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def png_text_chunk(keyword: str, text: str) -> bytes:
+    """An uncompressed iTXt chunk."""
+    data = keyword.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
+    return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+
+
+def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` whole or not at all (exclusive: fail if it exists)."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(temp, path)
+        else:
+            os.replace(temp, path)
+    finally:
+        _unlink_quietly(temp)
+
+
+def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
+    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+                 exclusive=exclusive)
+
+
+def _unlink_quietly(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def ensure_writable_dir(directory: Path) -> Path:
+    """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(
+            f"output directory is not writable: {directory} ({error.strerror or error})",
+            details="choose another --output-dir, or fix its permissions or free some space",
+            kind="output_dir",
+        ) from None
+    return directory
+
+
+class ImageWriter:
+    """Names and writes the images of one run."""
+
+    def __init__(self, output_dir: Path, output_file: Path | None, slug: str, *,
+                 overwrite: bool = False, sidecars: bool = True) -> None:
+        self.output_dir = output_dir
+        self.output_file = output_file
+        self.slug = slug
+        self.overwrite = overwrite
+        self.sidecars = sidecars
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+
+    def target_dir(self) -> Path:
+        return self.output_file.parent if self.output_file else self.output_dir
+
+    def check_before_request(self) -> None:
+        """Refuse early what would fail after paying: unwritable folder, existing explicit file."""
+        ensure_writable_dir(self.target_dir())
+        if self.output_file and self.output_file.exists() and not self.overwrite:
+            raise OutputExistsError(
+                f"output exists: {self.output_file} (pass --overwrite to replace it)",
+                details="or choose another --output-file",
+            )
+
+    def planned_name(self, index: int = 0, ext: str = ".png") -> Path:
+        """The name an image would get (for --dry-run); the real one may take a -N suffix."""
+        if self.output_file:
+            return self._explicit(index)
+        return self.output_dir / f"{self.stamp}-{self.slug}{ext}"
+
+    def _explicit(self, index: int) -> Path:
+        assert self.output_file is not None
+        if index == 0:
+            return self.output_file
+        return self.output_file.with_name(f"{self.output_file.stem}-{index + 1}{self.output_file.suffix}")
+
+    def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
+        directory = self.target_dir()
+        try:
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".part")
+        except OSError as error:
+            raise self._disk_error(directory, error) from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                fmt, size, digest = _stream_image(handle, chunks, metadata)
+                handle.flush()
+                os.fsync(handle.fileno())
+            saved = self._claim(Path(temp), fmt, index)
+            saved.bytes, saved.sha256 = size, digest
+        except OSError as error:
+            raise self._disk_error(directory, error) from None
+        finally:
+            _unlink_quietly(temp)
+        head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
+        saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
+        if self.sidecars:
+            sidecar = saved.path.with_name(saved.path.name + ".json")
+            image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
+                     "bytes": saved.bytes, "sha256": saved.sha256}
+            try:
+                write_json_atomic(sidecar, {**metadata, "image": image})
+                saved.sidecar = sidecar
+            except OSError as error:
+                saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
+        return saved
+
+    def _claim(self, temp: Path, fmt: str, index: int) -> SavedImage:
+        ext = images.EXTENSIONS[fmt]
+        warnings: list[str] = []
+        if self.output_file:
+            target = self._explicit(index)
+            if target.suffix.lower() not in _extensions_for(fmt):
+                warnings.append(f"{target.name} holds {fmt.upper()} data although its name says {target.suffix or 'nothing'}")
+            if self.overwrite:
+                os.replace(temp, target)
+                return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)") from None
+            return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
+        base = f"{self.stamp}-{self.slug}"
+        for number in range(1, MAX_SUFFIX):
+            name = f"{base}{ext}" if number == 1 else f"{base}-{number}{ext}"
+            try:
+                os.link(temp, self.output_dir / name)
+            except FileExistsError:
+                continue
+            return SavedImage(self.output_dir / name, fmt, None, None, 0, "", warnings=warnings)
+        raise OutputError(f"no free file name for {base}{ext} in {self.output_dir}")
+
+    @staticmethod
+    def _disk_error(directory: Path, error: OSError) -> OutputError:
+        return OutputError(
+            f"could not write the image in {directory}: {error.strerror or error}",
+            details="free some space or fix permissions, then run again; nothing was left behind",
+        )
+
+
+def _extensions_for(fmt: str) -> tuple[str, ...]:
+    return (".jpg", ".jpeg") if fmt == "jpeg" else (images.EXTENSIONS[fmt],)
+
+
+def _jpeg_head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(1024 * 1024)
+
+
+def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]) -> tuple[str, int, str]:
+    """Write decoded chunks, checking the format and adding PNG metadata; return (format, size, sha256)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    head = b""
+    fmt: str | None = None
+    size = 0
+    for chunk in chunks:
+        if fmt is None:
+            head += chunk
+            if len(head) < PNG_HEADER_LEN and chunk:
+                continue
+            fmt = images.sniff_format(head[:16])
+            if fmt is None:
+                from .errors import provider_error
+
+                raise provider_error("provider_error", "the provider sent data that is not an image (no PNG, JPEG, WebP or GIF signature)")
+            chunk, head = head, b""
+            if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
+                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", json.dumps(metadata)) + chunk[PNG_HEADER_LEN:]
+        handle.write(chunk)
+        digest.update(chunk)
+        size += len(chunk)
+    if fmt is None:
+        from .errors import provider_error
+
+        raise provider_error("provider_error", "the provider sent an empty or truncated image")
+    return fmt, size, digest.hexdigest()

@@ -1,0 +1,43 @@
+"""Feedback on stderr: a live elapsed-time line on a terminal, plain notes elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from types import TracebackType
+
+
+def note(text: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(f"image-gen: {text}", file=sys.stderr, flush=True)
+
+
+class Ticker:
+    """``with Ticker("waiting for flux.2-pro"):`` shows ``… 12s`` on a TTY's stderr, never on stdout."""
+
+    def __init__(self, label: str, quiet: bool = False) -> None:
+        self.label = label
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Ticker":
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while not self._stop.wait(0.5):
+            sys.stderr.write(f"\r{self.label} … {time.monotonic() - started:4.0f}s")
+            sys.stderr.flush()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,1034 @@
+"""A recording, scriptable loopback fake of the APIs image-gen talks to.
+
+One ``ThreadingHTTPServer`` on 127.0.0.1 answers, on one port:
+
+* OpenRouter under ``/api/v1``: chat completions, the Images API, ``/key``, ``/models`` and
+  ``/generation``;
+* OpenAI under ``/v1``: ``/images/edits`` (multipart/form-data);
+* Anthropic: ``/v1/messages``;
+* ``/files/<name>``: bytes registered with :meth:`FakeAPI.add_file` (for https-URL images).
+
+Every request is recorded as a :class:`Recorded` (headers, raw body, parsed JSON or multipart
+parts). Replies are scripted per route with :meth:`FakeAPI.enqueue`; once a route's queue is
+empty a realistic default success reply is produced. A :class:`Reply` can also misbehave:
+delay, drip the body slowly, truncate it, or reset the connection.
+
+Usage::
+
+    with FakeAPI() as fake:
+        fake.enqueue("chat", error_reply(429, retry_after=1))
+        run_cli(env={**os.environ, **fake.env()})
+        assert len(fake.requests_for("chat")) == 2
+
+Standard library only; also runnable as a script (see :func:`main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json as jsonlib
+import math
+import os
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import traceback
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+# --------------------------------------------------------------------------------------------
+# Image helpers
+# --------------------------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: Pixel sizes OpenRouter documents for ``image_config.aspect_ratio``.
+ASPECT_SIZES: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "2:3": (832, 1248),
+    "3:2": (1248, 832),
+    "3:4": (864, 1184),
+    "4:3": (1184, 864),
+    "4:5": (896, 1152),
+    "5:4": (1152, 896),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "21:9": (1536, 672),
+}
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def encode_png(width: int, height: int, pixels: bytes, rgba: bool = False, level: int = 6) -> bytes:
+    """Encode packed 8-bit RGB (or RGBA) ``pixels``, row after row, as a PNG."""
+    stride = width * (4 if rgba else 3)
+    if width < 1 or height < 1 or len(pixels) != stride * height:
+        raise ValueError(f"need {stride * height} pixel bytes for {width}x{height}")
+    view = memoryview(pixels)
+    raw = b"".join(part for y in range(height) for part in (b"\x00", view[y * stride : (y + 1) * stride]))
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if rgba else 2, 0, 0, 0)
+    return (
+        PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(raw, level))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def make_png(
+    width: int,
+    height: int,
+    rgba: bool = False,
+    color: Sequence[int] = (200, 80, 40),
+    noise: bool = False,
+) -> bytes:
+    """A valid PNG of one ``color`` (alpha ``color[3]`` if given), or of random pixels.
+
+    ``noise=True`` makes incompressible pixels quickly (stored deflate blocks), so a PNG of
+    tens of MB costs well under a second.
+    """
+    channels = 4 if rgba else 3
+    if noise:
+        return encode_png(width, height, os.urandom(width * height * channels), rgba, level=0)
+    pixel = bytes(color[:3]) + (bytes([color[3] if len(color) > 3 else 255]) if rgba else b"")
+    return encode_png(width, height, pixel * (width * height), rgba)
+
+
+def make_png_of_size(approx_bytes: int) -> bytes:
+    """A square RGB noise PNG of about ``approx_bytes`` bytes."""
+    side = max(1, math.isqrt(max(approx_bytes, 3) // 3))
+    return make_png(side, side, noise=True)
+
+
+def make_jpeg_header_only(width: int, height: int) -> bytes:
+    """JPEG markers (SOI, APP0, DQT, SOF0, EOI) with the size, enough for header sniffing."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + b"\x01" * 64
+    components = b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + components
+    return b"\xff\xd8" + app0 + dqt + sof0 + b"\xff\xd9"
+
+
+def make_webp(width: int, height: int) -> bytes:
+    """A RIFF/WEBP file holding only a VP8X chunk with the canvas size."""
+    vp8x = b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    chunk = b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def _lzw_pack(codes: Sequence[int], bits: int) -> bytes:
+    """Pack fixed-width codes least-significant-bit first, as GIF does."""
+    out = bytearray()
+    acc = filled = 0
+    for code in codes:
+        acc |= code << filled
+        filled += bits
+        while filled >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            filled -= 8
+    if filled:
+        out.append(acc)
+    return bytes(out)
+
+
+def _gif_pixels(count: int) -> bytes:
+    """LZW data for ``count`` pixels of colour 0: a clear code before every two pixels keeps
+    the table tiny and the code width at 3 bits; eight such groups fill exactly 9 bytes."""
+    block = _lzw_pack([4, 0, 0] * 8, 3)
+    tail = [4, 0, 0] * ((count // 2) % 8) + [4, 0] * (count % 2) + [5]
+    data = block * (count // 16) + _lzw_pack(tail, 3)
+    blocks = b"".join(bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255))
+    return b"\x02" + blocks + b"\x00"
+
+
+def make_gif(width: int, height: int) -> bytes:
+    """A valid GIF89a of one colour."""
+    screen = struct.pack("<HHBBB", width, height, 0x91, 0, 0) + b"\xc8\x50\x28" + b"\x00" * 9
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+    return b"GIF89a" + screen + descriptor + _gif_pixels(width * height) + b"\x3b"
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG")
+    chunks, pos = [], len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, end = data[pos + 4 : pos + 8], pos + 8 + length
+        if end + 4 > len(data):
+            raise ValueError(f"PNG chunk {kind!r} is truncated")
+        payload, (crc,) = data[pos + 8 : end], struct.unpack(">I", data[end : end + 4])
+        if zlib.crc32(kind + payload) & 0xFFFFFFFF != crc:
+            raise ValueError(f"PNG chunk {kind!r} has a bad CRC")
+        chunks.append((kind, payload))
+        pos += 12 + length
+        if kind == b"IEND":
+            return chunks
+    raise ValueError("PNG has no IEND chunk")
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR."""
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _paeth(left: int, up: int, upleft: int) -> int:
+    estimate = left + up - upleft
+    dl, du, dul = abs(estimate - left), abs(estimate - up), abs(estimate - upleft)
+    if dl <= du and dl <= dul:
+        return left
+    return up if du <= dul else upleft
+
+
+def _unfilter_row(kind: int, line: bytearray, prev: bytearray, bpp: int) -> None:
+    """Undo one PNG filter in place (types 0-4)."""
+    if kind == 0:
+        return
+    if kind not in (1, 2, 3, 4):
+        raise ValueError(f"bad PNG filter type {kind}")
+    for i in range(len(line)):
+        left = line[i - bpp] if i >= bpp else 0
+        upleft = prev[i - bpp] if i >= bpp else 0
+        if kind == 1:
+            predicted = left
+        elif kind == 2:
+            predicted = prev[i]
+        elif kind == 3:
+            predicted = (left + prev[i]) >> 1
+        else:
+            predicted = _paeth(left, prev[i], upleft)
+        line[i] = (line[i] + predicted) & 0xFF
+
+
+def _rgb_to_rgba(row: bytes) -> bytes:
+    count = len(row) // 3
+    out = bytearray(b"\xff" * (count * 4))
+    for channel in range(3):
+        out[channel::4] = row[channel::3]
+    return bytes(out)
+
+
+def read_png_rgba(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB or RGBA, non-interlaced PNG to (width, height, RGBA rows)."""
+    chunks = _png_chunks(data)
+    if chunks[0][0] != b"IHDR":
+        raise ValueError("PNG does not start with IHDR")
+    width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    if depth != 8 or color_type not in (2, 6) or interlace:
+        raise ValueError(f"unsupported PNG: depth {depth}, colour type {color_type}, interlace {interlace}")
+    bpp = 4 if color_type == 6 else 3
+    stride = width * bpp
+    raw = zlib.decompress(b"".join(payload for kind, payload in chunks if kind == b"IDAT"))
+    if len(raw) < height * (stride + 1):
+        raise ValueError("PNG image data is too short")
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        line = bytearray(raw[start + 1 : start + 1 + stride])
+        _unfilter_row(raw[start], line, prev, bpp)
+        rows.append(bytes(line) if bpp == 4 else _rgb_to_rgba(bytes(line)))
+        prev = line
+    return width, height, rows
+
+
+def aspect_size(ratio: Any) -> tuple[int, int]:
+    """Pixel size for an aspect ratio: the documented table, else about 1 MP, else 1024x1024."""
+    if isinstance(ratio, str) and ratio in ASPECT_SIZES:
+        return ASPECT_SIZES[ratio]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)", ratio if isinstance(ratio, str) else "")
+    if not match or not float(match[1]) or not float(match[2]):
+        return 1024, 1024
+    width = math.sqrt(1024 * 1024 * float(match[1]) / float(match[2]))
+    return round(width), round(1024 * 1024 / width)
+
+
+def _data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# --------------------------------------------------------------------------------------------
+# multipart/form-data
+# --------------------------------------------------------------------------------------------
+
+_PARAM_RE = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+def _decode_ext_value(value: str) -> str:
+    """Decode an RFC 5987 ``charset'lang'percent-encoded`` value."""
+    if value.count("'") < 2:
+        return unquote(value)
+    charset, _lang, encoded = value.split("'", 2)
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except LookupError:
+        return unquote(encoded, errors="replace")
+
+
+def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
+    """Split ``type; a=1; b="q\\"uoted"; c*=UTF-8''%E2%82%AC`` into ("type", params).
+
+    Keys are lower-cased, quoted values unescaped, and ``key*`` (RFC 5987) wins over ``key``.
+    """
+    main, _, rest = value.partition(";")
+    plain: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    for match in _PARAM_RE.finditer(";" + rest):
+        key, raw = match[1].lower(), match[2].strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        if key.endswith("*"):
+            extended[key[:-1]] = _decode_ext_value(raw)
+        else:
+            plain[key] = raw
+    return main.strip().lower(), {**plain, **extended}
+
+
+@dataclass
+class Part:
+    """One part of a multipart/form-data body."""
+
+    name: str | None
+    filename: str | None
+    content_type: str | None
+    data: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, raw values
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+def _decode_header_bytes(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _parse_part(segment: bytes) -> Part:
+    _padding, _, segment = segment.partition(b"\r\n")
+    if segment.startswith(b"\r\n"):
+        head, data = b"", segment[2:]
+    else:
+        head, _, data = segment.partition(b"\r\n\r\n")
+    headers: dict[str, str] = {}
+    for line in _decode_header_bytes(head).split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    _, params = parse_header_params(headers.get("content-disposition", ""))
+    return Part(params.get("name"), params.get("filename"), headers.get("content-type"), data, headers)
+
+
+def parse_multipart(body: bytes, content_type: str) -> list[Part]:
+    """Parse a multipart body with the boundary named in ``content_type``."""
+    _, params = parse_header_params(content_type)
+    boundary = params.get("boundary")
+    if not boundary:
+        raise ValueError("multipart Content-Type without a boundary")
+    parts = []
+    for segment in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:]:
+        if segment.startswith(b"--"):
+            break
+        parts.append(_parse_part(segment))
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# Recorded requests and scripted replies
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """One request as the fake received it."""
+
+    route: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    json: Any = None  # parsed JSON body, or None
+    parts: list[Part] | None = None  # multipart parts, or None
+    received: float = field(default_factory=time.monotonic)
+
+    def parts_named(self, name: str) -> list[Part]:
+        return [part for part in self.parts or [] if part.name == name]
+
+    def part(self, name: str) -> Part | None:
+        found = self.parts_named(name)
+        return found[0] if found else None
+
+    @property
+    def form(self) -> dict[str, str]:
+        """The multipart fields that are not files, as text."""
+        return {p.name: p.text for p in self.parts or [] if p.name is not None and p.filename is None}
+
+
+@dataclass
+class Reply:
+    """A scripted HTTP reply, or misbehaviour (delay, drip, truncate, reset)."""
+
+    status: int = 200
+    json: Any = None
+    body: bytes | None = None  # raw body; wins over json
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    delay: float = 0.0  # seconds before anything is sent
+    drip: float | None = None  # seconds between body chunks
+    drip_chunk: int = 64  # bytes per dripped chunk
+    truncate: int | None = None  # send only this many body bytes, then close
+    reset: bool = False  # close with a TCP RST and no response
+
+    def payload(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        return b"" if self.json is None else jsonlib.dumps(self.json).encode("utf-8")
+
+    def header_items(self, length: int) -> list[tuple[str, str]]:
+        default_type = "application/octet-stream" if self.body is not None else "application/json"
+        merged = {
+            "content-type": ("Content-Type", self.content_type or default_type),
+            "content-length": ("Content-Length", str(length)),
+        }
+        merged.update({name.lower(): (name, str(value)) for name, value in self.headers.items()})
+        return list(merged.values())
+
+
+#: What :meth:`FakeAPI.enqueue` accepts: a Reply, or a function of the request returning one
+#: (or None for the default reply).
+ReplyLike = Reply | Callable[[Recorded], Reply | None]
+
+_GEN_IDS = itertools.count(1)
+
+
+def _next_gen_id() -> str:
+    return f"gen-{next(_GEN_IDS)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Reply factories
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_CHAT_MODEL = "google/gemini-2.5-flash-image"
+DEFAULT_REVIEW: dict[str, Any] = {
+    "score": 8,
+    "prompt_adherence": 8,
+    "technical_quality": 8,
+    "composition": 7,
+    "critique": "Strong subject and lighting; the background is a little busy.",
+    "suggested_refinement": "",
+}
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def review_text(**overrides: Any) -> str:
+    """The JSON text of a vision review (DEFAULT_REVIEW with ``overrides``)."""
+    return jsonlib.dumps({**DEFAULT_REVIEW, **overrides})
+
+
+def error_reply(
+    status: int,
+    message: str = "Fake upstream error",
+    retry_after: float | str | None = None,
+    code: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Reply:
+    """An OpenRouter error: ``{"error": {"code", "message", "metadata"}}``."""
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    error = {"code": status if code is None else code, "message": message, "metadata": metadata or {}}
+    return Reply(status=status, json={"error": error}, headers=headers)
+
+
+def openai_error_reply(status: int, message: str = "Fake OpenAI error") -> Reply:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return Reply(status=status, json={"error": {"message": message, "type": kind, "param": None, "code": None}})
+
+
+def anthropic_error_reply(status: int, message: str = "Fake Anthropic error") -> Reply:
+    kind = _ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+    return Reply(status=status, json={"type": "error", "error": {"type": kind, "message": message}})
+
+
+def html_reply(status: int = 502) -> Reply:
+    """An HTML error page, as a proxy or CDN would send."""
+    page = f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
+    return Reply(status=status, body=page.encode("ascii"), content_type="text/html; charset=utf-8")
+
+
+def _usage(cost: float) -> dict[str, Any]:
+    return {
+        "prompt_tokens": 10,
+        "completion_tokens": 1300,
+        "total_tokens": 1310,
+        "completion_tokens_details": {"image_tokens": 1290},
+        "cost": cost,
+    }
+
+
+def _chat_json(message: dict[str, Any], model: str, cost: float, gen_id: str | None, **choice: Any) -> dict:
+    return {
+        "id": gen_id or _next_gen_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "provider": "Fake Provider",
+        "choices": [{"index": 0, **choice, "message": {"role": "assistant", **message}}],
+        "usage": _usage(cost),
+    }
+
+
+def chat_image_reply(
+    images: Sequence[bytes] = (),
+    text: str = "Here is your image.",
+    cost: float = 0.04,
+    gen_id: str | None = None,
+    as_urls: Sequence[str] | None = None,
+    mime: str = "image/png",
+    finish_reason: str = "stop",
+    native_finish_reason: str = "STOP",
+    model: str = DEFAULT_CHAT_MODEL,
+) -> Reply:
+    """A chat completion carrying images as data URLs (``mime``) or as the given ``as_urls``.
+
+    With neither ``images`` nor ``as_urls`` one small PNG is sent.
+    """
+    urls = list(as_urls) if as_urls is not None else [_data_url(i, mime) for i in images or [make_png(64, 64)]]
+    message = {"content": text, "images": [{"type": "image_url", "image_url": {"url": url}} for url in urls]}
+    body = _chat_json(
+        message, model, cost, gen_id, finish_reason=finish_reason, native_finish_reason=native_finish_reason
+    )
+    return Reply(json=body)
+
+
+def chat_text_only_reply(
+    text: str,
+    native_finish_reason: str = "IMAGE_PROHIBITED_CONTENT",
+    finish_reason: str = "stop",
+    model: str = DEFAULT_CHAT_MODEL,
+) -> Reply:
+    """A chat completion with text and no images (safety block, wrong modalities, ...)."""
+    body = _chat_json(
+        {"content": text}, model, 0.001, None, finish_reason=finish_reason, native_finish_reason=native_finish_reason
+    )
+    return Reply(json=body)
+
+
+def chat_error_in_200_reply(message: str, code: int = 502) -> Reply:
+    """HTTP 200 whose body is a bare ``{"error": {...}}``."""
+    return Reply(json={"error": {"code": code, "message": message, "metadata": {}}})
+
+
+def chat_finish_error_reply(message: str, code: int = 502, model: str = DEFAULT_CHAT_MODEL) -> Reply:
+    """HTTP 200 with ``choices[0].finish_reason == "error"`` and ``choices[0].error``."""
+    error = {"code": code, "message": message, "metadata": {}}
+    body = _chat_json(
+        {"content": ""}, model, 0.0, None, finish_reason="error", native_finish_reason="ERROR", error=error
+    )
+    return Reply(json=body)
+
+
+def openrouter_text_reply(text: str, model: str = "anthropic/claude-sonnet-4.6", cost: float = 0.001) -> Reply:
+    """A plain text chat completion (vision review or prompt enhancement via OpenRouter)."""
+    body = _chat_json({"content": text}, model, cost, None, finish_reason="stop", native_finish_reason="end_turn")
+    return Reply(json=body)
+
+
+def images_reply(images: Sequence[bytes] = (), cost: float = 0.04, media_type: str = "image/png") -> Reply:
+    """An OpenRouter Images API response (one small PNG if ``images`` is empty)."""
+    data = [
+        {"b64_json": base64.b64encode(image).decode("ascii"), "media_type": media_type}
+        for image in images or [make_png(64, 64)]
+    ]
+    return Reply(json={"created": int(time.time()), "data": data, "usage": {"cost": cost}})
+
+
+def edits_reply(images: Sequence[bytes] = ()) -> Reply:
+    """An OpenAI ``/images/edits`` response (one small PNG if ``images`` is empty)."""
+    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [make_png(64, 64)]]
+    usage = {
+        "total_tokens": 4360,
+        "input_tokens": 200,
+        "output_tokens": 4160,
+        "input_tokens_details": {"text_tokens": 50, "image_tokens": 150},
+    }
+    return Reply(json={"created": int(time.time()), "data": data, "usage": usage})
+
+
+def messages_reply(text: str, model: str = "claude-sonnet-4-6", stop_reason: str = "end_turn") -> Reply:
+    """An Anthropic Messages API response whose only content block is ``text``."""
+    body = {
+        "id": f"msg_fake_{next(_GEN_IDS)}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1500, "output_tokens": 120},
+    }
+    return Reply(json=body)
+
+
+_MODELS = [
+    ("google/gemini-2.5-flash-image", "Google: Nano Banana", ["image", "text"], "0.0000003", "0.0000025", "0.00003"),
+    ("openai/gpt-5-image", "OpenAI: GPT-5 Image", ["image", "text"], "0.00001", "0.00001", "0.00004"),
+    ("black-forest-labs/flux.2-pro", "Black Forest Labs: FLUX.2 Pro", ["image"], "0", "0", "0.03"),
+]
+
+
+def models_reply() -> Reply:
+    """``GET /models``: three image models in OpenRouter's shape (prices are USD strings)."""
+    data = [
+        {
+            "id": model_id,
+            "name": name,
+            "context_length": 32768,
+            "architecture": {"input_modalities": ["text", "image"], "output_modalities": outputs},
+            "pricing": {"prompt": prompt, "completion": completion, "image": image, "request": "0"},
+        }
+        for model_id, name, outputs, prompt, completion, image in _MODELS
+    ]
+    return Reply(json={"data": data})
+
+
+# --------------------------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------------------------
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/chat/completions"): "chat",
+    ("POST", "/api/v1/images"): "images",
+    ("GET", "/api/v1/key"): "key",
+    ("GET", "/api/v1/models"): "models",
+    ("GET", "/api/v1/generation"): "generation",
+    ("POST", "/v1/images/edits"): "edits",
+    ("POST", "/v1/messages"): "messages",
+}
+ROUTE_NAMES = frozenset(ROUTES.values()) | {"files", "unknown"}
+#: Model id prefixes of image-only models (checked only with ``FakeAPI.strict_modalities``).
+IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
+
+
+def route_for(method: str, path: str) -> str:
+    if method == "GET" and path.startswith("/files/"):
+        return "files"
+    return ROUTES.get((method, path), "unknown")
+
+
+def _read_chunked(rfile: BinaryIO) -> bytes:
+    body = bytearray()
+    while True:
+        size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            break
+        body += rfile.read(size)
+        rfile.readline()
+    while rfile.readline() not in (b"\r\n", b"\n", b""):
+        pass  # trailer fields
+    return bytes(body)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return jsonlib.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeAPI/1.0"
+    timeout = 120  # idle keep-alive connections give up eventually
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read recordings, not logs."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _serve(self) -> None:
+        fake = self.server.fake
+        record = self._record()
+        with fake._answering():
+            fake._remember(record)
+            self._send(fake._resolve(record))
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return _read_chunked(self.rfile)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _record(self) -> Recorded:
+        url = urlsplit(self.path)
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        content_type = headers.get("content-type", "")
+        is_form = content_type.lower().startswith("multipart/form-data")
+        try:
+            parts = parse_multipart(body, content_type) if is_form else None
+        except ValueError:
+            parts = []  # unparseable form: recorded with no parts; edits then answers 400
+        return Recorded(
+            route=route_for(self.command, url.path),
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers=headers,
+            body=body,
+            json=None if is_form else _parse_json(body),
+            parts=parts,
+        )
+
+    def _send(self, reply: Reply) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.reset:
+            self._reset()
+            return
+        body = reply.payload()
+        self.send_response(reply.status)
+        for name, value in reply.header_items(len(body)):
+            self.send_header(name, value)
+        self.end_headers()
+        if reply.truncate is not None:
+            body = body[: reply.truncate]
+            self.close_connection = True
+        self._write(body, reply.drip, reply.drip_chunk)
+
+    def _write(self, body: bytes, drip: float | None, chunk: int) -> None:
+        if drip is None:
+            self.wfile.write(body)
+            return
+        step = max(1, chunk)
+        for start in range(0, len(body), step):
+            if start:
+                time.sleep(drip)
+            self.wfile.write(body[start : start + step])
+            self.wfile.flush()
+
+    def _reset(self) -> None:
+        """Abort with RST: linger 0; the descriptor closes once the handler lets go of it."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], fake: FakeAPI) -> None:
+        self.fake = fake
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup (getfqdn can be slow)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up mid-reply are expected; only real bugs get a traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class FakeAPI:
+    """The fake OpenRouter + OpenAI + Anthropic server. See the module docstring."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.latency = 0.0  #: seconds slept before every default reply
+        self.default_image_scale = 1 / 16  #: default images are the documented size times this
+        self.default_image_bytes: bytes | None = None  #: if set, default replies send these
+        self.strict_modalities = False  #: 404 for ["image","text"] sent to image-only models
+        self.errors: list[str] = []  #: tracebacks of exceptions raised by callable replies
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        self._requests: list[Recorded] = []
+        self._queues: dict[str, deque[ReplyLike]] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._in_flight = self._peak = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeAPI:
+        if self._server is None:
+            self._server = _Server(self._address, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-api", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeAPI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeAPI is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openrouter_url(self) -> str:
+        return self.url + "/api/v1"
+
+    @property
+    def openai_url(self) -> str:
+        return self.url + "/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        return self.url
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing image-gen at this fake."""
+        return {
+            "OPENROUTER_BASE_URL": self.openrouter_url,
+            "OPENAI_BASE_URL": self.openai_url,
+            "ANTHROPIC_BASE_URL": self.anthropic_url,
+        }
+
+    # -- scripting and recording -------------------------------------------------------------
+
+    def enqueue(self, route: str, *replies: ReplyLike) -> None:
+        """Queue replies for ``route``; they are served in order, then defaults resume."""
+        if route not in ROUTE_NAMES:
+            raise ValueError(f"unknown route {route!r}; expected one of {sorted(ROUTE_NAMES)}")
+        with self._lock:
+            self._queues.setdefault(route, deque()).extend(replies)
+
+    def pending(self, route: str) -> int:
+        """How many queued replies ``route`` has not served yet."""
+        with self._lock:
+            return len(self._queues.get(route, ()))
+
+    def add_file(self, name: str, data: bytes, content_type: str = "image/png") -> str:
+        """Serve ``data`` at ``GET /files/<name>`` and return its full URL."""
+        with self._lock:
+            self._files[name] = (data, content_type)
+        return f"{self.url}/files/{quote(name)}"
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """A snapshot of every request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_for(self, route: str) -> list[Recorded]:
+        return [record for record in self.requests if record.route == route]
+
+    def clear(self) -> None:
+        """Forget recorded requests, queued replies and errors (files and settings stay)."""
+        with self._lock:
+            self._requests.clear()
+            self._queues.clear()
+            self.errors.clear()
+            self._peak = self._in_flight
+
+    @property
+    def peak_concurrency(self) -> int:
+        """The most requests that were being answered at the same time."""
+        with self._lock:
+            return self._peak
+
+    # -- used by the handler -----------------------------------------------------------------
+
+    def _remember(self, record: Recorded) -> None:
+        with self._lock:
+            self._requests.append(record)
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Count requests being answered, for :attr:`peak_concurrency`."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _resolve(self, record: Recorded) -> Reply:
+        with self._lock:
+            queue = self._queues.get(record.route)
+            scripted = queue.popleft() if queue else None
+        try:
+            reply = scripted(record) if callable(scripted) and not isinstance(scripted, Reply) else scripted
+            return reply if reply is not None else self._default(record)
+        except Exception as exc:  # a broken callable reply must not kill the connection silently
+            with self._lock:
+                self.errors.append(traceback.format_exc())
+            return error_reply(500, f"fake_api: reply raised {exc!r}")
+
+    # -- default replies ---------------------------------------------------------------------
+
+    def _default(self, record: Recorded) -> Reply:
+        if self.latency:
+            time.sleep(self.latency)
+        return getattr(self, f"_default_{record.route}")(record)
+
+    def _image(self, ratio: Any = None, size: tuple[int, int] | None = None) -> bytes:
+        if self.default_image_bytes is not None:
+            return self.default_image_bytes
+        width, height = size or aspect_size(ratio)
+        scale = self.default_image_scale
+        return make_png(max(1, round(width * scale)), max(1, round(height * scale)))
+
+    def _default_chat(self, record: Recorded) -> Reply:
+        request = record.json if isinstance(record.json, dict) else {}
+        model = str(request.get("model") or DEFAULT_CHAT_MODEL)
+        modalities = request.get("modalities")
+        if not isinstance(modalities, list) or "image" not in modalities:
+            return openrouter_text_reply(review_text(), model=model)  # like OpenRouter: text only
+        if self.strict_modalities and "text" in modalities and model.startswith(IMAGE_ONLY_PREFIXES):
+            return error_reply(404, "No endpoints found that support the requested output modalities: image, text")
+        config = request.get("image_config")
+        ratio = config.get("aspect_ratio") if isinstance(config, dict) else None
+        return chat_image_reply([self._image(ratio)], model=model)
+
+    def _default_images(self, record: Recorded) -> Reply:
+        request = record.json if isinstance(record.json, dict) else {}
+        count = request.get("n") if isinstance(request.get("n"), int) else 1
+        return images_reply([self._image(request.get("aspect_ratio"))] * max(1, min(count, 10)))
+
+    def _default_edits(self, record: Recorded) -> Reply:
+        form = record.form
+        if "prompt" not in form or not (record.parts_named("image") or record.parts_named("image[]")):
+            return openai_error_reply(400, "Missing required parameter: 'image' and 'prompt' are required.")
+        count = int(form["n"]) if form.get("n", "").isdigit() else 1
+        match = re.fullmatch(r"(\d+)x(\d+)", form.get("size", ""))
+        size = (int(match[1]), int(match[2])) if match else (1024, 1024)
+        return edits_reply([self._image(size=size)] * max(1, min(count, 10)))
+
+    def _default_messages(self, record: Recorded) -> Reply:
+        request = record.json if isinstance(record.json, dict) else {}
+        return messages_reply(review_text(), model=str(request.get("model") or "claude-sonnet-4-6"))
+
+    def _default_key(self, record: Recorded) -> Reply:
+        data = {"limit": 10, "limit_remaining": 7.5, "usage": 2.5, "usage_daily": 0.5, "is_free_tier": False}
+        return Reply(json={"data": data})
+
+    def _default_models(self, record: Recorded) -> Reply:
+        return models_reply()
+
+    def _default_generation(self, record: Recorded) -> Reply:
+        gen_id = record.query.get("id", "gen-unknown")
+        return Reply(json={"data": {"id": gen_id, "model": DEFAULT_CHAT_MODEL, "total_cost": 0.04, "usage": 0.04}})
+
+    def _default_files(self, record: Recorded) -> Reply:
+        with self._lock:
+            found = self._files.get(unquote(record.path[len("/files/") :]))
+        if found is None:
+            return error_reply(404, f"fake_api: no file at {record.path}")
+        return Reply(body=found[0], content_type=found[1])
+
+    def _default_unknown(self, record: Recorded) -> Reply:
+        return error_reply(404, f"fake_api: no route for {record.method} {record.path}")
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT after printing one JSON line with the base URLs."""
+    parser = argparse.ArgumentParser(description="Loopback fake of the OpenRouter, OpenAI and Anthropic APIs.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before every default reply")
+    parser.add_argument("--image-mb", type=float, default=0.0, help="default images are noise PNGs of about N MB")
+    args = parser.parse_args(argv)
+    fake = FakeAPI(port=args.port)
+    fake.latency = args.latency
+    if args.image_mb > 0:
+        fake.default_image_bytes = make_png_of_size(int(args.image_mb * 1024 * 1024))
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    with fake:
+        urls = {"url": fake.url, **{k: getattr(fake, k) for k in ("openrouter_url", "openai_url", "anthropic_url")}}
+        print(jsonlib.dumps(urls), flush=True)
+        while not stopping.wait(0.2):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
