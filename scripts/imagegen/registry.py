@@ -19,6 +19,7 @@ RATIO_PIXELS_1K = {
     "1:8": (384, 3072), "8:1": (3072, 384),
 }
 SIZE_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+MEGAPIXEL = 1024 * 1024  # billed per started megapixel of 1024x1024
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def estimate_usd(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) 
     pricing = spec.pricing
     if pricing.kind == "per_mp":
         width, height = pixels(aspect_ratio, size)
-        megapixels = max(1, math.ceil(width * height / 1_000_000))
+        megapixels = max(1, math.ceil(width * height / MEGAPIXEL))
         each = pricing.first_mp + pricing.further_mp * (megapixels - 1)
     elif pricing.kind == "per_image":
         each = pricing.per_image.get(size) or max(pricing.per_image.values(), default=0.0)

@@ -1,0 +1,119 @@
+"""Unit tests for the dense parts of the core: header parsing, inline base64, retries, multipart."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from email.utils import formatdate
+
+import pytest
+
+from imagegen import images, inline, multipart, registry
+from imagegen.client import HttpClient, retry_after_seconds
+from imagegen.errors import ProviderError
+from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp, parse_multipart
+
+
+@pytest.mark.parametrize("maker, fmt", [(make_png, "png"), (make_jpeg_header_only, "jpeg"),
+                                        (make_webp, "webp"), (make_gif, "gif")])
+def test_sniff_and_dimensions(maker, fmt):
+    data = maker(321, 123)
+    assert images.sniff_format(data[:16]) == fmt
+    assert images.dimensions(data[:65536]) == (321, 123)
+
+
+def test_unknown_bytes_have_no_format():
+    assert images.sniff_format(b"GIF88a....") is None
+    assert images.dimensions(b"hello") is None
+
+
+def test_retry_after_seconds_and_dates():
+    assert retry_after_seconds("7") == 7
+    assert retry_after_seconds("-3") == 0
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    future = formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= retry_after_seconds(future) <= 31
+
+
+def _body(*payloads: bytes, escaped: bool = False) -> bytearray:
+    urls = []
+    for data in payloads:
+        encoded = base64.b64encode(data).decode()
+        if escaped:
+            encoded = encoded.replace("/", "\\/")
+        urls.append({"image_url": {"url": "data:image/png;base64," + encoded}})
+    doc = {"choices": [{"message": {"images": urls}}]}
+    text = json.dumps(doc)
+    return bytearray(text.replace("\\\\/", "\\/").encode())
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_inline_images_are_cut_out_and_decoded(escaped):
+    first, second = make_png(300, 200, noise=True), make_png(5, 5)
+    skeleton, found = inline.split_body(_body(first, second, escaped=escaped))
+    assert len(skeleton) < 300
+    doc = json.loads(skeleton)
+    urls = [i["image_url"]["url"] for i in doc["choices"][0]["message"]["images"]]
+    decoded = [b"".join(inline.placeholder_in(u, found).decoded_chunks()) for u in urls]
+    assert decoded == [first, second]
+
+
+def test_inline_slices_cover_large_images(monkeypatch):
+    monkeypatch.setattr(inline, "SLICE", 8)
+    data = bytes(range(256)) * 3
+    _, found = inline.split_body(_body(data))
+    (image,) = found.values()
+    assert b"".join(image.decoded_chunks()) == data
+
+
+def test_inline_rejects_invalid_base64():
+    body = bytearray(b'{"data": [{"b64_json": "!!!!"}]}')
+    _, found = inline.split_body(body)
+    with pytest.raises(ProviderError):
+        list(next(iter(found.values())).decoded_chunks())
+
+
+def test_multipart_escapes_names_and_keeps_bytes():
+    payload = bytes(range(256))
+    content_type, chunks, length = multipart.encode(
+        [("prompt", 'say "hi"\r\nnow ünïcode')],
+        [multipart.FilePart("image[]", 'we"ird\r\nname ü.png', "image/png", payload)],
+    )
+    body = b"".join(chunks)
+    assert len(body) == length
+    parts = parse_multipart(body, content_type)
+    assert parts[0].name == "prompt" and parts[0].data.decode() == 'say "hi"\r\nnow ünïcode'
+    assert parts[1].name == "image[]" and parts[1].data == payload
+    assert parts[1].filename == "we%22ird%0D%0Aname ü.png" and parts[1].content_type == "image/png"
+
+
+def test_backoff_grows_and_caps(monkeypatch):
+    client = HttpClient(retries=10)
+    monkeypatch.setenv("IMAGEGEN_RETRY_BASE_SEC", "1")
+    error = ProviderError("x", kind="provider_error", extra={"_retry": True})
+    delays = [client._retry_delay(error, attempt) for attempt in range(8)]
+    assert 0.5 <= delays[0] <= 1 and delays[-1] <= 30
+    assert client._retry_delay(ProviderError("x", extra={}), 0) is None
+    assert client._retry_delay(error, 10) is None
+
+
+@pytest.mark.parametrize("alias, ratio, size, expected", [
+    ("flux.2-pro", "1:1", "1K", 0.03),
+    ("flux.2-pro", "1:1", "2K", 0.03 + 0.015 * 3),
+    ("flux.2-klein", "16:9", "1K", 0.014),
+    ("flux.2-klein", "16:9", "2K", 0.014 + 0.001 * 3),  # 2688x1536 is 3.9 MP
+    ("nanobanana-pro", "1:1", "4K", 0.24),
+    ("nanobanana", "1:1", "2K", 0.039),
+])
+def test_estimates(alias, ratio, size, expected):
+    spec = registry.resolve(alias)
+    value = registry.estimate_usd(spec, ratio, size)
+    assert value == pytest.approx(expected)
+
+
+def test_full_ids_pass_through_with_assumptions():
+    spec = registry.resolve("bytedance-seed/seedream-4.5")
+    assert spec.output_modalities == ("image",) and not spec.known
+    assert registry.estimate_usd(spec, "1:1", "1K") is None
+    assert registry.resolve("google/gemini-2.5-flash-image").alias == "nanobanana"
