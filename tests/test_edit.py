@@ -142,15 +142,28 @@ def test_images_api_edit_uses_input_references(run, fake, photo):
     assert doc["api"] == "images" and doc["parent"]["path"] == str(photo.resolve())
 
 
+def test_chat_edit_dry_run_needs_no_key(run, fake, workdir):
+    (workdir / "big.png").write_bytes(make_png(400, 400, noise=True))
+    result = run("edit.py", "--input-image", "big.png", "--prompt", "Make it night", "--dry-run",
+                 env_extra={"OPENROUTER_API_KEY_IMAGES": ""})
+    doc = assert_one_json(result)
+    assert doc["dry_run"] is True and fake.requests == [] and len(result.stdout) < 5000
+    assert doc["request"]["url"] == fake.openrouter_url + "/chat/completions"
+    text, image = doc["request"]["body"]["messages"][0]["content"]
+    assert text["text"] == "Make it night" and image["image_url"]["url"].startswith("data:image/png;base64,")
+    assert doc["target_paths"][0].endswith("-gpt-5-image-edit.png") and doc["aspect_ratio"] == "1:1"
+
+
 @pytest.mark.parametrize("args, kind, fragment", [
     (["--model", "flux.2-klein"], "unsupported", "does not accept"),
-    (["--mode", "openrouter", "--mask", "m.png"], "usage", "--mask only work with --mode openai"),
+    (["--mode", "openrouter", "--mask", "m.png"], "usage", "--mask only works with --mode openai"),
     (["--mode", "openrouter", "--mask-rect", "0,0,5,5"], "usage", "--mode openai"),
-    (["--openai-size", "1024x1024"], "usage", "--openai-size only work with --mode openai"),
+    (["--openai-size", "1024x1024"], "usage", "--openai-size only works with --mode openai"),
     (["--quality", "high"], "usage", "Images API"),
     (["--mode", "openai", "--model", "gpt-5-image"], "usage", "use --openai-model"),
-    (["--mode", "openai", "--api", "images"], "usage", "--api images only work with --mode openrouter"),
+    (["--mode", "openai", "--api", "images"], "usage", "--api images only works with --mode openrouter"),
     (["--mode", "openai", "--preset", "default"], "usage", "--preset"),
+    (["--mode", "openai", "--seed", "0"], "usage", "--seed only works with --mode openrouter"),
     (["--mode", "openai", "--background", "transparent", "--output-format", "jpeg"], "usage", "JPEG"),
     (["--input-image", "anim.gif", "--mode", "openai"], "usage", "expected png/jpeg/webp"),
     (["--mode", "nope"], "usage", "invalid choice"),
@@ -375,3 +388,16 @@ def test_help_lists_every_seed_flag(run):
     for flag in ("--mode", "--input-image", "--prompt", "--mask", "--model", "--openai-model", "--openai-size",
                  "--openai-quality", "--output-dir", "--output-file", "--mask-rect", "--mask-invert"):
         assert flag in result.stdout
+
+
+def test_console_entry_points_resolve():
+    tomllib = pytest.importorskip("tomllib")
+    import importlib
+
+    from tests.conftest import ROOT
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"image-gen-edit", "image-gen-review"} <= set(scripts)
+    for target in scripts.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function))

@@ -62,7 +62,7 @@ def test_webp_reply_is_saved_as_webp(run, fake):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--quality", "high"], "--quality only apply to the Images API"),
+    (["--quality", "high"], "--quality only applies to the Images API"),
     (["--background", "transparent", "--output-format", "webp"], "--output-format, --background only apply"),
     (["--api", "images", "--background", "transparent", "--output-format", "jpeg"], "cannot be saved as JPEG"),
     (["--api", "other"], "invalid choice"),

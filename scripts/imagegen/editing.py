@@ -32,19 +32,28 @@ def resolve_mode(args: argparse.Namespace) -> str:
     """--mode as given; without it, openai when a mask is asked for, else openrouter. Checks the flags fit."""
     mode = args.mode or ("openai" if args.mask or args.mask_rect else "openrouter")
     if mode == "openrouter":
-        wrong = [flag for dest, flag in OPENAI_ONLY if getattr(args, dest, None)]
+        wrong = [flag for dest, flag in OPENAI_ONLY if _given(getattr(args, dest, None))]
         if wrong:
-            raise UsageError(f"{', '.join(wrong)} only work with --mode openai (mask inpainting)",
+            raise UsageError(f"{', '.join(wrong)} only {_verb(wrong)} with --mode openai (mask inpainting)",
                              details="use --mode openai with OPENAI_API_KEY, or drop " + ", ".join(wrong))
     else:
-        wrong = [flag for dest, flag in OPENROUTER_ONLY if getattr(args, dest, None)]
+        wrong = [flag for dest, flag in OPENROUTER_ONLY if _given(getattr(args, dest, None))]
         if args.api == "images":
             wrong.append("--api images")
         if wrong:
             hint = " (use --openai-model for the OpenAI model)" if "--model" in wrong else ""
-            raise UsageError(f"{', '.join(wrong)} only work with --mode openrouter{hint}",
+            raise UsageError(f"{', '.join(wrong)} only {_verb(wrong)} with --mode openrouter{hint}",
                              details="drop " + ", ".join(wrong) + ", or use --mode openrouter")
     return mode
+
+
+def _verb(flags: list[str]) -> str:
+    return "works" if len(flags) == 1 else "work"
+
+
+def _given(value: Any) -> bool:
+    """Whether a flag was used: ``--seed 0`` counts, an unused list or store_true does not."""
+    return value is not None and value is not False and value != []
 
 
 def parent_record(image: images.InputImage) -> dict[str, Any]:
@@ -71,8 +80,12 @@ def plan_openrouter_edit(args: argparse.Namespace) -> GenerationPlan:
     plan = generation.plan_from_args(args, default_model=DEFAULT_EDIT_MODEL)
     first = plan.input_images[0]
     preset_ratio = plan.preset.defaults.get("aspect_ratio") if plan.preset else None
-    if not args.aspect_ratio and not preset_ratio and first.width and first.height:
-        plan.aspect_ratio = closest_ratio(first.width, first.height, plan.spec.ratios)
+    if not args.aspect_ratio and not preset_ratio:
+        if first.width and first.height:
+            plan.aspect_ratio = closest_ratio(first.width, first.height, plan.spec.ratios)
+        else:
+            plan.warnings.append(f"could not read the size of {first.path.name}; asking for {plan.aspect_ratio} "
+                                 "(pass --aspect-ratio to choose)")
     if plan.style_refs or len(plan.input_images) > 1:
         plan.instructions.append(EDIT_WITH_REFERENCES)
         generation.compose_prompt(plan)

@@ -47,7 +47,8 @@ def options_from_args(args: argparse.Namespace) -> ImagesOptions | None:
     given = [flag for name, flag in OPTION_FLAGS if getattr(args, name, None) is not None]
     if getattr(args, "api", "chat") != "images":
         if given:
-            raise UsageError(f"{', '.join(given)} only apply to the Images API",
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} only {verb} to the Images API",
                              details="add --api images, or drop " + ", ".join(given))
         return None
     options = ImagesOptions(args.quality, args.output_format, args.background)

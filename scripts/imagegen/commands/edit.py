@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-image", action="append", required=True, metavar="PATH",
                         help="image to edit (PNG, JPEG, WebP); repeat to send more images, the first is edited")
     parser.add_argument("--prompt", required=True, help="the edit instruction, or what to paint in the masked area")
-    parser.add_argument("--n", "--count", dest="n", type=cli.count, default=1, help="how many variants (1-10)")
+    parser.add_argument("--n", "--count", dest="n", type=cli.count, default=1, help="how many variants (1-10; openai and --api images: one call, chat: one call each)")
     cli.add_model_args(parser, fallback_model=editing.DEFAULT_EDIT_MODEL, fallback_ratio="nearest the input image")
     cli.add_style_args(parser)
     cli.add_images_api_args(parser, also_openai=True)
