@@ -27,6 +27,8 @@ OPENROUTER_ONLY = (("model", "--model"), ("aspect_ratio", "--aspect-ratio"), ("s
                    ("seed", "--seed"), ("preset", "--preset"), ("style_ref", "--style-ref"),
                    ("system_prompt", "--system-prompt"))
 
+OPENAI_EQUIVALENT = {"--model": "--openai-model", "--size": "--openai-size"}
+
 
 def resolve_mode(args: argparse.Namespace) -> str:
     """--mode as given; without it, openai when a mask is asked for, else openrouter. Checks the flags fit."""
@@ -41,7 +43,8 @@ def resolve_mode(args: argparse.Namespace) -> str:
         if args.api == "images":
             wrong.append("--api images")
         if wrong:
-            hint = " (use --openai-model for the OpenAI model)" if "--model" in wrong else ""
+            instead = [f"{OPENAI_EQUIVALENT[flag]} instead of {flag}" for flag in wrong if flag in OPENAI_EQUIVALENT]
+            hint = f" (use {', '.join(instead)})" if instead else ""
             raise UsageError(f"{', '.join(wrong)} only {_verb(wrong)} with --mode openrouter{hint}",
                              details="drop " + ", ".join(wrong) + ", or use --mode openrouter")
     return mode

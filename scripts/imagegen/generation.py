@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import __version__, config, images, payload, presets, prompting, registry
 from .client import HttpClient
@@ -235,13 +235,19 @@ def _capture(function):  # type: ignore[no-untyped-def]
     return wrapper
 
 
-def save_replies(plan: Any, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
-                 elapsed_ms: int) -> dict[str, Any]:
-    """Save every image of ``replies`` and build the result.
+class SavablePlan(Protocol):
+    """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
 
-    ``plan`` is a GenerationPlan or any object with the same ``request_record()``, ``summary()``
-    and ``warnings`` (the OpenAI edit plan is one).
-    """
+    warnings: list[str]
+
+    def request_record(self) -> dict[str, Any]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
+                 elapsed_ms: int) -> dict[str, Any]:
+    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings)."""
     saved: list[SavedImage] = []
     texts: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
