@@ -77,11 +77,33 @@ def add_style_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--system-prompt", help="system message for models that take one (GPT-5 Image, Gemini)")
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None) -> None:
+def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None, *,
+                   fallback_model: str = registry.DEFAULT_MODEL, fallback_ratio: str = "1:1") -> None:
+    """--model, --aspect-ratio, --size, --seed. The fallbacks only word the help: the plan applies them."""
     group = parser.add_argument_group("model")
-    default_text = default_model or f"the preset's, else {registry.DEFAULT_MODEL}"
+    default_text = default_model or f"the preset's, else {fallback_model}"
     group.add_argument("--model", default=default_model,
                        help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id (default {default_text})")
-    group.add_argument("--aspect-ratio", type=ratio, help="aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset or 1:1)")
+    group.add_argument("--aspect-ratio", type=ratio,
+                       help=f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})")
     group.add_argument("--size", type=size, help="1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)")
     group.add_argument("--seed", type=int, help="random seed (honoured by some models)")
+
+
+QUALITIES = ("low", "medium", "high", "auto")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+
+
+def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = False) -> None:
+    """--api and the options only OpenRouter's Images API (and, in edit.py, OpenAI edits) understand."""
+    group = parser.add_argument_group("Images API")
+    where = "--api images" + (" or --mode openai" if also_openai else "") + " only"
+    group.add_argument("--api", choices=("chat", "images"), default="chat",
+                       help="OpenRouter endpoint: chat (chat completions, default) or images (the Images API)")
+    names = ("--quality", "--openai-quality") if also_openai else ("--quality",)
+    group.add_argument(*names, dest="quality", choices=QUALITIES, help=f"rendering quality ({where})")
+    group.add_argument("--output-format", choices=OUTPUT_FORMATS,
+                       help=f"image format to ask the provider for ({where})")
+    group.add_argument("--background", choices=BACKGROUNDS,
+                       help=f"transparent needs png or webp output ({where})")

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import __version__, config, images, payload, presets, prompting, registry
 from .client import HttpClient
@@ -56,6 +56,9 @@ class GenerationPlan:
             aspect_ratio=self.aspect_ratio, size=self.size, seed=self.seed, upsampling=self.upsampling,
         )
 
+    def summary(self) -> dict[str, Any]:
+        return summary(self)
+
     def request_record(self) -> dict[str, Any]:
         """What the sidecar keeps of the request (no image bytes, no secrets)."""
         return {
@@ -78,14 +81,17 @@ def _image_record(image: images.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
 
 
-def plan_from_args(args: argparse.Namespace) -> GenerationPlan:
-    """Resolve CLI > preset > built-in defaults and check the model can do what is asked."""
+def plan_from_args(args: argparse.Namespace, *, default_model: str = registry.DEFAULT_MODEL) -> GenerationPlan:
+    """Resolve CLI > preset > built-in defaults and check the model can do what is asked.
+
+    ``args.input_image`` may be one path or a list of paths (edit.py takes several).
+    """
     prompt = (args.prompt or "").strip()
     if not prompt:
         raise UsageError("--prompt is empty", details="describe the image to generate")
     preset = presets.load(args.preset) if getattr(args, "preset", None) else None
     defaults = preset.defaults if preset else {}
-    spec = registry.resolve(args.model or defaults.get("model") or registry.DEFAULT_MODEL)
+    spec = registry.resolve(args.model or defaults.get("model") or default_model)
     plan = GenerationPlan(
         spec=spec,
         prompt=prompt,
@@ -142,7 +148,8 @@ def _resolve_upsampling(plan: GenerationPlan, cli_value: bool | None) -> None:
 
 def _load_images(plan: GenerationPlan, args: argparse.Namespace) -> None:
     spec = plan.spec
-    inputs = [p for p in [getattr(args, "input_image", None)] if p]
+    given = getattr(args, "input_image", None)
+    inputs = [p for p in (given if isinstance(given, (list, tuple)) else [given]) if p]
     refs = list(getattr(args, "style_ref", []) or [])
     preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
     total = len(inputs) + len(refs) + len(preset_refs)
@@ -228,8 +235,19 @@ def _capture(function):  # type: ignore[no-untyped-def]
     return wrapper
 
 
-def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
+class SavablePlan(Protocol):
+    """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
+
+    warnings: list[str]
+
+    def request_record(self) -> dict[str, Any]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
                  elapsed_ms: int) -> dict[str, Any]:
+    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings)."""
     saved: list[SavedImage] = []
     texts: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
@@ -252,7 +270,7 @@ def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: Htt
     return {
         "path": str(first.path.resolve()),
         "all_paths": [str(s.path.resolve()) for s in saved],
-        **summary(plan),
+        **plan.summary(),
         "cost_usd": round(sum(costs), 6) if costs else None,
         "generation_time_ms": elapsed_ms,
         "image_count": len(saved),
@@ -268,8 +286,13 @@ def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: Htt
 
 
 def writer_from_args(args: argparse.Namespace, spec: registry.ModelSpec) -> ImageWriter:
+    return writer_for_slug(args, spec.slug)
+
+
+def writer_for_slug(args: argparse.Namespace, slug: str) -> ImageWriter:
+    """The writer the output flags (cli.add_output_args) ask for, naming files ``<stamp>-<slug>``."""
     output_file = Path(args.output_file).expanduser() if args.output_file else None
-    return ImageWriter(Path(args.output_dir).expanduser(), output_file, spec.slug,
+    return ImageWriter(Path(args.output_dir).expanduser(), output_file, slug,
                        overwrite=args.overwrite, sidecars=args.sidecar)
 
 
