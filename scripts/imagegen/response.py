@@ -110,6 +110,30 @@ def parse_chat(response: Response) -> ProviderReply:
     return reply
 
 
+def parse_chat_text(response: Response) -> ProviderReply:
+    """An OpenRouter chat completion expected to hold text (a prompt rewrite, a review)."""
+    document, _ = _skeleton(response)
+    _raise_embedded_error(document, response.status)
+    choices = document.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise provider_error("provider_error", "the provider's reply has no choices", status=response.status)
+    choice = choices[0]
+    if choice.get("finish_reason") == "error":
+        error = choice.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise provider_error("provider_error", f"the model failed: {message or 'no reason given'}",
+                             status=response.status)
+    text = _text_of((choice.get("message") or {}).get("content"))
+    if not text:
+        raise provider_error("no_text", "the model returned no text", status=response.status, retryable=False)
+    return ProviderReply(
+        images=[], text=text, generation_id=document.get("id"), model=document.get("model"),
+        provider=document.get("provider"), usage=document.get("usage") or {},
+        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
+        document=document,
+    )
+
+
 def parse_b64_list(response: Response) -> ProviderReply:
     """An Images API or OpenAI edits reply: ``{"data": [{"b64_json"|"url"}], "usage"}``."""
     document, inline = _skeleton(response)
