@@ -76,6 +76,8 @@ def load(given: str, *, source_kind: str = DEFAULT_SOURCE_KIND, workspace_root: 
         raise UsageError("--baseline-image is empty", details="give a path to a PNG/JPEG/WebP file or an https URL")
     if is_url(given):
         return Baseline(given, source_kind, url=check_url(given, resolver=resolver))
+    if not os.path.lexists(os.path.expanduser(given)):
+        raise _file_error(f"baseline image not found: {given}", "check the path given to --baseline-image")
     if not consent:
         raise UsageError(
             f"baseline image {given} would be uploaded to {upload_host}; local files are only sent with "
@@ -96,7 +98,7 @@ def check_url(url: str, *, resolver: Resolver | None = None) -> str:
         raise _url_error(url, f"uses {parts.scheme or 'no'} scheme; only https URLs are accepted",
                          "upload the image somewhere served over https, or pass a local file")
     try:
-        host = parts.hostname
+        host = (parts.hostname or "").rstrip(".")
         port = parts.port or 443
     except ValueError as error:
         raise _url_error(url, f"is malformed ({error})", "check the URL") from None
@@ -140,9 +142,9 @@ def _non_public(address: ipaddress._BaseAddress) -> str | None:
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
-    for attribute, label in (("is_loopback", "loopback"), ("is_link_local", "link-local"),
-                             ("is_private", "private"), ("is_multicast", "multicast"),
-                             ("is_unspecified", "unspecified"), ("is_reserved", "reserved")):
+    for attribute, label in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
+                             ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                             ("is_private", "private"), ("is_reserved", "reserved")):
         if getattr(address, attribute):
             return label
     if not address.is_global:

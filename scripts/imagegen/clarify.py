@@ -163,7 +163,8 @@ USES: tuple[Use, ...] = (
 GENERIC_WINDOW = 6  # a bare use noun counts within the prompt's first six words
 NOT_THE_USE_AFTER = re.compile(r"^(?:[\s-]+(?:child|boy|girl|board|paint|session|tube)\b|\s+(?:on|hanging|pinned|taped|"
                                r"behind|in the background|of (?:fashion|style))\b)")
-NOT_THE_USE_BEFORE = frozenset("holding carrying waving with under beside behind near fashion style pop cultural".split())
+NOT_THE_USE_BEFORE = frozenset(
+    "holding carrying waving with under beside behind near fashion style pop cultural".split())
 
 
 def _use_of(scan: Scan) -> Use | None:

@@ -101,7 +101,8 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = 
     group = parser.add_argument_group("model")
     default_text = default_model or f"the preset's, else {fallback_model or registry.DEFAULT_MODEL}"
     group.add_argument("--model", default=default_model,
-                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id (default {default_text})")
+                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id "
+                            f"(default {default_text})")
     if fallback_model:
         parser.set_defaults(fallback_model=fallback_model)
     group.add_argument("--aspect-ratio", type=ratio, help="aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset or 1:1)")

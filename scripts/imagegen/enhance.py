@@ -101,7 +101,8 @@ def run(prompt: str, spec: ModelSpec, client: HttpClient, url: str, headers: dic
     if not text:
         outcome.warning = "prompt enhancement returned nothing usable; the original prompt was used"
     elif len(text) > MAX_CHARS:
-        outcome.warning = f"prompt enhancement returned {len(text)} characters (limit {MAX_CHARS}); the original prompt was used"
+        outcome.warning = (f"prompt enhancement returned {len(text)} characters (limit {MAX_CHARS}); "
+                           "the original prompt was used")
     elif missing_quotes(prompt, text):
         lost = ", ".join(f'"{q}"' for q in missing_quotes(prompt, text))
         outcome.warning = f"prompt enhancement dropped the quoted text {lost}; the original prompt was used"

@@ -74,8 +74,8 @@ RULES: tuple[IntentRule, ...] = (
     _rule("refers_to_image", rf"\b(?:attached|uploaded|provided|supplied|enclosed)\s+(?:\w+\s+)?{IMAGE_NOUN}\b"
                              rf"|\bthe\s+(?:above|previous|last|original|earlier|existing|current)\s+(?:\w+\s+)?"
                              rf"{IMAGE_NOUN}\b"),
-    _rule("this_image", r"(?<!\bin )\b(?:this|these)\s+(?:image|images|photo|photos|picture|pictures|pic|pics|screenshot|"
-                        r"render|selfie|headshot|sketch)\b"),
+    _rule("this_image", r"(?<!\bin )\b(?:this|these)\s+(?:image|images|photo|photos|picture|pictures|pic|pics|"
+                        r"screenshot|render|selfie|headshot|sketch)\b"),
     _rule("variation_of", rf"\b(?:variations?|variants?|versions?|iterations?|remix(?:es)?|edits?)\s+of\s+"
                           rf"(?:it|this|that|these|{REFERRING}\b)"
                           rf"|\b(?:another|one more|a different)\s+(?:version|variant|variation|iteration)\b"),
@@ -83,8 +83,9 @@ RULES: tuple[IntentRule, ...] = (
                        r"|\b(?:again|once more)\s*,?\s+but\b"),
     _rule("continuation", r"^(?:now|but)\s+(?:with|without|in|as|make|add|try|do|give)\b"),
     # "darker", "a bit warmer and softer", "more contrast" -- the whole prompt, nothing else.
-    _rule("comparative_only", rf"^{LEAD_INS}(?:{MODIFIERS}\s+)?(?:{ADJ_COMPARATIVES}(?:\s*(?:,|and)\s*(?:{MODIFIERS}\s+)?"
-                              rf"{ADJ_COMPARATIVES})*|(?:more|less)\s+[a-z-]+(?:\s*(?:,|and)\s*(?:more|less)\s+[a-z-]+)*)"
+    _rule("comparative_only", rf"^{LEAD_INS}(?:{MODIFIERS}\s+)?"
+                              rf"(?:{ADJ_COMPARATIVES}(?:\s*(?:,|and)\s*(?:{MODIFIERS}\s+)?{ADJ_COMPARATIVES})*"
+                              rf"|(?:more|less)\s+[a-z-]+(?:\s*(?:,|and)\s*(?:more|less)\s+[a-z-]+)*)"
                               rf"(?:\s+(?:please|overall|than before|than that|this time))?\s*[.!]*$",
           max_words=SHORT_PROMPT_WORDS),
     _rule("instead", r"\binstead\b", max_words=SHORT_PROMPT_WORDS),

@@ -69,7 +69,7 @@ def check_prompt(plan: "GenerationPlan", args: argparse.Namespace) -> None:
                 details="pass the image with --baseline-image PATH|URL and --baseline-source-kind (look for it in "
                         "the current message, then in the replied-to message, else ask the user), or pass "
                         "--allow-no-baseline-on-edit-intent to make a new image anyway",
-                extra=plan.diagnostics(),
+                extra={"model": plan.spec.id, **plan.diagnostics()},
             )
         plan.warnings.append(f'the prompt reads as an edit ("{phrase}") but there is no baseline image; '
                              "a new image will be generated")
@@ -77,4 +77,4 @@ def check_prompt(plan: "GenerationPlan", args: argparse.Namespace) -> None:
         codes = ", ".join(hint.code for hint in plan.clarify_hints)
         raise ClarifyError(f"the prompt needs clarifying before generating ({codes})",
                            details=" ".join(f"{h.code}: {h.fix}." for h in plan.clarify_hints),
-                           extra=plan.diagnostics())
+                           extra={"model": plan.spec.id, **plan.diagnostics()})
