@@ -153,7 +153,14 @@ def _non_public(address: ipaddress._BaseAddress) -> str | None:
 
 
 def _url_error(url: str, problem: str, fix: str) -> UsageError:
-    return UsageError(f"baseline URL {url} {problem}", details=fix, kind="baseline_url")
+    return UsageError(f"baseline URL {_without_credentials(url)} {problem}", details=fix, kind="baseline_url")
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 # -- local files -----------------------------------------------------------------------------

@@ -27,8 +27,10 @@ class Hint:
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message, "fix": self.fix}
 
-    def line(self) -> str:
-        return f"hint [{self.code}]: {self.message} (fix: {self.fix})"
+
+def hint_line(hint: dict[str, str]) -> str:
+    """One hint (as in the JSON) as a line for stderr."""
+    return f"hint [{hint['code']}]: {hint['message']} (fix: {hint['fix']})"
 
 
 @dataclass(frozen=True)

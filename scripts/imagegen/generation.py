@@ -358,4 +358,4 @@ def notify_hints(hints: list[dict[str, str]], args: argparse.Namespace) -> None:
     """Print clarify hints on stderr when --clarify-hints asked for them (even under --quiet)."""
     if getattr(args, "clarify_hints", False):
         for hint in hints:
-            note(f"hint [{hint['code']}]: {hint['message']} (fix: {hint['fix']})")
+            note(clarify.hint_line(hint))

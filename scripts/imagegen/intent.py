@@ -99,9 +99,6 @@ class IntentMatch:
     rule: str
     phrase: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "phrase": self.phrase}
-
 
 def detect(prompt: str) -> IntentMatch | None:
     """The first rule that reads ``prompt`` as an edit of an existing image, or None."""
