@@ -18,6 +18,25 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def label(text: str) -> str:
+    """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
+    value = text.strip()
+    if not value or len(value) > 200 or "/" in value or any(not c.isprintable() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a usable id: 1-200 printable characters without '/' (e.g. discord-1234)")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -85,3 +104,15 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = 
     group.add_argument("--aspect-ratio", type=ratio, help="aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset or 1:1)")
     group.add_argument("--size", type=size, help="1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)")
     group.add_argument("--seed", type=int, help="random seed (honoured by some models)")
+
+
+def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:
+    """``--max-cost`` (and ``--request-id``) for every script that makes paid calls."""
+    group = parser.add_argument_group("spending")
+    group.add_argument("--max-cost", type=non_negative_float, metavar="USD",
+                       help="refuse the run (exit 5, error_kind budget, nothing sent) when its estimated cost "
+                            "exceeds USD; $IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way")
+    if request_id:
+        group.add_argument("--request-id", type=label, metavar="ID",
+                           help="your id for this request, kept in the sidecar and the spending ledger "
+                                "(spend.py totals by it)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config, images, payload, presets, prompting, registry
+from . import __version__, config, images, payload, presets, prompting, registry, spending
 from .client import HttpClient
 from .errors import ImageGenError, UsageError
 from .output import ImageWriter, SavedImage
@@ -46,8 +46,16 @@ class GenerationPlan:
         return self.final_prompt if self.final_prompt != self.prompt else None
 
     @property
+    def estimate(self) -> registry.Estimate:
+        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count)
+
+    @property
     def estimate_usd(self) -> float | None:
-        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, self.count)
+        return self.estimate.usd
+
+    @property
+    def estimate_each_usd(self) -> float | None:
+        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1)
 
     def request_body(self) -> dict[str, Any]:
         urls = [image.data_url() for image in self.input_images + self.style_refs]
@@ -174,6 +182,7 @@ def dry_run_result(plan: GenerationPlan, writer: ImageWriter, url: str, body: di
 
 def summary(plan: GenerationPlan) -> dict[str, Any]:
     """The fields every generation result carries, whatever happened."""
+    estimate = plan.estimate
     return {
         "model": plan.spec.id,
         "prompt": plan.prompt,
@@ -181,9 +190,10 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
         "preset": plan.preset.name if plan.preset else None,
         "aspect_ratio": plan.aspect_ratio,
         "size": plan.size,
-        "cost_estimate": registry.format_estimate(plan.estimate_usd),
-        "cost_estimate_usd": plan.estimate_usd,
-        "cost_estimate_is_guess": plan.spec.pricing.guess,
+        "cost_estimate": registry.format_estimate(estimate.usd),
+        "cost_estimate_usd": estimate.usd,
+        "cost_estimate_is_guess": estimate.guess,
+        "cost_estimate_basis": estimate.basis,
         "style_refs": [str(i.path) for i in plan.style_refs],
         "system_message_used": plan.system_message is not None,
         **plan.extra_result,
@@ -191,16 +201,32 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
 
 
 def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False,
-             url: str | None = None, key: str | None = None) -> dict[str, Any]:
-    """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image."""
+             url: str | None = None, key: str | None = None, spend: spending.Spend | None = None) -> dict[str, Any]:
+    """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image.
+
+    The spending guard runs before anything is sent; every call the provider receives joins the ledger.
+    """
+    spend = spend or spending.Spend.default()
     url = url or config.base_url("openrouter") + "/chat/completions"
     headers = openrouter_headers(key or config.api_key("openrouter"))
     writer.check_before_request()
+    spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
     body = plan.request_body()
     started = time.monotonic()
+    ledger_warnings: list[str] = []
 
     def one_call(_: int) -> ProviderReply:
-        return parse_chat(client.post_json(url, body, headers))
+        try:
+            reply = parse_chat(client.post_json(url, body, headers))
+        except ImageGenError as error:
+            _note_ledger(spending.record_call(spend, plan.spec.id, plan.estimate_each_usd, error=error))
+            raise
+        _note_ledger(spending.record_call(spend, plan.spec.id, plan.estimate_each_usd, reply=reply))
+        return reply
+
+    def _note_ledger(warning: str | None) -> None:
+        if warning and warning not in ledger_warnings:
+            ledger_warnings.append(warning)
 
     with Ticker(f"waiting for {plan.spec.alias}", quiet=quiet):
         if plan.count == 1:
@@ -216,6 +242,7 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
     result = save_replies(plan, replies, client, writer, elapsed_ms)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
+    result["warnings"] += ledger_warnings
     return result
 
 
