@@ -260,3 +260,18 @@ def test_script_command_is_relative_below_cwd(monkeypatch, tmp_path):
     assert preflight.script_command("models.py", "--refresh") == "python3 scripts/models.py --refresh"
     monkeypatch.chdir(tmp_path)
     assert preflight.script_command("x.py", "a b") == f"python3 {config.project_root() / 'scripts' / 'x.py'} 'a b'"
+
+
+def test_every_script_has_a_console_entry_point():
+    import importlib
+    import re
+
+    text = (config.project_root() / "pyproject.toml").read_text()
+    entries = dict(re.findall(r'^(image-gen-[\w-]+) = "([\w.]+):main"$', text, re.M))
+    modules = set(entries.values())
+    for module in modules:
+        assert callable(importlib.import_module(module).main)
+    for script in ("preflight_check.py", "models.py", "spend.py", "gallery.py", "generate.py"):
+        assert f"imagegen.commands.{script[:-3]}" in modules
+        command = "image-gen-" + script[:-3].replace("_check", "").replace("_", "-")
+        assert entries[command] == f"imagegen.commands.{script[:-3]}"

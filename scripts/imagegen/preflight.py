@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,8 +64,12 @@ def q(path: Path | str) -> str:
 
 
 def script_command(name: str, *args: str) -> str:
-    """How to run one of our scripts from here: a relative path when it is below the working directory."""
+    """How to run one of our scripts from here: a relative path when it is below the working directory,
+    else the absolute path, else (an installed package) its console command."""
     path = config.project_root() / "scripts" / name
+    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
+    if not path.is_file() and shutil.which(command):
+        return " ".join([command, *map(q, args)])
     try:
         shown: Path | str = path.relative_to(Path.cwd())
     except ValueError:
