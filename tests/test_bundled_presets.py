@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from imagegen import config, presets, registry
+
 from tests.conftest import assert_one_json
 
 BUNDLED = sorted(p.stem for p in (config.project_root() / "presets").glob("*.json"))

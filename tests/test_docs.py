@@ -15,7 +15,7 @@ DOCS = [ROOT / "README.md", ROOT / "SKILL.md", *(ROOT / "references" / name for 
 
 
 def frontmatter(text: str) -> dict[str, str]:
-    match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    match = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
     assert match, "SKILL.md must start with a --- frontmatter block"
     fields = {}
     for line in match[1].splitlines():

@@ -65,7 +65,7 @@ def test_directory_gallery(run, folder):
     assert not re.search(r'(src|href)="(https?:)?//', page), "no external assets"
     assert "<link" not in page and "@import" not in page
     assert ".imagegen-temp" not in page
-    first_card = cards(page)[[i for i, c in enumerate(cards(page)) if 'data-verdict="accept"' in c][0]]
+    first_card = next(c for c in cards(page) if 'data-verdict="accept"' in c)
     assert 'data-model="black-forest-labs/flux.2-pro"' in first_card
     assert "1K · 1:1 · 64x64" in page and "$0.0500" in page and "12.0s" in page
     assert re.search(r"<dt>edited from</dt><dd><a href=\"#item-\d\">", page)
@@ -181,7 +181,7 @@ def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProce
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={profile}", "--window-size=1400,2400", "--virtual-time-budget=4000",
                "--enable-logging=stderr", "--v=0", *extra, url]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False)
 
 
 def console_messages(stderr: str) -> list[str]:

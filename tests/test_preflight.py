@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from imagegen import config, preflight
+
 from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply
 
@@ -164,12 +164,9 @@ def test_worker_slots_and_stranded_jobs(run, workdir):
     (queue / "workers" / "slot-2.lock").write_text("")
     (queue / "pending" / "job-a.json").write_text(json.dumps({"job_id": "job-a"}))
     (queue / "running" / "job-b.json").write_text(json.dumps({"job_id": "job-b", "worker_pid": dead_pid()}))
-    holder = open(queue / "workers" / "slot-1.lock")
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    try:
+    with open(queue / "workers" / "slot-1.lock") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
         result, doc = preflight_json(run)
-    finally:
-        holder.close()
     checks = checks_by_name(doc)
     slots = checks["queue:worker_slots"]
     assert slots["info"] == {"slots": 2, "busy": 1, "pending": 1, "running": 1, "results": 0, "failed": 0}
@@ -196,13 +193,10 @@ def test_old_running_job_with_a_busy_worker_is_stranded(run, workdir):
     job = queue / "running" / "job-d.json"
     job.write_text("{}")
     os.utime(job, (time.time() - 4000, time.time() - 4000))
-    holder = open(queue / "workers" / "slot-1.lock")
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    try:
+    with open(queue / "workers" / "slot-1.lock") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
         _, fresh = preflight_json(run, "--queue-dir", "q", "--orphan-after", "5000")
         _, old = preflight_json(run, "--queue-dir", "q")
-    finally:
-        holder.close()
     assert checks_by_name(fresh)["queue:stranded_jobs"]["ok"] is True
     assert "longer than 1800s" in checks_by_name(old)["queue:stranded_jobs"]["detail"]
 
@@ -267,7 +261,7 @@ def test_every_script_has_a_console_entry_point():
     import re
 
     text = (config.project_root() / "pyproject.toml").read_text()
-    entries = dict(re.findall(r'^(image-gen-[\w-]+) = "([\w.]+):main"$', text, re.M))
+    entries = dict(re.findall(r'^(image-gen-[\w-]+) = "([\w.]+):main"$', text, re.MULTILINE))
     modules = set(entries.values())
     for module in modules:
         assert callable(importlib.import_module(module).main)

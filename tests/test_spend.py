@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-
 from imagegen import spending, spendreport
 from imagegen.errors import UsageError
+
 from tests.conftest import assert_one_json
 from tests.test_spending import ledger_file, seed_ledger, spent_entry
 

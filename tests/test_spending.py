@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from imagegen import config, errors, registry, spending
+
 from tests.conftest import assert_one_json
 from tests.fake_api import Reply, chat_text_only_reply, error_reply
 

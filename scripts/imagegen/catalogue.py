@@ -191,7 +191,7 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
     (``image`` there is the price of an *input* image). Image-only models quote one price per image
     or, for FLUX, per first megapixel.
     """
-    from .registry import Pricing, SIZE_SCALE
+    from .registry import SIZE_SCALE, Pricing
 
     pricing = spec.pricing
     prices = entry["pricing"]

@@ -12,9 +12,10 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import catalogue, config, presets, queue_view, spending
 from .errors import ImageGenError, UsageError

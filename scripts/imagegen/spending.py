@@ -17,11 +17,12 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import config
 from .errors import BudgetError, ConfigError, ImageGenError
@@ -39,11 +40,11 @@ class Spend:
     max_cost: float | None = None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, script: str) -> "Spend":
+    def from_args(cls, args: argparse.Namespace, script: str) -> Spend:
         return cls(script, getattr(args, "request_id", None), getattr(args, "max_cost", None))
 
     @classmethod
-    def default(cls) -> "Spend":
+    def default(cls) -> Spend:
         return cls(Path(sys.argv[0]).name or "image-gen")
 
 
@@ -161,7 +162,7 @@ def entry_time(entry: dict[str, Any]) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:
         return None
     return moment.astimezone()  # naive times are taken as local
