@@ -20,6 +20,25 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def label(text: str) -> str:
+    """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
+    value = text.strip()
+    if not value or len(value) > 200 or "/" in value or any(not c.isprintable() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a usable id: 1-200 printable characters without '/' (e.g. discord-1234)")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -180,3 +199,15 @@ def add_enhance_args(parser: argparse.ArgumentParser) -> None:
                             "(the original is kept; on failure the original is used)")
     group.add_argument("--enhance-model", default=DEFAULT_MODEL, metavar="MODEL",
                        help=f"OpenRouter text model used by --enhance (default {DEFAULT_MODEL})")
+
+
+def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:
+    """``--max-cost`` (and ``--request-id``) for every script that makes paid calls."""
+    group = parser.add_argument_group("spending")
+    group.add_argument("--max-cost", type=non_negative_float, metavar="USD",
+                       help="refuse the run (exit 5, error_kind budget, nothing sent) when its estimated cost "
+                            "exceeds USD; $IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way")
+    if request_id:
+        group.add_argument("--request-id", type=label, metavar="ID",
+                           help="your id for this request, kept in the sidecar and the spending ledger "
+                                "(spend.py totals by it)")

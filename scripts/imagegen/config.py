@@ -79,6 +79,34 @@ def user_presets_dir() -> Path:
     return Path(value) if value else user_config_dir() / "presets"
 
 
+def ledger_path() -> Path:
+    """The spending ledger (JSON Lines); ``$IMAGEGEN_LEDGER`` moves it."""
+    value = os.environ.get("IMAGEGEN_LEDGER", "").strip()
+    return Path(value).expanduser() if value else user_state_dir() / "ledger.jsonl"
+
+
+def daily_budget_usd() -> float | None:
+    """``$IMAGEGEN_DAILY_BUDGET_USD`` as a number, None when unset; ConfigError when malformed."""
+    value = os.environ.get("IMAGEGEN_DAILY_BUDGET_USD", "").strip()
+    if not value:
+        return None
+    try:
+        budget = float(value)
+    except ValueError:
+        budget = -1.0
+    if not budget >= 0 or budget == float("inf"):
+        raise ConfigError(
+            f"IMAGEGEN_DAILY_BUDGET_USD is not a non-negative number of dollars: {value!r}",
+            details="export IMAGEGEN_DAILY_BUDGET_USD=5 (USD per local calendar day), or unset it",
+        )
+    return budget
+
+
+def colour_wanted(stream_is_tty: bool) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    return stream_is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def project_root() -> Path:
     """The checkout or install root that holds presets/ and references/."""
     return Path(__file__).resolve().parent.parent.parent

@@ -82,8 +82,16 @@ def run_cli(
     parser: argparse.ArgumentParser,
     handler: Callable[[argparse.Namespace, RunContext], dict[str, Any]],
     argv: list[str] | None = None,
+    *,
+    render: Callable[[argparse.Namespace, dict[str, Any]], str | None] | None = None,
+    exit_code: Callable[[dict[str, Any]], int] | None = None,
 ) -> int:
-    """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code."""
+    """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code.
+
+    ``exit_code`` lets a report (preflight) fail without being an error: ``success`` follows it.
+    ``render`` may return text to print instead of the JSON (a ``--table`` the user asked for);
+    errors are always JSON.
+    """
     context = RunContext()
     try:
         try:
@@ -92,8 +100,15 @@ def run_cli(
             code = stop.code if isinstance(stop.code, int) else EXIT_OK
             return code
         result = handler(args, context)
-        emit({"success": True, **result})
-        return EXIT_OK
+        code = exit_code(result) if exit_code else EXIT_OK
+        document = {"success": code == EXIT_OK, **result}
+        text = render(args, document) if render else None
+        if text is None:
+            emit(document)
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
+        return code
     except ImageGenError as error:
         emit(error_envelope(error, context))
         return error.exit_code

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import __version__, clarify, config, enhance, images, intent, payload, presets, prompting, registry, steering
+from . import __version__, clarify, config, enhance, images, intent, payload, presets, prompting, registry, spending, steering
 from . import rails as rails_
 from . import baseline as baselines
 from .client import HttpClient
@@ -54,8 +54,16 @@ class GenerationPlan:
         return self.final_prompt if self.final_prompt != self.prompt else None
 
     @property
+    def estimate(self) -> registry.Estimate:
+        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count)
+
+    @property
     def estimate_usd(self) -> float | None:
-        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, self.count)
+        return self.estimate.usd
+
+    @property
+    def estimate_each_usd(self) -> float | None:
+        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1)
 
     def image_urls(self) -> list[str]:
         """Every image sent, in order: the baseline first, then input images, then style references."""
@@ -224,6 +232,7 @@ def dry_run_result(plan: GenerationPlan, writer: ImageWriter, url: str, body: di
 
 def summary(plan: GenerationPlan) -> dict[str, Any]:
     """The fields every generation result carries, whatever happened."""
+    estimate = plan.estimate
     return {
         "model": plan.spec.id,
         "prompt": plan.prompt,
@@ -231,9 +240,10 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
         "preset": plan.preset.name if plan.preset else None,
         "aspect_ratio": plan.aspect_ratio,
         "size": plan.size,
-        "cost_estimate": registry.format_estimate(plan.estimate_usd),
-        "cost_estimate_usd": plan.estimate_usd,
-        "cost_estimate_is_guess": plan.spec.pricing.guess,
+        "cost_estimate": registry.format_estimate(estimate.usd),
+        "cost_estimate_usd": estimate.usd,
+        "cost_estimate_is_guess": estimate.guess,
+        "cost_estimate_basis": estimate.basis,
         "style_refs": [str(i.path) for i in plan.style_refs],
         "system_message_used": plan.system_message is not None,
         **plan.diagnostics(),
@@ -242,16 +252,22 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
 
 
 def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False,
-             url: str | None = None, key: str | None = None) -> dict[str, Any]:
-    """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image."""
+             url: str | None = None, key: str | None = None, spend: spending.Spend | None = None) -> dict[str, Any]:
+    """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image.
+
+    The spending guard runs before anything is sent; every call the provider receives joins the ledger.
+    """
+    spend = spend or spending.Spend.default()
     url = url or config.base_url("openrouter") + "/chat/completions"
     headers = openrouter_headers(key or config.api_key("openrouter"))
     writer.check_before_request()
+    spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
     body = plan.request_body()
     started = time.monotonic()
+    recorder = spending.CallRecorder(spend, plan.spec.id, plan.estimate_each_usd)
 
     def one_call(_: int) -> ProviderReply:
-        return parse_chat(client.post_json(url, body, headers))
+        return recorder.call(lambda: parse_chat(client.post_json(url, body, headers)))
 
     with Ticker(f"waiting for {plan.spec.alias}", quiet=quiet):
         if plan.count == 1:
@@ -267,6 +283,7 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
     result = save_replies(plan, replies, client, writer, elapsed_ms)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
+    result["warnings"] += recorder.warnings
     return result
 
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import config, payload
+from . import config, spending, payload
 from .client import HttpClient
 from .errors import UsageError
 from .generation import GenerationPlan, openrouter_headers, save_replies
@@ -83,32 +83,40 @@ def request_body(plan: GenerationPlan, options: ImagesOptions) -> dict[str, Any]
 
 
 def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer: ImageWriter, *,
-        quiet: bool = False) -> dict[str, Any]:
+        quiet: bool = False, spend: spending.Spend | None = None) -> dict[str, Any]:
     """One Images API call for all ``plan.count`` images; save them like a chat generation."""
+    spend = spend or spending.Spend.default()
     headers = openrouter_headers(config.api_key("openrouter"))
     target = url()
     writer.check_before_request()
+    spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
+    recorder = spending.CallRecorder(spend, plan.spec.id, plan.estimate_usd)
     body = request_body(plan, options)
     started = time.monotonic()
     with Ticker(f"waiting for {plan.spec.alias} (Images API)", quiet=quiet):
-        reply = parse_b64_list(client.post_json(target, body, headers))
+        reply = recorder.call(lambda: parse_b64_list(client.post_json(target, body, headers)))
     elapsed_ms = int((time.monotonic() - started) * 1000)
     result = save_replies(plan, [reply], client, writer, elapsed_ms)
     if result["image_count"] < plan.count:
         result["warnings"].append(f"asked for {plan.count} images, the Images API returned {result['image_count']}")
+    result["warnings"] += recorder.warnings
     return result
 
 
 def execute(plan: GenerationPlan, options: ImagesOptions | None, writer: ImageWriter,
-            args: argparse.Namespace) -> dict[str, Any]:
-    """Send ``plan`` through the endpoint ``--api`` chose (None: chat), or describe it under --dry-run."""
+            args: argparse.Namespace, spend: spending.Spend | None = None) -> dict[str, Any]:
+    """Send ``plan`` through the endpoint ``--api`` chose (None: chat), or describe it under --dry-run
+    (with the spending limits it would meet)."""
     from .generation import client_from_args, dry_run_result, run_chat
 
     if args.dry_run:
+        budget = spending.check(plan.estimate_usd, spend.max_cost if spend else None, model=plan.spec.alias,
+                                count=plan.count)
         if options is not None:
-            return dry_run_result(plan, writer, url(), request_body(plan, options))
-        return dry_run_result(plan, writer, config.base_url("openrouter") + "/chat/completions", plan.request_body())
+            return {**dry_run_result(plan, writer, url(), request_body(plan, options)), "budget": budget}
+        chat = config.base_url("openrouter") + "/chat/completions"
+        return {**dry_run_result(plan, writer, chat, plan.request_body()), "budget": budget}
     client = client_from_args(args, "openrouter")
     if options is not None:
-        return run(plan, options, client, writer, quiet=args.quiet)
-    return run_chat(plan, client, writer, quiet=args.quiet)
+        return run(plan, options, client, writer, quiet=args.quiet, spend=spend)
+    return run_chat(plan, client, writer, quiet=args.quiet, spend=spend)

@@ -1,4 +1,9 @@
-"""The model registry: aliases, OpenRouter ids, capabilities and prices."""
+"""The model registry: aliases, OpenRouter ids, capabilities, prices and cost estimates.
+
+The built-in table below is the fallback. After ``models.py --refresh`` a fresh catalogue cache
+(see :mod:`imagegen.catalogue`) overrides prices and capabilities of known ids and adds new image
+models by full id; :func:`resolve` and :func:`all_models` apply it.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +35,10 @@ class Pricing:
     first_mp: float = 0.0
     further_mp: float = 0.0
     per_image: dict[str, float] = field(default_factory=dict)  # size -> USD
-    per_million_tokens: float = 0.0
+    per_million_tokens: float = 0.0  # image_tokens: the rate; per_image: the token rate the table assumes
     tokens_per_image: int = 0
     guess: bool = False
+    source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue)
 
 
 @dataclass(frozen=True)
@@ -85,19 +91,20 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "nanobanana-pro", "google/gemini-3-pro-image-preview", "gemini", ("image", "text"), True, 14, True,
         "structured", STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24}),
+        Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24}, per_million_tokens=120.0),
         "balanced quality, editing and reasoning", text_rendering=True,
     ),
     ModelSpec(
         "nanobanana", "google/gemini-2.5-flash-image", "gemini", ("image", "text"), True, 3, True, "structured",
         STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("per_image", per_image={"1K": 0.039, "2K": 0.039, "4K": 0.039}),
+        Pricing("per_image", per_image={"1K": 0.039, "2K": 0.039, "4K": 0.039}, per_million_tokens=30.0),
         "lowest-cost generation and quick edits",
     ),
     ModelSpec(
         "nanobanana-2", "google/gemini-3.1-flash-image-preview", "gemini", ("image", "text"), True, 14, True,
         "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES,
-        Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, guess=True),
+        Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151},
+                per_million_tokens=60.0, guess=True),
         "fast everyday generation, extreme aspect ratios", text_rendering=True,
     ),
 )
@@ -113,22 +120,32 @@ def aliases() -> list[str]:
 
 
 def resolve(name: str) -> ModelSpec:
-    """Find a model by alias or full OpenRouter id; unknown full ids get safe assumptions."""
+    """Find a model by alias or full OpenRouter id; unknown full ids get safe assumptions.
+
+    A fresh live catalogue (``models.py --refresh``) supplies prices and capabilities.
+    """
+    from . import catalogue
+
     name = name.strip()
-    if name in BY_ALIAS:
-        return BY_ALIAS[name]
-    if name in BY_ID:
-        return BY_ID[name]
-    lowered = name.lower()
-    if lowered in BY_ALIAS:
-        return BY_ALIAS[lowered]
+    spec = BY_ALIAS.get(name) or BY_ID.get(name) or BY_ALIAS.get(name.lower())
+    if spec is not None:
+        return catalogue.apply(spec)
     if "/" in name and all(part.strip() for part in name.split("/", 1)):
-        return _assumed(name)
+        return catalogue.apply(_assumed(name))
     raise UsageError(
         f"unknown model {name!r}",
-        details="use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such as vendor/model",
+        details="use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such as vendor/model "
+                "(models.py lists them)",
         kind="unknown_model",
     )
+
+
+def all_models() -> list[ModelSpec]:
+    """The registry with the live catalogue applied, then image models only the catalogue knows."""
+    from . import catalogue
+
+    known = [catalogue.apply(spec) for spec in MODELS]
+    return known + [catalogue.apply(_assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
 
 
 def _assumed(model_id: str) -> ModelSpec:
@@ -156,20 +173,63 @@ def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
     return int(width * scale), int(height * scale)
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """An expected price with the arithmetic behind it; ``guess`` when prices or token counts are assumed."""
+
+    usd: float | None
+    basis: str
+    guess: bool
+
+
+MEGAPIXEL = 1024 * 1024  # FLUX bills 1024x1024 as one megapixel
+
+
+def megapixels(aspect_ratio: str, size: str) -> int:
+    """Megapixels billed for one image: started megapixels count whole, as FLUX bills them."""
+    width, height = pixels(aspect_ratio, size)
+    return max(1, math.ceil(width * height / MEGAPIXEL - 1e-9))
+
+
+def image_tokens(pricing: Pricing, aspect_ratio: str) -> int:
+    """Output tokens of one token-billed image: non-square frames cost about half as much again."""
+    return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
+
+
+def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> Estimate:
+    """The expected price of ``count`` images of ``aspect_ratio`` at ``size``, and how it was reached."""
+    pricing = spec.pricing
+    width, height = pixels(aspect_ratio, size)
+    guess = pricing.guess
+    if pricing.kind == "per_mp":
+        mp = megapixels(aspect_ratio, size)
+        each = pricing.first_mp + pricing.further_mp * (mp - 1)
+        basis = (f"{mp} MP ({width}x{height}): ${pricing.first_mp:g} first MP"
+                 + (f" + {mp - 1} x ${pricing.further_mp:g}" if mp > 1 else ""))
+    elif pricing.kind == "per_image":
+        price = pricing.per_image.get(size)
+        if price is None:
+            price = max(pricing.per_image.values(), default=0.0)
+            guess = True
+        each = price
+        basis = f"${price:g} per image at {size}"
+    elif pricing.kind == "image_tokens":
+        tokens = image_tokens(pricing, aspect_ratio)
+        each = pricing.per_million_tokens * tokens / 1_000_000
+        basis = f"about {tokens} image tokens at ${pricing.per_million_tokens:g}/M"
+        guess = True  # the provider decides the token count
+    else:
+        return Estimate(None, "price unknown (models.py --refresh fetches live prices)", True)
+    if count > 1:
+        basis += f", x {count} images"
+    if pricing.source == "live":
+        basis += " (live price)"
+    return Estimate(round(each * count, 4), basis, guess)
+
+
 def estimate_usd(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> float | None:
     """The expected price of ``count`` images, or None when the model's price is unknown."""
-    pricing = spec.pricing
-    if pricing.kind == "per_mp":
-        width, height = pixels(aspect_ratio, size)
-        megapixels = max(1, math.ceil(width * height / MEGAPIXEL))
-        each = pricing.first_mp + pricing.further_mp * (megapixels - 1)
-    elif pricing.kind == "per_image":
-        each = pricing.per_image.get(size) or max(pricing.per_image.values(), default=0.0)
-    elif pricing.kind == "image_tokens":
-        each = pricing.per_million_tokens * pricing.tokens_per_image / 1_000_000
-    else:
-        return None
-    return round(each * count, 4)
+    return estimate(spec, aspect_ratio, size, count).usd
 
 
 def format_estimate(value: float | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, config, contract, generation, images_api
+from .. import cli, config, contract, generation, images_api, spending
 from ..errors import ImageGenError
 
 DESCRIPTION = """Generate images through OpenRouter and print one JSON document on stdout.
@@ -17,6 +17,7 @@ examples:
   generate.py --prompt "A sticker of a fox" --api images --background transparent --output-format png
   generate.py --prompt "Make the sky stormy" --baseline-image ./shot.png --confirm-external-upload \\
       --baseline-source-kind current_attachment --must-keep "the lighthouse"
+  generate.py --prompt "A lighthouse" --max-cost 0.05 --request-id chat-1234
 """
 
 
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser, fallback_model: str | None = 
     cli.add_enhance_args(parser)
     cli.add_images_api_args(parser)
     cli.add_output_args(parser)
+    cli.add_spending_args(parser)
     cli.add_network_args(parser)
 
 
@@ -60,15 +62,18 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     generation.notify_warnings(plan, args.quiet)
     writer = generation.writer_from_args(args, plan.spec)
     chat_url = config.base_url("openrouter") + "/chat/completions"
+    spend = spending.Spend.from_args(args, "generate.py")
+    if spend.request_id:
+        plan.extra_result["request_id"] = spend.request_id
     if args.dry_run:
         enhance_request = generation.enhance_dry_run(plan, args.enhance_model, chat_url) if args.enhance else None
-        result = images_api.execute(plan, options, writer, args)
+        result = images_api.execute(plan, options, writer, args, spend)
         return {**result, "enhance_request": enhance_request} if enhance_request else result
     if args.enhance:
         writer.check_before_request()  # refuse a taken output name before paying for the enhancer too
         client = generation.client_from_args(args, "openrouter")
         generation.enhance_plan(plan, client, model=args.enhance_model, url=chat_url, quiet=args.quiet)
-    return images_api.execute(plan, options, writer, args)
+    return images_api.execute(plan, options, writer, args, spend)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,124 @@
+"""gallery.py: a self-contained HTML contact sheet for a folder, a queue request or a manifest."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .. import cli, contract, gallery, gallery_html, queue_view
+from ..errors import OutputError, OutputExistsError, UsageError
+
+DESCRIPTION = """Build an index.html contact sheet and print JSON with its path.
+
+Thumbnails link the images by relative path (nothing is copied or uploaded); each card shows the
+prompt, model, size, cost and time from the <image>.json sidecar, the score and verdict from
+<image>.review.json, and the image an edit came from. Filter by model and verdict; click to view.
+
+examples:
+  gallery.py --dir ./data                       # writes ./data/index.html
+  gallery.py --queue-dir ./generated/imagegen-queue --request-id discord-1234
+  gallery.py --manifest ./generated/crab-logo-manifest.json --out ./crab.html
+"""
+
+GENERATOR_MARK = b'<meta name="generator" content="image-gen gallery">'
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = contract.new_parser("gallery.py", DESCRIPTION)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dir", type=Path, metavar="DIR", help="every image in DIR (the page goes to DIR/index.html)")
+    source.add_argument("--request-id", type=cli.label, metavar="ID",
+                        help="the images of one queue request (with --queue-dir)")
+    source.add_argument("--manifest", type=Path, metavar="FILE",
+                        help='a JSON file listing outputs: {"variants": [{"path": ...}]} or {"outputs": [...]}')
+    parser.add_argument("--queue-dir", type=Path, help=f"the job queue (default ./{queue_view.DEFAULT_QUEUE_DIR})")
+    parser.add_argument("--recursive", action="store_true", help="with --dir, include images in subfolders")
+    parser.add_argument("--out", type=Path, metavar="PATH", help="where to write the page (default: see above)")
+    parser.add_argument("--title", help="page title (default: the folder, request or manifest name)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out even if it is not a page this script made earlier")
+    return parser
+
+
+def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, dict[str, Any]]:
+    if args.queue_dir is not None and args.request_id is None:
+        raise UsageError("--queue-dir needs --request-id", details="name the request whose images to show")
+    if args.recursive and args.dir is None:
+        raise UsageError("--recursive works only with --dir")
+    if args.dir is not None:
+        directory = args.dir.expanduser()
+        items = gallery.from_directory(directory, args.recursive)
+        return items, directory / "index.html", f"Images in {directory.resolve().name}", \
+            {"kind": "dir", "dir": str(directory.resolve())}
+    if args.manifest is not None:
+        manifest = args.manifest.expanduser()
+        items = gallery.from_manifest(manifest)
+        return items, manifest.with_suffix(".html"), f"Outputs of {manifest.name}", \
+            {"kind": "manifest", "manifest": str(manifest.resolve())}
+    queue_dir = (args.queue_dir or Path(".") / queue_view.DEFAULT_QUEUE_DIR).expanduser()
+    items, states = gallery.from_queue(queue_dir, args.request_id)
+    return items, queue_dir / f"gallery-{args.request_id}.html", f"Request {args.request_id}", \
+        {"kind": "queue", "queue_dir": str(queue_dir.resolve()), "request_id": args.request_id, "jobs": states}
+
+
+def _summary(items: list[gallery.Item], source: dict[str, Any]) -> str:
+    shown = sum(1 for i in items if i.status == "ok")
+    parts = [f"{shown} image{'s' if shown != 1 else ''}"]
+    costs = [i.cost_usd for i in items if i.cost_usd is not None]
+    if costs:
+        parts.append(f"${sum(costs):.4f} reported cost")
+    jobs = source.get("jobs")
+    if jobs:
+        parts.append(f"{jobs['failed']} failed, {jobs['pending'] + jobs['running']} still queued or running")
+    return " · ".join(parts)
+
+
+def _check_target(page: Path, overwrite: bool) -> None:
+    if not page.exists() or overwrite:
+        return
+    try:
+        with open(page, "rb") as handle:
+            ours = GENERATOR_MARK in handle.read(4096)
+    except OSError:
+        ours = False
+    if not ours:
+        raise OutputExistsError(f"output exists: {page} and was not made by gallery.py (pass --overwrite to replace it)",
+                                details="or choose another --out")
+
+
+def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    from ..output import write_atomic
+
+    items, default_page, default_title, source = _collect(args)
+    page = (args.out.expanduser() if args.out else default_page).absolute()
+    if page.is_dir():
+        page = page / "index.html"
+    _check_target(page, args.overwrite)
+    text = gallery_html.render(items, page, args.title or default_title, _summary(items, source))
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(page, text.encode("utf-8"))
+    except OSError as error:
+        raise OutputError(f"could not write {page}: {error.strerror or error}",
+                          details="choose another --out or fix the folder's permissions") from None
+    verdicts: dict[str, int] = {}
+    for item in items:
+        key = (item.verdict or gallery_html.NOT_REVIEWED).lower()
+        verdicts[key] = verdicts.get(key, 0) + 1
+    costs = [i.cost_usd for i in items if i.cost_usd is not None]
+    return {
+        "path": str(page),
+        "source": source,
+        "images": sum(1 for i in items if i.status == "ok"),
+        "cards": len(items),
+        "failed": sum(1 for i in items if i.status == "failed"),
+        "missing": [str(i.path) for i in items if i.status == "missing"],
+        "models": sorted({i.model for i in items if i.model}),
+        "verdicts": dict(sorted(verdicts.items())),
+        "total_cost_usd": round(sum(costs), 6) if costs else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    return contract.run_cli(build_parser(), handle, argv)

@@ -1,0 +1,84 @@
+"""models.py: the model registry (aliases, ids, capabilities, prices) and the live catalogue."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import catalogue, cli, config, contract, generation, modelinfo, registry
+
+DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
+
+examples:
+  models.py                      # every model as JSON
+  models.py --table              # the same for people
+  models.py --alias nanobanana   # resolve one name
+  models.py --refresh            # fetch OpenRouter's live image models and prices, then list
+  models.py --markdown > references/model-card.md
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = contract.new_parser("models.py", DESCRIPTION)
+    show = parser.add_mutually_exclusive_group()
+    show.add_argument("--table", action="store_true", help="print an aligned table instead of JSON")
+    show.add_argument("--markdown", action="store_true",
+                      help="print the model card (built-in registry only) as Markdown")
+    show.add_argument("--alias", metavar="NAME", help="resolve one alias or full id and print only that model")
+    parser.add_argument("--refresh", action="store_true",
+                        help="fetch GET /models?output_modalities=image and cache it "
+                             f"(fresh for {catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory")
+    group = parser.add_argument_group("network (with --refresh)")
+    group.add_argument("--timeout", type=cli.positive_float, default=30.0, help="seconds to wait for OpenRouter (default 30)")
+    group.add_argument("--retries", type=cli.non_negative_int, default=2, help="retries on 429/5xx and connection errors (default 2)")
+    group.add_argument("--quiet", action="store_true", help="no notes on stderr")
+    return parser
+
+
+def refresh(args: argparse.Namespace) -> dict[str, Any]:
+    from ..client import HttpClient
+
+    key_var = config.key_variable("openrouter")
+    key = config.api_key("openrouter") if key_var else None
+    headers = generation.openrouter_headers(key) if key else {}
+    client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=[key] if key else [],
+                        verbose=not args.quiet)
+    before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
+    fetched = catalogue.fetch(client, config.base_url("openrouter"), headers)
+    try:
+        catalogue.save(fetched)
+    except OSError as error:
+        from ..errors import OutputError
+
+        raise OutputError(f"could not write the model cache {fetched.path}: {error.strerror or error}",
+                          details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
+    added = sorted(set(fetched.models) - before - set(registry.BY_ID))
+    return {"refreshed": True, "new_models": added}
+
+
+def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    if args.markdown:
+        return {"markdown": modelinfo.markdown()}
+    result: dict[str, Any] = refresh(args) if args.refresh else {"refreshed": False}
+    if args.alias:
+        spec = registry.resolve(args.alias)
+        return {"model": modelinfo.describe(spec), "catalogue": catalogue.status(), **result}
+    specs = registry.all_models()
+    return {
+        "default_model": registry.DEFAULT_MODEL,
+        "models": [modelinfo.describe(spec) for spec in specs],
+        "catalogue": catalogue.status(),
+        **result,
+    }
+
+
+def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
+    if args.markdown:
+        return document["markdown"]
+    if args.table:
+        return modelinfo.table(registry.all_models(), document["catalogue"])
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    return contract.run_cli(build_parser(), handle, argv, render=render)

@@ -1,0 +1,378 @@
+"""Preflight: is this machine ready to generate? Each check says what it found and how to fix it.
+
+Checks only look (the directory checks use ``os.access``, the queue probe is a non-blocking
+``flock``) unless ``fix`` is set, which creates missing directories. ``online`` adds one
+``GET /key`` to confirm the OpenRouter key and report its credit.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import catalogue, config, presets, queue_view, spending
+from .errors import ImageGenError, UsageError
+
+MIN_PYTHON = (3, 10)
+OPTIONAL_KEYS = {  # provider -> (what the key unlocks, the fixup)
+    "openai": ("mask edits (edit.py --mode openai)",
+               "export OPENAI_API_KEY=sk-...   # from https://platform.openai.com/api-keys"),
+    "anthropic": ("automatic review with Claude (review.py --auto)",
+                  "export ANTHROPIC_API_KEY=sk-ant-...   # from https://console.anthropic.com/settings/keys"),
+}
+CREDITS_URL = "https://openrouter.ai/settings/credits"
+KEYS_URL = "https://openrouter.ai/settings/keys"
+
+
+@dataclass
+class Check:
+    kind: str
+    name: str
+    required: bool
+    ok: bool
+    detail: str
+    fixup: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not data["info"]:
+            del data["info"]
+        if self.ok:
+            data.pop("fixup")
+        return data
+
+
+@dataclass
+class Options:
+    output_dir: Path
+    queue_dir: Path
+    fix: bool = False
+    online: bool = False
+    timeout: float = 15.0
+    orphan_after: float = queue_view.ORPHAN_AFTER_SECONDS
+
+
+def q(path: Path | str) -> str:
+    return shlex.quote(str(path))
+
+
+def script_command(name: str, *args: str) -> str:
+    """How to run one of our scripts from here: a relative path when it is below the working directory,
+    else the absolute path, else (an installed package) its console command."""
+    path = config.project_root() / "scripts" / name
+    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
+    if not path.is_file() and shutil.which(command):
+        return " ".join([command, *map(q, args)])
+    try:
+        shown: Path | str = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    return " ".join(["python3", q(shown), *map(q, args)])
+
+
+# -- individual checks -------------------------------------------------------------------------
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    return Check("runtime", "python", True, ok, f"Python {version} ({sys.executable})",
+                 None if ok else "install Python 3.10 or newer, then run this check with it: python3.12 "
+                 + script_command("preflight_check.py"))
+
+
+def check_openrouter_key() -> Check:
+    found = config.key_variable("openrouter")
+    if found is None:
+        return Check("key", "openrouter", True, False,
+                     "neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: nothing can be generated",
+                     "export OPENROUTER_API_KEY_IMAGES=sk-or-...   # from " + KEYS_URL)
+    detail = f"{found} is set (generation, chat edits, review through OpenRouter)"
+    others = [v for v in config.OPENROUTER_KEY_VARS if v != found and os.environ.get(v, "").strip()]
+    if others:
+        detail += f"; {', '.join(others)} is also set and ignored"
+    if not os.environ[found].strip().startswith("sk-or-"):
+        detail += "; the value does not start with sk-or- (is it an OpenRouter key?)"
+    return Check("key", "openrouter", True, True, detail, info={"variable": found})
+
+
+def check_optional_key(provider: str) -> Check:
+    found = config.key_variable(provider)
+    unlocks, fixup = OPTIONAL_KEYS[provider]
+    if found:
+        return Check("key", provider, False, True, f"{found} is set: {unlocks} available", info={"variable": found})
+    variable = config.KEY_VARS[provider][0]
+    return Check("key", provider, False, False, f"{variable} is not set: {unlocks} unavailable", fixup)
+
+
+def check_base_url(provider: str) -> Check:
+    variable, default = config.DEFAULT_BASE_URLS[provider]
+    try:
+        url = config.base_url(provider)
+    except ImageGenError as error:
+        return Check("base_url", provider, provider == "openrouter", False, error.message,
+                     f"unset {variable}   # or: export {variable}={default}")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    detail = shown + (" (default)" if url == default else f" (from {variable})")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        detail += "; plain http sends your key unencrypted"
+    return Check("base_url", provider, provider == "openrouter", True, detail)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return Path("/")
+
+
+def check_directory(name: str, path: Path, required: bool, fix: bool, subdirs: tuple[str, ...] = (),
+                    purpose: str = "") -> Check:
+    path = path.expanduser().absolute()
+    if fix and not path.is_dir() and not path.exists():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return Check("directory", name, required, False, f"{path}: cannot create ({error.strerror or error})",
+                         f"mkdir -p {q(path)}   # as a user allowed to write {q(_nearest_existing(path))}")
+    if fix and path.is_dir():
+        for sub in subdirs:
+            try:
+                (path / sub).mkdir(exist_ok=True)
+            except OSError:
+                pass
+    if path.exists():
+        if not path.is_dir():
+            return Check("directory", name, required, False, f"{path} exists but is not a directory",
+                         f"mv {q(path)} {q(str(path) + '.bak')} && mkdir -p {q(path)}")
+        if not os.access(path, os.W_OK | os.X_OK):
+            return Check("directory", name, required, False, f"{path} is not writable by this user",
+                         f"chmod u+rwx {q(path)}   # or choose another directory")
+        missing = [s for s in subdirs if not (path / s).is_dir()]
+        detail = f"{path} is writable" + (f" ({purpose})" if purpose else "")
+        if missing:
+            detail += f"; {', '.join(missing)}/ will be created on first use"
+        return Check("directory", name, required, True, detail, info={"path": str(path)})
+    parent = _nearest_existing(path.parent)
+    if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+        return Check("directory", name, required, True,
+                     f"{path} does not exist yet; it will be created on first use (or run with --fix)",
+                     info={"path": str(path)})
+    return Check("directory", name, required, False, f"{path} does not exist and {parent} is not writable",
+                 f"mkdir -p {q(path)}   # as a user allowed to write {q(parent)}")
+
+
+def check_ledger() -> list[Check]:
+    checks: list[Check] = []
+    path = config.ledger_path()
+    directory = check_directory("ledger", path.parent, False, False, purpose="spending ledger")
+    if directory.ok and path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        directory = Check("directory", "ledger", False, False, f"{path} is not readable and writable",
+                          f"chmod u+rw {q(path)}   # or export IMAGEGEN_LEDGER=/another/ledger.jsonl")
+    elif directory.ok:
+        directory.detail = f"{path}: " + ("present" if path.exists() else "created with the first paid call")
+    elif directory.fixup:
+        directory.fixup += "   # or export IMAGEGEN_LEDGER=/another/ledger.jsonl"
+    checks.append(directory)
+    try:
+        budget = config.daily_budget_usd()
+    except ImageGenError as error:
+        checks.append(Check("spending", "daily_budget", True, False, error.message,
+                            "export IMAGEGEN_DAILY_BUDGET_USD=5   # or: unset IMAGEGEN_DAILY_BUDGET_USD"))
+        return checks
+    if budget is None:
+        checks.append(Check("spending", "daily_budget", False, True, "no IMAGEGEN_DAILY_BUDGET_USD: no daily cap"))
+        return checks
+    try:
+        spent = spending.spent_on(spending.today())
+    except ImageGenError as error:
+        checks.append(Check("spending", "daily_budget", True, False, error.message, error.details))
+        return checks
+    left = max(0.0, budget - spent)
+    checks.append(Check("spending", "daily_budget", False, left > 0,
+                        f"spent ${spent:.4f} of ${budget:g} today, ${left:.4f} left",
+                        None if left > 0 else "wait for local midnight, or export IMAGEGEN_DAILY_BUDGET_USD="
+                        + f"{budget * 2:g}", info={"daily_budget_usd": budget, "spent_today_usd": spent}))
+    return checks
+
+
+def check_presets() -> list[Check]:
+    names = presets.available()
+    if not names:
+        return [Check("preset", "(none)", False, False, "no presets found in " +
+                      ", ".join(str(d) for d in presets.search_dirs()),
+                      f"mkdir -p {q(config.user_presets_dir())} && cp {q(config.project_root() / 'presets')}/*.json "
+                      f"{q(config.user_presets_dir())}/")]
+    checks = []
+    for name in names:
+        try:
+            preset = presets.load(name)
+        except UsageError as error:
+            checks.append(Check("preset", name, False, False, error.message,
+                                f"${{EDITOR:-vi}} {q(presets.find(name))}   # fix the field named above"))
+            continue
+        detail = str(preset.path) + (f"; {len(preset.warnings)} warning(s): " + "; ".join(preset.warnings)
+                                     if preset.warnings else "")
+        missing = [str(p) for p in preset.reference_images if not p.is_file()]
+        if missing:
+            checks.append(Check("preset", name, False, False, f"{preset.path}: reference image missing: "
+                                + ", ".join(missing), f"${{EDITOR:-vi}} {q(preset.path)}   # fix style.reference_images"))
+            continue
+        checks.append(Check("preset", name, False, True, detail))
+    return checks
+
+
+def check_catalogue() -> Check:
+    status = catalogue.status()
+    if not status["present"]:
+        return Check("models", "catalogue", False, True, "built-in prices (no live catalogue cached)")
+    if status["fresh"]:
+        return Check("models", "catalogue", False, True,
+                     f"live prices from {status['age']} ago ({status['models']} image models)")
+    return Check("models", "catalogue", False, False,
+                 f"the live catalogue is {status['age']} old and ignored; built-in prices in use",
+                 script_command("models.py", "--refresh"))
+
+
+def check_queue(queue_dir: Path, orphan_after: float) -> list[Check]:
+    queue_dir = queue_dir.expanduser().absolute()
+    found = queue_view.slots(queue_dir)
+    busy = [s.name for s in found if s.busy]
+    counts = queue_view.counts(queue_dir)
+    waiting = f"{counts['pending']} pending, {counts['running']} running"
+    if found:
+        detail = f"{len(found)} worker slots: {len(busy)} busy" + (f" ({', '.join(busy)})" if busy else "") + \
+                 f", {len(found) - len(busy)} free; {waiting}"
+    else:
+        detail = f"no worker has run yet; {waiting}"
+    checks = [Check("queue", "worker_slots", False, True, detail,
+                    info={"slots": len(found), "busy": len(busy), **counts})]
+    stuck = queue_view.stranded(queue_dir, orphan_after=orphan_after)
+    if not stuck:
+        checks.append(Check("queue", "stranded_jobs", False, True, "no stranded jobs"))
+        return checks
+    fix = " && ".join(f"mv {q(job.path)} {q(queue_dir / 'pending' / job.path.name)}" for job, _ in stuck)
+    if (config.project_root() / "scripts" / "run_image_queue.py").is_file():
+        fix += " && " + script_command("run_image_queue.py", "--queue-dir", str(queue_dir))
+    reasons = "; ".join(f"{job.job_id}: {reason}" for job, reason in stuck[:5])
+    checks.append(Check("queue", "stranded_jobs", False, False,
+                        f"{len(stuck)} running job(s) look abandoned ({reasons})", fix,
+                        info={"jobs": [job.job_id for job, _ in stuck]}))
+    return checks
+
+
+def check_online(timeout: float) -> Check:
+    from .client import HttpClient
+
+    if config.key_variable("openrouter") is None:
+        return Check("online", "openrouter_key", True, False, "cannot check the key: none is set",
+                     "export OPENROUTER_API_KEY_IMAGES=sk-or-...")
+    try:
+        key = config.api_key("openrouter")
+        url = config.base_url("openrouter") + "/key"
+        client = HttpClient(timeout=timeout, retries=1, secrets=[key], verbose=False)
+        response = client.get(url, {"Authorization": f"Bearer {key}"})
+        data = (response.json() or {}).get("data")
+    except ImageGenError as error:
+        fix = (f"create or copy a valid key at {KEYS_URL}, then export OPENROUTER_API_KEY_IMAGES=sk-or-..."
+               if error.kind == "auth" else "check your network or OPENROUTER_BASE_URL, then run this again")
+        return Check("online", "openrouter_key", True, False, f"GET /key failed: {error.message}", fix)
+    if not isinstance(data, dict):
+        return Check("online", "openrouter_key", True, False, "GET /key answered without a data object",
+                     "check OPENROUTER_BASE_URL points at OpenRouter's API (https://openrouter.ai/api/v1)")
+    info = {k: data.get(k) for k in ("limit", "limit_remaining", "usage", "usage_daily", "is_free_tier")}
+    limit, remaining = info["limit"], info["limit_remaining"]
+    parts = ["key works"]
+    parts.append("no credit limit" if limit is None else f"limit ${_num(limit)}")
+    if remaining is not None:
+        parts.append(f"remaining ${_num(remaining)}")
+    if info["usage"] is not None:
+        parts.append(f"used ${_num(info['usage'])}" + (f" (today ${_num(info['usage_daily'])})"
+                                                       if info["usage_daily"] is not None else ""))
+    ok = not (isinstance(remaining, (int, float)) and remaining <= 0)
+    detail = ", ".join(parts) + ("" if ok else ": no credit left")
+    return Check("online", "openrouter_key", True, ok, detail,
+                 None if ok else f"add credits at {CREDITS_URL} or raise the key's limit at {KEYS_URL}", info=info)
+
+
+def _num(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
+
+
+# -- the whole run -----------------------------------------------------------------------------
+
+def run_checks(options: Options) -> list[Check]:
+    steps: list[Callable[[], Check | list[Check]]] = [
+        check_python,
+        check_openrouter_key,
+        lambda: check_optional_key("openai"),
+        lambda: check_optional_key("anthropic"),
+        *[(lambda p=p: check_base_url(p)) for p in config.DEFAULT_BASE_URLS],
+        lambda: check_directory("output", options.output_dir, True, options.fix, purpose="images and sidecars"),
+        lambda: check_directory("queue", options.queue_dir, False, options.fix, queue_view.SUBDIRS, "job queue"),
+        check_ledger,
+        check_presets,
+        check_catalogue,
+        lambda: check_queue(options.queue_dir, options.orphan_after),
+    ]
+    if options.online:
+        steps.append(lambda: check_online(options.timeout))
+    checks: list[Check] = []
+    for step in steps:
+        outcome = step()
+        checks += outcome if isinstance(outcome, list) else [outcome]
+    return checks
+
+
+def report(checks: list[Check], started: float | None = None) -> dict[str, Any]:
+    required = [c for c in checks if c.required and not c.ok]
+    optional = [c for c in checks if not c.required and not c.ok]
+    status = "fail" if required else ("warn" if optional else "ok")
+    fixups = [c.fixup for c in required + optional if c.fixup]
+    result = {
+        "status": status,
+        "checks": [c.as_dict() for c in checks],
+        "required_failures": [f"{c.kind}:{c.name}" for c in required],
+        "fixups": list(dict.fromkeys(fixups)),
+    }
+    if started is not None:
+        result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def render_text(document: dict[str, Any], colour: bool) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if colour else text
+
+    rows = [(f"{c['kind']} {c['name']}" if c["kind"] != c["name"] else c["name"], c) for c in document["checks"]]
+    width = max(len(label) for label, _ in rows)
+    lines = ["image-gen preflight", ""]
+    for label, check in rows:
+        if check["ok"]:
+            mark = paint("✓", "32")
+        else:
+            mark = paint("✗", "31" if check["required"] else "33")
+        note = "" if check["ok"] or check["required"] else paint(" (optional)", "2")
+        lines.append(f"  {mark} {label.ljust(width)}  {check['detail']}{note}")
+    if document["fixups"]:
+        lines += ["", "Fixups (copy and paste):"]
+        lines += [f"  {fix}" for fix in document["fixups"]]
+    failures = document["required_failures"]
+    lines.append("")
+    if failures:
+        lines.append(paint(f"Not ready: {len(failures)} required check(s) failed: {', '.join(failures)}", "1;31"))
+    elif document["status"] == "warn":
+        lines.append(paint("Ready. Some optional features are unavailable (see above).", "1;32"))
+    else:
+        lines.append(paint("Ready.", "1;32"))
+    return "\n".join(lines) + "\n"
