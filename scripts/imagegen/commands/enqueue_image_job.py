@@ -9,7 +9,7 @@ from typing import Any
 from .. import contract
 from ..errors import ImageGenError, UsageError
 from ..queue import enqueue
-from ..queue.layout import QueueDirs, check_request_id
+from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue image jobs for a background worker; prints one JSON document at once.
 
@@ -36,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
     dirs = QueueDirs.at(args.queue_dir)
-    request_id = args.request_id or enqueue.new_request_id()
-    check_request_id(request_id)
+    request_id = enqueue.request_id_from(args)
     base = Path.cwd()
     if args.jobs_file:
         batch = _parse_batch(args)

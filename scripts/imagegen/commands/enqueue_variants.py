@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import contract
 from ..queue import enqueue, variants
-from ..queue.layout import check_request_id
 
 DESCRIPTION = """Queue variants <prefix>-NN.png of one prompt and write <prefix>-manifest.json; one JSON document.
 
@@ -25,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    request_id = check_request_id(args.request_id or enqueue.new_request_id())
+    request_id = enqueue.request_id_from(args)
     return {"status": "queued", **variants.enqueue_batch(args, request_id=request_id, base=Path.cwd())}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import contract
 from ..queue import enqueue, spawn, variants
-from ..queue.layout import QueueDirs, check_request_id
+from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue images and return a "queued" acknowledgement immediately; a detached worker drains the
 queue in the background. Read the outcome later with queue_status.py --request-id ID.
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    request_id = check_request_id(args.request_id or enqueue.new_request_id())
+    request_id = enqueue.request_id_from(args)
     queued = variants.enqueue_batch(args, request_id=request_id, base=Path.cwd())
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=max(1, args.max_background_workers),
                             orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts),

@@ -25,8 +25,11 @@ VARIATION_DELTAS = (
 )
 
 
-def new_request_id() -> str:
-    return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+def request_id_from(args: argparse.Namespace) -> str:
+    """The given --request-id, checked, or a fresh one when none was given."""
+    if args.request_id is None:
+        return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    return check_request_id(args.request_id)
 
 
 def validate(args: argparse.Namespace) -> Any:

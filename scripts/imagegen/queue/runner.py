@@ -85,6 +85,8 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     if job.get("variation"):
         plan.extra_result["variation"] = job["variation"]
+        plan.instructions.append(job["variation"])
+        generation.compose_prompt(plan)
     if on_plan:
         on_plan(plan)
     writer = generation.writer_from_args(args, plan.spec)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import RateGate
+from ..config import retry_base_seconds
 from ..errors import BudgetError, ImageGenError
 from . import leases, runner, store
 from .layout import QueueDirs
@@ -194,7 +195,7 @@ class Drainer:
                 self._defer(job, error, wait, count_attempt=False)
                 return
         if runner.is_retryable(error) and job["attempts"] < self.options.max_attempts:
-            self._defer(job, error, min(60.0, 2.0 ** job["attempts"]), count_attempt=False)
+            self._defer(job, error, min(60.0, retry_base_seconds() * 2.0 ** job["attempts"]), count_attempt=False)
             return
         job.update(status="failed", error=error.message, error_kind=error.kind, details=error.details,
                    retryable=error.retryable)
