@@ -7,6 +7,8 @@ from pathlib import Path
 
 from . import registry
 
+IMAGE_SIZES = {"low": "1K", "medium": "2K", "high": "4K"}
+
 
 def positive_float(text: str) -> float:
     try:
@@ -48,6 +50,21 @@ def size(text: str) -> str:
     return upper
 
 
+def image_size(text: str) -> str:
+    """--image-size low|medium|high, the names some callers use for 1K|2K|4K."""
+    try:
+        return IMAGE_SIZES[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"unknown image size {text!r}; choose from low, medium, high") from None
+
+
+def megabytes(text: str) -> float:
+    value = positive_float(text)
+    if value > 1024:
+        raise argparse.ArgumentTypeError(f"must be at most 1024 MB: {text}")
+    return value
+
+
 def add_network_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network")
     group.add_argument("--timeout", type=positive_float, default=180.0,
@@ -63,7 +80,8 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--output-dir", type=Path, default=Path("./data"),
                        help="folder for auto-named images YYYYmmdd-HHMMSS-<model>.<ext> (default ./data/)")
-    group.add_argument("--output-file", type=Path, help="exact output path (never overwritten without --overwrite)")
+    group.add_argument("--output-file", "--out", dest="output_file", type=Path,
+                       help="exact output path (never overwritten without --overwrite)")
     group.add_argument("--overwrite", action="store_true", help="allow --output-file to replace an existing file")
     group.add_argument("--no-sidecar", dest="sidecar", action="store_false",
                        help="do not write the <image>.json metadata sidecar")
@@ -77,11 +95,88 @@ def add_style_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--system-prompt", help="system message for models that take one (GPT-5 Image, Gemini)")
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None) -> None:
+def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None, *,
+                   fallback_model: str | None = None, fallback_ratio: str = "1:1") -> None:
+    """--model, --aspect-ratio, --size/--image-size, --seed. ``default_model`` overrides presets;
+    ``fallback_model`` only replaces the built-in default (a preset still wins over it)."""
     group = parser.add_argument_group("model")
-    default_text = default_model or f"the preset's, else {registry.DEFAULT_MODEL}"
+    default_text = default_model or f"the preset's, else {fallback_model or registry.DEFAULT_MODEL}"
     group.add_argument("--model", default=default_model,
-                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id (default {default_text})")
-    group.add_argument("--aspect-ratio", type=ratio, help="aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset or 1:1)")
-    group.add_argument("--size", type=size, help="1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)")
+                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id "
+                            f"(default {default_text})")
+    if fallback_model:
+        parser.set_defaults(fallback_model=fallback_model)
+    group.add_argument("--aspect-ratio", type=ratio,
+                       help=f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})")
+    sizes = group.add_mutually_exclusive_group()
+    sizes.add_argument("--size", type=size, help="1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)")
+    sizes.add_argument("--image-size", dest="size", type=image_size, metavar="{low,medium,high}",
+                       help="another way to say --size: low=1K, medium=2K, high=4K")
     group.add_argument("--seed", type=int, help="random seed (honoured by some models)")
+
+
+QUALITIES = ("low", "medium", "high", "auto")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+
+
+def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = False) -> None:
+    """--api and the options only OpenRouter's Images API (and, in edit.py, OpenAI edits) understand."""
+    group = parser.add_argument_group("Images API")
+    where = "--api images" + (" or --mode openai" if also_openai else "") + " only"
+    group.add_argument("--api", choices=("chat", "images"), default="chat",
+                       help="OpenRouter endpoint: chat (chat completions, default) or images (the Images API)")
+    names = ("--quality", "--openai-quality") if also_openai else ("--quality",)
+    group.add_argument(*names, dest="quality", choices=QUALITIES, help=f"rendering quality ({where})")
+    group.add_argument("--output-format", choices=OUTPUT_FORMATS,
+                       help=f"image format to ask the provider for ({where})")
+    group.add_argument("--background", choices=BACKGROUNDS,
+                       help=f"transparent needs png or webp output ({where})")
+
+
+def add_clarify_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("prompt checks")
+    group.add_argument("--clarify-hints", action="store_true",
+                       help="print prompt-quality hints on stderr (they are always in the JSON as clarify_hints)")
+    group.add_argument("--strict-clarify", action="store_true",
+                       help="fail with exit 3 instead of generating when any clarify hint fires")
+
+
+def add_baseline_args(parser: argparse.ArgumentParser) -> None:
+    """The baseline image, its upload rules and the rails that limit drift from it."""
+    from .baseline import DEFAULT_MAX_MB, DEFAULT_SOURCE_KIND, SOURCE_KINDS
+    from .rails import STRENGTHS
+
+    group = parser.add_argument_group("baseline image (edits and variations)")
+    group.add_argument("--baseline-image", metavar="PATH|URL",
+                       help="the image to edit or vary, sent as the first input image: a workspace file "
+                            "(needs --confirm-external-upload) or a public https URL")
+    group.add_argument("--baseline-source-kind", choices=SOURCE_KINDS, default=DEFAULT_SOURCE_KIND,
+                       help="where the baseline came from, recorded for provenance (default explicit_path_or_url)")
+    group.add_argument("--confirm-external-upload", action="store_true",
+                       help="the user approved sending the local baseline file to the provider")
+    group.add_argument("--workspace-root", type=Path, metavar="DIR",
+                       help="local baseline files must be inside this folder (default the current directory)")
+    group.add_argument("--max-baseline-mb", type=megabytes, default=DEFAULT_MAX_MB, metavar="MB",
+                       help=f"largest local baseline file accepted (default {DEFAULT_MAX_MB:g})")
+    group.add_argument("--allow-no-baseline-on-edit-intent", action="store_true",
+                       help="generate a new image even though the prompt reads as an edit and no baseline is given")
+    group.add_argument("--variation-strength", choices=STRENGTHS,
+                       help="how far the result may move from the baseline (default low with a baseline)")
+    group.add_argument("--must-keep", action="append", metavar="TEXT",
+                       help="something that must not change, e.g. 'logo mark' (repeatable)")
+    group.add_argument("--lock-palette", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the baseline's colours (default on with a baseline)")
+    group.add_argument("--lock-composition", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the baseline's framing and layout (default on with a baseline)")
+
+
+def add_enhance_args(parser: argparse.ArgumentParser) -> None:
+    from .enhance import DEFAULT_MODEL
+
+    group = parser.add_argument_group("prompt enhancement")
+    group.add_argument("--enhance", action="store_true",
+                       help="have a cheap text model expand the prompt into the target model's preferred shape "
+                            "(the original is kept; on failure the original is used)")
+    group.add_argument("--enhance-model", default=DEFAULT_MODEL, metavar="MODEL",
+                       help=f"OpenRouter text model used by --enhance (default {DEFAULT_MODEL})")

@@ -7,9 +7,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from . import __version__, config, images, payload, presets, prompting, registry
+from . import __version__, clarify, config, enhance, images, intent, payload, presets, prompting, registry, steering
+from . import rails as rails_
+from . import baseline as baselines
 from .client import HttpClient
 from .errors import ImageGenError, UsageError
 from .output import ImageWriter, SavedImage
@@ -37,9 +39,15 @@ class GenerationPlan:
     upsampling: bool | None = None
     style_refs: list[images.InputImage] = field(default_factory=list)
     input_images: list[images.InputImage] = field(default_factory=list)
-    instructions: list[str] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)  # rails and tooling text, composed before the scene
     warnings: list[str] = field(default_factory=list)
     extra_result: dict[str, Any] = field(default_factory=dict)
+    baseline: baselines.Baseline | None = None
+    rails: rails_.Rails | None = None
+    edit_intent: intent.IntentMatch | None = None
+    clarify_hints: list[clarify.Hint] = field(default_factory=list)
+    scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
+    enhancement: dict[str, Any] | None = None
 
     @property
     def enhanced_prompt(self) -> str | None:
@@ -49,12 +57,20 @@ class GenerationPlan:
     def estimate_usd(self) -> float | None:
         return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, self.count)
 
+    def image_urls(self) -> list[str]:
+        """Every image sent, in order: the baseline first, then input images, then style references."""
+        first = [self.baseline.request_url()] if self.baseline else []
+        return first + [image.data_url() for image in self.input_images + self.style_refs]
+
     def request_body(self) -> dict[str, Any]:
-        urls = [image.data_url() for image in self.input_images + self.style_refs]
+        urls = self.image_urls()
         return payload.chat_request(
             self.spec, self.final_prompt, image_urls=urls, system_message=self.system_message,
             aspect_ratio=self.aspect_ratio, size=self.size, seed=self.seed, upsampling=self.upsampling,
         )
+
+    def summary(self) -> dict[str, Any]:
+        return summary(self)
 
     def request_record(self) -> dict[str, Any]:
         """What the sidecar keeps of the request (no image bytes, no secrets)."""
@@ -70,7 +86,24 @@ class GenerationPlan:
             "prompt_upsampling": self.upsampling,
             "input_images": [_image_record(i) for i in self.input_images],
             "style_refs": [_image_record(i) for i in self.style_refs],
+            "baseline": self.baseline.record() if self.baseline else None,
+            **self.diagnostics(),
             **self.extra_result,
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """How the request was read and steered: edit intent, baseline, rails, hints, added text."""
+        return {
+            "edit_intent_detected": self.edit_intent is not None,
+            "edit_intent_phrase": self.edit_intent.phrase if self.edit_intent else None,
+            "baseline_applied": self.baseline is not None,
+            "baseline_source": self.baseline.source if self.baseline else None,
+            "baseline_source_kind": self.baseline.source_kind if self.baseline else None,
+            "baseline_resolution_policy": baselines.RESOLUTION_POLICY,
+            "rails_applied": self.rails.record() if self.rails else None,
+            "clarify_hints": [hint.to_dict() for hint in self.clarify_hints],
+            "instructions": list(self.instructions),
+            "prompt_enhancement": self.enhancement,
         }
 
 
@@ -78,14 +111,23 @@ def _image_record(image: images.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
 
 
-def plan_from_args(args: argparse.Namespace) -> GenerationPlan:
-    """Resolve CLI > preset > built-in defaults and check the model can do what is asked."""
+def plan_from_args(args: argparse.Namespace, *, default_model: str = registry.DEFAULT_MODEL,
+                   instructions: list[str] | tuple[str, ...] = ()) -> GenerationPlan:
+    """Resolve CLI > preset > built-in defaults and make every check a run makes before sending.
+
+    Raises the same typed errors a run would (usage, baseline rules, edit intent, strict clarify),
+    touching no provider, so a queue can refuse a job at enqueue time exactly as generate.py
+    would. ``instructions`` are extra lines from the caller (a queue's "Variant 2 of 4" note):
+    they are sent and recorded but never read by the edit-intent or clarify checks.
+    ``args.input_image`` may be one path or a list of paths (edit.py takes several).
+    """
     prompt = (args.prompt or "").strip()
     if not prompt:
         raise UsageError("--prompt is empty", details="describe the image to generate")
     preset = presets.load(args.preset) if getattr(args, "preset", None) else None
     defaults = preset.defaults if preset else {}
-    spec = registry.resolve(args.model or defaults.get("model") or registry.DEFAULT_MODEL)
+    fallback = getattr(args, "fallback_model", None) or default_model
+    spec = registry.resolve(args.model or defaults.get("model") or fallback)
     plan = GenerationPlan(
         spec=spec,
         prompt=prompt,
@@ -102,6 +144,9 @@ def plan_from_args(args: argparse.Namespace) -> GenerationPlan:
     _resolve_system_message(plan, getattr(args, "system_prompt", None))
     _resolve_upsampling(plan, getattr(args, "prompt_upsampling", None))
     _load_images(plan, args)
+    steering.apply_rails(plan, args)
+    plan.instructions += [line for line in instructions if line]
+    steering.check_prompt(plan, args)
     compose_prompt(plan)
     return plan
 
@@ -109,7 +154,8 @@ def plan_from_args(args: argparse.Namespace) -> GenerationPlan:
 def compose_prompt(plan: GenerationPlan) -> None:
     style = plan.preset.style if plan.preset else {}
     plan.final_prompt = prompting.compose(
-        plan.spec, plan.prompt, style, reference_count=len(plan.style_refs), instructions=plan.instructions,
+        plan.spec, plan.scene or plan.prompt, style, reference_count=len(plan.style_refs),
+        instructions=plan.instructions, after_baseline=plan.baseline is not None,
     )
 
 
@@ -142,17 +188,21 @@ def _resolve_upsampling(plan: GenerationPlan, cli_value: bool | None) -> None:
 
 def _load_images(plan: GenerationPlan, args: argparse.Namespace) -> None:
     spec = plan.spec
-    inputs = [p for p in [getattr(args, "input_image", None)] if p]
+    given = getattr(args, "input_image", None)
+    inputs = [p for p in (given if isinstance(given, (list, tuple)) else [given]) if p]
     refs = list(getattr(args, "style_ref", []) or [])
     preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
-    total = len(inputs) + len(refs) + len(preset_refs)
+    given_baseline = getattr(args, "baseline_image", None)
+    total = len(inputs) + len(refs) + len(preset_refs) + (1 if given_baseline else 0)
     if total and not spec.image_input:
-        raise UsageError(f"{spec.alias} does not accept input or reference images",
+        raise UsageError(f"{spec.alias} does not accept input, baseline or reference images",
                          details="use flux.2-pro, gpt-5-image or a nanobanana model for reference-guided work",
                          kind="unsupported")
     if total > spec.max_refs:
         raise UsageError(f"{total} images given but {spec.alias} accepts at most {spec.max_refs}",
                          details="drop some --style-ref images (preset reference_images count too)", kind="unsupported")
+    if given_baseline:
+        plan.baseline = steering.load_baseline(args)
     plan.input_images = [images.load_input_image(p, flag="--input-image") for p in inputs]
     plan.style_refs = [images.load_input_image(p, role="style reference", flag="--style-ref") for p in refs]
     plan.style_refs += [images.load_input_image(p, role="preset reference image", flag="the preset's reference_images")
@@ -186,6 +236,7 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
         "cost_estimate_is_guess": plan.spec.pricing.guess,
         "style_refs": [str(i.path) for i in plan.style_refs],
         "system_message_used": plan.system_message is not None,
+        **plan.diagnostics(),
         **plan.extra_result,
     }
 
@@ -228,8 +279,19 @@ def _capture(function):  # type: ignore[no-untyped-def]
     return wrapper
 
 
-def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
+class SavablePlan(Protocol):
+    """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
+
+    warnings: list[str]
+
+    def request_record(self) -> dict[str, Any]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
                  elapsed_ms: int) -> dict[str, Any]:
+    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings)."""
     saved: list[SavedImage] = []
     texts: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
@@ -252,7 +314,7 @@ def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: Htt
     return {
         "path": str(first.path.resolve()),
         "all_paths": [str(s.path.resolve()) for s in saved],
-        **summary(plan),
+        **plan.summary(),
         "cost_usd": round(sum(costs), 6) if costs else None,
         "generation_time_ms": elapsed_ms,
         "image_count": len(saved),
@@ -268,8 +330,13 @@ def save_replies(plan: GenerationPlan, replies: list[ProviderReply], client: Htt
 
 
 def writer_from_args(args: argparse.Namespace, spec: registry.ModelSpec) -> ImageWriter:
+    return writer_for_slug(args, spec.slug)
+
+
+def writer_for_slug(args: argparse.Namespace, slug: str) -> ImageWriter:
+    """The writer the output flags (cli.add_output_args) ask for, naming files ``<stamp>-<slug>``."""
     output_file = Path(args.output_file).expanduser() if args.output_file else None
-    return ImageWriter(Path(args.output_dir).expanduser(), output_file, spec.slug,
+    return ImageWriter(Path(args.output_dir).expanduser(), output_file, slug,
                        overwrite=args.overwrite, sidecars=args.sidecar)
 
 
@@ -281,3 +348,36 @@ def client_from_args(args: argparse.Namespace, *providers: str) -> HttpClient:
 def notify_warnings(plan: GenerationPlan, quiet: bool) -> None:
     for warning in plan.warnings:
         note("warning: " + warning, quiet)
+
+
+def enhance_plan(plan: GenerationPlan, client: HttpClient, *, model: str = enhance.DEFAULT_MODEL,
+                 url: str | None = None, key: str | None = None, quiet: bool = False) -> None:
+    """Rewrite the plan's scene with the enhancer; on any failure keep the prompt and add a warning."""
+    url = url or config.base_url("openrouter") + "/chat/completions"
+    headers = openrouter_headers(key or config.api_key("openrouter"))
+    edit = plan.baseline is not None or bool(plan.input_images)
+    with Ticker(f"enhancing the prompt with {model}", quiet=quiet):
+        outcome = enhance.run(plan.prompt, plan.spec, client, url, headers, model=model, edit=edit)
+    plan.enhancement = outcome.record()
+    if outcome.scene:
+        plan.scene = outcome.scene
+        compose_prompt(plan)
+    if outcome.warning:
+        plan.warnings.append(outcome.warning)
+        note("warning: " + outcome.warning, quiet)
+
+
+def enhance_dry_run(plan: GenerationPlan, model: str, url: str | None = None) -> dict[str, Any]:
+    """The enhancer request --dry-run shows instead of sending it."""
+    url = url or config.base_url("openrouter") + "/chat/completions"
+    edit = plan.baseline is not None or bool(plan.input_images)
+    plan.enhancement = {"requested": True, "applied": False, "model": model, "cost_usd": None,
+                        "generation_id": None, "error": None}
+    return {"method": "POST", "url": url, "body": enhance.request_body(plan.prompt, plan.spec, model=model, edit=edit)}
+
+
+def notify_hints(hints: list[dict[str, str]], args: argparse.Namespace) -> None:
+    """Print clarify hints on stderr when --clarify-hints asked for them (even under --quiet)."""
+    if getattr(args, "clarify_hints", False):
+        for hint in hints:
+            note(clarify.hint_line(hint))

@@ -125,6 +125,18 @@ def load_input_image(
         raise UsageError(f"{role} is not readable: {location}", details="check its permissions") from None
     except OSError as error:
         raise UsageError(f"{role} cannot be opened: {location} ({error.strerror})") from None
+    return read_image_fd(fd, location, role=role, allowed=allowed, max_mb=max_mb)
+
+
+def read_image_fd(
+    fd: int,
+    location: Path,
+    *,
+    role: str = "input image",
+    allowed: tuple[str, ...] = ("png", "jpeg", "webp", "gif"),
+    max_mb: float = 20,
+) -> InputImage:
+    """Read and check the image open on ``fd`` (which this closes): the bytes checked are the bytes kept."""
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)

@@ -76,8 +76,8 @@ def split_body(body: bytearray) -> tuple[bytes, dict[str, InlineImage]]:
             break
         key = PLACEHOLDER.format(len(images))
         images[key] = InlineImage(body, value_start, value_end)
-        prefix = match.group(1) or b""
-        pieces += [bytes(body[cursor : match.start()]), b'"', prefix, key.encode("ascii")]
+        # Keep everything up to the value (the "b64_json": key, or the data-URL prefix).
+        pieces += [bytes(body[cursor:value_start]), key.encode("ascii")]
         cursor = value_end
     if not images:
         return bytes(body), {}

@@ -15,8 +15,12 @@ class FilePart:
 
 
 def _quote(value: str) -> str:
-    """Escape a name or filename the way browsers do (WHATWG HTML form encoding)."""
-    return value.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+    """Escape a name or filename the way browsers do (WHATWG HTML form encoding).
+
+    A backslash is escaped too: servers that follow RFC 2045 quoting would otherwise read it as
+    an escape character and drop it (or, at the end of a name, lose the closing quote).
+    """
+    return value.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22").replace("\\", "%5C")
 
 
 def _disposition(field: str, filename: str | None = None) -> bytes:

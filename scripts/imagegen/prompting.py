@@ -11,6 +11,10 @@ STYLE_TRANSFER = (
     "Use the attached reference image{s} as the style reference: match {its} colour palette, rendering, "
     "line quality, texture and lighting. Do not copy {its} subject or layout; draw the scene described below."
 )
+STYLE_AFTER_BASELINE = (
+    "The attached image{s} after the baseline {are} style reference{s}: match {its} rendering, line quality, "
+    "texture and lighting, but not {its} subject or layout."
+)
 
 _LABELS = (
     ("description", "Style"),
@@ -21,9 +25,10 @@ _LABELS = (
 )
 
 
-def style_transfer_instruction(count: int) -> str:
+def style_transfer_instruction(count: int, after_baseline: bool = False) -> str:
     plural = count > 1
-    return STYLE_TRANSFER.format(s="s" if plural else "", its="their" if plural else "its")
+    template = STYLE_AFTER_BASELINE if after_baseline else STYLE_TRANSFER
+    return template.format(s="s" if plural else "", its="their" if plural else "its", are="are" if plural else "is")
 
 
 def flux_json_prompt(scene: str, style: dict[str, Any]) -> str:
@@ -55,19 +60,25 @@ def style_block(style: dict[str, Any], structured: bool) -> str:
 
 
 def compose(spec: ModelSpec, scene: str, style: dict[str, Any], *, reference_count: int = 0,
-            instructions: list[str] | None = None) -> str:
-    """The prompt text sent to ``spec`` for ``scene`` with a preset ``style`` and extra instructions."""
+            instructions: list[str] | None = None, after_baseline: bool = False) -> str:
+    """The prompt text sent to ``spec`` for ``scene`` with a preset ``style`` and extra instructions.
+
+    With ``after_baseline`` the first image is a baseline to edit (its rails lead ``instructions``),
+    so the style-reference note comes after them and points past the first image.
+    """
     extra = list(instructions or [])
     if reference_count:
-        extra.insert(0, style_transfer_instruction(reference_count))
+        note = style_transfer_instruction(reference_count, after_baseline)
+        extra.insert(len(extra) if after_baseline else 0, note)
     if spec.prompt_format == "flux_json":
-        body = flux_json_prompt(scene, style) if style else scene
+        body = flux_json_prompt(scene, style) if style else (f"Request: {scene}" if after_baseline else scene)
         return "\n\n".join(extra + [body])
     parts = list(extra)
+    label = "Request" if after_baseline else "Scene"
     if style:
         structured = spec.prompt_format == "structured"
         parts.append(style_block(style, structured))
-        parts.append(f"Scene: {scene}")
+        parts.append(f"{label}: {scene}")
     else:
-        parts.append(scene)
+        parts.append(f"{label}: {scene}" if after_baseline else scene)
     return "\n\n".join(parts)

@@ -130,6 +130,45 @@ def parse_b64_list(response: Response) -> ProviderReply:
     return reply
 
 
+def parse_chat_text(response: Response) -> ProviderReply:
+    """A text-only OpenRouter chat completion (a vision review): the text may be None."""
+    document = response.json()
+    if not isinstance(document, dict):
+        raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
+    _raise_embedded_error(document, response.status)
+    choices = document.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise provider_error("provider_error", "the provider's reply has no choices", status=response.status)
+    choice = choices[0]
+    if choice.get("finish_reason") == "error":
+        error = choice.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise provider_error("provider_error", f"the model failed at the provider: {message or 'no reason given'}",
+                             status=response.status)
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    return ProviderReply(
+        images=[], text=_text_of(message.get("content")), generation_id=document.get("id"),
+        model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
+        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
+        document=document,
+    )
+
+
+def parse_anthropic(response: Response) -> ProviderReply:
+    """An Anthropic Messages reply: its text blocks joined; the text may be None."""
+    document = response.json()
+    if not isinstance(document, dict):
+        raise provider_error("provider_error", "Anthropic sent JSON that is not an object", status=response.status)
+    _raise_embedded_error(document, response.status)
+    if document.get("type") == "error":
+        raise provider_error("provider_error", "Anthropic reported an error without details", status=response.status)
+    return ProviderReply(
+        images=[], text=_text_of(document.get("content")), generation_id=document.get("id"),
+        model=document.get("model"), provider="Anthropic", usage=document.get("usage") or {},
+        finish_reason=document.get("stop_reason"), document=document,
+    )
+
+
 def _text_of(content: Any) -> str | None:
     if isinstance(content, str):
         return content.strip() or None

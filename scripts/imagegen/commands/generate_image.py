@@ -1,0 +1,37 @@
+"""generate_image.py: generate.py under the flag names and default model some agent skills expect.
+
+The same flags and code as generate.py (``--out`` is ``--output-file``, ``--image-size
+low|medium|high`` is ``--size 1K|2K|4K``); only the default model differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import contract
+from . import generate
+
+DEFAULT_MODEL = "google/gemini-3.1-flash-image-preview"
+
+DESCRIPTION = f"""Generate an image through OpenRouter and print one JSON document on stdout.
+Same flags as generate.py; the default model is {DEFAULT_MODEL} (nanobanana-2).
+
+examples:
+  generate_image.py --prompt "A cinematic portrait of a cyberpunk crab" --image-size low \\
+      --out ./generated/cyber-crab.png
+  generate_image.py --prompt "Same logo, darker background" --baseline-image ./generated/logo.png \\
+      --confirm-external-upload --baseline-source-kind reply_attachment --must-keep "logo mark"
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = contract.new_parser("generate_image.py", DESCRIPTION)
+    generate.add_arguments(parser, fallback_model=DEFAULT_MODEL)
+    return parser
+
+
+handle = generate.handle
+
+
+def main(argv: list[str] | None = None) -> int:
+    return contract.run_cli(build_parser(), handle, argv)
