@@ -277,3 +277,83 @@ def test_no_secret_in_any_queue_file(run, fake, workdir):
     for path in workdir.rglob("*"):
         if path.is_file():
             assert TEST_KEY.encode() not in path.read_bytes(), path
+
+
+SEED_REQUEST = "discord-<message-id>"
+
+
+def test_seed_enqueue_line_then_drain_uses_the_seed_default_model(run, fake, workdir):
+    ack = assert_one_json(result := run(
+        "enqueue_image_job.py", "--prompt", "A retro 80s crab poster", "--model",
+        "google/gemini-3.1-flash-image-preview", "--image-size", "low", "--clarify-hints",
+        "--out", "./generated/crab-01.png", "--request-id", SEED_REQUEST))
+    assert result.code == 0 and ack["job_ids"] == [f"{SEED_REQUEST}--0000"]
+    assert_one_json(run("run_image_queue.py", "--queue-dir", "./generated/imagegen-queue", "--idle-exit-sec", "0.3"))
+    body = fake.requests_for("chat")[0].json
+    assert body["model"] == "google/gemini-3.1-flash-image-preview"
+    assert body["image_config"]["image_size"] == "1K"
+    assert (workdir / "generated/crab-01.png").exists()
+
+
+def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
+    assert_one_json(run("queue_and_return.py", "--max-background-workers", "2", "--orphan-timeout-sec", "1800",
+                        "--prompt", "A minimalist snow crab logo", "--request-id", "qr", "--dry-run-worker"))
+    (job_path,) = queue_files(workdir, "pending")
+    job = json.loads(job_path.read_text())
+    assert job["args"]["fallback_model"] == "google/gemini-3.1-flash-image-preview"
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image-preview"
+
+
+def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "generated").mkdir()
+    (workdir / "generated/base-logo.png").write_bytes(make_png(64, 64))
+    seed_line = ["--prompt", "A minimalist snow crab logo", "--count", "4",
+                 "--baseline-image", "./generated/base-logo.png", "--variation-strength", "low",
+                 "--lock-palette", "--lock-composition", "--must-keep", "wordmark placement",
+                 "--must-keep", "icon silhouette", "--out-dir", "./generated", "--prefix", "crab-logo",
+                 "--request-id", SEED_REQUEST]
+    doc = assert_one_json(result := run("enqueue_variants.py", *seed_line))
+    assert result.code == 2 and doc["error_kind"] == "upload_consent_required"
+    assert queue_files(workdir, "pending") == []
+    doc = assert_one_json(run("enqueue_variants.py", *seed_line, "--confirm-external-upload", "--max-jobs", "3"))
+    assert len(doc["job_ids"]) == 3
+    manifest = json.loads(Path(doc["manifest"]).read_text())
+    assert manifest["request"]["baseline"]["sha256"]
+    assert manifest["constraints"]["rails_applied"]["lock_palette"] is True
+    deltas = [v["delta"]["aspect"] for v in manifest["batches"][0]["variants"]]
+    assert "palette" not in deltas and "framing" not in deltas and "pose" not in deltas
+    more = assert_one_json(run("enqueue_variants.py", *seed_line, "--confirm-external-upload", "--count", "1",
+                               "--start-index", "5"))
+    assert [Path(t).name for t in more["targets"]] == ["crab-logo-05.png"]
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    sent = [r.json for r in fake.requests_for("chat")]
+    assert len(sent) == 4
+    for body in sent:
+        parts = body["messages"][-1]["content"]
+        assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert "wordmark placement" in parts[0]["text"] and "Variation" in parts[0]["text"]
+    results = [json.loads(p.read_text()) for p in queue_files(workdir, "results")]
+    assert all(r["baseline_applied"] is True and r["edit_intent_detected"] is False for r in results)
+
+
+@pytest.mark.parametrize("args, code, kind", [
+    (["--prompt", "Make it darker and keep the logo"], 4, "edit_intent_without_baseline"),
+    (["--prompt", "cat", "--strict-clarify"], 3, "clarify"),
+    (["--prompt", "A poster", "--aspect-ratio", "7:7"], 2, "usage"),
+])
+def test_refusals_at_enqueue_time_match_generate(run, fake, workdir, args, code, kind):
+    queued = assert_one_json(result := run("enqueue_image_job.py", *args, "--request-id", "r"))
+    direct = assert_one_json(run("generate_image.py", *args))
+    assert result.code == code and queued["error_kind"] == direct["error_kind"] == kind
+    assert queue_files(workdir, "pending") == [] and fake.requests == []
+
+
+def test_variant_instructions_never_trip_edit_intent(run, fake, workdir):
+    doc = assert_one_json(result := run("queue_and_return.py", "--prompt", "A red-and-white lighthouse on a rocky point at dusk, watercolour illustration", "--count", "6",
+                                        "--request-id", "v", "--strict-clarify", "--dry-run-worker"))
+    assert result.code == 0 and len(doc["job_ids"]) == 6
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert len(queue_files(workdir, "results")) == 6 and queue_files(workdir, "failed") == []

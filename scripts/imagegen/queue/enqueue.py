@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import ImageGenError, UsageError
 from . import runner, store
 from .layout import QueueDirs, check_request_id
 
@@ -32,12 +32,19 @@ def request_id_from(args: argparse.Namespace) -> str:
     return check_request_id(args.request_id)
 
 
-def validate(args: argparse.Namespace) -> Any:
-    """Build the generation plan once, offline: raises exactly what generate.py would raise."""
+def validate(args: argparse.Namespace, variation: str | None = None) -> Any:
+    """Build the generation plan once, offline: raises exactly what generate.py would raise
+    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline)."""
     from .. import generation
 
     args.dry_run = True
-    return generation.plan_from_args(args)
+    try:
+        plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
+    except ImageGenError as error:
+        generation.notify_hints(error.extra.get("clarify_hints") or [], args)
+        raise
+    generation.notify_hints([hint.to_dict() for hint in plan.clarify_hints], args)
+    return plan
 
 
 def variation_delta(index: int, locks: dict[str, bool]) -> tuple[str, str]:
@@ -118,8 +125,8 @@ def status_command(dirs: QueueDirs, request_id: str) -> str:
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """The generation flags of generate_image.py (seed 000's names), ready for queue flags."""
-    from ..commands.generate import build_parser
+    """The generation flags of generate_image.py (seed 000's names and default model), ready for queue flags."""
+    from ..commands.generate_image import build_parser
 
     parser = build_parser()
     parser.prog = prog

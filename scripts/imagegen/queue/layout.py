@@ -10,7 +10,8 @@ from ..errors import UsageError
 
 DEFAULT_QUEUE_DIR = Path("./generated/imagegen-queue")
 STATES = ("pending", "running", "results", "failed")
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$")
+# Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
+SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
 VARIANT_SEPARATOR = "--"
 
 
@@ -19,7 +20,8 @@ def check_request_id(value: str) -> str:
     if not SAFE_ID.match(value or "") or ".." in value:
         raise UsageError(
             f"invalid request id {value!r}",
-            details="use letters, digits and . _ : @ + = - (at most 128, no '/', no '..'), e.g. discord-1234",
+            details="at most 128 characters, starting with a letter or digit, without '/', '\\', spaces or '..', "
+                    "e.g. discord-1234",
             kind="usage",
         )
     return value

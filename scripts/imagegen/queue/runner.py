@@ -19,7 +19,7 @@ VOLATILE_ARGS = ("dry_run", "quiet", "clarify_hints", "timeout", "retries")
 
 def _parser_for(kind: str) -> argparse.ArgumentParser:
     if kind == "generate":
-        from ..commands.generate import build_parser
+        from ..commands.generate_image import build_parser
     elif kind == "edit":
         from ..commands.edit import build_parser  # type: ignore[no-redef]
     else:
@@ -37,7 +37,8 @@ def _absolute(value: Any, base: Path) -> Any:
 def job_args(args: argparse.Namespace, base: Path, kind: str = "generate") -> dict[str, Any]:
     """The JSON-safe, absolute-path form of validated ``args``, as stored in a job: only the
     flags the job's own script knows (queue flags stay out)."""
-    known = {action.dest for action in _parser_for(kind)._actions}
+    parser = _parser_for(kind)
+    known = {action.dest for action in parser._actions} | set(parser._defaults)
     stored: dict[str, Any] = {}
     for key, value in vars(args).items():
         if key in VOLATILE_ARGS or key not in known or key in ("help", "version"):
@@ -81,12 +82,11 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
 
     args = namespace(job)
     args.timeout, args.retries = timeout, retries
-    plan = generation.plan_from_args(args)
+    variation = job.get("variation")
+    plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
-    if job.get("variation"):
-        plan.extra_result["variation"] = job["variation"]
-        plan.instructions.append(job["variation"])
-        generation.compose_prompt(plan)
+    if variation:
+        plan.extra_result["variation"] = variation
     if on_plan:
         on_plan(plan)
     writer = generation.writer_from_args(args, plan.spec)
