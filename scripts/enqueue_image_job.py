@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""enqueue_image_job: see --help."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from imagegen.commands.enqueue_image_job import main  # noqa: E402
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""queue_status.py: counts per state, or one request's jobs, attachments, failures and cost."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import cli, contract
+from ..errors import UsageError
+from ..queue import enqueue, status
+from ..queue.layout import QueueDirs, check_request_id
+
+DESCRIPTION = """Show a queue's state; prints one JSON document.
+
+examples:
+  queue_status.py --queue-dir ./generated/imagegen-queue
+  queue_status.py --request-id discord-123 --wait --timeout 600
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = contract.new_parser("queue_status.py", DESCRIPTION)
+    enqueue.add_queue_dir_arg(parser)
+    parser.add_argument("--request-id", help="report this request's jobs: state, attachments, failures, cost, done")
+    parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
+    parser.add_argument("--timeout", type=cli.positive_float, default=600.0, help="seconds --wait may block (default 600)")
+    parser.add_argument("--max-background-workers", type=int, default=2, metavar="N",
+                        help="slot count to report on (default 2)")
+    return parser
+
+
+def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    dirs = QueueDirs.at(args.queue_dir)
+    if not dirs.exists():
+        raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
+                         kind="queue_dir")
+    if args.request_id:
+        check_request_id(args.request_id)
+        if args.wait:
+            return status.wait_for(dirs, args.request_id, args.timeout)
+        return status.request_summary(dirs, args.request_id)
+    if args.wait:
+        raise UsageError("--wait needs --request-id")
+    return status.queue_summary(dirs, args.max_background_workers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return contract.run_cli(build_parser(), handle, argv)

@@ -1,0 +1,55 @@
+"""run_image_queue.py: drain the queue (worker context: a detached process, a person, or cron)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import cli, contract
+from ..queue import enqueue
+from ..queue.layout import QueueDirs, check_request_id
+from ..queue.worker import DrainOptions, drain
+
+DESCRIPTION = """Drain an image queue with N threads and exit when it stays empty; prints a JSON summary.
+Safe to start at any time (cron every minute): it leaves at once when all worker slots are busy.
+
+examples:
+  run_image_queue.py --queue-dir ./generated/imagegen-queue
+  run_image_queue.py --queue-dir ./generated/imagegen-queue --handoff-mode cron --concurrency 8
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = contract.new_parser("run_image_queue.py", DESCRIPTION)
+    enqueue.add_queue_dir_arg(parser)
+    enqueue.add_worker_args(parser)
+    parser.add_argument("--concurrency", type=cli.count, default=4, metavar="N",
+                        help="jobs run at once by this worker (1-10, default 4)")
+    parser.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N", help="stop after claiming N jobs")
+    parser.add_argument("--request-id", help="drain only this request's jobs (others are left alone)")
+    parser.add_argument("--job-timeout", type=cli.positive_float, default=300.0, metavar="S",
+                        help="seconds one provider call may take (default 300)")
+    parser.add_argument("--retries", type=cli.non_negative_int, default=2,
+                        help="HTTP retries inside one attempt (default 2)")
+    parser.add_argument("--idle-exit-sec", type=cli.positive_float, default=3.0, metavar="S",
+                        help="exit after the queue has been empty this long (default 3)")
+    parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
+                        help="recorded in each result: who started this drain (default foreground)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    if args.request_id:
+        check_request_id(args.request_id)
+    options = DrainOptions(
+        queue_dir=QueueDirs.at(args.queue_dir), concurrency=args.concurrency, slots=max(1, args.max_background_workers),
+        orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts), max_jobs=args.max_jobs,
+        request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
+        idle_exit=args.idle_exit_sec, handoff_mode=args.handoff_mode, quiet=args.quiet,
+    )
+    return {"queue_dir": str(options.queue_dir.root), **drain(options)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return contract.run_cli(build_parser(), handle, argv)

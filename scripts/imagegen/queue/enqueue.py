@@ -1,0 +1,152 @@
+"""Enqueueing: validate exactly as generate.py would (so a job that would be refused is refused
+now, with generate.py's exit code and JSON), then store the job with absolute paths."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImageGenError, UsageError
+from . import runner, store
+from .layout import QueueDirs, check_request_id
+
+VARIATION_DELTAS = (
+    ("pose", "vary the subject's pose and gesture"),
+    ("background", "vary the background details and secondary objects"),
+    ("lighting", "vary the lighting direction and time of day"),
+    ("framing", "vary the camera framing and angle"),
+    ("palette", "vary the secondary colours"),
+    ("texture", "vary surface textures and fine detail"),
+)
+
+
+def request_id_from(args: argparse.Namespace) -> str:
+    """The given --request-id, checked, or a fresh one when none was given."""
+    if args.request_id is None:
+        return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    return check_request_id(args.request_id)
+
+
+def validate(args: argparse.Namespace, variation: str | None = None) -> Any:
+    """Build the generation plan once, offline: raises exactly what generate.py would raise
+    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline)."""
+    from .. import generation
+
+    args.dry_run = True
+    try:
+        plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
+    except ImageGenError as error:
+        generation.notify_hints(error.extra.get("clarify_hints") or [], args)
+        raise
+    generation.notify_hints([hint.to_dict() for hint in plan.clarify_hints], args)
+    return plan
+
+
+def variation_delta(index: int, locks: dict[str, bool]) -> tuple[str, str]:
+    """A recorded, explicit difference for variant ``index`` that respects the locked rails."""
+    allowed = [d for d in VARIATION_DELTAS
+               if not (locks.get("palette") and d[0] == "palette")
+               and not (locks.get("composition") and d[0] in ("framing", "pose"))]
+    return allowed[index % len(allowed)]
+
+
+def variation_instruction(number: int, total: int, delta: str) -> str:
+    # Phrased as generation guidance; never as a request to change an existing picture.
+    return f"Variation {number} of a set of {total}: {delta}; keep everything else as described."
+
+
+def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path,
+             variation: dict[str, Any] | None = None) -> dict[str, Any]:
+    stored = runner.job_args(args, base, kind)
+    output = stored.get("output_file")
+    return {
+        "kind": kind,
+        "request_id": check_request_id(request_id),
+        "args": stored,
+        "output": output,
+        "variation": variation["instruction"] if variation else None,
+        "variation_delta": variation,
+        "enqueued_by": store.origin(),
+        "status": "pending",
+    }
+
+
+def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[str, Any]:
+    dirs.ensure()
+    saved, created = store.enqueue(dirs, job, variant)
+    return {
+        "job_id": saved["job_id"],
+        "variant": saved.get("variant"),
+        "state": saved.get("state", "pending"),
+        "created": created,
+        "target": saved.get("output") or (saved.get("args") or {}).get("output_dir"),
+    }
+
+
+def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
+    """Each JSONL line's flags as an argv list: {"prompt": "x", "lock_palette": true} -> [--prompt x --lock-palette]."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read --jobs-file {path}: {error}") from None
+    result = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as error:
+            raise UsageError(f"{path}:{number}: not valid JSON ({error})") from None
+        if not isinstance(entry, dict):
+            raise UsageError(f"{path}:{number}: each line must be a JSON object of flags")
+        argv: list[str] = []
+        for key, value in entry.items():
+            flag = "--" + str(key).replace("_", "-")
+            if value is True:
+                argv.append(flag)
+            elif value is False or value is None:
+                continue
+            elif isinstance(value, list):
+                for item in value:
+                    argv += [flag, str(item)]
+            else:
+                argv += [flag, str(value)]
+        result.append((number, argv))
+    return result
+
+
+def status_command(dirs: QueueDirs, request_id: str) -> str:
+    return f"python3 scripts/queue_status.py --queue-dir {shlex.quote(str(dirs.root))} --request-id {shlex.quote(request_id)}"
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The generation flags of generate_image.py (seed 000's names and default model), ready for queue flags."""
+    from ..commands.generate_image import build_parser
+
+    parser = build_parser()
+    parser.prog = prog
+    parser.description = description
+    parser.conflict_handler = "resolve"  # queue scripts give --count and --max-jobs their own meaning
+    return parser
+
+
+def add_queue_dir_arg(parser: argparse.ArgumentParser) -> None:
+    from .layout import DEFAULT_QUEUE_DIR
+
+    parser.add_argument("--queue-dir", type=Path, default=DEFAULT_QUEUE_DIR,
+                        help=f"the queue directory (default {DEFAULT_QUEUE_DIR})")
+
+
+def add_worker_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("worker")
+    group.add_argument("--max-background-workers", type=int, default=2, metavar="N",
+                       help="worker slots: at most N workers drain this queue at once (default 2)")
+    group.add_argument("--orphan-timeout-sec", type=float, default=1800.0, metavar="S",
+                       help="recover a job whose lease is this old and whose worker cannot be proven alive (default 1800)")
+    group.add_argument("--max-attempts", type=int, default=3, metavar="N",
+                       help="attempts before a job goes to failed/ (default 3)")

@@ -1,0 +1,77 @@
+"""Where everything lives in a queue directory, and the names that are safe to use there."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+DEFAULT_QUEUE_DIR = Path("./generated/imagegen-queue")
+STATES = ("pending", "running", "results", "failed")
+# Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
+SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
+VARIANT_SEPARATOR = "--"
+
+
+def check_request_id(value: str) -> str:
+    """Request ids become file names: refuse anything that could leave the queue directory."""
+    if not SAFE_ID.match(value or "") or ".." in value:
+        raise UsageError(
+            f"invalid request id {value!r}",
+            details="at most 128 characters, starting with a letter or digit, without '/', '\\', spaces or '..', "
+                    "e.g. discord-1234",
+            kind="usage",
+        )
+    return value
+
+
+def job_id(request_id: str, variant: int) -> str:
+    return f"{request_id}{VARIANT_SEPARATOR}{variant:04d}"
+
+
+def request_of(job: str) -> str:
+    return job.rsplit(VARIANT_SEPARATOR, 1)[0]
+
+
+@dataclass(frozen=True)
+class QueueDirs:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> "QueueDirs":
+        return cls(Path(root).expanduser().resolve())
+
+    def state_dir(self, state: str) -> Path:
+        return self.root / state
+
+    def job_path(self, state: str, job: str) -> Path:
+        return self.root / state / f"{job}.json"
+
+    def lease_path(self, job: str) -> Path:
+        return self.root / "running" / f"{job}.lease"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def workers(self) -> Path:
+        return self.root / "workers"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> "QueueDirs":
+        try:
+            for name in STATES + ("index", "workers", "logs"):
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"queue directory is not usable: {self.root} ({error.strerror or error})",
+                             details="choose another --queue-dir or fix its permissions", kind="queue_dir") from None
+        return self
+
+    def exists(self) -> bool:
+        return all((self.root / name).is_dir() for name in STATES)

@@ -1,0 +1,241 @@
+"""Who holds what: worker slots, worker liveness, job leases, and recovery of orphaned jobs.
+
+Liveness is proved with ``fcntl.flock``, never with pids: each worker holds an exclusive lock on
+``workers/w-<worker_id>.lock`` for as long as it lives, and the kernel drops the lock when the
+process dies, however it dies. Nobody ever signals another process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..output import write_json_atomic
+from . import store
+from .layout import QueueDirs
+
+LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
+
+
+def _try_lock(path: Path, create: bool) -> int | None:
+    """An fd holding an exclusive flock on ``path``, or None if someone else holds it."""
+    flags = os.O_RDWR | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@dataclass
+class Slot:
+    number: int
+    fd: int
+
+    def release(self) -> None:
+        os.close(self.fd)
+
+
+def acquire_slot(dirs: QueueDirs, slots: int) -> Slot | None:
+    """One of the ``slots`` worker slots, or None when all are busy."""
+    for number in range(slots):
+        fd = _try_lock(dirs.workers / f"slot-{number}.lock", create=True)
+        if fd is not None:
+            return Slot(number, fd)
+    return None
+
+
+def busy_slots(dirs: QueueDirs, slots: int) -> list[int]:
+    """Which slots a live worker holds right now (probing takes and drops each free lock)."""
+    busy = []
+    for number in range(slots):
+        path = dirs.workers / f"slot-{number}.lock"
+        if not path.exists():
+            continue
+        fd = _try_lock(path, create=False)
+        if fd is None:
+            busy.append(number)
+        else:
+            os.close(fd)
+    return busy
+
+
+class Worker:
+    """This process's identity in the queue, alive while its lock is held."""
+
+    def __init__(self, dirs: QueueDirs) -> None:
+        self.dirs = dirs
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.lock_path = dirs.workers / f"w-{self.id}.lock"
+        fd = _try_lock(self.lock_path, create=True)
+        assert fd is not None  # a fresh random name cannot be held by anyone else
+        self.fd = fd
+
+    def close(self) -> None:
+        try:
+            os.unlink(self.lock_path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+
+    def lease(self, started: float | None = None) -> dict[str, Any]:
+        now = time.time()
+        return {"worker_id": self.id, "pid": os.getpid(), "host": socket.gethostname(),
+                "started": started or now, "heartbeat": now}
+
+
+def worker_alive(dirs: QueueDirs, worker_id: str) -> bool:
+    path = dirs.workers / f"w-{worker_id}.lock"
+    fd = _try_lock(path, create=False)
+    if fd is None:
+        return path.exists()  # held by a live process (missing file: its owner is long gone)
+    try:
+        os.unlink(path)  # we hold the dead worker's lock now: clear it away
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+    return False
+
+
+def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None:
+    """Take a pending job: lease first (O_EXCL), then the atomic rename. None if someone was faster."""
+    lease_path = dirs.lease_path(job_id)
+    try:
+        fd = os.open(lease_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w") as handle:
+        json.dump(worker.lease(), handle)
+    if not store.move(dirs, job_id, "pending", "running"):
+        os.unlink(lease_path)
+        return None
+    try:
+        return store.read_job(dirs.job_path("running", job_id))
+    except store.CorruptJob as error:
+        store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
+                            "error": str(error), "args": {}}, "failed")
+        return None
+
+
+def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float) -> None:
+    try:
+        write_json_atomic(dirs.lease_path(job_id), worker.lease(started))
+    except OSError:
+        pass  # a lease we cannot refresh is recovered only once we are dead: safe
+
+
+def read_lease(path: Path) -> dict[str, Any] | None:
+    try:
+        lease = json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
+        return None
+    return lease if isinstance(lease, dict) else None
+
+
+@dataclass
+class Stranded:
+    job_id: str
+    reason: str
+    age_sec: float
+
+
+def find_orphans(dirs: QueueDirs, orphan_timeout: float) -> list[Stranded]:
+    """Leases whose worker is gone, and running jobs without a lease past the timeout."""
+    now = time.time()
+    found: list[Stranded] = []
+    running = dirs.state_dir("running")
+    try:
+        names = os.listdir(running)
+    except FileNotFoundError:
+        return []
+    for name in names:
+        path = running / name
+        if name.endswith(".lease"):
+            job = name[:-6]
+            try:
+                age = now - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            lease = read_lease(path)
+            if lease is None or "worker_id" not in lease:
+                if age > LEASE_WRITE_GRACE:
+                    found.append(Stranded(job, "unreadable lease", age))
+                continue
+            heartbeat_age = now - float(lease.get("heartbeat", 0))
+            if not worker_alive(dirs, str(lease["worker_id"])):
+                found.append(Stranded(job, f"worker {lease['worker_id']} is gone", heartbeat_age))
+            elif heartbeat_age > orphan_timeout and lease.get("host") != socket.gethostname():
+                found.append(Stranded(job, f"no heartbeat for {heartbeat_age:.0f}s from another host", heartbeat_age))
+        elif name.endswith(".json") and not name.startswith("."):
+            job = name[:-5]
+            if not (running / f"{job}.lease").exists():
+                try:
+                    age = now - path.stat().st_ctime
+                except FileNotFoundError:
+                    continue
+                if age > orphan_timeout:
+                    found.append(Stranded(job, "running without a lease", age))
+    return found
+
+
+def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[dict[str, Any]]:
+    """Return orphaned jobs to pending (attempts + 1) or, past ``max_attempts``, to failed/."""
+    fd = os.open(dirs.workers / "recovery.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # one recoverer at a time, or two would requeue one job twice
+        actions = [_recover_one(dirs, s, max_attempts) for s in find_orphans(dirs, orphan_timeout)]
+    finally:
+        os.close(fd)
+    return [a for a in actions if a]
+
+
+def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict[str, Any] | None:
+    job_id = stranded.job_id
+    lease = dirs.lease_path(job_id)
+    running = dirs.job_path("running", job_id)
+    if dirs.job_path("results", job_id).exists() or dirs.job_path("failed", job_id).exists():
+        _unlink(running)  # it finished; the worker died while tidying up
+        _unlink(lease)
+        return {"job_id": job_id, "action": "already_finished"}
+    if not running.exists():
+        _unlink(lease)  # died between taking the lease and the rename: the job is still pending
+        return {"job_id": job_id, "action": "released_lease"}
+    try:
+        job = store.read_job(running)
+    except store.CorruptJob as error:
+        store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
+                            "error": str(error), "args": {}}, "failed")
+        return {"job_id": job_id, "action": "failed", "reason": str(error)}
+    except FileNotFoundError:
+        return None
+    job["attempts"] = int(job.get("attempts", 0)) + 1
+    job.setdefault("history", []).append({"at": store.now_iso(), "error_kind": "worker_lost",
+                                          "error": stranded.reason, "charge_unknown": True})
+    if job["attempts"] >= max_attempts:
+        job.update(status="failed", error_kind="worker_lost",
+                   error=f"gave up after {job['attempts']} attempts; last: {stranded.reason}")
+        store.finish(dirs, job, "failed")
+        return {"job_id": job_id, "action": "failed", "reason": stranded.reason}
+    store.rewrite(dirs, "running", job)
+    store.move(dirs, job_id, "running", "pending")
+    _unlink(lease)
+    return {"job_id": job_id, "action": "requeued", "reason": stranded.reason}
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,69 @@
+"""What a queue or one request looks like now: counts, per-job states, attachments, cost."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import leases, store
+from .layout import QueueDirs
+
+
+def queue_summary(dirs: QueueDirs, slots: int) -> dict[str, Any]:
+    return {
+        "queue_dir": str(dirs.root),
+        "counts": store.counts(dirs),
+        "busy_slots": leases.busy_slots(dirs, slots),
+        "slots": slots,
+    }
+
+
+def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
+    jobs = []
+    attachments: list[str] = []
+    failures = []
+    cost = 0.0
+    states: dict[str, int] = {}
+    for job_id, state, job in store.jobs_of_request(dirs, request_id):
+        state = state or "missing"
+        states[state] = states.get(state, 0) + 1
+        entry: dict[str, Any] = {"job_id": job_id, "state": state}
+        if job:
+            entry["target"] = job.get("output") or (job.get("args") or {}).get("output_dir")
+            entry["attempts"] = job.get("attempts", 0)
+            if job.get("deferred_reason") and state == "pending":
+                entry["deferred_reason"] = job["deferred_reason"]
+            result = job.get("result") or {}
+            if state == "results":
+                paths = result.get("all_paths") or [result.get("path")]
+                entry["paths"] = [p for p in paths if p]
+                attachments += entry["paths"]
+                cost += float(result.get("cost_usd") or 0)
+            if state == "failed":
+                entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
+                failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
+            if job.get("charge_unknown"):
+                entry["charge_unknown"] = True
+        jobs.append(entry)
+    finished = states.get("results", 0) + states.get("failed", 0)
+    return {
+        "queue_dir": str(dirs.root),
+        "request_id": request_id,
+        "total": len(jobs),
+        "states": states,
+        "done": bool(jobs) and finished == len(jobs),
+        "attachments": attachments,
+        "failures": failures,
+        "cost_usd": round(cost, 6),
+        "jobs": jobs,
+    }
+
+
+def wait_for(dirs: QueueDirs, request_id: str, timeout: float, poll: float = 0.5) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = request_summary(dirs, request_id)
+        if summary["done"] or time.monotonic() >= deadline:
+            summary["timed_out"] = not summary["done"]
+            return summary
+        time.sleep(poll)

@@ -1,0 +1,193 @@
+"""Job files and their moves between states. Every move is one atomic rename, so a job is in
+exactly one state directory at any moment (a crash between "write the result" and "drop the
+running copy" leaves both, and recovery resolves that in favour of the result)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import UsageError
+from ..output import write_json_atomic
+from .layout import STATES, QueueDirs, job_id, request_of
+
+SCHEMA = 1
+
+
+class CorruptJob(Exception):
+    """A job file that cannot be read as a job (truncated, not JSON, wrong shape)."""
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def origin() -> dict[str, Any]:
+    """Who is enqueueing: used to detect a drain in the same session as the enqueue."""
+    return {"pid": os.getpid(), "sid": os.getsid(0), "host": socket.gethostname(), "cwd": os.getcwd()}
+
+
+def read_job(path: Path) -> dict[str, Any]:
+    try:
+        job = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+    if not isinstance(job, dict) or not isinstance(job.get("args"), dict) or not isinstance(job.get("job_id"), str):
+        raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and args)")
+    return job
+
+
+def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
+    """(state, path) of a job; finished states win over running (see module docstring)."""
+    for state in ("results", "failed", "running", "pending"):
+        path = dirs.job_path(state, job)
+        if path.exists():
+            return state, path
+    return None
+
+
+def _claim_variant(dirs: QueueDirs, request_id: str, variant: int, record: dict[str, Any]) -> bool:
+    folder = dirs.index / request_id
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(folder / f"{variant:04d}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        json.dump(record, handle)
+    return True
+
+
+def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str, Any]]]:
+    """The variants claimed for a request, in order: [(variant, {"job_id", "output"})]."""
+    folder = dirs.index / request_id
+    entries = []
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            record = json.loads((folder / name).read_text() or "{}")
+        except (OSError, ValueError):
+            record = {}
+        entries.append((int(name), record))
+    return entries
+
+
+def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
+    """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
+    variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
+    request_id = job["request_id"]
+    output = job.get("output")
+    if variant is None:
+        for number, record in request_index(dirs, request_id):
+            if output and record.get("output") == output:
+                variant = number
+                break
+    if variant is None:
+        variant = len(request_index(dirs, request_id))
+        while not _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output}):
+            variant += 1
+    else:
+        _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output})
+    job_name = job_id(request_id, variant)
+    found = locate(dirs, job_name)
+    if found is not None:
+        try:
+            existing = read_job(found[1])
+        except (CorruptJob, FileNotFoundError):
+            existing = {"job_id": job_name, "request_id": request_id, "variant": variant}
+        existing["state"] = found[0]
+        return existing, False
+    job = {**job, "schema": SCHEMA, "job_id": job_name, "variant": variant, "attempts": job.get("attempts", 0),
+           "created_at": now_iso(), "updated_at": now_iso()}
+    try:
+        write_json_atomic(dirs.job_path("pending", job_name), job, exclusive=True)
+    except FileExistsError:
+        return read_job(dirs.job_path("pending", job_name)), False
+    except OSError as error:
+        raise UsageError(f"could not write the job to {dirs.root}: {error.strerror or error}", kind="queue_dir") from None
+    job["state"] = "pending"
+    return job, True
+
+
+def pending_names(dirs: QueueDirs, request_id: str | None = None) -> list[str]:
+    """Pending job ids, oldest first (one directory scan)."""
+    entries = []
+    prefix = f"{request_id}--" if request_id else ""
+    with os.scandir(dirs.state_dir("pending")) as scan:
+        for entry in scan:
+            name = entry.name
+            if not name.endswith(".json") or name.startswith(".") or not name.startswith(prefix):
+                continue
+            try:
+                stamp = entry.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue
+            entries.append((stamp, name[:-5]))
+    entries.sort()
+    return [name for _, name in entries]
+
+
+def move(dirs: QueueDirs, job: str, source: str, target: str) -> bool:
+    """Atomically move a job between states; False if it was no longer there."""
+    try:
+        os.rename(dirs.job_path(source, job), dirs.job_path(target, job))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
+    job["updated_at"] = now_iso()
+    write_json_atomic(dirs.job_path(state, job["job_id"]), job)
+
+
+def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
+    """Record the outcome in results/ or failed/, then drop the running copy and its lease."""
+    job["updated_at"] = now_iso()
+    target = dirs.job_path(state, job["job_id"])
+    write_json_atomic(target, job)
+    for path in (dirs.job_path("running", job["job_id"]), dirs.lease_path(job["job_id"])):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    return target
+
+
+def counts(dirs: QueueDirs) -> dict[str, int]:
+    result = {}
+    for state in STATES:
+        try:
+            with os.scandir(dirs.state_dir(state)) as scan:
+                result[state] = sum(1 for e in scan if e.name.endswith(".json") and not e.name.startswith("."))
+        except FileNotFoundError:
+            result[state] = 0
+    return result
+
+
+def jobs_of_request(dirs: QueueDirs, request_id: str) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+    """(job_id, state or None, job or None) for every variant of a request."""
+    for _, record in request_index(dirs, request_id):
+        name = record.get("job_id")
+        if not name or request_of(name) != request_id:
+            continue
+        found = locate(dirs, name)
+        if found is None:
+            yield name, None, None
+            continue
+        try:
+            yield name, found[0], read_job(found[1])
+        except (CorruptJob, FileNotFoundError):
+            yield name, found[0], None
+

@@ -1,0 +1,301 @@
+"""The drain: one process, N threads, claiming jobs until the queue stays empty.
+
+Safe to start from anywhere at any time (queue_and_return, a person, cron every minute): a worker
+first takes one of the flock slots, or leaves at once when all are busy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import RateGate
+from ..config import retry_base_seconds
+from ..errors import BudgetError, ImageGenError
+from . import leases, runner, store
+from .layout import QueueDirs
+
+RESCAN_INTERVAL = 0.5
+RECOVERY_INTERVAL = 15.0
+MAX_RATE_LIMIT_DEFERRALS = 50
+BUDGET_RETRY_SEC = 600.0
+WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
+
+
+@dataclass
+class DrainOptions:
+    queue_dir: QueueDirs
+    concurrency: int = 4
+    slots: int = 2
+    orphan_timeout: float = 1800.0
+    max_attempts: int = 3
+    max_jobs: int | None = None
+    request_id: str | None = None
+    job_timeout: float = 300.0
+    retries: int = 2
+    idle_exit: float = 3.0
+    handoff_mode: str = "foreground"
+    quiet: bool = False
+
+
+@dataclass
+class DrainStats:
+    done: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cost_usd: float = 0.0
+    recovered: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Drainer:
+    def __init__(self, options: DrainOptions) -> None:
+        self.options = options
+        self.dirs = options.queue_dir
+        self.gate = RateGate()
+        self.stats = DrainStats()
+        self.lock = threading.Lock()
+        self.candidates: deque[str] = deque()
+        self.last_scan = 0.0
+        self.last_recovery = 0.0
+        self.in_flight: dict[str, float] = {}
+        self.claimed = 0
+        self.idle_since: float | None = None
+        self.next_wakeup = float("inf")  # earliest not_before among deferred pending jobs
+        self.stop = threading.Event()
+        self.worker: leases.Worker | None = None
+        self.session = os.getsid(0)
+
+    # -- claiming ---------------------------------------------------------------------------
+    def _next_job(self) -> dict[str, Any] | None:
+        """Claim the next runnable job, or None when there is nothing to do right now."""
+        with self.lock:
+            if self.options.max_jobs is not None and self.claimed >= self.options.max_jobs:
+                return None
+            now = time.monotonic()
+            if now - self.last_recovery > RECOVERY_INTERVAL:
+                self.last_recovery = now
+                self.stats.recovered += leases.recover(self.dirs, self.options.orphan_timeout,
+                                                       self.options.max_attempts)
+            if not self.candidates and now - self.last_scan > RESCAN_INTERVAL:
+                self.last_scan = now
+                self.next_wakeup = float("inf")
+                self.candidates.extend(store.pending_names(self.dirs, self.options.request_id))
+            while self.candidates:
+                name = self.candidates.popleft()
+                if not self._runnable(name):
+                    continue
+                assert self.worker is not None
+                job = leases.claim(self.dirs, name, self.worker)
+                if job is not None:
+                    self.claimed += 1
+                    self.in_flight[name] = time.time()
+                    return job
+            return None
+
+    def _runnable(self, name: str) -> bool:
+        try:
+            job = store.read_job(self.dirs.job_path("pending", name))
+        except FileNotFoundError:
+            return False
+        except store.CorruptJob:
+            return True  # claim it so it is moved to failed/ with the reason
+        not_before = float(job.get("not_before") or 0)
+        if not_before <= time.time():
+            return True
+        self.next_wakeup = min(self.next_wakeup, not_before)
+        return False
+
+    # -- running ----------------------------------------------------------------------------
+    def _thread_main(self) -> None:
+        while not self.stop.is_set():
+            job = self._next_job()
+            if job is None:
+                if self._should_exit():
+                    return
+                time.sleep(0.1)
+                continue
+            self._run(job)
+
+    def _should_exit(self) -> bool:
+        with self.lock:
+            if self.options.max_jobs is not None and self.claimed >= self.options.max_jobs and not self.in_flight:
+                return True
+            if self.in_flight or self.candidates or self.next_wakeup - time.time() < WAIT_FOR_DEFERRED_SEC:
+                self.idle_since = None
+                return False
+            now = time.monotonic()
+            if self.idle_since is None:
+                self.idle_since = now
+            return now - self.idle_since >= self.options.idle_exit
+
+    def _run(self, job: dict[str, Any]) -> None:
+        name = job["job_id"]
+        started = time.time()
+        job["attempts"] = int(job.get("attempts", 0))
+        job["started_at"] = store.now_iso()
+        try:
+            result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
+                                    retries=self.options.retries)
+        except BudgetError as error:
+            self._defer(job, error, BUDGET_RETRY_SEC, count_attempt=False)
+        except ImageGenError as error:
+            self._failed_attempt(job, error)
+        except Exception as error:  # a bug must not kill the other threads' jobs
+            self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
+                                                    kind="internal"))
+        else:
+            self._done(job, result, started)
+        finally:
+            with self.lock:
+                self.in_flight.pop(name, None)
+
+    def _record_common(self, job: dict[str, Any]) -> None:
+        enqueued = job.get("enqueued_by") or {}
+        job["handoff_mode"] = self.options.handoff_mode
+        job["same_turn_drain_detected"] = enqueued.get("sid") == self.session
+        job["worker"] = {"id": self.worker.id if self.worker else None, "pid": os.getpid(), "session": self.session}
+        job["finished_at"] = store.now_iso()
+
+    def _done(self, job: dict[str, Any], result: dict[str, Any], started: float) -> None:
+        job["attempts"] += 1
+        job.update(status="done", result=result, error=None, error_kind=None)
+        job["run_ms"] = int((time.time() - started) * 1000)
+        job["provider"] = {k: result.get(k) for k in ("generation_id", "model", "provider", "cost_usd")}
+        for key in ("edit_intent_detected", "baseline_applied", "baseline_source", "baseline_source_kind",
+                    "baseline_resolution_policy", "rails_applied", "clarify_hints"):
+            if key in result:
+                job[key] = result[key]
+        self._record_common(job)
+        store.finish(self.dirs, job, "results")
+        with self.lock:
+            self.stats.done += 1
+            self.stats.cost_usd += float(result.get("cost_usd") or 0)
+            self.stats.jobs.append({"job_id": job["job_id"], "status": "done", "path": result.get("path")})
+        self._progress("ok", job, result.get("path"), job["run_ms"], result.get("cost_usd"))
+
+    def _failed_attempt(self, job: dict[str, Any], error: ImageGenError) -> None:
+        job["attempts"] += 1
+        entry = {"at": store.now_iso(), "error_kind": error.kind, "error": error.message}
+        if error.extra.get("charge_unknown"):
+            entry["charge_unknown"] = True
+            job["charge_unknown"] = True
+        job.setdefault("history", []).append(entry)
+        if error.kind == "rate_limited":
+            job["attempts"] -= 1  # the provider's load, not the job's fault
+            job["rate_limited_count"] = int(job.get("rate_limited_count", 0)) + 1
+            if job["rate_limited_count"] <= MAX_RATE_LIMIT_DEFERRALS:
+                wait = float(error.extra.get("retry_after_sec") or 5.0)
+                self.gate.defer(wait)
+                self._defer(job, error, wait, count_attempt=False)
+                return
+        if runner.is_retryable(error) and job["attempts"] < self.options.max_attempts:
+            self._defer(job, error, min(60.0, retry_base_seconds() * 2.0 ** job["attempts"]), count_attempt=False)
+            return
+        job.update(status="failed", error=error.message, error_kind=error.kind, details=error.details,
+                   retryable=error.retryable)
+        self._record_common(job)
+        store.finish(self.dirs, job, "failed")
+        with self.lock:
+            self.stats.failed += 1
+            self.stats.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
+        self._progress("failed", job, error.kind, None, None)
+
+    def _defer(self, job: dict[str, Any], error: ImageGenError, delay: float, count_attempt: bool) -> None:
+        """Back to pending, to run again after ``delay`` seconds (leases released last)."""
+        job["not_before"] = time.time() + delay
+        job["deferred_reason"] = f"{error.kind}: {error.message}"
+        store.rewrite(self.dirs, "running", job)
+        store.move(self.dirs, job["job_id"], "running", "pending")
+        try:
+            os.unlink(self.dirs.lease_path(job["job_id"]))
+        except FileNotFoundError:
+            pass
+        with self.lock:
+            self.stats.deferred += 1
+        self._progress("deferred", job, job["deferred_reason"], None, None)
+
+    def _progress(self, status: str, job: dict[str, Any], what: Any, ms: int | None, cost: Any) -> None:
+        if self.options.quiet:
+            return
+        with self.lock:
+            finished = self.stats.done + self.stats.failed
+            total = finished + len(self.in_flight) - 1 + len(self.candidates)
+        parts = [f"[{finished}/{max(total, finished)}]", status, os.path.basename(str(what or job["job_id"]))]
+        if ms is not None:
+            parts.append(f"{ms / 1000:.1f} s")
+        if cost is not None:
+            parts.append(f"${float(cost):.3f}")
+        print(" ".join(parts), file=sys.stderr, flush=True)
+
+    # -- heartbeats and the whole drain -----------------------------------------------------
+    def _heartbeat(self, interval: float) -> None:
+        while not self.stop.wait(interval):
+            with self.lock:
+                flying = dict(self.in_flight)
+            for name, started in flying.items():
+                assert self.worker is not None
+                leases.refresh(self.dirs, name, self.worker, started)
+
+    def run(self) -> dict[str, Any]:
+        self.dirs.ensure()
+        slot = leases.acquire_slot(self.dirs, self.options.slots)
+        if slot is None:
+            return {"status": "no_free_slot", "slots": self.options.slots,
+                    "detail": "all worker slots are busy; the running workers will drain the queue"}
+        self.worker = leases.Worker(self.dirs)
+        started = time.monotonic()
+        beat = threading.Thread(target=self._heartbeat, args=(min(30.0, max(0.5, self.options.orphan_timeout / 4)),),
+                                daemon=True)
+        beat.start()
+        try:
+            while True:
+                self._drain_with_threads()
+                slot.release()
+                slot = None
+                # Jobs enqueued while we were leaving would find no free slot to start a worker:
+                # look once more after giving the slot up.
+                if self._at_max_jobs() or not self._runnable_soon():
+                    break
+                slot = leases.acquire_slot(self.dirs, self.options.slots)
+                if slot is None:
+                    break
+                self.idle_since = None
+        finally:
+            self.stop.set()
+            if slot is not None:
+                slot.release()
+            self.worker.close()
+        return {
+            "status": "drained", "done": self.stats.done, "failed": self.stats.failed,
+            "deferred": self.stats.deferred, "cost_usd": round(self.stats.cost_usd, 6),
+            "recovered": self.stats.recovered, "jobs": self.stats.jobs,
+            "elapsed_ms": int((time.monotonic() - started) * 1000),
+            "remaining": store.counts(self.dirs),
+            "handoff_mode": self.options.handoff_mode,
+        }
+
+    def _runnable_soon(self) -> bool:
+        self.next_wakeup = float("inf")
+        names = store.pending_names(self.dirs, self.options.request_id)
+        return any(self._runnable(n) for n in names) or self.next_wakeup - time.time() < WAIT_FOR_DEFERRED_SEC
+
+    def _at_max_jobs(self) -> bool:
+        return self.options.max_jobs is not None and self.claimed >= self.options.max_jobs
+
+    def _drain_with_threads(self) -> None:
+        threads = [threading.Thread(target=self._thread_main, daemon=True)
+                   for _ in range(max(1, self.options.concurrency))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def drain(options: DrainOptions) -> dict[str, Any]:
+    return Drainer(options).run()
