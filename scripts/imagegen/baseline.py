@@ -12,18 +12,19 @@ otherwise internal: every address the name resolves to is checked.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 from . import images
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    import ipaddress
 
 SOURCE_KINDS = ("current_attachment", "reply_attachment", "explicit_path_or_url")
 DEFAULT_SOURCE_KIND = "explicit_path_or_url"
@@ -108,6 +109,8 @@ def check_url(url: str, *, resolver: Resolver | None = None) -> str:
         raise _url_error(url, "carries a user name or password", "use a URL without credentials")
     if host == "localhost" or host.endswith(".localhost"):
         raise _url_error(url, f"points at {host}, this machine", "use a public https URL or a local file")
+    import socket  # the URL checks alone need the resolver
+
     for address in _addresses(host, port, url, resolver or socket.getaddrinfo):
         problem = _non_public(address)
         if problem:
@@ -118,6 +121,9 @@ def check_url(url: str, *, resolver: Resolver | None = None) -> str:
 
 
 def _addresses(host: str, port: int, url: str, resolver: Resolver) -> list[ipaddress._BaseAddress]:
+    import ipaddress
+    import socket
+
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import wording
-from .client import HttpClient
 from .errors import ImageGenError
 from .registry import ModelSpec
+
+if TYPE_CHECKING:
+    from .client import HttpClient
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 MAX_TOKENS = 800

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__, clarify, config, enhance, images, intent, payload, presets, prompting, registry, spending, steering
 from . import rails as rails_
 from . import baseline as baselines
-from .client import HttpClient
 from .errors import ImageGenError, UsageError
-from .output import ImageWriter, SavedImage
+from .output import ImageWriter
 from .progress import Ticker, note
-from .response import ProviderReply, parse_chat
+
+if TYPE_CHECKING:  # the network modules load only when something is sent (start-up stays fast)
+    from .client import HttpClient
+    from .output import SavedImage
+    from .response import ProviderReply
 
 DEFAULT_ASPECT_RATIO = "1:1"
 DEFAULT_SIZE = "2K"
@@ -266,6 +268,8 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
     started = time.monotonic()
     recorder = spending.CallRecorder(spend, plan.spec.id, plan.estimate_each_usd)
 
+    from .response import ProviderReply, parse_chat
+
     def one_call(_: int) -> ProviderReply:
         return recorder.call(lambda: parse_chat(client.post_json(url, body, headers)))
 
@@ -273,6 +277,8 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
         if plan.count == 1:
             outcomes: list[ProviderReply | ImageGenError] = [one_call(0)]
         else:
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=min(plan.count, MAX_PARALLEL_CALLS)) as pool:
                 outcomes = list(pool.map(_capture(one_call), range(plan.count)))
     replies = [o for o in outcomes if isinstance(o, ProviderReply)]
@@ -359,6 +365,8 @@ def writer_for_slug(args: argparse.Namespace, slug: str) -> ImageWriter:
 
 def client_from_args(args: argparse.Namespace, *providers: str) -> HttpClient:
     secrets = [config.api_key(p) for p in providers if config.key_variable(p)]
+    from .client import HttpClient
+
     return HttpClient(timeout=args.timeout, retries=args.retries, secrets=secrets, verbose=not args.quiet)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import stat
 import struct
@@ -164,5 +163,11 @@ def read_image_fd(
         format=fmt,
         width=size[0] if size else None,
         height=size[1] if size else None,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=_sha256(data),
     )
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # loads OpenSSL: only when an image is actually read
+
+    return hashlib.sha256(data).hexdigest()

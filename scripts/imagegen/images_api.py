@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config, spending, payload
-from .client import HttpClient
 from .errors import UsageError
 from .generation import GenerationPlan, openrouter_headers, save_replies
 from .output import ImageWriter
 from .progress import Ticker
-from .response import parse_b64_list
+
+if TYPE_CHECKING:
+    from .client import HttpClient
 
 OPTION_FLAGS = (("quality", "--quality"), ("output_format", "--output-format"), ("background", "--background"))
 
@@ -94,6 +95,8 @@ def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer
     body = request_body(plan, options)
     started = time.monotonic()
     with Ticker(f"waiting for {plan.spec.alias} (Images API)", quiet=quiet):
+        from .response import parse_b64_list
+
         reply = recorder.call(lambda: parse_b64_list(client.post_json(target, body, headers)))
     elapsed_ms = int((time.monotonic() - started) * 1000)
     result = save_replies(plan, [reply], client, writer, elapsed_ms)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass
 
 
@@ -32,7 +32,7 @@ def _disposition(field: str, filename: str | None = None) -> bytes:
 
 def encode(fields: list[tuple[str, str]], files: list[FilePart]) -> tuple[str, list[bytes], int]:
     """Return (content type, body chunks, body length) for ``fields`` and ``files``."""
-    boundary = "imagegen-" + secrets.token_hex(16)
+    boundary = "imagegen-" + os.urandom(16).hex()
     marker = boundary.encode("ascii")
     if any(marker in part.data for part in files) or any(boundary in v for _, v in fields):
         return encode(fields, files)  # astronomically unlikely; draw another boundary

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -45,6 +44,8 @@ def png_text_chunk(keyword: str, text: str) -> bytes:
 
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all (exclusive: fail if it exists)."""
+    import tempfile
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -75,6 +76,8 @@ def ensure_writable_dir(directory: Path) -> Path:
     """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, probe = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".probe")
         os.close(fd)
         os.unlink(probe)
@@ -126,6 +129,8 @@ class ImageWriter:
     def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
         directory = self.target_dir()
         try:
+            import tempfile
+
             fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".part")
         except OSError as error:
             raise self._disk_error(directory, error) from None
@@ -134,24 +139,44 @@ class ImageWriter:
                 fmt, size, digest = _stream_image(handle, chunks, metadata)
                 handle.flush()
                 os.fsync(handle.fileno())
+            head = images.file_header(Path(temp)) if fmt != "jpeg" else _jpeg_head(Path(temp))
+            width, height = images.dimensions(head, fmt) or (None, None)
+            info = {"format": fmt, "width": width, "height": height, "bytes": size, "sha256": digest}
+            early_sidecar = self._sidecar_before_claim(index, fmt, metadata, info)
             saved = self._claim(Path(temp), fmt, index)
-            saved.bytes, saved.sha256 = size, digest
         except OSError as error:
             raise self._disk_error(directory, error) from None
         finally:
             _unlink_quietly(temp)
-        head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
-        saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
-        if self.sidecars:
-            sidecar = saved.path.with_name(saved.path.name + ".json")
-            image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
-                     "bytes": saved.bytes, "sha256": saved.sha256}
-            try:
-                write_json_atomic(sidecar, {**metadata, "image": image})
-                saved.sidecar = sidecar
-            except OSError as error:
-                saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
+        saved.bytes, saved.sha256, saved.width, saved.height = size, digest, width, height
+        if early_sidecar is not None:
+            saved.sidecar = early_sidecar
+        elif self.sidecars:
+            saved.sidecar = self._write_sidecar(saved.path, metadata, info, saved.warnings)
         return saved
+
+    def _sidecar_before_claim(self, index: int, fmt: str, metadata: dict[str, Any],
+                              info: dict[str, Any]) -> Path | None:
+        """For an explicit name, write the sidecar first: a crash between the two then leaves a
+        sidecar without its image (harmless, rewritten on retry), never an image whose sidecar
+        is missing (which a retry could not tell from a stranger's file)."""
+        if not (self.sidecars and self.output_file):
+            return None
+        target = self._explicit(index)
+        if target.exists() and not self.overwrite:
+            raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)")
+        warnings: list[str] = []
+        return self._write_sidecar(target, metadata, info, warnings)
+
+    @staticmethod
+    def _write_sidecar(image: Path, metadata: dict[str, Any], info: dict[str, Any], warnings: list[str]) -> Path | None:
+        sidecar = image.with_name(image.name + ".json")
+        try:
+            write_json_atomic(sidecar, {**metadata, "image": {"file": image.name, **info}})
+        except OSError as error:
+            warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
+            return None
+        return sidecar
 
     def _claim(self, temp: Path, fmt: str, index: int) -> SavedImage:
         ext = images.EXTENSIONS[fmt]

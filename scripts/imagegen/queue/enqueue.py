@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
+import os
 import shlex
 import time
 from pathlib import Path
@@ -28,7 +28,7 @@ VARIATION_DELTAS = (
 def request_id_from(args: argparse.Namespace) -> str:
     """The given --request-id, checked, or a fresh one when none was given."""
     if args.request_id is None:
-        return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
     return check_request_id(args.request_id)
 
 

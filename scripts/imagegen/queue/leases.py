@@ -10,8 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +75,7 @@ class Worker:
 
     def __init__(self, dirs: QueueDirs) -> None:
         self.dirs = dirs
-        self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.id = f"{os.uname().nodename}-{os.getpid()}-{os.urandom(4).hex()}"
         self.lock_path = dirs.workers / f"w-{self.id}.lock"
         fd = _try_lock(self.lock_path, create=True)
         assert fd is not None  # a fresh random name cannot be held by anyone else
@@ -92,7 +90,7 @@ class Worker:
 
     def lease(self, started: float | None = None) -> dict[str, Any]:
         now = time.time()
-        return {"worker_id": self.id, "pid": os.getpid(), "host": socket.gethostname(),
+        return {"worker_id": self.id, "pid": os.getpid(), "host": os.uname().nodename,
                 "started": started or now, "heartbeat": now}
 
 
@@ -176,7 +174,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float) -> list[Stranded]:
             heartbeat_age = now - float(lease.get("heartbeat", 0))
             if not worker_alive(dirs, str(lease["worker_id"])):
                 found.append(Stranded(job, f"worker {lease['worker_id']} is gone", heartbeat_age))
-            elif heartbeat_age > orphan_timeout and lease.get("host") != socket.gethostname():
+            elif heartbeat_age > orphan_timeout and lease.get("host") != os.uname().nodename:
                 found.append(Stranded(job, f"no heartbeat for {heartbeat_age:.0f}s from another host", heartbeat_age))
         elif name.endswith(".json") and not name.startswith("."):
             job = name[:-5]

@@ -5,7 +5,6 @@ workers pick the new jobs up (they look again before leaving)."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ def hand_off(dirs: QueueDirs, *, slots: int, orphan_timeout: float, max_attempts
         return {"state": "not_spawned", "busy_slots": busy, "slots": slots}
     if len(busy) >= slots:
         return {"state": "already_running", "busy_slots": busy, "slots": slots}
-    log = dirs.logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}.log"
+    log = dirs.logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}.log"
     package_parent = str(Path(__file__).resolve().parent.parent.parent)
     command = [sys.executable, "-c", _BOOT, package_parent, "--queue-dir", str(dirs.root),
                "--max-background-workers", str(slots), "--orphan-timeout-sec", str(orphan_timeout),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,7 +27,7 @@ def now_iso() -> str:
 
 def origin() -> dict[str, Any]:
     """Who is enqueueing: used to detect a drain in the same session as the enqueue."""
-    return {"pid": os.getpid(), "sid": os.getsid(0), "host": socket.gethostname(), "cwd": os.getcwd()}
+    return {"pid": os.getpid(), "sid": os.getsid(0), "host": os.uname().nodename, "cwd": os.getcwd()}
 
 
 def read_job(path: Path) -> dict[str, Any]:
