@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
-from . import images
+from . import choices, images
 from .errors import UsageError
 
 if TYPE_CHECKING:
     import ipaddress
 
-SOURCE_KINDS = ("current_attachment", "reply_attachment", "explicit_path_or_url")
-DEFAULT_SOURCE_KIND = "explicit_path_or_url"
+SOURCE_KINDS = choices.BASELINE_SOURCE_KINDS
+DEFAULT_SOURCE_KIND = choices.DEFAULT_BASELINE_SOURCE_KIND
 RESOLUTION_POLICY = "current_attachment>reply_attachment>clarify"
 ALLOWED_FORMATS = ("png", "jpeg", "webp")
-DEFAULT_MAX_MB = 10.0
+DEFAULT_MAX_MB = choices.DEFAULT_MAX_BASELINE_MB
 ROLE = "baseline image"
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _WINDOWS_DRIVE = re.compile(r"^[a-zA-Z]:[\\/]")

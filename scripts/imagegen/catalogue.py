@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,7 @@ def apply(spec: Any) -> Any:
             changes["max_refs"] = 0
     if not spec.known:
         changes["system_message"] = "text" in outputs
-    return replace(spec, **changes)
+    return spec._replace(**changes)
 
 
 def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> Any:
@@ -202,11 +202,11 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
             return pricing
         per_million = candidates[0] * 1_000_000
         if pricing.kind == "image_tokens":
-            return replace(pricing, per_million_tokens=per_million, source="live")
+            return pricing._replace(per_million_tokens=per_million, source="live")
         if pricing.kind == "per_image" and pricing.per_million_tokens:
             factor = per_million / pricing.per_million_tokens
             scaled = {size: round(usd * factor, 6) for size, usd in pricing.per_image.items()}
-            return replace(pricing, per_image=scaled, per_million_tokens=per_million, source="live")
+            return pricing._replace(per_image=scaled, per_million_tokens=per_million, source="live")
         return Pricing("image_tokens", per_million_tokens=per_million, tokens_per_image=TOKENS_PER_IMAGE_GUESS,
                        guess=True, source="live")
     candidates = [p for p in (image_output, image) if p and p >= PER_TOKEN_LIMIT]
@@ -215,11 +215,11 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
     unit = candidates[0]
     if pricing.kind == "per_mp":
         further = pricing.further_mp * unit / pricing.first_mp if pricing.first_mp else unit / 2
-        return replace(pricing, first_mp=unit, further_mp=round(further, 6), source="live")
+        return pricing._replace(first_mp=unit, further_mp=round(further, 6), source="live")
     if pricing.kind == "per_image" and pricing.per_image.get("1K"):
         factor = unit / pricing.per_image["1K"]
         scaled = {size: round(usd * factor, 6) for size, usd in pricing.per_image.items()}
-        return replace(pricing, per_image=scaled, source="live")
+        return pricing._replace(per_image=scaled, source="live")
     if spec.family == "flux":
         return Pricing("per_mp", first_mp=unit, further_mp=unit / 2, guess=True, source="live")
     return Pricing("per_image", per_image={size: unit for size in SIZE_SCALE}, guess=True, source="live")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import registry
+from . import choices, registry
 
 IMAGE_SIZES = {"low": "1K", "medium": "2K", "high": "4K"}
 
@@ -163,24 +163,21 @@ def add_clarify_args(parser: argparse.ArgumentParser) -> None:
 
 def add_baseline_args(parser: argparse.ArgumentParser) -> None:
     """The baseline image, its upload rules and the rails that limit drift from it."""
-    from .baseline import DEFAULT_MAX_MB, DEFAULT_SOURCE_KIND, SOURCE_KINDS
-    from .rails import STRENGTHS
-
     group = parser.add_argument_group("baseline image (edits and variations)")
     group.add_argument("--baseline-image", metavar="PATH|URL",
                        help="the image to edit or vary, sent as the first input image: a workspace file "
                             "(needs --confirm-external-upload) or a public https URL")
-    group.add_argument("--baseline-source-kind", choices=SOURCE_KINDS, default=DEFAULT_SOURCE_KIND,
+    group.add_argument("--baseline-source-kind", choices=choices.BASELINE_SOURCE_KINDS, default=choices.DEFAULT_BASELINE_SOURCE_KIND,
                        help="where the baseline came from, recorded for provenance (default explicit_path_or_url)")
     group.add_argument("--confirm-external-upload", action="store_true",
                        help="the user approved sending the local baseline file to the provider")
     group.add_argument("--workspace-root", type=Path, metavar="DIR",
                        help="local baseline files must be inside this folder (default the current directory)")
-    group.add_argument("--max-baseline-mb", type=megabytes, default=DEFAULT_MAX_MB, metavar="MB",
-                       help=f"largest local baseline file accepted (default {DEFAULT_MAX_MB:g})")
+    group.add_argument("--max-baseline-mb", type=megabytes, default=choices.DEFAULT_MAX_BASELINE_MB, metavar="MB",
+                       help=f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})")
     group.add_argument("--allow-no-baseline-on-edit-intent", action="store_true",
                        help="generate a new image even though the prompt reads as an edit and no baseline is given")
-    group.add_argument("--variation-strength", choices=STRENGTHS,
+    group.add_argument("--variation-strength", choices=choices.VARIATION_STRENGTHS,
                        help="how far the result may move from the baseline (default low with a baseline)")
     group.add_argument("--must-keep", action="append", metavar="TEXT",
                        help="something that must not change, e.g. 'logo mark' (repeatable)")
@@ -191,14 +188,12 @@ def add_baseline_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_enhance_args(parser: argparse.ArgumentParser) -> None:
-    from .enhance import DEFAULT_MODEL
-
     group = parser.add_argument_group("prompt enhancement")
     group.add_argument("--enhance", action="store_true",
                        help="have a cheap text model expand the prompt into the target model's preferred shape "
                             "(the original is kept; on failure the original is used)")
-    group.add_argument("--enhance-model", default=DEFAULT_MODEL, metavar="MODEL",
-                       help=f"OpenRouter text model used by --enhance (default {DEFAULT_MODEL})")
+    group.add_argument("--enhance-model", default=choices.DEFAULT_ENHANCE_MODEL, metavar="MODEL",
+                       help=f"OpenRouter text model used by --enhance (default {choices.DEFAULT_ENHANCE_MODEL})")
 
 
 def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:

@@ -8,7 +8,6 @@ reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -74,6 +73,8 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
 
 def emit(document: dict[str, Any]) -> None:
     """Write the run's one JSON document to stdout."""
+    import json  # not needed by --help or --version
+
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 

@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import wording
+from . import choices, wording
 from .errors import ImageGenError
 from .registry import ModelSpec
 
 if TYPE_CHECKING:
     from .client import HttpClient
 
-DEFAULT_MODEL = "google/gemini-2.5-flash"
+DEFAULT_MODEL = choices.DEFAULT_ENHANCE_MODEL
 MAX_TOKENS = 800
 MAX_CHARS = 4000
 

@@ -11,9 +11,10 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import choices
 from .errors import UsageError
 
-STRENGTHS = ("low", "medium", "high")
+STRENGTHS = choices.VARIATION_STRENGTHS
 DEFAULTS: dict[str, Any] = {"variation_strength": "low", "lock_palette": True, "lock_composition": True}
 
 BASELINE_LEAD = ("The first attached image is the baseline. Edit that image to carry out the request below; "

@@ -8,7 +8,7 @@ models by full id; :func:`resolve` and :func:`all_models` apply it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from .errors import UsageError
 
@@ -27,22 +27,22 @@ SIZE_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 MEGAPIXEL = 1024 * 1024  # billed per started megapixel of 1024x1024
 
 
-@dataclass(frozen=True)
-class Pricing:
+# Records are NamedTuples rather than dataclasses: importing dataclasses (and with it inspect)
+# would cost every script's start-up, --help included.
+class Pricing(NamedTuple):
     """How a model is billed. ``guess`` marks prices not confirmed by the provider's catalogue."""
 
     kind: str  # "per_mp" | "per_image" | "image_tokens" | "unknown"
     first_mp: float = 0.0
     further_mp: float = 0.0
-    per_image: dict[str, float] = field(default_factory=dict)  # size -> USD
+    per_image: dict[str, float] = {}  # size -> USD (read-only)
     per_million_tokens: float = 0.0  # image_tokens: the rate; per_image: the token rate the table assumes
     tokens_per_image: int = 0
     guess: bool = False
     source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue)
 
 
-@dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(NamedTuple):
     alias: str
     id: str
     family: str  # "flux" | "gpt" | "gemini" | "other"
@@ -163,7 +163,7 @@ def _assumed(model_id: str) -> ModelSpec:
 
 
 def with_pricing(spec: ModelSpec, pricing: Pricing) -> ModelSpec:
-    return replace(spec, pricing=pricing)
+    return spec._replace(pricing=pricing)
 
 
 def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
@@ -173,16 +173,12 @@ def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
     return int(width * scale), int(height * scale)
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """An expected price with the arithmetic behind it; ``guess`` when prices or token counts are assumed."""
 
     usd: float | None
     basis: str
     guess: bool
-
-
-MEGAPIXEL = 1024 * 1024  # FLUX bills 1024x1024 as one megapixel
 
 
 def megapixels(aspect_ratio: str, size: str) -> int:

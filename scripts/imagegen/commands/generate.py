@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, config, contract, generation, images_api, spending
-from ..errors import ImageGenError
+from .. import cli, contract
 
 DESCRIPTION = """Generate images through OpenRouter and print one JSON document on stdout.
 
@@ -48,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    from .. import config, generation, images_api, spending  # not needed for --help: keep start-up fast
+    from ..errors import ImageGenError
+
     context.fields["model"] = args.model
     options = images_api.options_from_args(args)
     try:

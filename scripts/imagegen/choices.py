@@ -1,0 +1,8 @@
+"""Flag vocabularies and defaults that --help must show: kept here, free of imports, so building
+a parser loads none of the modules that use them."""
+
+BASELINE_SOURCE_KINDS = ("current_attachment", "reply_attachment", "explicit_path_or_url")
+DEFAULT_BASELINE_SOURCE_KIND = "explicit_path_or_url"
+DEFAULT_MAX_BASELINE_MB = 10.0
+VARIATION_STRENGTHS = ("low", "medium", "high")
+DEFAULT_ENHANCE_MODEL = "google/gemini-2.5-flash"
