@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from email.utils import formatdate
@@ -67,11 +68,23 @@ def test_inline_slices_cover_large_images(monkeypatch):
     assert b"".join(image.decoded_chunks()) == data
 
 
-def test_inline_rejects_invalid_base64():
-    body = bytearray(b'{"data": [{"b64_json": "!!!!"}]}')
-    _, found = inline.split_body(body)
+@pytest.mark.parametrize("value", ["!!!!", "QUJD\\q", "QUJDR", "QUJD\\"])
+def test_inline_rejects_invalid_base64(value):
+    body = bytearray(b'{"data": [{"b64_json": "' + value.encode() + b'"}]}')
     with pytest.raises(ProviderError):
-        list(next(iter(found.values())).decoded_chunks())
+        inline.split_body(body)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 4096])
+def test_streamed_split_is_independent_of_chunk_boundaries(chunk):
+    first, second = make_png(40, 30, noise=True), make_png(3, 3)
+    body = bytes(_body(first, second, escaped=True)) + b' , "tail": "data:image/png;base64 is not an opener"'
+    splitter = inline.Splitter(io.BytesIO)
+    for start in range(0, len(body), chunk):
+        splitter.feed(body[start:start + chunk])
+    skeleton, found = splitter.finish()
+    assert skeleton == inline.split_body(body)[0]
+    assert [b"".join(i.decoded_chunks()) for i in found.values()] == [first, second]
 
 
 def test_multipart_escapes_names_and_keeps_bytes():

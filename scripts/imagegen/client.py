@@ -17,7 +17,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from . import __version__
 from .errors import ProviderError, provider_error
@@ -39,6 +40,14 @@ MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 256 * 1024 * 1024
 CHUNK = 256 * 1024
 USER_AGENT = f"image-gen/{__version__} (+python-urllib)"
+
+
+class _SinkError(Exception):
+    """A local write failed while the body streamed in: not a network failure."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class RateGate:
@@ -67,6 +76,7 @@ class Response:
     headers: dict[str, str]
     body: bytearray
     url: str
+    inline: dict[str, Any] | None = None  # placeholder -> InlineImage, when images were streamed out
 
     def json(self) -> Any:
         try:
@@ -160,26 +170,30 @@ class HttpClient:
         self.verbose = verbose
 
     # -- public helpers -------------------------------------------------------------------
-    def post_json(self, url: str, payload: Any, headers: dict[str, str]) -> Response:
+    def post_json(self, url: str, payload: Any, headers: dict[str, str], *,
+                  spool_dir: Path | None = None) -> Response:
+        """POST JSON. With ``spool_dir``, base64 images in the reply are decoded into unnamed temp
+        files there while it streams in (see inline.py): memory stays flat whatever the image size."""
         body = json.dumps(payload).encode("utf-8")
-        return self.send(Request("POST", url, {**headers, "Content-Type": "application/json"}, body))
+        request = Request("POST", url, {**headers, "Content-Type": "application/json"}, body)
+        return self.send(request, spool_dir=spool_dir)
 
     def get(self, url: str, headers: dict[str, str] | None = None, max_bytes: int = MAX_BODY_BYTES) -> Response:
         return self.send(Request("GET", url, dict(headers or {})), max_bytes=max_bytes)
 
     def post_multipart(self, url: str, content_type: str, chunks: list[bytes], length: int,
-                       headers: dict[str, str]) -> Response:
+                       headers: dict[str, str], *, spool_dir: Path | None = None) -> Response:
         request = Request("POST", url, {**headers, "Content-Type": content_type}, chunks, length)
-        return self.send(request)
+        return self.send(request, spool_dir=spool_dir)
 
     # -- the loop ------------------------------------------------------------------------
-    def send(self, request: Request, max_bytes: int = MAX_BODY_BYTES) -> Response:
+    def send(self, request: Request, max_bytes: int = MAX_BODY_BYTES, spool_dir: Path | None = None) -> Response:
         attempt = 0
         while True:
             if self.gate is not None:
                 self.gate.wait()
             try:
-                response = self._once(request, max_bytes)
+                response = self._once(request, max_bytes, spool_dir)
             except ProviderError as error:
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
@@ -207,7 +221,7 @@ class HttpClient:
             self.gate.defer(delay)
         return delay
 
-    def _once(self, request: Request, max_bytes: int) -> Response:
+    def _once(self, request: Request, max_bytes: int, spool_dir: Path | None = None) -> Response:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers}
         if request.length is not None:
             headers["Content-Length"] = str(request.length)
@@ -216,8 +230,11 @@ class HttpClient:
         deadline = time.monotonic() + self.timeout
         try:
             with urllib.request.urlopen(raw, timeout=self.timeout) as handle:
-                body = self._read(handle, deadline, max_bytes, sent)
-                return Response(handle.status, dict(handle.headers.items()), body, request.url)
+                if spool_dir is None:
+                    body = self._read(handle, deadline, max_bytes, sent)
+                    return Response(handle.status, dict(handle.headers.items()), body, request.url)
+                skeleton, images = self._read_split(handle, deadline, max_bytes, sent, spool_dir)
+                return Response(handle.status, dict(handle.headers.items()), skeleton, request.url, images)
         except urllib.error.HTTPError as http_error:
             try:
                 body = self._read(http_error, deadline, 1024 * 1024, sent)
@@ -236,9 +253,32 @@ class HttpClient:
         except (ConnectionError, HTTPException, OSError) as error:
             raise self._network(f"connection to {self._host(request.url)} failed: {type(error).__name__} {error}") from None
 
-    def _read(self, handle: Any, deadline: float, max_bytes: int, sent: bool) -> bytearray:
+    def _read_split(self, handle: Any, deadline: float, max_bytes: int, sent: bool,
+                    spool_dir: Path) -> tuple[bytearray, dict[str, Any]]:
+        import tempfile
+
+        from .errors import OutputError
+        from .inline import Splitter
+
+        splitter = Splitter(lambda: tempfile.TemporaryFile(dir=spool_dir, prefix=".imagegen-"))
+        try:
+            self._read(handle, deadline, max_bytes, sent, sink=splitter.feed)
+            skeleton, images = splitter.finish()
+        except OSError as error:  # the spool's disk, not the network: reads are wrapped in _read
+            splitter.discard()
+            raise OutputError(f"could not hold the image in {spool_dir}: {error.strerror or error}",
+                              details="free some space or choose another output directory") from None
+        except BaseException:
+            splitter.discard()
+            raise
+        return bytearray(skeleton), images
+
+    def _read(self, handle: Any, deadline: float, max_bytes: int, sent: bool,
+              sink: Callable[[bytes], None] | None = None) -> bytearray:
+        """The body (or, with ``sink``, each chunk handed to it and an empty body)."""
         length = handle.headers.get("Content-Length")
         body = bytearray()
+        received = 0
         try:
             expected = int(length) if length else None
         except ValueError:
@@ -254,22 +294,31 @@ class HttpClient:
                 chunk = read(CHUNK)
                 if not chunk:
                     break
-                body += chunk
-                if len(body) > max_bytes:
+                received += len(chunk)
+                if received > max_bytes:
                     raise provider_error("provider_error", f"response larger than {max_bytes} bytes", retryable=False)
-                if expected is not None and len(body) >= expected:
+                if sink is None:
+                    body += chunk
+                else:
+                    try:
+                        sink(chunk)
+                    except OSError as error:
+                        raise _SinkError(error) from None
+                if expected is not None and received >= expected:
                     break
         except (TimeoutError, socket.timeout):
             raise self._timeout(sent, "the response stalled") from None
         except HTTPException as error:  # IncompleteRead and friends
             raise provider_error("provider_error", "the response was cut off",
                                  details=type(error).__name__, extra={"_retry": True}) from None
+        except _SinkError as wrapped:
+            raise wrapped.error from None
         except (ConnectionError, OSError) as error:
             raise provider_error("network", "the connection broke while reading the response",
                                  details=str(error), extra={"_retry": True}) from None
-        if expected is not None and len(body) < expected:
+        if expected is not None and received < expected:
             raise provider_error("provider_error", "the response was cut off",
-                                 details=f"received {len(body)} of {expected} bytes", extra={"_retry": True})
+                                 details=f"received {received} of {expected} bytes", extra={"_retry": True})
         return body
 
     def _http_failure(self, status: int, headers: dict[str, str], body: bytearray) -> ProviderError:

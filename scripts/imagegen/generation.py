@@ -270,8 +270,10 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
 
     from .response import ProviderReply, parse_chat
 
+    spool = writer.target_dir()
+
     def one_call(_: int) -> ProviderReply:
-        return recorder.call(lambda: parse_chat(client.post_json(url, body, headers)))
+        return recorder.call(lambda: parse_chat(client.post_json(url, body, headers, spool_dir=spool)))
 
     with Ticker(f"waiting for {plan.spec.alias}", quiet=quiet):
         if plan.count == 1:
@@ -329,7 +331,10 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                 "result": {"generation_id": reply.generation_id, "provider": reply.provider,
                            "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
             }
-            saved.append(writer.save(source.chunks(client), len(saved), metadata))
+            try:
+                saved.append(writer.save(source.chunks(client), len(saved), metadata))
+            finally:
+                source.close()
     first = saved[0]
     warnings = list(plan.warnings)
     for image in saved:

@@ -97,7 +97,8 @@ def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer
     with Ticker(f"waiting for {plan.spec.alias} (Images API)", quiet=quiet):
         from .response import parse_b64_list
 
-        reply = recorder.call(lambda: parse_b64_list(client.post_json(target, body, headers)))
+        reply = recorder.call(lambda: parse_b64_list(client.post_json(target, body, headers,
+                                                                           spool_dir=writer.target_dir())))
     elapsed_ms = int((time.monotonic() - started) * 1000)
     result = save_replies(plan, [reply], client, writer, elapsed_ms)
     if result["image_count"] < plan.count:

@@ -1,88 +1,155 @@
-"""Base64 images inside a raw JSON body, found and decoded without copying the body.
+"""Base64 images inside a JSON body, cut out while the body streams in.
 
-A 4K image is tens of MB of base64. Parsing the whole body with ``json`` would hold it as bytes,
-then as str, then decoded. Instead the image strings are located in the raw bytes, replaced by a
-short placeholder in a small "skeleton" that ``json`` parses, and decoded slice by slice
-straight into the output file.
+A 4K image is tens of MB of base64. Holding the body, then a str of it, then a dict, then the
+decoded bytes would cost five copies. Instead the body is fed chunk by chunk to a
+:class:`Splitter`: the image strings are decoded as they arrive into spool files (unnamed temp
+files, gone with the process however it ends), and everything else goes to a small "skeleton"
+in which each image string is replaced by a placeholder. ``json`` parses only the skeleton.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import io
 import re
-from dataclasses import dataclass
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .errors import provider_error
 
 # A data URL, or an Images/edits API "b64_json" value, opening a JSON string.
 _OPENERS = re.compile(rb'"(data:image/[A-Za-z0-9.+-]+;base64,)|"b64_json"\s*:\s*"')
+_OPENER_TAIL = 256  # bytes kept back between chunks: an opener may straddle two chunks
+_ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\"): b"\\"}
 PLACEHOLDER = "<inline-image:{}>"
 SLICE = 1024 * 1024  # multiple of 4
 
 
-@dataclass
-class InlineImage:
-    body: bytearray
-    start: int
-    end: int
+def _invalid(reason: str) -> Exception:
+    return provider_error("provider_error", f"the provider sent an image that is not valid base64 ({reason})")
 
-    @property
-    def encoded_size(self) -> int:
-        return self.end - self.start
+
+class InlineImage:
+    """One decoded image, held in a spool file until it is saved."""
+
+    def __init__(self, spool: BinaryIO) -> None:
+        self.spool = spool
+        self.encoded_size = 0
+        self._carry = b""  # base64 characters short of a 4-character group
+        self._escape = False  # the last chunk ended inside a JSON escape
+
+    def feed(self, data: bytes) -> None:
+        self.encoded_size += len(data)
+        if self._escape or b"\\" in data:
+            data = self._unescape(data)
+        data = self._carry + data
+        whole = len(data) - len(data) % 4
+        self._carry = data[whole:]
+        if whole:
+            self.spool.write(_decode(data[:whole]))
+
+    def _unescape(self, data: bytes) -> bytes:
+        out = bytearray()
+        index = 0
+        if self._escape:
+            self._escape = False
+            data = b"\\" + data
+        while True:
+            slash = data.find(b"\\", index)
+            if slash == -1:
+                out += data[index:]
+                return bytes(out)
+            out += data[index:slash]
+            if slash + 1 == len(data):
+                self._escape = True
+                return bytes(out)
+            replacement = _ESCAPES.get(data[slash + 1])
+            if replacement is None:
+                raise _invalid(f"unexpected escape \\{chr(data[slash + 1])}")
+            out += replacement
+            index = slash + 2
+
+    def finish(self) -> None:
+        if self._escape:
+            raise _invalid("it ends inside an escape")
+        if self._carry:
+            if len(self._carry) % 4 == 1:
+                raise _invalid("its length is impossible")
+            self.spool.write(_decode(self._carry + b"=" * (-len(self._carry) % 4)))
+            self._carry = b""
+        self.spool.flush()
 
     def decoded_chunks(self) -> Iterator[bytes]:
-        """Yield the decoded bytes in slices; a provider_error if the base64 is invalid."""
-        if self.body.find(b"\\", self.start, self.end) != -1:
-            yield from self._decode_escaped()
-            return
-        view = memoryview(self.body)
-        position = self.start
-        while position < self.end:
-            stop = min(position + SLICE, self.end)
-            piece = view[position:stop]
-            if stop == self.end and len(piece) % 4:
-                piece = bytes(piece) + b"=" * (-len(piece) % 4)
-            yield _decode(piece)
-            position = stop
+        """The decoded bytes, a slice at a time."""
+        self.spool.seek(0)
+        while chunk := self.spool.read(SLICE):
+            yield chunk
 
-    def _decode_escaped(self) -> Iterator[bytes]:
-        text = json.loads(b'"' + bytes(self.body[self.start : self.end]) + b'"')
-        cleaned = "".join(text.split()).encode("ascii", "replace")
-        cleaned += b"=" * (-len(cleaned) % 4)
-        yield _decode(cleaned)
+    def close(self) -> None:
+        self.spool.close()
 
 
-def _decode(piece: bytes | memoryview) -> bytes:
+def _decode(piece: bytes) -> bytes:
     try:
         return base64.b64decode(piece, validate=True)
     except (binascii.Error, ValueError):
-        raise provider_error("provider_error", "the provider sent an image that is not valid base64") from None
+        raise _invalid("unexpected characters") from None
 
 
-def split_body(body: bytearray) -> tuple[bytes, dict[str, InlineImage]]:
-    """Return (JSON skeleton with placeholders, placeholder -> inline image)."""
-    pieces: list[bytes] = []
-    images: dict[str, InlineImage] = {}
-    cursor = 0
-    for match in _OPENERS.finditer(body):
-        if match.start() < cursor:
-            continue
-        value_start = match.end()
-        value_end = body.find(b'"', value_start)
-        if value_end == -1:
-            break
-        key = PLACEHOLDER.format(len(images))
-        images[key] = InlineImage(body, value_start, value_end)
-        # Keep everything up to the value (the "b64_json": key, or the data-URL prefix).
-        pieces += [bytes(body[cursor:value_start]), key.encode("ascii")]
-        cursor = value_end
-    if not images:
-        return bytes(body), {}
-    pieces.append(bytes(body[cursor:]))
-    return b"".join(pieces), images
+class Splitter:
+    """Takes a body chunk by chunk; keeps a skeleton and sends image strings to spools."""
+
+    def __init__(self, new_spool: Callable[[], BinaryIO]) -> None:
+        self.new_spool = new_spool
+        self.skeleton = bytearray()
+        self.images: dict[str, InlineImage] = {}
+        self._pending = b""
+        self._current: InlineImage | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        buffer = self._pending + chunk if self._pending else chunk
+        self._pending = b""
+        position = 0
+        while position < len(buffer):
+            if self._current is not None:
+                quote = buffer.find(b'"', position)
+                if quote == -1:
+                    self._current.feed(buffer[position:])
+                    return
+                self._current.feed(buffer[position:quote])
+                self._current.finish()
+                self._current = None
+                position = quote  # the closing quote belongs to the skeleton
+                continue
+            match = _OPENERS.search(buffer, position)
+            if match is None:
+                keep = max(position, len(buffer) - _OPENER_TAIL)
+                self.skeleton += buffer[position:keep]
+                self._pending = buffer[keep:]
+                return
+            key = PLACEHOLDER.format(len(self.images))
+            self.skeleton += buffer[position:match.end()] + key.encode("ascii")  # the opener stays, its value goes
+            self._current = self.images[key] = InlineImage(self.new_spool())
+            position = match.end()
+
+    def finish(self) -> tuple[bytes, dict[str, InlineImage]]:
+        if self._current is not None:  # the body ended inside an image string
+            self._current.finish()
+        self.skeleton += self._pending
+        self._pending = b""
+        return bytes(self.skeleton), self.images
+
+    def discard(self) -> None:
+        for image in self.images.values():
+            image.close()
+
+
+def split_body(body: bytes | bytearray) -> tuple[bytes, dict[str, InlineImage]]:
+    """The same split for a body already in memory (small replies, tests)."""
+    splitter = Splitter(io.BytesIO)
+    for start in range(0, len(body), SLICE):
+        splitter.feed(bytes(body[start:start + SLICE]))
+    return splitter.finish()
 
 
 def placeholder_in(value: str, images: dict[str, InlineImage]) -> InlineImage | None:

@@ -237,7 +237,8 @@ def run(plan: OpenAIEditPlan, client: HttpClient, writer: ImageWriter, *, quiet:
     content_type, chunks, length = multipart.encode(*plan.form())
     started = time.monotonic()
     with Ticker(f"waiting for {plan.model}", quiet=quiet):
-        reply = parse_b64_list(client.post_multipart(target, content_type, chunks, length, headers))
+        reply = parse_b64_list(client.post_multipart(target, content_type, chunks, length, headers,
+                                                        spool_dir=writer.target_dir()))
     elapsed_ms = int((time.monotonic() - started) * 1000)
     reply.provider = reply.provider or "OpenAI"
     reply.model = reply.model or plan.model

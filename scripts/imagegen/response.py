@@ -27,6 +27,11 @@ class ImageSource:
         response = client.get(self.url, {"Accept": "image/*"}, max_bytes=MAX_DOWNLOAD)
         return iter([bytes(response.body)])
 
+    def close(self) -> None:
+        """Drop the spooled image (its unnamed temp file) once it is saved or abandoned."""
+        if self.inline is not None:
+            self.inline.close()
+
     def describe(self) -> dict[str, Any]:
         if self.inline is not None:
             return {"inline_base64_chars": self.inline.encoded_size}
@@ -52,7 +57,10 @@ class ProviderReply:
 
 
 def _skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]]:
-    skeleton, inline = split_body(response.body)
+    if response.inline is not None:
+        skeleton, inline = bytes(response.body), response.inline
+    else:
+        skeleton, inline = split_body(response.body)
     try:
         document = json.loads(skeleton)
     except (ValueError, UnicodeDecodeError):
