@@ -9,15 +9,14 @@ The checks read the user's prompt only, never the instructions the tooling adds 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from . import wording
+from .lazyre import Lazy
 from .registry import ModelSpec
 
 
-@dataclass(frozen=True)
-class Hint:
+class Hint(NamedTuple):
     """One problem found in a prompt. ``code`` is stable; agents may switch on it."""
 
     code: str
@@ -33,8 +32,7 @@ def hint_line(hint: dict[str, str]) -> str:
     return f"hint [{hint['code']}]: {hint['message']} (fix: {hint['fix']})"
 
 
-@dataclass(frozen=True)
-class PromptFacts:
+class PromptFacts(NamedTuple):
     """What the checks know about a request besides its words."""
 
     prompt: str
@@ -47,8 +45,7 @@ class PromptFacts:
     enhance: bool = False  # the prompt will be expanded by --enhance
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """A prompt read once: unquoted lower-case text, its words and its quoted spans."""
 
     facts: PromptFacts
@@ -68,24 +65,27 @@ artwork something anything thing stuff one
 """.split())
 MIN_CONTENT_WORDS = 3
 
-VAGUE_SUBJECT = re.compile(
+VAGUE_SUBJECT = Lazy(
     r"^(?:please\s+)?(?:(?:draw|make|generate|create|give|show|render)\s+(?:me\s+)?)?"
     r"(?:something|anything|whatever|surprise me|an? (?:random|cool|nice|good|interesting|beautiful|pretty) "
-    r"(?:image|picture|pic|thing|one)|an? (?:image|picture|pic)\s*$)"
+    r"(?:image|picture|pic|thing|one)|an? (?:image|picture|pic)\s*$)",
+    cues=("something", "anything", "whatever", "surprise me", "image", "pic", "thing", "one"),
 )
 
 # Phrases that ask for text in the image.
-TEXT_CUES = tuple(re.compile(p) for p in (
-    r"\b(?:with|add|adding|include|including|showing|featuring|containing|bearing|displaying)\s+"
-    r"(?:(?:the|a|an|some|bold|large|big|small|short|catchy)\s+)*(?:text|words?|caption|headline|title|slogan|"
-    r"tagline|lettering|quote)\b",
-    r"\b(?:caption|headline|slogan|tagline|lettering|wordmark)\b",
-    r"\b(?:that|which)\s+(?:says|reads|spells)\b",
-    r"\b(?:sign|banner|label|text|title|plaque|shirt|t-shirt|badge|sticker|cake|card|mug)\s+"
-    r"(?:saying|reading|says|reads)\b",
-    r"\b(?:text|title|headline|caption|slogan)\s*:",
-    r"\bwritten\s+(?:on|across)\b",
-    r"\bspell(?:s|ing)?\s+out\b",
+_TEXT_WORDS = ("text", "word", "caption", "headline", "title", "slogan", "tagline", "lettering", "quote")
+TEXT_CUES = tuple(Lazy(p, cues) for p, cues in (
+    (r"\b(?:with|add|adding|include|including|showing|featuring|containing|bearing|displaying)\s+"
+     r"(?:(?:the|a|an|some|bold|large|big|small|short|catchy)\s+)*(?:text|words?|caption|headline|title|slogan|"
+     r"tagline|lettering|quote)\b", _TEXT_WORDS),
+    (r"\b(?:caption|headline|slogan|tagline|lettering|wordmark)\b",
+     ("caption", "headline", "slogan", "tagline", "lettering", "wordmark")),
+    (r"\b(?:that|which)\s+(?:says|reads|spells)\b", ("says", "reads", "spells")),
+    (r"\b(?:sign|banner|label|text|title|plaque|shirt|t-shirt|badge|sticker|cake|card|mug)\s+"
+     r"(?:saying|reading|says|reads)\b", ("saying", "reading", "says", "reads")),
+    (r"\b(?:text|title|headline|caption|slogan)\s*:", (":",)),
+    (r"\bwritten\s+(?:on|across)\b", ("written",)),
+    (r"\bspell(?:s|ing)?\s+out\b", ("spell",)),
 ))
 # A quoted span is text to render when one of these words comes just before it.
 TEXT_LEADS = frozenset("""
@@ -95,7 +95,7 @@ slogan tagline letters lettering sign banner logo wordmark spelling spells spell
 TEXT_LEAD_WINDOW = 3
 
 # A medium or style named in the prompt.
-MEDIUM = re.compile(r"\b(?:" + "|".join((
+MEDIUM = Lazy(r"\b(?:" + "|".join((
     r"photo\w*", r"cinematic", r"film (?:still|photo\w*)", r"35 ?mm", r"dslr", r"shot on", r"lens", r"bokeh",
     r"telephoto", r"macro", r"wide[- ]angle", r"portrait", r"illustrat\w*", r"painting", r"painted", r"watercolou?r",
     r"oil", r"acrylic", r"gouache", r"pastel", r"sketch\w*", r"drawing", r"drawn", r"pencil", r"charcoal", r"ink",
@@ -109,24 +109,27 @@ MEDIUM = re.compile(r"\b(?:" + "|".join((
     r"hyperreal\w*", r"studio lighting", r"polaroid", r"daguerreotype", r"synthwave", r"vaporwave", r"noir",
 )) + r")\b")
 
-TRANSPARENT = re.compile(r"\btransparent\s+(?:background|bg|backdrop)\b|\balpha channel\b|\btransparency\b")
-MONOCHROME = re.compile(
+TRANSPARENT = Lazy(r"\btransparent\s+(?:background|bg|backdrop)\b|\balpha channel\b|\btransparency\b",
+                   ("transparen", "alpha"))
+MONOCHROME = Lazy(
     r"\b(?:black[- ]and[- ]white|b&w|monochrome|greyscale|grayscale)\s+(?:photo\w*|image|picture|illustration|"
     r"drawing|style|film|shot|print|portrait|palette)\b|\bin\s+(?:black[- ]and[- ]white|monochrome|greyscale|"
-    r"grayscale)\b|^(?:black[- ]and[- ]white|monochrome|greyscale|grayscale)\b"
+    r"grayscale)\b|^(?:black[- ]and[- ]white|monochrome|greyscale|grayscale)\b",
+    ("black", "b&w", "monochrome", "greyscale", "grayscale"),
 )
-COLOURFUL = re.compile(
+COLOURFUL = Lazy(
     r"\b(?:vibrant|vivid|saturated|neon|rainbow|bright|bold)\s+colou?rs?\b|\bcolou?rful\b|\bfull[- ]colou?r\b"
-    r"|\btechnicolou?r\b"
+    r"|\btechnicolou?r\b",
+    ("colo",),
 )
-NO_TEXT = re.compile(
+NO_TEXT = Lazy(
     r"\b(?:no|without(?: any)?)\s+(?:text|words|lettering|letters|writing|typography)\b"
-    r"(?!\s+(?:elsewhere|other than|besides|except|apart from|outside))"
+    r"(?!\s+(?:elsewhere|other than|besides|except|apart from|outside))",
+    ("no", "without"),
 )
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
     """A use of an image whose aspect ratio is conventional.
 
     ``specific`` matches anywhere; ``generic`` (a bare noun such as "poster") only near the start
@@ -135,35 +138,39 @@ class Use:
 
     name: str
     ratios: tuple[str, ...]  # acceptable, best first
-    specific: str
+    specific: Lazy
     generic: str | None = None
 
 
 USES: tuple[Use, ...] = (
     Use("phone wallpaper", ("9:16",),
-        r"\b(?:phone|mobile|iphone|android|smartphone)\s+(?:wallpaper|background|lock ?screen)\b|\block ?screen\b"
-        r"|\bwallpaper for (?:my |a |an )?(?:phone|iphone|android|mobile|smartphone)\b"),
+        Lazy(r"\b(?:phone|mobile|iphone|android|smartphone)\s+(?:wallpaper|background|lock ?screen)\b"
+             r"|\block ?screen\b|\bwallpaper for (?:my |a |an )?(?:phone|iphone|android|mobile|smartphone)\b",
+             ("wallpaper", "background", "lock"))),
     Use("story", ("9:16",),
-        r"\b(?:instagram|insta|ig|facebook|fb|snapchat|whatsapp|social media)\s+stor(?:y|ies)\b"
-        r"|\bstory (?:format|post|size)\b|\b(?:tiktok|reels?|shorts) (?:cover|background|video)\b"),
+        Lazy(r"\b(?:instagram|insta|ig|facebook|fb|snapchat|whatsapp|social media)\s+stor(?:y|ies)\b"
+             r"|\bstory (?:format|post|size)\b|\b(?:tiktok|reels?|shorts) (?:cover|background|video)\b",
+             ("stor", "tiktok", "reel", "short"))),
     Use("desktop wallpaper", ("16:9", "21:9"),
-        r"\b(?:desktop|laptop|monitor|pc|computer|ultrawide)\s+(?:wallpaper|background)\b"
-        r"|\bwallpaper for (?:my |a )?(?:desktop|laptop|monitor|pc|computer)\b"),
-    Use("video thumbnail", ("16:9",), r"\b(?:youtube|yt|video|vimeo|twitch)\s+thumbnail\b"),
+        Lazy(r"\b(?:desktop|laptop|monitor|pc|computer|ultrawide)\s+(?:wallpaper|background)\b"
+             r"|\bwallpaper for (?:my |a )?(?:desktop|laptop|monitor|pc|computer)\b", ("wallpaper", "background"))),
+    Use("video thumbnail", ("16:9",), Lazy(r"\b(?:youtube|yt|video|vimeo|twitch)\s+thumbnail\b", ("thumbnail",))),
     Use("banner", ("21:9", "16:9", "4:1", "8:1"),
-        r"\b(?:web|website|site|hero|twitter|linkedin|youtube|channel|facebook|email|blog|github|discord)\s+"
-        r"(?:banner|header)(?:\s+image)?\b|\bbanner ad\b",
+        Lazy(r"\b(?:web|website|site|hero|twitter|linkedin|youtube|channel|facebook|email|blog|github|discord)\s+"
+             r"(?:banner|header)(?:\s+image)?\b|\bbanner ad\b", ("banner", "header")),
         r"banner"),
     Use("poster", ("2:3", "3:4", "4:5"),
-        r"\b(?:movie|film|concert|gig|event|festival|propaganda|travel|recruitment|theatre|theater)\s+poster\b",
+        Lazy(r"\b(?:movie|film|concert|gig|event|festival|propaganda|travel|recruitment|theatre|theater)\s+poster\b",
+             ("poster",)),
         r"poster"),
     Use("icon", ("1:1",),
-        r"\b(?:app|application|ios|android|flat|vector|line|ui|web|glyph|outline|game|desktop)\s+icon\b"
-        r"|\bfavicon\b|\bicon (?:set|design)\b|\bprofile (?:picture|photo|pic)\b|\bpfp\b",
+        Lazy(r"\b(?:app|application|ios|android|flat|vector|line|ui|web|glyph|outline|game|desktop)\s+icon\b"
+             r"|\bfavicon\b|\bicon (?:set|design)\b|\bprofile (?:picture|photo|pic)\b|\bpfp\b",
+             ("icon", "profile", "pfp")),
         r"(?:icon|avatar)"),
 )
 GENERIC_WINDOW = 6  # a bare use noun counts within the prompt's first six words
-NOT_THE_USE_AFTER = re.compile(r"^(?:[\s-]+(?:child|boy|girl|board|paint|session|tube)\b|\s+(?:on|hanging|pinned|taped|"
+NOT_THE_USE_AFTER = Lazy(r"^(?:[\s-]+(?:child|boy|girl|board|paint|session|tube)\b|\s+(?:on|hanging|pinned|taped|"
                                r"behind|in the background|of (?:fashion|style))\b)")
 NOT_THE_USE_BEFORE = frozenset(
     "holding carrying waving with under beside behind near fashion style pop cultural".split())
@@ -171,7 +178,7 @@ NOT_THE_USE_BEFORE = frozenset(
 
 def _use_of(scan: Scan) -> Use | None:
     for use in USES:
-        if re.search(use.specific, scan.text):
+        if use.specific.search(scan.text):
             return use
         if use.generic and _generic_use(scan.text, use.generic):
             return use
@@ -179,6 +186,8 @@ def _use_of(scan: Scan) -> Use | None:
 
 
 def _generic_use(text: str, noun: str) -> bool:
+    if not any(word in text for word in noun.strip("(?:)").split("|")):
+        return False  # the noun (or each alternative of it) is a cue: no match without one
     for match in re.finditer(rf"\b{noun}\b", text):
         before = wording.words(text[: match.start()])
         if len(before) >= GENERIC_WINDOW or NOT_THE_USE_AFTER.match(text[match.end():]):
@@ -290,8 +299,7 @@ def _text_and_no_text(scan: Scan) -> Finding:
             "write 'no other text' if only the quoted words should appear")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     check: Callable[[Scan], Finding]
     unless: tuple[str, ...] = ()  # codes whose hint already covers this one

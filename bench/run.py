@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Measure image-gen against its performance targets, on this machine, against the loopback fake.
+
+    python3 bench/run.py            # every measurement, several runs each, a table
+    python3 bench/run.py --json     # the same as one JSON document
+    python3 bench/run.py --quick    # fewer and smaller runs (what the test suite runs)
+
+Standard library only. Each row: median, min and max of the runs, the target, and the ratio of
+the median to the target (<= 1.00 meets it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_api import FakeAPI  # noqa: E402
+
+PYTHON = sys.executable
+PROMPT = "A red fox in the snow at dawn, telephoto photo"
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - started
+
+
+# Runs a script and then reports the process's own peak memory (VmHWM belongs to the address
+# space, which exec makes anew; ru_maxrss would also count what the forking parent held).
+_PEAK_WRAPPER = """
+import runpy, sys
+script = sys.argv.pop(1)
+sys.argv[0] = script
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("VmHWM " + line.split()[1] + "\\n")
+"""
+
+
+def peak_rss_mb(script: Path, args: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Peak resident memory (MiB) of a Python process running ``script``."""
+    done = subprocess.run([PYTHON, "-c", _PEAK_WRAPPER, str(script), *args], env=env, cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM ")]
+    if not peaks:
+        raise RuntimeError(f"no peak memory reported by {script.name}: {done.stderr[-500:]}")
+    return int(peaks[-1]) / 1024
+
+
+class StandaloneFake:
+    """The fake in its own process, so that the large image it serves is not in ours: a child
+    inherits its parent's peak memory in ru_maxrss, which would hide the number we measure."""
+
+    def __init__(self, image_mb: int) -> None:
+        self.process = subprocess.Popen([PYTHON, str(ROOT / "tests" / "fake_api.py"), "--image-mb", str(image_mb)],
+                                        stdout=subprocess.PIPE, text=True)
+        self.urls = json.loads(self.process.stdout.readline())
+
+    def env(self) -> dict[str, str]:
+        return {"OPENROUTER_BASE_URL": self.urls["openrouter_url"]}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+class Bench:
+    def __init__(self, quick: bool, repeat: int) -> None:
+        self.quick = quick
+        self.repeat = repeat
+        self.rows: list[dict] = []
+        self.work = Path(tempfile.mkdtemp(prefix="imagegen-bench-"))
+        self.fake = FakeAPI().start()
+        self.env = {**os.environ, **self.fake.env(), "OPENROUTER_API_KEY_IMAGES": "bench-key",
+                    "IMAGEGEN_LEDGER": str(self.work / "ledger.jsonl"), "NO_COLOR": "1"}
+        self.env.pop("IMAGEGEN_DAILY_BUDGET_USD", None)
+
+    def close(self) -> None:
+        self.fake.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def row(self, name: str, samples: list[float], target: float, unit: str, note: str = "") -> None:
+        median = statistics.median(samples)
+        self.rows.append({"name": name, "unit": unit, "median": round(median, 4), "min": round(min(samples), 4),
+                          "max": round(max(samples), 4), "target": target, "ratio": round(median / target, 3),
+                          "runs": len(samples), "note": note})
+
+    # -- measurements ------------------------------------------------------------------------
+    def startup(self) -> None:
+        """--help and --dry-run against a bare interpreter, interleaved so load hits both alike."""
+        commands = {
+            "bare": [PYTHON, "-c", "pass"],
+            "help": [PYTHON, str(SCRIPTS / "generate.py"), "--help"],
+            "dry-run": [PYTHON, str(SCRIPTS / "generate.py"), "--prompt", PROMPT, "--dry-run"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(self.repeat * 4):
+            for name, command in commands.items():
+                times[name].append(run(command, self.env, self.work))
+        bare = min(times["bare"])
+        for name in ("help", "dry-run"):
+            ratios = sorted(t / bare for t in times[name])
+            self.row(f"start-up: generate.py {'--' + name} / python -c pass", ratios, 1.3, "x",
+                     f"bare interpreter {bare * 1000:.0f} ms")
+
+    def memory(self) -> None:
+        """Peak RSS above the bare interpreter while saving one large PNG, per byte of response."""
+        size_mb = 4 if self.quick else 20
+        fake = StandaloneFake(size_mb)
+        try:
+            env = {**self.env, **fake.env()}
+            response_mb = size_mb * 4 / 3
+            empty = self.work / "empty.py"
+            empty.write_text("")
+            baseline = min(peak_rss_mb(empty, [], env, self.work) for _ in range(3))
+            samples = []
+            for index in range(self.repeat):
+                out = self.work / f"mem-{index}"
+                peak = peak_rss_mb(SCRIPTS / "generate.py", ["--prompt", PROMPT, "--output-dir", str(out),
+                                                             "--no-sidecar", "--quiet"], env, self.work)
+                samples.append((peak - baseline) / response_mb)
+        finally:
+            fake.stop()
+        self.row(f"memory: peak above baseline / response ({size_mb} MB PNG, {response_mb:.0f} MB base64)",
+                 samples, 1.5, "x", f"baseline {baseline:.0f} MiB")
+
+    def _jobs_file(self, count: int, folder: Path) -> Path:
+        path = folder / "jobs.jsonl"
+        path.write_text("".join(json.dumps({"prompt": f"{PROMPT} {i}", "output_file": str(folder / f"img-{i:03d}.png"),
+                                            "model": "nanobanana"}) + "\n" for i in range(count)))
+        return path
+
+    def _enqueue(self, folder: Path, count: int) -> Path:
+        queue = folder / "queue"
+        jobs = self._jobs_file(count, folder)
+        subprocess.run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--jobs-file", str(jobs), "--request-id",
+                        "bench", "--queue-dir", str(queue)], env=self.env, cwd=folder, check=True,
+                       stdout=subprocess.DEVNULL)
+        return queue
+
+    def throughput(self) -> None:
+        """Drain jobs at 1 s of provider latency each; the ideal is jobs / concurrency seconds."""
+        jobs, concurrency, latency = (16, 8, 0.5) if self.quick else (40, 8, 1.0)
+        ideal = jobs / concurrency * latency
+        self.fake.latency = latency
+        samples = []
+        for index in range(max(1, self.repeat // 2)):
+            folder = self.work / f"drain-{index}"
+            folder.mkdir()
+            queue = self._enqueue(folder, jobs)
+            samples.append(run([PYTHON, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", str(queue),
+                                "--concurrency", str(concurrency), "--idle-exit-sec", "0.05", "--quiet"],
+                               self.env, folder) / ideal)
+        self.fake.latency = 0.0
+        self.row(f"queue: drain {jobs} jobs at --concurrency {concurrency}, {latency:g} s latency / ideal "
+                 f"{ideal:g} s", samples, 1.15, "x")
+        # Per-job overhead: no latency, one thread, minus the worker's own start and idle exit.
+        count = 20 if self.quick else 60
+        samples = []
+        for index in range(max(1, self.repeat // 2)):
+            folder = self.work / f"overhead-{index}"
+            folder.mkdir()
+            queue = self._enqueue(folder, count)
+            empty = folder / "empty"
+            empty_time = run([PYTHON, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", str(empty),
+                              "--idle-exit-sec", "0.05", "--quiet"], self.env, folder)
+            total = run([PYTHON, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", str(queue), "--concurrency", "1",
+                         "--idle-exit-sec", "0.05", "--quiet"], self.env, folder)
+            samples.append(max(0.0, total - empty_time) / count * 1000)
+        self.row(f"queue: per-job overhead, {count} jobs, no latency, one thread", samples, 20.0, "ms",
+                 "includes the loopback round trip and writing each image")
+
+    def ack(self) -> None:
+        """queue_and_return.py --count 4: time until its JSON acknowledgement."""
+        samples = []
+        self.fake.latency = 0.2
+        for index in range(self.repeat):
+            folder = self.work / f"ack-{index}"
+            folder.mkdir()
+            samples.append(run([PYTHON, str(SCRIPTS / "queue_and_return.py"), "--prompt", PROMPT, "--count", "4",
+                                "--request-id", f"ack-{index}", "--out-dir", str(folder), "--prefix", "ack",
+                                "--queue-dir", str(folder / "queue")], self.env, folder))
+        self.row("ack: queue_and_return.py --count 4", samples, 0.2, "s")
+        time.sleep(0.5)
+        self.fake.latency = 0.0
+
+    def scale(self) -> None:
+        """queue_status.py with many finished and pending jobs; enqueue into a big queue."""
+        finished, pending = (2000, 200) if self.quick else (10_000, 1_000)
+        folder = self.work / "scale"
+        queue = folder / "queue"
+        for state in ("pending", "running", "results", "failed", "index", "workers", "logs"):
+            (queue / state).mkdir(parents=True)
+        record = {"kind": "generate", "request_id": "old", "args": {"prompt": "x"}, "status": "done",
+                  "result": {"path": "/nowhere.png"}}
+        for number in range(finished):
+            name = f"old--{number:05d}"
+            (queue / "results" / f"{name}.json").write_text(json.dumps({**record, "job_id": name}))
+        for number in range(pending):
+            name = f"waiting--{number:05d}"
+            (queue / "pending" / f"{name}.json").write_text(json.dumps({**record, "job_id": name, "status": "pending"}))
+        status = [run([PYTHON, str(SCRIPTS / "queue_status.py"), "--queue-dir", str(queue)], self.env, folder)
+                  for _ in range(self.repeat)]
+        self.row(f"scale: queue_status.py with {finished} finished + {pending} pending", status, 1.0, "s")
+        big = [run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--prompt", PROMPT, "--request-id", f"new-{i}",
+                    "--queue-dir", str(queue)], self.env, folder) for i in range(self.repeat)]
+        empty = [run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--prompt", PROMPT, "--request-id", f"new-{i}",
+                      "--queue-dir", str(folder / f"empty-{i}")], self.env, folder) for i in range(self.repeat)]
+        self.row("scale: enqueue into the big queue / into an empty one (O(1))",
+                 [b / statistics.median(empty) for b in big], 1.3, "x")
+
+
+def table(rows: list[dict]) -> str:
+    lines = [f"{'measurement':<86} {'median':>9} {'min':>9} {'max':>9} {'target':>8} {'ratio':>6}"]
+    for row in rows:
+        unit = row["unit"]
+        lines.append(f"{row['name']:<86} {row['median']:>8.3f}{unit} {row['min']:>8.3f}{unit} {row['max']:>8.3f}{unit} "
+                     f"{row['target']:>7g}{unit} {row['ratio']:>6.2f}" + ("  " + row["note"] if row["note"] else ""))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer and smaller runs")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.add_argument("--repeat", type=int, help="runs per measurement (default 5, or 2 with --quick)")
+    parser.add_argument("--only", choices=("startup", "memory", "throughput", "ack", "scale"), action="append",
+                        help="run only these measurements (repeatable)")
+    args = parser.parse_args(argv)
+    bench = Bench(args.quick, args.repeat or (2 if args.quick else 5))
+    try:
+        for name in args.only or ("startup", "memory", "throughput", "ack", "scale"):
+            getattr(bench, name)()
+    finally:
+        bench.close()
+    if args.json:
+        print(json.dumps({"quick": args.quick, "python": sys.version.split()[0], "rows": bench.rows}, indent=2))
+    else:
+        print(table(bench.rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
