@@ -82,20 +82,36 @@ def _raise_embedded_error(document: dict[str, Any], status: int) -> None:
                              details=f"code {code}" if code else None, status=status)
 
 
-def parse_chat(response: Response) -> ProviderReply:
-    """An OpenRouter chat completion with images; raises the right error kind when there are none."""
-    document, inline = _skeleton(response)
-    _raise_embedded_error(document, response.status)
+def _first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
+    """The reply's first choice, after the failures a 200 can carry (an error body, finish_reason error)."""
+    _raise_embedded_error(document, status)
     choices = document.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise provider_error("provider_error", "the provider's reply has no choices", status=response.status)
+        raise provider_error("provider_error", "the provider's reply has no choices", status=status)
     choice = choices[0]
     if choice.get("finish_reason") == "error":
         error = choice.get("error") or {}
         message = error.get("message") if isinstance(error, dict) else str(error)
         raise provider_error("provider_error", f"generation failed at the provider: {message or 'no reason given'}",
-                             status=response.status)
-    message = choice.get("message") or {}
+                             status=status)
+    return choice
+
+
+def _chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[ImageSource]) -> ProviderReply:
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    return ProviderReply(
+        images=images, text=_text_of(message.get("content")), generation_id=document.get("id"),
+        model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
+        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
+        document=document,
+    )
+
+
+def parse_chat(response: Response) -> ProviderReply:
+    """An OpenRouter chat completion with images; raises the right error kind when there are none."""
+    document, inline = _skeleton(response)
+    choice = _first_choice(document, response.status)
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     sources = []
     for item in message.get("images") or []:
         url = ((item or {}).get("image_url") or {}).get("url") if isinstance(item, dict) else None
@@ -106,13 +122,7 @@ def parse_chat(response: Response) -> ProviderReply:
             sources.append(ImageSource(inline=found))
         elif url.startswith(("https://", "http://")):
             sources.append(ImageSource(url=url))
-    text = _text_of(message.get("content"))
-    reply = ProviderReply(
-        images=sources, text=text, generation_id=document.get("id"), model=document.get("model"),
-        provider=document.get("provider"), usage=document.get("usage") or {},
-        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
-        document=document,
-    )
+    reply = _chat_reply(document, choice, sources)
     if not sources:
         raise _no_image(reply)
     return reply
@@ -143,23 +153,7 @@ def parse_chat_text(response: Response) -> ProviderReply:
     document = response.json()
     if not isinstance(document, dict):
         raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
-    _raise_embedded_error(document, response.status)
-    choices = document.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise provider_error("provider_error", "the provider's reply has no choices", status=response.status)
-    choice = choices[0]
-    if choice.get("finish_reason") == "error":
-        error = choice.get("error") or {}
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        raise provider_error("provider_error", f"the model failed at the provider: {message or 'no reason given'}",
-                             status=response.status)
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
-    return ProviderReply(
-        images=[], text=_text_of(message.get("content")), generation_id=document.get("id"),
-        model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
-        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
-        document=document,
-    )
+    return _chat_reply(document, _first_choice(document, response.status), [])
 
 
 def parse_anthropic(response: Response) -> ProviderReply:
