@@ -132,9 +132,9 @@ def test_spend_outputs(run, fake):
 def test_gallery_outputs(run, fake, workdir):
     assert run("generate.py", "--prompt", "x").code == 0
     assert_valid(assert_one_json(run("gallery.py", "--dir", "data")), "gallery.success")
-    queue = workdir / "q"
-    (queue / "results").mkdir(parents=True)
-    (queue / "results" / "j.json").write_text(json.dumps({"job_id": "j", "request_id": "r", "status": "done",
-                                                          "result": {"path": "nowhere.png"}, "error": None}))
-    assert_valid(assert_one_json(run("gallery.py", "--queue-dir", "q", "--request-id", "r")), "gallery.success")
+    assert run("enqueue_image_job.py", "--prompt", "x", "--queue-dir", "q", "--request-id", "r").code == 0
+    assert run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2", "--quiet").code == 0
+    doc = assert_one_json(run("gallery.py", "--queue-dir", "q", "--request-id", "r"))
+    assert doc["images"] == 1
+    assert_valid(doc, "gallery.success")
     assert_valid(assert_one_json(run("gallery.py", "--dir", "missing")), "error")

@@ -143,10 +143,13 @@ def add_queue_dir_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_worker_args(parser: argparse.ArgumentParser) -> None:
+    from .leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
+
     group = parser.add_argument_group("worker")
-    group.add_argument("--max-background-workers", type=int, default=2, metavar="N",
-                       help="worker slots: at most N workers drain this queue at once (default 2)")
-    group.add_argument("--orphan-timeout-sec", type=float, default=1800.0, metavar="S",
-                       help="recover a job whose lease is this old and whose worker cannot be proven alive (default 1800)")
-    group.add_argument("--max-attempts", type=int, default=3, metavar="N",
-                       help="attempts before a job goes to failed/ (default 3)")
+    group.add_argument("--max-background-workers", type=int, default=DEFAULT_SLOTS, metavar="N",
+                       help=f"worker slots: at most N workers drain this queue at once (default {DEFAULT_SLOTS})")
+    group.add_argument("--orphan-timeout-sec", type=float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
+                       help="recover a job whose lease is this old and whose worker cannot be proven alive "
+                            f"(default {DEFAULT_ORPHAN_TIMEOUT:g})")
+    group.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
+                       help=f"attempts before a job goes to failed/ (default {DEFAULT_MAX_ATTEMPTS})")

@@ -31,9 +31,9 @@ WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-o
 class DrainOptions:
     queue_dir: QueueDirs
     concurrency: int = 4
-    slots: int = 2
-    orphan_timeout: float = 1800.0
-    max_attempts: int = 3
+    slots: int = leases.DEFAULT_SLOTS
+    orphan_timeout: float = leases.DEFAULT_ORPHAN_TIMEOUT
+    max_attempts: int = leases.DEFAULT_MAX_ATTEMPTS
     max_jobs: int | None = None
     request_id: str | None = None
     job_timeout: float = 300.0
