@@ -13,13 +13,14 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from .errors import provider_error
 
 # A data URL, or an Images/edits API "b64_json" value, opening a JSON string.
 _OPENERS = re.compile(rb'"(data:image/[A-Za-z0-9.+-]+;base64,)|"b64_json"\s*:\s*"')
 PLACEHOLDER = "<inline-image:{}>"
+_PLACEHOLDER = re.compile(r"<inline-image:\d+>")
 SLICE = 1024 * 1024  # multiple of 4
 
 
@@ -28,6 +29,7 @@ class InlineImage:
     body: bytearray
     start: int
     end: int
+    placeholder: str = ""  # what stands for this image in the reply's skeleton
 
     @property
     def encoded_size(self) -> int:
@@ -75,7 +77,7 @@ def split_body(body: bytearray) -> tuple[bytes, dict[str, InlineImage]]:
         if value_end == -1:
             break
         key = PLACEHOLDER.format(len(images))
-        images[key] = InlineImage(body, value_start, value_end)
+        images[key] = InlineImage(body, value_start, value_end, key)
         # Keep everything up to the value (the "b64_json": key, or the data-URL prefix).
         pieces += [bytes(body[cursor:value_start]), key.encode("ascii")]
         cursor = value_end
@@ -89,3 +91,19 @@ def placeholder_in(value: str, images: dict[str, InlineImage]) -> InlineImage | 
     """The inline image a (possibly data-URL) string stands for, if any."""
     key = value.rsplit(",", 1)[-1] if value.startswith("data:") else value
     return images.get(key)
+
+
+def omit_images(document: Any, saved: Mapping[str, tuple[int, str]]) -> Any:
+    """A copy of a reply skeleton fit to keep: every string holding a placeholder (a bare one or a
+    data URL) becomes ``{"omitted_image": true, "bytes": n, "sha256": "..."}``, from ``saved``
+    (placeholder -> (bytes, sha256) of the file the image was written to; None for images not saved)."""
+    if isinstance(document, dict):
+        return {key: omit_images(value, saved) for key, value in document.items()}
+    if isinstance(document, list):
+        return [omit_images(value, saved) for value in document]
+    if isinstance(document, str):
+        key = document.rsplit(",", 1)[-1] if document.startswith("data:") else document
+        if _PLACEHOLDER.fullmatch(key):
+            size, digest = saved.get(key, (None, None))
+            return {"omitted_image": True, "bytes": size, "sha256": digest}
+    return document
