@@ -34,16 +34,23 @@ def request_id_from(args: argparse.Namespace) -> str:
 
 def validate(args: argparse.Namespace, variation: str | None = None) -> Any:
     """Build the generation plan once, offline: raises exactly what generate.py would raise
-    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline)."""
-    from .. import generation
+    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline, 5 when
+    the job's estimate exceeds its --max-cost). The daily budget is not checked here: a job it
+    refuses waits in the queue for the budget to reset."""
+    from .. import generation, images_api, spending
 
     args.dry_run = True
+    options = images_api.options_from_args(args)
     try:
         plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
     except ImageGenError as error:
         generation.notify_hints(error.extra.get("clarify_hints") or [], args)
         raise
+    if options is not None:
+        images_api.apply(plan, options, getattr(args, "prompt_upsampling", None))
     generation.notify_hints([hint.to_dict() for hint in plan.clarify_hints], args)
+    spending.check(plan.estimate_usd, getattr(args, "max_cost", None), model=plan.spec.alias, count=plan.count,
+                   daily=False)
     return plan
 
 
