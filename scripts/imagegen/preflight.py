@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalogue, config, presets, queue_view, spending
+from .config import script_command
 from .errors import ImageGenError, UsageError
 from .queue.layout import SUBDIRS
 from .queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
@@ -67,20 +67,6 @@ class Options:
 
 def q(path: Path | str) -> str:
     return shlex.quote(str(path))
-
-
-def script_command(name: str, *args: str) -> str:
-    """How to run one of our scripts from here: a relative path when it is below the working directory,
-    else the absolute path, else (an installed package) its console command."""
-    path = config.project_root() / "scripts" / name
-    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
-    if not path.is_file() and shutil.which(command):
-        return " ".join([command, *map(q, args)])
-    try:
-        shown: Path | str = path.relative_to(Path.cwd())
-    except ValueError:
-        shown = path
-    return " ".join(["python3", q(shown), *map(q, args)])
 
 
 # -- individual checks -------------------------------------------------------------------------

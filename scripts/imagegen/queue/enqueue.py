@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,7 @@ def variation_instruction(number: int, total: int, delta: str) -> str:
 
 
 def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path,
-             variation: dict[str, Any] | None = None) -> dict[str, Any]:
+             variation: dict[str, Any] | None = None, estimate: float | None = None) -> dict[str, Any]:
     stored = runner.job_args(args, base, kind)
     output = stored.get("output_file")
     return {
@@ -78,6 +77,7 @@ def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path
         "output": output,
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
+        "cost_estimate_usd": estimate,
         "enqueued_by": store.origin(),
         "status": "pending",
     }
@@ -92,7 +92,16 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[s
         "state": saved.get("state", "pending"),
         "created": created,
         "target": saved.get("output") or (saved.get("args") or {}).get("output_dir"),
+        "cost_estimate_usd": saved.get("cost_estimate_usd"),
     }
+
+
+def total_estimate(queued: list[dict[str, Any]]) -> float | None:
+    """What the queued jobs should cost together (None when any price is unknown), for the acknowledgement."""
+    estimates = [q.get("cost_estimate_usd") for q in queued]
+    if any(e is None for e in estimates):
+        return None
+    return round(sum(estimates), 6)
 
 
 def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
@@ -128,7 +137,9 @@ def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
 
 
 def status_command(dirs: QueueDirs, request_id: str) -> str:
-    return f"python3 scripts/queue_status.py --queue-dir {shlex.quote(str(dirs.root))} --request-id {shlex.quote(request_id)}"
+    from ..config import script_command
+
+    return script_command("queue_status.py", "--queue-dir", str(dirs.root), "--request-id", request_id)
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
