@@ -167,7 +167,7 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-background-workers", type=int, default=DEFAULT_SLOTS, metavar="N",
                        help=f"worker slots: at most N workers drain this queue at once (default {DEFAULT_SLOTS})")
     group.add_argument("--orphan-timeout-sec", type=float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
-                       help="recover a job whose lease is this old and whose worker cannot be proven alive "
-                            f"(default {DEFAULT_ORPHAN_TIMEOUT:g})")
+                       help="recover a running job whose worker cannot be proven alive after S seconds; one "
+                            f"whose worker is provably dead is recovered at once (default {DEFAULT_ORPHAN_TIMEOUT:g})")
     group.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
                        help=f"attempts before a job goes to failed/ (default {DEFAULT_MAX_ATTEMPTS})")

@@ -230,6 +230,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     except FileNotFoundError:
         return None
     job["attempts"] = int(job.get("attempts", 0)) + 1
+    job["charge_unknown"] = True  # the dead worker may have been mid-call
     job.setdefault("history", []).append({"at": store.now_iso(), "error_kind": "worker_lost",
                                           "error": stranded.reason, "charge_unknown": True})
     if job["attempts"] >= max_attempts:
