@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT, SCRIPTS
 
 EXAMPLES = ROOT / "examples"

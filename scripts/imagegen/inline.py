@@ -12,8 +12,9 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .errors import provider_error
 

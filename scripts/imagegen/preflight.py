@@ -263,7 +263,7 @@ def check_queue(options: Options) -> list[Check]:
         done = "; ".join(f"{a['job_id']}: {a['action'].replace('_', ' ')}" + (f" ({a['reason']})" if a.get("reason") else "")
                          for a in actions[:5])
         checks.append(Check("queue", "stranded_jobs", False, True,
-                            f"--fix recovered {len(actions)} stranded job(s) (leases.recover): {done}",
+                            f"--fix recovered {len(actions)} stranded job(s) as a worker would: {done}",
                             info={"recovered": actions}))
         return checks
     reasons = "; ".join(f"{s.job_id}: {s.reason}" for s in view.stranded[:5])
