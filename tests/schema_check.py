@@ -1,8 +1,10 @@
 """A tiny JSON Schema subset validator (standard library only) for the contract tests.
 
 Understands ``type`` (one name or a list), ``required``, ``properties``, ``enum``, ``items`` and
-local ``$ref`` to ``#/$defs/<name>``. Every other keyword is ignored, so schemas may carry
-``title`` and ``description`` for people.
+``$ref`` to ``#/$defs/<name>``, to a sibling file (``generate.success.json``) or to a definition in
+one (``enqueue_image_job.success.json#/$defs/job``). As in draft 2020-12, keywords beside a
+``$ref`` apply too. Every other keyword is ignored, so schemas may carry ``title`` and
+``description`` for people.
 """
 
 from __future__ import annotations
@@ -27,19 +29,17 @@ _TYPES = {
 def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None = None, where: str = "$") -> list[str]:
     """Every way ``instance`` breaks ``schema``, as ``path: problem`` strings (empty when it fits)."""
     root = root if root is not None else schema
-    if "$ref" in schema:
-        reference = schema["$ref"]
-        if not reference.startswith("#/$defs/"):
-            raise ValueError(f"unsupported $ref {reference!r}")
-        return validate(instance, root["$defs"][reference[len("#/$defs/"):]], root, where)
     problems: list[str] = []
+    if "$ref" in schema:
+        target, target_root = _resolve(schema["$ref"], root)
+        problems += validate(instance, target, target_root, where)
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         unknown = [n for n in names if n not in _TYPES]
         if unknown:
             raise ValueError(f"unsupported type {unknown} at {where}")
         if not any(_TYPES[name](instance) for name in names):
-            return [f"{where}: expected {' or '.join(names)}, got {type(instance).__name__} {instance!r:.60}"]
+            return problems + [f"{where}: expected {' or '.join(names)}, got {type(instance).__name__} {instance!r:.60}"]
     if "enum" in schema and not any(_same(instance, option) for option in schema["enum"]):
         problems.append(f"{where}: {instance!r:.60} is not one of {schema['enum']}")
     if isinstance(instance, dict):
@@ -53,6 +53,20 @@ def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None 
         for index, item in enumerate(instance):
             problems += validate(item, schema["items"], root, f"{where}[{index}]")
     return problems
+
+
+def _resolve(reference: str, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(schema, its root) for ``#/$defs/x``, ``file.json`` or ``file.json#/$defs/x``."""
+    document, _, fragment = reference.partition("#")
+    if document:
+        if "/" in document or not document.endswith(".json"):
+            raise ValueError(f"unsupported $ref {reference!r}")
+        root = json.loads((SCHEMA_DIR / document).read_text(encoding="utf-8"))
+    if not fragment:
+        return root, root
+    if not fragment.startswith("/$defs/"):
+        raise ValueError(f"unsupported $ref {reference!r}")
+    return root["$defs"][fragment[len("/$defs/"):]], root
 
 
 def _same(value: Any, option: Any) -> bool:

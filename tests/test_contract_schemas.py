@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import ROOT, assert_one_json
-from tests.fake_api import error_reply
+from tests.fake_api import Reply, error_reply
 from tests.schema_check import SCHEMA_DIR, assert_valid, load, validate
 
 SCRIPTS_WITH_SCHEMAS = {path.stem for path in (ROOT / "scripts").glob("*.py")}
@@ -132,9 +132,123 @@ def test_spend_outputs(run, fake):
 def test_gallery_outputs(run, fake, workdir):
     assert run("generate.py", "--prompt", "x").code == 0
     assert_valid(assert_one_json(run("gallery.py", "--dir", "data")), "gallery.success")
-    queue = workdir / "q"
-    (queue / "results").mkdir(parents=True)
-    (queue / "results" / "j.json").write_text(json.dumps({"job_id": "j", "request_id": "r", "status": "done",
-                                                          "result": {"path": "nowhere.png"}, "error": None}))
-    assert_valid(assert_one_json(run("gallery.py", "--queue-dir", "q", "--request-id", "r")), "gallery.success")
+    assert run("enqueue_image_job.py", "--prompt", "x", "--queue-dir", "q", "--request-id", "r").code == 0
+    assert run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2", "--quiet").code == 0
+    doc = assert_one_json(run("gallery.py", "--queue-dir", "q", "--request-id", "r"))
+    assert doc["images"] == 1
+    assert_valid(doc, "gallery.success")
     assert_valid(assert_one_json(run("gallery.py", "--dir", "missing")), "error")
+
+
+# -- edit, generate_image, review ---------------------------------------------------------------
+
+@pytest.fixture
+def photo(workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "photo.png").write_bytes(make_png(64, 48))
+    (workdir / "other.png").write_bytes(make_png(48, 64))
+    return "photo.png"
+
+
+def test_edit_outputs(run, fake, photo):
+    openrouter = ["--input-image", photo, "--prompt", "Make it night"]
+    openai = ["--input-image", photo, "--mask-rect", "0,0,32,24", "--prompt", "A moon"]
+    for args in (openrouter, openai):
+        assert_valid(assert_one_json(run("edit.py", *args, "--request-id", "e1")), "edit.success")
+        assert_valid(assert_one_json(run("edit.py", *args, "--dry-run", "--max-cost", "1")), "edit.dry_run")
+    assert_valid(assert_one_json(run("edit.py", *openrouter, "--api", "images")), "edit.success")
+    assert_valid(assert_one_json(run("edit.py", *openrouter, "--mask-invert")), "error")
+    budget = assert_one_json(run("edit.py", *openai, "--max-cost", "0.001"))
+    assert_valid(budget, "error")
+    assert_valid(budget, "error.budget")
+
+
+def test_generate_image_outputs(run, fake):
+    assert_valid(assert_one_json(run("generate_image.py", "--prompt", "A fox", "--image-size", "low")),
+                 "generate_image.success")
+    assert_valid(assert_one_json(run("generate_image.py", "--prompt", "A fox", "--aspect-ratio", "7:7")), "error")
+
+
+def test_review_outputs(run, fake, photo):
+    base = ["--image", photo, "--original-prompt", "A fox"]
+    for args, name in ((base, "review.manual"), (base + ["--compare", "other.png"], "review.manual"),
+                       (base + ["--auto"], "review.auto"), (base + ["--auto", "--compare", "other.png"], "review.compare"),
+                       (base + ["--auto", "--dry-run"], "review.dry_run"),
+                       (base + ["--auto", "--compare", "other.png", "--dry-run"], "review.dry_run")):
+        doc = assert_one_json(run("review.py", *args))
+        assert_valid(doc, name)
+        assert_valid(doc, "review.success")
+    assert_valid(assert_one_json(run("review.py", "--image", "missing.png", "--original-prompt", "x")), "error")
+    fake.enqueue("messages", *[Reply(json={"type": "message", "content": [{"type": "text", "text": "no"}]})] * 3)
+    assert_valid(assert_one_json(run("review.py", *base, "--auto")), "error")
+    budget = assert_one_json(run("review.py", *base, "--auto", "--max-cost", "0.0001"))
+    assert_valid(budget, "error.budget")
+
+
+# -- the queue scripts ----------------------------------------------------------------------------
+
+QUEUE = ["--queue-dir", "q"]
+
+
+def test_queue_outputs(run, fake, workdir):
+    jobs = workdir / "jobs.jsonl"
+    jobs.write_text(json.dumps({"prompt": "A lighthouse", "out": "a.png"}) + "\n" +
+                    json.dumps({"prompt": "A harbour", "model": "mystery/unpriced-model"}) + "\n")
+    for args in (["--prompt", "A crab poster", "--out", "gen/c.png", "--request-id", "r1"],
+                 ["--prompt", "A crab poster", "--out", "gen/c.png", "--request-id", "r1"],
+                 ["--jobs-file", str(jobs), "--request-id", "r2"]):
+        assert_valid(assert_one_json(run("enqueue_image_job.py", *args, *QUEUE)), "enqueue_image_job.success")
+    assert_valid(assert_one_json(run("enqueue_variants.py", "--prompt", "A crab logo", "--count", "2",
+                                     "--out-dir", "gen", "--prefix", "crab", "--request-id", "r3", *QUEUE)),
+                 "enqueue_variants.success")
+    assert_valid(assert_one_json(run("queue_and_return.py", "--prompt", "A crab logo", "--count", "2",
+                                     "--out-dir", "gen", "--prefix", "crab4", "--request-id", "r4",
+                                     "--dry-run-worker", *QUEUE)), "queue_and_return.success")
+    assert_valid(assert_one_json(run("queue_status.py", *QUEUE)), "queue_status.success")
+    assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", "r3")), "queue_status.request")
+    fake.enqueue("chat", error_reply(402, "no credits"))
+    drained = assert_one_json(run("run_image_queue.py", *QUEUE, "--idle-exit-sec", "0.2", "--quiet"))
+    assert drained["done"] >= 6 and drained["failed"] == 1
+    assert_valid(drained, "run_image_queue.success")
+    for request in ("r1", "r2", "r3"):
+        assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", request, "--wait",
+                                         "--timeout", "5")), "queue_status.request")
+    handed = assert_one_json(run("queue_and_return.py", "--prompt", "A crab logo", "--out-dir", "gen",
+                                 "--prefix", "crab5", "--request-id", "r5", *QUEUE))
+    assert handed["worker"]["state"] == "spawned"
+    assert_valid(handed, "queue_and_return.success")
+    assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", "r5", "--wait", "--timeout", "20")),
+                 "queue_status.request")
+
+
+def test_worker_without_a_free_slot(run, fake, workdir):
+    from imagegen.queue import leases
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(workdir / "q").ensure()
+    slot = leases.acquire_slot(dirs, 1)
+    try:
+        doc = assert_one_json(run("run_image_queue.py", *QUEUE, "--max-background-workers", "1"))
+    finally:
+        slot.release()
+    assert doc["status"] == "no_free_slot"
+    assert_valid(doc, "run_image_queue.success")
+
+
+@pytest.mark.parametrize("script, args", [
+    ("enqueue_image_job.py", ["--prompt", "x y z", "--request-id", "../up"]),
+    ("enqueue_image_job.py", ["--prompt", "A poster", "--request-id", "r", "--max-cost", "0.0001"]),
+    ("enqueue_variants.py", ["--prompt", "A logo", "--prefix", "../x", "--request-id", "r"]),
+    ("queue_and_return.py", ["--prompt", "A logo", "--count", "x"]),
+    ("run_image_queue.py", ["--request-id", "a/b"]),
+    ("queue_status.py", ["--queue-dir", "nowhere"]),
+    ("queue_status.py", ["--wait"]),
+])
+def test_queue_errors(run, fake, workdir, script, args):
+    result = run(script, *QUEUE, *args) if script != "queue_status.py" else run(script, *args)
+    doc = assert_one_json(result)
+    assert result.code in (2, 5)
+    assert_valid(doc, "error")
+    if result.code == 5:
+        assert_valid(doc, "error.budget")

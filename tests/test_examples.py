@@ -6,21 +6,19 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import ROOT, SCRIPTS
 
 EXAMPLES = ROOT / "examples"
-QUEUE_SCRIPTS_PRESENT = (SCRIPTS / "enqueue_image_job.py").is_file()
-needs_queue = pytest.mark.skipif(not QUEUE_SCRIPTS_PRESENT, reason="queue scripts not present")
 
 
-def shell(command: list[str] | str, env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def shell(command: list[str] | str, env: dict[str, str], cwd: Path, timeout: float = 120,
+          new_session: bool = False) -> subprocess.CompletedProcess:
     args = command if isinstance(command, list) else ["bash", "-c", command]
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, start_new_session=new_session)
 
 
 def ledger(env: dict[str, str]) -> list[dict]:
@@ -152,12 +150,22 @@ def test_crontab_jobs_run(env, fake, workdir):
     assert len(fake.requests_for("chat")) == 1 and len(fake.requests_for("key")) == 1
 
 
-@needs_queue
-def test_crontab_queue_job_runs(env, fake, workdir):
+def test_crontab_queue_job_drains_what_was_queued(env, fake, workdir):
     _, jobs = crontab_jobs()
     (job,) = [job for job in jobs if "run_image_queue.py" in job]
-    done = shell(["/bin/sh", "-c", job], cron_env(env, workdir), workdir)
+    environment = cron_env(env, workdir)
+    queued = shell([sys.executable, str(SCRIPTS / "enqueue_image_job.py"), "--prompt", "A quiet harbour at dawn",
+                    "--out", "weekly/harbour.png", "--request-id", "cron-1"], env, workdir)
+    assert queued.returncode == 0, queued.stdout + queued.stderr
+    done = shell(["/bin/sh", "-c", job], environment, workdir, new_session=True)  # as cron starts its jobs
     assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((workdir / "logs" / "queue.log").read_text())
+    assert summary["status"] == "drained" and summary["done"] == 1
+    (record,) = [json.loads(p.read_text()) for p in (workdir / "generated/imagegen-queue/results").glob("*.json")]
+    assert record["handoff_mode"] == "cron" and record["same_turn_drain_detected"] is False
+    assert (workdir / "weekly" / "harbour.png").is_file() and len(fake.requests_for("chat")) == 1
+    again = shell(["/bin/sh", "-c", job], environment, workdir)  # the next minute: nothing to do
+    assert again.returncode == 0 and len(fake.requests_for("chat")) == 1
 
 
 def transcript_blocks() -> list[str]:
@@ -174,13 +182,25 @@ def test_transcript_shows_the_whole_flow():
     assert "gallery.py" in blocks[2] and "spend.py" in blocks[2]
 
 
-@needs_queue
 def test_agent_transcript_runs(env, fake, workdir):
     environment = {**env, "IMAGE_GEN": str(ROOT)}
+    outputs = []
     for block in transcript_blocks():
         done = shell("set -euo pipefail\n" + block, environment, workdir, timeout=600)
         assert done.returncode == 0, block + done.stdout + done.stderr
-    assert (workdir / "generated" / "imagegen-queue" / "gallery-chat-77.html").is_file()
+        outputs.append(done.stdout)
+    queued = json.loads((workdir / "queued.json").read_text())
+    assert queued["worker"]["state"] == "spawned" and len(queued["job_ids"]) == 4
+    assert "4 queued, about $" in outputs[0]
+    status = json.loads((workdir / "status.json").read_text())
+    assert status["done"] is True and status["failures"] == [] and "4 images, 0 failed" in outputs[1]
+    assert [Path(p).name for p in status["attachments"]] == [f"crab-logo-0{i}.png" for i in range(1, 5)]
+    assert all(Path(p).is_file() for p in status["attachments"])
+    records = [json.loads(p.read_text()) for p in (workdir / "generated/imagegen-queue/results").glob("*.json")]
+    assert {(r["handoff_mode"], r["same_turn_drain_detected"]) for r in records} == {("background", False)}
+    page = (workdir / "generated" / "imagegen-queue" / "gallery-chat-77.html").read_text()
+    assert page.count("<figure ") == 4
+    assert len(ledger(env)) == 4 and {line["request_id"] for line in ledger(env)} == {"chat-77"}
 
 
 def test_examples_reference_only_existing_presets():

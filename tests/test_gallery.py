@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_one_json
-from tests.fake_api import make_png
+from tests.fake_api import chat_image_reply, error_reply, make_png
 
 NASTY_PROMPT = '<script>alert("x")</script> & a "quoted" fox'
 NASTY_NAME = 'odd "name" <b> & #1?.png'
@@ -105,31 +105,32 @@ def test_manifest_gallery(run, folder, workdir, shape):
     assert "not generated yet" in page and f'src="data/{folder["first"].name}"' in page
 
 
-def write_job(queue: Path, state: str, job_id: str, request_id: str, **fields) -> None:
-    (queue / state).mkdir(parents=True, exist_ok=True)
-    (queue / state / f"{job_id}.json").write_text(json.dumps({"job_id": job_id, "request_id": request_id, **fields}))
-
-
-def test_queue_request_gallery(run, folder, workdir):
+def test_queue_request_gallery(run, fake, workdir):
+    """Real records: three jobs drained by a worker (one refused by the provider), one still pending."""
     queue = workdir / "generated" / "imagegen-queue"
-    write_job(queue, "results", "job-1", "discord-9", status="done", error=None,
-              result={"success": True, "path": str(folder["first"])})
-    write_job(queue, "results", "job-2", "discord-9", status="done", error=None,
-              result={"success": True, "path": str(folder["second"]), "all_paths": [str(folder["second"]),
-                                                                                  str(folder["edit"])]})
-    write_job(queue, "failed", "job-3", "discord-9", status="failed", prompt="A <b>bold</b> idea",
-              error={"error": "HTTP 403: flagged", "error_kind": "moderation"}, result=None)
-    write_job(queue, "pending", "job-4", "discord-9", status="pending")
-    write_job(queue, "results", "job-5", "other-request", status="done", result={"path": str(folder["odd"])})
+    enqueue = ("enqueue_image_job.py", "--request-id", "discord-9")
+    assert run(*enqueue, "--prompt", "A harbour at dawn", "--out", "gen/harbour.png").code == 0
+    assert run(*enqueue, "--prompt", "Two foxes in snow", "--out", "gen/foxes.png", "--n", "2",
+               "--model", "nanobanana").code == 0
+    assert run(*enqueue, "--prompt", "A <b>bold</b> idea", "--out", "gen/bold.png").code == 0
+    assert run("enqueue_image_job.py", "--request-id", "other-request", "--prompt", "An odd one",
+               "--out", "gen/odd.png").code == 0
+    # One job at a time, oldest first: harbour (1 call), foxes (2 calls), then the refused one.
+    fake.enqueue("chat", chat_image_reply(), chat_image_reply(), chat_image_reply(), error_reply(403, "flagged"))
+    drained = assert_one_json(run("run_image_queue.py", "--queue-dir", str(queue), "--concurrency", "1",
+                                  "--idle-exit-sec", "0.3", "--quiet"))
+    assert drained["done"] == 3 and drained["failed"] == 1
+    assert run(*enqueue, "--prompt", "A late idea", "--out", "gen/late.png").code == 0
     result = run("gallery.py", "--request-id", "discord-9")
     doc = assert_one_json(result)
     assert result.code == 0 and doc["path"] == str(queue / "gallery-discord-9.html")
     assert doc["images"] == 3 and doc["failed"] == 1 and doc["cards"] == 4
     assert doc["source"]["jobs"] == {"pending": 1, "running": 0, "results": 2, "failed": 1}
     page = Path(doc["path"]).read_text()
-    assert "HTTP 403: flagged" in page and "A &lt;b&gt;bold&lt;/b&gt; idea" in page
+    assert "flagged" in page and "A &lt;b&gt;bold&lt;/b&gt; idea" in page
     assert "1 failed, 1 still queued or running" in page
-    assert "odd" not in page and f'src="../../data/{folder["first"].name}"' in page
+    assert "odd.png" not in page and 'src="../../gen/harbour.png"' in page
+    assert 'src="../../gen/foxes.png"' in page and 'src="../../gen/foxes-2.png"' in page
 
 
 @pytest.mark.parametrize("args, fragment", [

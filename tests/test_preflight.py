@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from imagegen import config, preflight
 
-from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, TEST_KEY, assert_one_json
+from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply
 
 
@@ -109,7 +109,8 @@ def test_fix_creates_directories(run, workdir):
     result, doc = preflight_json(run, "--fix", "--output-dir", "out/images", "--queue-dir", "q")
     assert result.code == 0
     assert (workdir / "out/images").is_dir()
-    assert sorted(p.name for p in (workdir / "q").iterdir()) == ["failed", "pending", "results", "running", "workers"]
+    assert sorted(p.name for p in (workdir / "q").iterdir()) == ["failed", "index", "logs", "pending", "results",
+                                                                 "running", "workers"]
     assert checks_by_name(doc)["directory:queue"]["detail"] == f"{workdir / 'q'} is writable (job queue)"
 
 
@@ -146,59 +147,96 @@ def test_stale_catalogue_suggests_refresh(run, env):
 
 # -- the queue ---------------------------------------------------------------------------------
 
-def make_queue(root: Path) -> Path:
-    for sub in ("pending", "running", "results", "failed", "workers"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    return root
+QUEUE = "generated/imagegen-queue"
 
 
-def dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+def killed_worker_queue(run, env, workdir, fake) -> Path:
+    """Two jobs left in running/ with leases by a worker killed mid-call (the real layout)."""
+    fake.latency = 5.0
+    for index in range(2):
+        assert run("enqueue_image_job.py", "--prompt", f"A lighthouse number {index}", "--output-file",
+                   f"out/{index}.png", "--request-id", "crash").code == 0
+    worker = subprocess.Popen([sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", QUEUE,
+                               "--concurrency", "2", "--quiet"], cwd=workdir, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    queue = workdir / QUEUE
+    deadline = time.monotonic() + 10
+    while len(fake.requests_for("chat")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    fake.latency = 0.0
+    assert len(list((queue / "running").glob("*.lease"))) == 2
+    return queue
 
 
-def test_worker_slots_and_stranded_jobs(run, workdir):
-    queue = make_queue(workdir / "generated" / "imagegen-queue")
-    (queue / "workers" / "slot-1.lock").write_text("")
-    (queue / "workers" / "slot-2.lock").write_text("")
-    (queue / "pending" / "job-a.json").write_text(json.dumps({"job_id": "job-a"}))
-    (queue / "running" / "job-b.json").write_text(json.dumps({"job_id": "job-b", "worker_pid": dead_pid()}))
-    with open(queue / "workers" / "slot-1.lock") as holder:
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        result, doc = preflight_json(run)
+def queue_tree(queue: Path) -> list[str]:
+    return sorted(str(p.relative_to(queue)) for p in queue.rglob("*"))
+
+
+def test_killed_worker_strands_its_jobs_and_fix_recovers_them(run, env, fake, workdir):
+    queue = killed_worker_queue(run, env, workdir, fake)
+    before = queue_tree(queue)
+    result, doc = preflight_json(run)
+    assert queue_tree(queue) == before  # without --fix nothing changes, not even the dead worker's lock file
     checks = checks_by_name(doc)
     slots = checks["queue:worker_slots"]
-    assert slots["info"] == {"slots": 2, "busy": 1, "pending": 1, "running": 1, "results": 0, "failed": 0}
-    assert "1 busy (slot-1), 1 free" in slots["detail"]
+    assert slots["info"] == {"slots": 2, "busy": 0, "pending": 0, "running": 2, "results": 0, "failed": 0}
+    assert slots["detail"] == "0 of 2 worker slots busy; 0 pending, 2 running"
     stranded = checks["queue:stranded_jobs"]
-    assert result.code == 0 and stranded["ok"] is False and stranded["info"] == {"jobs": ["job-b"]}
-    assert "worker (pid" in stranded["detail"]
-    subprocess.run(stranded["fixup"], shell=True, check=True, cwd=workdir)
-    assert (queue / "pending" / "job-b.json").exists() and not (queue / "running" / "job-b.json").exists()
+    assert result.code == 0 and stranded["ok"] is False
+    assert stranded["info"] == {"jobs": ["crash--0000", "crash--0001"]}
+    assert "is gone" in stranded["detail"]
+    assert stranded["fixup"].endswith(f"preflight_check.py --fix --queue-dir {queue}")
+    fixed = subprocess.run(stranded["fixup"] + " --json", shell=True, cwd=workdir, env=env, capture_output=True,
+                           text=True, check=True)
+    check = checks_by_name(json.loads(fixed.stdout))["queue:stranded_jobs"]
+    assert check["ok"] is True and "--fix recovered 2 stranded job(s)" in check["detail"]
+    assert {a["action"] for a in check["info"]["recovered"]} == {"requeued"}
+    assert sorted(p.name for p in (queue / "pending").glob("*.json")) == ["crash--0000.json", "crash--0001.json"]
+    assert not list((queue / "running").iterdir())
+    jobs = [json.loads(p.read_text()) for p in (queue / "pending").glob("*.json")]
+    assert all(job["attempts"] == 1 and job["history"][-1]["charge_unknown"] for job in jobs)
+    _, again = preflight_json(run)
+    assert checks_by_name(again)["queue:stranded_jobs"]["ok"] is True
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert summary["done"] == 2 and summary["recovered"] == []
 
 
-def test_running_job_without_any_worker_is_stranded(run, workdir):
-    queue = make_queue(workdir / "q")
-    (queue / "running" / "job-c.json").write_text(json.dumps({"job_id": "job-c"}))
-    _, doc = preflight_json(run, "--queue-dir", "q")
-    check = checks_by_name(doc)["queue:stranded_jobs"]
-    assert "no worker holds a slot" in check["detail"]
-    assert f"mv {queue / 'running' / 'job-c.json'} {queue / 'pending' / 'job-c.json'}" in check["fixup"]
+def test_running_job_without_a_lease_is_stranded_only_past_the_timeout(run, workdir):
+    from imagegen.queue import store
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(workdir / "q").ensure()
+    store.write_json_atomic(dirs.job_path("running", "r--0000"), {"job_id": "r--0000", "args": {"prompt": "x"}})
+    time.sleep(1.1)
+    _, default = preflight_json(run, "--queue-dir", "q")
+    assert checks_by_name(default)["queue:stranded_jobs"]["ok"] is True
+    _, short = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "1")
+    check = checks_by_name(short)["queue:stranded_jobs"]
+    assert check["ok"] is False and "r--0000: running without a lease" in check["detail"]
+    assert check["fixup"].endswith("--orphan-timeout-sec 1")
 
 
-def test_old_running_job_with_a_busy_worker_is_stranded(run, workdir):
-    queue = make_queue(workdir / "q")
-    (queue / "workers" / "slot-1.lock").write_text("")
-    job = queue / "running" / "job-d.json"
-    job.write_text("{}")
-    os.utime(job, (time.time() - 4000, time.time() - 4000))
-    with open(queue / "workers" / "slot-1.lock") as holder:
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        _, fresh = preflight_json(run, "--queue-dir", "q", "--orphan-after", "5000")
-        _, old = preflight_json(run, "--queue-dir", "q")
-    assert checks_by_name(fresh)["queue:stranded_jobs"]["ok"] is True
-    assert "longer than 1800s" in checks_by_name(old)["queue:stranded_jobs"]["detail"]
+def test_a_job_held_by_a_live_worker_is_never_stranded(run, workdir):
+    from imagegen.queue import leases, store
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(workdir / "q").ensure()
+    store.enqueue(dirs, {"request_id": "live", "args": {"prompt": "x"}}, 0)
+    slot = leases.acquire_slot(dirs, 2)
+    worker = leases.Worker(dirs)  # this test process is the live worker
+    try:
+        assert leases.claim(dirs, "live--0000", worker) is not None
+        old = time.time() - 99999
+        os.utime(dirs.lease_path("live--0000"), (old, old))
+        _, doc = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "1")
+    finally:
+        worker.close()
+        slot.release()
+    checks = checks_by_name(doc)
+    assert checks["queue:stranded_jobs"]["ok"] is True
+    assert checks["queue:worker_slots"]["detail"] == "1 of 2 worker slots busy (slot-0); 0 pending, 1 running"
 
 
 # -- online ------------------------------------------------------------------------------------
@@ -227,7 +265,7 @@ def test_online_failures(run, fake, reply, fragment):
 
 
 def test_usage_errors_are_json_even_in_text_mode(run):
-    result = run("preflight_check.py", "--orphan-after", "soon")
+    result = run("preflight_check.py", "--orphan-timeout-sec", "soon")
     doc = assert_one_json(result)
     assert result.code == 2 and doc["error_kind"] == "usage"
 

@@ -204,5 +204,5 @@ def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = Tru
                             "exceeds USD; $IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way")
     if request_id:
         group.add_argument("--request-id", type=label, metavar="ID",
-                           help="your id for this request, kept in the sidecar and the spending ledger "
-                                "(spend.py totals by it)")
+                           help="your id for this request, kept with the output (sidecar, review) and in the "
+                                "spending ledger (spend.py totals by it)")

@@ -112,6 +112,24 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
+def script_command(name: str, *args: str) -> str:
+    """How to run one of our scripts from here, for fixups and hints: a relative path when it is
+    below the working directory, else the absolute path, else (an installed package) its console
+    command."""
+    import shlex
+    import shutil
+
+    path = project_root() / "scripts" / name
+    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
+    if not path.is_file() and shutil.which(command):
+        return " ".join([command, *map(shlex.quote, args)])
+    try:
+        shown: Path | str = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    return " ".join(["python3", shlex.quote(str(shown)), *map(shlex.quote, args)])
+
+
 def retry_base_seconds() -> float:
     """First back-off delay; tests shorten it with IMAGEGEN_RETRY_BASE_SEC."""
     try:

@@ -1,9 +1,10 @@
 """Prompt enhancement: a cheap text model expands a terse prompt into the target model's shape.
 
 Off by default (``--enhance``). The user's prompt is kept; the rewrite becomes the scene that the
-rest of the prompt (preset style, rails) is composed around. Any failure -- an HTTP error, an
-empty reply, a rewrite that drops the user's quoted words -- falls back to the original prompt
-with a warning: enhancement may improve a run, never break it.
+rest of the prompt (preset style, rails) is composed around. Any provider failure -- an HTTP
+error, an empty reply, a rewrite that drops the user's quoted words -- falls back to the original
+prompt with a warning: enhancement may improve a run, never break it. A spending limit is the
+exception: a run its limits refuse is refused before the enhancer is paid.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .registry import ModelSpec
 
 if TYPE_CHECKING:
     from .client import HttpClient
+    from .generation import GenerationPlan
+    from .spending import CallRecorder, Spend
 
 DEFAULT_MODEL = choices.DEFAULT_ENHANCE_MODEL
 MAX_TOKENS = 800
@@ -88,13 +91,19 @@ class Outcome:
 
 
 def run(prompt: str, spec: ModelSpec, client: HttpClient, url: str, headers: dict[str, str], *,
-        model: str = DEFAULT_MODEL, edit: bool = False) -> Outcome:
-    """Ask the enhancer; never raises for a provider failure (the Outcome carries a warning)."""
+        model: str = DEFAULT_MODEL, edit: bool = False, recorder: CallRecorder | None = None) -> Outcome:
+    """Ask the enhancer; never raises for a provider failure (the Outcome carries a warning).
+    ``recorder`` puts the call in the spending ledger."""
     from .response import parse_chat_text
 
     outcome = Outcome(model)
+    body = request_body(prompt, spec, model=model, edit=edit)
+
+    def send() -> Any:
+        return parse_chat_text(client.post_json(url, body, headers))
+
     try:
-        reply = parse_chat_text(client.post_json(url, request_body(prompt, spec, model=model, edit=edit), headers))
+        reply = recorder.call(send) if recorder is not None else send()
     except ImageGenError as error:
         outcome.warning = f"prompt enhancement failed ({error.kind}: {error.message}); the original prompt was used"
         return outcome
@@ -111,3 +120,44 @@ def run(prompt: str, spec: ModelSpec, client: HttpClient, url: str, headers: dic
     else:
         outcome.scene = text
     return outcome
+
+
+def enhance_plan(plan: GenerationPlan, client: HttpClient, *, spend: Spend | None = None,
+                 model: str = DEFAULT_MODEL, url: str | None = None, key: str | None = None,
+                 quiet: bool = False) -> None:
+    """Rewrite the plan's scene with the enhancer; on a provider failure keep the prompt and add a warning.
+
+    The run's spending limits are checked first, against the image estimate (BudgetError, nothing
+    sent): a rewrite is not worth paying for when the images would be refused. The enhancer's own
+    price is unknown beforehand; its call joins the ledger with the cost the provider reports.
+    """
+    from . import config, spending
+    from .generation import compose_prompt, openrouter_headers
+    from .progress import Ticker, note
+
+    spend = spend or spending.Spend.default()
+    spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
+    url = url or config.base_url("openrouter") + "/chat/completions"
+    headers = openrouter_headers(key or config.api_key("openrouter"))
+    edit = plan.baseline is not None or bool(plan.input_images)
+    recorder = spending.CallRecorder(spend, model, None)
+    with Ticker(f"enhancing the prompt with {model}", quiet=quiet):
+        outcome = run(plan.prompt, plan.spec, client, url, headers, model=model, edit=edit, recorder=recorder)
+    plan.enhancement = outcome.record()
+    if outcome.scene:
+        plan.scene = outcome.scene
+        compose_prompt(plan)
+    for warning in ([outcome.warning] if outcome.warning else []) + recorder.warnings:
+        plan.warnings.append(warning)
+        note("warning: " + warning, quiet)
+
+
+def dry_run_request(plan: GenerationPlan, model: str, url: str | None = None) -> dict[str, Any]:
+    """The enhancer request --dry-run shows instead of sending it."""
+    from . import config
+
+    url = url or config.base_url("openrouter") + "/chat/completions"
+    edit = plan.baseline is not None or bool(plan.input_images)
+    plan.enhancement = {"requested": True, "applied": False, "model": model, "cost_usd": None,
+                        "generation_id": None, "error": None}
+    return {"method": "POST", "url": url, "body": request_body(plan.prompt, plan.spec, model=model, edit=edit)}

@@ -148,11 +148,13 @@ def _locate(path: Path, base: Path) -> Path:
 
 
 def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, int]]:
+    """One request's images (from its results records) and failures, in variant order."""
+    from .queue.layout import DEFAULT_QUEUE_DIR, QueueDirs
+
     if not queue_dir.is_dir():
-        raise UsageError(f"--queue-dir {queue_dir} is not a directory", details="give the queue folder, e.g. "
-                         f"./{queue_view.DEFAULT_QUEUE_DIR}")
-    jobs = queue_view.for_request(queue_dir, request_id)
-    states = {state: sum(1 for j in jobs if j.state == state) for state in queue_view.STATES}
+        raise UsageError(f"--queue-dir {queue_dir} is not a directory",
+                         details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
+    jobs = queue_view.request_jobs(QueueDirs.at(queue_dir), request_id)
     items: list[Item] = []
     for job in jobs:
         if job.state == "results":
@@ -161,19 +163,9 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
                 item.request_id = item.request_id or request_id
                 items.append(item)
         elif job.state == "failed":
-            error = job.error
-            message = error.get("error") or error.get("message") if isinstance(error, dict) else error
             items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
-                              prompt=_job_prompt(job), error=str(message) if message else "failed"))
-    return link_lineage(items), states
-
-
-def _job_prompt(job: queue_view.Job) -> str | None:
-    data = job.data or {}
-    for holder in (data, data.get("request") if isinstance(data.get("request"), dict) else {}):
-        if isinstance(holder.get("prompt"), str):
-            return holder["prompt"]
-    return None
+                              prompt=job.prompt, error=job.error or "failed"))
+    return link_lineage(items), queue_view.job_states(jobs)
 
 
 def link_lineage(items: list[Item]) -> list[Item]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import __version__, clarify, config, enhance, images, intent, payload, presets, prompting, registry, spending, steering
+from . import __version__, clarify, config, images, intent, payload, presets, prompting, registry, spending, steering
 from . import rails as rails_
 from . import baseline as baselines
 from .errors import ImageGenError, UsageError
+from .inline import omit_images
 from .output import ImageWriter
 from .progress import Ticker, note
 
@@ -254,10 +255,12 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
 
 
 def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False,
-             url: str | None = None, key: str | None = None, spend: spending.Spend | None = None) -> dict[str, Any]:
+             url: str | None = None, key: str | None = None, spend: spending.Spend | None = None,
+             keep_response: bool = False) -> dict[str, Any]:
     """Send the plan's request ``plan.count`` times (at most 4 at once) and save every image.
 
     The spending guard runs before anything is sent; every call the provider receives joins the ledger.
+    ``keep_response`` is passed to :func:`save_replies`.
     """
     spend = spend or spending.Spend.default()
     url = url or config.base_url("openrouter") + "/chat/completions"
@@ -288,7 +291,7 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
     if not replies:
         raise failures[0]
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    result = save_replies(plan, replies, client, writer, elapsed_ms)
+    result = save_replies(plan, replies, client, writer, elapsed_ms, keep_response=keep_response)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
     result["warnings"] += recorder.warnings
@@ -315,14 +318,20 @@ class SavablePlan(Protocol):
 
 
 def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
-                 elapsed_ms: int) -> dict[str, Any]:
-    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings)."""
+                 elapsed_ms: int, *, keep_response: bool = False) -> dict[str, Any]:
+    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings).
+
+    ``keep_response`` adds ``provider_response``: each reply's JSON, one per call, with every inline
+    image replaced by its size and sha256 (``inline.omit_images``), for callers that keep records.
+    """
     saved: list[SavedImage] = []
     texts: list[str] = []
+    documents: list[Any] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     for reply in replies:
         if reply.text:
             texts.append(reply.text)
+        written: dict[str, tuple[int, str]] = {}
         for source in reply.images:
             metadata = {
                 "image_gen_version": __version__,
@@ -332,14 +341,19 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                            "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
             }
             try:
-                saved.append(writer.save(source.chunks(client), len(saved), metadata))
+                image = writer.save(source.chunks(client), len(saved), metadata)
             finally:
                 source.close()
+            saved.append(image)
+            if source.inline is not None:
+                written[source.inline.placeholder] = (image.bytes, image.sha256)
+        if keep_response:
+            documents.append(omit_images(reply.document, written))
     first = saved[0]
     warnings = list(plan.warnings)
     for image in saved:
         warnings += image.warnings
-    return {
+    result = {
         "path": str(first.path.resolve()),
         "all_paths": [str(s.path.resolve()) for s in saved],
         **plan.summary(),
@@ -355,6 +369,9 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
         "text_response": "\n\n".join(texts) or None,
         "warnings": warnings,
     }
+    if keep_response:
+        result["provider_response"] = documents
+    return result
 
 
 def writer_from_args(args: argparse.Namespace, spec: registry.ModelSpec) -> ImageWriter:
@@ -378,32 +395,6 @@ def client_from_args(args: argparse.Namespace, *providers: str) -> HttpClient:
 def notify_warnings(plan: GenerationPlan, quiet: bool) -> None:
     for warning in plan.warnings:
         note("warning: " + warning, quiet)
-
-
-def enhance_plan(plan: GenerationPlan, client: HttpClient, *, model: str = enhance.DEFAULT_MODEL,
-                 url: str | None = None, key: str | None = None, quiet: bool = False) -> None:
-    """Rewrite the plan's scene with the enhancer; on any failure keep the prompt and add a warning."""
-    url = url or config.base_url("openrouter") + "/chat/completions"
-    headers = openrouter_headers(key or config.api_key("openrouter"))
-    edit = plan.baseline is not None or bool(plan.input_images)
-    with Ticker(f"enhancing the prompt with {model}", quiet=quiet):
-        outcome = enhance.run(plan.prompt, plan.spec, client, url, headers, model=model, edit=edit)
-    plan.enhancement = outcome.record()
-    if outcome.scene:
-        plan.scene = outcome.scene
-        compose_prompt(plan)
-    if outcome.warning:
-        plan.warnings.append(outcome.warning)
-        note("warning: " + outcome.warning, quiet)
-
-
-def enhance_dry_run(plan: GenerationPlan, model: str, url: str | None = None) -> dict[str, Any]:
-    """The enhancer request --dry-run shows instead of sending it."""
-    url = url or config.base_url("openrouter") + "/chat/completions"
-    edit = plan.baseline is not None or bool(plan.input_images)
-    plan.enhancement = {"requested": True, "applied": False, "model": model, "cost_usd": None,
-                        "generation_id": None, "error": None}
-    return {"method": "POST", "url": url, "body": enhance.request_body(plan.prompt, plan.spec, model=model, edit=edit)}
 
 
 def notify_hints(hints: list[dict[str, str]], args: argparse.Namespace) -> None:

@@ -84,7 +84,7 @@ def request_body(plan: GenerationPlan, options: ImagesOptions) -> dict[str, Any]
 
 
 def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer: ImageWriter, *,
-        quiet: bool = False, spend: spending.Spend | None = None) -> dict[str, Any]:
+        quiet: bool = False, spend: spending.Spend | None = None, keep_response: bool = False) -> dict[str, Any]:
     """One Images API call for all ``plan.count`` images; save them like a chat generation."""
     spend = spend or spending.Spend.default()
     headers = openrouter_headers(config.api_key("openrouter"))
@@ -100,7 +100,7 @@ def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer
         reply = recorder.call(lambda: parse_b64_list(client.post_json(target, body, headers,
                                                                            spool_dir=writer.target_dir())))
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    result = save_replies(plan, [reply], client, writer, elapsed_ms)
+    result = save_replies(plan, [reply], client, writer, elapsed_ms, keep_response=keep_response)
     if result["image_count"] < plan.count:
         result["warnings"].append(f"asked for {plan.count} images, the Images API returned {result['image_count']}")
     result["warnings"] += recorder.warnings

@@ -13,7 +13,8 @@ import base64
 import binascii
 import io
 import re
-from typing import BinaryIO, Callable, Iterator
+from collections.abc import Mapping
+from typing import Any, BinaryIO, Callable, Iterator
 
 from .errors import provider_error
 
@@ -22,6 +23,7 @@ _OPENERS = re.compile(rb'"(data:image/[A-Za-z0-9.+-]+;base64,)|"b64_json"\s*:\s*
 _OPENER_TAIL = 256  # bytes kept back between chunks: an opener may straddle two chunks
 _ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\"): b"\\"}
 PLACEHOLDER = "<inline-image:{}>"
+_PLACEHOLDER = re.compile(r"<inline-image:\d+>")
 SLICE = 1024 * 1024  # multiple of 4
 
 
@@ -32,8 +34,9 @@ def _invalid(reason: str) -> Exception:
 class InlineImage:
     """One decoded image, held in a spool file until it is saved."""
 
-    def __init__(self, spool: BinaryIO) -> None:
+    def __init__(self, spool: BinaryIO, placeholder: str = "") -> None:
         self.spool = spool
+        self.placeholder = placeholder  # what stands for this image in the reply's skeleton
         self.encoded_size = 0
         self._carry = b""  # base64 characters short of a 4-character group
         self._escape = False  # the last chunk ended inside a JSON escape
@@ -129,7 +132,7 @@ class Splitter:
                 return
             key = PLACEHOLDER.format(len(self.images))
             self.skeleton += buffer[position:match.end()] + key.encode("ascii")  # the opener stays, its value goes
-            self._current = self.images[key] = InlineImage(self.new_spool())
+            self._current = self.images[key] = InlineImage(self.new_spool(), key)
             position = match.end()
 
     def finish(self) -> tuple[bytes, dict[str, InlineImage]]:
@@ -156,3 +159,19 @@ def placeholder_in(value: str, images: dict[str, InlineImage]) -> InlineImage | 
     """The inline image a (possibly data-URL) string stands for, if any."""
     key = value.rsplit(",", 1)[-1] if value.startswith("data:") else value
     return images.get(key)
+
+
+def omit_images(document: Any, saved: Mapping[str, tuple[int, str]]) -> Any:
+    """A copy of a reply skeleton fit to keep: every string holding a placeholder (a bare one or a
+    data URL) becomes ``{"omitted_image": true, "bytes": n, "sha256": "..."}``, from ``saved``
+    (placeholder -> (bytes, sha256) of the file the image was written to; None for images not saved)."""
+    if isinstance(document, dict):
+        return {key: omit_images(value, saved) for key, value in document.items()}
+    if isinstance(document, list):
+        return [omit_images(value, saved) for value in document]
+    if isinstance(document, str):
+        key = document.rsplit(",", 1)[-1] if document.startswith("data:") else document
+        if _PLACEHOLDER.fullmatch(key):
+            size, digest = saved.get(key, (None, None))
+            return {"omitted_image": True, "bytes": size, "sha256": digest}
+    return document

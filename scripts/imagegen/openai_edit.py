@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import config, images, masks, multipart, registry
+from . import config, images, masks, multipart, registry, spending
 from .client import HttpClient
 from .editing import parent_record
 from .errors import UsageError
 from .generation import client_from_args, save_replies
 from .output import ImageWriter
 from .progress import Ticker
-from .response import parse_b64_list
+from .response import ProviderReply, parse_b64_list
 
 DEFAULT_MODEL = "gpt-image-1"
 MAX_IMAGES = 16
@@ -63,6 +63,7 @@ class OpenAIEditPlan:
     output_format: str | None = None
     background: str | None = None
     input_fidelity: str | None = None
+    request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -104,7 +105,11 @@ class OpenAIEditPlan:
             "input_images": [{"path": str(i.path), "sha256": i.sha256, "format": i.format} for i in self.images],
             "mask": self.mask.record() if self.mask else None,
             "parent": parent_record(self.images[0]),
+            **self._request_id(),
         }
+
+    def _request_id(self) -> dict[str, Any]:
+        return {"request_id": self.request_id} if self.request_id else {}
 
     def summary(self) -> dict[str, Any]:
         estimate = self.estimate_usd
@@ -124,6 +129,7 @@ class OpenAIEditPlan:
             "cost_estimate": registry.format_estimate(estimate),
             "cost_estimate_usd": estimate,
             "cost_estimate_is_guess": True,
+            **self._request_id(),
         }
 
 
@@ -200,7 +206,12 @@ def url() -> str:
     return config.base_url("openai") + "/images/edits"
 
 
-def dry_run_result(plan: OpenAIEditPlan, writer: ImageWriter) -> dict[str, Any]:
+def check_spending(plan: OpenAIEditPlan, spend: spending.Spend) -> dict[str, Any]:
+    """The spending limits this edit meets; BudgetError (nothing sent) when one refuses it."""
+    return spending.check(plan.estimate_usd, spend.max_cost, model=plan.model, count=plan.count)
+
+
+def dry_run_result(plan: OpenAIEditPlan, writer: ImageWriter, spend: spending.Spend) -> dict[str, Any]:
     fields, files = plan.form()
     ext = images.EXTENSIONS.get(plan.output_format or "png", ".png")
     planned_mask = None
@@ -216,6 +227,7 @@ def dry_run_result(plan: OpenAIEditPlan, writer: ImageWriter) -> dict[str, Any]:
         **plan.summary(),
         "mask_path": planned_mask or (str(plan.mask.path) if plan.mask and plan.mask.path else None),
         "warnings": plan.warnings,
+        "budget": check_spending(plan, spend),
     }
 
 
@@ -229,31 +241,46 @@ def cost_from_usage(model: str, usage: dict[str, Any]) -> float | None:
     return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[misc]
 
 
-def run(plan: OpenAIEditPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False) -> dict[str, Any]:
-    """Upload the form once (n images in one call) and save what comes back."""
+def run(plan: OpenAIEditPlan, client: HttpClient, writer: ImageWriter, *, quiet: bool = False,
+        spend: spending.Spend | None = None) -> dict[str, Any]:
+    """Upload the form once (n images in one call) and save what comes back.
+
+    The spending guard runs before anything is sent; the call joins the ledger.
+    """
+    spend = spend or spending.Spend.default()
     headers = {"Authorization": f"Bearer {config.api_key('openai')}"}
     target = url()
     writer.check_before_request()
+    check_spending(plan, spend)
+    recorder = spending.CallRecorder(spend, plan.model, plan.estimate_usd)
     content_type, chunks, length = multipart.encode(*plan.form())
-    started = time.monotonic()
-    with Ticker(f"waiting for {plan.model}", quiet=quiet):
+
+    def send() -> ProviderReply:
         reply = parse_b64_list(client.post_multipart(target, content_type, chunks, length, headers,
                                                         spool_dir=writer.target_dir()))
+        reply.provider = reply.provider or "OpenAI"
+        reply.model = reply.model or plan.model
+        cost = cost_from_usage(plan.model, reply.usage)
+        if cost is not None:
+            reply.usage = {**reply.usage, "cost": cost}
+        return reply
+
+    started = time.monotonic()
+    with Ticker(f"waiting for {plan.model}", quiet=quiet):
+        reply = recorder.call(send)
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    reply.provider = reply.provider or "OpenAI"
-    reply.model = reply.model or plan.model
-    cost = cost_from_usage(plan.model, reply.usage)
-    if cost is not None:
-        reply.usage = {**reply.usage, "cost": cost}
     result = save_replies(plan, [reply], client, writer, elapsed_ms)
-    if cost is not None:
+    if reply.cost_usd is not None:
         result["cost_usd_basis"] = "token usage at OpenAI list prices"
+    result["warnings"] += recorder.warnings
     return result
 
 
-def execute(plan: OpenAIEditPlan, writer: ImageWriter, args: argparse.Namespace) -> dict[str, Any]:
-    """Describe the request under --dry-run, otherwise send it."""
+def execute(plan: OpenAIEditPlan, writer: ImageWriter, args: argparse.Namespace,
+            spend: spending.Spend | None = None) -> dict[str, Any]:
+    """Describe the request under --dry-run (with the spending limits it would meet), otherwise send it."""
+    spend = spend or spending.Spend.default()
     if args.dry_run:
-        return dry_run_result(plan, writer)
-    return run(plan, client_from_args(args, "openai"), writer, quiet=args.quiet)
+        return dry_run_result(plan, writer, spend)
+    return run(plan, client_from_args(args, "openai"), writer, quiet=args.quiet, spend=spend)
 

@@ -7,6 +7,7 @@ with ``os.link`` (which fails if the name exists, so parallel runs each get thei
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -73,14 +74,14 @@ def _unlink_quietly(path: str | Path) -> None:
 
 
 def ensure_writable_dir(directory: Path) -> Path:
-    """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
+    """Create ``directory`` if needed and check we may create files in it; UsageError if not.
+
+    ``os.access`` rather than a probe file: a process killed mid-probe would leave the probe behind.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        import tempfile
-
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "not writable by this user (or a read-only file system)")
     except OSError as error:
         raise UsageError(
             f"output directory is not writable: {directory} ({error.strerror or error})",

@@ -1,15 +1,15 @@
 """Preflight: is this machine ready to generate? Each check says what it found and how to fix it.
 
 Checks only look (the directory checks use ``os.access``, the queue probe is a non-blocking
-``flock``) unless ``fix`` is set, which creates missing directories. ``online`` adds one
-``GET /key`` to confirm the OpenRouter key and report its credit.
+``flock``) unless ``fix`` is set, which creates missing directories and returns stranded queue
+jobs to pending/ (``leases.recover``). ``online`` adds one ``GET /key`` to confirm the OpenRouter
+key and report its credit.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from . import catalogue, config, presets, queue_view, spending
+from .config import script_command
 from .errors import ImageGenError, UsageError
+from .queue.layout import SUBDIRS
+from .queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
 
 MIN_PYTHON = (3, 10)
 OPTIONAL_KEYS = {  # provider -> (what the key unlocks, the fixup)
@@ -57,25 +60,13 @@ class Options:
     fix: bool = False
     online: bool = False
     timeout: float = 15.0
-    orphan_after: float = queue_view.ORPHAN_AFTER_SECONDS
+    orphan_timeout: float = DEFAULT_ORPHAN_TIMEOUT
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    slots: int = DEFAULT_SLOTS
 
 
 def q(path: Path | str) -> str:
     return shlex.quote(str(path))
-
-
-def script_command(name: str, *args: str) -> str:
-    """How to run one of our scripts from here: a relative path when it is below the working directory,
-    else the absolute path, else (an installed package) its console command."""
-    path = config.project_root() / "scripts" / name
-    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
-    if not path.is_file() and shutil.which(command):
-        return " ".join([command, *map(q, args)])
-    try:
-        shown: Path | str = path.relative_to(Path.cwd())
-    except ValueError:
-        shown = path
-    return " ".join(["python3", q(shown), *map(q, args)])
 
 
 # -- individual checks -------------------------------------------------------------------------
@@ -244,30 +235,45 @@ def check_catalogue() -> Check:
                  script_command("models.py", "--refresh"))
 
 
-def check_queue(queue_dir: Path, orphan_after: float) -> list[Check]:
-    queue_dir = queue_dir.expanduser().absolute()
-    found = queue_view.slots(queue_dir)
-    busy = [s.name for s in found if s.busy]
-    counts = queue_view.counts(queue_dir)
+def check_queue(options: Options) -> list[Check]:
+    """Worker slots and stranded jobs, read through the queue package; with ``fix``, recover them."""
+    from .queue import leases
+    from .queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(options.queue_dir)
+    view = queue_view.health(dirs, options.slots, options.orphan_timeout)
+    counts = view.counts
     waiting = f"{counts['pending']} pending, {counts['running']} running"
-    if found:
-        detail = f"{len(found)} worker slots: {len(busy)} busy" + (f" ({', '.join(busy)})" if busy else "") + \
-                 f", {len(found) - len(busy)} free; {waiting}"
-    else:
-        detail = f"no worker has run yet; {waiting}"
+    busy = ", ".join(f"slot-{n}" for n in view.busy_slots)
+    detail = (f"{len(view.busy_slots)} of {view.slots} worker slots busy" + (f" ({busy})" if busy else "")
+              + f"; {waiting}")
     checks = [Check("queue", "worker_slots", False, True, detail,
-                    info={"slots": len(found), "busy": len(busy), **counts})]
-    stuck = queue_view.stranded(queue_dir, orphan_after=orphan_after)
-    if not stuck:
+                    info={"slots": view.slots, "busy": len(view.busy_slots), **counts})]
+    if not view.stranded:
         checks.append(Check("queue", "stranded_jobs", False, True, "no stranded jobs"))
         return checks
-    fix = " && ".join(f"mv {q(job.path)} {q(queue_dir / 'pending' / job.path.name)}" for job, _ in stuck)
-    if (config.project_root() / "scripts" / "run_image_queue.py").is_file():
-        fix += " && " + script_command("run_image_queue.py", "--queue-dir", str(queue_dir))
-    reasons = "; ".join(f"{job.job_id}: {reason}" for job, reason in stuck[:5])
+    if options.fix:
+        try:
+            actions = leases.recover(dirs, options.orphan_timeout, options.max_attempts)
+        except OSError as error:
+            checks.append(Check("queue", "stranded_jobs", False, False,
+                                f"{len(view.stranded)} job(s) stranded; --fix could not recover them "
+                                f"({error.strerror or error})", f"chmod -R u+rwX {q(dirs.root)}"))
+            return checks
+        done = "; ".join(f"{a['job_id']}: {a['action'].replace('_', ' ')}" + (f" ({a['reason']})" if a.get("reason") else "")
+                         for a in actions[:5])
+        checks.append(Check("queue", "stranded_jobs", False, True,
+                            f"--fix recovered {len(actions)} stranded job(s) as a worker would: {done}",
+                            info={"recovered": actions}))
+        return checks
+    reasons = "; ".join(f"{s.job_id}: {s.reason}" for s in view.stranded[:5])
+    flags = ["--fix", "--queue-dir", str(dirs.root)]
+    if options.orphan_timeout != DEFAULT_ORPHAN_TIMEOUT:
+        flags += ["--orphan-timeout-sec", f"{options.orphan_timeout:g}"]
     checks.append(Check("queue", "stranded_jobs", False, False,
-                        f"{len(stuck)} running job(s) look abandoned ({reasons})", fix,
-                        info={"jobs": [job.job_id for job, _ in stuck]}))
+                        f"{len(view.stranded)} job(s) stranded ({reasons}); the next worker recovers them, "
+                        "or --fix returns them to pending/ now", script_command("preflight_check.py", *flags),
+                        info={"jobs": [s.job_id for s in view.stranded]}))
     return checks
 
 
@@ -319,11 +325,11 @@ def run_checks(options: Options) -> list[Check]:
         lambda: check_optional_key("anthropic"),
         *[(lambda p=p: check_base_url(p)) for p in config.DEFAULT_BASE_URLS],
         lambda: check_directory("output", options.output_dir, True, options.fix, purpose="images and sidecars"),
-        lambda: check_directory("queue", options.queue_dir, False, options.fix, queue_view.SUBDIRS, "job queue"),
+        lambda: check_directory("queue", options.queue_dir, False, options.fix, SUBDIRS, "job queue"),
         check_ledger,
         check_presets,
         check_catalogue,
-        lambda: check_queue(options.queue_dir, options.orphan_after),
+        lambda: check_queue(options),
     ]
     if options.online:
         steps.append(lambda: check_online(options.timeout))

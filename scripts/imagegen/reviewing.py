@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import __version__, images, payload, review, vision
+from . import __version__, images, payload, review, spending, vision
 from .client import HttpClient
 from .errors import UsageError
 from .output import write_json_atomic
@@ -73,28 +73,52 @@ def manual(targets: list[images.InputImage], prompt: str, source: str) -> dict[s
     return result
 
 
-def dry_run(targets: list[images.InputImage], prompt: str, provider: str, model: str) -> dict[str, Any]:
-    shown = []
-    for target in targets:
-        request = vision.build_request(provider, model, target, prompt)
-        shown.append({"method": "POST", "url": request.url, "body": payload.redact_for_display(request.body)})
+def _estimates(requests: list[vision.VisionRequest], targets: list[images.InputImage],
+               prompt: str) -> tuple[list[float | None], float | None]:
+    each = [vision.estimate_usd(r, t, prompt) for r, t in zip(requests, targets)]
+    return each, (None if None in each else round(sum(e for e in each if e is not None), 6))
+
+
+def check_spending(requests: list[vision.VisionRequest], targets: list[images.InputImage], prompt: str,
+                   spend: spending.Spend) -> tuple[list[float | None], dict[str, Any], list[str]]:
+    """The spending limits a review meets (BudgetError before sending): estimates, the state, notes."""
+    each, total = _estimates(requests, targets, prompt)
+    model = requests[0].model
+    state = spending.check(total, spend.max_cost, model=model, count=len(requests))
+    notes = []
+    if total is None and "daily_budget_usd" in state:
+        notes.append(f"the price of a review by {model} is not known beforehand: it counted as $0 against "
+                     "IMAGEGEN_DAILY_BUDGET_USD (the ledger keeps the cost the provider reports)")
+    return each, state, notes
+
+
+def dry_run(targets: list[images.InputImage], prompt: str, provider: str, model: str,
+            spend: spending.Spend) -> dict[str, Any]:
+    requests = [vision.build_request(provider, model, t, prompt) for t in targets]
+    _, budget, notes = check_spending(requests, targets, prompt, spend)
+    shown = [{"method": "POST", "url": r.url, "body": payload.redact_for_display(r.body)} for r in requests]
     key = "request" if len(shown) == 1 else "requests"
     return {"mode": "auto", "dry_run": True, key: shown[0] if len(shown) == 1 else shown, "provider": provider,
-            "model": model, "original_prompt": prompt, "images": [str(t.path) for t in targets]}
+            "model": model, "original_prompt": prompt, "images": [str(t.path) for t in targets],
+            "cost_estimate_usd": budget["estimate_usd"], "budget": budget, "warnings": notes}
 
 
 def auto(targets: list[images.InputImage], prompt: str, source: str, provider: str, model: str,
-         client: HttpClient, *, write_files: bool = True) -> dict[str, Any]:
-    """Review one image, or two against the same prompt (in parallel), and record each review."""
+         client: HttpClient, *, spend: spending.Spend | None = None, write_files: bool = True) -> dict[str, Any]:
+    """Review one image, or two against the same prompt (in parallel), and record each review.
+    Spending limits are checked before anything is sent; each call joins the ledger."""
+    spend = spend or spending.Spend.default()
     requests = [vision.build_request(provider, model, t, prompt) for t in targets]
+    each, budget, notes = check_spending(requests, targets, prompt, spend)
+    recorders = [spending.CallRecorder(spend, model, estimate) for estimate in each]
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        reviews = list(pool.map(lambda request: vision.send(request, client), requests))
-    warnings: list[str] = []
+        reviews = list(pool.map(lambda pair: vision.send(pair[0], client, pair[1]), zip(requests, recorders)))
+    warnings: list[str] = notes + [w for r in recorders for w in r.warnings]
     for index, (target, found) in enumerate(zip(targets, reviews)):
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None
     common = {"original_prompt": prompt, "original_prompt_source": source, "provider": provider,
-              "model": reviews[0]["model"], "warnings": warnings}
+              "model": reviews[0]["model"], "cost_estimate_usd": budget["estimate_usd"], "warnings": warnings}
     if len(targets) == 1:
         return {"mode": "auto", **reviews[0], "image": str(targets[0].path), **common}
     winner = review.pick_winner(reviews[0], reviews[1])

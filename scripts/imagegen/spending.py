@@ -34,11 +34,12 @@ T = TypeVar("T")
 
 @dataclass
 class Spend:
-    """Who is paying for a call: the script, the caller's request or job id, and its ceiling."""
+    """Who is paying for a call: the script, the caller's request id (and queue job id), and its ceiling."""
 
     script: str
     request_id: str | None = None
     max_cost: float | None = None
+    job_id: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, script: str) -> Spend:
@@ -88,13 +89,14 @@ def append(entry: dict[str, Any], path: Path | None = None) -> Path:
 
 def record(*, script: str, model: str, request_id: str | None = None, estimate: float | None = None,
            cost: float | None = None, outcome: str = "success", generation_id: str | None = None,
-           error_kind: str | None = None, images: int | None = None) -> str | None:
+           error_kind: str | None = None, images: int | None = None, job_id: str | None = None) -> str | None:
     """Add one paid call to the ledger. Returns a warning instead of failing the run when it cannot."""
     entry = {
         "time": now_iso(),
         "script": script,
         "model": model,
         "request_id": request_id,
+        "job_id": job_id,
         "generation_id": generation_id,
         "estimate_usd": estimate,
         "cost_usd": cost,
@@ -116,7 +118,7 @@ def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any 
     if reply is not None:
         return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
                       cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
-                      images=len(reply.images))
+                      images=len(reply.images), job_id=spend.job_id)
     assert error is not None
     cost = error.extra.get("cost_usd")
     if error.extra.get("charge_unknown"):
@@ -127,7 +129,7 @@ def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any 
         return None  # the request never reached the provider: nothing to pay
     return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
                   cost=cost if isinstance(cost, (int, float)) else None, outcome=outcome,
-                  generation_id=error.extra.get("generation_id"), error_kind=error.kind)
+                  generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id)
 
 
 class CallRecorder:
@@ -220,12 +222,18 @@ def _next_midnight() -> str:
     return tomorrow.isoformat(timespec="seconds")
 
 
+def daily_refuses(spent: float, estimate_usd: float | None, budget: float) -> bool:
+    """Whether a call of ``estimate_usd`` (None: unknown, counted as 0) would pass today's budget."""
+    return spent + (estimate_usd or 0.0) > budget + EPSILON or (estimate_usd is None and spent >= budget)
+
+
 def check(estimate_usd: float | None, max_cost: float | None = None, *, model: str | None = None,
-          count: int = 1) -> dict[str, Any]:
+          count: int = 1, daily: bool = True) -> dict[str, Any]:
     """Raise BudgetError before a call that a limit forbids; return the limits that were checked.
 
     ``estimate_usd`` covers the whole run (all ``count`` images). An unknown estimate fails
     ``--max-cost`` (it cannot be shown to fit) and counts as 0 against the daily budget.
+    ``daily=False`` checks ``max_cost`` alone (a queue accepts a job the day's budget defers).
     """
     what = f"{count} image{'s' if count != 1 else ''} on {model}" if model else "this run"
     state: dict[str, Any] = {"estimate_usd": estimate_usd}
@@ -244,12 +252,12 @@ def check(estimate_usd: float | None, max_cost: float | None = None, *, model: s
                 details="raise --max-cost, lower --size or --n, or pick a cheaper model (models.py --table)",
                 extra={"limit": "max_cost", "max_cost_usd": max_cost, "estimate_usd": estimate_usd},
             )
-    budget = config.daily_budget_usd()
+    budget = config.daily_budget_usd() if daily else None
     if budget is not None:
         spent = spent_on(today())
         state.update({"daily_budget_usd": budget, "spent_today_usd": spent,
                       "remaining_today_usd": round(max(0.0, budget - spent), 6)})
-        if spent + (estimate_usd or 0.0) > budget + EPSILON or (estimate_usd is None and spent >= budget):
+        if daily_refuses(spent, estimate_usd, budget):
             raise BudgetError(
                 f"daily budget reached: spent ${spent:.4f} today, this run would add "
                 f"${(estimate_usd or 0):.4f}, IMAGEGEN_DAILY_BUDGET_USD is {budget:g}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config, payload, review
 from .client import HttpClient
@@ -18,12 +18,18 @@ from .generation import openrouter_headers
 from .images import MB, InputImage
 from .response import ProviderReply, parse_anthropic, parse_chat_text
 
+if TYPE_CHECKING:
+    from .spending import CallRecorder
+
 PROVIDERS = ("anthropic", "openrouter")
 DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-6", "openrouter": "google/gemini-2.5-flash"}
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_MAX_BASE64 = 5 * MB  # Anthropic measures the limit on the base64 text, not the file
 ANTHROPIC_MAX_SIDE = 8000
 OPENROUTER_MAX_BYTES = 20 * MB
+MAX_REPLY_TOKENS = 1024  # what payload's review requests allow the model to answer with
+# USD per million tokens (input, output) at list prices; reviews by other models have no estimate.
+RATES = {"claude-sonnet-4-6": (3.0, 15.0), "google/gemini-2.5-flash": (0.30, 2.50)}
 SHRINK_HINT = ("make a smaller copy for the review, e.g. `sips -Z 2048 in.png --out small.png` (macOS) or "
                "`magick in.png -resize 2048x2048 small.jpg`")
 
@@ -91,10 +97,46 @@ def _headers(provider: str) -> dict[str, str]:
     return openrouter_headers(config.api_key("openrouter"))
 
 
-def send(request: VisionRequest, client: HttpClient) -> dict[str, Any]:
-    """Send one review request; the parsed scores with verdict, plus model, usage and cost."""
-    response = client.post_json(request.url, request.body, _headers(request.provider))
-    reply: ProviderReply = (parse_anthropic if request.provider == "anthropic" else parse_chat_text)(response)
+def _image_tokens(provider: str, image: InputImage) -> int:
+    width, height = image.width or 2048, image.height or 2048
+    if provider == "anthropic":
+        return min(1600, -(-width * height // 750))  # Anthropic scales large images to about 1.15 MP first
+    return 258 * -(-width // 768) * -(-height // 768)  # Gemini counts 258 tokens per 768-pixel tile
+
+
+def estimate_usd(request: VisionRequest, image: InputImage, original_prompt: str) -> float | None:
+    """An upper bound for one review (the whole reply allowance counted), or None for a model whose
+    price is not known here."""
+    rates = RATES.get(request.model)
+    if rates is None:
+        return None
+    text = (len(review.SYSTEM_PROMPT) + len(review.user_message(original_prompt))) // 3
+    tokens_in = text + _image_tokens(request.provider, image)
+    return round((tokens_in * rates[0] + MAX_REPLY_TOKENS * rates[1]) / 1_000_000, 6)
+
+
+def cost_from_usage(model: str, usage: dict[str, Any]) -> float | None:
+    """What an Anthropic reply cost, from its token counts (OpenRouter reports ``usage.cost`` itself)."""
+    rates = RATES.get(model)
+    tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
+    if rates is None or not isinstance(tokens_in, int) or not isinstance(tokens_out, int):
+        return None
+    return round((tokens_in * rates[0] + tokens_out * rates[1]) / 1_000_000, 6)
+
+
+def send(request: VisionRequest, client: HttpClient, recorder: CallRecorder | None = None) -> dict[str, Any]:
+    """Send one review request; the parsed scores with verdict, plus model, usage and cost.
+    ``recorder`` puts the call in the spending ledger."""
+    def call() -> ProviderReply:
+        response = client.post_json(request.url, request.body, _headers(request.provider))
+        reply = (parse_anthropic if request.provider == "anthropic" else parse_chat_text)(response)
+        if reply.cost_usd is None:
+            cost = cost_from_usage(request.model, reply.usage)
+            if cost is not None:
+                reply.usage = {**reply.usage, "cost": cost}
+        return reply
+
+    reply = recorder.call(call) if recorder is not None else call()
     try:
         scores = review.parse_reply(reply.text)
     except ProviderError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract, editing, generation, images_api, masks, openai_edit
+from .. import cli, contract, editing, generation, images_api, masks, openai_edit, spending
 
 DESCRIPTION = """Edit an image and print one JSON document on stdout.
 
@@ -19,6 +19,7 @@ examples:
   edit.py --mode openai --input-image room.png --mask mask.png --prompt "A small bonsai tree"
   edit.py --input-image room.png --mask-rect 60%,40%,30%,40% --prompt "A window with a sea view"
   edit.py --input-image room.png --mask-rect 0,0,512,300 --mask-invert --prompt "Snowy mountains"
+  edit.py --input-image photo.png --prompt "Make it night" --max-cost 0.10 --request-id chat-1234
 """
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--input-fidelity", choices=openai_edit.FIDELITIES,
                        help="how closely to preserve faces and details of the input (gpt-image-1)")
     cli.add_output_args(parser)
+    cli.add_spending_args(parser)
     cli.add_network_args(parser)
     return parser
 
@@ -53,22 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
     mode = editing.resolve_mode(args)
     context.fields["mode"] = mode
+    spend = spending.Spend.from_args(args, "edit.py")
     if mode == "openai":
         plan = openai_edit.plan_from_args(args)
+        plan.request_id = spend.request_id
         context.fields["model"] = plan.model
         writer = generation.writer_for_slug(args, plan.slug)
         if not args.dry_run:
+            writer.check_before_request()
+            openai_edit.check_spending(plan, spend)  # before the drawn mask is written
             context.fields["mask_path"] = openai_edit.write_generated_mask(plan, writer)
         generation.notify_warnings(plan, args.quiet)
-        return openai_edit.execute(plan, writer, args)
+        return openai_edit.execute(plan, writer, args, spend)
     options = images_api.options_from_args(args)
     plan = editing.plan_openrouter_edit(args)
     context.fields["model"] = plan.spec.id
+    if spend.request_id:
+        plan.extra_result["request_id"] = spend.request_id
     if options is not None:
         images_api.apply(plan, options, None)
     generation.notify_warnings(plan, args.quiet)
     writer = generation.writer_for_slug(args, plan.spec.slug + "-edit")
-    return images_api.execute(plan, options, writer, args)
+    return images_api.execute(plan, options, writer, args, spend)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,14 +41,11 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     if args.jobs_file:
         batch = _parse_batch(args)
     elif args.prompt:
-        batch = [(None, args)]
+        batch = [(args, enqueue.validate(args))]
     else:
         raise UsageError("give --prompt or --jobs-file")
-    if not args.jobs_file:
-        enqueue.validate(args)
-    jobs = []
-    for _, job_args in batch:
-        jobs.append(enqueue.make_job(job_args, kind="generate", request_id=request_id, base=base))
+    jobs = [enqueue.make_job(job_args, kind="generate", request_id=request_id, base=base, estimate=plan.estimate_usd)
+            for job_args, plan in batch]
     queued = [enqueue.enqueue(dirs, job, args.variant_index if len(jobs) == 1 else None) for job in jobs]
     return {
         "status": "queued",
@@ -56,11 +53,13 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
         "queue_dir": str(dirs.root),
         "job_ids": [q["job_id"] for q in queued],
         "jobs": queued,
+        "cost_estimate_usd": enqueue.total_estimate(queued),
         "status_command": enqueue.status_command(dirs, request_id),
     }
 
 
-def _parse_batch(args: argparse.Namespace) -> list[tuple[int, argparse.Namespace]]:
+def _parse_batch(args: argparse.Namespace) -> list[tuple[argparse.Namespace, Any]]:
+    """Every line parsed and validated before any is queued: one bad line queues nothing."""
     parser = build_parser()
     batch = []
     for number, argv in enqueue.jobs_file_argv(args.jobs_file):
@@ -68,11 +67,11 @@ def _parse_batch(args: argparse.Namespace) -> list[tuple[int, argparse.Namespace
             job_args = parser.parse_args(argv)
             if not job_args.prompt:
                 raise UsageError("missing prompt")
-            enqueue.validate(job_args)
+            plan = enqueue.validate(job_args)
         except ImageGenError as error:
             error.message = f"{args.jobs_file}:{number}: {error.message}"
             raise
-        batch.append((number, job_args))
+        batch.append((job_args, plan))
     return batch
 
 

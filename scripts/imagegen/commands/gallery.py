@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import cli, contract, gallery, gallery_html, queue_view
+from .. import cli, contract, gallery, gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
+from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Build an index.html contact sheet and print JSON with its path.
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the images of one queue request (with --queue-dir)")
     source.add_argument("--manifest", type=Path, metavar="FILE",
                         help='a JSON file listing outputs: {"variants": [{"path": ...}]} or {"outputs": [...]}')
-    parser.add_argument("--queue-dir", type=Path, help=f"the job queue (default ./{queue_view.DEFAULT_QUEUE_DIR})")
+    parser.add_argument("--queue-dir", type=Path, help=f"the job queue (default {DEFAULT_QUEUE_DIR})")
     parser.add_argument("--recursive", action="store_true", help="with --dir, include images in subfolders")
     parser.add_argument("--out", type=Path, metavar="PATH", help="where to write the page (default: see above)")
     parser.add_argument("--title", help="page title (default: the folder, request or manifest name)")
@@ -56,7 +57,7 @@ def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, d
         items = gallery.from_manifest(manifest)
         return items, manifest.with_suffix(".html"), f"Outputs of {manifest.name}", \
             {"kind": "manifest", "manifest": str(manifest.resolve())}
-    queue_dir = (args.queue_dir or Path(".") / queue_view.DEFAULT_QUEUE_DIR).expanduser()
+    queue_dir = (args.queue_dir or DEFAULT_QUEUE_DIR).expanduser()
     items, states = gallery.from_queue(queue_dir, args.request_id)
     return items, queue_dir / f"gallery-{args.request_id}.html", f"Request {args.request_id}", \
         {"kind": "queue", "queue_dir": str(queue_dir.resolve()), "request_id": args.request_id, "jobs": states}

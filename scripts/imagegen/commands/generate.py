@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    from .. import config, generation, images_api, spending  # not needed for --help: keep start-up fast
+    from .. import config, enhance, generation, images_api, spending  # not for --help: keep start-up fast
     from ..errors import ImageGenError
 
     context.fields["model"] = args.model
@@ -68,13 +68,13 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     if spend.request_id:
         plan.extra_result["request_id"] = spend.request_id
     if args.dry_run:
-        enhance_request = generation.enhance_dry_run(plan, args.enhance_model, chat_url) if args.enhance else None
+        enhance_request = enhance.dry_run_request(plan, args.enhance_model, chat_url) if args.enhance else None
         result = images_api.execute(plan, options, writer, args, spend)
         return {**result, "enhance_request": enhance_request} if enhance_request else result
     if args.enhance:
         writer.check_before_request()  # refuse a taken output name before paying for the enhancer too
         client = generation.client_from_args(args, "openrouter")
-        generation.enhance_plan(plan, client, model=args.enhance_model, url=chat_url, quiet=args.quiet)
+        enhance.enhance_plan(plan, client, spend=spend, model=args.enhance_model, url=chat_url, quiet=args.quiet)
     return images_api.execute(plan, options, writer, args, spend)
 
 

@@ -8,13 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import cli, config, contract, preflight, queue_view
+from .. import cli, config, contract, preflight
+from ..queue import enqueue
+from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Check that image-gen is ready to run here, and say how to fix what is not.
 
 Text on a terminal by default; --json prints {"status", "checks", "required_failures", "fixups"}.
 Exit 0 when every required check passes, 1 when one fails, 2 on bad flags.
-Nothing is created unless --fix is given; nothing is sent unless --online is given.
+Nothing is changed unless --fix is given (it creates missing directories and returns stranded
+queue jobs to pending/); nothing is sent unless --online is given.
 
 examples:
   preflight_check.py
@@ -28,13 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.add_argument("--online", action="store_true",
                         help="also call GET /key to confirm the OpenRouter key works and report its credit")
-    parser.add_argument("--fix", action="store_true", help="create the missing output and queue directories")
+    parser.add_argument("--fix", action="store_true",
+                        help="create the missing output and queue directories, and return stranded queue jobs "
+                             "to pending/ (as a worker's recovery would)")
     parser.add_argument("--output-dir", type=Path, default=Path("./data"),
                         help="the output directory to check (default ./data, as generate.py uses)")
-    parser.add_argument("--queue-dir", type=Path, default=Path(".") / queue_view.DEFAULT_QUEUE_DIR,
-                        help=f"the job queue to check (default ./{queue_view.DEFAULT_QUEUE_DIR})")
-    parser.add_argument("--orphan-after", type=cli.positive_float, default=float(queue_view.ORPHAN_AFTER_SECONDS),
-                        metavar="SEC", help="a running job untouched this long counts as stranded (default 1800)")
+    parser.add_argument("--queue-dir", type=Path, default=DEFAULT_QUEUE_DIR,
+                        help=f"the job queue to check (default {DEFAULT_QUEUE_DIR})")
+    enqueue.add_worker_args(parser)
     parser.add_argument("--timeout", type=cli.positive_float, default=15.0,
                         help="seconds to wait for GET /key with --online (default 15)")
     return parser
@@ -43,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
     started = time.monotonic()
     options = preflight.Options(output_dir=args.output_dir, queue_dir=args.queue_dir, fix=args.fix,
-                                online=args.online, timeout=args.timeout, orphan_after=args.orphan_after)
+                                online=args.online, timeout=args.timeout, orphan_timeout=args.orphan_timeout_sec,
+                                max_attempts=max(1, args.max_attempts), slots=max(1, args.max_background_workers))
     return preflight.report(preflight.run_checks(options), started)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract, generation, reviewing, vision
+from .. import cli, contract, generation, reviewing, spending, vision
 from ..errors import UsageError
 
 DESCRIPTION = """Review an image against the prompt that made it; prints one JSON document on stdout.
@@ -18,6 +18,7 @@ examples:
   review.py --image out.png --original-prompt "A red fox in snow"
   review.py --image out.png --original-prompt "A red fox in snow" --auto
   review.py --image a.png --compare b.png --auto --provider openrouter
+  review.py --image out.png --auto --max-cost 0.05 --request-id chat-1234
 """
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                              + ")")
     parser.add_argument("--no-review-file", dest="review_file", action="store_false",
                         help="do not write <image>.review.json beside the image")
+    cli.add_spending_args(parser)
     cli.add_network_args(parser)
     return parser
 
@@ -53,10 +55,12 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     context.fields.update(provider=provider, model=model)
     for target in targets:
         vision.check_limits(provider, target)
+    spend = spending.Spend.from_args(args, "review.py")
     if args.dry_run:
-        return reviewing.dry_run(targets, prompt, provider, model)
+        return reviewing.dry_run(targets, prompt, provider, model, spend)
     client = generation.client_from_args(args, provider)
-    return reviewing.auto(targets, prompt, source, provider, model, client, write_files=args.review_file)
+    return reviewing.auto(targets, prompt, source, provider, model, client, spend=spend,
+                          write_files=args.review_file)
 
 
 def main(argv: list[str] | None = None) -> int:

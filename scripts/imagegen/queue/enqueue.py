@@ -34,16 +34,23 @@ def request_id_from(args: argparse.Namespace) -> str:
 
 def validate(args: argparse.Namespace, variation: str | None = None) -> Any:
     """Build the generation plan once, offline: raises exactly what generate.py would raise
-    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline)."""
-    from .. import generation
+    (exit 2 for bad input, 3 under --strict-clarify, 4 for edit intent without a baseline, 5 when
+    the job's estimate exceeds its --max-cost). The daily budget is not checked here: a job it
+    refuses waits in the queue for the budget to reset."""
+    from .. import generation, images_api, spending
 
     args.dry_run = True
+    options = images_api.options_from_args(args)
     try:
         plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
     except ImageGenError as error:
         generation.notify_hints(error.extra.get("clarify_hints") or [], args)
         raise
+    if options is not None:
+        images_api.apply(plan, options, getattr(args, "prompt_upsampling", None))
     generation.notify_hints([hint.to_dict() for hint in plan.clarify_hints], args)
+    spending.check(plan.estimate_usd, getattr(args, "max_cost", None), model=plan.spec.alias, count=plan.count,
+                   daily=False)
     return plan
 
 
@@ -61,7 +68,7 @@ def variation_instruction(number: int, total: int, delta: str) -> str:
 
 
 def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path,
-             variation: dict[str, Any] | None = None) -> dict[str, Any]:
+             variation: dict[str, Any] | None = None, estimate: float | None = None) -> dict[str, Any]:
     stored = runner.job_args(args, base, kind)
     output = stored.get("output_file")
     return {
@@ -71,6 +78,7 @@ def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path
         "output": output,
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
+        "cost_estimate_usd": estimate,
         "enqueued_by": store.origin(),
         "status": "pending",
     }
@@ -85,7 +93,16 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[s
         "state": saved.get("state", "pending"),
         "created": created,
         "target": saved.get("output") or (saved.get("args") or {}).get("output_dir"),
+        "cost_estimate_usd": saved.get("cost_estimate_usd"),
     }
+
+
+def total_estimate(queued: list[dict[str, Any]]) -> float | None:
+    """What the queued jobs should cost together (None when any price is unknown), for the acknowledgement."""
+    estimates = [q.get("cost_estimate_usd") for q in queued]
+    if any(e is None for e in estimates):
+        return None
+    return round(sum(estimates), 6)
 
 
 def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
@@ -121,7 +138,9 @@ def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
 
 
 def status_command(dirs: QueueDirs, request_id: str) -> str:
-    return f"python3 scripts/queue_status.py --queue-dir {shlex.quote(str(dirs.root))} --request-id {shlex.quote(request_id)}"
+    from ..config import script_command
+
+    return script_command("queue_status.py", "--queue-dir", str(dirs.root), "--request-id", request_id)
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -143,10 +162,13 @@ def add_queue_dir_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_worker_args(parser: argparse.ArgumentParser) -> None:
+    from .leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
+
     group = parser.add_argument_group("worker")
-    group.add_argument("--max-background-workers", type=int, default=2, metavar="N",
-                       help="worker slots: at most N workers drain this queue at once (default 2)")
-    group.add_argument("--orphan-timeout-sec", type=float, default=1800.0, metavar="S",
-                       help="recover a job whose lease is this old and whose worker cannot be proven alive (default 1800)")
-    group.add_argument("--max-attempts", type=int, default=3, metavar="N",
-                       help="attempts before a job goes to failed/ (default 3)")
+    group.add_argument("--max-background-workers", type=int, default=DEFAULT_SLOTS, metavar="N",
+                       help=f"worker slots: at most N workers drain this queue at once (default {DEFAULT_SLOTS})")
+    group.add_argument("--orphan-timeout-sec", type=float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
+                       help="recover a running job whose worker cannot be proven alive after S seconds; one "
+                            f"whose worker is provably dead is recovered at once (default {DEFAULT_ORPHAN_TIMEOUT:g})")
+    group.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
+                       help=f"attempts before a job goes to failed/ (default {DEFAULT_MAX_ATTEMPTS})")

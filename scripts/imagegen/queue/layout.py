@@ -10,6 +10,7 @@ from ..errors import UsageError
 
 DEFAULT_QUEUE_DIR = Path("./generated/imagegen-queue")
 STATES = ("pending", "running", "results", "failed")
+SUBDIRS = STATES + ("index", "workers", "logs")
 # Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
 SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
 VARIANT_SEPARATOR = "--"
@@ -66,7 +67,7 @@ class QueueDirs:
 
     def ensure(self) -> "QueueDirs":
         try:
-            for name in STATES + ("index", "workers", "logs"):
+            for name in SUBDIRS:
                 (self.root / name).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UsageError(f"queue directory is not usable: {self.root} ({error.strerror or error})",

@@ -20,6 +20,9 @@ from . import store
 from .layout import QueueDirs
 
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
+DEFAULT_SLOTS = 2
+DEFAULT_ORPHAN_TIMEOUT = 1800.0
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 def _try_lock(path: Path, create: bool) -> int | None:
@@ -94,15 +97,17 @@ class Worker:
                 "started": started or now, "heartbeat": now}
 
 
-def worker_alive(dirs: QueueDirs, worker_id: str) -> bool:
+def worker_alive(dirs: QueueDirs, worker_id: str, *, tidy: bool = True) -> bool:
+    """Whether the worker still holds its lock. ``tidy`` removes a dead worker's lock file."""
     path = dirs.workers / f"w-{worker_id}.lock"
     fd = _try_lock(path, create=False)
     if fd is None:
         return path.exists()  # held by a live process (missing file: its owner is long gone)
-    try:
-        os.unlink(path)  # we hold the dead worker's lock now: clear it away
-    except FileNotFoundError:
-        pass
+    if tidy:
+        try:
+            os.unlink(path)  # we hold the dead worker's lock now: clear it away
+        except FileNotFoundError:
+            pass
     os.close(fd)
     return False
 
@@ -149,13 +154,17 @@ class Stranded:
     age_sec: float
 
 
-def find_orphans(dirs: QueueDirs, orphan_timeout: float) -> list[Stranded]:
-    """Leases whose worker is gone, and running jobs without a lease past the timeout."""
+def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -> list[Stranded]:
+    """Leases whose worker is gone, and running jobs without a lease past the timeout.
+
+    A lease whose worker's lock is free is an orphan at once; one whose worker cannot be probed
+    (another host) only once its heartbeat is older than ``orphan_timeout``. With ``tidy=False``
+    nothing is changed on disk (dead workers' lock files are left for the next recovery)."""
     now = time.time()
     found: list[Stranded] = []
     running = dirs.state_dir("running")
     try:
-        names = os.listdir(running)
+        names = sorted(os.listdir(running))
     except FileNotFoundError:
         return []
     for name in names:
@@ -172,7 +181,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float) -> list[Stranded]:
                     found.append(Stranded(job, "unreadable lease", age))
                 continue
             heartbeat_age = now - float(lease.get("heartbeat", 0))
-            if not worker_alive(dirs, str(lease["worker_id"])):
+            if not worker_alive(dirs, str(lease["worker_id"]), tidy=tidy):
                 found.append(Stranded(job, f"worker {lease['worker_id']} is gone", heartbeat_age))
             elif heartbeat_age > orphan_timeout and lease.get("host") != os.uname().nodename:
                 found.append(Stranded(job, f"no heartbeat for {heartbeat_age:.0f}s from another host", heartbeat_age))
@@ -219,6 +228,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     except FileNotFoundError:
         return None
     job["attempts"] = int(job.get("attempts", 0)) + 1
+    job["charge_unknown"] = True  # the dead worker may have been mid-call
     job.setdefault("history", []).append({"at": store.now_iso(), "error_kind": "worker_lost",
                                           "error": stranded.reason, "charge_unknown": True})
     if job["attempts"] >= max_attempts:

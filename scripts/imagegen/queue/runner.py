@@ -13,6 +13,7 @@ from ..errors import ImageGenError, UsageError
 
 PATH_ARGS = ("output_dir", "output_file", "input_image", "preset", "baseline_image", "workspace_root", "mask")
 LIST_PATH_ARGS = ("style_ref",)
+SCRIPT = "run_image_queue.py"  # how queue calls are named in the spending ledger
 # Flags that belong to the invocation, not to the job.
 VOLATILE_ARGS = ("dry_run", "quiet", "clarify_hints", "timeout", "retries")
 
@@ -77,13 +78,21 @@ def _required_placeholders(job: dict[str, Any]) -> list[str]:
 
 def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int,
             on_plan: Callable[[Any], None] | None = None) -> dict[str, Any]:
-    """Run one job; returns the same result document generate.py would print."""
-    from .. import generation
+    """Run one job; returns the document generate.py would print, plus ``provider_response``
+    (the replies with image data left out) for the results record.
+
+    Spending is the job's: its --max-cost, the daily budget, and ledger lines that name the
+    request and the job. A refusal raises BudgetError before anything is sent.
+    """
+    from .. import enhance, generation, images_api, spending
 
     args = namespace(job)
     args.timeout, args.retries = timeout, retries
     variation = job.get("variation")
+    options = images_api.options_from_args(args)
     plan = generation.plan_from_args(args, instructions=[variation] if variation else ())
+    if options is not None:
+        images_api.apply(plan, options, getattr(args, "prompt_upsampling", None))
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     if variation:
         plan.extra_result["variation"] = variation
@@ -93,10 +102,16 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     finished = _already_done(job, writer)
     if finished is not None:
         return finished
+    spend = spending.Spend(SCRIPT, job["request_id"], getattr(args, "max_cost", None), job_id=job["job_id"])
     client = generation.client_from_args(args, "openrouter")
     client.gate = gate
     client.verbose = False
-    return generation.run_chat(plan, client, writer, quiet=True)
+    if getattr(args, "enhance", False):
+        writer.check_before_request()
+        enhance.enhance_plan(plan, client, spend=spend, model=args.enhance_model, quiet=True)
+    if options is not None:
+        return images_api.run(plan, options, client, writer, quiet=True, spend=spend, keep_response=True)
+    return generation.run_chat(plan, client, writer, quiet=True, spend=spend, keep_response=True)
 
 
 def _already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:

@@ -33,6 +33,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
             entry["attempts"] = job.get("attempts", 0)
             if job.get("deferred_reason") and state == "pending":
                 entry["deferred_reason"] = job["deferred_reason"]
+                entry["deferred_until"] = job.get("deferred_until")
             result = job.get("result") or {}
             if state == "results":
                 paths = result.get("all_paths") or [result.get("path")]

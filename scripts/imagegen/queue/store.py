@@ -25,6 +25,11 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def iso(epoch: float) -> str:
+    """Local time of ``epoch`` in the form the job files use."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
+
+
 def origin() -> dict[str, Any]:
     """Who is enqueueing: used to detect a drain in the same session as the enqueue."""
     return {"pid": os.getpid(), "sid": os.getsid(0), "host": os.uname().nodename, "cwd": os.getcwd()}

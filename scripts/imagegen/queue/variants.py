@@ -91,7 +91,8 @@ def enqueue_batch(args: argparse.Namespace, *, request_id: str, base: Path) -> d
             aspect, delta = enqueue.variation_delta(number - 1, locks)
             variation = {"aspect": aspect, "delta": delta,
                          "instruction": enqueue.variation_instruction(number, total, delta)}
-        job = enqueue.make_job(args, kind="generate", request_id=request_id, base=base, variation=variation)
+        job = enqueue.make_job(args, kind="generate", request_id=request_id, base=base, variation=variation,
+                               estimate=plan.estimate_usd)
         result = enqueue.enqueue(dirs, job, number)
         queued.append(result)
         variants.append({"index": number, "job_id": result["job_id"], "target": str(target),
@@ -116,4 +117,5 @@ def enqueue_batch(args: argparse.Namespace, *, request_id: str, base: Path) -> d
     write_json_atomic(manifest_path, document)
     return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
             "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),
+            "cost_estimate_usd": enqueue.total_estimate(queued),
             "status_command": enqueue.status_command(dirs, request_id)}

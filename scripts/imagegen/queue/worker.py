@@ -2,6 +2,11 @@
 
 Safe to start from anywhere at any time (queue_and_return, a person, cron every minute): a worker
 first takes one of the flock slots, or leaves at once when all are busy.
+
+Spending limits: a job the daily budget refuses goes back to pending/ with ``deferred_reason`` and
+``not_before`` = the budget's reset (local midnight), and runs earlier only if the budget is raised;
+a job whose estimate exceeds its own --max-cost can never run and fails at once (``budget``).
+Neither costs an attempt, and a worker with nothing else to run leaves instead of waiting.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from .. import config, spending
 from ..client import RateGate
 from ..config import retry_base_seconds
 from ..errors import BudgetError, ImageGenError
@@ -23,7 +30,8 @@ from .layout import QueueDirs
 RESCAN_INTERVAL = 0.5
 RECOVERY_INTERVAL = 15.0
 MAX_RATE_LIMIT_DEFERRALS = 50
-BUDGET_RETRY_SEC = 600.0
+BUDGET_RETRY_SEC = 600.0  # when a daily-budget refusal does not say when the budget resets
+DEFERRAL_KEYS = ("not_before", "deferred_until", "deferred_reason", "deferred_limit", "deferred_estimate_usd")
 WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
 
 
@@ -31,9 +39,9 @@ WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-o
 class DrainOptions:
     queue_dir: QueueDirs
     concurrency: int = 4
-    slots: int = 2
-    orphan_timeout: float = 1800.0
-    max_attempts: int = 3
+    slots: int = leases.DEFAULT_SLOTS
+    orphan_timeout: float = leases.DEFAULT_ORPHAN_TIMEOUT
+    max_attempts: int = leases.DEFAULT_MAX_ATTEMPTS
     max_jobs: int | None = None
     request_id: str | None = None
     job_timeout: float = 300.0
@@ -70,6 +78,7 @@ class Drainer:
         self.stop = threading.Event()
         self.worker: leases.Worker | None = None
         self.session = os.getsid(0)
+        self.budget_room: float | None = None  # today's budget left, read once per scan
 
     # -- claiming ---------------------------------------------------------------------------
     def _next_job(self) -> dict[str, Any] | None:
@@ -85,6 +94,7 @@ class Drainer:
             if not self.candidates and now - self.last_scan > RESCAN_INTERVAL:
                 self.last_scan = now
                 self.next_wakeup = float("inf")
+                self.budget_room = None
                 self.candidates.extend(store.pending_names(self.dirs, self.options.request_id))
             while self.candidates:
                 name = self.candidates.popleft()
@@ -108,8 +118,23 @@ class Drainer:
         not_before = float(job.get("not_before") or 0)
         if not_before <= time.time():
             return True
+        if job.get("deferred_limit") == "daily_budget" and self._budget_reopened(job.get("deferred_estimate_usd")):
+            return True
         self.next_wakeup = min(self.next_wakeup, not_before)
         return False
+
+    def _budget_reopened(self, estimate: Any) -> bool:
+        """Whether a job the daily budget deferred fits today after all (someone raised the budget)."""
+        if self.budget_room is None:
+            try:
+                budget = config.daily_budget_usd()
+                self.budget_room = float("inf") if budget is None else budget - spending.spent_on(spending.today())
+            except ImageGenError:
+                self.budget_room = float("-inf")  # the run would fail the same way: leave it for its reset
+        if self.budget_room == float("inf"):
+            return True
+        estimate = float(estimate) if isinstance(estimate, (int, float)) else None
+        return not spending.daily_refuses(0.0, estimate, self.budget_room)
 
     # -- running ----------------------------------------------------------------------------
     def _thread_main(self) -> None:
@@ -139,11 +164,13 @@ class Drainer:
         started = time.time()
         job["attempts"] = int(job.get("attempts", 0))
         job["started_at"] = store.now_iso()
+        for key in DEFERRAL_KEYS:
+            job.pop(key, None)
         try:
             result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
                                     retries=self.options.retries)
         except BudgetError as error:
-            self._defer(job, error, BUDGET_RETRY_SEC, count_attempt=False)
+            self._refused(job, error)
         except ImageGenError as error:
             self._failed_attempt(job, error)
         except Exception as error:  # a bug must not kill the other threads' jobs
@@ -164,6 +191,7 @@ class Drainer:
 
     def _done(self, job: dict[str, Any], result: dict[str, Any], started: float) -> None:
         job["attempts"] += 1
+        job["provider_response"] = result.pop("provider_response", None)
         job.update(status="done", result=result, error=None, error_kind=None)
         job["run_ms"] = int((time.time() - started) * 1000)
         job["provider"] = {k: result.get(k) for k in ("generation_id", "model", "provider", "cost_usd")}
@@ -192,11 +220,32 @@ class Drainer:
             if job["rate_limited_count"] <= MAX_RATE_LIMIT_DEFERRALS:
                 wait = float(error.extra.get("retry_after_sec") or 5.0)
                 self.gate.defer(wait)
-                self._defer(job, error, wait, count_attempt=False)
+                self._defer(job, error, time.time() + wait)
                 return
         if runner.is_retryable(error) and job["attempts"] < self.options.max_attempts:
-            self._defer(job, error, min(60.0, retry_base_seconds() * 2.0 ** job["attempts"]), count_attempt=False)
+            self._defer(job, error, time.time() + min(60.0, retry_base_seconds() * 2.0 ** job["attempts"]))
             return
+        self._fail(job, error)
+
+    def _refused(self, job: dict[str, Any], error: BudgetError) -> None:
+        """A spending limit refused the job before anything was sent: wait for the day's budget, or
+        fail for good when the job's own --max-cost can never be met (retrying would not help)."""
+        entry = {"at": store.now_iso(), "error_kind": error.kind, "error": error.message}
+        job.setdefault("history", []).append(entry)
+        if error.extra.get("limit") != "daily_budget":
+            job.update({k: error.extra[k] for k in ("limit", "estimate_usd", "max_cost_usd") if k in error.extra})
+            self._fail(job, error)
+            return
+        until = _epoch(error.extra.get("budget_resets_at")) or time.time() + BUDGET_RETRY_SEC
+        job["deferred_limit"] = "daily_budget"
+        job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
+        entry["deferred_until"] = store.iso(until)
+        self._defer(job, error, until)
+        with self.lock:
+            self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
+                                    "deferred_until": job["deferred_until"]})
+
+    def _fail(self, job: dict[str, Any], error: ImageGenError) -> None:
         job.update(status="failed", error=error.message, error_kind=error.kind, details=error.details,
                    retryable=error.retryable)
         self._record_common(job)
@@ -206,9 +255,10 @@ class Drainer:
             self.stats.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
         self._progress("failed", job, error.kind, None, None)
 
-    def _defer(self, job: dict[str, Any], error: ImageGenError, delay: float, count_attempt: bool) -> None:
-        """Back to pending, to run again after ``delay`` seconds (leases released last)."""
-        job["not_before"] = time.time() + delay
+    def _defer(self, job: dict[str, Any], error: ImageGenError, until: float) -> None:
+        """Back to pending, to run again from ``until`` (epoch seconds) on (leases released last)."""
+        job["not_before"] = until
+        job["deferred_until"] = store.iso(until)
         job["deferred_reason"] = f"{error.kind}: {error.message}"
         store.rewrite(self.dirs, "running", job)
         store.move(self.dirs, job["job_id"], "running", "pending")
@@ -282,6 +332,7 @@ class Drainer:
 
     def _runnable_soon(self) -> bool:
         self.next_wakeup = float("inf")
+        self.budget_room = None
         names = store.pending_names(self.dirs, self.options.request_id)
         return any(self._runnable(n) for n in names) or self.next_wakeup - time.time() < WAIT_FOR_DEFERRED_SEC
 
@@ -299,3 +350,10 @@ class Drainer:
 
 def drain(options: DrainOptions) -> dict[str, Any]:
     return Drainer(options).run()
+
+
+def _epoch(moment: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(moment).timestamp() if isinstance(moment, str) else None
+    except ValueError:
+        return None

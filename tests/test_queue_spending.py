@@ -1,0 +1,140 @@
+"""The queue and money: budgets defer or fail jobs without spinning, ledger lines name the job,
+and results records keep the provider's reply without the image data."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import assert_one_json
+from tests.fake_api import images_reply, make_png
+
+QUEUE = "generated/imagegen-queue"
+DRAIN = ("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1")
+
+
+def ledger(env: dict[str, str]) -> list[dict]:
+    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def records(workdir: Path, state: str) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((workdir / QUEUE / state).glob("*.json"))}
+
+
+def enqueue(run, *args: str, request_id: str = "r") -> dict:
+    return assert_one_json(run("enqueue_image_job.py", "--model", "nanobanana", "--request-id", request_id, *args))
+
+
+def next_midnight() -> float:
+    tomorrow = datetime.now().date() + timedelta(days=1)
+    return datetime.combine(tomorrow, datetime.min.time()).timestamp()
+
+
+def test_daily_budget_defers_jobs_until_it_resets_and_the_worker_leaves(run, fake, env, workdir):
+    for index in range(3):
+        enqueue(run, "--prompt", f"A lighthouse number {index}", "--out", f"out/{index}.png")
+    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.06"}  # room for one $0.039 image, not two
+    started = time.monotonic()
+    summary = assert_one_json(run(*DRAIN, env_extra=budget))
+    assert time.monotonic() - started < 8  # it left instead of waiting for midnight
+    assert summary["done"] == 1 and summary["failed"] == 0 and summary["deferred"] == 2
+    assert [j["status"] for j in summary["jobs"]] == ["done", "deferred", "deferred"]
+    assert len(fake.requests_for("chat")) == 1
+    (line,) = ledger(env)
+    assert line["script"] == "run_image_queue.py" and line["request_id"] == "r" and line["job_id"] == "r--0000"
+    waiting = records(workdir, "pending")
+    assert sorted(waiting) == ["r--0001", "r--0002"]
+    for job in waiting.values():
+        assert job["deferred_reason"].startswith("budget: daily budget reached")
+        assert abs(job["not_before"] - next_midnight()) < 2 and job["deferred_limit"] == "daily_budget"
+        assert job["attempts"] == 0 and job["history"][-1]["error_kind"] == "budget"
+        assert datetime.strptime(job["deferred_until"], "%Y-%m-%dT%H:%M:%S%z").timestamp() == int(job["not_before"])
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "r"))
+    assert [j.get("deferred_until") for j in status["jobs"]] == [None] + [waiting["r--0001"]["deferred_until"]] * 2
+    # A later worker (cron) does not touch them while the budget is spent...
+    again = assert_one_json(run(*DRAIN, env_extra=budget))
+    assert again["done"] == again["deferred"] == 0 and len(fake.requests_for("chat")) == 1
+    # ...and runs them as soon as the budget is raised, without waiting for midnight.
+    raised = assert_one_json(run(*DRAIN, env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "1"}))
+    assert raised["done"] == 2 and records(workdir, "pending") == {}
+    done = records(workdir, "results")["r--0001"]
+    assert not any(key in done for key in ("not_before", "deferred_reason", "deferred_until"))
+    assert [line["job_id"] for line in ledger(env)] == ["r--0000", "r--0001", "r--0002"]
+
+
+def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_worker(run, fake, env, workdir):
+    refused = assert_one_json(result := run("enqueue_image_job.py", "--model", "nanobanana", "--prompt",
+                                            "A lighthouse", "--request-id", "m", "--max-cost", "0.001"))
+    assert result.code == 5 and refused["error_kind"] == "budget" and refused["limit"] == "max_cost"
+    assert not (workdir / QUEUE / "pending").exists() or records(workdir, "pending") == {}
+    enqueue(run, "--prompt", "A lighthouse", "--max-cost", "0.05", request_id="m")
+    enqueue(run, "--prompt", "A harbour", "--max-cost", "0.05", request_id="m")
+    pending = workdir / QUEUE / "pending" / "m--0001.json"
+    job = json.loads(pending.read_text())
+    assert job["args"]["max_cost"] == 0.05
+    job["args"]["max_cost"] = 0.02  # as if the price had risen above the ceiling since it was queued
+    pending.write_text(json.dumps(job))
+    summary = assert_one_json(run(*DRAIN))
+    assert summary["done"] == 1 and summary["failed"] == 1 and len(fake.requests_for("chat")) == 1
+    failed = records(workdir, "failed")["m--0001"]
+    assert failed["error_kind"] == "budget" and failed["limit"] == "max_cost" and failed["retryable"] is False
+    assert failed["attempts"] == 0 and failed["max_cost_usd"] == 0.02
+    assert [line["job_id"] for line in ledger(env)] == ["m--0000"]
+
+
+def test_enhanced_job_records_both_calls_under_the_job(run, fake, env, workdir):
+    enqueue(run, "--prompt", "A fox", "--enhance", request_id="e")
+    assert_one_json(run(*DRAIN))
+    lines = ledger(env)
+    assert [line["model"] for line in lines] == ["google/gemini-2.5-flash", "google/gemini-2.5-flash-image"]
+    assert {(line["request_id"], line["job_id"], line["script"]) for line in lines} == {
+        ("e", "e--0000", "run_image_queue.py")}
+    result = records(workdir, "results")["e--0000"]["result"]
+    assert result["prompt_enhancement"]["applied"] is True
+
+
+def digest(path: str) -> tuple[int, str]:
+    data = Path(path).read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def test_results_record_keeps_the_reply_without_image_data(run, fake, workdir):
+    enqueue(run, "--prompt", "A fox", "--out", "out/fox.png", "--n", "2", request_id="p")
+    assert_one_json(run(*DRAIN))
+    text = (workdir / QUEUE / "results" / "p--0000.json").read_text()
+    record = json.loads(text)
+    paths = record["result"]["all_paths"]
+    assert "provider_response" not in record["result"] and len(record["provider_response"]) == 2
+    shown = sorted(json.dumps(r["choices"][0]["message"]["images"][0]["image_url"]["url"])
+                   for r in record["provider_response"])
+    expected = sorted(json.dumps({"omitted_image": True, "bytes": n, "sha256": h}) for n, h in map(digest, paths))
+    assert shown == expected
+    assert record["provider_response"][0]["usage"]["cost"] == 0.04
+    for path in paths:
+        encoded = base64.b64encode(Path(path).read_bytes()).decode()
+        assert encoded[:64] not in text
+    assert "base64," not in text and "<inline-image" not in text
+
+
+def test_images_api_job_keeps_the_reply_without_image_data(run, fake, workdir):
+    picture = make_png(48, 48)
+    fake.enqueue("images", images_reply([picture]))
+    enqueue(run, "--prompt", "A fox sticker", "--api", "images", "--background", "transparent", request_id="i")
+    assert_one_json(run(*DRAIN))
+    assert len(fake.requests_for("images")) == 1 and fake.requests_for("chat") == []
+    text = (workdir / QUEUE / "results" / "i--0000.json").read_text()
+    record = json.loads(text)
+    (reply,) = record["provider_response"]
+    size, sha = digest(record["result"]["path"])  # the file as saved (with its metadata chunk)
+    assert reply["data"][0]["b64_json"] == {"omitted_image": True, "bytes": size, "sha256": sha}
+    assert base64.b64encode(picture).decode()[:64] not in text
+
+
+def test_generate_stdout_stays_lean(run, fake):
+    doc = assert_one_json(run("generate.py", "--prompt", "A fox"))
+    assert "provider_response" not in doc
