@@ -13,7 +13,7 @@ from . import __version__, clarify, config, enhance, images, intent, payload, pr
 from . import rails as rails_
 from . import baseline as baselines
 from .client import HttpClient
-from .errors import ImageGenError, UsageError
+from .errors import ImageGenError, ProviderError, UsageError
 from .output import ImageWriter, SavedImage
 from .progress import Ticker, note
 from .response import ProviderReply, parse_chat
@@ -310,6 +310,7 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                  elapsed_ms: int) -> dict[str, Any]:
     """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings)."""
     saved: list[SavedImage] = []
+    broken: list[ProviderError] = []
     texts: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     for reply in replies:
@@ -323,9 +324,23 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                 "result": {"generation_id": reply.generation_id, "provider": reply.provider,
                            "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
             }
-            saved.append(writer.save(source.chunks(client), len(saved), metadata))
+            try:
+                saved.append(writer.save(source.chunks(client), len(saved), metadata))
+            except ImageGenError as error:
+                # The call was answered (and maybe billed): say which generation the failure belongs to,
+                # and which images of this run are already on disk.
+                error.extra.setdefault("generation_id", reply.generation_id)
+                error.extra.setdefault("cost_usd", reply.cost_usd)
+                if saved:
+                    error.extra.setdefault("saved_paths", [str(s.path.resolve()) for s in saved])
+                if not isinstance(error, ProviderError):
+                    raise  # the disk failed: the next image would fail the same way
+                broken.append(error)  # this image is broken; the others may still be good
+    if not saved:
+        raise broken[0]
     first = saved[0]
     warnings = list(plan.warnings)
+    warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
     for image in saved:
         warnings += image.warnings
     return {
