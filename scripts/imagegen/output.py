@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import images
+from .config import redact
 from .errors import OutputError, OutputExistsError, UsageError
 
 TEMP_PREFIX = ".imagegen-"
@@ -60,8 +61,9 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
 
 def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
-    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-                 exclusive=exclusive)
+    """Write ``document`` as JSON, whole or not at all, with any API key masked."""
+    text = redact(json.dumps(document, indent=2, ensure_ascii=False))
+    write_atomic(path, (text + "\n").encode("utf-8"), exclusive=exclusive)
 
 
 def _unlink_quietly(path: str | Path) -> None:
@@ -215,7 +217,7 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
                 raise provider_error("provider_error", "the provider sent data that is not an image (no PNG, JPEG, WebP or GIF signature)")
             chunk, head = head, b""
             if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
-                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", json.dumps(metadata)) + chunk[PNG_HEADER_LEN:]
+                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", redact(json.dumps(metadata))) + chunk[PNG_HEADER_LEN:]
         handle.write(chunk)
         digest.update(chunk)
         size += len(chunk)
