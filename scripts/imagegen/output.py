@@ -3,6 +3,9 @@
 Bytes go to a hidden temp file beside the target, are fsynced, and then take their final name
 with ``os.link`` (which fails if the name exists, so parallel runs each get their own ``-2``,
 ``-3`` ...) or ``os.replace`` when overwriting was asked for.
+
+A temp file is ``flock``-ed by its writer until it has its final name, so the temp files of a
+writer that was killed (the only ones nobody holds) can be told apart and swept away.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from typing import Any, Iterable
 from . import images
 from .config import redact
 from .errors import OutputError, OutputExistsError, UsageError
+
+try:
+    import fcntl
+except ImportError:  # no flock on this platform: temp files are still removed by their own writer
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".imagegen-"
 PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
@@ -44,18 +52,64 @@ def png_text_chunk(keyword: str, text: str) -> bytes:
     return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
 
 
+def new_temp(directory: Path, suffix: str = ".part") -> tuple[int, str]:
+    """A temp file in ``directory``, locked for as long as the returned descriptor stays open."""
+    while True:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=suffix)
+        if fcntl is None:
+            return fd, temp
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(temp).st_ino == os.fstat(fd).st_ino:
+                return fd, temp
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # a sweep took it between its creation and our lock: take another name
+
+
+def sweep_abandoned(directory: Path) -> list[str]:
+    """Remove the temp files that writers killed mid-write left in ``directory``; their names.
+
+    A live writer holds the lock on its temp file, so only leftovers can be locked here.
+    """
+    if fcntl is None:
+        return []
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            continue  # held by a live writer, already gone, or not ours to remove
+        finally:
+            os.close(fd)
+    return removed
+
+
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all (exclusive: fail if it exists)."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
+    fd, temp = new_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if exclusive:
-            os.link(temp, path)
-        else:
-            os.replace(temp, path)
+            # Named while still open (so still locked): no sweep can take the temp file first.
+            if exclusive:
+                os.link(temp, path)
+            else:
+                os.replace(temp, path)
     finally:
         _unlink_quietly(temp)
 
@@ -77,9 +131,9 @@ def ensure_writable_dir(directory: Path) -> Path:
     """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".probe")
+        fd, probe = new_temp(directory, ".probe")
+        _unlink_quietly(probe)
         os.close(fd)
-        os.unlink(probe)
     except OSError as error:
         raise UsageError(
             f"output directory is not writable: {directory} ({error.strerror or error})",
@@ -105,8 +159,10 @@ class ImageWriter:
         return self.output_file.parent if self.output_file else self.output_dir
 
     def check_before_request(self) -> None:
-        """Refuse early what would fail after paying: unwritable folder, existing explicit file."""
+        """Refuse early what would fail after paying: unwritable folder, existing explicit file.
+        Temp files that a killed run left in the folder are cleared away."""
         ensure_writable_dir(self.target_dir())
+        sweep_abandoned(self.target_dir())
         if self.output_file and self.output_file.exists() and not self.overwrite:
             raise OutputExistsError(
                 f"output exists: {self.output_file} (pass --overwrite to replace it)",
@@ -128,7 +184,7 @@ class ImageWriter:
     def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
         directory = self.target_dir()
         try:
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".part")
+            fd, temp = new_temp(directory)
         except OSError as error:
             raise self._disk_error(directory, error) from None
         try:
@@ -136,7 +192,7 @@ class ImageWriter:
                 fmt, size, digest = _stream_image(handle, chunks, metadata)
                 handle.flush()
                 os.fsync(handle.fileno())
-            saved = self._claim(Path(temp), fmt, index)
+                saved = self._claim(Path(temp), fmt, index)  # while the temp file is still locked
             saved.bytes, saved.sha256 = size, digest
         except OSError as error:
             raise self._disk_error(directory, error) from None

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ..client import RateGate
 from ..errors import ImageGenError, UsageError
+from ..output import sweep_abandoned
 
 PATH_ARGS = ("output_dir", "output_file", "input_image", "preset", "baseline_image", "workspace_root", "mask")
 LIST_PATH_ARGS = ("style_ref",)
@@ -90,6 +91,7 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     if on_plan:
         on_plan(plan)
     writer = generation.writer_from_args(args, plan.spec)
+    sweep_abandoned(writer.target_dir())  # an earlier attempt may have been killed mid-write
     finished = _already_done(job, writer)
     if finished is not None:
         return finished
