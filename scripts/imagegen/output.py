@@ -97,6 +97,25 @@ def sweep_abandoned(directory: Path) -> list[str]:
     return removed
 
 
+def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, Any] | None:
+    """The record ImageWriter put into a PNG (the ``image-gen`` iTXt chunk after IHDR), or None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(PNG_HEADER_LEN + 8)
+            if not images.sniff_format(head) == "png" or head[PNG_HEADER_LEN + 4:] != b"iTXt":
+                return None
+            (length,) = struct.unpack(">I", head[PNG_HEADER_LEN:PNG_HEADER_LEN + 4])
+            data = handle.read(min(length, limit))
+    except OSError:
+        return None
+    prefix = b"image-gen" + b"\x00" * 5  # keyword, then no compression, no language, no translation
+    try:
+        record = json.loads(data[len(prefix):]) if data.startswith(prefix) else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all (exclusive: fail if it exists)."""
     fd, temp = new_temp(path.parent)
@@ -198,6 +217,21 @@ class ImageWriter:
             raise self._disk_error(directory, error) from None
         finally:
             _unlink_quietly(temp)
+        return self._describe(saved, metadata)
+
+    def adopt(self, path: Path, metadata: dict[str, Any]) -> SavedImage:
+        """An image an interrupted run already saved under its final name: describe it and write the
+        sidecar it may be missing (the run was killed between the two)."""
+        import hashlib
+
+        data = path.read_bytes()
+        fmt = images.sniff_format(data[:16]) or "png"
+        return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
+                              metadata)
+
+    def _describe(self, saved: SavedImage, metadata: dict[str, Any]) -> SavedImage:
+        """Read the saved image's size and write its sidecar (a warning, not a failure, if that fails)."""
+        fmt = saved.format
         head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
         saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
         if self.sidecars:
