@@ -252,7 +252,7 @@ def test_url_images_are_downloaded_and_sniffed(run, fake, workdir):
 def test_missing_url_image_is_an_error(run, fake):
     fake.enqueue("chat", chat_image_reply(as_urls=[fake.url + "/files/nowhere.png"]))
     doc = assert_one_json(result := run("generate.py", "--prompt", "x", "--retries", "0"))
-    assert result.code == 1 and doc["error_kind"] == "no_endpoint"
+    assert result.code == 1 and doc["error_kind"] == "provider_error" and "download" in doc["error"]
 
 
 def test_output_file_is_never_silently_overwritten(run, fake, workdir):

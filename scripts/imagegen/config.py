@@ -45,6 +45,27 @@ def api_key(provider: str) -> str:
     return os.environ[name].strip()
 
 
+MIN_SECRET_LENGTH = 8  # shorter values are not real keys, and masking them would garble ordinary text
+
+
+def secret_values() -> list[str]:
+    """Every API key set in the environment, longest first (so no key is masked only in part)."""
+    values = {os.environ.get(name, "").strip() for names in KEY_VARS.values() for name in names}
+    return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """``text`` with every API key replaced by ``***``.
+
+    The last guard before anything is printed or saved: providers echo keys back in error messages,
+    and models can quote them in their text, in places no parser can foresee.
+    """
+    for secret in secret_values():
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 def base_url(provider: str) -> str:
     variable, default = DEFAULT_BASE_URLS[provider]
     url = os.environ.get(variable, "").strip() or default

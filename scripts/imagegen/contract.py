@@ -72,10 +72,12 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
 
 
 def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout."""
+    """Write the run's one JSON document to stdout (with any API key masked)."""
     import json  # not needed by --help or --version
 
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    from .config import redact
+
+    sys.stdout.write(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
     sys.stdout.flush()
 
 
@@ -107,6 +109,9 @@ def run_cli(
         if text is None:
             emit(document)
         else:
+            from .config import redact
+
+            text = redact(text)
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             sys.stdout.flush()
         return code

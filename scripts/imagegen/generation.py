@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import __version__, clarify, config, images, intent, payload, presets, prompting, registry, spending, steering
 from . import rails as rails_
 from . import baseline as baselines
-from .errors import ImageGenError, UsageError
+from .errors import ImageGenError, ProviderError, UsageError
 from .inline import omit_images
 from .output import ImageWriter
 from .progress import Ticker, note
@@ -325,6 +325,7 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     image replaced by its size and sha256 (``inline.omit_images``), for callers that keep records.
     """
     saved: list[SavedImage] = []
+    broken: list[ProviderError] = []
     texts: list[str] = []
     documents: list[Any] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
@@ -342,6 +343,17 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
             }
             try:
                 image = writer.save(source.chunks(client), len(saved), metadata)
+            except ImageGenError as error:
+                # The call was answered (and maybe billed): say which generation the failure belongs to,
+                # and which images of this run are already on disk.
+                error.extra.setdefault("generation_id", reply.generation_id)
+                error.extra.setdefault("cost_usd", reply.cost_usd)
+                if saved:
+                    error.extra.setdefault("saved_paths", [str(s.path.resolve()) for s in saved])
+                if not isinstance(error, ProviderError):
+                    raise  # the disk failed: the next image would fail the same way
+                broken.append(error)  # this image is broken; the others may still be good
+                continue
             finally:
                 source.close()
             saved.append(image)
@@ -349,8 +361,11 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                 written[source.inline.placeholder] = (image.bytes, image.sha256)
         if keep_response:
             documents.append(omit_images(reply.document, written))
+    if not saved:
+        raise broken[0]
     first = saved[0]
     warnings = list(plan.warnings)
+    warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
     for image in saved:
         warnings += image.warnings
     result = {

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO, Callable, Iterator
 
-from .errors import provider_error
+from .errors import ProviderError, provider_error
 
 # A data URL, or an Images/edits API "b64_json" value, opening a JSON string.
 _OPENERS = re.compile(rb'"(data:image/[A-Za-z0-9.+-]+;base64,)|"b64_json"\s*:\s*"')
@@ -40,9 +40,17 @@ class InlineImage:
         self.encoded_size = 0
         self._carry = b""  # base64 characters short of a 4-character group
         self._escape = False  # the last chunk ended inside a JSON escape
+        self.error: Exception | None = None  # set when the data proves broken; raised on reading
 
     def feed(self, data: bytes) -> None:
         self.encoded_size += len(data)
+        if self.error is None:
+            try:
+                self._decode_into_spool(data)
+            except ProviderError as error:  # one broken image must not sink the others in the reply
+                self.error = error
+
+    def _decode_into_spool(self, data: bytes) -> None:
         if self._escape or b"\\" in data:
             data = self._unescape(data)
         data = self._carry + data
@@ -73,6 +81,14 @@ class InlineImage:
             index = slash + 2
 
     def finish(self) -> None:
+        if self.error is None:
+            try:
+                self._finish()
+            except ProviderError as error:
+                self.error = error
+        self.spool.flush()
+
+    def _finish(self) -> None:
         if self._escape:
             raise _invalid("it ends inside an escape")
         if self._carry:
@@ -80,10 +96,11 @@ class InlineImage:
                 raise _invalid("its length is impossible")
             self.spool.write(_decode(self._carry + b"=" * (-len(self._carry) % 4)))
             self._carry = b""
-        self.spool.flush()
 
     def decoded_chunks(self) -> Iterator[bytes]:
-        """The decoded bytes, a slice at a time."""
+        """The decoded bytes, a slice at a time (or the error that made them unusable)."""
+        if self.error is not None:
+            raise self.error
         self.spool.seek(0)
         while chunk := self.spool.read(SLICE):
             yield chunk

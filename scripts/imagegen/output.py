@@ -3,14 +3,17 @@
 Bytes go to a hidden temp file beside the target, are fsynced, and then take their final name
 with ``os.link`` (which fails if the name exists, so parallel runs each get their own ``-2``,
 ``-3`` ...) or ``os.replace`` when overwriting was asked for.
+
+A temp file is ``flock``-ed by its writer until it has its final name, so the temp files of a
+writer that was killed (the only ones nobody holds) can be told apart and swept away.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import struct
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -18,7 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import images
+from .config import redact
 from .errors import OutputError, OutputExistsError, UsageError
+
+try:
+    import fcntl
+except ImportError:  # no flock on this platform: temp files are still removed by their own writer
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".imagegen-"
 PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
@@ -43,27 +52,91 @@ def png_text_chunk(keyword: str, text: str) -> bytes:
     return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
 
 
+def new_temp(directory: Path, suffix: str = ".part") -> tuple[int, str]:
+    """A temp file in ``directory``, locked for as long as the returned descriptor stays open."""
+    while True:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=suffix)
+        if fcntl is None:
+            return fd, temp
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(temp).st_ino == os.fstat(fd).st_ino:
+                return fd, temp
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # a sweep took it between its creation and our lock: take another name
+
+
+def sweep_abandoned(directory: Path) -> list[str]:
+    """Remove the temp files that writers killed mid-write left in ``directory``; their names.
+
+    A live writer holds the lock on its temp file, so only leftovers can be locked here.
+    """
+    if fcntl is None:
+        return []
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            continue  # held by a live writer, already gone, or not ours to remove
+        finally:
+            os.close(fd)
+    return removed
+
+
+def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, Any] | None:
+    """The record ImageWriter put into a PNG (the ``image-gen`` iTXt chunk after IHDR), or None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(PNG_HEADER_LEN + 8)
+            if not images.sniff_format(head) == "png" or head[PNG_HEADER_LEN + 4:] != b"iTXt":
+                return None
+            (length,) = struct.unpack(">I", head[PNG_HEADER_LEN:PNG_HEADER_LEN + 4])
+            data = handle.read(min(length, limit))
+    except OSError:
+        return None
+    prefix = b"image-gen" + b"\x00" * 5  # keyword, then no compression, no language, no translation
+    try:
+        record = json.loads(data[len(prefix):]) if data.startswith(prefix) else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all (exclusive: fail if it exists)."""
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
+    fd, temp = new_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if exclusive:
-            os.link(temp, path)
-        else:
-            os.replace(temp, path)
+            # Named while still open (so still locked): no sweep can take the temp file first.
+            if exclusive:
+                os.link(temp, path)
+            else:
+                os.replace(temp, path)
     finally:
         _unlink_quietly(temp)
 
 
 def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
-    write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-                 exclusive=exclusive)
+    """Write ``document`` as JSON, whole or not at all, with any API key masked."""
+    text = redact(json.dumps(document, indent=2, ensure_ascii=False))
+    write_atomic(path, (text + "\n").encode("utf-8"), exclusive=exclusive)
 
 
 def _unlink_quietly(path: str | Path) -> None:
@@ -74,14 +147,12 @@ def _unlink_quietly(path: str | Path) -> None:
 
 
 def ensure_writable_dir(directory: Path) -> Path:
-    """Create ``directory`` if needed and check we may create files in it; UsageError if not.
-
-    ``os.access`` rather than a probe file: a process killed mid-probe would leave the probe behind.
-    """
+    """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, "not writable by this user (or a read-only file system)")
+        fd, probe = new_temp(directory, ".probe")
+        _unlink_quietly(probe)
+        os.close(fd)
     except OSError as error:
         raise UsageError(
             f"output directory is not writable: {directory} ({error.strerror or error})",
@@ -107,8 +178,10 @@ class ImageWriter:
         return self.output_file.parent if self.output_file else self.output_dir
 
     def check_before_request(self) -> None:
-        """Refuse early what would fail after paying: unwritable folder, existing explicit file."""
+        """Refuse early what would fail after paying: unwritable folder, existing explicit file.
+        Temp files that a killed run left in the folder are cleared away."""
         ensure_writable_dir(self.target_dir())
+        sweep_abandoned(self.target_dir())
         if self.output_file and self.output_file.exists() and not self.overwrite:
             raise OutputExistsError(
                 f"output exists: {self.output_file} (pass --overwrite to replace it)",
@@ -130,9 +203,7 @@ class ImageWriter:
     def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
         directory = self.target_dir()
         try:
-            import tempfile
-
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".part")
+            fd, temp = new_temp(directory)
         except OSError as error:
             raise self._disk_error(directory, error) from None
         try:
@@ -140,44 +211,39 @@ class ImageWriter:
                 fmt, size, digest = _stream_image(handle, chunks, metadata)
                 handle.flush()
                 os.fsync(handle.fileno())
-            head = images.file_header(Path(temp)) if fmt != "jpeg" else _jpeg_head(Path(temp))
-            width, height = images.dimensions(head, fmt) or (None, None)
-            info = {"format": fmt, "width": width, "height": height, "bytes": size, "sha256": digest}
-            early_sidecar = self._sidecar_before_claim(index, fmt, metadata, info)
-            saved = self._claim(Path(temp), fmt, index)
+                saved = self._claim(Path(temp), fmt, index)  # while the temp file is still locked
+            saved.bytes, saved.sha256 = size, digest
         except OSError as error:
             raise self._disk_error(directory, error) from None
         finally:
             _unlink_quietly(temp)
-        saved.bytes, saved.sha256, saved.width, saved.height = size, digest, width, height
-        if early_sidecar is not None:
-            saved.sidecar = early_sidecar
-        elif self.sidecars:
-            saved.sidecar = self._write_sidecar(saved.path, metadata, info, saved.warnings)
+        return self._describe(saved, metadata)
+
+    def adopt(self, path: Path, metadata: dict[str, Any]) -> SavedImage:
+        """An image an interrupted run already saved under its final name: describe it and write the
+        sidecar it may be missing (the run was killed between the two)."""
+        import hashlib
+
+        data = path.read_bytes()
+        fmt = images.sniff_format(data[:16]) or "png"
+        return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
+                              metadata)
+
+    def _describe(self, saved: SavedImage, metadata: dict[str, Any]) -> SavedImage:
+        """Read the saved image's size and write its sidecar (a warning, not a failure, if that fails)."""
+        fmt = saved.format
+        head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
+        saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
+        if self.sidecars:
+            sidecar = saved.path.with_name(saved.path.name + ".json")
+            image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
+                     "bytes": saved.bytes, "sha256": saved.sha256}
+            try:
+                write_json_atomic(sidecar, {**metadata, "image": image})
+                saved.sidecar = sidecar
+            except OSError as error:
+                saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
         return saved
-
-    def _sidecar_before_claim(self, index: int, fmt: str, metadata: dict[str, Any],
-                              info: dict[str, Any]) -> Path | None:
-        """For an explicit name, write the sidecar first: a crash between the two then leaves a
-        sidecar without its image (harmless, rewritten on retry), never an image whose sidecar
-        is missing (which a retry could not tell from a stranger's file)."""
-        if not (self.sidecars and self.output_file):
-            return None
-        target = self._explicit(index)
-        if target.exists() and not self.overwrite:
-            raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)")
-        warnings: list[str] = []
-        return self._write_sidecar(target, metadata, info, warnings)
-
-    @staticmethod
-    def _write_sidecar(image: Path, metadata: dict[str, Any], info: dict[str, Any], warnings: list[str]) -> Path | None:
-        sidecar = image.with_name(image.name + ".json")
-        try:
-            write_json_atomic(sidecar, {**metadata, "image": {"file": image.name, **info}})
-        except OSError as error:
-            warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
-            return None
-        return sidecar
 
     def _claim(self, temp: Path, fmt: str, index: int) -> SavedImage:
         ext = images.EXTENSIONS[fmt]
@@ -241,7 +307,7 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
                 raise provider_error("provider_error", "the provider sent data that is not an image (no PNG, JPEG, WebP or GIF signature)")
             chunk, head = head, b""
             if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
-                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", json.dumps(metadata)) + chunk[PNG_HEADER_LEN:]
+                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", redact(json.dumps(metadata))) + chunk[PNG_HEADER_LEN:]
         handle.write(chunk)
         digest.update(chunk)
         size += len(chunk)

@@ -10,7 +10,9 @@ from types import TracebackType
 
 def note(text: str, quiet: bool = False) -> None:
     if not quiet:
-        print(f"image-gen: {text}", file=sys.stderr, flush=True)
+        from .config import redact
+
+        print(f"image-gen: {redact(text)}", file=sys.stderr, flush=True)
 
 
 class Ticker:

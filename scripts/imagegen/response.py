@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .client import HttpClient, Response
-from .errors import provider_error
+from .errors import ProviderError, provider_error
 from .inline import InlineImage, placeholder_in, split_body
 
 MAX_DOWNLOAD = 100 * 1024 * 1024
@@ -24,7 +24,18 @@ class ImageSource:
         if self.inline is not None:
             return self.inline.decoded_chunks()
         assert self.url is not None
-        response = client.get(self.url, {"Accept": "image/*"}, max_bytes=MAX_DOWNLOAD)
+        try:
+            response = client.get(self.url, {"Accept": "image/*"}, max_bytes=MAX_DOWNLOAD)
+        except ProviderError as error:
+            # The generation itself worked (and was billed): a failed download is the provider's
+            # fault, not a missing endpoint or a bad request of ours, whatever its HTTP status.
+            from urllib.parse import urlsplit
+
+            host = urlsplit(self.url).netloc
+            raise provider_error("provider_error", f"could not download the generated image from {host}: "
+                                 f"{error.message}", details=error.details, status=error.status,
+                                 retryable=error.retryable,
+                                 extra={k: v for k, v in error.extra.items() if not k.startswith("_")}) from None
         return iter([bytes(response.body)])
 
     def close(self) -> None:

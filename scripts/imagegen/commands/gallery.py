@@ -89,6 +89,7 @@ def _check_target(page: Path, overwrite: bool) -> None:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+    from ..config import redact
     from ..output import write_atomic
 
     items, default_page, default_title, source = _collect(args)
@@ -96,7 +97,8 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     if page.is_dir():
         page = page / "index.html"
     _check_target(page, args.overwrite)
-    text = gallery_html.render(items, page, args.title or default_title, _summary(items, source))
+    # Files written by older versions, or by hand, may quote a key: the page never does.
+    text = redact(gallery_html.render(items, page, args.title or default_title, _summary(items, source)))
     try:
         page.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(page, text.encode("utf-8"))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import write_json_atomic
+from ..output import sweep_abandoned, write_json_atomic
 from . import store
-from .layout import QueueDirs
+from .layout import STATES, QueueDirs
 
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
 DEFAULT_SLOTS = 2
@@ -198,11 +198,14 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
 
 
 def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[dict[str, Any]]:
-    """Return orphaned jobs to pending (attempts + 1) or, past ``max_attempts``, to failed/."""
+    """Return orphaned jobs to pending (attempts + 1) or, past ``max_attempts``, to failed/, and
+    clear the temp files dead workers left in the queue."""
     fd = os.open(dirs.workers / "recovery.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one recoverer at a time, or two would requeue one job twice
         actions = [_recover_one(dirs, s, max_attempts) for s in find_orphans(dirs, orphan_timeout)]
+        for state in STATES:
+            sweep_abandoned(dirs.state_dir(state))
     finally:
         os.close(fd)
     return [a for a in actions if a]

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ..client import RateGate
 from ..errors import ImageGenError, UsageError
+from ..output import read_png_metadata, sweep_abandoned
 
 PATH_ARGS = ("output_dir", "output_file", "input_image", "preset", "baseline_image", "workspace_root", "mask")
 LIST_PATH_ARGS = ("style_ref",)
@@ -99,6 +100,7 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     if on_plan:
         on_plan(plan)
     writer = generation.writer_from_args(args, plan.spec)
+    sweep_abandoned(writer.target_dir())  # an earlier attempt may have been killed mid-write
     finished = _already_done(job, writer)
     if finished is not None:
         return finished
@@ -115,27 +117,40 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
 
 
 def _already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
-    """If a previous attempt wrote the image (and its sidecar names this job), don't pay twice."""
+    """If a previous attempt wrote the image (its sidecar, or the PNG's own metadata, names this
+    job), don't pay twice."""
     target = writer.output_file
-    if target is None:
+    if target is None or not target.exists():
         return None
     sidecar = Path(str(target) + ".json")
     try:
         record = json.loads(sidecar.read_text())
     except (OSError, ValueError):
-        return None
+        record = None
+    if not _names_job(record, job):
+        # Killed between saving the image and writing its sidecar: the PNG carries the same record.
+        record = read_png_metadata(target)
+        if not _names_job(record, job):
+            return None
+        assert record is not None
+        saved = writer.adopt(target, record)
+        record = {**record, "image": {"format": saved.format, "width": saved.width, "height": saved.height}}
     request = record.get("request") or {}
-    if request.get("job_id") != job["job_id"] or not target.exists():
-        return None
     image = record.get("image") or {}
     result = record.get("result") or {}
     return {
         "path": str(target), "all_paths": [str(target)], "model": request.get("model"),
         "prompt": request.get("prompt"), "format": image.get("format"), "width": image.get("width"),
         "height": image.get("height"), "generation_id": result.get("generation_id"),
-        "cost_usd": result.get("cost_usd"), "sidecar": str(sidecar), "recovered_from_previous_attempt": True,
+        "cost_usd": result.get("cost_usd"), "sidecar": str(sidecar) if sidecar.exists() else None,
+        "recovered_from_previous_attempt": True,
         "warnings": ["the image from an earlier attempt was found complete; no second call was made"],
     }
+
+
+def _names_job(record: Any, job: dict[str, Any]) -> bool:
+    request = record.get("request") if isinstance(record, dict) else None
+    return isinstance(request, dict) and request.get("job_id") == job["job_id"]
 
 
 def is_retryable(error: ImageGenError) -> bool:

@@ -59,6 +59,7 @@ class DrainStats:
     cost_usd: float = 0.0
     recovered: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 class Drainer:
@@ -139,13 +140,30 @@ class Drainer:
     # -- running ----------------------------------------------------------------------------
     def _thread_main(self) -> None:
         while not self.stop.is_set():
-            job = self._next_job()
-            if job is None:
-                if self._should_exit():
-                    return
-                time.sleep(0.1)
-                continue
-            self._run(job)
+            try:
+                job = self._next_job()
+                if job is None:
+                    if self._should_exit():
+                        return
+                    time.sleep(0.1)
+                    continue
+                self._run(job)
+            except OSError as error:
+                self._queue_unwritable(error)
+                return
+
+    def _queue_unwritable(self, error: OSError) -> None:
+        """The queue itself cannot be written (a full or read-only disk): stop the whole drain.
+
+        Carrying on would pay for images whose results cannot be recorded. The job in hand stays in
+        running/ under this worker's lease, so the next worker recovers it once we are gone.
+        """
+        message = f"the queue could not be written ({error.strerror or error}); stopping, the next worker resumes"
+        with self.lock:
+            self.stats.errors.append(message)
+        self.stop.set()
+        if not self.options.quiet:
+            print(f"image-gen: {message}", file=sys.stderr, flush=True)
 
     def _should_exit(self) -> bool:
         with self.lock:
@@ -308,6 +326,8 @@ class Drainer:
                 self._drain_with_threads()
                 slot.release()
                 slot = None
+                if self.stop.is_set():
+                    break
                 # Jobs enqueued while we were leaving would find no free slot to start a worker:
                 # look once more after giving the slot up.
                 if self._at_max_jobs() or not self._runnable_soon():
@@ -328,6 +348,7 @@ class Drainer:
             "elapsed_ms": int((time.monotonic() - started) * 1000),
             "remaining": store.counts(self.dirs),
             "handoff_mode": self.options.handoff_mode,
+            **({"errors": self.stats.errors} if self.stats.errors else {}),
         }
 
     def _runnable_soon(self) -> bool:
