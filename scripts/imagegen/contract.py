@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -22,6 +23,15 @@ MAX_DETAILS = 500
 
 class JsonArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        # A NUL byte fits no prompt, path or id (a real command line cannot even carry one), but one
+        # can arrive through main(argv) or a --jobs-file line, and would fail deep inside os calls.
+        for arg in sys.argv[1:] if args is None else args:
+            if isinstance(arg, str) and "\x00" in arg:
+                raise UsageError(f"{self.prog}: an argument holds a NUL byte: {shorten(repr(arg), 80)}",
+                                 details="remove the NUL character; no flag, path or prompt can contain one")
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
@@ -72,11 +82,25 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     return doc
 
 
-def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout (with any API key masked)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(document: Any, indent: int | None = 2) -> str:
+    """``document`` as JSON text that is always valid UTF-8, with any API key masked.
+
+    Arguments and file names that are not UTF-8 reach Python as lone surrogates, which cannot be
+    encoded; they are written as ``\\udcXX`` escapes, which JSON parsers read back.
+    """
     from .config import redact
 
-    sys.stdout.write(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return redact(text)
+
+
+def emit(document: dict[str, Any]) -> None:
+    """Write the run's one JSON document to stdout."""
+    sys.stdout.write(json_text(document) + "\n")
     sys.stdout.flush()
 
 

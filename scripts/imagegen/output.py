@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from . import images
 from .config import redact
+from .contract import json_text
 from .errors import OutputError, OutputExistsError, UsageError
 
 try:
@@ -135,8 +136,7 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
 def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
     """Write ``document`` as JSON, whole or not at all, with any API key masked."""
-    text = redact(json.dumps(document, indent=2, ensure_ascii=False))
-    write_atomic(path, (text + "\n").encode("utf-8"), exclusive=exclusive)
+    write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive)
 
 
 def _unlink_quietly(path: str | Path) -> None:
