@@ -114,6 +114,8 @@ def load_input_image(
     flag: str = "--input-image",
 ) -> InputImage:
     """Open ``path`` once and check what was read: regular file, allowed format, size limit."""
+    if not str(path).strip():
+        raise UsageError(f"{role} path is empty", details=f"give an image file to {flag}")
     location = Path(path).expanduser()
     try:
         fd = os.open(location, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
