@@ -151,7 +151,10 @@ def read_image_fd(
                 f"{role} is too large: {location} is {info.st_size / MB:.1f} MB, the limit is {max_mb:g} MB",
                 details="downscale or recompress it first",
             )
-        data = handle.read(limit + 1)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as error:  # an I/O error, or a special file that refuses reads (/proc/self/mem)
+            raise UsageError(f"{role} cannot be read: {location} ({error.strerror or error})") from None
     if len(data) > limit:
         raise UsageError(f"{role} grew past {max_mb:g} MB while being read: {location}")
     fmt = sniff_format(data[:16])
