@@ -8,6 +8,7 @@ reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to s
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -104,6 +105,20 @@ def emit(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+# The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.
+PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
+
+
+def os_failure(error: OSError) -> ImageGenError:
+    """An unforeseen OSError as a typed error: exit 2 when the path is at fault, else a runtime failure."""
+    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    if error.errno in PATH_ERRNOS:
+        return UsageError(f"unusable path {where}: {reason}", details="check the paths given on the command line")
+    return ImageGenError(f"file system error on {where}: {reason}",
+                         details="check free space and permissions, then run again", kind="runtime")
+
+
 def run_cli(
     parser: argparse.ArgumentParser,
     handler: Callable[[argparse.Namespace, RunContext], dict[str, Any]],
@@ -144,6 +159,10 @@ def run_cli(
     except KeyboardInterrupt:
         emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
         return 130
+    except OSError as error:  # a file-system call no check foresaw: name the file and the reason
+        failure = os_failure(error)
+        emit(error_envelope(failure, context))
+        return failure.exit_code
     except Exception as error:  # the last line of defence: never a traceback on a user
         if os.environ.get("IMAGEGEN_DEBUG"):
             import traceback
