@@ -164,6 +164,12 @@ def run_cli(
         emit(error_envelope(failure, context))
         return failure.exit_code
     except Exception as error:  # the last line of defence: never a traceback on a user
+        if isinstance(error, RuntimeError) and "home directory" in str(error):
+            # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
+            home = UsageError("a path starts with ~ but that home directory is unknown",
+                              details="write the path out in full (or set HOME)")
+            emit(error_envelope(home, context))
+            return home.exit_code
         if os.environ.get("IMAGEGEN_DEBUG"):
             import traceback
 
