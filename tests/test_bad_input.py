@@ -70,7 +70,7 @@ def call(capsys, script: str, argv: list[str]) -> tuple[int, dict]:
     doc = json.loads(out)  # exactly one document: json.loads refuses anything after it
     assert isinstance(doc, dict) and doc["success"] is (code == 0), doc
     assert code in EXIT_CODES, (code, doc)
-    if code:
+    if code and not (script == "preflight_check" and "checks" in doc):  # a failed check is a report
         assert doc["error_kind"] != "internal", doc
         assert isinstance(doc["error"], str) and doc["error"], doc
     return code, doc
@@ -100,7 +100,7 @@ def test_any_prompt_dry_run(inproc, capsys, prompt):
 
 
 @FEWER
-@given(prompt=any_text.filter(lambda p: p.strip() and not p.startswith("-")))
+@given(prompt=any_text.filter(lambda p: p.strip() and not p.startswith("-") and "\x00" not in p))
 def test_any_prompt_is_sent_as_given(inproc, capsys, fake, prompt):
     fake.clear()
     code, doc = call(capsys, "generate", ["--prompt", prompt, "--quiet", "--retries", "0", "--model", "nanobanana",
@@ -211,7 +211,8 @@ def test_any_job_file_in_pending(inproc, capsys, fake, tmp_path, files):
 odd_paths = st.one_of(
     st.sampled_from(["", ".", "..", "/", "folder", "folder/", "missing.png", "notes.txt", "photo.png/x",
                      "-photo.png", "a\x00b.png", "x" * 300, "x" * 300 + "/y.png", "~nobody/none.png",
-                     "notes.txt/inside.png", "/proc/self/mem", "/dev/null", "über ünïcode.png"]),
+                     "notes.txt/inside.png", "/proc/self/mem", "/dev/null", "über ünïcode.png",
+                     "~no-such-user-0/x.png"]),
     st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40),
 )
 PATH_FLAGS = [
@@ -241,7 +242,7 @@ def test_odd_paths(inproc, capsys, case, path):
     script, argv = case
     assume(not path.startswith("-") or "=" in path)
     code, doc = call(capsys, script, argv + [path])
-    assert code in (0, 1, 2), doc
+    assert code in (0, 1, 2) or (code == 4 and not path), doc  # an empty baseline is no baseline: edit intent
     if code == 1:  # only a check that ran and failed (preflight), never a crash
         assert script == "preflight_check", doc
 
