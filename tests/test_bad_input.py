@@ -165,7 +165,8 @@ job_ids = st.one_of(safe_name.map(lambda n: f"{n}--0000"), st.sampled_from(
 arg_values = {
     "prompt": maybe(any_text), "model": maybe(st.sampled_from(["nanobanana", "nope", "flux.2-klein"])),
     "aspect_ratio": maybe(st.sampled_from(["1:1", "9:9"])), "size": maybe(st.sampled_from(["1K", "9K"])),
-    "seed": maybe(st.integers()), "n": maybe(st.integers(-2, 3)), "output_file": maybe(safe_name.map(lambda n: f"o/{n}.png")),
+    "seed": maybe(st.integers()), "n": maybe(st.integers(-2, 3)),
+    "output_file": maybe(safe_name.map(lambda n: f"o/{n}.png")),
     "style_ref": maybe(st.lists(st.sampled_from(["photo.png", "notes.txt", "missing.png"]), max_size=2)),
     "input_image": maybe(st.sampled_from(["photo.png", "folder", "notes.txt"])),
     "system_prompt": maybe(any_text), "must_keep": maybe(st.lists(any_text, max_size=2)),
