@@ -54,12 +54,12 @@ def test_unwritable_output_folder_is_refused_before_paying(run, fake, workdir, s
     assert files_in(workdir) == ["blocker", "photo.png"]
 
 
-def test_unwritable_gallery_and_review_file(run, fake, workdir):
+def test_unwritable_gallery_folder(run, fake, workdir):
     (workdir / "blocker").write_text("x")
     (workdir / "pics").mkdir()
     (workdir / "pics" / "a.png").write_bytes(make_png(8, 8))
     doc = assert_one_json(result := run("gallery.py", "--dir", "pics", "--out", "blocker/index.html"))
-    assert result.code == 1 and doc["error_kind"] == "output" and "--out" in doc["details"]
+    assert result.code == 2 and doc["error_kind"] == "output_dir" and "blocker is a file, not a folder" in doc["error"]
     assert files_in(workdir) == ["blocker", "pics/a.png"]
 
 

@@ -31,6 +31,7 @@ from tests.fake_api import (
     chat_error_in_200_reply,
     chat_finish_error_reply,
     chat_image_reply,
+    edits_reply,
     error_reply,
     html_reply,
     images_reply,
@@ -61,7 +62,7 @@ def success_reply(route: str) -> Reply:
     return {
         "chat": lambda: chat_image_reply([make_png(16, 16)]),
         "images": lambda: images_reply([make_png(16, 16)]),
-        "edits": lambda: Reply(json={"created": 1, "data": [{"b64_json": base64.b64encode(make_png(16, 16)).decode()}]}),
+        "edits": lambda: edits_reply([make_png(16, 16)]),
         "messages": lambda: messages_reply(review_text()),
     }[route]()
 

@@ -8,7 +8,9 @@ reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to s
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -21,6 +23,15 @@ MAX_DETAILS = 500
 
 class JsonArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        # A NUL byte fits no prompt, path or id (a real command line cannot even carry one), but one
+        # can arrive through main(argv) or a --jobs-file line, and would fail deep inside os calls.
+        for arg in sys.argv[1:] if args is None else args:
+            if isinstance(arg, str) and "\x00" in arg:
+                raise UsageError(f"{self.prog}: an argument holds a NUL byte: {shorten(repr(arg), 80)}",
+                                 details="remove the NUL character; no flag, path or prompt can contain one")
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
@@ -71,14 +82,42 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     return doc
 
 
-def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout (with any API key masked)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(document: Any, indent: int | None = 2) -> str:
+    """``document`` as JSON text that is always valid UTF-8, with any API key masked.
+
+    Arguments and file names that are not UTF-8 reach Python as lone surrogates, which cannot be
+    encoded; they are written as ``\\udcXX`` escapes, which JSON parsers read back.
+    """
     import json  # not needed by --help or --version
 
     from .config import redact
 
-    sys.stdout.write(redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return redact(text)
+
+
+def emit(document: dict[str, Any]) -> None:
+    """Write the run's one JSON document to stdout."""
+    sys.stdout.write(json_text(document) + "\n")
     sys.stdout.flush()
+
+
+# The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.
+PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
+
+
+def os_failure(error: OSError) -> ImageGenError:
+    """An unforeseen OSError as a typed error: exit 2 when the path is at fault, else a runtime failure."""
+    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    if error.errno in PATH_ERRNOS:
+        return UsageError(f"unusable path {where}: {reason}", details="check the paths given on the command line")
+    return ImageGenError(f"file system error on {where}: {reason}",
+                         details="check free space and permissions, then run again", kind="runtime")
 
 
 def run_cli(
@@ -121,7 +160,17 @@ def run_cli(
     except KeyboardInterrupt:
         emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
         return 130
+    except OSError as error:  # a file-system call no check foresaw: name the file and the reason
+        failure = os_failure(error)
+        emit(error_envelope(failure, context))
+        return failure.exit_code
     except Exception as error:  # the last line of defence: never a traceback on a user
+        if isinstance(error, RuntimeError) and "home directory" in str(error):
+            # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
+            home = UsageError("a path starts with ~ but that home directory is unknown",
+                              details="write the path out in full (or set HOME)")
+            emit(error_envelope(home, context))
+            return home.exit_code
         if os.environ.get("IMAGEGEN_DEBUG"):
             import traceback
 

@@ -200,7 +200,7 @@ def _resolve_upsampling(plan: GenerationPlan, cli_value: bool | None) -> None:
 def _load_images(plan: GenerationPlan, args: argparse.Namespace) -> None:
     spec = plan.spec
     given = getattr(args, "input_image", None)
-    inputs = [p for p in (given if isinstance(given, (list, tuple)) else [given]) if p]
+    inputs = [p for p in (given if isinstance(given, (list, tuple)) else [given]) if p is not None]
     refs = list(getattr(args, "style_ref", []) or [])
     preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
     given_baseline = getattr(args, "baseline_image", None)

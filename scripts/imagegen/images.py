@@ -113,6 +113,8 @@ def load_input_image(
     flag: str = "--input-image",
 ) -> InputImage:
     """Open ``path`` once and check what was read: regular file, allowed format, size limit."""
+    if not str(path).strip():
+        raise UsageError(f"{role} path is empty", details=f"give an image file to {flag}")
     location = Path(path).expanduser()
     try:
         fd = os.open(location, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -148,7 +150,10 @@ def read_image_fd(
                 f"{role} is too large: {location} is {info.st_size / MB:.1f} MB, the limit is {max_mb:g} MB",
                 details="downscale or recompress it first",
             )
-        data = handle.read(limit + 1)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as error:  # an I/O error, or a special file that refuses reads (/proc/self/mem)
+            raise UsageError(f"{role} cannot be read: {location} ({error.strerror or error})") from None
     if len(data) > limit:
         raise UsageError(f"{role} grew past {max_mb:g} MB while being read: {location}")
     fmt = sniff_format(data[:16])

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from . import images
 from .config import redact
+from .contract import json_text, shorten
 from .errors import OutputError, OutputExistsError, UsageError
 
 try:
@@ -135,8 +136,7 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
 def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
     """Write ``document`` as JSON, whole or not at all, with any API key masked."""
-    text = redact(json.dumps(document, indent=2, ensure_ascii=False))
-    write_atomic(path, (text + "\n").encode("utf-8"), exclusive=exclusive)
+    write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive)
 
 
 def _unlink_quietly(path: str | Path) -> None:
@@ -154,12 +154,25 @@ def ensure_writable_dir(directory: Path) -> Path:
         _unlink_quietly(probe)
         os.close(fd)
     except OSError as error:
+        blocker = _file_in_the_way(directory)
+        reason = f"{blocker} is a file, not a folder" if blocker else (error.strerror or str(error))
         raise UsageError(
-            f"output directory is not writable: {directory} ({error.strerror or error})",
+            f"output directory is not writable: {shorten(str(directory), 200)} ({reason})",
             details="choose another --output-dir, or fix its permissions or free some space",
             kind="output_dir",
         ) from None
     return directory
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """The existing non-folder on the way to ``directory`` ("File exists" and "Not a directory" hide it)."""
+    for candidate in [directory, *directory.parents]:
+        try:
+            if candidate.exists():
+                return None if candidate.is_dir() else candidate
+        except OSError:
+            return None
+    return None
 
 
 class ImageWriter:
@@ -182,7 +195,13 @@ class ImageWriter:
         Temp files that a killed run left in the folder are cleared away."""
         ensure_writable_dir(self.target_dir())
         sweep_abandoned(self.target_dir())
-        if self.output_file and self.output_file.exists() and not self.overwrite:
+        try:
+            exists = bool(self.output_file) and self.output_file.exists()  # type: ignore[union-attr]
+        except OSError as error:  # a name too long for the file system, say
+            raise UsageError(f"--output-file is not a usable name: {shorten(str(self.output_file), 120)} "
+                             f"({error.strerror or error})", details="choose a shorter or simpler file name",
+                             kind="output_dir") from None
+        if exists and not self.overwrite:
             raise OutputExistsError(
                 f"output exists: {self.output_file} (pass --overwrite to replace it)",
                 details="or choose another --output-file",

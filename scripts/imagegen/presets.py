@@ -37,8 +37,11 @@ def search_dirs() -> list[Path]:
 
 def find(name_or_path: str) -> Path:
     candidate = Path(name_or_path).expanduser()
-    if candidate.is_file():
-        return candidate
+    try:
+        if candidate.is_file():
+            return candidate
+    except OSError:  # a name too long for the file system, say: not a preset file, so not found
+        pass
     if "/" not in name_or_path and name_or_path not in ("", ".", ".."):
         filename = name_or_path if name_or_path.endswith(".json") else name_or_path + ".json"
         for directory in search_dirs():

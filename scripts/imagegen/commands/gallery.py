@@ -90,7 +90,7 @@ def _check_target(page: Path, overwrite: bool) -> None:
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
     from ..config import redact
-    from ..output import write_atomic
+    from ..output import ensure_writable_dir, write_atomic
 
     items, default_page, default_title, source = _collect(args)
     page = (args.out.expanduser() if args.out else default_page).absolute()
@@ -99,8 +99,8 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     _check_target(page, args.overwrite)
     # Files written by older versions, or by hand, may quote a key: the page never does.
     text = redact(gallery_html.render(items, page, args.title or default_title, _summary(items, source)))
+    ensure_writable_dir(page.parent)  # a bad --out is the caller's to fix (exit 2), like generate's
     try:
-        page.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(page, text.encode("utf-8"))
     except OSError as error:
         raise OutputError(f"could not write {page}: {error.strerror or error}",

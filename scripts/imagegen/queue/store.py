@@ -5,6 +5,7 @@ running copy" leaves both, and recovery resolves that in favour of the result)."
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -44,6 +45,16 @@ def read_job(path: Path) -> dict[str, Any]:
         raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
     if not isinstance(job, dict) or not isinstance(job.get("args"), dict) or not isinstance(job.get("job_id"), str):
         raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and args)")
+    if path.suffix == ".json" and job["job_id"] != path.stem:
+        # Results are filed under the job_id: a mismatch would leave this file behind, or write outside the queue.
+        raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
+    for key, kinds in (("attempts", int), ("rate_limited_count", int), ("not_before", (int, float))):
+        value = job.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
+                                  or not math.isfinite(value) or (kinds is int and value < 0)):
+            raise CorruptJob(f"{path.name}: '{key}' is not a usable number: {str(value)[:40]}")
+    if not isinstance(job.get("history", []), list):
+        raise CorruptJob(f"{path.name}: 'history' is not a list")
     return job
 
 

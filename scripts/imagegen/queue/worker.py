@@ -148,17 +148,19 @@ class Drainer:
                     time.sleep(0.1)
                     continue
                 self._run(job)
-            except OSError as error:
-                self._queue_unwritable(error)
+            except Exception as error:  # noqa: BLE001 - the drain must end, never hang or print a traceback
+                self._stop_drain(error)
                 return
 
-    def _queue_unwritable(self, error: OSError) -> None:
-        """The queue itself cannot be written (a full or read-only disk): stop the whole drain.
-
-        Carrying on would pay for images whose results cannot be recorded. The job in hand stays in
-        running/ under this worker's lease, so the next worker recovers it once we are gone.
+    def _stop_drain(self, error: Exception) -> None:
+        """The queue itself failed: it cannot be written (a full or read-only disk), or its files hold
+        something unforeseen. Stop the whole drain rather than pay for results that cannot be recorded;
+        the job in hand stays in running/ under this worker's lease for the next worker to recover.
         """
-        message = f"the queue could not be written ({error.strerror or error}); stopping, the next worker resumes"
+        if isinstance(error, OSError):
+            message = f"the queue could not be written ({error.strerror or error}); stopping, the next worker resumes"
+        else:
+            message = f"internal error in the queue ({type(error).__name__}: {error}); stopping"
         with self.lock:
             self.stats.errors.append(message)
         self.stop.set()
@@ -180,22 +182,23 @@ class Drainer:
     def _run(self, job: dict[str, Any]) -> None:
         name = job["job_id"]
         started = time.time()
-        job["attempts"] = int(job.get("attempts", 0))
-        job["started_at"] = store.now_iso()
-        for key in DEFERRAL_KEYS:
-            job.pop(key, None)
-        try:
-            result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
-                                    retries=self.options.retries)
-        except BudgetError as error:
-            self._refused(job, error)
-        except ImageGenError as error:
-            self._failed_attempt(job, error)
-        except Exception as error:  # a bug must not kill the other threads' jobs
-            self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
-                                                    kind="internal"))
-        else:
-            self._done(job, result, started)
+        try:  # whatever happens, the job leaves in_flight, or the other threads would wait for it forever
+            job["attempts"] = int(job.get("attempts", 0))
+            job["started_at"] = store.now_iso()
+            for key in DEFERRAL_KEYS:
+                job.pop(key, None)
+            try:
+                result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
+                                        retries=self.options.retries)
+            except BudgetError as error:
+                self._refused(job, error)
+            except ImageGenError as error:
+                self._failed_attempt(job, error)
+            except Exception as error:  # a bug must not kill the other threads' jobs
+                self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
+                                                        kind="internal"))
+            else:
+                self._done(job, result, started)
         finally:
             with self.lock:
                 self.in_flight.pop(name, None)
