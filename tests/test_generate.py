@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -322,3 +323,16 @@ def test_help_and_version_print_text(run):
     assert result.code == 0 and "--style-ref" in result.stdout and "--prompt-upsampling" in result.stdout
     result = run("generate.py", "--version")
     assert result.code == 0 and result.stdout.startswith("image-gen ")
+
+
+def test_images_and_sidecars_follow_the_umask(run, fake):
+    umask = os.umask(0o022)  # the scripts inherit the test process's umask
+    os.umask(umask)
+    doc = assert_one_json(run("generate.py", "--prompt", "A red fox in the snow at dawn, photo"))
+    for path in (doc["path"], doc["sidecar"]):
+        assert Path(path).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_empty_baseline_is_a_usage_error(run, fake):
+    doc = assert_one_json(result := run("generate.py", "--prompt", "Make it darker", "--baseline-image", ""))
+    assert result.code == 2 and "--baseline-image is empty" in doc["error"] and fake.requests == []

@@ -135,6 +135,9 @@ def plan_from_args(args: argparse.Namespace, *, default_model: str = registry.DE
     prompt = (args.prompt or "").strip()
     if not prompt:
         raise UsageError("--prompt is empty", details="describe the image to generate")
+    baseline_given = getattr(args, "baseline_image", None)
+    if baseline_given is not None and not str(baseline_given).strip():
+        raise UsageError("--baseline-image is empty", details="give a workspace file or an https URL, or leave it out")
     preset = presets.load(args.preset) if getattr(args, "preset", None) else None
     defaults = preset.defaults if preset else {}
     fallback = getattr(args, "fallback_model", None) or default_model

@@ -53,10 +53,28 @@ def png_text_chunk(keyword: str, text: str) -> bytes:
     return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 less the umask): mkstemp's 0600
+    would leave images unreadable to the web server or the colleague the user shares them with."""
+    global _FILE_MODE
+    if _FILE_MODE is None:
+        try:  # the umask can be read without changing it (Linux 4.7+)
+            with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+                umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            umask = 0o022
+        _FILE_MODE = 0o666 & ~umask
+    return _FILE_MODE
+
+
+_FILE_MODE: int | None = None
+
+
 def new_temp(directory: Path, suffix: str = ".part") -> tuple[int, str]:
     """A temp file in ``directory``, locked for as long as the returned descriptor stays open."""
     while True:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=suffix)
+        os.fchmod(fd, _file_mode())
         if fcntl is None:
             return fd, temp
         fcntl.flock(fd, fcntl.LOCK_EX)
