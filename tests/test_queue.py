@@ -357,3 +357,16 @@ def test_variant_instructions_never_trip_edit_intent(run, fake, workdir):
     assert result.code == 0 and len(doc["job_ids"]) == 6
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
     assert len(queue_files(workdir, "results")) == 6 and queue_files(workdir, "failed") == []
+
+
+def test_jobs_record_inputs_by_path_and_hash_never_bytes(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "ref.png").write_bytes(make_png(32, 32, noise=True))
+    assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk in gouache", "--model",
+                        "nanobanana", "--style-ref", "ref.png", "--request-id", "refs"))
+    (job_path,) = queue_files(workdir, "pending")
+    job = json.loads(job_path.read_text())
+    (ref,) = job["inputs"]["style_refs"]
+    assert ref["path"] == str(workdir / "ref.png") and len(ref["sha256"]) == 64
+    assert len(job_path.read_bytes()) < 5000  # no image data in the job file

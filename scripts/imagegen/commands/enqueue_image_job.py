@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
         batch = [(args, enqueue.validate(args))]
     else:
         raise UsageError("give --prompt or --jobs-file")
-    jobs = [enqueue.make_job(job_args, kind="generate", request_id=request_id, base=base, estimate=plan.estimate_usd)
+    jobs = [enqueue.make_job(job_args, kind="generate", request_id=request_id, base=base, plan=plan)
             for job_args, plan in batch]
     queued = [enqueue.enqueue(dirs, job, args.variant_index if len(jobs) == 1 else None) for job in jobs]
     return {

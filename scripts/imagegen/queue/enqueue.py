@@ -67,10 +67,14 @@ def variation_instruction(number: int, total: int, delta: str) -> str:
     return f"Variation {number} of a set of {total}: {delta}; keep everything else as described."
 
 
-def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path,
-             variation: dict[str, Any] | None = None, estimate: float | None = None) -> dict[str, Any]:
+def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path, plan: Any,
+             variation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The job for validated ``args`` and their ``plan``: flags with absolute paths, and the input
+    images by path and sha256 (never their bytes), so a changed file can be noticed later."""
     stored = runner.job_args(args, base, kind)
     output = stored.get("output_file")
+    record = plan.request_record()
+    inputs = {key: record[key] for key in ("input_images", "style_refs", "baseline") if record.get(key)}
     return {
         "kind": kind,
         "request_id": check_request_id(request_id),
@@ -78,7 +82,8 @@ def make_job(args: argparse.Namespace, *, kind: str, request_id: str, base: Path
         "output": output,
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
-        "cost_estimate_usd": estimate,
+        "cost_estimate_usd": plan.estimate_usd,
+        "inputs": inputs,
         "enqueued_by": store.origin(),
         "status": "pending",
     }

@@ -91,8 +91,8 @@ def enqueue_batch(args: argparse.Namespace, *, request_id: str, base: Path) -> d
             aspect, delta = enqueue.variation_delta(number - 1, locks)
             variation = {"aspect": aspect, "delta": delta,
                          "instruction": enqueue.variation_instruction(number, total, delta)}
-        job = enqueue.make_job(args, kind="generate", request_id=request_id, base=base, variation=variation,
-                               estimate=plan.estimate_usd)
+        job = enqueue.make_job(args, kind="generate", request_id=request_id, base=base, plan=plan,
+                               variation=variation)
         result = enqueue.enqueue(dirs, job, number)
         queued.append(result)
         variants.append({"index": number, "job_id": result["job_id"], "target": str(target),
