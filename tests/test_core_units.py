@@ -131,3 +131,19 @@ def test_full_ids_pass_through_with_assumptions():
     assert spec.output_modalities == ("image",) and not spec.known
     assert registry.estimate_usd(spec, "1:1", "1K") is None
     assert registry.resolve("google/gemini-2.5-flash-image").alias == "nanobanana"
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 4096])
+def test_a_data_url_quoted_inside_text_is_not_an_image(chunk):
+    image = make_png(4, 4)
+    doc = {"choices": [{"message": {
+        "content": 'I drew it; inline it as "data:image/png;base64,AAAA" if you like.',
+        "images": [{"image_url": {"url": "data:image/png;base64," + base64.b64encode(image).decode()}}]}}]}
+    body = json.dumps(doc).encode()
+    splitter = inline.Splitter(io.BytesIO)
+    for start in range(0, len(body), chunk):
+        splitter.feed(body[start:start + chunk])
+    skeleton, found = splitter.finish()
+    parsed = json.loads(skeleton)
+    assert parsed["choices"][0]["message"]["content"] == doc["choices"][0]["message"]["content"]
+    assert len(found) == 1 and b"".join(next(iter(found.values())).decoded_chunks()) == image

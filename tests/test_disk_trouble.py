@@ -174,8 +174,8 @@ def test_folder_turns_read_only_after_the_image_arrived(inproc, fake, workdir, c
 
     real_check = output.ImageWriter.check_before_request
 
-    def check_then_lose_the_folder(self):
-        real_check(self)
+    def check_then_lose_the_folder(self, *args):
+        real_check(self, *args)
         inproc.read_only = True
 
     monkeypatch.setattr(output.ImageWriter, "check_before_request", check_then_lose_the_folder)

@@ -336,3 +336,11 @@ def test_images_and_sidecars_follow_the_umask(run, fake):
 def test_empty_baseline_is_a_usage_error(run, fake):
     doc = assert_one_json(result := run("generate.py", "--prompt", "Make it darker", "--baseline-image", ""))
     assert result.code == 2 and "--baseline-image is empty" in doc["error"] and fake.requests == []
+
+
+def test_every_explicit_name_of_a_multi_image_run_is_checked_before_paying(run, fake, workdir):
+    (workdir / "shot-2.png").write_bytes(b"an earlier image")
+    doc = assert_one_json(result := run("generate.py", "--prompt", "A red fox in the snow at dawn, photo",
+                                        "--n", "2", "--output-file", "shot.png"))
+    assert result.code == 2 and doc["error_kind"] == "output_exists" and "shot-2.png" in doc["error"]
+    assert fake.requests_for("chat") == [] and not (workdir / "shot.png").exists()

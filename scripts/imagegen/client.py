@@ -42,6 +42,12 @@ CHUNK = 256 * 1024
 USER_AGENT = f"image-gen/{__version__} (+python-urllib)"
 
 
+def _after_reply_started(sent: bool) -> dict[str, Any]:
+    """A reply that breaks off after a POST was answered: the provider did the work and may have
+    billed it, so sending again could pay twice. Only a GET is retried."""
+    return {"charge_unknown": True} if sent else {"_retry": True}
+
+
 class _SinkError(Exception):
     """A local write failed while the body streamed in: not a network failure."""
 
@@ -118,7 +124,10 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def _snippet(body: bytes | bytearray, limit: int = 300) -> str:
-    text = bytes(body[: limit * 4]).decode("utf-8", "replace")
+    from .config import redact
+
+    # Mask keys before cutting: a key cut in half could no longer be recognised.
+    text = redact(bytes(body[:65536]).decode("utf-8", "replace"))
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
@@ -310,15 +319,15 @@ class HttpClient:
             raise self._timeout(sent, "the response stalled") from None
         except HTTPException as error:  # IncompleteRead and friends
             raise provider_error("provider_error", "the response was cut off",
-                                 details=type(error).__name__, extra={"_retry": True}) from None
+                                 details=type(error).__name__, extra=_after_reply_started(sent)) from None
         except _SinkError as wrapped:
             raise wrapped.error from None
         except (ConnectionError, OSError) as error:
             raise provider_error("network", "the connection broke while reading the response",
-                                 details=str(error), extra={"_retry": True}) from None
+                                 details=str(error), extra=_after_reply_started(sent)) from None
         if expected is not None and received < expected:
             raise provider_error("provider_error", "the response was cut off",
-                                 details=f"received {received} of {expected} bytes", extra={"_retry": True})
+                                 details=f"received {received} of {expected} bytes", extra=_after_reply_started(sent))
         return body
 
     def _http_failure(self, status: int, headers: dict[str, str], body: bytearray) -> ProviderError:

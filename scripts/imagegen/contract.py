@@ -65,13 +65,19 @@ def shorten(text: str | None, limit: int = MAX_DETAILS) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _redacted(text: str | None) -> str | None:
+    from .config import redact  # before shortening: a key cut in half could not be recognised
+
+    return None if text is None else redact(str(text))
+
+
 def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "success": False,
         "error": error.message,
         "error_kind": error.kind,
         "retryable": error.retryable,
-        "details": shorten(error.details),
+        "details": shorten(_redacted(error.details)),
     }
     status = getattr(error, "status", None)
     if status is not None:

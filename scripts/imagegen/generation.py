@@ -268,7 +268,7 @@ def run_chat(plan: GenerationPlan, client: HttpClient, writer: ImageWriter, *, q
     spend = spend or spending.Spend.default()
     url = url or config.base_url("openrouter") + "/chat/completions"
     headers = openrouter_headers(key or config.api_key("openrouter"))
-    writer.check_before_request()
+    writer.check_before_request(plan.count)
     spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
     body = plan.request_body()
     started = time.monotonic()

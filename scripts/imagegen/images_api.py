@@ -89,7 +89,7 @@ def run(plan: GenerationPlan, options: ImagesOptions, client: HttpClient, writer
     spend = spend or spending.Spend.default()
     headers = openrouter_headers(config.api_key("openrouter"))
     target = url()
-    writer.check_before_request()
+    writer.check_before_request(plan.count)
     spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
     recorder = spending.CallRecorder(spend, plan.spec.id, plan.estimate_usd)
     body = request_body(plan, options)

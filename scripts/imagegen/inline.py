@@ -147,6 +147,11 @@ class Splitter:
                 self.skeleton += buffer[position:keep]
                 self._pending = buffer[keep:]
                 return
+            if _escaped(bytes(self.skeleton[-16:]) + buffer[position:match.start()]):
+                # \"data:image/... inside some other string (a model quoting a data URL): not a value.
+                self.skeleton += buffer[position:match.start() + 1]
+                position = match.start() + 1
+                continue
             key = PLACEHOLDER.format(len(self.images))
             self.skeleton += buffer[position:match.end()] + key.encode("ascii")  # the opener stays, its value goes
             self._current = self.images[key] = InlineImage(self.new_spool(), key)
@@ -162,6 +167,11 @@ class Splitter:
     def discard(self) -> None:
         for image in self.images.values():
             image.close()
+
+
+def _escaped(before: bytes) -> bool:
+    """Is a quote that follows ``before`` escaped (an odd run of backslashes)?"""
+    return (len(before) - len(before.rstrip(b"\\"))) % 2 == 1
 
 
 def split_body(body: bytes | bytearray) -> tuple[bytes, dict[str, InlineImage]]:

@@ -208,22 +208,24 @@ class ImageWriter:
     def target_dir(self) -> Path:
         return self.output_file.parent if self.output_file else self.output_dir
 
-    def check_before_request(self) -> None:
-        """Refuse early what would fail after paying: unwritable folder, existing explicit file.
-        Temp files that a killed run left in the folder are cleared away."""
+    def check_before_request(self, count: int = 1) -> None:
+        """Refuse early what would fail after paying: unwritable folder, an existing explicit file
+        (each of the ``count`` names a run will take). Temp files a killed run left are cleared away."""
         ensure_writable_dir(self.target_dir())
         sweep_abandoned(self.target_dir())
-        try:
-            exists = bool(self.output_file) and self.output_file.exists()  # type: ignore[union-attr]
-        except OSError as error:  # a name too long for the file system, say
-            raise UsageError(f"--output-file is not a usable name: {shorten(str(self.output_file), 120)} "
-                             f"({error.strerror or error})", details="choose a shorter or simpler file name",
-                             kind="output_dir") from None
-        if exists and not self.overwrite:
-            raise OutputExistsError(
-                f"output exists: {self.output_file} (pass --overwrite to replace it)",
-                details="or choose another --output-file",
-            )
+        if not self.output_file or self.overwrite:
+            return
+        for index in range(count):
+            target = self._explicit(index)
+            try:
+                exists = target.exists()
+            except OSError as error:  # a name too long for the file system, say
+                raise UsageError(f"--output-file is not a usable name: {shorten(str(target), 120)} "
+                                 f"({error.strerror or error})", details="choose a shorter or simpler file name",
+                                 kind="output_dir") from None
+            if exists:
+                raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)",
+                                        details="or choose another --output-file")
 
     def planned_name(self, index: int = 0, ext: str = ".png") -> Path:
         """The name an image would get (for --dry-run); the real one may take a -N suffix."""

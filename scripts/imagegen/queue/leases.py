@@ -133,6 +133,9 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
 
 
 def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float) -> None:
+    """Rewrite a held lease with a new heartbeat (never create one that is gone)."""
+    if not dirs.lease_path(job_id).exists():
+        return
     try:
         write_json_atomic(dirs.lease_path(job_id), worker.lease(started))
     except OSError:
@@ -180,7 +183,10 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
                 if age > LEASE_WRITE_GRACE:
                     found.append(Stranded(job, "unreadable lease", age))
                 continue
-            heartbeat_age = now - float(lease.get("heartbeat", 0))
+            try:
+                heartbeat_age = now - float(lease.get("heartbeat", 0))
+            except (TypeError, ValueError):  # not one we wrote: judge it by the file's age
+                heartbeat_age = age
             if not worker_alive(dirs, str(lease["worker_id"]), tidy=tidy):
                 found.append(Stranded(job, f"worker {lease['worker_id']} is gone", heartbeat_age))
             elif heartbeat_age > orphan_timeout and lease.get("host") != os.uname().nodename:

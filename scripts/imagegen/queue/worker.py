@@ -221,6 +221,7 @@ class Drainer:
             if key in result:
                 job[key] = result[key]
         self._record_common(job)
+        self._leave(job)
         store.finish(self.dirs, job, "results")
         with self.lock:
             self.stats.done += 1
@@ -270,6 +271,7 @@ class Drainer:
         job.update(status="failed", error=error.message, error_kind=error.kind, details=error.details,
                    retryable=error.retryable)
         self._record_common(job)
+        self._leave(job)
         store.finish(self.dirs, job, "failed")
         with self.lock:
             self.stats.failed += 1
@@ -281,6 +283,7 @@ class Drainer:
         job["not_before"] = until
         job["deferred_until"] = store.iso(until)
         job["deferred_reason"] = f"{error.kind}: {error.message}"
+        self._leave(job)
         store.rewrite(self.dirs, "running", job)
         store.move(self.dirs, job["job_id"], "running", "pending")
         try:
@@ -305,13 +308,18 @@ class Drainer:
         print(" ".join(parts), file=sys.stderr, flush=True)
 
     # -- heartbeats and the whole drain -----------------------------------------------------
+    def _leave(self, job: dict[str, Any]) -> None:
+        """Stop refreshing a job's lease before the lease is dropped: a refresh after the drop
+        would bring the lease back and block the job for as long as this worker lives."""
+        with self.lock:
+            self.in_flight.pop(job["job_id"], None)
+
     def _heartbeat(self, interval: float) -> None:
         while not self.stop.wait(interval):
-            with self.lock:
-                flying = dict(self.in_flight)
-            for name, started in flying.items():
-                assert self.worker is not None
-                leases.refresh(self.dirs, name, self.worker, started)
+            assert self.worker is not None
+            with self.lock:  # _leave waits for a refresh in progress, so none outlives its job
+                for name, started in self.in_flight.items():
+                    leases.refresh(self.dirs, name, self.worker, started)
 
     def run(self) -> dict[str, Any]:
         self.dirs.ensure()
