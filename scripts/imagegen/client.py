@@ -42,6 +42,16 @@ CHUNK = 256 * 1024
 USER_AGENT = f"image-gen/{__version__} (+python-urllib)"
 
 
+def _limit_wait(handle: Any, seconds: float) -> None:
+    """Let the next read wait no longer than the time left, so --timeout bounds the whole reply."""
+    sock = getattr(getattr(getattr(handle, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(0.05, seconds))
+        except OSError:
+            pass
+
+
 def _after_reply_started(sent: bool) -> dict[str, Any]:
     """A reply that breaks off after a POST was answered: the provider did the work and may have
     billed it, so sending again could pay twice. Only a GET is retried."""
@@ -298,8 +308,10 @@ class HttpClient:
         read = getattr(handle, "read1", handle.read)  # read1 returns what has arrived: deadlines hold
         try:
             while True:
-                if time.monotonic() > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise self._timeout(sent, "the response did not finish in time")
+                _limit_wait(handle, remaining)
                 chunk = read(CHUNK)
                 if not chunk:
                     break
