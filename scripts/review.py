@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Review images with a vision model (or print the rubric for the calling agent); prints one JSON document. See --help."""
+"""Review images with a vision model (or print the rubric for the calling agent).
+
+Prints one JSON document. See --help.
+"""
 
 import os
 import sys

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
-from tests.fake_api import Reply, error_reply
+from tests.fake_api import error_reply
 
 QUEUE = "generated/imagegen-queue"
 
@@ -96,7 +95,7 @@ def test_unsafe_request_ids_are_refused(run, fake, workdir, request_id):
 def test_refused_job_is_never_queued(run, fake, workdir):
     doc = assert_one_json(result := run("enqueue_image_job.py", "--prompt", "x", "--model", "flux.2-klein",
                                         "--style-ref", "missing.png", "--request-id", "r1"))
-    assert result.code == 2 and queue_files(workdir, "pending") == []
+    assert result.code == 2 and doc["error_kind"] == "unsupported" and queue_files(workdir, "pending") == []
 
 
 def test_jobs_file_batch_and_bad_line(run, fake, workdir):

@@ -58,7 +58,8 @@ def count(text: str) -> int:
 
 def ratio(text: str) -> str:
     if text not in registry.RATIO_PIXELS_1K:
-        raise argparse.ArgumentTypeError(f"unknown aspect ratio {text!r}; choose from {', '.join(registry.RATIO_PIXELS_1K)}")
+        known = ", ".join(registry.RATIO_PIXELS_1K)
+        raise argparse.ArgumentTypeError(f"unknown aspect ratio {text!r}; choose from {known}")
     return text
 
 
@@ -167,7 +168,8 @@ def add_baseline_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--baseline-image", metavar="PATH|URL",
                        help="the image to edit or vary, sent as the first input image: a workspace file "
                             "(needs --confirm-external-upload) or a public https URL")
-    group.add_argument("--baseline-source-kind", choices=choices.BASELINE_SOURCE_KINDS, default=choices.DEFAULT_BASELINE_SOURCE_KIND,
+    group.add_argument("--baseline-source-kind", choices=choices.BASELINE_SOURCE_KINDS,
+                       default=choices.DEFAULT_BASELINE_SOURCE_KIND,
                        help="where the baseline came from, recorded for provenance (default explicit_path_or_url)")
     group.add_argument("--confirm-external-upload", action="store_true",
                        help="the user approved sending the local baseline file to the provider")

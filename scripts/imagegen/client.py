@@ -270,7 +270,8 @@ class HttpClient:
                 raise self._timeout(False, "could not connect") from None
             raise self._network(f"cannot reach {self._host(request.url)}: {reason}") from None
         except (ConnectionError, HTTPException, OSError) as error:
-            raise self._network(f"connection to {self._host(request.url)} failed: {type(error).__name__} {error}") from None
+            failure = f"{type(error).__name__} {error}"
+            raise self._network(f"connection to {self._host(request.url)} failed: {failure}") from None
 
     def _read_split(self, handle: Any, deadline: float, max_bytes: int, sent: bool,
                     spool_dir: Path) -> tuple[bytearray, dict[str, Any]]:

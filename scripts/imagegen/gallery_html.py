@@ -27,7 +27,8 @@ STYLE = """
 @media (prefers-color-scheme: dark) { :root { --bg: #151517; --card: #222226; --ink: #ececef;
   --muted: #a0a0a8; --line: #34343a; --accept: #5cc27c; --refine: #e0b14d; --reject: #f0776d; } }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--ink); }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+       background: var(--bg); color: var(--ink); }
 header { padding: 20px 24px 8px; }
 h1 { margin: 0 0 4px; font-size: 20px; }
 .summary { color: var(--muted); margin: 0; }
@@ -144,7 +145,8 @@ def _short_model(model: str | None) -> str:
 def _card(index: int, item: Item, page_dir: Path, anchors: dict[Path, str]) -> str:
     verdict = (item.verdict or NOT_REVIEWED).lower()
     classes = f"card status-{item.status}"
-    attrs = f'class="{e(classes)}" id="item-{index}" data-model="{e(item.model or "unknown")}" data-verdict="{e(verdict)}"'
+    attrs = (f'class="{e(classes)}" id="item-{index}" data-model="{e(item.model or "unknown")}" '
+             f'data-verdict="{e(verdict)}"')
     if item.status == "ok" and item.path is not None:
         url = relative_url(item.path, page_dir)
         caption = item.prompt or item.title

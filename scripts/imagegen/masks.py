@@ -58,7 +58,8 @@ def rect_spec(text: str) -> RectSpec:
     for name, field in zip(("X", "Y", "W", "H"), fields):
         match = _NUMBER.match(field)
         if not match:
-            raise argparse.ArgumentTypeError(f"{name} must be a number of pixels or a percentage, got {field!r}; {example}")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a number of pixels or a percentage, got {field!r}; {example}")
         number, percent = float(match[1]), bool(match[2])
         if not percent and not number.is_integer():
             raise argparse.ArgumentTypeError(f"{name} in pixels must be a whole number, got {field!r}")

@@ -22,7 +22,8 @@ def pricing_record(pricing: Pricing) -> dict[str, Any]:
     elif pricing.kind == "per_image":
         record["per_image_usd"] = dict(pricing.per_image)
     elif pricing.kind == "image_tokens":
-        record.update(per_million_image_tokens_usd=pricing.per_million_tokens, tokens_per_image=pricing.tokens_per_image)
+        record.update(per_million_image_tokens_usd=pricing.per_million_tokens,
+                      tokens_per_image=pricing.tokens_per_image)
     return record
 
 

@@ -177,7 +177,8 @@ def plan_from_args(args: argparse.Namespace) -> OpenAIEditPlan:
 
 def _mask_from_args(args: argparse.Namespace, image: images.InputImage, warnings: list[str]) -> masks.Mask | None:
     if args.mask and args.mask_rect:
-        raise UsageError("--mask and --mask-rect cannot be combined", details="give a mask file or rectangles, not both")
+        raise UsageError("--mask and --mask-rect cannot be combined",
+                         details="give a mask file or rectangles, not both")
     if args.mask_invert and not args.mask_rect:
         raise UsageError("--mask-invert needs --mask-rect",
                          details="it keeps the rectangles and edits the rest; invert a mask file in an image editor")

@@ -290,7 +290,8 @@ class ImageWriter:
         if self.output_file:
             target = self._explicit(index)
             if target.suffix.lower() not in _extensions_for(fmt):
-                warnings.append(f"{target.name} holds {fmt.upper()} data although its name says {target.suffix or 'nothing'}")
+                named = target.suffix or "nothing"
+                warnings.append(f"{target.name} holds {fmt.upper()} data although its name says {named}")
             if self.overwrite:
                 os.replace(temp, target)
                 return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
@@ -343,10 +344,12 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
             if fmt is None:
                 from .errors import provider_error
 
-                raise provider_error("provider_error", "the provider sent data that is not an image (no PNG, JPEG, WebP or GIF signature)")
+                raise provider_error("provider_error", "the provider sent data that is not an image "
+                                                       "(no PNG, JPEG, WebP or GIF signature)")
             chunk, head = head, b""
             if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
-                chunk = chunk[:PNG_HEADER_LEN] + png_text_chunk("image-gen", redact(json.dumps(metadata))) + chunk[PNG_HEADER_LEN:]
+                text = png_text_chunk("image-gen", redact(json.dumps(metadata)))
+                chunk = chunk[:PNG_HEADER_LEN] + text + chunk[PNG_HEADER_LEN:]
         handle.write(chunk)
         digest.update(chunk)
         size += len(chunk)

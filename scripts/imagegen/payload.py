@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from .registry import ModelSpec
 
@@ -14,7 +14,7 @@ def chat_request(
     spec: ModelSpec,
     prompt: str,
     *,
-    image_urls: list[str] = (),  # type: ignore[assignment]
+    image_urls: Sequence[str] = (),
     system_message: str | None = None,
     aspect_ratio: str | None = None,
     size: str | None = None,
@@ -47,7 +47,7 @@ def images_request(
     spec: ModelSpec,
     prompt: str,
     *,
-    reference_urls: list[str] = (),  # type: ignore[assignment]
+    reference_urls: Sequence[str] = (),
     aspect_ratio: str | None = None,
     resolution: str | None = None,
     n: int = 1,

@@ -216,8 +216,9 @@ def check_presets() -> list[Check]:
                                      if preset.warnings else "")
         missing = [str(p) for p in preset.reference_images if not p.is_file()]
         if missing:
-            checks.append(Check("preset", name, False, False, f"{preset.path}: reference image missing: "
-                                + ", ".join(missing), f"${{EDITOR:-vi}} {q(preset.path)}   # fix style.reference_images"))
+            fixup = f"${{EDITOR:-vi}} {q(preset.path)}   # fix style.reference_images"
+            checks.append(Check("preset", name, False, False,
+                                f"{preset.path}: reference image missing: " + ", ".join(missing), fixup))
             continue
         checks.append(Check("preset", name, False, True, detail))
     return checks
@@ -260,8 +261,8 @@ def check_queue(options: Options) -> list[Check]:
                                 f"{len(view.stranded)} job(s) stranded; --fix could not recover them "
                                 f"({error.strerror or error})", f"chmod -R u+rwX {q(dirs.root)}"))
             return checks
-        done = "; ".join(f"{a['job_id']}: {a['action'].replace('_', ' ')}" + (f" ({a['reason']})" if a.get("reason") else "")
-                         for a in actions[:5])
+        done = "; ".join(f"{a['job_id']}: {a['action'].replace('_', ' ')}"
+                         + (f" ({a['reason']})" if a.get("reason") else "") for a in actions[:5])
         checks.append(Check("queue", "stranded_jobs", False, True,
                             f"--fix recovered {len(actions)} stranded job(s) as a worker would: {done}",
                             info={"recovered": actions}))

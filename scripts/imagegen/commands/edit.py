@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-image", action="append", required=True, metavar="PATH",
                         help="image to edit (PNG, JPEG, WebP); repeat to send more images, the first is edited")
     parser.add_argument("--prompt", required=True, help="the edit instruction, or what to paint in the masked area")
-    parser.add_argument("--n", "--count", dest="n", type=cli.count, default=1, help="how many variants (1-10; openai and --api images: one call, chat: one call each)")
+    parser.add_argument("--n", "--count", dest="n", type=cli.count, default=1,
+                        help="how many variants (1-10; openai and --api images: one call, chat: one call each)")
     cli.add_model_args(parser, fallback_model=editing.DEFAULT_EDIT_MODEL, fallback_ratio="nearest the input image")
     cli.add_style_args(parser)
     cli.add_images_api_args(parser, also_openai=True)
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="PNG with alpha, the image's size, under 4 MB; transparent pixels are repainted")
     group.add_argument("--mask-rect", action="append", type=masks.rect_spec, metavar="X,Y,W,H",
                        help="draw the mask: repaint this rectangle, in pixels or percentages (repeatable)")
-    group.add_argument("--mask-invert", action="store_true", help="with --mask-rect: keep the rectangles, repaint the rest")
+    group.add_argument("--mask-invert", action="store_true",
+                       help="with --mask-rect: keep the rectangles, repaint the rest")
     group.add_argument("--openai-model", help=f"OpenAI image model (default {openai_edit.DEFAULT_MODEL})")
     group.add_argument("--openai-size", type=openai_edit.openai_size,
                        help="output size: " + ", ".join(openai_edit.SIZES) + " (default: the model's)")

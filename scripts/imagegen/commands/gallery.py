@@ -84,7 +84,8 @@ def _check_target(page: Path, overwrite: bool) -> None:
     except OSError:
         ours = False
     if not ours:
-        raise OutputExistsError(f"output exists: {page} and was not made by gallery.py (pass --overwrite to replace it)",
+        raise OutputExistsError(f"output exists: {page} and was not made by gallery.py "
+                                "(pass --overwrite to replace it)",
                                 details="or choose another --out")
 
 

@@ -29,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fetch GET /models?output_modalities=image and cache it "
                              f"(fresh for {catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory")
     group = parser.add_argument_group("network (with --refresh)")
-    group.add_argument("--timeout", type=cli.positive_float, default=30.0, help="seconds to wait for OpenRouter (default 30)")
-    group.add_argument("--retries", type=cli.non_negative_int, default=2, help="retries on 429/5xx and connection errors (default 2)")
+    group.add_argument("--timeout", type=cli.positive_float, default=30.0,
+                       help="seconds to wait for OpenRouter (default 30)")
+    group.add_argument("--retries", type=cli.non_negative_int, default=2,
+                       help="retries on 429/5xx and connection errors (default 2)")
     group.add_argument("--quiet", action="store_true", help="no notes on stderr")
     return parser
 

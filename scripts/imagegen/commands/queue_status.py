@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     enqueue.add_queue_dir_arg(parser)
     parser.add_argument("--request-id", help="report this request's jobs: state, attachments, failures, cost, done")
     parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
-    parser.add_argument("--timeout", type=cli.positive_float, default=600.0, help="seconds --wait may block (default 600)")
+    parser.add_argument("--timeout", type=cli.positive_float, default=600.0,
+                        help="seconds --wait may block (default 600)")
     parser.add_argument("--max-background-workers", type=int, default=2, metavar="N",
                         help="slot count to report on (default 2)")
     return parser

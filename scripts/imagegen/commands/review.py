@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", choices=vision.PROVIDERS,
                         help="anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its key is set")
     parser.add_argument("--review-model",
-                        help="vision model (default " + ", ".join(f"{v} on {k}" for k, v in vision.DEFAULT_MODELS.items())
-                             + ")")
+                        help="vision model (default "
+                             + ", ".join(f"{v} on {k}" for k, v in vision.DEFAULT_MODELS.items()) + ")")
     parser.add_argument("--no-review-file", dest="review_file", action="store_false",
                         help="do not write <image>.review.json beside the image")
     cli.add_spending_args(parser)

@@ -14,7 +14,8 @@ from typing import Any
 from . import leases
 from .layout import QueueDirs
 
-_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from imagegen.commands.run_image_queue import main; raise SystemExit(main())"
+_BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+         "from imagegen.commands.run_image_queue import main; raise SystemExit(main())")
 
 
 def hand_off(dirs: QueueDirs, *, slots: int, orphan_timeout: float, max_attempts: int,

@@ -130,7 +130,8 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[
     except FileExistsError:
         return read_job(dirs.job_path("pending", job_name)), False
     except OSError as error:
-        raise UsageError(f"could not write the job to {dirs.root}: {error.strerror or error}", kind="queue_dir") from None
+        raise UsageError(f"could not write the job to {dirs.root}: {error.strerror or error}",
+                         kind="queue_dir") from None
     job["state"] = "pending"
     return job, True
 

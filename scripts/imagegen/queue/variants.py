@@ -22,7 +22,8 @@ def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) ->
                        help="number of the first variant, to continue an earlier batch's names (default 1)")
     group.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N",
                        help="queue only the first N of --count (a controlled subset)")
-    group.add_argument("--out-dir", type=Path, default=Path("./generated"), help="folder for the variants (default ./generated)")
+    group.add_argument("--out-dir", type=Path, default=Path("./generated"),
+                       help="folder for the variants (default ./generated)")
     group.add_argument("--prefix", default="variant", help="file names <prefix>-NN.png (default variant)")
     group.add_argument("--request-id", help="groups the jobs; re-running with the same id returns the same jobs")
     enqueue.add_queue_dir_arg(group)
