@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen import baseline
+from imagegen.prompt import baseline
 from imagegen.errors import UsageError
 from tests.conftest import assert_one_json
 from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp

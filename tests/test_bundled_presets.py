@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from imagegen import config, presets, registry
+from imagegen import config
+from imagegen.prompt import presets
+from imagegen.models import registry
 
 from tests.conftest import assert_one_json
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from imagegen import clarify, registry
+from imagegen.prompt import clarify
+from imagegen.models import registry
 
 CORPUS = [
     # (prompt, model, aspect ratio, other facts, the exact hint codes)

@@ -109,7 +109,7 @@ def test_kill_9_at_random_points_then_every_job_is_done_exactly_once(run, fake, 
 # -- the windows the random kills found, pinned down -----------------------------------------------
 
 def test_sweep_removes_only_the_temp_files_of_dead_writers(tmp_path):
-    from imagegen import output
+    from imagegen import fsutil as output
 
     live_fd, live = output.new_temp(tmp_path)
     dead = tmp_path / ".imagegen-dead1234.part"
@@ -117,7 +117,7 @@ def test_sweep_removes_only_the_temp_files_of_dead_writers(tmp_path):
     other = tmp_path / "keep.png"
     other.write_bytes(b"not ours")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, fcntl, os, time; sys.path.insert(0, sys.argv[1]); from imagegen import output; "
+        "import sys, fcntl, os, time; sys.path.insert(0, sys.argv[1]); from imagegen import fsutil as output; "
         "fd, name = output.new_temp(output.Path(sys.argv[2])); print(name, flush=True); time.sleep(30)"),
         str(SCRIPTS), str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:

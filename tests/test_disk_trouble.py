@@ -170,7 +170,7 @@ def test_full_disk_while_writing_the_image(inproc, fake, workdir, capsys, target
 
 
 def test_folder_turns_read_only_after_the_image_arrived(inproc, fake, workdir, capsys, monkeypatch):
-    from imagegen import output
+    from imagegen.images import writer as output
 
     real_check = output.ImageWriter.check_before_request
 
@@ -186,7 +186,7 @@ def test_folder_turns_read_only_after_the_image_arrived(inproc, fake, workdir, c
 
 def test_disk_fills_up_mid_write_of_the_image_bytes(inproc, fake, workdir, capsys, monkeypatch):
     """ENOSPC after part of the image is on disk: the temp file goes, nothing takes the final name."""
-    from imagegen import output
+    from imagegen.images import writer as output
 
     real_stream = output._stream_image
 

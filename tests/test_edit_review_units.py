@@ -7,7 +7,11 @@ import time
 
 import pytest
 
-from imagegen import editing, masks, multipart, payload, registry, review
+from imagegen.pipeline import edit as editing, rubric as review
+from imagegen.images import masks
+from imagegen.http import multipart
+from imagegen.providers import bodies as payload
+from imagegen.models import registry
 from imagegen.errors import ProviderError, UsageError
 from tests.fake_api import make_png, parse_multipart, read_png_rgba
 

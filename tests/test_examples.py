@@ -204,7 +204,7 @@ def test_agent_transcript_runs(env, fake, workdir):
 
 
 def test_examples_reference_only_existing_presets():
-    from imagegen import presets
+    from imagegen.prompt import presets
 
     names = set(presets.available())
     text = "\n".join(p.read_text() for p in EXAMPLES.rglob("*") if p.is_file())

@@ -303,7 +303,7 @@ def test_download_limit_applies_while_streaming(fake, workdir, monkeypatch, caps
     """The limit holds for bodies that do not announce their size: lowered here to keep the test small."""
     import json
 
-    from imagegen import response
+    from imagegen.providers import replies as response
     from imagegen.commands import generate
 
     monkeypatch.setattr(response, "MAX_DOWNLOAD", 4096)

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from imagegen import generation, intent, rails
+from imagegen.pipeline import generate as generation
+from imagegen.prompt import intent, rails
 from imagegen.commands import generate
 from imagegen.errors import EXIT_EDIT_INTENT, EditIntentError
 

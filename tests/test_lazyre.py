@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagegen import clarify, intent, wording
-from imagegen.lazyre import Lazy
+from imagegen.prompt import clarify, intent, wording
+from imagegen.prompt.lazyre import Lazy
 from tests.test_clarify import CORPUS
 from tests.test_intent import EDITS, ORDINARY, TOOLING
 

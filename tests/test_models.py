@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from imagegen import catalogue, registry
+from imagegen.models import catalogue, registry
 from imagegen.commands import models as models_command
 
 from tests.conftest import ROOT, TEST_KEY, assert_one_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from imagegen import spending, spendreport
+from imagegen.spending import guard as spending, report as spendreport
 from imagegen.errors import UsageError
 
 from tests.conftest import assert_one_json

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from imagegen import config, errors, registry, spending
+from imagegen import config, errors
+from imagegen.models import registry
+from imagegen.spending import guard as spending
 
 from tests.conftest import assert_one_json
 from tests.fake_api import Reply, chat_text_only_reply, error_reply

@@ -17,7 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import catalogue, config, presets, queue_view, spending
+from .models import catalogue
+from . import config
+from .prompt import presets
+from .queue import view as queue_view
+from .spending import guard as spending
 from .config import script_command
 from .errors import ImageGenError, UsageError
 from .queue.layout import SUBDIRS
@@ -279,7 +283,7 @@ def check_queue(options: Options) -> list[Check]:
 
 
 def check_online(timeout: float) -> Check:
-    from .client import HttpClient
+    from .http.client import HttpClient
 
     if config.key_variable("openrouter") is None:
         return Check("online", "openrouter_key", True, False, "cannot check the key: none is set",

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract, editing, generation, images_api, masks, openai_edit, spending
+from ..cli import flags as cli
+from .. import contract
+from ..pipeline import edit as editing, generate as generation, images_api, openai_edit
+from ..images import masks
+from ..spending import guard as spending
 
 DESCRIPTION = """Edit an image and print one JSON document on stdout.
 

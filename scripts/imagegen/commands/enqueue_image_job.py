@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import contract
 from ..errors import ImageGenError, UsageError
-from ..queue import enqueue
+from ..queue import submit as enqueue
 from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue image jobs for a background worker; prints one JSON document at once.

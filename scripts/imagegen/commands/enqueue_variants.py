@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import contract
-from ..queue import enqueue, variants
+from ..queue import submit as enqueue, variants
 
 DESCRIPTION = """Queue variants <prefix>-NN.png of one prompt and write <prefix>-manifest.json; one JSON document.
 

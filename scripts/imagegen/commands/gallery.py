@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import cli, contract, gallery, gallery_html
+from ..cli import flags as cli
+from .. import contract
+from ..gallery import collect as gallery, page as gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..queue.layout import DEFAULT_QUEUE_DIR
 
@@ -91,7 +93,8 @@ def _check_target(page: Path, overwrite: bool) -> None:
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
     from ..config import redact
-    from ..output import ensure_writable_dir, write_atomic
+    from ..fsutil import write_atomic
+    from ..images.writer import ensure_writable_dir
 
     items, default_page, default_title, source = _collect(args)
     page = (args.out.expanduser() if args.out else default_page).absolute()

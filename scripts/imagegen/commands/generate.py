@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract
+from ..cli import flags as cli
+from .. import contract
 
 DESCRIPTION = """Generate images through OpenRouter and print one JSON document on stdout.
 
@@ -47,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    from .. import config, enhance, generation, images_api, spending  # not for --help: keep start-up fast
+    from .. import config
+    from ..prompt import enhance
+    from ..pipeline import generate as generation, images_api
+    from ..spending import guard as spending  # not for --help: keep start-up fast
     from ..errors import ImageGenError
 
     context.fields["model"] = args.model

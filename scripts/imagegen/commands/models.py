@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import catalogue, cli, config, contract, generation, modelinfo, registry
+from ..models import catalogue, describe as modelinfo, registry
+from ..cli import flags as cli
+from .. import config, contract
+from ..pipeline import generate as generation
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
 
@@ -38,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def refresh(args: argparse.Namespace) -> dict[str, Any]:
-    from ..client import HttpClient
+    from ..http.client import HttpClient
 
     key_var = config.key_variable("openrouter")
     key = config.api_key("openrouter") if key_var else None

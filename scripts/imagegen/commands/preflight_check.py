@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import cli, config, contract, preflight
-from ..queue import enqueue
+from ..cli import flags as cli
+from .. import config, contract, preflight
+from ..queue import submit as enqueue
 from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Check that image-gen is ready to run here, and say how to fix what is not.

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import contract
-from ..queue import enqueue, spawn, variants
+from ..queue import submit as enqueue, spawn, variants
 from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue images and return a "queued" acknowledgement immediately; a detached worker drains the

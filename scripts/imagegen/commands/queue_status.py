@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract
+from ..cli import flags as cli
+from .. import contract
 from ..errors import UsageError
-from ..queue import enqueue, status
+from ..queue import submit as enqueue, status
 from ..queue.layout import QueueDirs, check_request_id
 
 DESCRIPTION = """Show a queue's state; prints one JSON document.

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract, generation, reviewing, spending, vision
+from ..cli import flags as cli
+from .. import contract
+from ..pipeline import generate as generation, review as reviewing, vision
+from ..spending import guard as spending
 from ..errors import UsageError
 
 DESCRIPTION = """Review an image against the prompt that made it; prints one JSON document on stdout.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, contract
-from ..queue import enqueue
+from ..cli import flags as cli
+from .. import contract
+from ..queue import submit as enqueue
 from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import DrainOptions, drain
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import cli, config, contract, spending, spendreport
+from ..cli import flags as cli
+from .. import config, contract
+from ..spending import guard as spending, report as spendreport
 from ..errors import UsageError
 
 DESCRIPTION = """Total the spending ledger (JSON on stdout; --table for people).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import sweep_abandoned, write_json_atomic
+from ..fsutil import now_iso, sweep_abandoned, unlink_quietly, write_json_atomic
 from . import store
 from .layout import STATES, QueueDirs
 
@@ -85,10 +85,7 @@ class Worker:
         self.fd = fd
 
     def close(self) -> None:
-        try:
-            os.unlink(self.lock_path)
-        except FileNotFoundError:
-            pass
+        unlink_quietly(self.lock_path)
         os.close(self.fd)
 
     def lease(self, started: float | None = None) -> dict[str, Any]:
@@ -104,10 +101,7 @@ def worker_alive(dirs: QueueDirs, worker_id: str, *, tidy: bool = True) -> bool:
     if fd is None:
         return path.exists()  # held by a live process (missing file: its owner is long gone)
     if tidy:
-        try:
-            os.unlink(path)  # we hold the dead worker's lock now: clear it away
-        except FileNotFoundError:
-            pass
+        unlink_quietly(path)  # we hold the dead worker's lock now: clear it away
     os.close(fd)
     return False
 
@@ -222,11 +216,11 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     lease = dirs.lease_path(job_id)
     running = dirs.job_path("running", job_id)
     if dirs.job_path("results", job_id).exists() or dirs.job_path("failed", job_id).exists():
-        _unlink(running)  # it finished; the worker died while tidying up
-        _unlink(lease)
+        unlink_quietly(running)  # it finished; the worker died while tidying up
+        unlink_quietly(lease)
         return {"job_id": job_id, "action": "already_finished"}
     if not running.exists():
-        _unlink(lease)  # died between taking the lease and the rename: the job is still pending
+        unlink_quietly(lease)  # died between taking the lease and the rename: the job is still pending
         return {"job_id": job_id, "action": "released_lease"}
     try:
         job = store.read_job(running)
@@ -238,7 +232,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         return None
     job["attempts"] = int(job.get("attempts", 0)) + 1
     job["charge_unknown"] = True  # the dead worker may have been mid-call
-    job.setdefault("history", []).append({"at": store.now_iso(), "error_kind": "worker_lost",
+    job.setdefault("history", []).append({"at": now_iso(), "error_kind": "worker_lost",
                                           "error": stranded.reason, "charge_unknown": True})
     if job["attempts"] >= max_attempts:
         job.update(status="failed", error_kind="worker_lost",
@@ -247,12 +241,5 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         return {"job_id": job_id, "action": "failed", "reason": stranded.reason}
     store.rewrite(dirs, "running", job)
     store.move(dirs, job_id, "running", "pending")
-    _unlink(lease)
+    unlink_quietly(lease)
     return {"job_id": job_id, "action": "requeued", "reason": stranded.reason}
-
-
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import UsageError
-from ..output import write_json_atomic
+from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
 from .layout import STATES, QueueDirs, job_id, request_of
 
 SCHEMA = 1
@@ -20,15 +19,6 @@ SCHEMA = 1
 
 class CorruptJob(Exception):
     """A job file that cannot be read as a job (truncated, not JSON, wrong shape)."""
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-def iso(epoch: float) -> str:
-    """Local time of ``epoch`` in the form the job files use."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
 
 
 def origin() -> dict[str, Any]:
@@ -70,13 +60,7 @@ def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
 def _claim_variant(dirs: QueueDirs, request_id: str, variant: int, record: dict[str, Any]) -> bool:
     folder = dirs.index / request_id
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(folder / f"{variant:04d}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w") as handle:
-        json.dump(record, handle)
-    return True
+    return create_exclusive(folder / f"{variant:04d}", json.dumps(record).encode("utf-8"))
 
 
 def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str, Any]]]:
@@ -174,10 +158,7 @@ def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
     for path in (dirs.job_path("running", job["job_id"]), dirs.lease_path(job["job_id"])):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        unlink_quietly(path)
     return target
 
 

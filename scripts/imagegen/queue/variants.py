@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import cli
+from ..cli import flags as cli
 from ..errors import OutputExistsError
-from ..output import write_json_atomic
-from . import enqueue, runner, store
+from ..fsutil import now_iso, write_json_atomic
+from . import submit as enqueue, execute as runner
 from .layout import QueueDirs, job_id
 
 
@@ -100,7 +100,7 @@ def enqueue_batch(args: argparse.Namespace, *, request_id: str, base: Path) -> d
                          "delta": variation, "state": result["state"]})
     record = plan.request_record()
     batches = [b for b in manifest.get("batches", []) if b.get("start_index") != args.start_index]
-    batches.append({"created_at": store.now_iso(), "start_index": args.start_index, "count": len(targets),
+    batches.append({"created_at": now_iso(), "start_index": args.start_index, "count": len(targets),
                     "variants": variants})
     document = {
         "request_id": request_id,

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import config, spending
-from ..client import RateGate
+from .. import config
+from ..spending import guard as spending
+from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..errors import BudgetError, ImageGenError
-from . import leases, runner, store
+from ..fsutil import iso, now_iso, unlink_quietly
+from . import leases, execute as runner, store
 from .layout import QueueDirs
 
 RESCAN_INTERVAL = 0.5
@@ -184,7 +186,7 @@ class Drainer:
         started = time.time()
         try:  # whatever happens, the job leaves in_flight, or the other threads would wait for it forever
             job["attempts"] = int(job.get("attempts", 0))
-            job["started_at"] = store.now_iso()
+            job["started_at"] = now_iso()
             for key in DEFERRAL_KEYS:
                 job.pop(key, None)
             try:
@@ -208,7 +210,7 @@ class Drainer:
         job["handoff_mode"] = self.options.handoff_mode
         job["same_turn_drain_detected"] = enqueued.get("sid") == self.session
         job["worker"] = {"id": self.worker.id if self.worker else None, "pid": os.getpid(), "session": self.session}
-        job["finished_at"] = store.now_iso()
+        job["finished_at"] = now_iso()
 
     def _done(self, job: dict[str, Any], result: dict[str, Any], started: float) -> None:
         job["attempts"] += 1
@@ -231,7 +233,7 @@ class Drainer:
 
     def _failed_attempt(self, job: dict[str, Any], error: ImageGenError) -> None:
         job["attempts"] += 1
-        entry = {"at": store.now_iso(), "error_kind": error.kind, "error": error.message}
+        entry = {"at": now_iso(), "error_kind": error.kind, "error": error.message}
         if error.extra.get("charge_unknown"):
             entry["charge_unknown"] = True
             job["charge_unknown"] = True
@@ -252,7 +254,7 @@ class Drainer:
     def _refused(self, job: dict[str, Any], error: BudgetError) -> None:
         """A spending limit refused the job before anything was sent: wait for the day's budget, or
         fail for good when the job's own --max-cost can never be met (retrying would not help)."""
-        entry = {"at": store.now_iso(), "error_kind": error.kind, "error": error.message}
+        entry = {"at": now_iso(), "error_kind": error.kind, "error": error.message}
         job.setdefault("history", []).append(entry)
         if error.extra.get("limit") != "daily_budget":
             job.update({k: error.extra[k] for k in ("limit", "estimate_usd", "max_cost_usd") if k in error.extra})
@@ -261,7 +263,7 @@ class Drainer:
         until = _epoch(error.extra.get("budget_resets_at")) or time.time() + BUDGET_RETRY_SEC
         job["deferred_limit"] = "daily_budget"
         job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
-        entry["deferred_until"] = store.iso(until)
+        entry["deferred_until"] = iso(until)
         self._defer(job, error, until)
         with self.lock:
             self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
@@ -281,15 +283,12 @@ class Drainer:
     def _defer(self, job: dict[str, Any], error: ImageGenError, until: float) -> None:
         """Back to pending, to run again from ``until`` (epoch seconds) on (leases released last)."""
         job["not_before"] = until
-        job["deferred_until"] = store.iso(until)
+        job["deferred_until"] = iso(until)
         job["deferred_reason"] = f"{error.kind}: {error.message}"
         self._leave(job)
         store.rewrite(self.dirs, "running", job)
         store.move(self.dirs, job["job_id"], "running", "pending")
-        try:
-            os.unlink(self.dirs.lease_path(job["job_id"]))
-        except FileNotFoundError:
-            pass
+        unlink_quietly(self.dirs.lease_path(job["job_id"]))
         with self.lock:
             self.stats.deferred += 1
         self._progress("deferred", job, job["deferred_reason"], None, None)

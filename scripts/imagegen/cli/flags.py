@@ -1,0 +1,211 @@
+"""Argparse builders for the flags several scripts share, with parse-time validation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..prompt import choices
+from ..models import registry
+
+IMAGE_SIZES = {"low": "1K", "medium": "2K", "high": "4K"}
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def label(text: str) -> str:
+    """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
+    value = text.strip()
+    if not value or len(value) > 200 or "/" in value or any(not c.isprintable() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a usable id: 1-200 printable characters without '/' (e.g. discord-1234)")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
+def count(text: str) -> int:
+    value = non_negative_int(text)
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 10: {text}")
+    return value
+
+
+def ratio(text: str) -> str:
+    if text not in registry.RATIO_PIXELS_1K:
+        known = ", ".join(registry.RATIO_PIXELS_1K)
+        raise argparse.ArgumentTypeError(f"unknown aspect ratio {text!r}; choose from {known}")
+    return text
+
+
+def size(text: str) -> str:
+    upper = text.upper()
+    if upper not in registry.SIZE_SCALE:
+        raise argparse.ArgumentTypeError(f"unknown size {text!r}; choose from {', '.join(registry.SIZE_SCALE)}")
+    return upper
+
+
+def image_size(text: str) -> str:
+    """--image-size low|medium|high, the names some callers use for 1K|2K|4K."""
+    try:
+        return IMAGE_SIZES[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"unknown image size {text!r}; choose from low, medium, high") from None
+
+
+def megabytes(text: str) -> float:
+    value = positive_float(text)
+    if value > 1024:
+        raise argparse.ArgumentTypeError(f"must be at most 1024 MB: {text}")
+    return value
+
+
+def add_network_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("network")
+    group.add_argument("--timeout", type=positive_float, default=180.0,
+                       help="seconds to wait for the provider (connect and read; default 180)")
+    group.add_argument("--retries", type=non_negative_int, default=2,
+                       help="retries on 408/429/5xx and connection errors, with back-off (default 2)")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the exact request, target paths and cost estimate; send nothing, no key needed")
+    group.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
+
+
+def add_output_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--output-dir", type=Path, default=Path("./data"),
+                       help="folder for auto-named images YYYYmmdd-HHMMSS-<model>.<ext> (default ./data/)")
+    group.add_argument("--output-file", "--out", dest="output_file", type=Path,
+                       help="exact output path (never overwritten without --overwrite)")
+    group.add_argument("--overwrite", action="store_true", help="allow --output-file to replace an existing file")
+    group.add_argument("--no-sidecar", dest="sidecar", action="store_false",
+                       help="do not write the <image>.json metadata sidecar")
+
+
+def add_style_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("style")
+    group.add_argument("--preset", help="style preset: a name in presets/ or a path to a preset JSON file")
+    group.add_argument("--style-ref", action="append", default=[], metavar="PATH",
+                       help="style reference image (repeatable, up to the model's limit, 8 for most)")
+    group.add_argument("--system-prompt", help="system message for models that take one (GPT-5 Image, Gemini)")
+
+
+def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None, *,
+                   fallback_model: str | None = None, fallback_ratio: str = "1:1") -> None:
+    """--model, --aspect-ratio, --size/--image-size, --seed. ``default_model`` overrides presets;
+    ``fallback_model`` only replaces the built-in default (a preset still wins over it)."""
+    group = parser.add_argument_group("model")
+    default_text = default_model or f"the preset's, else {fallback_model or registry.DEFAULT_MODEL}"
+    group.add_argument("--model", default=default_model,
+                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id "
+                            f"(default {default_text})")
+    if fallback_model:
+        parser.set_defaults(fallback_model=fallback_model)
+    group.add_argument("--aspect-ratio", type=ratio,
+                       help=f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})")
+    sizes = group.add_mutually_exclusive_group()
+    sizes.add_argument("--size", type=size, help="1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)")
+    sizes.add_argument("--image-size", dest="size", type=image_size, metavar="{low,medium,high}",
+                       help="another way to say --size: low=1K, medium=2K, high=4K")
+    group.add_argument("--seed", type=int, help="random seed (honoured by some models)")
+
+
+QUALITIES = ("low", "medium", "high", "auto")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+
+
+def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = False) -> None:
+    """--api and the options only OpenRouter's Images API (and, in edit.py, OpenAI edits) understand."""
+    group = parser.add_argument_group("Images API")
+    where = "--api images" + (" or --mode openai" if also_openai else "") + " only"
+    group.add_argument("--api", choices=("chat", "images"), default="chat",
+                       help="OpenRouter endpoint: chat (chat completions, default) or images (the Images API)")
+    names = ("--quality", "--openai-quality") if also_openai else ("--quality",)
+    group.add_argument(*names, dest="quality", choices=QUALITIES, help=f"rendering quality ({where})")
+    group.add_argument("--output-format", choices=OUTPUT_FORMATS,
+                       help=f"image format to ask the provider for ({where})")
+    group.add_argument("--background", choices=BACKGROUNDS,
+                       help=f"transparent needs png or webp output ({where})")
+
+
+def add_clarify_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("prompt checks")
+    group.add_argument("--clarify-hints", action="store_true",
+                       help="print prompt-quality hints on stderr (they are always in the JSON as clarify_hints)")
+    group.add_argument("--strict-clarify", action="store_true",
+                       help="fail with exit 3 instead of generating when any clarify hint fires")
+
+
+def add_baseline_args(parser: argparse.ArgumentParser) -> None:
+    """The baseline image, its upload rules and the rails that limit drift from it."""
+    group = parser.add_argument_group("baseline image (edits and variations)")
+    group.add_argument("--baseline-image", metavar="PATH|URL",
+                       help="the image to edit or vary, sent as the first input image: a workspace file "
+                            "(needs --confirm-external-upload) or a public https URL")
+    group.add_argument("--baseline-source-kind", choices=choices.BASELINE_SOURCE_KINDS,
+                       default=choices.DEFAULT_BASELINE_SOURCE_KIND,
+                       help="where the baseline came from, recorded for provenance (default explicit_path_or_url)")
+    group.add_argument("--confirm-external-upload", action="store_true",
+                       help="the user approved sending the local baseline file to the provider")
+    group.add_argument("--workspace-root", type=Path, metavar="DIR",
+                       help="local baseline files must be inside this folder (default the current directory)")
+    group.add_argument("--max-baseline-mb", type=megabytes, default=choices.DEFAULT_MAX_BASELINE_MB, metavar="MB",
+                       help=f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})")
+    group.add_argument("--allow-no-baseline-on-edit-intent", action="store_true",
+                       help="generate a new image even though the prompt reads as an edit and no baseline is given")
+    group.add_argument("--variation-strength", choices=choices.VARIATION_STRENGTHS,
+                       help="how far the result may move from the baseline (default low with a baseline)")
+    group.add_argument("--must-keep", action="append", metavar="TEXT",
+                       help="something that must not change, e.g. 'logo mark' (repeatable)")
+    group.add_argument("--lock-palette", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the baseline's colours (default on with a baseline)")
+    group.add_argument("--lock-composition", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the baseline's framing and layout (default on with a baseline)")
+
+
+def add_enhance_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("prompt enhancement")
+    group.add_argument("--enhance", action="store_true",
+                       help="have a cheap text model expand the prompt into the target model's preferred shape "
+                            "(the original is kept; on failure the original is used)")
+    group.add_argument("--enhance-model", default=choices.DEFAULT_ENHANCE_MODEL, metavar="MODEL",
+                       help=f"OpenRouter text model used by --enhance (default {choices.DEFAULT_ENHANCE_MODEL})")
+
+
+def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:
+    """``--max-cost`` (and ``--request-id``) for every script that makes paid calls."""
+    group = parser.add_argument_group("spending")
+    group.add_argument("--max-cost", type=non_negative_float, metavar="USD",
+                       help="refuse the run (exit 5, error_kind budget, nothing sent) when its estimated cost "
+                            "exceeds USD; $IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way")
+    if request_id:
+        group.add_argument("--request-id", type=label, metavar="ID",
+                           help="your id for this request, kept with the output (sidecar, review) and in the "
+                                "spending ledger (spend.py totals by it)")

@@ -1,0 +1,140 @@
+"""Files, written safely: whole or not at all, names claimed exclusively, leftovers swept, one timestamp.
+
+Every writer of the project (the image writer, the queue, the model catalogue, the ledger, review
+files) goes through here. A temp file is ``flock``-ed by its writer until it has its final name,
+so the temp files of a writer that was killed (the only ones nobody holds) can be told apart and
+swept away by :func:`sweep_abandoned`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # no flock on this platform: temp files are still removed by their own writer
+    fcntl = None  # type: ignore[assignment]
+
+TEMP_PREFIX = ".imagegen-"
+
+_FILE_MODE: int | None = None
+
+
+def now_iso() -> str:
+    """The current local time as the project writes it everywhere: RFC 3339 with the UTC offset."""
+    from datetime import datetime
+
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def iso(epoch: float) -> str:
+    """``epoch`` in the form of :func:`now_iso`."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 less the umask): mkstemp's 0600
+    would leave images unreadable to the web server or the colleague the user shares them with."""
+    global _FILE_MODE
+    if _FILE_MODE is None:
+        try:  # the umask can be read without changing it (Linux 4.7+)
+            with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+                umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            umask = 0o022
+        _FILE_MODE = 0o666 & ~umask
+    return _FILE_MODE
+
+
+def unlink_quietly(path: str | Path) -> None:
+    """Remove ``path`` if it is there; a file that is already gone is not an error."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def new_temp(directory: Path, suffix: str = ".part") -> tuple[int, str]:
+    """A temp file in ``directory``, locked for as long as the returned descriptor stays open."""
+    while True:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=suffix)
+        os.fchmod(fd, file_mode())
+        if fcntl is None:
+            return fd, temp
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(temp).st_ino == os.fstat(fd).st_ino:
+                return fd, temp
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # a sweep took it between its creation and our lock: take another name
+
+
+def sweep_abandoned(directory: Path) -> list[str]:
+    """Remove the temp files that writers killed mid-write left in ``directory``; their names.
+
+    A live writer holds the lock on its temp file, so only leftovers can be locked here.
+    """
+    if fcntl is None:
+        return []
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            continue  # held by a live writer, already gone, or not ours to remove
+        finally:
+            os.close(fd)
+    return removed
+
+
+def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` whole or not at all (exclusive: FileExistsError if it exists)."""
+    fd, temp = new_temp(path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            # Named while still open (so still locked): no sweep can take the temp file first.
+            if exclusive:
+                os.link(temp, path)
+            else:
+                os.replace(temp, path)
+    finally:
+        unlink_quietly(temp)
+
+
+def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
+    """Write ``document`` as JSON, whole or not at all, with any API key masked."""
+    from .contract import json_text
+
+    write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive)
+
+
+def create_exclusive(path: Path, data: bytes, mode: int = 0o644) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; False when another writer was first."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return True

@@ -1,0 +1,178 @@
+"""Gallery contents: which images belong on a contact sheet, and what their sidecars say about them.
+
+Three sources: an output directory, one request in the job queue, or a manifest listing outputs
+(``{"variants": [{"path": ...}]}`` or ``{"outputs": [...]}``). Each image's ``<image>.json``
+sidecar gives prompt, model, size, cost and time; ``<image>.review.json`` gives score and verdict;
+the sidecar's ``request.parent`` gives the image an edit was made from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..images import files as images
+from ..queue import view as queue_view
+from ..errors import UsageError
+from ..fsutil import TEMP_PREFIX
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+
+
+@dataclass
+class Item:
+    """One card: an image (or a job that produced none) and what is known about it."""
+
+    path: Path | None
+    title: str
+    status: str = "ok"  # "ok" | "missing" | "failed"
+    prompt: str | None = None
+    model: str | None = None
+    preset: str | None = None
+    size: str | None = None
+    aspect_ratio: str | None = None
+    dimensions: str | None = None
+    cost_usd: float | None = None
+    created: str | None = None
+    generation_time_ms: int | None = None
+    request_id: str | None = None
+    score: float | None = None
+    verdict: str | None = None
+    critique: str | None = None
+    parent: Path | None = None
+    error: str | None = None
+    sort_key: float = 0.0
+    children: list[Path] = field(default_factory=list)
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _parent_path(value: Any, base: Path) -> Path | None:
+    if isinstance(value, dict):
+        value = value.get("path")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    candidate = Path(value).expanduser()
+    return (candidate if candidate.is_absolute() else base / candidate).resolve()
+
+
+def describe(path: Path) -> Item:
+    """An item for ``path`` from its sidecar and review, whichever exist."""
+    path = path.resolve()
+    item = Item(path=path, title=path.name)
+    try:
+        item.sort_key = path.stat().st_mtime
+    except OSError:
+        item.status = "missing"
+    sidecar = _json(path.with_name(path.name + ".json")) or {}
+    request = sidecar.get("request") if isinstance(sidecar.get("request"), dict) else {}
+    result = sidecar.get("result") if isinstance(sidecar.get("result"), dict) else {}
+    image = sidecar.get("image") if isinstance(sidecar.get("image"), dict) else {}
+    item.prompt = request.get("prompt") if isinstance(request.get("prompt"), str) else None
+    item.model = next((v for v in (request.get("model"), result.get("model")) if isinstance(v, str) and v), None)
+    item.preset = request.get("preset") if isinstance(request.get("preset"), str) else None
+    item.size = request.get("size") if isinstance(request.get("size"), str) else None
+    item.aspect_ratio = request.get("aspect_ratio") if isinstance(request.get("aspect_ratio"), str) else None
+    item.request_id = request.get("request_id") if isinstance(request.get("request_id"), str) else None
+    item.cost_usd = _number(result.get("cost_usd"))
+    time_ms = _number(result.get("generation_time_ms"))
+    item.generation_time_ms = int(time_ms) if time_ms is not None else None
+    item.created = sidecar.get("created") if isinstance(sidecar.get("created"), str) else None
+    item.parent = _parent_path(request.get("parent"), path.parent)
+    width, height = image.get("width"), image.get("height")
+    if not (isinstance(width, int) and isinstance(height, int)) and item.status == "ok":
+        try:
+            width, height = images.dimensions(images.file_header(path)) or (None, None)
+        except OSError:
+            width = height = None
+    if isinstance(width, int) and isinstance(height, int):
+        item.dimensions = f"{width}x{height}"
+    _add_review(item, _json(path.with_name(path.name + ".review.json")))
+    return item
+
+
+def _add_review(item: Item, review: dict[str, Any] | None) -> None:
+    if not review:
+        return
+    nested = review.get("review") if isinstance(review.get("review"), dict) else {}
+    source = {**nested, **{k: v for k, v in review.items() if k != "review"}}
+    item.score = _number(source.get("score"))
+    item.verdict = source.get("verdict") if isinstance(source.get("verdict"), str) else None
+    item.critique = source.get("critique") if isinstance(source.get("critique"), str) else None
+
+
+def from_directory(directory: Path, recursive: bool = False) -> list[Item]:
+    if not directory.is_dir():
+        raise UsageError(f"--dir {directory} is not a directory", details="give the folder that holds the images")
+    pattern = "**/*" if recursive else "*"
+    found = [p for p in directory.glob(pattern)
+             if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith((TEMP_PREFIX, "."))]
+    return link_lineage(sorted((describe(p) for p in found), key=lambda i: (-i.sort_key, i.title)))
+
+
+def from_manifest(manifest: Path) -> list[Item]:
+    doc = _json(manifest)
+    if doc is None:
+        raise UsageError(f"--manifest {manifest} is not a readable JSON object",
+                         details='expected {"variants": [{"path": ...}]} or {"outputs": [...]}')
+    entries = doc.get("variants") if isinstance(doc.get("variants"), list) else doc.get("outputs")
+    if not isinstance(entries, list):
+        raise UsageError(f"--manifest {manifest} has no 'variants' or 'outputs' list",
+                         details='expected {"variants": [{"path": ...}]} or {"outputs": [...]}')
+    items = []
+    for entry in entries:
+        value = entry if isinstance(entry, str) else entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            continue
+        items.append(describe(_locate(Path(value).expanduser(), manifest.parent)))
+    return link_lineage(items)
+
+
+def _locate(path: Path, base: Path) -> Path:
+    """A manifest path: absolute as given, else next to the manifest, else from the working directory."""
+    if path.is_absolute():
+        return path
+    beside = base / path
+    return beside if beside.exists() or not path.exists() else path
+
+
+def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, int]]:
+    """One request's images (from its results records) and failures, in variant order."""
+    from ..queue.layout import DEFAULT_QUEUE_DIR, QueueDirs
+
+    if not queue_dir.is_dir():
+        raise UsageError(f"--queue-dir {queue_dir} is not a directory",
+                         details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
+    jobs = queue_view.request_jobs(QueueDirs.at(queue_dir), request_id)
+    items: list[Item] = []
+    for job in jobs:
+        if job.state == "results":
+            for path in job.image_paths():
+                item = describe(path)
+                item.request_id = item.request_id or request_id
+                items.append(item)
+        elif job.state == "failed":
+            items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
+                              prompt=job.prompt, error=job.error or "failed"))
+    return link_lineage(items), queue_view.job_states(jobs)
+
+
+def link_lineage(items: list[Item]) -> list[Item]:
+    """Fill each item's ``children`` with the items edited from it."""
+    by_path = {item.path: item for item in items if item.path is not None}
+    for item in items:
+        if item.parent is not None and item.parent in by_path:
+            by_path[item.parent].children.append(item.path)  # type: ignore[arg-type]
+    return items

@@ -1,0 +1,262 @@
+"""The one output writer: whole files only, never two writers on one name, real formats.
+
+Bytes go to a hidden temp file beside the target, are fsynced, and then take their final name
+with ``os.link`` (which fails if the name exists, so parallel runs each get their own ``-2``,
+``-3`` ...) or ``os.replace`` when overwriting was asked for.
+
+A temp file is ``flock``-ed by its writer until it has its final name, so the temp files of a
+writer that was killed (the only ones nobody holds) can be told apart and swept away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import files as images
+from ..config import redact
+from ..contract import shorten
+from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
+from ..errors import OutputError, OutputExistsError, UsageError
+
+PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
+MAX_SUFFIX = 10_000
+
+
+@dataclass
+class SavedImage:
+    path: Path
+    format: str
+    width: int | None
+    height: int | None
+    bytes: int
+    sha256: str
+    sidecar: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def png_text_chunk(keyword: str, text: str) -> bytes:
+    """An uncompressed iTXt chunk."""
+    data = keyword.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
+    return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+
+
+def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, Any] | None:
+    """The record ImageWriter put into a PNG (the ``image-gen`` iTXt chunk after IHDR), or None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(PNG_HEADER_LEN + 8)
+            if not images.sniff_format(head) == "png" or head[PNG_HEADER_LEN + 4:] != b"iTXt":
+                return None
+            (length,) = struct.unpack(">I", head[PNG_HEADER_LEN:PNG_HEADER_LEN + 4])
+            data = handle.read(min(length, limit))
+    except OSError:
+        return None
+    prefix = b"image-gen" + b"\x00" * 5  # keyword, then no compression, no language, no translation
+    try:
+        record = json.loads(data[len(prefix):]) if data.startswith(prefix) else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def ensure_writable_dir(directory: Path) -> Path:
+    """Create ``directory`` if needed and prove we can create files in it; UsageError if not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = new_temp(directory, ".probe")
+        unlink_quietly(probe)
+        os.close(fd)
+    except OSError as error:
+        blocker = _file_in_the_way(directory)
+        reason = f"{blocker} is a file, not a folder" if blocker else (error.strerror or str(error))
+        raise UsageError(
+            f"output directory is not writable: {shorten(str(directory), 200)} ({reason})",
+            details="choose another --output-dir, or fix its permissions or free some space",
+            kind="output_dir",
+        ) from None
+    return directory
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """The existing non-folder on the way to ``directory`` ("File exists" and "Not a directory" hide it)."""
+    for candidate in [directory, *directory.parents]:
+        try:
+            if candidate.exists():
+                return None if candidate.is_dir() else candidate
+        except OSError:
+            return None
+    return None
+
+
+class ImageWriter:
+    """Names and writes the images of one run."""
+
+    def __init__(self, output_dir: Path, output_file: Path | None, slug: str, *,
+                 overwrite: bool = False, sidecars: bool = True) -> None:
+        self.output_dir = output_dir
+        self.output_file = output_file
+        self.slug = slug
+        self.overwrite = overwrite
+        self.sidecars = sidecars
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+
+    def target_dir(self) -> Path:
+        return self.output_file.parent if self.output_file else self.output_dir
+
+    def check_before_request(self, count: int = 1) -> None:
+        """Refuse early what would fail after paying: unwritable folder, an existing explicit file
+        (each of the ``count`` names a run will take). Temp files a killed run left are cleared away."""
+        ensure_writable_dir(self.target_dir())
+        sweep_abandoned(self.target_dir())
+        if not self.output_file or self.overwrite:
+            return
+        for index in range(count):
+            target = self._explicit(index)
+            try:
+                exists = target.exists()
+            except OSError as error:  # a name too long for the file system, say
+                raise UsageError(f"--output-file is not a usable name: {shorten(str(target), 120)} "
+                                 f"({error.strerror or error})", details="choose a shorter or simpler file name",
+                                 kind="output_dir") from None
+            if exists:
+                raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)",
+                                        details="or choose another --output-file")
+
+    def planned_name(self, index: int = 0, ext: str = ".png") -> Path:
+        """The name an image would get (for --dry-run); the real one may take a -N suffix."""
+        if self.output_file:
+            return self._explicit(index)
+        return self.output_dir / f"{self.stamp}-{self.slug}{ext}"
+
+    def _explicit(self, index: int) -> Path:
+        assert self.output_file is not None
+        if index == 0:
+            return self.output_file
+        return self.output_file.with_name(f"{self.output_file.stem}-{index + 1}{self.output_file.suffix}")
+
+    def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
+        directory = self.target_dir()
+        try:
+            fd, temp = new_temp(directory)
+        except OSError as error:
+            raise self._disk_error(directory, error) from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                fmt, size, digest = _stream_image(handle, chunks, metadata)
+                handle.flush()
+                os.fsync(handle.fileno())
+                saved = self._claim(Path(temp), fmt, index)  # while the temp file is still locked
+            saved.bytes, saved.sha256 = size, digest
+        except OSError as error:
+            raise self._disk_error(directory, error) from None
+        finally:
+            unlink_quietly(temp)
+        return self._describe(saved, metadata)
+
+    def adopt(self, path: Path, metadata: dict[str, Any]) -> SavedImage:
+        """An image an interrupted run already saved under its final name: describe it and write the
+        sidecar it may be missing (the run was killed between the two)."""
+        import hashlib
+
+        data = path.read_bytes()
+        fmt = images.sniff_format(data[:16]) or "png"
+        return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
+                              metadata)
+
+    def _describe(self, saved: SavedImage, metadata: dict[str, Any]) -> SavedImage:
+        """Read the saved image's size and write its sidecar (a warning, not a failure, if that fails)."""
+        fmt = saved.format
+        head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
+        saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
+        if self.sidecars:
+            sidecar = saved.path.with_name(saved.path.name + ".json")
+            image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
+                     "bytes": saved.bytes, "sha256": saved.sha256}
+            try:
+                write_json_atomic(sidecar, {**metadata, "image": image})
+                saved.sidecar = sidecar
+            except OSError as error:
+                saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
+        return saved
+
+    def _claim(self, temp: Path, fmt: str, index: int) -> SavedImage:
+        ext = images.EXTENSIONS[fmt]
+        warnings: list[str] = []
+        if self.output_file:
+            target = self._explicit(index)
+            if target.suffix.lower() not in _extensions_for(fmt):
+                named = target.suffix or "nothing"
+                warnings.append(f"{target.name} holds {fmt.upper()} data although its name says {named}")
+            if self.overwrite:
+                os.replace(temp, target)
+                return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)") from None
+            return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
+        base = f"{self.stamp}-{self.slug}"
+        for number in range(1, MAX_SUFFIX):
+            name = f"{base}{ext}" if number == 1 else f"{base}-{number}{ext}"
+            try:
+                os.link(temp, self.output_dir / name)
+            except FileExistsError:
+                continue
+            return SavedImage(self.output_dir / name, fmt, None, None, 0, "", warnings=warnings)
+        raise OutputError(f"no free file name for {base}{ext} in {self.output_dir}")
+
+    @staticmethod
+    def _disk_error(directory: Path, error: OSError) -> OutputError:
+        return OutputError(
+            f"could not write the image in {directory}: {error.strerror or error}",
+            details="free some space or fix permissions, then run again; nothing was left behind",
+        )
+
+
+def _extensions_for(fmt: str) -> tuple[str, ...]:
+    return (".jpg", ".jpeg") if fmt == "jpeg" else (images.EXTENSIONS[fmt],)
+
+
+def _jpeg_head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(1024 * 1024)
+
+
+def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]) -> tuple[str, int, str]:
+    """Write decoded chunks, checking the format and adding PNG metadata; return (format, size, sha256)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    head = b""
+    fmt: str | None = None
+    size = 0
+    for chunk in chunks:
+        if fmt is None:
+            head += chunk
+            if len(head) < PNG_HEADER_LEN and chunk:
+                continue
+            fmt = images.sniff_format(head[:16])
+            if fmt is None:
+                from ..errors import provider_error
+
+                raise provider_error("provider_error", "the provider sent data that is not an image "
+                                                       "(no PNG, JPEG, WebP or GIF signature)")
+            chunk, head = head, b""
+            if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
+                text = png_text_chunk("image-gen", redact(json.dumps(metadata)))
+                chunk = chunk[:PNG_HEADER_LEN] + text + chunk[PNG_HEADER_LEN:]
+        handle.write(chunk)
+        digest.update(chunk)
+        size += len(chunk)
+    if fmt is None:
+        from ..errors import provider_error
+
+        raise provider_error("provider_error", "the provider sent an empty or truncated image")
+    return fmt, size, digest.hexdigest()

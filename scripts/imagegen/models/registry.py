@@ -1,0 +1,232 @@
+"""The model registry: aliases, OpenRouter ids, capabilities, prices and cost estimates.
+
+The built-in table below is the fallback. After ``models.py --refresh`` a fresh catalogue cache
+(see :mod:`imagegen.catalogue`) overrides prices and capabilities of known ids and adds new image
+models by full id; :func:`resolve` and :func:`all_models` apply it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from ..errors import UsageError
+
+STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+EXTRA_TALL_WIDE = ("1:4", "4:1", "1:8", "8:1")
+STANDARD_SIZES = ("1K", "2K", "4K")
+
+# Pixel size of each aspect ratio at 1K, as OpenRouter documents it.
+RATIO_PIXELS_1K = {
+    "1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832), "3:4": (864, 1184),
+    "4:3": (1184, 864), "4:5": (896, 1152), "5:4": (1152, 896), "9:16": (768, 1344),
+    "16:9": (1344, 768), "21:9": (1536, 672), "1:4": (512, 2048), "4:1": (2048, 512),
+    "1:8": (384, 3072), "8:1": (3072, 384),
+}
+SIZE_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+MEGAPIXEL = 1024 * 1024  # billed per started megapixel of 1024x1024
+
+
+# Records are NamedTuples rather than dataclasses: importing dataclasses (and with it inspect)
+# would cost every script's start-up, --help included.
+class Pricing(NamedTuple):
+    """How a model is billed. ``guess`` marks prices not confirmed by the provider's catalogue."""
+
+    kind: str  # "per_mp" | "per_image" | "image_tokens" | "unknown"
+    first_mp: float = 0.0
+    further_mp: float = 0.0
+    per_image: dict[str, float] = {}  # size -> USD (read-only)
+    per_million_tokens: float = 0.0  # image_tokens: the rate; per_image: the token rate the table assumes
+    tokens_per_image: int = 0
+    guess: bool = False
+    source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue)
+
+
+class ModelSpec(NamedTuple):
+    alias: str
+    id: str
+    family: str  # "flux" | "gpt" | "gemini" | "other"
+    output_modalities: tuple[str, ...]
+    image_input: bool
+    max_refs: int
+    system_message: bool
+    prompt_format: str  # "flux_json" | "natural" | "structured"
+    ratios: tuple[str, ...]
+    sizes: tuple[str, ...]
+    pricing: Pricing
+    best_for: str
+    text_rendering: bool = False
+    upsampling: bool = False
+    known: bool = True
+
+    @property
+    def slug(self) -> str:
+        base = self.alias if self.known else self.id.split("/")[-1]
+        return "".join(c if c.isalnum() else "-" for c in base.lower()).strip("-")
+
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "flux.2-pro", "black-forest-labs/flux.2-pro", "flux", ("image",), True, 8, False, "flux_json",
+        STANDARD_RATIOS, STANDARD_SIZES, Pricing("per_mp", first_mp=0.03, further_mp=0.015),
+        "default high-quality generation without text", upsampling=True,
+    ),
+    ModelSpec(
+        "flux.2-klein", "black-forest-labs/flux.2-klein-4b", "flux", ("image",), False, 0, False, "flux_json",
+        STANDARD_RATIOS, STANDARD_SIZES, Pricing("per_mp", first_mp=0.014, further_mp=0.001),
+        "fast, cheap drafts and bulk generation", upsampling=True,
+    ),
+    ModelSpec(
+        "gpt-5-image", "openai/gpt-5-image", "gpt", ("image", "text"), True, 8, True, "natural",
+        STANDARD_RATIOS, STANDARD_SIZES,
+        Pricing("image_tokens", per_million_tokens=40.0, tokens_per_image=1056, guess=True),
+        "text in images, complex edits", text_rendering=True,
+    ),
+    ModelSpec(
+        "gpt-5-image-mini", "openai/gpt-5-image-mini", "gpt", ("image", "text"), True, 8, True, "natural",
+        STANDARD_RATIOS, STANDARD_SIZES,
+        Pricing("image_tokens", per_million_tokens=8.0, tokens_per_image=1056, guess=True),
+        "cheaper text rendering and edits", text_rendering=True,
+    ),
+    ModelSpec(
+        "nanobanana-pro", "google/gemini-3-pro-image-preview", "gemini", ("image", "text"), True, 14, True,
+        "structured", STANDARD_RATIOS, STANDARD_SIZES,
+        Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24}, per_million_tokens=120.0),
+        "balanced quality, editing and reasoning", text_rendering=True,
+    ),
+    ModelSpec(
+        "nanobanana", "google/gemini-2.5-flash-image", "gemini", ("image", "text"), True, 3, True, "structured",
+        STANDARD_RATIOS, STANDARD_SIZES,
+        Pricing("per_image", per_image={"1K": 0.039, "2K": 0.039, "4K": 0.039}, per_million_tokens=30.0),
+        "lowest-cost generation and quick edits",
+    ),
+    ModelSpec(
+        "nanobanana-2", "google/gemini-3.1-flash-image-preview", "gemini", ("image", "text"), True, 14, True,
+        "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES,
+        Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151},
+                per_million_tokens=60.0, guess=True),
+        "fast everyday generation, extreme aspect ratios", text_rendering=True,
+    ),
+)
+
+BY_ALIAS = {spec.alias: spec for spec in MODELS}
+BY_ID = {spec.id: spec for spec in MODELS}
+DEFAULT_MODEL = "flux.2-pro"
+IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
+
+
+def aliases() -> list[str]:
+    return list(BY_ALIAS)
+
+
+def resolve(name: str) -> ModelSpec:
+    """Find a model by alias or full OpenRouter id; unknown full ids get safe assumptions.
+
+    A fresh live catalogue (``models.py --refresh``) supplies prices and capabilities.
+    """
+    from . import catalogue
+
+    name = name.strip()
+    spec = BY_ALIAS.get(name) or BY_ID.get(name) or BY_ALIAS.get(name.lower())
+    if spec is not None:
+        return catalogue.apply(spec)
+    if "/" in name and all(part.strip() for part in name.split("/", 1)):
+        return catalogue.apply(_assumed(name))
+    raise UsageError(
+        f"unknown model {name!r}",
+        details="use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such as vendor/model "
+                "(models.py lists them)",
+        kind="unknown_model",
+    )
+
+
+def all_models() -> list[ModelSpec]:
+    """The registry with the live catalogue applied, then image models only the catalogue knows."""
+    from . import catalogue
+
+    known = [catalogue.apply(spec) for spec in MODELS]
+    return known + [catalogue.apply(_assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
+
+
+def _assumed(model_id: str) -> ModelSpec:
+    image_only = model_id.lower().startswith(IMAGE_ONLY_PREFIXES)
+    flux = "flux" in model_id.lower()
+    return ModelSpec(
+        alias=model_id, id=model_id, family="flux" if flux else "other",
+        output_modalities=("image",) if image_only else ("image", "text"),
+        image_input=True, max_refs=8, system_message=not image_only,
+        prompt_format="flux_json" if flux else "natural",
+        ratios=STANDARD_RATIOS + EXTRA_TALL_WIDE, sizes=("0.5K",) + STANDARD_SIZES,
+        pricing=Pricing("unknown", guess=True), best_for="(not in the registry)",
+        upsampling=flux, known=False,
+    )
+
+
+def with_pricing(spec: ModelSpec, pricing: Pricing) -> ModelSpec:
+    return spec._replace(pricing=pricing)
+
+
+def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
+    """Approximate output pixels for a ratio and size (what an estimate bills on)."""
+    width, height = RATIO_PIXELS_1K.get(aspect_ratio, (1024, 1024))
+    scale = SIZE_SCALE.get(size, 1.0)
+    return int(width * scale), int(height * scale)
+
+
+class Estimate(NamedTuple):
+    """An expected price with the arithmetic behind it; ``guess`` when prices or token counts are assumed."""
+
+    usd: float | None
+    basis: str
+    guess: bool
+
+
+def megapixels(aspect_ratio: str, size: str) -> int:
+    """Megapixels billed for one image: started megapixels count whole, as FLUX bills them."""
+    width, height = pixels(aspect_ratio, size)
+    return max(1, math.ceil(width * height / MEGAPIXEL - 1e-9))
+
+
+def image_tokens(pricing: Pricing, aspect_ratio: str) -> int:
+    """Output tokens of one token-billed image: non-square frames cost about half as much again."""
+    return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
+
+
+def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> Estimate:
+    """The expected price of ``count`` images of ``aspect_ratio`` at ``size``, and how it was reached."""
+    pricing = spec.pricing
+    width, height = pixels(aspect_ratio, size)
+    guess = pricing.guess
+    if pricing.kind == "per_mp":
+        mp = megapixels(aspect_ratio, size)
+        each = pricing.first_mp + pricing.further_mp * (mp - 1)
+        basis = (f"{mp} MP ({width}x{height}): ${pricing.first_mp:g} first MP"
+                 + (f" + {mp - 1} x ${pricing.further_mp:g}" if mp > 1 else ""))
+    elif pricing.kind == "per_image":
+        price = pricing.per_image.get(size)
+        if price is None:
+            price = max(pricing.per_image.values(), default=0.0)
+            guess = True
+        each = price
+        basis = f"${price:g} per image at {size}"
+    elif pricing.kind == "image_tokens":
+        tokens = image_tokens(pricing, aspect_ratio)
+        each = pricing.per_million_tokens * tokens / 1_000_000
+        basis = f"about {tokens} image tokens at ${pricing.per_million_tokens:g}/M"
+        guess = True  # the provider decides the token count
+    else:
+        return Estimate(None, "price unknown (models.py --refresh fetches live prices)", True)
+    if count > 1:
+        basis += f", x {count} images"
+    if pricing.source == "live":
+        basis += " (live price)"
+    return Estimate(round(each * count, 4), basis, guess)
+
+
+def estimate_usd(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> float | None:
+    """The expected price of ``count`` images, or None when the model's price is unknown."""
+    return estimate(spec, aspect_ratio, size, count).usd
+
+
+def format_estimate(value: float | None) -> str:
+    return "unknown" if value is None else f"~${value:.3f}"

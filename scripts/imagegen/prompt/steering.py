@@ -1,0 +1,81 @@
+"""Steering a generation plan: its baseline image, rails, edit-intent and clarify checks.
+
+These run inside ``generation.plan_from_args`` and touch no provider; each refusal is a typed
+error with the plan's diagnostics attached, so every caller reports it the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import clarify, intent, rails
+from .. import config
+from . import baseline as baselines
+from ..errors import ClarifyError, EditIntentError
+
+if TYPE_CHECKING:
+    from ..pipeline.generate import GenerationPlan
+
+
+def load_baseline(args: argparse.Namespace) -> baselines.Baseline:
+    return baselines.load(
+        args.baseline_image, source_kind=getattr(args, "baseline_source_kind", None) or baselines.DEFAULT_SOURCE_KIND,
+        workspace_root=getattr(args, "workspace_root", None),
+        max_mb=getattr(args, "max_baseline_mb", None) or baselines.DEFAULT_MAX_MB,
+        consent=bool(getattr(args, "confirm_external_upload", False)), upload_host=upload_host(),
+    )
+
+
+def upload_host() -> str:
+    """The host a baseline file would be sent to, for the consent message."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(config.base_url("openrouter")).hostname or "the provider"
+
+
+def apply_rails(plan: "GenerationPlan", args: argparse.Namespace) -> None:
+    plan.rails = rails.from_args(args, plan.baseline is not None)
+    if plan.rails is None:
+        return
+    plan.instructions += plan.rails.instructions()
+    # FLUX's upsampler rewrites the prompt, which adds drift a low-variation edit does not want.
+    if plan.spec.upsampling and getattr(args, "prompt_upsampling", None) is None \
+            and plan.rails.variation_strength == "low":
+        plan.upsampling = False
+        plan.rails.provider_parameters["prompt_upsampling"] = False
+
+
+def output_format(args: argparse.Namespace) -> str | None:
+    output = getattr(args, "output_file", None)
+    suffix = Path(output).suffix.lower() if output else ""
+    return {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}.get(suffix)
+
+
+def check_prompt(plan: "GenerationPlan", args: argparse.Namespace) -> None:
+    """Edit intent and clarify hints, read from the user's prompt alone; refuse as the flags say."""
+    plan.edit_intent = intent.detect(plan.prompt)
+    has_image = plan.baseline is not None or bool(plan.input_images)
+    plan.clarify_hints = clarify.check(clarify.PromptFacts(
+        prompt=plan.prompt, spec=plan.spec, aspect_ratio=plan.aspect_ratio, output_format=output_format(args),
+        has_style=bool(plan.preset and plan.preset.style) or bool(plan.style_refs), has_image_input=has_image,
+        upsampling=plan.upsampling, enhance=bool(getattr(args, "enhance", False)),
+    ))
+    if plan.edit_intent and not has_image:
+        phrase = plan.edit_intent.phrase
+        if not getattr(args, "allow_no_baseline_on_edit_intent", False):
+            raise EditIntentError(
+                f'the prompt asks to change an existing image ("{phrase}") but no --baseline-image was given',
+                details="pass the image with --baseline-image PATH|URL and --baseline-source-kind (look for it in "
+                        "the current message, then in the replied-to message, else ask the user), or pass "
+                        "--allow-no-baseline-on-edit-intent to make a new image anyway",
+                extra={"model": plan.spec.id, **plan.diagnostics()},
+            )
+        plan.warnings.append(f'the prompt reads as an edit ("{phrase}") but there is no baseline image; '
+                             "a new image will be generated")
+    if getattr(args, "strict_clarify", False) and plan.clarify_hints:
+        codes = ", ".join(hint.code for hint in plan.clarify_hints)
+        raise ClarifyError(f"the prompt needs clarifying before generating ({codes})",
+                           details=" ".join(f"{h.code}: {h.fix}." for h in plan.clarify_hints),
+                           extra={"model": plan.spec.id, **plan.diagnostics()})

@@ -1,0 +1,205 @@
+"""Reading provider replies: images (inline or by URL), text, cost, and the failures hidden in a 200."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..http.client import HttpClient, Response
+from ..errors import ProviderError, provider_error
+from ..http.b64stream import InlineImage, placeholder_in, split_body
+
+MAX_DOWNLOAD = 100 * 1024 * 1024
+
+
+@dataclass
+class ImageSource:
+    """One image in a reply: inline base64 or a URL to fetch."""
+
+    inline: InlineImage | None = None
+    url: str | None = None
+
+    def chunks(self, client: HttpClient) -> Iterator[bytes]:
+        if self.inline is not None:
+            return self.inline.decoded_chunks()
+        assert self.url is not None
+        try:
+            response = client.get(self.url, {"Accept": "image/*"}, max_bytes=MAX_DOWNLOAD)
+        except ProviderError as error:
+            # The generation itself worked (and was billed): a failed download is the provider's
+            # fault, not a missing endpoint or a bad request of ours, whatever its HTTP status.
+            from urllib.parse import urlsplit
+
+            host = urlsplit(self.url).netloc
+            raise provider_error("provider_error", f"could not download the generated image from {host}: "
+                                 f"{error.message}", details=error.details, status=error.status,
+                                 retryable=error.retryable,
+                                 extra={k: v for k, v in error.extra.items() if not k.startswith("_")}) from None
+        return iter([bytes(response.body)])
+
+    def close(self) -> None:
+        """Drop the spooled image (its unnamed temp file) once it is saved or abandoned."""
+        if self.inline is not None:
+            self.inline.close()
+
+    def describe(self) -> dict[str, Any]:
+        if self.inline is not None:
+            return {"inline_base64_chars": self.inline.encoded_size}
+        return {"url": self.url}
+
+
+@dataclass
+class ProviderReply:
+    images: list[ImageSource]
+    text: str | None
+    generation_id: str | None
+    model: str | None
+    provider: str | None
+    usage: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    document: dict[str, Any] = field(default_factory=dict)  # the reply with image data left out
+
+    @property
+    def cost_usd(self) -> float | None:
+        cost = self.usage.get("cost")
+        return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+
+
+def _skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]]:
+    if response.inline is not None:
+        skeleton, inline = bytes(response.body), response.inline
+    else:
+        skeleton, inline = split_body(response.body)
+    try:
+        document = json.loads(skeleton)
+    except (ValueError, UnicodeDecodeError):
+        snippet = skeleton[:200].decode("utf-8", "replace")
+        what = "an HTML page" if snippet.lstrip().startswith("<") else "a body that is not valid JSON"
+        raise provider_error("provider_error", f"the provider sent {what} (HTTP {response.status})",
+                             details=snippet, status=response.status, extra={"_retry": True}) from None
+    if not isinstance(document, dict):
+        raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
+    return document, inline
+
+
+def _raise_embedded_error(document: dict[str, Any], status: int) -> None:
+    error = document.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        code = error.get("code") if isinstance(error, dict) else None
+        raise provider_error("provider_error", f"the provider reported an error: {message or code or 'unknown'}",
+                             details=f"code {code}" if code else None, status=status)
+
+
+def _first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
+    """The reply's first choice, after the failures a 200 can carry (an error body, finish_reason error)."""
+    _raise_embedded_error(document, status)
+    choices = document.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise provider_error("provider_error", "the provider's reply has no choices", status=status)
+    choice = choices[0]
+    if choice.get("finish_reason") == "error":
+        error = choice.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise provider_error("provider_error", f"generation failed at the provider: {message or 'no reason given'}",
+                             status=status)
+    return choice
+
+
+def _chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[ImageSource]) -> ProviderReply:
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    return ProviderReply(
+        images=images, text=_text_of(message.get("content")), generation_id=document.get("id"),
+        model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
+        finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
+        document=document,
+    )
+
+
+def parse_chat(response: Response) -> ProviderReply:
+    """An OpenRouter chat completion with images; raises the right error kind when there are none."""
+    document, inline = _skeleton(response)
+    choice = _first_choice(document, response.status)
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    sources = []
+    for item in message.get("images") or []:
+        url = ((item or {}).get("image_url") or {}).get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str):
+            continue
+        found = placeholder_in(url, inline)
+        if found is not None:
+            sources.append(ImageSource(inline=found))
+        elif url.startswith(("https://", "http://")):
+            sources.append(ImageSource(url=url))
+    reply = _chat_reply(document, choice, sources)
+    if not sources:
+        raise _no_image(reply)
+    return reply
+
+
+def parse_b64_list(response: Response) -> ProviderReply:
+    """An Images API or OpenAI edits reply: ``{"data": [{"b64_json"|"url"}], "usage"}``."""
+    document, inline = _skeleton(response)
+    _raise_embedded_error(document, response.status)
+    sources = []
+    for item in document.get("data") or []:
+        if not isinstance(item, dict):
+            continue
+        found = inline.get(item.get("b64_json", "")) if isinstance(item.get("b64_json"), str) else None
+        if found is not None:
+            sources.append(ImageSource(inline=found))
+        elif isinstance(item.get("url"), str):
+            sources.append(ImageSource(url=item["url"]))
+    reply = ProviderReply(images=sources, text=None, generation_id=document.get("id"), model=document.get("model"),
+                          provider=None, usage=document.get("usage") or {}, document=document)
+    if not sources:
+        raise _no_image(reply)
+    return reply
+
+
+def parse_chat_text(response: Response) -> ProviderReply:
+    """A text-only OpenRouter chat completion (a vision review): the text may be None."""
+    document = response.json()
+    if not isinstance(document, dict):
+        raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
+    return _chat_reply(document, _first_choice(document, response.status), [])
+
+
+def parse_anthropic(response: Response) -> ProviderReply:
+    """An Anthropic Messages reply: its text blocks joined; the text may be None."""
+    document = response.json()
+    if not isinstance(document, dict):
+        raise provider_error("provider_error", "Anthropic sent JSON that is not an object", status=response.status)
+    _raise_embedded_error(document, response.status)
+    if document.get("type") == "error":
+        raise provider_error("provider_error", "Anthropic reported an error without details", status=response.status)
+    return ProviderReply(
+        images=[], text=_text_of(document.get("content")), generation_id=document.get("id"),
+        model=document.get("model"), provider="Anthropic", usage=document.get("usage") or {},
+        finish_reason=document.get("stop_reason"), document=document,
+    )
+
+
+def _text_of(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content.strip() or None
+    if isinstance(content, list):
+        texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        joined = "\n".join(t for t in texts if t).strip()
+        return joined or None
+    return None
+
+
+def _no_image(reply: ProviderReply) -> Exception:
+    reason = reply.native_finish_reason or reply.finish_reason
+    blocked = bool(reason) and any(w in reason.upper() for w in ("PROHIBITED", "SAFETY", "BLOCK", "RECITATION"))
+    message = "the model returned no image"
+    if reason and reason.lower() not in ("stop", "end_turn"):
+        message += f" (finish reason {reason})"
+    hint = "the prompt was likely blocked by the provider's safety filter; rephrase it" if blocked else \
+        "check that the model outputs images, or try another model"
+    return provider_error("no_image", message, details=hint, retryable=not blocked,
+                          extra={"text_response": reply.text, "generation_id": reply.generation_id,
+                                 "cost_usd": reply.cost_usd})
