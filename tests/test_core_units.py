@@ -107,7 +107,7 @@ def test_multipart_escapes_names_and_keeps_bytes():
 def test_backoff_grows_and_caps(monkeypatch):
     client = HttpClient(retries=10)
     monkeypatch.setenv("IMAGEGEN_RETRY_BASE_SEC", "1")
-    error = ProviderError("x", kind="provider_error", extra={"_retry": True})
+    error = ProviderError("x", kind="provider_error", resend=True)
     delays = [client._retry_delay(error, attempt) for attempt in range(8)]
     assert 0.5 <= delays[0] <= 1 and delays[-1] <= 30
     assert client._retry_delay(ProviderError("x", extra={}), 0) is None

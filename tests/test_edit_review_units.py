@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from imagegen.pipeline import edit as editing, rubric as review
 from imagegen.images import masks
 from imagegen.http import multipart
-from imagegen.providers import bodies as payload
+from imagegen.providers import call as provider_call, openrouter_images
 from imagegen.models import registry
 from imagegen.errors import ProviderError, UsageError
 from tests.fake_api import make_png, parse_multipart, read_png_rgba
@@ -29,7 +28,7 @@ def test_rect_specs_in_pixels_and_percent(text, pixels):
 
 @pytest.mark.parametrize("text", ["", "1,2,3", "1,2,3,4,5", "-1,0,5,5", "x,0,5,5", "0,0,5,0", "0,0,101%,5", "0.5,0,5,5"])
 def test_bad_rect_specs(text):
-    with pytest.raises(argparse.ArgumentTypeError):
+    with pytest.raises(ValueError):
         masks.rect_spec(text)
 
 
@@ -81,10 +80,10 @@ def test_multipart_names_survive_a_strict_parser():
 
 def test_images_request_leaves_out_unset_options():
     spec = registry.resolve("nanobanana")
-    assert payload.images_request(spec, "p") == {"model": spec.id, "prompt": "p", "n": 1}
-    body = payload.images_request(spec, "p", reference_urls=["https://x/y.png"], aspect_ratio="4:3",
-                                  resolution="4K", n=2, quality="low", output_format="jpeg",
-                                  background="opaque", seed=0)
+    assert openrouter_images.body(spec, "p") == {"model": spec.id, "prompt": "p", "n": 1}
+    body = openrouter_images.body(spec, "p", reference_urls=["https://x/y.png"], aspect_ratio="4:3",
+                                   resolution="4K", n=2, quality="low", output_format="jpeg",
+                                   background="opaque", seed=0)
     assert body == {"model": spec.id, "prompt": "p", "resolution": "4K", "aspect_ratio": "4:3", "quality": "low",
                     "output_format": "jpeg", "background": "opaque", "seed": 0, "n": 2,
                     "input_references": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}
@@ -92,7 +91,7 @@ def test_images_request_leaves_out_unset_options():
 
 def test_redaction_shortens_bare_base64_but_not_prompts():
     body = {"source": {"data": "A" * 5000}, "text": "B" * 5000, "data": "short"}
-    shown = payload.redact_for_display(body)
+    shown = provider_call.shorten_images(body)
     assert shown["source"]["data"] == "A" * 24 + "…(5000 chars)"
     assert shown["text"] == "B" * 5000 and shown["data"] == "short"
 

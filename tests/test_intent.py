@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 
 import pytest
 
-from imagegen.pipeline import generate as generation
+from imagegen.cli import requests
+from imagegen.prompt import plan as plans
+from imagegen.requests import GenerateRequest
 from imagegen.prompt import intent, rails
 from imagegen.commands import generate
 from imagegen.errors import EXIT_EDIT_INTENT, EditIntentError
@@ -97,15 +98,17 @@ def test_ordinary_prompts_are_not_edits(prompt):
     assert intent.detect(prompt) is None
 
 
-def parse(*argv: str) -> argparse.Namespace:
-    return generate.build_parser().parse_args(["--dry-run", *argv])
+def parse(*argv: str, instructions: tuple[str, ...] = ()) -> GenerateRequest:
+    """The request generate.py would build from ``argv`` (plus a queue's instruction lines)."""
+    request = requests.generate_request(generate.build_parser().parse_args(["--dry-run", *argv]))
+    return request.replace(instructions=instructions)
 
 
 def test_queue_instructions_are_sent_but_never_read_as_intent():
-    """A queue adds its own variation line through plan_from_args(instructions=...)."""
+    """A queue adds its own variation line through the request's instructions."""
     line = "Variant 2 of 4: make it darker and keep the same composition."
     assert intent.detect(line) is not None  # it would trip the detector if it were read
-    plan = generation.plan_from_args(parse("--prompt", "A minimalist snow crab logo"), instructions=[line])
+    plan = plans.build(parse("--prompt", "A minimalist snow crab logo", instructions=(line,)))
     assert plan.edit_intent is None and plan.instructions == [line]
     assert line in plan.final_prompt and plan.final_prompt.endswith("A minimalist snow crab logo")
     assert plan.diagnostics()["instructions"] == [line] and plan.request_record()["instructions"] == [line]
@@ -116,7 +119,7 @@ def test_rails_text_is_not_read_as_intent(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "base.png").write_bytes(make_png(4, 4))
-    plan = generation.plan_from_args(parse("--prompt", "A snowy mountain cabin at night, oil painting",
+    plan = plans.build(parse("--prompt", "A snowy mountain cabin at night, oil painting",
                                            "--baseline-image", "base.png", "--confirm-external-upload"))
     assert plan.instructions[:2] == [rails.BASELINE_LEAD, rails.VARIATION_TEXT["low"]]
     assert plan.edit_intent is None and plan.diagnostics()["edit_intent_detected"] is False
@@ -126,7 +129,7 @@ def test_plan_from_args_refuses_edit_intent_like_the_script():
     from imagegen.contract import RunContext, error_envelope
 
     with pytest.raises(EditIntentError) as caught:
-        generation.plan_from_args(parse("--prompt", "make it darker"))
+        plans.build(parse("--prompt", "make it darker"))
     assert caught.value.exit_code == EXIT_EDIT_INTENT == 4
     document = error_envelope(caught.value, RunContext())
     assert document["error_kind"] == "edit_intent_without_baseline" and document["edit_intent_detected"] is True

@@ -299,7 +299,7 @@ def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
                         "--prompt", "A minimalist snow crab logo", "--request-id", "qr", "--dry-run-worker"))
     (job_path,) = queue_files(workdir, "pending")
     job = json.loads(job_path.read_text())
-    assert job["args"]["fallback_model"] == "google/gemini-3.1-flash-image-preview"
+    assert job["format"] == 2 and job["request"]["fallback_model"] == "google/gemini-3.1-flash-image-preview"
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
     assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image-preview"
 

@@ -76,8 +76,8 @@ def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_wo
     enqueue(run, "--prompt", "A harbour", "--max-cost", "0.05", request_id="m")
     pending = workdir / QUEUE / "pending" / "m--0001.json"
     job = json.loads(pending.read_text())
-    assert job["args"]["max_cost"] == 0.05
-    job["args"]["max_cost"] = 0.02  # as if the price had risen above the ceiling since it was queued
+    assert job["request"]["max_cost"] == 0.05
+    job["request"]["max_cost"] = 0.02  # as if the price had risen above the ceiling since it was queued
     pending.write_text(json.dumps(job))
     summary = assert_one_json(run(*DRAIN))
     assert summary["done"] == 1 and summary["failed"] == 1 and len(fake.requests_for("chat")) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from imagegen.spending import guard as spending, report as spendreport
+from imagegen.spending import ledger, report as spendreport
 from imagegen.errors import UsageError
 
 from tests.conftest import assert_one_json
@@ -96,7 +96,7 @@ def test_real_calls_are_totalled(run, fake):
 
 
 def test_parse_day_forms(monkeypatch):
-    monkeypatch.setattr(spending, "today", lambda: date(2026, 3, 10))
+    monkeypatch.setattr(ledger, "today", lambda: date(2026, 3, 10))
     assert spendreport.parse_day("today") == date(2026, 3, 10)
     assert spendreport.parse_day("Yesterday") == date(2026, 3, 9)
     assert spendreport.parse_day("7d") == date(2026, 3, 4)

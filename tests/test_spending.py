@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from imagegen import config, errors
 from imagegen.models import registry
-from imagegen.spending import guard as spending
+from imagegen import fsutil
+from imagegen.spending import guard as spending, ledger as ledgers
 
 from tests.conftest import assert_one_json
 from tests.fake_api import Reply, chat_text_only_reply, error_reply
@@ -152,7 +153,7 @@ def test_timeout_after_sending_is_recorded_as_charge_unknown(run, fake, env):
     assert assert_one_json(result)["error_kind"] == "timeout"
     (line,) = ledger_lines(ledger_file(env))
     assert line["outcome"] == "charge_unknown" and line["estimate_usd"] == 0.03
-    assert spending.charged(line) == 0.03
+    assert ledgers.charged(line) == 0.03
 
 
 def test_unreachable_provider_is_not_recorded(run, env, base_env):
@@ -182,7 +183,7 @@ def ledger(tmp_path, monkeypatch):
 
 def _append_many(path: str, worker: int, count: int) -> None:
     for index in range(count):
-        spending.append({"time": spending.now_iso(), "worker": worker, "index": index, "pad": "x" * 3000},
+        ledgers.append({"time": fsutil.now_iso(), "worker": worker, "index": index, "pad": "x" * 3000},
                         Path(path))
 
 
@@ -194,7 +195,7 @@ def test_concurrent_appends_never_interleave(ledger):
     for process in workers:
         process.join(30)
         assert process.exitcode == 0
-    entries, bad = spending.read_entries(ledger)
+    entries, bad = ledgers.read_entries(ledger)
     assert bad == 0 and len(entries) == 240
     assert {(e["worker"], e["index"]) for e in entries} == {(w, i) for w in range(6) for i in range(40)}
     assert oct(ledger.stat().st_mode & 0o777) == "0o600"
@@ -204,15 +205,15 @@ def test_read_entries_skips_damaged_lines(ledger):
     seed_ledger(ledger, spent_entry(0.5))
     with ledger.open("a") as handle:
         handle.write('{"time": "garbage"\n[1, 2]\n\n{"cost_usd": 1}\n')
-    entries, bad = spending.read_entries()
+    entries, bad = ledgers.read_entries()
     assert len(entries) == 1 and bad == 3
-    assert spending.spent_on(spending.today()) == 0.5
+    assert ledgers.spent_on(ledgers.today()) == 0.5
 
 
 def test_unreadable_ledger_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_LEDGER", str(tmp_path))  # a directory
     with pytest.raises(errors.ConfigError, match="cannot read the spending ledger"):
-        spending.read_entries()
+        ledgers.read_entries()
 
 
 @pytest.mark.parametrize("entry, expected", [
@@ -223,7 +224,7 @@ def test_unreadable_ledger_is_a_config_error(tmp_path, monkeypatch):
     ({"cost_usd": 0.01, "estimate_usd": 0.1, "outcome": "error"}, 0.01),
 ])
 def test_charged(entry, expected):
-    assert spending.charged(entry) == expected
+    assert ledgers.charged(entry) == expected
 
 
 def test_check_returns_state_and_refuses_unknown_estimate_once_budget_is_spent(ledger, monkeypatch):

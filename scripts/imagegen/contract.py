@@ -1,50 +1,22 @@
-"""The stdout contract: exactly one JSON document per run, and the exit code that goes with it.
+"""The stdout contract: the one JSON document a run prints, success or failure, and its version.
 
-Every script's ``main`` hands its parser and handler to :func:`run_cli`. The handler returns the
-success payload (a dict) or raises an :class:`~imagegen.errors.ImageGenError`; anything else is
-reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to see one on stderr).
+``cli.runner`` decides when a run ends; this module says what the document looks like (and how
+any JSON the project writes is made safe: valid UTF-8, keys masked).
 """
 
 from __future__ import annotations
 
-import argparse
-import errno
-import os
 import re
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
-from . import __version__
-from .errors import EXIT_OK, ImageGenError, UsageError
+from .errors import ImageGenError
 
 MAX_DETAILS = 500
-
-
-class JsonArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
-
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
-        # A NUL byte fits no prompt, path or id (a real command line cannot even carry one), but one
-        # can arrive through main(argv) or a --jobs-file line, and would fail deep inside os calls.
-        for arg in sys.argv[1:] if args is None else args:
-            if isinstance(arg, str) and "\x00" in arg:
-                raise UsageError(f"{self.prog}: an argument holds a NUL byte: {shorten(repr(arg), 80)}",
-                                 details="remove the NUL character; no flag, path or prompt can contain one")
-        return super().parse_known_args(args, namespace)
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
-
-
-def new_parser(prog: str, description: str) -> JsonArgumentParser:
-    parser = JsonArgumentParser(
-        prog=prog,
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
-    return parser
+# The version of the JSON documents the scripts print: raised when a field is removed or changes
+# meaning (adding a field does not change it). Every document carries it as ``contract_version``.
+CONTRACT_VERSION = 1
 
 
 class RunContext:
@@ -74,16 +46,14 @@ def _redacted(text: str | None) -> str | None:
 def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "success": False,
+        "contract_version": CONTRACT_VERSION,
         "error": error.message,
         "error_kind": error.kind,
         "retryable": error.retryable,
         "details": shorten(_redacted(error.details)),
     }
-    status = getattr(error, "status", None)
-    if status is not None:
-        doc["http_status"] = status
     doc.update(context.fields)
-    doc.update({k: v for k, v in error.extra.items() if not k.startswith("_")})
+    doc.update(error.document_fields())
     doc["generation_time_ms"] = context.elapsed_ms()
     return doc
 
@@ -112,79 +82,3 @@ def emit(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-# The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.
-PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
-
-
-def os_failure(error: OSError) -> ImageGenError:
-    """An unforeseen OSError as a typed error: exit 2 when the path is at fault, else a runtime failure."""
-    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
-    reason = error.strerror or str(error)
-    if error.errno in PATH_ERRNOS:
-        return UsageError(f"unusable path {where}: {reason}", details="check the paths given on the command line")
-    return ImageGenError(f"file system error on {where}: {reason}",
-                         details="check free space and permissions, then run again", kind="runtime")
-
-
-def run_cli(
-    parser: argparse.ArgumentParser,
-    handler: Callable[[argparse.Namespace, RunContext], dict[str, Any]],
-    argv: list[str] | None = None,
-    *,
-    render: Callable[[argparse.Namespace, dict[str, Any]], str | None] | None = None,
-    exit_code: Callable[[dict[str, Any]], int] | None = None,
-) -> int:
-    """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code.
-
-    ``exit_code`` lets a report (preflight) fail without being an error: ``success`` follows it.
-    ``render`` may return text to print instead of the JSON (a ``--table`` the user asked for);
-    errors are always JSON.
-    """
-    context = RunContext()
-    try:
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as stop:  # --help / --version printed text, as people expect
-            code = stop.code if isinstance(stop.code, int) else EXIT_OK
-            return code
-        result = handler(args, context)
-        code = exit_code(result) if exit_code else EXIT_OK
-        document = {"success": code == EXIT_OK, **result}
-        text = render(args, document) if render else None
-        if text is None:
-            emit(document)
-        else:
-            from .config import redact
-
-            text = redact(text)
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            sys.stdout.flush()
-        return code
-    except ImageGenError as error:
-        emit(error_envelope(error, context))
-        return error.exit_code
-    except KeyboardInterrupt:
-        emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
-        return 130
-    except OSError as error:  # a file-system call no check foresaw: name the file and the reason
-        failure = os_failure(error)
-        emit(error_envelope(failure, context))
-        return failure.exit_code
-    except Exception as error:  # the last line of defence: never a traceback on a user
-        if isinstance(error, RuntimeError) and "home directory" in str(error):
-            # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
-            home = UsageError("a path starts with ~ but that home directory is unknown",
-                              details="write the path out in full (or set HOME)")
-            emit(error_envelope(home, context))
-            return home.exit_code
-        if os.environ.get("IMAGEGEN_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-        internal = ImageGenError(
-            "internal error: " + type(error).__name__,
-            details=shorten(str(error)) or None,
-            kind="internal",
-        )
-        emit(error_envelope(internal, context))
-        return 1

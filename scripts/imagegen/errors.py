@@ -1,6 +1,6 @@
 """The one error hierarchy: every failure a user can meet is one of these.
 
-Library code raises; only the entry point (``contract.run_cli``) turns an error into the
+Library code raises; only the entry point (``cli.runner.run_cli``) turns an error into the
 JSON document on stdout and the process exit code.
 """
 
@@ -39,6 +39,10 @@ class ImageGenError(Exception):
             self.kind = kind
         self.extra = dict(extra or {})
 
+    def document_fields(self) -> dict:
+        """What this error adds to the error document beyond message, kind, retryable and details."""
+        return dict(self.extra)
+
 
 class UsageError(ImageGenError):
     """Bad flags, bad files, bad presets: fix the input and run again."""
@@ -73,14 +77,34 @@ class BudgetError(ImageGenError):
 
 
 class ProviderError(ImageGenError):
-    """A remote API failed. ``kind`` is one of the provider error kinds below."""
+    """A remote API failed. ``kind`` is one of the provider error kinds below.
+
+    Control data is kept as attributes: ``resend`` (the HTTP layer may send the same request again:
+    it never reached the provider, or a retryable status came back), ``charge_unknown`` (the
+    provider received the request and may have billed it) and ``retry_after`` (seconds it asked
+    us to wait). The last two also appear in the error document.
+    """
 
     kind = "provider_error"
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, **kwargs) -> None:
+    def __init__(self, message: str, *, status: int | None = None, resend: bool = False,
+                 charge_unknown: bool = False, retry_after: float | None = None, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.status = status
+        self.resend = resend
+        self.charge_unknown = charge_unknown
+        self.retry_after = retry_after
+
+    def document_fields(self) -> dict:
+        fields = super().document_fields()
+        if self.status is not None:
+            fields["http_status"] = self.status
+        if self.charge_unknown:
+            fields["charge_unknown"] = True
+        if self.retry_after is not None:
+            fields["retry_after_sec"] = self.retry_after
+        return fields
 
 
 class OutputError(ImageGenError):

@@ -21,7 +21,7 @@ from .models import catalogue
 from . import config
 from .prompt import presets
 from .queue import view as queue_view
-from .spending import guard as spending
+from .spending import ledger
 from .config import script_command
 from .errors import ImageGenError, UsageError
 from .queue.layout import SUBDIRS
@@ -189,7 +189,7 @@ def check_ledger() -> list[Check]:
         checks.append(Check("spending", "daily_budget", False, True, "no IMAGEGEN_DAILY_BUDGET_USD: no daily cap"))
         return checks
     try:
-        spent = spending.spent_on(spending.today())
+        spent = ledger.spent_on(ledger.today())
     except ImageGenError as error:
         checks.append(Check("spending", "daily_budget", True, False, error.message, error.details))
         return checks

@@ -4,86 +4,34 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, Callable
 
-from ..prompt import choices
+from .. import validate
+from ..requests import APIS, BACKGROUNDS, OUTPUT_FORMATS, QUALITIES
 from ..models import registry
-
-IMAGE_SIZES = {"low": "1K", "medium": "2K", "high": "4K"}
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0: {text}")
-    return value
+from ..prompt import choices
 
 
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
+def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[str], Any]:
+    """An argparse type from a shared check (``validate``): the same rule for a flag and a stored request."""
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = name or check.__name__
+    return parse
 
 
-def label(text: str) -> str:
-    """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
-    value = text.strip()
-    if not value or len(value) > 200 or "/" in value or any(not c.isprintable() for c in value):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a usable id: 1-200 printable characters without '/' (e.g. discord-1234)")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
-def count(text: str) -> int:
-    value = non_negative_int(text)
-    if not 1 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 10: {text}")
-    return value
-
-
-def ratio(text: str) -> str:
-    if text not in registry.RATIO_PIXELS_1K:
-        known = ", ".join(registry.RATIO_PIXELS_1K)
-        raise argparse.ArgumentTypeError(f"unknown aspect ratio {text!r}; choose from {known}")
-    return text
-
-
-def size(text: str) -> str:
-    upper = text.upper()
-    if upper not in registry.SIZE_SCALE:
-        raise argparse.ArgumentTypeError(f"unknown size {text!r}; choose from {', '.join(registry.SIZE_SCALE)}")
-    return upper
-
-
-def image_size(text: str) -> str:
-    """--image-size low|medium|high, the names some callers use for 1K|2K|4K."""
-    try:
-        return IMAGE_SIZES[text.lower()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"unknown image size {text!r}; choose from low, medium, high") from None
-
-
-def megabytes(text: str) -> float:
-    value = positive_float(text)
-    if value > 1024:
-        raise argparse.ArgumentTypeError(f"must be at most 1024 MB: {text}")
-    return value
+positive_float = arg_type(validate.positive_float)
+non_negative_float = arg_type(validate.non_negative_float)
+non_negative_int = arg_type(validate.non_negative_int)
+label = arg_type(validate.label)
+count = arg_type(validate.count)
+ratio = arg_type(validate.ratio)
+size = arg_type(validate.size)
+image_size = arg_type(validate.image_size)
+megabytes = arg_type(validate.megabytes)
 
 
 def add_network_args(parser: argparse.ArgumentParser) -> None:
@@ -136,16 +84,13 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = 
     group.add_argument("--seed", type=int, help="random seed (honoured by some models)")
 
 
-QUALITIES = ("low", "medium", "high", "auto")
-OUTPUT_FORMATS = ("png", "jpeg", "webp")
-BACKGROUNDS = ("transparent", "opaque", "auto")
 
 
 def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = False) -> None:
     """--api and the options only OpenRouter's Images API (and, in edit.py, OpenAI edits) understand."""
     group = parser.add_argument_group("Images API")
     where = "--api images" + (" or --mode openai" if also_openai else "") + " only"
-    group.add_argument("--api", choices=("chat", "images"), default="chat",
+    group.add_argument("--api", choices=APIS, default="chat",
                        help="OpenRouter endpoint: chat (chat completions, default) or images (the Images API)")
     names = ("--quality", "--openai-quality") if also_openai else ("--quality",)
     group.add_argument(*names, dest="quality", choices=QUALITIES, help=f"rendering quality ({where})")

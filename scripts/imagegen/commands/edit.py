@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
-from ..pipeline import edit as editing, generate as generation, images_api, openai_edit
+from .. import validate
+from ..cli import runner
 from ..images import masks
-from ..spending import guard as spending
+from ..pipeline import edit as editing, mask_edit as openai_edit
 
 DESCRIPTION = """Edit an image and print one JSON document on stdout.
 
@@ -28,7 +28,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("edit.py", DESCRIPTION)
+    parser = runner.new_parser("edit.py", DESCRIPTION)
     parser.add_argument("--mode", choices=("openrouter", "openai"),
                         help="openrouter (instruction edit) or openai (mask inpainting); "
                              "default openai when --mask or --mask-rect is given, else openrouter")
@@ -43,12 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("mask inpainting (--mode openai)")
     group.add_argument("--mask", metavar="PATH",
                        help="PNG with alpha, the image's size, under 4 MB; transparent pixels are repainted")
-    group.add_argument("--mask-rect", action="append", type=masks.rect_spec, metavar="X,Y,W,H",
+    group.add_argument("--mask-rect", action="append", type=cli.arg_type(masks.rect_spec), metavar="X,Y,W,H",
                        help="draw the mask: repaint this rectangle, in pixels or percentages (repeatable)")
     group.add_argument("--mask-invert", action="store_true",
                        help="with --mask-rect: keep the rectangles, repaint the rest")
     group.add_argument("--openai-model", help=f"OpenAI image model (default {openai_edit.DEFAULT_MODEL})")
-    group.add_argument("--openai-size", type=openai_edit.openai_size,
+    group.add_argument("--openai-size", type=cli.arg_type(validate.openai_size),
                        help="output size: " + ", ".join(openai_edit.SIZES) + " (default: the model's)")
     group.add_argument("--input-fidelity", choices=openai_edit.FIDELITIES,
                        help="how closely to preserve faces and details of the input (gpt-image-1)")
@@ -58,32 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    mode = editing.resolve_mode(args)
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests  # not for --help: keep start-up fast
+    from ..pipeline import edit, generate
+
+    request = requests.edit_request(args)
+    options = requests.run_options(args)
+    mode = edit.resolve_mode(request)
     context.fields["mode"] = mode
-    spend = spending.Spend.from_args(args, "edit.py")
+    paid = requests.paid_run(args, "edit.py", request)
     if mode == "openai":
-        plan = openai_edit.plan_from_args(args)
-        plan.request_id = spend.request_id
+        from ..pipeline import mask_edit
+
+        plan = mask_edit.plan_from_request(request)
         context.fields["model"] = plan.model
-        writer = generation.writer_for_slug(args, plan.slug)
-        if not args.dry_run:
-            writer.check_before_request()
-            openai_edit.check_spending(plan, spend)  # before the drawn mask is written
-            context.fields["mask_path"] = openai_edit.write_generated_mask(plan, writer)
-        generation.notify_warnings(plan, args.quiet)
-        return openai_edit.execute(plan, writer, args, spend)
-    options = images_api.options_from_args(args)
-    plan = editing.plan_openrouter_edit(args)
-    context.fields["model"] = plan.spec.id
-    if spend.request_id:
-        plan.extra_result["request_id"] = spend.request_id
-    if options is not None:
-        images_api.apply(plan, options, None)
-    generation.notify_warnings(plan, args.quiet)
-    writer = generation.writer_for_slug(args, plan.spec.slug + "-edit")
-    return images_api.execute(plan, options, writer, args, spend)
+        writer = generate.writer_for(request, plan.slug)
+        generate.notify_warnings(plan.warnings, options.quiet)
+        if options.dry_run:
+            return mask_edit.dry_run(plan, writer, paid)
+        return mask_edit.run(plan, writer, paid, on_mask=lambda path: context.fields.__setitem__("mask_path", path))
+    prepared = edit.prepare_openrouter_edit(request)
+    context.fields["model"] = prepared.plan.spec.id
+    generate.notify_warnings(prepared.plan.warnings, options.quiet)
+    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
+    if options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

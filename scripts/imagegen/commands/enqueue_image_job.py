@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import contract
+from ..cli import runner
 from ..errors import ImageGenError, UsageError
+from ..cli import queue_flags
 from ..queue import submit as enqueue
 from ..queue.layout import QueueDirs
 
@@ -20,12 +21,12 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = enqueue.base_parser("enqueue_image_job.py", DESCRIPTION)
+    parser = queue_flags.base_parser("enqueue_image_job.py", DESCRIPTION)
     for action in parser._actions:
         if action.dest == "prompt":
             action.required = False  # a --jobs-file carries its own prompts
     group = parser.add_argument_group("queue")
-    enqueue.add_queue_dir_arg(group)
+    queue_flags.add_queue_dir_arg(group)
     group.add_argument("--request-id", help="groups jobs for status and idempotency (default: a new id)")
     group.add_argument("--variant-index", type=int, metavar="N",
                        help="variant number within the request (default: next free, or the job with the same --out)")
@@ -34,18 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests
+
     dirs = QueueDirs.at(args.queue_dir)
-    request_id = enqueue.request_id_from(args)
+    request_id = queue_flags.request_id_from(args)
     base = Path.cwd()
+    show_hints = bool(args.clarify_hints)
     if args.jobs_file:
         batch = _parse_batch(args)
     elif args.prompt:
-        batch = [(args, enqueue.validate(args))]
+        request = requests.generate_request(args)
+        batch = [(request, enqueue.validate(request, show_hints=show_hints))]
     else:
         raise UsageError("give --prompt or --jobs-file")
-    jobs = [enqueue.make_job(job_args, kind="generate", request_id=request_id, base=base, plan=plan)
-            for job_args, plan in batch]
+    jobs = [enqueue.make_job(enqueue.stored_request(request, base), request_id=request_id, plan=plan)
+            for request, plan in batch]
     queued = [enqueue.enqueue(dirs, job, args.variant_index if len(jobs) == 1 else None) for job in jobs]
     return {
         "status": "queued",
@@ -58,22 +63,25 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
     }
 
 
-def _parse_batch(args: argparse.Namespace) -> list[tuple[argparse.Namespace, Any]]:
+def _parse_batch(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     """Every line parsed and validated before any is queued: one bad line queues nothing."""
+    from ..cli import requests
+
     parser = build_parser()
     batch = []
-    for number, argv in enqueue.jobs_file_argv(args.jobs_file):
+    for number, argv in queue_flags.jobs_file_argv(args.jobs_file):
         try:
             job_args = parser.parse_args(argv)
             if not job_args.prompt:
                 raise UsageError("missing prompt")
-            plan = enqueue.validate(job_args)
+            request = requests.generate_request(job_args)
+            plan = enqueue.validate(request, show_hints=bool(job_args.clarify_hints))
         except ImageGenError as error:
             error.message = f"{args.jobs_file}:{number}: {error.message}"
             raise
-        batch.append((job_args, plan))
+        batch.append((request, plan))
     return batch
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

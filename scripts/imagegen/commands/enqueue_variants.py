@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import contract
-from ..queue import submit as enqueue, variants
+from ..cli import runner
+from ..cli import queue_flags
+from ..queue import variants
 
 DESCRIPTION = """Queue variants <prefix>-NN.png of one prompt and write <prefix>-manifest.json; one JSON document.
 
@@ -18,15 +19,19 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = enqueue.base_parser("enqueue_variants.py", DESCRIPTION)
-    variants.add_variant_args(parser)
+    parser = queue_flags.base_parser("enqueue_variants.py", DESCRIPTION)
+    queue_flags.add_variant_args(parser)
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    request_id = enqueue.request_id_from(args)
-    return {"status": "queued", **variants.enqueue_batch(args, request_id=request_id, base=Path.cwd())}
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests
+
+    request_id = queue_flags.request_id_from(args)
+    queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
+                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
+    return {"status": "queued", **queued}
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

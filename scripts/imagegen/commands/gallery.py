@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
+from ..cli import runner
 from ..gallery import collect as gallery, page as gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..queue.layout import DEFAULT_QUEUE_DIR
@@ -28,7 +28,7 @@ GENERATOR_MARK = b'<meta name="generator" content="image-gen gallery">'
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("gallery.py", DESCRIPTION)
+    parser = runner.new_parser("gallery.py", DESCRIPTION)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dir", type=Path, metavar="DIR", help="every image in DIR (the page goes to DIR/index.html)")
     source.add_argument("--request-id", type=cli.label, metavar="ID",
@@ -91,7 +91,7 @@ def _check_target(page: Path, overwrite: bool) -> None:
                                 details="or choose another --out")
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     from ..config import redact
     from ..fsutil import write_atomic
     from ..images.writer import ensure_writable_dir
@@ -128,4 +128,4 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

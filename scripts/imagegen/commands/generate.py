@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
+from ..cli import runner
 
 DESCRIPTION = """Generate images through OpenRouter and print one JSON document on stdout.
 
@@ -42,45 +42,27 @@ def add_arguments(parser: argparse.ArgumentParser, fallback_model: str | None = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("generate.py", DESCRIPTION)
+    parser = runner.new_parser("generate.py", DESCRIPTION)
     add_arguments(parser)
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    from .. import config
-    from ..prompt import enhance
-    from ..pipeline import generate as generation, images_api
-    from ..spending import guard as spending  # not for --help: keep start-up fast
-    from ..errors import ImageGenError
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests  # not for --help: keep start-up fast
+    from ..pipeline import generate
 
     context.fields["model"] = args.model
-    options = images_api.options_from_args(args)
-    try:
-        plan = generation.plan_from_args(args)
-    except ImageGenError as error:
-        generation.notify_hints(error.extra.get("clarify_hints") or [], args)
-        raise
-    context.fields["model"] = plan.spec.id
-    if options is not None:
-        images_api.apply(plan, options, args.prompt_upsampling)
-    generation.notify_hints([hint.to_dict() for hint in plan.clarify_hints], args)
-    generation.notify_warnings(plan, args.quiet)
-    writer = generation.writer_from_args(args, plan.spec)
-    chat_url = config.base_url("openrouter") + "/chat/completions"
-    spend = spending.Spend.from_args(args, "generate.py")
-    if spend.request_id:
-        plan.extra_result["request_id"] = spend.request_id
-    if args.dry_run:
-        enhance_request = enhance.dry_run_request(plan, args.enhance_model, chat_url) if args.enhance else None
-        result = images_api.execute(plan, options, writer, args, spend)
-        return {**result, "enhance_request": enhance_request} if enhance_request else result
-    if args.enhance:
-        writer.check_before_request()  # refuse a taken output name before paying for the enhancer too
-        client = generation.client_from_args(args, "openrouter")
-        enhance.enhance_plan(plan, client, spend=spend, model=args.enhance_model, url=chat_url, quiet=args.quiet)
-    return images_api.execute(plan, options, writer, args, spend)
+    request = requests.generate_request(args)
+    options = requests.run_options(args)
+    prepared = generate.prepare(request, show_hints=options.show_hints)
+    context.fields["model"] = prepared.plan.spec.id
+    generate.notify_warnings(prepared.plan.warnings, options.quiet)
+    writer = generate.writer_for(request, prepared.plan.spec.slug)
+    paid = requests.paid_run(args, "generate.py", request)
+    if options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import contract
+from ..cli import runner
 from . import generate
 
 DEFAULT_MODEL = "google/gemini-3.1-flash-image-preview"
@@ -25,7 +25,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("generate_image.py", DESCRIPTION)
+    parser = runner.new_parser("generate_image.py", DESCRIPTION)
     generate.add_arguments(parser, fallback_model=DEFAULT_MODEL)
     return parser
 
@@ -34,4 +34,4 @@ handle = generate.handle
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

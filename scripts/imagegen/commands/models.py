@@ -7,8 +7,8 @@ from typing import Any
 
 from ..models import catalogue, describe as modelinfo, registry
 from ..cli import flags as cli
-from .. import config, contract
-from ..pipeline import generate as generation
+from .. import config
+from ..cli import runner
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
 
@@ -22,7 +22,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("models.py", DESCRIPTION)
+    parser = runner.new_parser("models.py", DESCRIPTION)
     show = parser.add_mutually_exclusive_group()
     show.add_argument("--table", action="store_true", help="print an aligned table instead of JSON")
     show.add_argument("--markdown", action="store_true",
@@ -42,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def refresh(args: argparse.Namespace) -> dict[str, Any]:
     from ..http.client import HttpClient
+    from ..providers import openrouter
 
     key_var = config.key_variable("openrouter")
     key = config.api_key("openrouter") if key_var else None
-    headers = generation.openrouter_headers(key) if key else {}
+    headers = openrouter.headers() if key else {}
     client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=[key] if key else [],
                         verbose=not args.quiet)
     before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
@@ -61,7 +62,7 @@ def refresh(args: argparse.Namespace) -> dict[str, Any]:
     return {"refreshed": True, "new_models": added}
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     if args.markdown:
         return {"markdown": modelinfo.markdown()}
     result: dict[str, Any] = refresh(args) if args.refresh else {"refreshed": False}
@@ -86,4 +87,4 @@ def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv, render=render)
+    return runner.run_cli(build_parser(), handle, argv, render=render)

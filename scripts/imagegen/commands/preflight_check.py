@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import flags as cli
-from .. import config, contract, preflight
-from ..queue import submit as enqueue
+from .. import config, preflight
+from ..cli import runner
+from ..cli import queue_flags
 from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Check that image-gen is ready to run here, and say how to fix what is not.
@@ -28,7 +29,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("preflight_check.py", DESCRIPTION)
+    parser = runner.new_parser("preflight_check.py", DESCRIPTION)
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.add_argument("--online", action="store_true",
                         help="also call GET /key to confirm the OpenRouter key works and report its credit")
@@ -39,13 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the output directory to check (default ./data, as generate.py uses)")
     parser.add_argument("--queue-dir", type=Path, default=DEFAULT_QUEUE_DIR,
                         help=f"the job queue to check (default {DEFAULT_QUEUE_DIR})")
-    enqueue.add_worker_args(parser)
+    queue_flags.add_worker_args(parser)
     parser.add_argument("--timeout", type=cli.positive_float, default=15.0,
                         help="seconds to wait for GET /key with --online (default 15)")
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     started = time.monotonic()
     options = preflight.Options(output_dir=args.output_dir, queue_dir=args.queue_dir, fix=args.fix,
                                 online=args.online, timeout=args.timeout, orphan_timeout=args.orphan_timeout_sec,
@@ -64,4 +65,4 @@ def exit_code(document: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv, render=render, exit_code=exit_code)
+    return runner.run_cli(build_parser(), handle, argv, render=render, exit_code=exit_code)

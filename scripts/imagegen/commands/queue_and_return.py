@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import contract
-from ..queue import submit as enqueue, spawn, variants
+from ..cli import runner
+from ..cli import queue_flags
+from ..queue import spawn, variants
 from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue images and return a "queued" acknowledgement immediately; a detached worker drains the
@@ -20,17 +21,20 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = enqueue.base_parser("queue_and_return.py", DESCRIPTION)
-    variants.add_variant_args(parser, default_count=1)
-    enqueue.add_worker_args(parser)
+    parser = queue_flags.base_parser("queue_and_return.py", DESCRIPTION)
+    queue_flags.add_variant_args(parser, default_count=1)
+    queue_flags.add_worker_args(parser)
     parser.add_argument("--dry-run-worker", action="store_true",
                         help="queue the jobs but start no worker (worker state: not_spawned)")
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
-    request_id = enqueue.request_id_from(args)
-    queued = variants.enqueue_batch(args, request_id=request_id, base=Path.cwd())
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests
+
+    request_id = queue_flags.request_id_from(args)
+    queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
+                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=max(1, args.max_background_workers),
                             orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts),
                             dry_run=args.dry_run_worker)
@@ -38,4 +42,4 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

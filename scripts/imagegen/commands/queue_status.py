@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
+from ..cli import runner
 from ..errors import UsageError
-from ..queue import submit as enqueue, status
+from ..cli import queue_flags
+from ..queue import status
 from ..queue.layout import QueueDirs, check_request_id
 
 DESCRIPTION = """Show a queue's state; prints one JSON document.
@@ -20,8 +21,8 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("queue_status.py", DESCRIPTION)
-    enqueue.add_queue_dir_arg(parser)
+    parser = runner.new_parser("queue_status.py", DESCRIPTION)
+    queue_flags.add_queue_dir_arg(parser)
     parser.add_argument("--request-id", help="report this request's jobs: state, attachments, failures, cost, done")
     parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
     parser.add_argument("--timeout", type=cli.positive_float, default=600.0,
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     dirs = QueueDirs.at(args.queue_dir)
     if not dirs.exists():
         raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
@@ -47,4 +48,4 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

@@ -6,10 +6,8 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
-from ..pipeline import generate as generation, review as reviewing, vision
-from ..spending import guard as spending
-from ..errors import UsageError
+from ..cli import runner
+from ..prompt import choices
 
 DESCRIPTION = """Review an image against the prompt that made it; prints one JSON document on stdout.
 
@@ -26,16 +24,16 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("review.py", DESCRIPTION)
+    parser = runner.new_parser("review.py", DESCRIPTION)
     parser.add_argument("--image", required=True, metavar="PATH", help="the image to review")
     parser.add_argument("--original-prompt", help="the prompt the image was made from (default: from its sidecar)")
     parser.add_argument("--compare", metavar="IMG2", help="a second candidate for the same prompt; names the better")
     parser.add_argument("--auto", action="store_true", help="have a vision model score the image (needs a key)")
-    parser.add_argument("--provider", choices=vision.PROVIDERS,
+    parser.add_argument("--provider", choices=choices.REVIEW_PROVIDERS,
                         help="anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its key is set")
     parser.add_argument("--review-model",
                         help="vision model (default "
-                             + ", ".join(f"{v} on {k}" for k, v in vision.DEFAULT_MODELS.items()) + ")")
+                             + ", ".join(f"{v} on {k}" for k, v in choices.DEFAULT_REVIEW_MODELS.items()) + ")")
     parser.add_argument("--no-review-file", dest="review_file", action="store_false",
                         help="do not write <image>.review.json beside the image")
     cli.add_spending_args(parser)
@@ -43,28 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..cli import requests
+    from ..pipeline import review
+    
     context.fields["image"] = args.image
-    targets = [reviewing.load_image(args.image)]
-    if args.compare:
-        targets.append(reviewing.load_image(args.compare, flag="--compare"))
-        if targets[0].path == targets[1].path:
-            raise UsageError("--compare names the same file as --image", details="give a second, different image")
-    prompt, source = reviewing.resolve_prompt(args.original_prompt, targets)
-    if not args.auto:
-        return reviewing.manual(targets, prompt, source)
-    provider = vision.choose_provider(args.provider, need_key=not args.dry_run)
-    model = args.review_model or vision.DEFAULT_MODELS[provider]
-    context.fields.update(provider=provider, model=model)
-    for target in targets:
-        vision.check_limits(provider, target)
-    spend = spending.Spend.from_args(args, "review.py")
-    if args.dry_run:
-        return reviewing.dry_run(targets, prompt, provider, model, spend)
-    client = generation.client_from_args(args, provider)
-    return reviewing.auto(targets, prompt, source, provider, model, client, spend=spend,
-                          write_files=args.review_file)
+    request = requests.review_request(args)
+    return review.run(request, requests.paid_run(args, "review.py", request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import contract
-from ..queue import submit as enqueue
+from ..cli import runner
+from ..cli import queue_flags
 from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import DrainOptions, drain
 
@@ -21,9 +21,9 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("run_image_queue.py", DESCRIPTION)
-    enqueue.add_queue_dir_arg(parser)
-    enqueue.add_worker_args(parser)
+    parser = runner.new_parser("run_image_queue.py", DESCRIPTION)
+    queue_flags.add_queue_dir_arg(parser)
+    queue_flags.add_worker_args(parser)
     parser.add_argument("--concurrency", type=cli.count, default=4, metavar="N",
                         help="jobs run at once by this worker (1-10, default 4)")
     parser.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N", help="stop after claiming N jobs")
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     if args.request_id:
         check_request_id(args.request_id)
     options = DrainOptions(
@@ -53,4 +53,4 @@ def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv)
+    return runner.run_cli(build_parser(), handle, argv)

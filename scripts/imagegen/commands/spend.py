@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from ..cli import flags as cli
-from .. import config, contract
-from ..spending import guard as spending, report as spendreport
+from .. import config
+from ..cli import runner
+from ..spending import ledger, report as spendreport
 from ..errors import UsageError
 
 DESCRIPTION = """Total the spending ledger (JSON on stdout; --table for people).
@@ -25,7 +26,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = contract.new_parser("spend.py", DESCRIPTION)
+    parser = runner.new_parser("spend.py", DESCRIPTION)
     parser.add_argument("--since", metavar="DAY", help="first day to count: YYYY-MM-DD, today, yesterday or Nd")
     parser.add_argument("--until", metavar="DAY", help="last day to count (same forms; default today)")
     parser.add_argument("--request-id", type=cli.label, metavar="ID", help="only calls made for this request or job id")
@@ -33,12 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: contract.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     since = spendreport.parse_day(args.since, flag="--since") if args.since else None
     until = spendreport.parse_day(args.until, flag="--until") if args.until else None
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}", details="swap them")
-    entries, bad = spending.read_entries()
+    entries, bad = ledger.read_entries()
     report = spendreport.summarise(entries, since=since, until=until, request_id=args.request_id)
     report["today"] = spendreport.today_status(entries, config.daily_budget_usd())
     report["ledger"] = str(config.ledger_path())
@@ -51,4 +52,4 @@ def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return contract.run_cli(build_parser(), handle, argv, render=render)
+    return runner.run_cli(build_parser(), handle, argv, render=render)

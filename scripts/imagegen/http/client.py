@@ -52,10 +52,10 @@ def _limit_wait(handle: Any, seconds: float) -> None:
             pass
 
 
-def _after_reply_started(sent: bool) -> dict[str, Any]:
+def _after_reply_started(sent: bool) -> dict[str, bool]:
     """A reply that breaks off after a POST was answered: the provider did the work and may have
-    billed it, so sending again could pay twice. Only a GET is retried."""
-    return {"charge_unknown": True} if sent else {"_retry": True}
+    billed it, so sending again could pay twice. Only a GET is sent again."""
+    return {"charge_unknown": True} if sent else {"resend": True}
 
 
 class _SinkError(Exception):
@@ -224,9 +224,9 @@ class HttpClient:
             return response
 
     def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
-        if attempt >= self.retries or not error.extra.get("_retry"):
+        if attempt >= self.retries or not error.resend:
             return None
-        retry_after = error.extra.get("retry_after_sec")
+        retry_after = error.retry_after
         if retry_after is not None:
             if retry_after > MAX_RETRY_AFTER:
                 return None
@@ -332,15 +332,15 @@ class HttpClient:
             raise self._timeout(sent, "the response stalled") from None
         except HTTPException as error:  # IncompleteRead and friends
             raise provider_error("provider_error", "the response was cut off",
-                                 details=type(error).__name__, extra=_after_reply_started(sent)) from None
+                                 details=type(error).__name__, **_after_reply_started(sent)) from None
         except _SinkError as wrapped:
             raise wrapped.error from None
         except (ConnectionError, OSError) as error:
             raise provider_error("network", "the connection broke while reading the response",
-                                 details=str(error), extra=_after_reply_started(sent)) from None
+                                 details=str(error), **_after_reply_started(sent)) from None
         if expected is not None and received < expected:
             raise provider_error("provider_error", "the response was cut off",
-                                 details=f"received {received} of {expected} bytes", extra=_after_reply_started(sent))
+                                 details=f"received {received} of {expected} bytes", **_after_reply_started(sent))
         return body
 
     def _http_failure(self, status: int, headers: dict[str, str], body: bytearray) -> ProviderError:
@@ -350,30 +350,23 @@ class HttpClient:
         is_html = "html" in lowered.get("content-type", "") or body.lstrip()[:1] == b"<"
         if message is None:
             message = "an HTML error page" if is_html else (_snippet(body) or "no body")
-        extra: dict[str, Any] = {"_retry": status in RETRY_STATUSES}
         retry_after = retry_after_seconds(lowered.get("retry-after"))
-        if retry_after is not None:
-            extra["retry_after_sec"] = round(retry_after, 3)
         return provider_error(
             kind,
             f"HTTP {status}: {self._redact(message)}",
             details=self._redact(_snippet(body)) if body else None,
             status=status,
-            extra=extra,
+            resend=status in RETRY_STATUSES,
+            retry_after=round(retry_after, 3) if retry_after is not None else None,
         )
 
     def _timeout(self, sent: bool, what: str) -> ProviderError:
-        extra: dict[str, Any] = {}
-        if sent:
-            # The request reached the provider: it may be working on it (and billing it).
-            extra["charge_unknown"] = True
-        else:
-            extra["_retry"] = True
-        return provider_error("timeout", f"timed out after {self.timeout:g}s: {what}", extra=extra,
-                              details="raise --timeout, or try a faster model (nanobanana, flux.2-klein)")
+        # Once sent, the request reached the provider: it may be working on it (and billing it).
+        return provider_error("timeout", f"timed out after {self.timeout:g}s: {what}", charge_unknown=sent,
+                              resend=not sent, details="raise --timeout, or try a faster model (nanobanana, flux.2-klein)")
 
     def _network(self, message: str) -> ProviderError:
-        return provider_error("network", self._redact(message), extra={"_retry": True})
+        return provider_error("network", self._redact(message), resend=True)
 
     @staticmethod
     def _host(url: str) -> str:

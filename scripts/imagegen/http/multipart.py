@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class FilePart:
+class FilePart(NamedTuple):
     field: str
     filename: str
     content_type: str

@@ -7,7 +7,6 @@ is a UsageError (exit 2) that says how to fix the mask, raised before anything i
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
 import struct
@@ -49,24 +48,24 @@ class RectSpec:
 
 
 def rect_spec(text: str) -> RectSpec:
-    """argparse type for --mask-rect: ``X,Y,W,H`` in pixels or percentages (``10%,10%,50%,50%``)."""
+    """--mask-rect (and a stored request's mask_rects): ``X,Y,W,H`` in pixels or percentages (``10%,10%,50%,50%``)."""
     fields = text.split(",")
     example = "e.g. 100,50,300,200 (pixels) or 10%,10%,50%,50%"
     if len(fields) != 4:
-        raise argparse.ArgumentTypeError(f"expected X,Y,W,H, got {text!r}; {example}")
+        raise ValueError(f"expected X,Y,W,H, got {text!r}; {example}")
     values = []
     for name, field in zip(("X", "Y", "W", "H"), fields):
         match = _NUMBER.match(field)
         if not match:
-            raise argparse.ArgumentTypeError(
+            raise ValueError(
                 f"{name} must be a number of pixels or a percentage, got {field!r}; {example}")
         number, percent = float(match[1]), bool(match[2])
         if not percent and not number.is_integer():
-            raise argparse.ArgumentTypeError(f"{name} in pixels must be a whole number, got {field!r}")
+            raise ValueError(f"{name} in pixels must be a whole number, got {field!r}")
         if percent and number > 100:
-            raise argparse.ArgumentTypeError(f"{name} is more than 100%: {field!r}")
+            raise ValueError(f"{name} is more than 100%: {field!r}")
         if name in ("W", "H") and number == 0:
-            raise argparse.ArgumentTypeError(f"{name} must be greater than 0 in {text!r}")
+            raise ValueError(f"{name} must be greater than 0 in {text!r}")
         values.append((number, percent))
     return RectSpec(text, tuple(values))
 

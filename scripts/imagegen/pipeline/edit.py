@@ -1,47 +1,47 @@
-"""What edit.py decides before sending: which mode, which flags fit it, the OpenRouter edit plan, lineage.
+"""What edit.py decides before sending: which mode, which fields fit it, the OpenRouter edit plan, lineage.
 
-OpenRouter edits are generations with the image to edit in ``plan.input_images``: they go through
-``generation.plan_from_args`` and are sent by ``generation.run_chat`` or ``images_api.run``, never
-by a second chat path. OpenAI mask edits live in ``openai_edit``.
+OpenRouter edits are generations with the image to edit in ``plan.input_images``: they are planned
+by ``prompt.plan.build`` and sent by ``pipeline.generate.run``, never by a second chat path.
+OpenAI mask edits live in ``pipeline.mask_edit``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
-from . import generate as generation
 from ..images import files as images
+from ..prompt import plan as plans
+from ..requests import EditRequest, GenerateRequest
 from ..errors import UsageError
-from .generate import GenerationPlan
+from ..prompt.plan import GenerationPlan
 
 DEFAULT_EDIT_MODEL = "gpt-5-image"
 EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change only what the instruction below "
                         "asks. The other attached images are references.")
 
-# (argparse dest, flag) pairs that only make sense in one mode.
-OPENAI_ONLY = (("mask", "--mask"), ("mask_rect", "--mask-rect"), ("mask_invert", "--mask-invert"),
+# (request field, flag) pairs that only make sense in one mode.
+OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"),
                ("openai_model", "--openai-model"), ("openai_size", "--openai-size"),
                ("input_fidelity", "--input-fidelity"))
 OPENROUTER_ONLY = (("model", "--model"), ("aspect_ratio", "--aspect-ratio"), ("size", "--size"),
-                   ("seed", "--seed"), ("preset", "--preset"), ("style_ref", "--style-ref"),
+                   ("seed", "--seed"), ("preset", "--preset"), ("style_refs", "--style-ref"),
                    ("system_prompt", "--system-prompt"))
 
 OPENAI_EQUIVALENT = {"--model": "--openai-model", "--size": "--openai-size"}
 
 
-def resolve_mode(args: argparse.Namespace) -> str:
-    """--mode as given; without it, openai when a mask is asked for, else openrouter. Checks the flags fit."""
-    mode = args.mode or ("openai" if args.mask or args.mask_rect else "openrouter")
+def resolve_mode(request: EditRequest) -> str:
+    """The mode as given; without it, openai when a mask is asked for, else openrouter. Checks the fields fit."""
+    mode = request.mode or ("openai" if request.mask or request.mask_rects else "openrouter")
     if mode == "openrouter":
-        wrong = [flag for dest, flag in OPENAI_ONLY if _given(getattr(args, dest, None))]
+        wrong = [flag for name, flag in OPENAI_ONLY if request.given(name)]
         if wrong:
             raise UsageError(f"{', '.join(wrong)} only {_verb(wrong)} with --mode openai (mask inpainting)",
                              details="use --mode openai with OPENAI_API_KEY, or drop " + ", ".join(wrong))
     else:
-        wrong = [flag for dest, flag in OPENROUTER_ONLY if _given(getattr(args, dest, None))]
-        if args.api == "images":
+        wrong = [flag for name, flag in OPENROUTER_ONLY if request.given(name)]
+        if request.api == "images":
             wrong.append("--api images")
         if wrong:
             instead = [f"{OPENAI_EQUIVALENT[flag]} instead of {flag}" for flag in wrong if flag in OPENAI_EQUIVALENT]
@@ -53,11 +53,6 @@ def resolve_mode(args: argparse.Namespace) -> str:
 
 def _verb(flags: list[str]) -> str:
     return "works" if len(flags) == 1 else "work"
-
-
-def _given(value: Any) -> bool:
-    """Whether a flag was used: ``--seed 0`` counts, an unused list or store_true does not."""
-    return value is not None and value is not False and value != []
 
 
 def parent_record(image: images.InputImage) -> dict[str, Any]:
@@ -75,16 +70,23 @@ def closest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
     return min(ratios, key=distance)
 
 
-def plan_openrouter_edit(args: argparse.Namespace) -> GenerationPlan:
+def as_generation(request: EditRequest) -> GenerateRequest:
+    """The generation an OpenRouter edit is: the images to edit as input images, edit's default model."""
+    shared = {field.name for field in GenerateRequest.FIELDS} & {field.name for field in EditRequest.FIELDS}
+    values = {name: getattr(request, name) for name in shared - {"fallback_model"}}
+    return GenerateRequest(**values, fallback_model=request.fallback_model or DEFAULT_EDIT_MODEL)
+
+
+def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
     """A generation plan whose first input image is the one to edit.
 
-    Without --aspect-ratio (and a preset that sets one) the ratio nearest the input image's is
-    asked for, so a 16:9 photo is not returned square.
+    Without an aspect ratio (from the request or its preset) the ratio nearest the input image's
+    is asked for, so a 16:9 photo is not returned square.
     """
-    plan = generation.plan_from_args(args, default_model=DEFAULT_EDIT_MODEL)
+    plan = plans.build(as_generation(request))
     first = plan.input_images[0]
     preset_ratio = plan.preset.defaults.get("aspect_ratio") if plan.preset else None
-    if not args.aspect_ratio and not preset_ratio:
+    if not request.aspect_ratio and not preset_ratio:
         if first.width and first.height:
             plan.aspect_ratio = closest_ratio(first.width, first.height, plan.spec.ratios)
         else:
@@ -92,6 +94,19 @@ def plan_openrouter_edit(args: argparse.Namespace) -> GenerationPlan:
                                  "(pass --aspect-ratio to choose)")
     if plan.style_refs or len(plan.input_images) > 1:
         plan.instructions.append(EDIT_WITH_REFERENCES)
-        generation.compose_prompt(plan)
+        plans.compose_prompt(plan)
     plan.extra_result.update(mode="openrouter", parent=parent_record(first))
+    if request.request_id:
+        plan.extra_result["request_id"] = request.request_id
     return plan
+
+
+def prepare_openrouter_edit(request: EditRequest) -> Any:
+    """The OpenRouter edit as a prepared generation (chat, or the Images API with its options)."""
+    from .generate import Prepared, adapt_for_images_api, images_options
+
+    options = images_options(request)
+    plan = plan_openrouter_edit(request)
+    if options is not None:
+        adapt_for_images_api(plan, options, None)
+    return Prepared(plan, options, None)

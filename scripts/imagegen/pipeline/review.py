@@ -1,27 +1,82 @@
 """review.py's work: which prompt to judge by, the rubric for a manual review, auto and compared
-reviews through ``vision``, and the ``<image>.review.json`` record later tools read.
+reviews by a vision model (Anthropic Messages or OpenRouter), the limits checked before sending,
+and the ``<image>.review.json`` record later tools read.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..images import files as images
-from ..providers import bodies as payload
-from . import rubric as review, vision
-from ..spending import guard as spending
-from ..http.client import HttpClient
-from ..errors import UsageError
+from .. import __version__, config
+from ..errors import ConfigError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
+from ..images import files as images
+from ..images.files import MB, InputImage
+from ..prompt import choices
+from ..providers import anthropic_messages, openrouter_text
+from ..requests import ReviewRequest
+from . import rubric as review
+
+if TYPE_CHECKING:
+    from ..providers.call import Call
+    from ..providers.replies import ProviderReply
+    from .paid_call import PaidRun
+
+PROVIDERS = choices.REVIEW_PROVIDERS
+DEFAULT_MODELS = choices.DEFAULT_REVIEW_MODELS
+ANTHROPIC_MAX_BASE64 = 5 * MB  # Anthropic measures the limit on the base64 text, not the file
+ANTHROPIC_MAX_SIDE = 8000
+OPENROUTER_MAX_BYTES = 20 * MB
+MAX_REPLY_TOKENS = 1024  # what payload's review requests allow the model to answer with
+SHRINK_HINT = ("make a smaller copy for the review, e.g. `sips -Z 2048 in.png --out small.png` (macOS) or "
+               "`magick in.png -resize 2048x2048 small.jpg`")
+
+
+def choose_provider(requested: str | None, *, need_key: bool = True) -> str:
+    """--provider as given; else anthropic when its key is set, else openrouter."""
+    if requested:
+        return requested
+    if config.key_variable("anthropic"):
+        return "anthropic"
+    if need_key and not config.key_variable("openrouter"):
+        raise ConfigError(
+            "no key for a review model: ANTHROPIC_API_KEY and OPENROUTER_API_KEY_IMAGES are both unset",
+            details="export ANTHROPIC_API_KEY=sk-ant-... or OPENROUTER_API_KEY_IMAGES=sk-or-..., "
+                    "or run review.py without --auto and review the image yourself",
+            kind="missing_key",
+        )
+    return "openrouter"
+
+
+def check_limits(provider: str, image: InputImage) -> None:
+    """Refuse (exit 2) what the provider would reject, before spending an upload on it."""
+    if provider == "anthropic":
+        encoded = 4 * ((len(image.data) + 2) // 3)
+        if encoded > ANTHROPIC_MAX_BASE64:
+            raise UsageError(
+                f"{image.path.name} is {len(image.data) / MB:.1f} MB ({encoded / MB:.1f} MB as base64); "
+                "Anthropic takes at most 5 MB of base64 per image (about 3.75 MB of file)",
+                details=f"{SHRINK_HINT}, or use --provider openrouter", kind="too_large",
+            )
+        side = max(image.width or 0, image.height or 0)
+        if side > ANTHROPIC_MAX_SIDE:
+            raise UsageError(
+                f"{image.path.name} is {image.width}x{image.height}; Anthropic takes at most "
+                f"{ANTHROPIC_MAX_SIDE} pixels a side",
+                details=f"{SHRINK_HINT}, or use --provider openrouter", kind="too_large",
+            )
+    elif len(image.data) > OPENROUTER_MAX_BYTES:
+        raise UsageError(f"{image.path.name} is {len(image.data) / MB:.1f} MB; reviews through OpenRouter "
+                         f"take at most {OPENROUTER_MAX_BYTES // MB} MB", details=SHRINK_HINT, kind="too_large")
+
 
 MAX_IMAGE_MB = 50
 
 
-def load_image(path: str, flag: str = "--image") -> images.InputImage:
+def load_image(path: str, flag: str = "--image") -> InputImage:
     return images.load_input_image(path, role="image", max_mb=MAX_IMAGE_MB, flag=flag)
 
 
@@ -76,18 +131,53 @@ def manual(targets: list[images.InputImage], prompt: str, source: str) -> dict[s
     return result
 
 
-def _estimates(requests: list[vision.VisionRequest], targets: list[images.InputImage],
-               prompt: str) -> tuple[list[float | None], float | None]:
-    each = [vision.estimate_usd(r, t, prompt) for r, t in zip(requests, targets)]
-    return each, (None if None in each else round(sum(e for e in each if e is not None), 6))
+def _image_tokens(provider: str, image: InputImage) -> int:
+    width, height = image.width or 2048, image.height or 2048
+    if provider == "anthropic":
+        return min(1600, -(-width * height // 750))  # Anthropic scales large images to about 1.15 MP first
+    return 258 * -(-width // 768) * -(-height // 768)  # Gemini counts 258 tokens per 768-pixel tile
 
 
-def check_spending(requests: list[vision.VisionRequest], targets: list[images.InputImage], prompt: str,
-                   spend: spending.Spend) -> tuple[list[float | None], dict[str, Any], list[str]]:
+def estimate_usd(provider: str, model: str, image: InputImage, original_prompt: str) -> float | None:
+    """An upper bound for one review (the whole reply allowance counted), or None for a model whose
+    price is not known here."""
+    rates = (anthropic_messages.RATES if provider == "anthropic" else openrouter_text.RATES).get(model)
+    if rates is None:
+        return None
+    text = (len(review.SYSTEM_PROMPT) + len(review.user_message(original_prompt))) // 3
+    tokens_in = text + _image_tokens(provider, image)
+    return round((tokens_in * rates[0] + MAX_REPLY_TOKENS * rates[1]) / 1_000_000, 6)
+
+
+def build_call(provider: str, model: str, image: InputImage, original_prompt: str) -> Call:
+    """The exact request for one review (what --dry-run shows and the run sends)."""
+    text = review.user_message(original_prompt)
+    if provider == "anthropic":
+        encoded = base64.b64encode(image.data).decode("ascii")
+        return anthropic_messages.call(anthropic_messages.review_body(
+            model, review.SYSTEM_PROMPT, text, image.mime, encoded, max_tokens=MAX_REPLY_TOKENS))
+    return openrouter_text.call(openrouter_text.review_body(model, review.SYSTEM_PROMPT, text, image.data_url(),
+                                                            max_tokens=MAX_REPLY_TOKENS))
+
+
+def scores_of(reply: ProviderReply, provider: str, model: str) -> dict[str, Any]:
+    """The parsed scores with verdict, plus model, usage and cost."""
+    try:
+        scores = review.parse_reply(reply.text)
+    except ProviderError as error:
+        if reply.finish_reason in ("max_tokens", "length"):
+            error.details = f"the reply was cut off (stop reason {reply.finish_reason}); run again"
+        raise
+    return {**scores, "provider": provider, "model": reply.model or model, "usage": reply.usage or None,
+            "cost_usd": reply.cost_usd}
+
+
+def check_spending(provider: str, model: str, targets: list[InputImage], prompt: str,
+                   paid: PaidRun) -> tuple[list[float | None], dict[str, Any], list[str]]:
     """The spending limits a review meets (BudgetError before sending): estimates, the state, notes."""
-    each, total = _estimates(requests, targets, prompt)
-    model = requests[0].model
-    state = spending.check(total, spend.max_cost, model=model, count=len(requests))
+    each = [estimate_usd(provider, model, t, prompt) for t in targets]
+    total = None if None in each else round(sum(e for e in each if e is not None), 6)
+    state = paid.authorize(total, model=model, count=len(targets))
     notes = []
     if total is None and "daily_budget_usd" in state:
         notes.append(f"the price of a review by {model} is not known beforehand: it counted as $0 against "
@@ -95,28 +185,33 @@ def check_spending(requests: list[vision.VisionRequest], targets: list[images.In
     return each, state, notes
 
 
-def dry_run(targets: list[images.InputImage], prompt: str, provider: str, model: str,
-            spend: spending.Spend) -> dict[str, Any]:
-    requests = [vision.build_request(provider, model, t, prompt) for t in targets]
-    _, budget, notes = check_spending(requests, targets, prompt, spend)
-    shown = [{"method": "POST", "url": r.url, "body": payload.redact_for_display(r.body)} for r in requests]
+def dry_run(targets: list[InputImage], prompt: str, provider: str, model: str, paid: PaidRun) -> dict[str, Any]:
+    calls = [build_call(provider, model, t, prompt) for t in targets]
+    _, budget, notes = check_spending(provider, model, targets, prompt, paid)
+    shown = [c.display() for c in calls]
     key = "request" if len(shown) == 1 else "requests"
     return {"mode": "auto", "dry_run": True, key: shown[0] if len(shown) == 1 else shown, "provider": provider,
             "model": model, "original_prompt": prompt, "images": [str(t.path) for t in targets],
             "cost_estimate_usd": budget["estimate_usd"], "budget": budget, "warnings": notes}
 
 
-def auto(targets: list[images.InputImage], prompt: str, source: str, provider: str, model: str,
-         client: HttpClient, *, spend: spending.Spend | None = None, write_files: bool = True) -> dict[str, Any]:
+def auto(targets: list[InputImage], prompt: str, source: str, provider: str, model: str, paid: PaidRun, *,
+         write_files: bool = True) -> dict[str, Any]:
     """Review one image, or two against the same prompt (in parallel), and record each review.
     Spending limits are checked before anything is sent; each call joins the ledger."""
-    spend = spend or spending.Spend.default()
-    requests = [vision.build_request(provider, model, t, prompt) for t in targets]
-    each, budget, notes = check_spending(requests, targets, prompt, spend)
-    recorders = [spending.CallRecorder(spend, model, estimate) for estimate in each]
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        reviews = list(pool.map(lambda pair: vision.send(pair[0], client, pair[1]), zip(requests, recorders)))
-    warnings: list[str] = notes + [w for r in recorders for w in r.warnings]
+    each, budget, notes = check_spending(provider, model, targets, prompt, paid)
+    calls = [build_call(provider, model, t, prompt) for t in targets]
+    label = f"reviewing with {model}"
+    if len(calls) == 1:
+        replies = [paid.send(calls[0], model=model, estimate=each[0], label=label)]
+    else:
+        outcomes = paid.send_all(calls, model=model, estimate_each=each[0], label=label)
+        failures = [o for o in outcomes if isinstance(o, Exception)]
+        if failures:
+            raise failures[0]
+        replies = outcomes  # type: ignore[assignment]
+    reviews = [scores_of(reply, provider, model) for reply in replies]  # type: ignore[arg-type]
+    warnings: list[str] = notes + list(paid.warnings)
     for index, (target, found) in enumerate(zip(targets, reviews)):
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None
@@ -136,6 +231,27 @@ def auto(targets: list[images.InputImage], prompt: str, source: str, provider: s
         "cost_usd": round(sum(costs), 6) if costs else None,
         **common,
     }
+
+
+def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -> dict[str, Any]:
+    """A whole review.py run: load the images, find the prompt, then a manual or an automatic review.
+    ``context_fields`` learns the provider and model, for an error document."""
+    targets = [load_image(request.image)]
+    if request.compare:
+        targets.append(load_image(request.compare, flag="--compare"))
+        if targets[0].path == targets[1].path:
+            raise UsageError("--compare names the same file as --image", details="give a second, different image")
+    prompt, source = resolve_prompt(request.original_prompt, targets)
+    if not request.auto:
+        return manual(targets, prompt, source)
+    provider = choose_provider(request.provider, need_key=not paid.options.dry_run)
+    model = request.review_model or DEFAULT_MODELS[provider]
+    context_fields.update(provider=provider, model=model)
+    for target in targets:
+        check_limits(provider, target)
+    if paid.options.dry_run:
+        return dry_run(targets, prompt, provider, model, paid)
+    return auto(targets, prompt, source, provider, model, paid, write_files=request.review_file)
 
 
 def review_file_path(image: images.InputImage) -> Path:

@@ -6,3 +6,5 @@ DEFAULT_BASELINE_SOURCE_KIND = "explicit_path_or_url"
 DEFAULT_MAX_BASELINE_MB = 10.0
 VARIATION_STRENGTHS = ("low", "medium", "high")
 DEFAULT_ENHANCE_MODEL = "google/gemini-2.5-flash"
+REVIEW_PROVIDERS = ("anthropic", "openrouter")
+DEFAULT_REVIEW_MODELS = {"anthropic": "claude-sonnet-4-6", "openrouter": "google/gemini-2.5-flash"}

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import choices, wording
-from ..errors import ImageGenError
 from ..models.registry import ModelSpec
 
-if TYPE_CHECKING:
-    from ..http.client import HttpClient
-    from ..pipeline.generate import GenerationPlan
-    from ..spending.guard import CallRecorder, Spend
 
 DEFAULT_MODEL = choices.DEFAULT_ENHANCE_MODEL
-MAX_TOKENS = 800
 MAX_CHARS = 4000
 
 SYSTEM = (
@@ -49,16 +43,10 @@ _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 _LABEL = re.compile(r"^(?:enhanced |rewritten )?prompt\s*:\s*", re.I)
 
 
-def request_body(prompt: str, spec: ModelSpec, *, model: str = DEFAULT_MODEL, edit: bool = False) -> dict[str, Any]:
-    """The OpenRouter chat body asking ``model`` to rewrite ``prompt`` for ``spec``."""
+def request_text(prompt: str, spec: ModelSpec, *, edit: bool = False) -> str:
+    """The user turn asking for ``prompt`` to be rewritten for ``spec``."""
     shape = SHAPES.get(spec.prompt_format, SHAPES["natural"])
-    parts = [shape] + ([EDIT_NOTE] if edit else []) + [f"Prompt: {prompt}"]
-    return {
-        "model": model,
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}],
-        "max_tokens": MAX_TOKENS,
-        "temperature": 0.3,
-    }
+    return "\n\n".join([shape] + ([EDIT_NOTE] if edit else []) + [f"Prompt: {prompt}"])
 
 
 def clean(text: str) -> str:
@@ -90,25 +78,10 @@ class Outcome:
                 "cost_usd": self.cost_usd, "generation_id": self.generation_id, "error": self.warning}
 
 
-def run(prompt: str, spec: ModelSpec, client: HttpClient, url: str, headers: dict[str, str], *,
-        model: str = DEFAULT_MODEL, edit: bool = False, recorder: CallRecorder | None = None) -> Outcome:
-    """Ask the enhancer; never raises for a provider failure (the Outcome carries a warning).
-    ``recorder`` puts the call in the spending ledger."""
-    from ..providers.replies import parse_chat_text
-
+def judge(prompt: str, model: str, text: str | None) -> Outcome:
+    """Whether a rewrite may replace ``prompt``: the Outcome holds the scene, or why it was not used."""
     outcome = Outcome(model)
-    body = request_body(prompt, spec, model=model, edit=edit)
-
-    def send() -> Any:
-        return parse_chat_text(client.post_json(url, body, headers))
-
-    try:
-        reply = recorder.call(send) if recorder is not None else send()
-    except ImageGenError as error:
-        outcome.warning = f"prompt enhancement failed ({error.kind}: {error.message}); the original prompt was used"
-        return outcome
-    outcome.cost_usd, outcome.generation_id = reply.cost_usd, reply.generation_id
-    text = clean(reply.text or "")
+    text = clean(text or "")
     if not text:
         outcome.warning = "prompt enhancement returned nothing usable; the original prompt was used"
     elif len(text) > MAX_CHARS:
@@ -120,45 +93,3 @@ def run(prompt: str, spec: ModelSpec, client: HttpClient, url: str, headers: dic
     else:
         outcome.scene = text
     return outcome
-
-
-def enhance_plan(plan: GenerationPlan, client: HttpClient, *, spend: Spend | None = None,
-                 model: str = DEFAULT_MODEL, url: str | None = None, key: str | None = None,
-                 quiet: bool = False) -> None:
-    """Rewrite the plan's scene with the enhancer; on a provider failure keep the prompt and add a warning.
-
-    The run's spending limits are checked first, against the image estimate (BudgetError, nothing
-    sent): a rewrite is not worth paying for when the images would be refused. The enhancer's own
-    price is unknown beforehand; its call joins the ledger with the cost the provider reports.
-    """
-    from .. import config
-    from ..spending import guard as spending
-    from ..pipeline.generate import compose_prompt, openrouter_headers
-    from ..progress import Ticker, note
-
-    spend = spend or spending.Spend.default()
-    spending.check(plan.estimate_usd, spend.max_cost, model=plan.spec.alias, count=plan.count)
-    url = url or config.base_url("openrouter") + "/chat/completions"
-    headers = openrouter_headers(key or config.api_key("openrouter"))
-    edit = plan.baseline is not None or bool(plan.input_images)
-    recorder = spending.CallRecorder(spend, model, None)
-    with Ticker(f"enhancing the prompt with {model}", quiet=quiet):
-        outcome = run(plan.prompt, plan.spec, client, url, headers, model=model, edit=edit, recorder=recorder)
-    plan.enhancement = outcome.record()
-    if outcome.scene:
-        plan.scene = outcome.scene
-        compose_prompt(plan)
-    for warning in ([outcome.warning] if outcome.warning else []) + recorder.warnings:
-        plan.warnings.append(warning)
-        note("warning: " + warning, quiet)
-
-
-def dry_run_request(plan: GenerationPlan, model: str, url: str | None = None) -> dict[str, Any]:
-    """The enhancer request --dry-run shows instead of sending it."""
-    from .. import config
-
-    url = url or config.base_url("openrouter") + "/chat/completions"
-    edit = plan.baseline is not None or bool(plan.input_images)
-    plan.enhancement = {"requested": True, "applied": False, "model": model, "cost_usd": None,
-                        "generation_id": None, "error": None}
-    return {"method": "POST", "url": url, "body": request_body(plan.prompt, plan.spec, model=model, edit=edit)}

@@ -7,12 +7,14 @@ for, so a reviewer of the result can tell the caller's intent from ours.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import choices
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..requests import GenerateRequest
 
 STRENGTHS = choices.VARIATION_STRENGTHS
 DEFAULTS: dict[str, Any] = {"variation_strength": "low", "lock_palette": True, "lock_composition": True}
@@ -70,27 +72,27 @@ class Rails:
         }
 
 
-def requested_flags(args: argparse.Namespace) -> list[str]:
-    """The rail flags present on the command line."""
-    names = [name for name in DEFAULTS if getattr(args, name, None) is not None]
-    if getattr(args, "must_keep", None):
+def requested_flags(request: GenerateRequest) -> list[str]:
+    """The rail flags the request sets."""
+    names = [name for name in DEFAULTS if getattr(request, name) is not None]
+    if request.must_keep:
         names.append("must_keep")
     return names
 
 
-def from_args(args: argparse.Namespace, has_baseline: bool) -> Rails | None:
+def from_request(request: GenerateRequest, has_baseline: bool) -> Rails | None:
     """The rails for this run: None without a baseline (and then no rail flag may be given)."""
-    requested = requested_flags(args)
+    requested = requested_flags(request)
     if not has_baseline:
         if requested:
             flags = ", ".join("--" + name.replace("_", "-") for name in requested)
             raise UsageError(f"{flags} need{'s' if len(requested) == 1 else ''} a --baseline-image to hold the "
                              "result to", details="add --baseline-image PATH|URL, or drop the rail flags")
         return None
-    must_keep = [" ".join(item.split()) for item in getattr(args, "must_keep", None) or []]
+    must_keep = [" ".join(item.split()) for item in request.must_keep]
     if any(not item for item in must_keep):
         raise UsageError("--must-keep is empty", details="name what must not change, e.g. --must-keep 'logo mark'")
-    values = {name: getattr(args, name) if name in requested else default for name, default in DEFAULTS.items()}
+    values = {name: getattr(request, name) if name in requested else default for name, default in DEFAULTS.items()}
     return Rails(
         variation_strength=values["variation_strength"],
         lock_palette=values["lock_palette"],

@@ -6,7 +6,6 @@ error with the plan's diagnostics attached, so every caller reports it the same 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,15 +15,16 @@ from . import baseline as baselines
 from ..errors import ClarifyError, EditIntentError
 
 if TYPE_CHECKING:
-    from ..pipeline.generate import GenerationPlan
+    from ..requests import GenerateRequest
+    from .plan import GenerationPlan
 
 
-def load_baseline(args: argparse.Namespace) -> baselines.Baseline:
+def load_baseline(request: GenerateRequest) -> baselines.Baseline:
+    assert request.baseline_image is not None
+    root = Path(request.workspace_root) if request.workspace_root else None
     return baselines.load(
-        args.baseline_image, source_kind=getattr(args, "baseline_source_kind", None) or baselines.DEFAULT_SOURCE_KIND,
-        workspace_root=getattr(args, "workspace_root", None),
-        max_mb=getattr(args, "max_baseline_mb", None) or baselines.DEFAULT_MAX_MB,
-        consent=bool(getattr(args, "confirm_external_upload", False)), upload_host=upload_host(),
+        request.baseline_image, source_kind=request.baseline_source_kind, workspace_root=root,
+        max_mb=request.max_baseline_mb, consent=request.confirm_external_upload, upload_host=upload_host(),
     )
 
 
@@ -35,36 +35,35 @@ def upload_host() -> str:
     return urlsplit(config.base_url("openrouter")).hostname or "the provider"
 
 
-def apply_rails(plan: "GenerationPlan", args: argparse.Namespace) -> None:
-    plan.rails = rails.from_args(args, plan.baseline is not None)
+def apply_rails(plan: GenerationPlan, request: GenerateRequest) -> None:
+    plan.rails = rails.from_request(request, plan.baseline is not None)
     if plan.rails is None:
         return
     plan.instructions += plan.rails.instructions()
     # FLUX's upsampler rewrites the prompt, which adds drift a low-variation edit does not want.
-    if plan.spec.upsampling and getattr(args, "prompt_upsampling", None) is None \
+    if plan.spec.upsampling and request.prompt_upsampling is None \
             and plan.rails.variation_strength == "low":
         plan.upsampling = False
         plan.rails.provider_parameters["prompt_upsampling"] = False
 
 
-def output_format(args: argparse.Namespace) -> str | None:
-    output = getattr(args, "output_file", None)
-    suffix = Path(output).suffix.lower() if output else ""
+def output_format(request: GenerateRequest) -> str | None:
+    suffix = Path(request.output_file).suffix.lower() if request.output_file else ""
     return {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}.get(suffix)
 
 
-def check_prompt(plan: "GenerationPlan", args: argparse.Namespace) -> None:
+def check_prompt(plan: GenerationPlan, request: GenerateRequest) -> None:
     """Edit intent and clarify hints, read from the user's prompt alone; refuse as the flags say."""
     plan.edit_intent = intent.detect(plan.prompt)
     has_image = plan.baseline is not None or bool(plan.input_images)
     plan.clarify_hints = clarify.check(clarify.PromptFacts(
-        prompt=plan.prompt, spec=plan.spec, aspect_ratio=plan.aspect_ratio, output_format=output_format(args),
+        prompt=plan.prompt, spec=plan.spec, aspect_ratio=plan.aspect_ratio, output_format=output_format(request),
         has_style=bool(plan.preset and plan.preset.style) or bool(plan.style_refs), has_image_input=has_image,
-        upsampling=plan.upsampling, enhance=bool(getattr(args, "enhance", False)),
+        upsampling=plan.upsampling, enhance=request.enhance,
     ))
     if plan.edit_intent and not has_image:
         phrase = plan.edit_intent.phrase
-        if not getattr(args, "allow_no_baseline_on_edit_intent", False):
+        if not request.allow_no_baseline_on_edit_intent:
             raise EditIntentError(
                 f'the prompt asks to change an existing image ("{phrase}") but no --baseline-image was given',
                 details="pass the image with --baseline-image PATH|URL and --baseline-source-kind (look for it in "
@@ -74,7 +73,7 @@ def check_prompt(plan: "GenerationPlan", args: argparse.Namespace) -> None:
             )
         plan.warnings.append(f'the prompt reads as an edit ("{phrase}") but there is no baseline image; '
                              "a new image will be generated")
-    if getattr(args, "strict_clarify", False) and plan.clarify_hints:
+    if request.strict_clarify and plan.clarify_hints:
         codes = ", ".join(hint.code for hint in plan.clarify_hints)
         raise ClarifyError(f"the prompt needs clarifying before generating ({codes})",
                            details=" ".join(f"{h.code}: {h.fix}." for h in plan.clarify_hints),

@@ -1,4 +1,5 @@
-"""Reading provider replies: images (inline or by URL), text, cost, and the failures hidden in a 200."""
+"""What the endpoint modules share in reading replies: the reply type, images (inline or by URL),
+text, cost, and the failures a provider hides in an HTTP 200."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Iterator
 
 from ..http.client import HttpClient, Response
 from ..errors import ProviderError, provider_error
-from ..http.b64stream import InlineImage, placeholder_in, split_body
+from ..http.b64stream import InlineImage, split_body
 
 MAX_DOWNLOAD = 100 * 1024 * 1024
 
@@ -34,8 +35,8 @@ class ImageSource:
             host = urlsplit(self.url).netloc
             raise provider_error("provider_error", f"could not download the generated image from {host}: "
                                  f"{error.message}", details=error.details, status=error.status,
-                                 retryable=error.retryable,
-                                 extra={k: v for k, v in error.extra.items() if not k.startswith("_")}) from None
+                                 retryable=error.retryable, charge_unknown=error.charge_unknown,
+                                 retry_after=error.retry_after, extra=dict(error.extra)) from None
         return iter([bytes(response.body)])
 
     def close(self) -> None:
@@ -67,7 +68,7 @@ class ProviderReply:
         return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
 
-def _skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]]:
+def skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]]:
     if response.inline is not None:
         skeleton, inline = bytes(response.body), response.inline
     else:
@@ -78,13 +79,13 @@ def _skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage
         snippet = skeleton[:200].decode("utf-8", "replace")
         what = "an HTML page" if snippet.lstrip().startswith("<") else "a body that is not valid JSON"
         raise provider_error("provider_error", f"the provider sent {what} (HTTP {response.status})",
-                             details=snippet, status=response.status, extra={"_retry": True}) from None
+                             details=snippet, status=response.status) from None
     if not isinstance(document, dict):
-        raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
+        raise not_an_object(response.status)
     return document, inline
 
 
-def _raise_embedded_error(document: dict[str, Any], status: int) -> None:
+def raise_embedded_error(document: dict[str, Any], status: int) -> None:
     error = document.get("error")
     if error:
         message = error.get("message") if isinstance(error, dict) else str(error)
@@ -93,9 +94,9 @@ def _raise_embedded_error(document: dict[str, Any], status: int) -> None:
                              details=f"code {code}" if code else None, status=status)
 
 
-def _first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
+def first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
     """The reply's first choice, after the failures a 200 can carry (an error body, finish_reason error)."""
-    _raise_embedded_error(document, status)
+    raise_embedded_error(document, status)
     choices = document.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise provider_error("provider_error", "the provider's reply has no choices", status=status)
@@ -108,41 +109,20 @@ def _first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
     return choice
 
 
-def _chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[ImageSource]) -> ProviderReply:
+def chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[ImageSource]) -> ProviderReply:
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     return ProviderReply(
-        images=images, text=_text_of(message.get("content")), generation_id=document.get("id"),
+        images=images, text=text_of(message.get("content")), generation_id=document.get("id"),
         model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
         finish_reason=choice.get("finish_reason"), native_finish_reason=choice.get("native_finish_reason"),
         document=document,
     )
 
 
-def parse_chat(response: Response) -> ProviderReply:
-    """An OpenRouter chat completion with images; raises the right error kind when there are none."""
-    document, inline = _skeleton(response)
-    choice = _first_choice(document, response.status)
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
-    sources = []
-    for item in message.get("images") or []:
-        url = ((item or {}).get("image_url") or {}).get("url") if isinstance(item, dict) else None
-        if not isinstance(url, str):
-            continue
-        found = placeholder_in(url, inline)
-        if found is not None:
-            sources.append(ImageSource(inline=found))
-        elif url.startswith(("https://", "http://")):
-            sources.append(ImageSource(url=url))
-    reply = _chat_reply(document, choice, sources)
-    if not sources:
-        raise _no_image(reply)
-    return reply
-
-
-def parse_b64_list(response: Response) -> ProviderReply:
+def parse_image_list(response: Response) -> ProviderReply:
     """An Images API or OpenAI edits reply: ``{"data": [{"b64_json"|"url"}], "usage"}``."""
-    document, inline = _skeleton(response)
-    _raise_embedded_error(document, response.status)
+    document, inline = skeleton(response)
+    raise_embedded_error(document, response.status)
     sources = []
     for item in document.get("data") or []:
         if not isinstance(item, dict):
@@ -155,34 +135,15 @@ def parse_b64_list(response: Response) -> ProviderReply:
     reply = ProviderReply(images=sources, text=None, generation_id=document.get("id"), model=document.get("model"),
                           provider=None, usage=document.get("usage") or {}, document=document)
     if not sources:
-        raise _no_image(reply)
+        raise no_image(reply)
     return reply
 
 
-def parse_chat_text(response: Response) -> ProviderReply:
-    """A text-only OpenRouter chat completion (a vision review): the text may be None."""
-    document = response.json()
-    if not isinstance(document, dict):
-        raise provider_error("provider_error", "the provider sent JSON that is not an object", status=response.status)
-    return _chat_reply(document, _first_choice(document, response.status), [])
+def not_an_object(status: int, who: str = "the provider") -> Exception:
+    return provider_error("provider_error", f"{who} sent JSON that is not an object", status=status)
 
 
-def parse_anthropic(response: Response) -> ProviderReply:
-    """An Anthropic Messages reply: its text blocks joined; the text may be None."""
-    document = response.json()
-    if not isinstance(document, dict):
-        raise provider_error("provider_error", "Anthropic sent JSON that is not an object", status=response.status)
-    _raise_embedded_error(document, response.status)
-    if document.get("type") == "error":
-        raise provider_error("provider_error", "Anthropic reported an error without details", status=response.status)
-    return ProviderReply(
-        images=[], text=_text_of(document.get("content")), generation_id=document.get("id"),
-        model=document.get("model"), provider="Anthropic", usage=document.get("usage") or {},
-        finish_reason=document.get("stop_reason"), document=document,
-    )
-
-
-def _text_of(content: Any) -> str | None:
+def text_of(content: Any) -> str | None:
     if isinstance(content, str):
         return content.strip() or None
     if isinstance(content, list):
@@ -192,7 +153,7 @@ def _text_of(content: Any) -> str | None:
     return None
 
 
-def _no_image(reply: ProviderReply) -> Exception:
+def no_image(reply: ProviderReply) -> Exception:
     reason = reply.native_finish_reason or reply.finish_reason
     blocked = bool(reason) and any(w in reason.upper() for w in ("PROHIBITED", "SAFETY", "BLOCK", "RECITATION"))
     message = "the model returned no image"

@@ -122,7 +122,7 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
         return store.read_job(dirs.job_path("running", job_id))
     except store.CorruptJob as error:
         store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
-                            "error": str(error), "args": {}}, "failed")
+                            "error": str(error)}, "failed")
         return None
 
 
@@ -226,7 +226,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         job = store.read_job(running)
     except store.CorruptJob as error:
         store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
-                            "error": str(error), "args": {}}, "failed")
+                            "error": str(error)}, "failed")
         return {"job_id": job_id, "action": "failed", "reason": str(error)}
     except FileNotFoundError:
         return None

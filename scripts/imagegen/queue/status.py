@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from . import leases, store
+from .job import output_dir_of
 from .layout import QueueDirs
 
 
@@ -29,7 +30,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         states[state] = states.get(state, 0) + 1
         entry: dict[str, Any] = {"job_id": job_id, "state": state}
         if job:
-            entry["target"] = job.get("output") or (job.get("args") or {}).get("output_dir")
+            entry["target"] = job.get("output") or output_dir_of(job)
             entry["attempts"] = job.get("attempts", 0)
             if job.get("deferred_reason") and state == "pending":
                 entry["deferred_reason"] = job["deferred_reason"]

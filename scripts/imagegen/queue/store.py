@@ -12,13 +12,9 @@ from typing import Any, Iterator
 
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
+from .job import FORMAT, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
-SCHEMA = 1
-
-
-class CorruptJob(Exception):
-    """A job file that cannot be read as a job (truncated, not JSON, wrong shape)."""
 
 
 def origin() -> dict[str, Any]:
@@ -33,8 +29,9 @@ def read_job(path: Path) -> dict[str, Any]:
         raise
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
-    if not isinstance(job, dict) or not isinstance(job.get("args"), dict) or not isinstance(job.get("job_id"), str):
-        raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and args)")
+    if not isinstance(job, dict) or not isinstance(job.get("job_id"), str) \
+            or not isinstance(job.get("request", job.get("args")), dict):
+        raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and request)")
     if path.suffix == ".json" and job["job_id"] != path.stem:
         # Results are filed under the job_id: a mismatch would leave this file behind, or write outside the queue.
         raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
@@ -107,7 +104,7 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[
             existing = {"job_id": job_name, "request_id": request_id, "variant": variant}
         existing["state"] = found[0]
         return existing, False
-    job = {**job, "schema": SCHEMA, "job_id": job_name, "variant": variant, "attempts": job.get("attempts", 0),
+    job = {**job, "format": FORMAT, "job_id": job_name, "variant": variant, "attempts": job.get("attempts", 0),
            "created_at": now_iso(), "updated_at": now_iso()}
     try:
         write_json_atomic(dirs.job_path("pending", job_name), job, exclusive=True)

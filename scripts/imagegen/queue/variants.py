@@ -2,37 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..cli import flags as cli
 from ..errors import OutputExistsError
 from ..fsutil import now_iso, write_json_atomic
-from . import submit as enqueue, execute as runner
+from ..requests import GenerateRequest
+from . import submit as enqueue
 from .layout import QueueDirs, job_id
 
 
-def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) -> None:
-    group = parser.add_argument_group("variants")
-    group.add_argument("--count", type=cli.non_negative_int, default=default_count,
-                       help=f"how many variants (default {default_count})")
-    group.add_argument("--start-index", type=cli.non_negative_int, default=1, metavar="N",
-                       help="number of the first variant, to continue an earlier batch's names (default 1)")
-    group.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N",
-                       help="queue only the first N of --count (a controlled subset)")
-    group.add_argument("--out-dir", type=Path, default=Path("./generated"),
-                       help="folder for the variants (default ./generated)")
-    group.add_argument("--prefix", default="variant", help="file names <prefix>-NN.png (default variant)")
-    group.add_argument("--request-id", help="groups the jobs; re-running with the same id returns the same jobs")
-    enqueue.add_queue_dir_arg(group)
+class VariantBatch(NamedTuple):
+    """Where a batch of variants goes and how many: <out_dir>/<prefix>-NN.png from start_index."""
 
+    queue_dir: Path
+    out_dir: Path
+    prefix: str = "variant"
+    count: int = 4
+    start_index: int = 1
+    max_jobs: int | None = None
 
-def _targets(args: argparse.Namespace) -> list[tuple[int, Path]]:
-    out_dir = Path(args.out_dir).expanduser().resolve()
-    count = args.count if args.max_jobs is None else min(args.count, args.max_jobs)
-    return [(n, out_dir / f"{args.prefix}-{n:02d}.png") for n in range(args.start_index, args.start_index + count)]
+    def targets(self) -> list[tuple[int, Path]]:
+        out_dir = self.out_dir.expanduser().resolve()
+        count = self.count if self.max_jobs is None else min(self.count, self.max_jobs)
+        return [(n, out_dir / f"{self.prefix}-{n:02d}.png") for n in range(self.start_index, self.start_index + count)]
 
 
 def _check_prefix(prefix: str) -> None:
@@ -71,42 +65,42 @@ def _manifest(path: Path, request_id: str, overwrite: bool) -> dict[str, Any]:
     return manifest if manifest.get("request_id") == request_id else {}
 
 
-def enqueue_batch(args: argparse.Namespace, *, request_id: str, base: Path) -> dict[str, Any]:
+def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: str, base: Path,
+                  show_hints: bool = False) -> dict[str, Any]:
     """Validate once, then queue one job per variant and write the manifest."""
-    _check_prefix(args.prefix)
-    plan = enqueue.validate(args)
-    dirs = QueueDirs.at(args.queue_dir)
-    targets = _targets(args)
-    manifest_path = Path(args.out_dir).expanduser().resolve() / f"{args.prefix}-manifest.json"
-    _refuse_foreign_files(targets, request_id, args.overwrite)
-    manifest = _manifest(manifest_path, request_id, args.overwrite)
-    Path(args.out_dir).expanduser().mkdir(parents=True, exist_ok=True)
-    locks = {"palette": bool(getattr(args, "lock_palette", False)),
-             "composition": bool(getattr(args, "lock_composition", False))}
-    total = args.start_index + args.count - 1
+    _check_prefix(batch.prefix)
+    plan = enqueue.validate(request, show_hints=show_hints)
+    dirs = QueueDirs.at(batch.queue_dir)
+    targets = batch.targets()
+    manifest_path = batch.out_dir.expanduser().resolve() / f"{batch.prefix}-manifest.json"
+    _refuse_foreign_files(targets, request_id, request.overwrite)
+    manifest = _manifest(manifest_path, request_id, request.overwrite)
+    batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
+    locks = {"palette": bool(request.lock_palette), "composition": bool(request.lock_composition)}
+    total = batch.start_index + batch.count - 1
+    stored = enqueue.stored_request(request, base)
     variants, queued = [], []
-    for position, (number, target) in enumerate(targets):
-        args.output_file = target
+    for number, target in targets:
         variation = None
-        if args.count > 1 or args.start_index > 1:
+        if batch.count > 1 or batch.start_index > 1:
             aspect, delta = enqueue.variation_delta(number - 1, locks)
             variation = {"aspect": aspect, "delta": delta,
                          "instruction": enqueue.variation_instruction(number, total, delta)}
-        job = enqueue.make_job(args, kind="generate", request_id=request_id, base=base, plan=plan,
+        job = enqueue.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
                                variation=variation)
         result = enqueue.enqueue(dirs, job, number)
         queued.append(result)
         variants.append({"index": number, "job_id": result["job_id"], "target": str(target),
                          "delta": variation, "state": result["state"]})
     record = plan.request_record()
-    batches = [b for b in manifest.get("batches", []) if b.get("start_index") != args.start_index]
-    batches.append({"created_at": now_iso(), "start_index": args.start_index, "count": len(targets),
+    batches = [b for b in manifest.get("batches", []) if b.get("start_index") != batch.start_index]
+    batches.append({"created_at": now_iso(), "start_index": batch.start_index, "count": len(targets),
                     "variants": variants})
     document = {
         "request_id": request_id,
         "prompt": plan.prompt,
         "model": plan.spec.id,
-        "parameters": {k: v for k, v in runner.job_args(args, base).items() if k not in ("output_file", "prompt")},
+        "parameters": {k: v for k, v in stored.to_json().items() if k not in ("output_file", "prompt")},
         "request": record,
         "constraints": {k: record.get(k) for k in ("rails_applied", "baseline_source", "baseline_source_kind")
                         if k in record},

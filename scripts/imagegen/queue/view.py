@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import leases, store
+from .job import prompt_of
 from .layout import QueueDirs
 
 
@@ -33,9 +34,7 @@ class JobView:
 
     @property
     def prompt(self) -> str | None:
-        args = (self.data or {}).get("args")
-        value = args.get("prompt") if isinstance(args, dict) else None
-        return value if isinstance(value, str) else None
+        return prompt_of(self.data)
 
     @property
     def error(self) -> str | None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import config
-from ..spending import guard as spending
+from ..spending import guard as spending, ledger
 from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..errors import BudgetError, ImageGenError
@@ -131,7 +131,7 @@ class Drainer:
         if self.budget_room is None:
             try:
                 budget = config.daily_budget_usd()
-                self.budget_room = float("inf") if budget is None else budget - spending.spent_on(spending.today())
+                self.budget_room = float("inf") if budget is None else budget - ledger.spent_on(ledger.today())
             except ImageGenError:
                 self.budget_room = float("-inf")  # the run would fail the same way: leave it for its reset
         if self.budget_room == float("inf"):
@@ -234,7 +234,7 @@ class Drainer:
     def _failed_attempt(self, job: dict[str, Any], error: ImageGenError) -> None:
         job["attempts"] += 1
         entry = {"at": now_iso(), "error_kind": error.kind, "error": error.message}
-        if error.extra.get("charge_unknown"):
+        if getattr(error, "charge_unknown", False):
             entry["charge_unknown"] = True
             job["charge_unknown"] = True
         job.setdefault("history", []).append(entry)
@@ -242,7 +242,7 @@ class Drainer:
             job["attempts"] -= 1  # the provider's load, not the job's fault
             job["rate_limited_count"] = int(job.get("rate_limited_count", 0)) + 1
             if job["rate_limited_count"] <= MAX_RATE_LIMIT_DEFERRALS:
-                wait = float(error.extra.get("retry_after_sec") or 5.0)
+                wait = float(getattr(error, "retry_after", None) or 5.0)
                 self.gate.defer(wait)
                 self._defer(job, error, time.time() + wait)
                 return

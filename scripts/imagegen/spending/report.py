@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from . import guard as spending
+from . import ledger
 from ..errors import UsageError
 
 _DAYS = re.compile(r"^(\d{1,4})d$")
@@ -15,7 +15,7 @@ _DAYS = re.compile(r"^(\d{1,4})d$")
 def parse_day(text: str, *, flag: str = "--since") -> date:
     """``YYYY-MM-DD``, ``today``, ``yesterday`` or ``Nd`` (the last N days, today included)."""
     value = text.strip().lower()
-    today = spending.today()
+    today = ledger.today()
     if value == "today":
         return today
     if value == "yesterday":
@@ -64,7 +64,7 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
     total = reported = 0.0
     calls = estimated = 0
     for entry in entries:
-        moment = spending.entry_time(entry)
+        moment = ledger.entry_time(entry)
         if moment is None:
             continue
         day = moment.date()
@@ -72,7 +72,7 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
             continue
         if request_id is not None and entry.get("request_id") != request_id:
             continue
-        cost = spending.charged(entry)
+        cost = ledger.charged(entry)
         calls += 1
         total += cost
         if isinstance(entry.get("cost_usd"), (int, float)):
@@ -102,9 +102,9 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
 
 
 def today_status(entries: list[dict[str, Any]], budget: float | None) -> dict[str, Any]:
-    spent = spending.spent_on(spending.today(), entries)
+    spent = ledger.spent_on(ledger.today(), entries)
     return {
-        "day": spending.today().isoformat(),
+        "day": ledger.today().isoformat(),
         "cost_usd": spent,
         "daily_budget_usd": budget,
         "remaining_usd": None if budget is None else round(max(0.0, budget - spent), 6),

@@ -1,0 +1,196 @@
+"""Mask edits (edit.py's openai mode): the checked plan, the drawn mask, and the paid call.
+
+The form and the reply belong to ``providers.openai_images``; images are saved by
+``pipeline.save``, so sidecars and results look like every other run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import validate
+from ..errors import UsageError
+from ..images import files as images
+from ..images import masks
+from ..images.writer import ImageWriter
+from ..models import registry
+from ..providers import openai_images
+from ..requests import EditRequest
+from .edit import parent_record
+
+if TYPE_CHECKING:
+    from ..providers.call import Call
+    from .paid_call import PaidRun
+
+DEFAULT_MODEL = "gpt-image-1"
+MAX_IMAGES = 16
+MAX_IMAGE_MB = 50
+EDIT_FORMATS = ("png", "jpeg", "webp")
+SIZES = validate.OPENAI_SIZES
+FIDELITIES = ("high", "low")
+
+@dataclass
+class OpenAIEditPlan:
+    """A checked OpenAI edit request; building it touches no network."""
+
+    prompt: str
+    model: str
+    images: list[images.InputImage]
+    mask: masks.Mask | None = None
+    size: str | None = None
+    quality: str | None = None
+    count: int = 1
+    output_format: str | None = None
+    background: str | None = None
+    input_fidelity: str | None = None
+    request_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "-" for c in self.model.lower()).strip("-") + "-edit"
+
+    @property
+    def estimate_usd(self) -> float | None:
+        size = self.size if self.size in ("1024x1024", "1536x1024", "1024x1536") else self._nearest_size()
+        return openai_images.estimate_usd(self.model, self.quality, size, self.count)
+
+    def _nearest_size(self) -> str:
+        first = self.images[0]
+        if not first.width or not first.height:
+            return "1024x1024"
+        ratio = first.width / first.height
+        return "1536x1024" if ratio > 1.2 else "1024x1536" if ratio < 1 / 1.2 else "1024x1024"
+
+    def call(self) -> Call:
+        fields, files = openai_images.form(
+            self.prompt, self.model, self.images, self.mask, size=self.size, quality=self.quality, n=self.count,
+            output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity)
+        return openai_images.edit_call(fields, files, self.model)
+
+    def request_record(self) -> dict[str, Any]:
+        return {
+            "mode": "openai",
+            "prompt": self.prompt,
+            "model": self.model,
+            "size": self.size,
+            "quality": self.quality,
+            "n": self.count,
+            "output_format": self.output_format,
+            "background": self.background,
+            "input_fidelity": self.input_fidelity,
+            "input_images": [{"path": str(i.path), "sha256": i.sha256, "format": i.format} for i in self.images],
+            "mask": self.mask.record() if self.mask else None,
+            "parent": parent_record(self.images[0]),
+            **self._request_id(),
+        }
+
+    def _request_id(self) -> dict[str, Any]:
+        return {"request_id": self.request_id} if self.request_id else {}
+
+    def summary(self) -> dict[str, Any]:
+        estimate = self.estimate_usd
+        return {
+            "mode": "openai",
+            "model": self.model,
+            "prompt": self.prompt,
+            "size": self.size,
+            "quality": self.quality,
+            "output_format": self.output_format,
+            "background": self.background,
+            "input_fidelity": self.input_fidelity,
+            "input_images": [str(i.path) for i in self.images],
+            "parent": parent_record(self.images[0]),
+            "mask_path": str(self.mask.path) if self.mask and self.mask.path else None,
+            "mask": self.mask.record() if self.mask else None,
+            "cost_estimate": registry.format_estimate(estimate),
+            "cost_estimate_usd": estimate,
+            "cost_estimate_is_guess": True,
+            **self._request_id(),
+        }
+
+
+def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
+    """Load and check the images and the mask before anything is uploaded."""
+    prompt = request.prompt.strip()
+    if not prompt:
+        raise UsageError("--prompt is empty", details="describe what should appear in the masked area")
+    if len(request.input_images) > MAX_IMAGES:
+        raise UsageError(f"{len(request.input_images)} input images given; OpenAI edits take at most {MAX_IMAGES}")
+    if request.background == "transparent" and request.output_format == "jpeg":
+        raise UsageError("--background transparent cannot be saved as JPEG", details="use --output-format png or webp")
+    inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
+    plan = OpenAIEditPlan(prompt=prompt, model=request.openai_model or DEFAULT_MODEL, images=inputs,
+                          size=request.openai_size, quality=request.quality, count=request.n,
+                          output_format=request.output_format, background=request.background,
+                          input_fidelity=request.input_fidelity, request_id=request.request_id)
+    plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
+    return plan
+
+
+def _mask_from_request(request: EditRequest, image: images.InputImage, warnings: list[str]) -> masks.Mask | None:
+    if request.mask and request.mask_rects:
+        raise UsageError("--mask and --mask-rect cannot be combined",
+                         details="give a mask file or rectangles, not both")
+    if request.mask_invert and not request.mask_rects:
+        raise UsageError("--mask-invert needs --mask-rect",
+                         details="it keeps the rectangles and edits the rest; invert a mask file in an image editor")
+    if request.mask:
+        loaded = images.load_input_image(request.mask, role="mask", max_mb=MAX_IMAGE_MB, flag="--mask")
+        if image.width is None:
+            warnings.append(f"could not read the size of {image.path.name}; the mask size was not checked")
+        return masks.check_mask(loaded, image)
+    if request.mask_rects:
+        if not image.width or not image.height:
+            raise UsageError(f"could not read the size of {image.path}, so --mask-rect cannot be drawn",
+                             details="convert the image to PNG, or give a mask file with --mask", kind="mask")
+        return masks.draw_mask(image.width, image.height, list(request.mask_rects), invert=request.mask_invert)
+    return None
+
+
+def write_generated_mask(plan: OpenAIEditPlan, writer: ImageWriter) -> str | None:
+    """Save a drawn mask beside the planned output (after checking the folder); its path, or None."""
+    if plan.mask is None or not plan.mask.generated:
+        return None
+    writer.check_before_request()
+    return str(masks.save_beside(plan.mask, writer.planned_name(0)))
+
+
+def dry_run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun) -> dict[str, Any]:
+    budget = paid.authorize(plan.estimate_usd, model=plan.model, count=plan.count)
+    ext = images.EXTENSIONS.get(plan.output_format or "png", ".png")
+    planned_mask = None
+    if plan.mask is not None and plan.mask.generated:
+        planned_mask = str(masks.name_beside(writer.planned_name(0)))
+    return {
+        "dry_run": True,
+        "request": plan.call().display(),
+        "target_paths": [str(writer.planned_name(i, ext)) for i in range(plan.count)],
+        **plan.summary(),
+        "mask_path": planned_mask or (str(plan.mask.path) if plan.mask and plan.mask.path else None),
+        "warnings": plan.warnings,
+        "budget": budget,
+    }
+
+
+def run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun, *, on_mask: Any = None) -> dict[str, Any]:
+    """Check the output and the budget, save a drawn mask, upload the form once (n images) and save them.
+
+    ``on_mask`` is told the saved mask's path (so a failure after it still names it).
+    """
+    from .paid_call import timed
+    from .save import save_replies
+
+    paid.prepare_output(writer)
+    paid.authorize(plan.estimate_usd, model=plan.model, count=plan.count)
+    mask_path = write_generated_mask(plan, writer)  # after the checks: a refused run leaves no mask behind
+    if on_mask is not None:
+        on_mask(mask_path)
+    reply, elapsed_ms = timed(lambda: paid.send(plan.call(), model=plan.model, estimate=plan.estimate_usd,
+                                                label=f"waiting for {plan.model}", spool_dir=writer.target_dir()))
+    result = save_replies(plan, [reply], paid.client(), writer, elapsed_ms)
+    if reply.cost_usd is not None:
+        result["cost_usd_basis"] = "token usage at OpenAI list prices"
+    result["warnings"] += paid.warnings
+    return result

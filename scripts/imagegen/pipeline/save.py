@@ -1,0 +1,98 @@
+"""Saving what a paid call brought back: every image through the one writer, with its sidecar,
+and the result document every image-making script prints (the same whichever API made it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import __version__
+from ..errors import ImageGenError, ProviderError
+from ..fsutil import now_iso
+from ..http.b64stream import omit_images
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient
+    from ..images.writer import ImageWriter, SavedImage
+    from ..providers.replies import ProviderReply
+
+
+class SavablePlan(Protocol):
+    """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
+
+    warnings: list[str]
+
+    def request_record(self) -> dict[str, Any]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
+                 elapsed_ms: int, *, keep_response: bool = False) -> dict[str, Any]:
+    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings).
+
+    ``keep_response`` adds ``provider_response``: each reply's JSON, one per call, with every inline
+    image replaced by its size and sha256 (``inline.omit_images``), for callers that keep records.
+    """
+    saved: list[SavedImage] = []
+    broken: list[ProviderError] = []
+    texts: list[str] = []
+    documents: list[Any] = []
+    costs = [r.cost_usd for r in replies if r.cost_usd is not None]
+    for reply in replies:
+        if reply.text:
+            texts.append(reply.text)
+        written: dict[str, tuple[int, str]] = {}
+        for source in reply.images:
+            metadata = {
+                "image_gen_version": __version__,
+                "created": now_iso(),
+                "request": plan.request_record(),
+                "result": {"generation_id": reply.generation_id, "provider": reply.provider,
+                           "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
+            }
+            try:
+                image = writer.save(source.chunks(client), len(saved), metadata)
+            except ImageGenError as error:
+                # The call was answered (and maybe billed): say which generation the failure belongs to,
+                # and which images of this run are already on disk.
+                error.extra.setdefault("generation_id", reply.generation_id)
+                error.extra.setdefault("cost_usd", reply.cost_usd)
+                if saved:
+                    error.extra.setdefault("saved_paths", [str(s.path.resolve()) for s in saved])
+                if not isinstance(error, ProviderError):
+                    raise  # the disk failed: the next image would fail the same way
+                broken.append(error)  # this image is broken; the others may still be good
+                continue
+            finally:
+                source.close()
+            saved.append(image)
+            if source.inline is not None:
+                written[source.inline.placeholder] = (image.bytes, image.sha256)
+        if keep_response:
+            documents.append(omit_images(reply.document, written))
+    if not saved:
+        raise broken[0]
+    first = saved[0]
+    warnings = list(plan.warnings)
+    warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
+    for image in saved:
+        warnings += image.warnings
+    result = {
+        "path": str(first.path.resolve()),
+        "all_paths": [str(s.path.resolve()) for s in saved],
+        **plan.summary(),
+        "cost_usd": round(sum(costs), 6) if costs else None,
+        "generation_time_ms": elapsed_ms,
+        "image_count": len(saved),
+        "generation_id": replies[0].generation_id,
+        "provider": replies[0].provider,
+        "format": first.format,
+        "width": first.width,
+        "height": first.height,
+        "sidecar": str(first.sidecar.resolve()) if first.sidecar else None,
+        "text_response": "\n\n".join(texts) or None,
+        "warnings": warnings,
+    }
+    if keep_response:
+        result["provider_response"] = documents
+    return result

@@ -1,0 +1,228 @@
+"""The generation plan: a request resolved against its preset and model, every check made, nothing sent.
+
+:func:`build` runs the same rules whoever asks (generate.py, edit.py's OpenRouter mode, a queue
+at enqueue time and again at run time): usage, capabilities, baseline rules, edit intent, strict
+clarify. It touches no provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import clarify, intent, presets, steering
+from . import baseline as baselines
+from . import compose as prompting
+from . import rails as rails_
+from ..errors import UsageError
+from ..images import files as images
+from ..models import registry
+from ..requests import GenerateRequest
+
+DEFAULT_ASPECT_RATIO = "1:1"
+DEFAULT_SIZE = "2K"
+
+
+@dataclass
+class GenerationPlan:
+    """Everything a generation needs, validated; building it touches no network."""
+
+    spec: registry.ModelSpec
+    prompt: str
+    final_prompt: str
+    aspect_ratio: str
+    size: str
+    count: int = 1
+    seed: int | None = None
+    preset: presets.Preset | None = None
+    system_message: str | None = None
+    upsampling: bool | None = None
+    style_refs: list[images.InputImage] = field(default_factory=list)
+    input_images: list[images.InputImage] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)  # rails and tooling text, composed before the scene
+    warnings: list[str] = field(default_factory=list)
+    extra_result: dict[str, Any] = field(default_factory=dict)
+    baseline: baselines.Baseline | None = None
+    rails: rails_.Rails | None = None
+    edit_intent: intent.IntentMatch | None = None
+    clarify_hints: list[clarify.Hint] = field(default_factory=list)
+    scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
+    enhancement: dict[str, Any] | None = None
+
+    @property
+    def enhanced_prompt(self) -> str | None:
+        return self.final_prompt if self.final_prompt != self.prompt else None
+
+    @property
+    def estimate(self) -> registry.Estimate:
+        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count)
+
+    @property
+    def estimate_usd(self) -> float | None:
+        return self.estimate.usd
+
+    @property
+    def estimate_each_usd(self) -> float | None:
+        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1)
+
+    def image_urls(self) -> list[str]:
+        """Every image sent, in order: the baseline first, then input images, then style references."""
+        first = [self.baseline.request_url()] if self.baseline else []
+        return first + [image.data_url() for image in self.input_images + self.style_refs]
+
+    def summary(self) -> dict[str, Any]:
+        return summary(self)
+
+    def request_record(self) -> dict[str, Any]:
+        """What the sidecar keeps of the request (no image bytes, no secrets)."""
+        return {
+            "prompt": self.prompt,
+            "enhanced_prompt": self.enhanced_prompt,
+            "model": self.spec.id,
+            "preset": self.preset.name if self.preset else None,
+            "aspect_ratio": self.aspect_ratio,
+            "size": self.size,
+            "seed": self.seed,
+            "system_message": self.system_message,
+            "prompt_upsampling": self.upsampling,
+            "input_images": [_image_record(i) for i in self.input_images],
+            "style_refs": [_image_record(i) for i in self.style_refs],
+            "baseline": self.baseline.record() if self.baseline else None,
+            **self.diagnostics(),
+            **self.extra_result,
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """How the request was read and steered: edit intent, baseline, rails, hints, added text."""
+        return {
+            "edit_intent_detected": self.edit_intent is not None,
+            "edit_intent_phrase": self.edit_intent.phrase if self.edit_intent else None,
+            "baseline_applied": self.baseline is not None,
+            "baseline_source": self.baseline.source if self.baseline else None,
+            "baseline_source_kind": self.baseline.source_kind if self.baseline else None,
+            "baseline_resolution_policy": baselines.RESOLUTION_POLICY,
+            "rails_applied": self.rails.record() if self.rails else None,
+            "clarify_hints": [hint.to_dict() for hint in self.clarify_hints],
+            "instructions": list(self.instructions),
+            "prompt_enhancement": self.enhancement,
+        }
+
+
+def _image_record(image: images.InputImage) -> dict[str, Any]:
+    return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
+
+
+def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MODEL) -> GenerationPlan:
+    """Resolve flags > preset > built-in defaults and make every check a run makes before sending.
+
+    Raises the same typed errors a run would (usage, baseline rules, edit intent, strict clarify),
+    so a queue can refuse a job at enqueue time exactly as generate.py would. The request's
+    ``instructions`` (a queue's "Variation 2 of 4" note) are sent and recorded but never read by
+    the edit-intent or clarify checks.
+    """
+    prompt = request.prompt.strip()
+    if not prompt:
+        raise UsageError("--prompt is empty", details="describe the image to generate")
+    if request.baseline_image is not None and not request.baseline_image.strip():
+        raise UsageError("--baseline-image is empty", details="give a workspace file or an https URL, or leave it out")
+    preset = presets.load(request.preset) if request.preset else None
+    defaults = preset.defaults if preset else {}
+    spec = registry.resolve(request.model or defaults.get("model") or request.fallback_model or default_model)
+    plan = GenerationPlan(
+        spec=spec,
+        prompt=prompt,
+        final_prompt=prompt,
+        aspect_ratio=request.aspect_ratio or defaults.get("aspect_ratio") or DEFAULT_ASPECT_RATIO,
+        size=request.size or defaults.get("size") or DEFAULT_SIZE,
+        count=request.n,
+        seed=request.seed,
+        preset=preset,
+    )
+    if preset:
+        plan.warnings += preset.warnings
+    _check_capabilities(plan)
+    _resolve_system_message(plan, request.system_prompt)
+    _resolve_upsampling(plan, request.prompt_upsampling)
+    _load_images(plan, request)
+    steering.apply_rails(plan, request)
+    plan.instructions += [line for line in request.instructions if line]
+    steering.check_prompt(plan, request)
+    compose_prompt(plan)
+    return plan
+
+
+def compose_prompt(plan: GenerationPlan) -> None:
+    style = plan.preset.style if plan.preset else {}
+    plan.final_prompt = prompting.compose(
+        plan.spec, plan.scene or plan.prompt, style, reference_count=len(plan.style_refs),
+        instructions=plan.instructions, after_baseline=plan.baseline is not None,
+    )
+
+
+def _check_capabilities(plan: GenerationPlan) -> None:
+    spec = plan.spec
+    if plan.aspect_ratio not in spec.ratios:
+        raise UsageError(f"{spec.alias} does not support aspect ratio {plan.aspect_ratio}",
+                         details="supported: " + ", ".join(spec.ratios), kind="unsupported")
+    if plan.size not in spec.sizes:
+        raise UsageError(f"{spec.alias} does not support size {plan.size}",
+                         details="supported: " + ", ".join(spec.sizes), kind="unsupported")
+
+
+def _resolve_system_message(plan: GenerationPlan, cli_value: str | None) -> None:
+    message = cli_value or (plan.preset.system_message if plan.preset else None)
+    if not message:
+        return
+    if plan.spec.system_message:
+        plan.system_message = message
+    elif cli_value:
+        plan.warnings.append(f"{plan.spec.alias} takes no system message; --system-prompt was ignored")
+
+
+def _resolve_upsampling(plan: GenerationPlan, cli_value: bool | None) -> None:
+    if plan.spec.upsampling:
+        plan.upsampling = True if cli_value is None else cli_value
+    elif cli_value is not None:
+        plan.warnings.append(f"prompt upsampling is a FLUX feature; ignored for {plan.spec.alias}")
+
+
+def _load_images(plan: GenerationPlan, request: GenerateRequest) -> None:
+    spec = plan.spec
+    inputs = list(request.input_images)
+    refs = list(request.style_refs)
+    preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
+    total = len(inputs) + len(refs) + len(preset_refs) + (1 if request.baseline_image else 0)
+    if total and not spec.image_input:
+        raise UsageError(f"{spec.alias} does not accept input, baseline or reference images",
+                         details="use flux.2-pro, gpt-5-image or a nanobanana model for reference-guided work",
+                         kind="unsupported")
+    if total > spec.max_refs:
+        raise UsageError(f"{total} images given but {spec.alias} accepts at most {spec.max_refs}",
+                         details="drop some --style-ref images (preset reference_images count too)", kind="unsupported")
+    if request.baseline_image:
+        plan.baseline = steering.load_baseline(request)
+    plan.input_images = [images.load_input_image(p, flag="--input-image") for p in inputs]
+    plan.style_refs = [images.load_input_image(p, role="style reference", flag="--style-ref") for p in refs]
+    plan.style_refs += [images.load_input_image(p, role="preset reference image", flag="the preset's reference_images")
+                        for p in preset_refs]
+
+
+def summary(plan: GenerationPlan) -> dict[str, Any]:
+    """The fields every generation result carries, whatever happened."""
+    estimate = plan.estimate
+    return {
+        "model": plan.spec.id,
+        "prompt": plan.prompt,
+        "enhanced_prompt": plan.enhanced_prompt,
+        "preset": plan.preset.name if plan.preset else None,
+        "aspect_ratio": plan.aspect_ratio,
+        "size": plan.size,
+        "cost_estimate": registry.format_estimate(estimate.usd),
+        "cost_estimate_usd": estimate.usd,
+        "cost_estimate_is_guess": estimate.guess,
+        "cost_estimate_basis": estimate.basis,
+        "style_refs": [str(i.path) for i in plan.style_refs],
+        "system_message_used": plan.system_message is not None,
+        **plan.diagnostics(),
+        **plan.extra_result,
+    }

@@ -1,0 +1,100 @@
+"""OpenAI image edits (``POST {OPENAI_BASE_URL}/images/edits``): mask inpainting with gpt-image models.
+
+The multipart form is built by one pure function (:func:`form`) that the run and ``--dry-run``
+share. ``response_format`` is never sent: gpt-image models answer it with HTTP 400 and always
+return base64 anyway. OpenAI reports token counts, not a price; :func:`cost_from_usage` prices
+them at list rates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import config
+from ..http.multipart import FilePart
+from .call import Call
+from .replies import parse_image_list
+
+if TYPE_CHECKING:
+    from ..http.client import Response
+    from ..images.files import InputImage
+    from ..images.masks import Mask
+    from .replies import ProviderReply
+
+# USD per million tokens (text in, image in, image out), from OpenAI's price list.
+RATES = {"gpt-image-1": (5.0, 10.0, 40.0), "gpt-image-1-mini": (2.0, 2.5, 8.0)}
+# Output tokens per image by quality and size, from OpenAI's image generation guide.
+OUTPUT_TOKENS = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+
+
+def edits_url() -> str:
+    return config.base_url("openai") + "/images/edits"
+
+
+def headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {config.api_key('openai')}"}
+
+
+def upload_name(image: InputImage) -> str:
+    """The file's own name, with the extension of its real format (OpenAI trusts the extension)."""
+    from ..images.files import EXTENSIONS
+
+    path = image.path
+    real = EXTENSIONS[image.format]
+    allowed = (".jpg", ".jpeg") if image.format == "jpeg" else (real,)
+    return path.name if path.suffix.lower() in allowed else path.stem + real
+
+
+def form(prompt: str, model: str, inputs: list[InputImage], mask: Mask | None, *,
+         size: str | None = None, quality: str | None = None, n: int = 1, output_format: str | None = None,
+         background: str | None = None, input_fidelity: str | None = None,
+         ) -> tuple[tuple[tuple[str, str], ...], tuple[FilePart, ...]]:
+    """The fields and files of an /images/edits form. Options left as None are not sent."""
+    fields = [("prompt", prompt), ("model", model), ("n", str(n))]
+    optional = (("size", size), ("quality", quality), ("output_format", output_format),
+                ("background", background), ("input_fidelity", input_fidelity))
+    fields += [(name, value) for name, value in optional if value is not None]
+    image_field = "image" if len(inputs) == 1 else "image[]"
+    files = [FilePart(image_field, upload_name(i), i.mime, i.data) for i in inputs]
+    if mask is not None:
+        name = mask.path.name if mask.path else "mask.png"
+        files.append(FilePart("mask", name, "image/png", mask.data))
+    return tuple(fields), tuple(files)
+
+
+def edit_call(fields: tuple[tuple[str, str], ...], files: tuple[FilePart, ...], model: str) -> Call:
+    return Call("openai", edits_url(), headers, lambda response: parse(response, model), fields=fields, files=files)
+
+
+def parse(response: Response, model: str) -> ProviderReply:
+    """``{"data": [{"b64_json"}], "usage"}``, named and priced (OpenAI's replies carry neither)."""
+    reply = parse_image_list(response)
+    reply.provider = reply.provider or "OpenAI"
+    reply.model = reply.model or model
+    cost = cost_from_usage(model, reply.usage)
+    if cost is not None:
+        reply.usage = {**reply.usage, "cost": cost}
+    return reply
+
+
+def cost_from_usage(model: str, usage: dict[str, Any]) -> float | None:
+    """The price of a reply from its token counts, where the model's rates are known."""
+    rates = RATES.get(model)
+    details = usage.get("input_tokens_details") if isinstance(usage.get("input_tokens_details"), dict) else {}
+    counts = (details.get("text_tokens"), details.get("image_tokens"), usage.get("output_tokens"))
+    if rates is None or not all(isinstance(c, int) for c in counts):
+        return None
+    return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[misc]
+
+
+def estimate_usd(model: str, quality: str | None, size: str, count: int) -> float | None:
+    """What ``count`` images of ``size`` should cost, from the output-token table (None: unknown)."""
+    rates = RATES.get(model)
+    tokens = OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)
+    if rates is None or tokens is None:
+        return None
+    return round(rates[2] * tokens / 1_000_000 * count, 4)

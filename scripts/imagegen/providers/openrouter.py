@@ -1,0 +1,14 @@
+"""What every OpenRouter endpoint shares: the base URL and the headers (the key, our app name)."""
+
+from __future__ import annotations
+
+from .. import config
+
+
+def base_url() -> str:
+    return config.base_url("openrouter")
+
+
+def headers() -> dict[str, str]:
+    key = config.api_key("openrouter")
+    return {"Authorization": f"Bearer {key}", "X-OpenRouter-Title": "image-gen", "X-Title": "image-gen"}

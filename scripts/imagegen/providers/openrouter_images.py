@@ -1,0 +1,42 @@
+"""OpenRouter's Images API (``POST {base}/images``): one call for ``n`` images.
+
+Options left as None are not sent. The reply is ``{"data": [{"b64_json"|"url"}], "usage"}``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from . import openrouter
+from .call import Call
+from .replies import parse_image_list
+
+if TYPE_CHECKING:
+    from ..http.client import Response
+    from ..models.registry import ModelSpec
+    from .replies import ProviderReply
+
+
+def url() -> str:
+    return openrouter.base_url() + "/images"
+
+
+def body(spec: ModelSpec, prompt: str, *, reference_urls: Sequence[str] = (), aspect_ratio: str | None = None,
+         resolution: str | None = None, n: int = 1, quality: str | None = None, output_format: str | None = None,
+         background: str | None = None, seed: int | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"model": spec.id, "prompt": prompt}
+    optional = (("resolution", resolution), ("aspect_ratio", aspect_ratio), ("quality", quality),
+                ("output_format", output_format), ("background", background), ("seed", seed))
+    request.update({key: value for key, value in optional if value is not None})
+    request["n"] = n
+    if reference_urls:
+        request["input_references"] = [{"type": "image_url", "image_url": {"url": u}} for u in reference_urls]
+    return request
+
+
+def call(request_body: dict[str, Any]) -> Call:
+    return Call("openrouter", url(), openrouter.headers, parse, body=request_body)
+
+
+def parse(response: Response) -> ProviderReply:
+    return parse_image_list(response)

@@ -1,0 +1,335 @@
+"""Typed requests: what a run is asked to do, as plain values that round-trip through JSON.
+
+A command builds a request from its parsed flags (``cli.requests``); the queue stores
+``request.to_json()`` in a job file and reads it back with :meth:`Request.from_json`, which runs
+every field through the same checks (``validate``) the flags' argparse types run. So a job file
+is held to the rules of the command line, and a malformed or hostile one fails with a clear
+message instead of deep inside a run. Rules that involve several fields (a rail flag without a
+baseline, an option the chosen API cannot honour) are checked where the plan is built, which
+both paths share.
+
+The classes are plain (no dataclasses: a text-to-image run should not pay for importing them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, ClassVar, NamedTuple, TypeVar
+
+from . import validate as v
+from .errors import UsageError
+from .prompt import choices
+
+R = TypeVar("R", bound="Request")
+_MISSING = object()
+
+
+class InvalidRequest(UsageError):
+    """A request read from JSON breaks a rule the flags would have enforced."""
+
+
+class Field(NamedTuple):
+    name: str
+    check: Callable[[Any], Any]
+    default: Any = None
+    required: bool = False
+    path: bool = False  # made absolute when a request is stored for later (a job)
+    dump: Callable[[Any], Any] | None = None  # the JSON form, where it is not the value itself
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _absolute(value: str, base: Path) -> str:
+    if value.startswith(("http://", "https://")):
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+class Request:
+    """Base class: ``FIELDS`` names every field with its check and default."""
+
+    KIND: ClassVar[str] = ""
+    FIELDS: ClassVar[tuple[Field, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for field in self.FIELDS:
+            setattr(self, field.name, values.pop(field.name, field.default))
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(values))}")
+
+    def values(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in self.FIELDS}
+
+    def replace(self: R, **changes: Any) -> R:
+        return type(self)(**{**self.values(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.values() == other.values()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={val!r}" for k, val in self.values().items() if val not in (None, (), False))
+        return f"{type(self).__name__}({shown})"
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as JSON (defaults included, so a stored job does not change meaning when a default does)."""
+        document = {}
+        for field in self.FIELDS:
+            value = getattr(self, field.name)
+            if field.dump is not None and value is not None:
+                value = tuple(map(field.dump, value)) if isinstance(value, tuple) else field.dump(value)
+            document[field.name] = _json_value(value)
+        return document
+
+    @classmethod
+    def from_json(cls: type[R], document: Any) -> R:
+        """A request from its JSON form, every field checked as its flag is; InvalidRequest if not."""
+        if not isinstance(document, dict):
+            raise InvalidRequest(f"a {cls.KIND} request must be a JSON object, not {type(document).__name__}")
+        known = {field.name for field in cls.FIELDS}
+        unknown = sorted(str(key)[:40] for key in document if key not in known)
+        if unknown:
+            raise InvalidRequest(f"the {cls.KIND} request has unknown fields: {', '.join(unknown[:5])}",
+                                 details="remove them; known fields: " + ", ".join(sorted(known)))
+        values = {}
+        for field in cls.FIELDS:
+            given = document.get(field.name, _MISSING)
+            if given is _MISSING:
+                if field.required:
+                    raise InvalidRequest(f"the {cls.KIND} request has no '{field.name}'")
+                continue
+            values[field.name] = cls._checked(field, given)
+        return cls(**values)
+
+    @classmethod
+    def _checked(cls, field: Field, given: Any) -> Any:
+        if given is None:
+            if field.default is None and not field.required:
+                return None
+            raise InvalidRequest(f"the {cls.KIND} request's '{field.name}' may not be null")
+        try:
+            return field.check(given)
+        except ValueError as error:
+            raise InvalidRequest(f"the {cls.KIND} request's '{field.name}' is not usable: {error}") from None
+
+    def with_absolute_paths(self: R, base: Path) -> R:
+        """The same request with every relative file path resolved against ``base``."""
+        changes = {}
+        for field in self.FIELDS:
+            value = getattr(self, field.name)
+            if not field.path or value is None:
+                continue
+            changes[field.name] = (tuple(_absolute(item, base) for item in value) if isinstance(value, tuple)
+                                   else _absolute(value, base))
+        return self.replace(**changes)
+
+    def given(self, name: str) -> bool:
+        """Whether a field was set: ``seed 0`` counts, an empty list, False or None does not."""
+        value = getattr(self, name)
+        return value is not None and value is not False and value != ()
+
+
+_PATHS = v.list_of(v.path)
+_TEXTS = v.list_of(v.text)
+QUALITIES = ("low", "medium", "high", "auto")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+APIS = ("chat", "images")
+
+# The fields of an image request that say where it goes and who pays.
+_OUTPUT = (
+    Field("output_dir", v.path, "data", path=True),
+    Field("output_file", v.path, path=True),
+    Field("overwrite", v.flag, False),
+    Field("sidecar", v.flag, True),
+)
+_SPENDING = (
+    Field("max_cost", v.non_negative_float),
+    Field("request_id", v.label),
+)
+_IMAGES_API = (
+    Field("api", v.choice(*APIS), "chat"),
+    Field("quality", v.choice(*QUALITIES)),
+    Field("output_format", v.choice(*OUTPUT_FORMATS)),
+    Field("background", v.choice(*BACKGROUNDS)),
+)
+_LOOK = (
+    Field("model", v.text),
+    Field("fallback_model", v.text),  # the script's default model; a preset's model wins over it
+    Field("aspect_ratio", v.ratio),
+    Field("size", v.size),
+    Field("seed", v.integer),
+    Field("preset", v.path, path=True),
+    Field("style_refs", _PATHS, (), path=True),
+    Field("system_prompt", v.text),
+)
+
+
+class GenerateRequest(Request):
+    """generate.py, generate_image.py and a queued job: text (and images) to image."""
+
+    KIND = "generate"
+    FIELDS = (
+        Field("prompt", v.text, required=True),
+        *_LOOK,
+        Field("input_images", _PATHS, (), path=True),
+        Field("prompt_upsampling", v.flag),
+        Field("n", v.count, 1),
+        Field("baseline_image", v.path, path=True),
+        Field("baseline_source_kind", v.choice(*choices.BASELINE_SOURCE_KINDS), choices.DEFAULT_BASELINE_SOURCE_KIND),
+        Field("confirm_external_upload", v.flag, False),
+        Field("workspace_root", v.path, path=True),
+        Field("max_baseline_mb", v.megabytes, choices.DEFAULT_MAX_BASELINE_MB),
+        Field("allow_no_baseline_on_edit_intent", v.flag, False),
+        Field("variation_strength", v.choice(*choices.VARIATION_STRENGTHS)),
+        Field("must_keep", _TEXTS, ()),
+        Field("lock_palette", v.flag),
+        Field("lock_composition", v.flag),
+        Field("strict_clarify", v.flag, False),
+        Field("enhance", v.flag, False),
+        Field("enhance_model", v.text, choices.DEFAULT_ENHANCE_MODEL),
+        *_IMAGES_API,
+        *_OUTPUT,
+        *_SPENDING,
+        Field("instructions", _TEXTS, ()),  # lines the caller adds (a queue's "Variation 2 of 4"), never checked
+    )
+
+    prompt: str
+    model: str | None
+    fallback_model: str | None
+    aspect_ratio: str | None
+    size: str | None
+    seed: int | None
+    preset: str | None
+    style_refs: tuple[str, ...]
+    system_prompt: str | None
+    input_images: tuple[str, ...]
+    prompt_upsampling: bool | None
+    n: int
+    baseline_image: str | None
+    baseline_source_kind: str
+    confirm_external_upload: bool
+    workspace_root: str | None
+    max_baseline_mb: float
+    allow_no_baseline_on_edit_intent: bool
+    variation_strength: str | None
+    must_keep: tuple[str, ...]
+    lock_palette: bool | None
+    lock_composition: bool | None
+    strict_clarify: bool
+    enhance: bool
+    enhance_model: str
+    api: str
+    quality: str | None
+    output_format: str | None
+    background: str | None
+    output_dir: str
+    output_file: str | None
+    overwrite: bool
+    sidecar: bool
+    max_cost: float | None
+    request_id: str | None
+    instructions: tuple[str, ...]
+
+
+def _rect(value: Any) -> Any:
+    from .images.masks import rect_spec
+
+    return rect_spec(v.text(value))
+
+
+class EditRequest(Request):
+    """edit.py: an instruction edit through OpenRouter, or a mask edit through OpenAI."""
+
+    KIND = "edit"
+    FIELDS = (
+        Field("mode", v.choice("openrouter", "openai")),
+        Field("input_images", _PATHS, required=True, path=True),
+        Field("prompt", v.text, required=True),
+        Field("n", v.count, 1),
+        *_LOOK,
+        *_IMAGES_API,
+        Field("mask", v.path, path=True),
+        Field("mask_rects", v.list_of(_rect), (), dump=lambda rect: rect.text),
+        Field("mask_invert", v.flag, False),
+        Field("openai_model", v.text),
+        Field("openai_size", v.openai_size),
+        Field("input_fidelity", v.choice("high", "low")),
+        *_OUTPUT,
+        *_SPENDING,
+    )
+
+    mode: str | None
+    input_images: tuple[str, ...]
+    prompt: str
+    n: int
+    model: str | None
+    fallback_model: str | None
+    aspect_ratio: str | None
+    size: str | None
+    seed: int | None
+    preset: str | None
+    style_refs: tuple[str, ...]
+    system_prompt: str | None
+    api: str
+    quality: str | None
+    output_format: str | None
+    background: str | None
+    mask: str | None
+    mask_rects: tuple[Any, ...]
+    mask_invert: bool
+    openai_model: str | None
+    openai_size: str | None
+    input_fidelity: str | None
+    output_dir: str
+    output_file: str | None
+    overwrite: bool
+    sidecar: bool
+    max_cost: float | None
+    request_id: str | None
+
+
+class ReviewRequest(Request):
+    """review.py: judge an image (or two) against the prompt that made it."""
+
+    KIND = "review"
+    FIELDS = (
+        Field("image", v.path, required=True, path=True),
+        Field("original_prompt", v.text),
+        Field("compare", v.path, path=True),
+        Field("auto", v.flag, False),
+        Field("provider", v.choice(*choices.REVIEW_PROVIDERS)),
+        Field("review_model", v.text),
+        Field("review_file", v.flag, True),
+        *_SPENDING,
+    )
+
+    image: str
+    original_prompt: str | None
+    compare: str | None
+    auto: bool
+    provider: str | None
+    review_model: str | None
+    review_file: bool
+    max_cost: float | None
+    request_id: str | None
+
+
+class RunOptions:
+    """How this invocation runs a request (not part of the request: a queued job gets the worker's)."""
+
+    __slots__ = ("timeout", "retries", "dry_run", "quiet", "show_hints")
+
+    def __init__(self, *, timeout: float = 180.0, retries: int = 2, dry_run: bool = False, quiet: bool = False,
+                 show_hints: bool = False) -> None:
+        self.timeout, self.retries, self.dry_run, self.quiet, self.show_hints = (
+            timeout, retries, dry_run, quiet, show_hints)
+
+
+KINDS: dict[str, type[Request]] = {cls.KIND: cls for cls in (GenerateRequest, EditRequest, ReviewRequest)}

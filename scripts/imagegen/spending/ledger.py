@@ -1,0 +1,162 @@
+"""The spending ledger: one JSON line per call the provider received, and reading it back.
+
+The ledger is ``$IMAGEGEN_LEDGER`` (default under the user's state directory). Each line is one
+``write`` on an ``O_APPEND`` descriptor under an exclusive ``flock``, so concurrent workers never
+interleave. "Today" is the local calendar day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import config
+from ..errors import ConfigError, ImageGenError
+from ..fsutil import now_iso
+
+if TYPE_CHECKING:
+    from .guard import Spend
+
+CHARGED_OUTCOMES = ("success", "charge_unknown")
+
+
+@contextmanager
+def _locked(fd: int, exclusive: bool) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: O_APPEND single writes still hold
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def append(entry: dict[str, Any], path: Path | None = None) -> Path:
+    """Append ``entry`` as one line; OSError when the ledger cannot be written."""
+    path = path or config.ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        with _locked(fd, exclusive=True):
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write to {path} ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def record(*, script: str, model: str, request_id: str | None = None, estimate: float | None = None,
+           cost: float | None = None, outcome: str = "success", generation_id: str | None = None,
+           error_kind: str | None = None, images: int | None = None, job_id: str | None = None) -> str | None:
+    """Add one paid call to the ledger. Returns a warning instead of failing the run when it cannot."""
+    entry = {
+        "time": now_iso(),
+        "script": script,
+        "model": model,
+        "request_id": request_id,
+        "job_id": job_id,
+        "generation_id": generation_id,
+        "estimate_usd": estimate,
+        "cost_usd": cost,
+        "outcome": outcome,
+        "error_kind": error_kind,
+        "images": images,
+    }
+    try:
+        append(entry)
+    except OSError as error:
+        return (f"the spending ledger {config.ledger_path()} could not be written ({error.strerror or error}); "
+                "this call is missing from spend.py totals and the daily budget")
+    return None
+
+
+def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
+                error: ImageGenError | None = None) -> str | None:
+    """Record one call from its reply or its error; calls that never reached the provider are skipped."""
+    if reply is not None:
+        return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
+                      cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
+                      images=len(reply.images), job_id=spend.job_id)
+    assert error is not None
+    cost = error.extra.get("cost_usd")
+    if getattr(error, "charge_unknown", False):
+        outcome = "charge_unknown"
+    elif getattr(error, "status", None) is not None or cost is not None or error.kind == "no_image":
+        outcome = "error"
+    else:
+        return None  # the request never reached the provider: nothing to pay
+    return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
+                  cost=cost if isinstance(cost, (int, float)) else None, outcome=outcome,
+                  generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id)
+
+
+def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Every ledger entry, oldest first, and how many lines could not be parsed."""
+    path = path or config.ledger_path()
+    try:
+        with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
+            data = handle.read()
+    except FileNotFoundError:
+        return [], 0
+    except OSError as error:
+        raise ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
+                          details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read") from None
+    entries: list[dict[str, Any]] = []
+    bad = 0
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(entry, dict) and entry_time(entry) is not None:
+            entries.append(entry)
+        else:
+            bad += 1
+    return entries, bad
+
+
+def entry_time(entry: dict[str, Any]) -> datetime | None:
+    value = entry.get("time")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    return moment.astimezone()  # naive times are taken as local
+
+
+def charged(entry: dict[str, Any]) -> float:
+    """What a ledger line costs: the reported cost, else the estimate when the call may have been billed."""
+    cost = entry.get("cost_usd")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        return float(cost)
+    estimate = entry.get("estimate_usd")
+    if entry.get("outcome") in CHARGED_OUTCOMES and isinstance(estimate, (int, float)):
+        return float(estimate)
+    return 0.0
+
+
+def today() -> date:
+    return datetime.now().astimezone().date()
+
+
+def spent_on(day: date, entries: list[dict[str, Any]] | None = None) -> float:
+    if entries is None:
+        entries, _ = read_entries()
+    total = sum(charged(e) for e in entries if (moment := entry_time(e)) is not None and moment.date() == day)
+    return round(total, 6)

@@ -1,0 +1,171 @@
+"""The value checks that flags and stored requests share, so a job file is held to the flags' rules.
+
+Each check takes a value as a command line or a JSON document gives it (text, or a JSON number,
+boolean or list) and returns it in the type the core uses, or raises ``ValueError`` with a message
+that names the bad value and what would be accepted. ``cli.flags`` turns these into argparse types;
+``requests`` runs them on every field of a request read from JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Check = Callable[[Any], Any]
+
+IMAGE_SIZE_NAMES = {"low": "1K", "medium": "2K", "high": "4K"}
+MAX_TEXT = 100_000  # a prompt or message longer than this is not a prompt
+MAX_LABEL = 200
+MAX_COUNT = 10
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ValueError(f"not {what}: {value!r}")
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a whole number: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValueError(f"not a whole number: {value!r}")
+
+
+def text(value: Any) -> str:
+    """Any string without NUL bytes, of a sane length."""
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {value!r:.60}")
+    if "\x00" in value:
+        raise ValueError("holds a NUL byte; no flag, path or prompt can contain one")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"is {len(value)} characters long (at most {MAX_TEXT})")
+    return value
+
+
+def path(value: Any) -> str:
+    """A file or folder name as given (made absolute by whoever stores it)."""
+    return text(value)
+
+
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"not true or false: {value!r:.60}")
+    return value
+
+
+def integer(value: Any) -> int:
+    return _whole(value)
+
+
+def positive_float(value: Any) -> float:
+    number = _number(value, "a number")
+    if not 0 < number < float("inf"):
+        raise ValueError(f"must be greater than 0: {value}")
+    return number
+
+
+def non_negative_float(value: Any) -> float:
+    number = _number(value, "a number")
+    if not 0 <= number < float("inf"):
+        raise ValueError(f"must be 0 or more: {value}")
+    return number
+
+
+def non_negative_int(value: Any) -> int:
+    number = _whole(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more: {value}")
+    return number
+
+
+def count(value: Any) -> int:
+    number = non_negative_int(value)
+    if not 1 <= number <= MAX_COUNT:
+        raise ValueError(f"must be from 1 to {MAX_COUNT}: {value}")
+    return number
+
+
+def megabytes(value: Any) -> float:
+    number = positive_float(value)
+    if number > 1024:
+        raise ValueError(f"must be at most 1024 MB: {value}")
+    return number
+
+
+def label(value: Any) -> str:
+    """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
+    if not isinstance(value, str):
+        raise ValueError(f"not an id: {value!r:.60}")
+    stripped = value.strip()
+    if not stripped or len(stripped) > MAX_LABEL or "/" in stripped or any(not c.isprintable() for c in stripped):
+        raise ValueError(f"{value[:80]!r} is not a usable id: 1-{MAX_LABEL} printable characters without '/' "
+                         "(e.g. discord-1234)")
+    return stripped
+
+
+def ratio(value: Any) -> str:
+    from .models.registry import RATIO_PIXELS_1K
+
+    if not isinstance(value, str) or value not in RATIO_PIXELS_1K:
+        raise ValueError(f"unknown aspect ratio {str(value)[:40]!r}; choose from {', '.join(RATIO_PIXELS_1K)}")
+    return value
+
+
+def size(value: Any) -> str:
+    from .models.registry import SIZE_SCALE
+
+    upper = value.upper() if isinstance(value, str) else None
+    if upper not in SIZE_SCALE:
+        raise ValueError(f"unknown size {str(value)[:40]!r}; choose from {', '.join(SIZE_SCALE)}")
+    return upper
+
+
+def image_size(value: Any) -> str:
+    """--image-size low|medium|high, the names some callers use for 1K|2K|4K."""
+    try:
+        return IMAGE_SIZE_NAMES[value.lower()]
+    except (AttributeError, KeyError):
+        raise ValueError(f"unknown image size {str(value)[:40]!r}; choose from low, medium, high") from None
+
+
+def choice(*options: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"{str(value)[:40]!r} is not one of {', '.join(options)}")
+        return value
+    return check
+
+
+def list_of(item: Check) -> Check:
+    """A list (JSON array, or the list argparse collected) whose every item passes ``item``; a tuple."""
+    def check(value: Any) -> tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"not a list: {value!r:.60}")
+        return tuple(item(v) for v in value)
+    return check
+
+
+OPENAI_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+
+
+def openai_size(value: Any) -> str:
+    """--openai-size: 1024x1024, 1536x1024, 1024x1536, auto (or WxH for newer models)."""
+    import re
+
+    text_value = text(value).strip().lower()
+    if not re.match(r"^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})$", text_value):
+        raise ValueError(f"expected WIDTHxHEIGHT or auto, got {value!r}; e.g. {', '.join(OPENAI_SIZES)}")
+    return text_value
