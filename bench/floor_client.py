@@ -5,7 +5,6 @@ import argparse
 import base64
 import json
 import os
-import urllib.request
 
 MODEL = "google/gemini-2.5-flash-image"
 
@@ -13,6 +12,8 @@ parser = argparse.ArgumentParser(description="Generate one image through OpenRou
 parser.add_argument("--prompt", required=True, help="what to draw")
 parser.add_argument("--out", required=True, help="where to write the PNG")
 args = parser.parse_args()
+import urllib.request  # after parsing: --help (or a usage error) loads no network code
+
 body = {"model": MODEL, "messages": [{"role": "user", "content": args.prompt}], "modalities": ["image", "text"]}
 request = urllib.request.Request(
     os.environ.get("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1") + "/chat/completions",

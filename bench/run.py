@@ -10,9 +10,10 @@ the median to the target (<= 1.00 meets it).
 
 Rows named "floor: ..." compare image-gen with bench/floor_client.py, the least a stdlib client
 must do (argparse, one urllib POST, one base64 decode, one file). Their runs are paired: each
-loop runs the floor and image-gen back to back (order alternating), so machine load hits both
-alike. Their median is the ratio of the two medians (unit "x floor"); min and max are the
-extremes of the per-pair ratios.
+loop runs the floor and image-gen back to back (order alternating, 18 loops by default), so
+machine load hits both alike. Their median is the ratio of the two wall-time medians (unit
+"x floor"); min and max are the extremes of the per-pair ratios; the note adds the ratio of
+the CPU-time medians.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,6 +45,18 @@ def run(command: list[str], env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return time.perf_counter() - started
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run that must succeed: a failure is no sample."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[1:3])} exited {done.returncode}: {done.stderr[-1000:].decode()}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 # Runs a script and then reports the process's own peak memory (VmHWM belongs to the address
@@ -123,14 +137,21 @@ class Bench:
                           "max": round(max(samples), 4), "target": target, "ratio": round(median / target, 3),
                           "runs": len(samples), "note": note})
 
-    def paired_row(self, name: str, ours: list[float], floor: list[float], target: float) -> None:
-        """A "floor:" row: the ratio of the medians, with the per-pair ratios' extremes."""
-        ratio = statistics.median(ours) / statistics.median(floor)
-        pairs = [a / b for a, b in zip(ours, floor)]
+    def paired_row(self, name: str, ours: list[tuple[float, float]], floor: list[tuple[float, float]],
+                   target: float) -> None:
+        """A "floor:" row from (wall, cpu) pairs: the ratio of the wall-time medians, with the extremes
+        of the per-pair ratios; the note adds the ratio of the CPU-time medians, which load moves less."""
+        def median(samples: list[tuple[float, float]], which: int) -> float:
+            return statistics.median(sample[which] for sample in samples)
+
+        ratio = median(ours, 0) / median(floor, 0)
+        pairs = [a[0] / b[0] for a, b in zip(ours, floor)]
+        cpu = median(ours, 1) / median(floor, 1) if median(floor, 1) > 0 else float("nan")
         self.rows.append({"name": name, "unit": "x", "median": round(ratio, 4), "min": round(min(pairs), 4),
                           "max": round(max(pairs), 4), "target": target, "ratio": round(ratio / target, 3),
-                          "runs": len(pairs), "note": f"x floor; medians {statistics.median(ours) * 1000:.0f} ms "
-                                                      f"vs {statistics.median(floor) * 1000:.0f} ms"})
+                          "runs": len(pairs), "cpu_ratio": round(cpu, 3),
+                          "note": f"x floor; medians {median(ours, 0) * 1000:.0f} vs {median(floor, 0) * 1000:.0f} ms;"
+                                  f" cpu {cpu:.2f}x"})
 
     # -- measurements ------------------------------------------------------------------------
     def startup(self) -> None:
@@ -161,13 +182,13 @@ class Bench:
             "help": lambda i: [PYTHON, str(SCRIPTS / "generate.py"), "--help"],
             "dry-run": lambda i: generate + ["--dry-run"],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for name, command in commands.items():  # warm-up, not counted: byte-code caches, page cache
-            run(command("warm"), self.env, self.work)
-        for index in range(max(self.repeat, 1 if self.quick else 9)):
+            timed(command("warm"), self.env, self.work)
+        for index in range(self.repeat if self.quick else 2 * max(self.repeat, 9)):
             order = list(commands.items())
             for name, command in order if index % 2 == 0 else reversed(order):
-                times[name].append(run(command(index), self.env, self.work))
+                times[name].append(timed(command(index), self.env, self.work))
         self.paired_row("floor: generate.py one image (sidecar, ledger line) / floor_client.py one image",
                         times["run"], times["floor-run"], 1.25)
         self.paired_row("floor: generate.py --help / floor_client.py --help", times["help"], times["floor-help"], 1.15)
