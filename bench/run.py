@@ -7,6 +7,13 @@
 
 Standard library only. Each row: median, min and max of the runs, the target, and the ratio of
 the median to the target (<= 1.00 meets it).
+
+Rows named "floor: ..." compare image-gen with bench/floor_client.py, the least a stdlib client
+must do (argparse, one urllib POST, one base64 decode, one file). Their runs are paired: each
+loop runs the floor and image-gen back to back (order alternating, 18 loops by default), so
+machine load hits both alike. Their median is the ratio of the two wall-time medians (unit
+"x floor"); min and max are the extremes of the per-pair ratios; the note adds the ratio of
+the CPU-time medians.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fake_api import FakeAPI  # noqa: E402
 
 PYTHON = sys.executable
+FLOOR = ROOT / "bench" / "floor_client.py"
 PROMPT = "A red fox in the snow at dawn, telephoto photo"
 
 
@@ -38,14 +47,31 @@ def run(command: list[str], env: dict[str, str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run that must succeed: a failure is no sample."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[1:3])} exited {done.returncode}: {done.stderr[-1000:].decode()}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
 # Runs a script and then reports the process's own peak memory (VmHWM belongs to the address
 # space, which exec makes anew; ru_maxrss would also count what the forking parent held).
+# "-c CODE" in place of the script runs CODE instead (the bare interpreter's baseline).
 _PEAK_WRAPPER = """
 import runpy, sys
 script = sys.argv.pop(1)
+code = sys.argv.pop(1) if script == "-c" else None
 sys.argv[0] = script
 try:
-    runpy.run_path(script, run_name="__main__")
+    if code is None:
+        runpy.run_path(script, run_name="__main__")
+    else:
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
 except SystemExit:
     pass
 finally:
@@ -55,13 +81,13 @@ finally:
 """
 
 
-def peak_rss_mb(script: Path, args: list[str], env: dict[str, str], cwd: Path) -> float:
-    """Peak resident memory (MiB) of a Python process running ``script``."""
+def peak_rss_mb(script: Path | str, args: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Peak resident memory (MiB) of a Python process running ``script`` (or ``-c CODE``)."""
     done = subprocess.run([PYTHON, "-c", _PEAK_WRAPPER, str(script), *args], env=env, cwd=cwd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM ")]
     if not peaks:
-        raise RuntimeError(f"no peak memory reported by {script.name}: {done.stderr[-500:]}")
+        raise RuntimeError(f"no peak memory reported by {script} {args}: {done.stderr[-500:]}")
     return int(peaks[-1]) / 1024
 
 
@@ -89,9 +115,17 @@ class Bench:
         self.rows: list[dict] = []
         self.work = Path(tempfile.mkdtemp(prefix="imagegen-bench-"))
         self.fake = FakeAPI().start()
+        home = self.work / "home"  # user config, cache and state: nothing of the caller's is read or written
         self.env = {**os.environ, **self.fake.env(), "OPENROUTER_API_KEY_IMAGES": "bench-key",
-                    "IMAGEGEN_LEDGER": str(self.work / "ledger.jsonl"), "NO_COLOR": "1"}
+                    "OPENROUTER_API_KEY": "bench-key", "IMAGEGEN_LEDGER": str(self.work / "ledger.jsonl"),
+                    "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
+                    "XDG_STATE_HOME": str(home / "state"), "NO_COLOR": "1"}
         self.env.pop("IMAGEGEN_DAILY_BUDGET_USD", None)
+        # Measure what an installed copy does: byte code cached. With PYTHONDONTWRITEBYTECODE set
+        # (some shells and CI images set it) every run would compile the library from source.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(SCRIPTS)], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
 
     def close(self) -> None:
         self.fake.stop()
@@ -102,6 +136,22 @@ class Bench:
         self.rows.append({"name": name, "unit": unit, "median": round(median, 4), "min": round(min(samples), 4),
                           "max": round(max(samples), 4), "target": target, "ratio": round(median / target, 3),
                           "runs": len(samples), "note": note})
+
+    def paired_row(self, name: str, ours: list[tuple[float, float]], floor: list[tuple[float, float]],
+                   target: float) -> None:
+        """A "floor:" row from (wall, cpu) pairs: the ratio of the wall-time medians, with the extremes
+        of the per-pair ratios; the note adds the ratio of the CPU-time medians, which load moves less."""
+        def median(samples: list[tuple[float, float]], which: int) -> float:
+            return statistics.median(sample[which] for sample in samples)
+
+        ratio = median(ours, 0) / median(floor, 0)
+        pairs = [a[0] / b[0] for a, b in zip(ours, floor)]
+        cpu = median(ours, 1) / median(floor, 1) if median(floor, 1) > 0 else float("nan")
+        self.rows.append({"name": name, "unit": "x", "median": round(ratio, 4), "min": round(min(pairs), 4),
+                          "max": round(max(pairs), 4), "target": target, "ratio": round(ratio / target, 3),
+                          "runs": len(pairs), "cpu_ratio": round(cpu, 3),
+                          "note": f"x floor; medians {median(ours, 0) * 1000:.0f} vs {median(floor, 0) * 1000:.0f} ms;"
+                                  f" cpu {cpu:.2f}x"})
 
     # -- measurements ------------------------------------------------------------------------
     def startup(self) -> None:
@@ -121,26 +171,49 @@ class Bench:
             self.row(f"start-up: generate.py {'--' + name} / python -c pass", ratios, 1.3, "x",
                      f"bare interpreter {bare * 1000:.0f} ms")
 
+    def floor(self) -> None:
+        """image-gen against the floor client: one image, --help, --dry-run; paired runs."""
+        generate = [PYTHON, str(SCRIPTS / "generate.py"), "--prompt", PROMPT]
+        floor = [PYTHON, str(FLOOR), "--prompt", PROMPT]
+        commands = {
+            "floor-run": lambda i: floor + ["--out", str(self.work / f"floor-{i}.png")],
+            "run": lambda i: generate + ["--output-dir", str(self.work / f"run-{i}")],  # with sidecar and ledger
+            "floor-help": lambda i: [PYTHON, str(FLOOR), "--help"],
+            "help": lambda i: [PYTHON, str(SCRIPTS / "generate.py"), "--help"],
+            "dry-run": lambda i: generate + ["--dry-run"],
+        }
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for name, command in commands.items():  # warm-up, not counted: byte-code caches, page cache
+            timed(command("warm"), self.env, self.work)
+        for index in range(self.repeat if self.quick else 2 * max(self.repeat, 9)):
+            order = list(commands.items())
+            for name, command in order if index % 2 == 0 else reversed(order):
+                times[name].append(timed(command(index), self.env, self.work))
+        self.paired_row("floor: generate.py one image (sidecar, ledger line) / floor_client.py one image",
+                        times["run"], times["floor-run"], 1.25)
+        self.paired_row("floor: generate.py --help / floor_client.py --help", times["help"], times["floor-help"], 1.15)
+        self.paired_row("floor: generate.py --dry-run / floor_client.py --help", times["dry-run"], times["floor-help"],
+                        1.5)
+
     def memory(self) -> None:
-        """Peak RSS above the bare interpreter while saving one large PNG, per byte of response."""
+        """Peak RSS of a plain generate.py run saving one large PNG, above the bare interpreter's peak
+        (``python3 -c pass`` under the same wrapper), per byte of response."""
         size_mb = 20  # the target is stated for this size; smaller images measure start-up, not streaming
         fake = StandaloneFake(size_mb)
         try:
             env = {**self.env, **fake.env()}
             response_mb = size_mb * 4 / 3
-            empty = self.work / "empty.py"
-            empty.write_text("")
-            baseline = min(peak_rss_mb(empty, [], env, self.work) for _ in range(3))
+            baseline = min(peak_rss_mb("-c", ["pass"], env, self.work) for _ in range(3))
             samples = []
             for index in range(self.repeat):
-                out = self.work / f"mem-{index}"
-                peak = peak_rss_mb(SCRIPTS / "generate.py", ["--prompt", PROMPT, "--output-dir", str(out),
-                                                             "--no-sidecar", "--quiet"], env, self.work)
+                out = self.work / f"mem-{index}"  # a plain run: sidecar and ledger line included
+                peak = peak_rss_mb(SCRIPTS / "generate.py", ["--prompt", PROMPT, "--output-dir", str(out)],
+                                   env, self.work)
                 samples.append((peak - baseline) / response_mb)
         finally:
             fake.stop()
-        self.row(f"memory: peak above baseline / response ({size_mb} MB PNG, {response_mb:.0f} MB base64)",
-                 samples, 1.5, "x", f"baseline {baseline:.0f} MiB")
+        self.row(f"memory: generate.py peak RSS above python3 -c pass / response ({size_mb} MB PNG, "
+                 f"{response_mb:.0f} MB base64)", samples, 0.25, "x", f"x response size; baseline {baseline:.0f} MiB")
 
     def _jobs_file(self, count: int, folder: Path) -> Path:
         path = folder / "jobs.jsonl"
@@ -229,25 +302,28 @@ class Bench:
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"{'measurement':<86} {'median':>9} {'min':>9} {'max':>9} {'target':>8} {'ratio':>6}"]
+    lines = [f"{'measurement':<88} {'median':>9} {'min':>9} {'max':>9} {'target':>8} {'ratio':>6}"]
     for row in rows:
         unit = row["unit"]
-        lines.append(f"{row['name']:<86} {row['median']:>8.3f}{unit} {row['min']:>8.3f}{unit} {row['max']:>8.3f}{unit} "
+        lines.append(f"{row['name']:<88} {row['median']:>8.3f}{unit} {row['min']:>8.3f}{unit} {row['max']:>8.3f}{unit} "
                      f"{row['target']:>7g}{unit} {row['ratio']:>6.2f}" + ("  " + row["note"] if row["note"] else ""))
     return "\n".join(lines)
+
+
+MEASUREMENTS = ("startup", "floor", "memory", "throughput", "ack", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer and smaller runs")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    parser.add_argument("--repeat", type=int, help="runs per measurement (default 5, or 2 with --quick)")
-    parser.add_argument("--only", choices=("startup", "memory", "throughput", "ack", "scale"), action="append",
+    parser.add_argument("--repeat", type=int, help="runs per measurement (default 9, or 2 with --quick)")
+    parser.add_argument("--only", choices=MEASUREMENTS, action="append",
                         help="run only these measurements (repeatable)")
     args = parser.parse_args(argv)
-    bench = Bench(args.quick, args.repeat or (2 if args.quick else 5))
+    bench = Bench(args.quick, args.repeat or (2 if args.quick else 9))
     try:
-        for name in args.only or ("startup", "memory", "throughput", "ack", "scale"):
+        for name in args.only or MEASUREMENTS:
             getattr(bench, name)()
     finally:
         bench.close()

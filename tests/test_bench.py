@@ -2,6 +2,8 @@
 
 The targets themselves are not asserted here (a loaded CI machine would make that flaky), except
 memory, which does not depend on load: a regression to holding the response in memory fails.
+The memory row's own target (0.25x of the response) is not met yet, so the bound asserted is the
+older 1.5x; tighten it to ``ratio <= 1.0`` once the library meets 0.25x.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     for prefix in ("start-up: generate.py --help", "start-up: generate.py --dry-run", "memory:", "queue: drain",
                    "queue: per-job overhead", "ack:", "scale: queue_status.py", "scale: enqueue"):
         assert any(name.startswith(prefix) for name in names), prefix
+    rows = {row["name"]: row for row in report["rows"]}
+    for name, target in (("floor: generate.py one image (sidecar, ledger line) / floor_client.py one image", 1.25),
+                         ("floor: generate.py --help / floor_client.py --help", 1.15),
+                         ("floor: generate.py --dry-run / floor_client.py --help", 1.5)):
+        assert name in rows, (name, names)
+        assert rows[name]["target"] == target and rows[name]["unit"] == "x", rows[name]
+        assert rows[name]["min"] <= rows[name]["max"], rows[name]
     for row in report["rows"]:
         assert row["median"] > 0 and row["target"] > 0 and row["runs"] >= 1
-    memory = next(row for row in report["rows"] if row["name"].startswith("memory:"))
-    assert memory["ratio"] <= 1.0, memory
+    memory = next(row for row in report["rows"] if row["name"].startswith("memory: generate.py peak RSS above "
+                                                                             "python3 -c pass / response"))
+    assert memory["target"] == 0.25, memory
+    assert memory["median"] <= 1.5, memory  # not yet memory["ratio"] <= 1.0: see the module docstring
