@@ -43,7 +43,8 @@ FORBIDDEN = {
 # The project modules --help may import: what building the parser needs (its flag builders, the
 # shared contract, the choices and the model registry whose aliases the --model help lists).
 # Matched on the last dotted component too.
-HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "contract", "choices", "errors", "registry")
+HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "flags", "validate", "contract", "choices",
+                "errors", "models", "registry", "prompt")
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 

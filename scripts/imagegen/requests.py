@@ -137,10 +137,8 @@ class Request:
 
 _PATHS = v.list_of(v.path)
 _TEXTS = v.list_of(v.text)
-QUALITIES = ("low", "medium", "high", "auto")
-OUTPUT_FORMATS = ("png", "jpeg", "webp")
-BACKGROUNDS = ("transparent", "opaque", "auto")
-APIS = ("chat", "images")
+APIS, QUALITIES = choices.APIS, choices.QUALITIES
+OUTPUT_FORMATS, BACKGROUNDS = choices.OUTPUT_FORMATS, choices.BACKGROUNDS
 
 # The fields of an image request that say where it goes and who pays.
 _OUTPUT = (

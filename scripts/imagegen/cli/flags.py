@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import validate
-from ..requests import APIS, BACKGROUNDS, OUTPUT_FORMATS, QUALITIES
 from ..models import registry
 from ..prompt import choices
+from ..prompt.choices import APIS, BACKGROUNDS, OUTPUT_FORMATS, QUALITIES
 
 
 def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[str], Any]:
