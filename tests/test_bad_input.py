@@ -307,6 +307,7 @@ def test_argv_that_is_not_utf8(env, workdir, fake):
     assert doc["success"] is (completed.returncode == 0) and completed.returncode in (0, 2)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args", [
     ["--prompt", "A fox\x1b[31m red \x07 bell\r\n\tend", "--dry-run"],
     ["--prompt", "x" * 120_000, "--dry-run"],

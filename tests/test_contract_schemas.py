@@ -191,7 +191,7 @@ def test_review_outputs(run, fake, photo):
 QUEUE = ["--queue-dir", "q"]
 
 
-def test_queue_outputs(run, fake, workdir):
+def test_queue_outputs(run, run_subprocess, fake, workdir):
     jobs = workdir / "jobs.jsonl"
     jobs.write_text(json.dumps({"prompt": "A lighthouse", "out": "a.png"}) + "\n" +
                     json.dumps({"prompt": "A harbour", "model": "mystery/unpriced-model"}) + "\n")
@@ -214,8 +214,8 @@ def test_queue_outputs(run, fake, workdir):
     for request in ("r1", "r2", "r3"):
         assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", request, "--wait",
                                          "--timeout", "5")), "queue_status.request")
-    handed = assert_one_json(run("queue_and_return.py", "--prompt", "A crab logo", "--out-dir", "gen",
-                                 "--prefix", "crab5", "--request-id", "r5", *QUEUE))
+    handed = assert_one_json(run_subprocess("queue_and_return.py", "--prompt", "A crab logo", "--out-dir", "gen",
+                                            "--prefix", "crab5", "--request-id", "r5", *QUEUE))  # spawns a worker
     assert handed["worker"]["state"] == "spawned"
     assert_valid(handed, "queue_and_return.success")
     assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", "r5", "--wait", "--timeout", "20")),

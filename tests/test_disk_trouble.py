@@ -32,6 +32,7 @@ def files_in(folder: Path) -> list[str]:
 
 # -- through the scripts, as an agent sees it ------------------------------------------------------
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("script, args", [
     ("generate.py", ["--prompt", "A red fox in snow", "--output-dir", "blocker/out"]),
     ("generate.py", ["--prompt", "A red fox in snow", "--output-file", "blocker/fox.png"]),
@@ -54,6 +55,7 @@ def test_unwritable_output_folder_is_refused_before_paying(run, fake, workdir, s
     assert files_in(workdir) == ["blocker", "photo.png"]
 
 
+@pytest.mark.subprocess
 def test_unwritable_gallery_folder(run, fake, workdir):
     (workdir / "blocker").write_text("x")
     (workdir / "pics").mkdir()
@@ -63,6 +65,7 @@ def test_unwritable_gallery_folder(run, fake, workdir):
     assert files_in(workdir) == ["blocker", "pics/a.png"]
 
 
+@pytest.mark.subprocess
 def test_queue_job_whose_output_cannot_be_written_fails_with_the_reason(run, fake, workdir):
     (workdir / "blocker").write_text("x")
     for name, out in (("good", "out/good.png"), ("bad", "blocker/bad.png")):

@@ -47,6 +47,7 @@ def cards(page: str) -> list[str]:
     return re.findall(r"<figure [^>]*>", page)
 
 
+@pytest.mark.subprocess  # as an agent sees it: real processes, stdout and exit status
 def test_directory_gallery(run, folder):
     result = run("gallery.py", "--dir", "data")
     doc = assert_one_json(result)

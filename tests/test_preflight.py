@@ -26,6 +26,7 @@ def preflight_json(run, *args, **kwargs):
     return result, assert_one_json(result)
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_all_good_in_json(run, fake, workdir):
     result, doc = preflight_json(run)
     assert result.code == 0 and doc["status"] == "ok", doc
@@ -49,6 +50,7 @@ def test_all_good_in_json(run, fake, workdir):
         assert secret not in result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_text_mode_reads_well_without_colour(run):
     result = run("preflight_check.py")
     assert result.code == 0
@@ -57,6 +59,7 @@ def test_text_mode_reads_well_without_colour(run):
     assert "✗" not in result.stdout
 
 
+@pytest.mark.subprocess
 def test_missing_key_fails_with_a_fixup(run, base_env):
     result = run("preflight_check.py", env_extra={"OPENROUTER_API_KEY_IMAGES": None, "OPENAI_API_KEY": None})
     assert result.code == 1

@@ -1,4 +1,7 @@
-"""The queue as agents and cron use it: real processes, the loopback fake, files on disk."""
+"""The queue as agents and cron use it: the loopback fake, files on disk.
+
+Workers that are raced, killed or detached are real processes, as are the tests marked ``subprocess``;
+the rest call main() in-process."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ def write_jobs_file(workdir: Path, count: int) -> Path:
     return path
 
 
+@pytest.mark.subprocess  # as an agent and cron see it: real processes, stdout and exit status
 def test_enqueue_then_foreground_drain(run, fake, workdir):
     ack = assert_one_json(run("enqueue_image_job.py", "--prompt", "A retro 80s crab poster",
                               "--output-file", "./generated/crab-01.png", "--request-id", "discord-1"))
@@ -122,6 +126,7 @@ def test_malformed_job_files_fail_with_reason_and_worker_carries_on(run, fake, w
     assert all(f["error_kind"] == "corrupt_job" and f["error"] for f in failed.values())
 
 
+@pytest.mark.subprocess
 def test_variants_manifest_and_no_overwrite_of_earlier_batch(run, fake, workdir):
     doc = assert_one_json(run("enqueue_variants.py", "--prompt", "A minimalist snow crab logo", "--count", "4",
                               "--out-dir", "./generated", "--prefix", "crab-logo", "--request-id", "d-1"))
@@ -150,6 +155,7 @@ def test_variants_manifest_and_no_overwrite_of_earlier_batch(run, fake, workdir)
     assert all("Variation" in t for t in texts) and len(set(texts)) == 6
 
 
+@pytest.mark.subprocess  # spawns a detached worker; the ack time includes start-up
 def test_queue_and_return_acks_fast_and_detached_worker_drains(run, fake, workdir, env):
     fake.latency = 0.3
     started = time.monotonic()
@@ -261,6 +267,7 @@ def test_retryable_failures_are_retried_up_to_max_attempts(run, fake, workdir, f
         assert record["error_kind"] == "provider_error" and record["retryable"] is True
 
 
+@pytest.mark.subprocess
 def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     doc = assert_one_json(result := run("queue_status.py", "--queue-dir", "nowhere"))
     assert result.code == 2 and doc["error_kind"] == "queue_dir"
@@ -269,6 +276,7 @@ def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     assert doc["counts"] == {"pending": 1, "running": 0, "results": 0, "failed": 0} and doc["busy_slots"] == []
 
 
+@pytest.mark.subprocess  # spawns a detached worker
 def test_no_secret_in_any_queue_file(run, fake, workdir):
     assert_one_json(run("queue_and_return.py", "--prompt", "A crab", "--count", "2", "--request-id", "sec",
                         "--out-dir", "out", "--prefix", "p"))
@@ -338,6 +346,7 @@ def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake,
     assert all(r["baseline_applied"] is True and r["edit_intent_detected"] is False for r in results)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args, code, kind", [
     (["--prompt", "Make it darker and keep the logo"], 4, "edit_intent_without_baseline"),
     (["--prompt", "cat", "--strict-clarify"], 3, "clarify"),

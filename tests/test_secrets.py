@@ -203,6 +203,7 @@ def leaks_in(data: bytes) -> list[str]:
     return [key for key in KEYS if key.encode() in data]
 
 
+@pytest.mark.subprocess  # what an agent sees: real processes, the interpreter's own stderr too
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_no_key_in_any_output_or_file(run, fake, workdir, photo, tmp_path, name):
     scenario = SCENARIOS[name]
