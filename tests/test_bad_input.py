@@ -342,7 +342,7 @@ def test_hostile_job_file_is_failed_not_run(run, fake, workdir, job):
     pending = workdir / "q" / "pending"
     pending.mkdir(parents=True)
     (pending / "hostile--0000.json").write_text(json.dumps(job))
-    result = run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2", timeout=30)
+    result = run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05", timeout=30)
     summary = assert_one_json(result)
     assert result.code == 0 and "errors" not in summary, summary
     failed = json.loads((workdir / "q" / "failed" / "hostile--0000.json").read_text())

@@ -202,7 +202,7 @@ def test_killed_worker_strands_its_jobs_and_fix_recovers_them(run, env, fake, wo
     assert all(job["attempts"] == 1 and job["history"][-1]["charge_unknown"] for job in jobs)
     _, again = preflight_json(run)
     assert checks_by_name(again)["queue:stranded_jobs"]["ok"] is True
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 2 and summary["recovered"] == []
 
 

@@ -148,7 +148,7 @@ def queue_runs(run, fake, workdir):
     out.append(run("queue_and_return.py", "--prompt", "A crab", "--request-id", "r3", "--out-dir", "o",
                    "--prefix", "crab", "--queue-dir", QUEUE, "--dry-run-worker"))
     fake.enqueue("chat", echo_401, echo_in_model_text, echo_in_200_error)
-    out.append(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1",
+    out.append(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1",
                    "--retries", "0", "--max-attempts", "1"))
     for request in ("r1", "r2", "r3"):
         out.append(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", request))
