@@ -212,13 +212,13 @@ def test_running_job_without_a_lease_is_stranded_only_past_the_timeout(run, work
 
     dirs = QueueDirs.at(workdir / "q").ensure()
     store.write_json_atomic(dirs.job_path("running", "r--0000"), {"job_id": "r--0000", "args": {"prompt": "x"}})
-    time.sleep(1.1)
+    time.sleep(0.4)
     _, default = preflight_json(run, "--queue-dir", "q")
     assert checks_by_name(default)["queue:stranded_jobs"]["ok"] is True
-    _, short = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "1")
+    _, short = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "0.3")
     check = checks_by_name(short)["queue:stranded_jobs"]
     assert check["ok"] is False and "r--0000: running without a lease" in check["detail"]
-    assert check["fixup"].endswith("--orphan-timeout-sec 1")
+    assert check["fixup"].endswith("--orphan-timeout-sec 0.3")
 
 
 def test_a_job_held_by_a_live_worker_is_never_stranded(run, workdir):
