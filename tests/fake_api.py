@@ -814,7 +814,7 @@ class FakeAPI:
         if self._server is None:
             self._server = _Server(self._address, self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-api", daemon=True
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, name="fake-api", daemon=True
             )
             self._thread.start()
         return self

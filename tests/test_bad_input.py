@@ -307,6 +307,7 @@ def test_argv_that_is_not_utf8(env, workdir, fake):
     assert doc["success"] is (completed.returncode == 0) and completed.returncode in (0, 2)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args", [
     ["--prompt", "A fox\x1b[31m red \x07 bell\r\n\tend", "--dry-run"],
     ["--prompt", "x" * 120_000, "--dry-run"],
@@ -341,7 +342,7 @@ def test_hostile_job_file_is_failed_not_run(run, fake, workdir, job):
     pending = workdir / "q" / "pending"
     pending.mkdir(parents=True)
     (pending / "hostile--0000.json").write_text(json.dumps(job))
-    result = run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2", timeout=30)
+    result = run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05", timeout=30)
     summary = assert_one_json(result)
     assert result.code == 0 and "errors" not in summary, summary
     failed = json.loads((workdir / "q" / "failed" / "hostile--0000.json").read_text())

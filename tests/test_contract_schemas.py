@@ -133,7 +133,7 @@ def test_gallery_outputs(run, fake, workdir):
     assert run("generate.py", "--prompt", "x").code == 0
     assert_valid(assert_one_json(run("gallery.py", "--dir", "data")), "gallery.success")
     assert run("enqueue_image_job.py", "--prompt", "x", "--queue-dir", "q", "--request-id", "r").code == 0
-    assert run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2", "--quiet").code == 0
+    assert run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05", "--quiet").code == 0
     doc = assert_one_json(run("gallery.py", "--queue-dir", "q", "--request-id", "r"))
     assert doc["images"] == 1
     assert_valid(doc, "gallery.success")
@@ -191,7 +191,7 @@ def test_review_outputs(run, fake, photo):
 QUEUE = ["--queue-dir", "q"]
 
 
-def test_queue_outputs(run, fake, workdir):
+def test_queue_outputs(run, run_subprocess, fake, workdir):
     jobs = workdir / "jobs.jsonl"
     jobs.write_text(json.dumps({"prompt": "A lighthouse", "out": "a.png"}) + "\n" +
                     json.dumps({"prompt": "A harbour", "model": "mystery/unpriced-model"}) + "\n")
@@ -208,14 +208,14 @@ def test_queue_outputs(run, fake, workdir):
     assert_valid(assert_one_json(run("queue_status.py", *QUEUE)), "queue_status.success")
     assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", "r3")), "queue_status.request")
     fake.enqueue("chat", error_reply(402, "no credits"))
-    drained = assert_one_json(run("run_image_queue.py", *QUEUE, "--idle-exit-sec", "0.2", "--quiet"))
+    drained = assert_one_json(run("run_image_queue.py", *QUEUE, "--idle-exit-sec", "0.05", "--quiet"))
     assert drained["done"] >= 6 and drained["failed"] == 1
     assert_valid(drained, "run_image_queue.success")
     for request in ("r1", "r2", "r3"):
         assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", request, "--wait",
                                          "--timeout", "5")), "queue_status.request")
-    handed = assert_one_json(run("queue_and_return.py", "--prompt", "A crab logo", "--out-dir", "gen",
-                                 "--prefix", "crab5", "--request-id", "r5", *QUEUE))
+    handed = assert_one_json(run_subprocess("queue_and_return.py", "--prompt", "A crab logo", "--out-dir", "gen",
+                                            "--prefix", "crab5", "--request-id", "r5", *QUEUE))  # spawns a worker
     assert handed["worker"]["state"] == "spawned"
     assert_valid(handed, "queue_and_return.success")
     assert_valid(assert_one_json(run("queue_status.py", *QUEUE, "--request-id", "r5", "--wait", "--timeout", "20")),

@@ -40,9 +40,9 @@ SEED = int(os.environ.get("IMAGEGEN_CRASH_SEED", "20261121"))
 JOBS = 3
 
 
-def worker(env: dict[str, str], cwd: Path, queue: str) -> subprocess.Popen:
+def worker(env: dict[str, str], cwd: Path, queue: str, idle_exit: str = "0.2") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", queue, "--idle-exit-sec", "0.2",
+        [sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", queue, "--idle-exit-sec", idle_exit,
          "--concurrency", "2", "--retries", "0", "--quiet"],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
@@ -95,7 +95,7 @@ def test_kill_9_at_random_points_then_every_job_is_done_exactly_once(run, fake, 
             time.sleep(rng.uniform(0.1, 0.45))  # start-up takes ~0.1 s: kill anywhere in the work after it
             victim.send_signal(signal.SIGKILL)
             victim.communicate()
-        final = worker(env, workdir, queue)
+        final = worker(env, workdir, queue, idle_exit="0.05")  # only finishes up: no need to linger
         stdout, stderr = final.communicate(timeout=60)
         assert final.returncode == 0 and "Traceback" not in stderr, (trial, stderr)
         json.loads(stdout)
@@ -143,7 +143,7 @@ def test_leftover_temp_files_are_cleared_by_the_next_run(run, fake, workdir):
     for folder in ("q/results", "q/pending", "o"):
         (workdir / folder).mkdir(exist_ok=True)
         (workdir / folder / ".imagegen-killed02.part").write_text('{"half": ')
-    assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05"))
     assert not list(workdir.rglob(".imagegen-*"))
 
 
@@ -151,7 +151,7 @@ def test_leftover_temp_files_are_cleared_by_the_next_run(run, fake, workdir):
 def test_image_saved_but_sidecar_not_is_adopted_not_paid_again(run, fake, workdir, sidecar):
     assert_one_json(run("enqueue_image_job.py", "--prompt", "A red fox in snow", "--out", "o/fox.png",
                         "--request-id", "adopt", "--queue-dir", "q"))
-    assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05"))
     # As if the worker died after the image took its name and before its sidecar and result were written.
     result_path = workdir / "q" / "results" / "adopt--0000.json"
     job = json.loads(result_path.read_text())
@@ -164,7 +164,7 @@ def test_image_saved_but_sidecar_not_is_adopted_not_paid_again(run, fake, workdi
         side.unlink()
     else:
         side.write_text(json.dumps({"request": {"job_id": "someone-else--0000"}}))
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and summary["failed"] == 0, summary
     assert len(fake.requests_for("chat")) == 1  # not paid for twice
     record = json.loads(result_path.read_text())
@@ -181,7 +181,7 @@ def test_image_of_another_job_is_never_adopted(run, fake, workdir):
     (workdir / "o" / "fox.png").write_bytes(make_png(8, 8))  # no metadata: someone else's file
     assert_one_json(run("enqueue_image_job.py", "--prompt", "A red fox in snow", "--out", "o/fox.png",
                         "--request-id", "foreign", "--queue-dir", "q"))
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.2"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05"))
     assert summary["failed"] == 1
     failed = json.loads((workdir / "q" / "failed" / "foreign--0000.json").read_text())
     assert failed["error_kind"] == "output_exists" and fake.requests_for("chat") == []

@@ -32,6 +32,7 @@ def files_in(folder: Path) -> list[str]:
 
 # -- through the scripts, as an agent sees it ------------------------------------------------------
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("script, args", [
     ("generate.py", ["--prompt", "A red fox in snow", "--output-dir", "blocker/out"]),
     ("generate.py", ["--prompt", "A red fox in snow", "--output-file", "blocker/fox.png"]),
@@ -54,6 +55,7 @@ def test_unwritable_output_folder_is_refused_before_paying(run, fake, workdir, s
     assert files_in(workdir) == ["blocker", "photo.png"]
 
 
+@pytest.mark.subprocess
 def test_unwritable_gallery_folder(run, fake, workdir):
     (workdir / "blocker").write_text("x")
     (workdir / "pics").mkdir()
@@ -63,12 +65,13 @@ def test_unwritable_gallery_folder(run, fake, workdir):
     assert files_in(workdir) == ["blocker", "pics/a.png"]
 
 
+@pytest.mark.subprocess
 def test_queue_job_whose_output_cannot_be_written_fails_with_the_reason(run, fake, workdir):
     (workdir / "blocker").write_text("x")
     for name, out in (("good", "out/good.png"), ("bad", "blocker/bad.png")):
         assert_one_json(run("enqueue_image_job.py", "--prompt", f"A {name} lighthouse at dusk", "--out", out,
                             "--request-id", name, "--queue-dir", QUEUE))
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and summary["failed"] == 1
     failed = json.loads((workdir / QUEUE / "failed" / "bad--0000.json").read_text())
     assert failed["error_kind"] == "output_dir" and "blocker" in failed["error"] and failed["details"]
@@ -227,7 +230,7 @@ def test_queue_job_on_a_full_disk_fails_and_the_queue_stays_consistent(inproc, f
                                        "--request-id", "full", "--queue-dir", QUEUE]) == 0
     capsys.readouterr()
     inproc.full_after = 2  # one image and its sidecar fit, then the disk is full
-    code = run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1", "--quiet"])
+    code = run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1", "--quiet"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and summary["done"] == 1 and summary["failed"] == 2, summary
     queue = workdir / QUEUE
@@ -252,7 +255,7 @@ def test_whole_disk_full_stops_the_worker_cleanly_and_nothing_is_lost(inproc, fa
     queue = workdir / QUEUE
     inproc.folders |= {(queue / state).resolve() for state in ("pending", "running", "results", "failed")}
     inproc.full_after = 0
-    code = run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1", "--quiet"])
+    code = run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1", "--quiet"])
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert "Traceback" not in captured.err
@@ -262,7 +265,7 @@ def test_whole_disk_full_stops_the_worker_cleanly_and_nothing_is_lost(inproc, fa
         for path in (queue / state).glob("*.json"):
             json.loads(path.read_text())
     inproc.full_after = None  # space is freed
-    assert run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--quiet",
+    assert run_image_queue.main(["--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--quiet",
                                  "--orphan-timeout-sec", "1"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["done"] == 3 and summary["failed"] == 0, summary

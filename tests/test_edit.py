@@ -76,6 +76,7 @@ def test_seed_chat_edit_with_nanobanana_pro(run, fake, photo):
     assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3-pro-image-preview"
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 @pytest.mark.parametrize("extra", [["--output-dir", "./data/"], []])
 def test_seed_mask_edit_command(run, fake, photo, mask, workdir, extra):
     result = run("edit.py", "--mode", "openai", "--input-image", "./data/input.png", "--mask", "./data/mask.png",
@@ -371,6 +372,7 @@ def test_failed_request_still_reports_the_drawn_mask(run, fake, photo):
     assert doc["error_kind"] == "auth" and Path(doc["mask_path"]).exists()
 
 
+@pytest.mark.subprocess
 def test_missing_openai_key(run, fake, photo):
     doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                                         env_extra={"OPENAI_API_KEY": ""}))
@@ -384,6 +386,7 @@ def test_reply_without_images(run, fake, photo):
     assert result.code == 1 and doc["error_kind"] == "no_image"
 
 
+@pytest.mark.subprocess
 def test_help_lists_every_seed_flag(run):
     result = run("edit.py", "--help")
     for flag in ("--mode", "--input-image", "--prompt", "--mask", "--model", "--openai-model", "--openai-size",

@@ -164,8 +164,11 @@ def test_long_retry_after_is_reported_not_waited(run, fake, workdir, make_value)
 
 # -- the connection misbehaves ---------------------------------------------------------------------
 
+READ_TIMEOUT = ("--timeout", "0.5")  # overrides NETWORK's 1 s: the read-timeout cases wait for it
+
+
 def slow_body(route: str) -> Reply:
-    """A whole, valid reply sent 256 bytes every 0.4 s: each chunk is in time, the body is not."""
+    """A whole, valid reply sent 128 bytes every 0.2 s: each chunk is in time, the body is not."""
     picture = make_png(24, 24, noise=True)
     if route == "messages":
         reply = messages_reply(review_text(critique="Fine. " * 300))
@@ -174,8 +177,8 @@ def slow_body(route: str) -> Reply:
     else:
         reply = Reply(json={"created": 1, "data": [{"b64_json": base64.b64encode(picture).decode()}]})
     body = reply.payload()
-    assert len(body) >= 1600  # at least 6 chunks: 2.4 s
-    return Reply(body=body, content_type="application/json", drip=0.4, drip_chunk=256)
+    assert len(body) >= 1600  # at least 13 chunks: 2.4 s
+    return Reply(body=body, content_type="application/json", drip=0.2, drip_chunk=128)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -190,7 +193,7 @@ def test_connection_reset_is_retried(run, fake, workdir, photo, route):
 def test_read_timeout_after_sending_is_not_retried(run, fake, workdir, photo, route, misbehaviour):
     reply = Reply(json=success_reply(route).json, delay=2.5) if misbehaviour == "no-answer" else slow_body(route)
     started = time.monotonic()
-    result, doc = run_fault(run, fake, workdir, route, reply, success_reply(route))
+    result, doc = run_fault(run, fake, workdir, route, reply, success_reply(route), extra=READ_TIMEOUT)
     assert time.monotonic() - started < 2.4  # the whole run gives up after --timeout, not per chunk
     assert result.code == 1 and doc["error_kind"] == "timeout"
     assert doc["charge_unknown"] is True  # the provider may be working on it and billing it

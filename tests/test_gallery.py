@@ -47,6 +47,7 @@ def cards(page: str) -> list[str]:
     return re.findall(r"<figure [^>]*>", page)
 
 
+@pytest.mark.subprocess  # as an agent sees it: real processes, stdout and exit status
 def test_directory_gallery(run, folder):
     result = run("gallery.py", "--dir", "data")
     doc = assert_one_json(result)
@@ -118,7 +119,7 @@ def test_queue_request_gallery(run, fake, workdir):
     # One job at a time, oldest first: harbour (1 call), foxes (2 calls), then the refused one.
     fake.enqueue("chat", chat_image_reply(), chat_image_reply(), chat_image_reply(), error_reply(403, "flagged"))
     drained = assert_one_json(run("run_image_queue.py", "--queue-dir", str(queue), "--concurrency", "1",
-                                  "--idle-exit-sec", "0.3", "--quiet"))
+                                  "--idle-exit-sec", "0.05", "--quiet"))
     assert drained["done"] == 3 and drained["failed"] == 1
     assert run(*enqueue, "--prompt", "A late idea", "--out", "gen/late.png").code == 0
     result = run("gallery.py", "--request-id", "discord-9")

@@ -1,4 +1,6 @@
-"""generate.py as an agent runs it: subprocess, loopback fake, one JSON document, files on disk."""
+"""generate.py as an agent runs it: loopback fake, one JSON document, files on disk.
+
+In-process through main(); the tests marked ``subprocess`` (and the parallel runs) start real processes."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def user_content(request):
     return request.json["messages"][-1]["content"]
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_flux_default_request_result_and_files(run, fake, workdir):
     result = run("generate.py", "--prompt", "A red fox in snow")
     doc = assert_one_json(result)
@@ -223,6 +226,7 @@ def test_no_image_keeps_model_text(run, fake, workdir):
     assert not (workdir / "data").exists() or not any((workdir / "data").iterdir())
 
 
+@pytest.mark.subprocess
 def test_read_timeout_is_not_retried_and_marks_charge_unknown(run, fake):
     fake.enqueue("chat", Reply(delay=3))
     doc = assert_one_json(result := run("generate.py", "--prompt", "x", "--timeout", "1"))
@@ -284,6 +288,7 @@ def test_parallel_runs_never_share_a_name(env, fake, workdir):
     assert len(list((workdir / "data").glob("*.png"))) == 6
 
 
+@pytest.mark.subprocess
 def test_missing_key_is_a_config_error(run, fake):
     doc = assert_one_json(result := run("generate.py", "--prompt", "x", env_extra={"OPENROUTER_API_KEY_IMAGES": ""}))
     assert result.code == 2 and doc["error_kind"] == "missing_key" and "export" in doc["details"]
@@ -318,6 +323,7 @@ def test_unwritable_output_dir_refused_before_paying(run, fake, workdir):
     assert result.code == 2 and doc["error_kind"] == "output_dir" and fake.requests_for("chat") == []
 
 
+@pytest.mark.subprocess
 def test_help_and_version_print_text(run):
     result = run("generate.py", "--help")
     assert result.code == 0 and "--style-ref" in result.stdout and "--prompt-upsampling" in result.stdout
@@ -325,6 +331,7 @@ def test_help_and_version_print_text(run):
     assert result.code == 0 and result.stdout.startswith("image-gen ")
 
 
+@pytest.mark.subprocess  # the file mode comes from the process umask (cached per process)
 def test_images_and_sidecars_follow_the_umask(run, fake):
     umask = os.umask(0o022)  # the scripts inherit the test process's umask
     os.umask(umask)

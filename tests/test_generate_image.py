@@ -23,6 +23,7 @@ def text_calls(fake) -> list:
 
 # -- seed 000 command lines ---------------------------------------------------------------------
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_seed_usage_line_works_as_written(run, fake, workdir):
     result = run("generate_image.py", "--prompt", "A cinematic portrait of a cyberpunk crab",
                  "--model", SEED_MODEL, "--image-size", "low", "--out", "./generated/cyber-crab.png")
@@ -69,6 +70,7 @@ def test_seed_optional_flags_all_parse_together(run, fake, workdir):
     assert "title placement; logo mark" in fake.requests_for("chat")[0].json["messages"][-1]["content"][0]["text"]
 
 
+@pytest.mark.subprocess
 def test_strict_clarify_from_the_seed_fails_on_an_underspecified_prompt(run, fake):
     result = run("generate_image.py", "--prompt", "crab", "--strict-clarify")
     doc = assert_one_json(result)
@@ -86,6 +88,7 @@ def test_both_scripts_accept_the_seed_aliases_and_refuse_doubles(run, fake):
     assert result.code == 2 and "low, medium, high" in assert_one_json(result)["error"]
 
 
+@pytest.mark.subprocess
 def test_help_lists_the_new_flags(run):
     result = run("generate_image.py", "--help")
     for flag in ("--baseline-image", "--confirm-external-upload", "--strict-clarify", "--must-keep", "--enhance",
@@ -145,6 +148,7 @@ def test_edit_intent_without_baseline_exits_4_and_sends_nothing(run, fake, scrip
     assert doc["baseline_resolution_policy"] == "current_attachment>reply_attachment>clarify"
 
 
+@pytest.mark.subprocess
 def test_edit_intent_is_refused_in_dry_run_too(run, fake):
     result = run("generate.py", "--prompt", "make it darker", "--dry-run")
     assert result.code == 4 and fake.requests == []

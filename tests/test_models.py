@@ -37,6 +37,7 @@ LIVE = live_models(
 )
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_lists_the_registry_as_json(run, fake):
     result = run("models.py")
     doc = assert_one_json(result)
@@ -53,6 +54,7 @@ def test_lists_the_registry_as_json(run, fake):
     assert fake.requests == []
 
 
+@pytest.mark.subprocess
 def test_table_is_for_people(run):
     result = run("models.py", "--table")
     assert result.code == 0 and not result.stdout.lstrip().startswith("{")
@@ -72,6 +74,7 @@ def test_alias_resolves_one_name(run, name, model_id):
     assert doc["model"]["known"] is (model_id != "acme/new-model")
 
 
+@pytest.mark.subprocess
 def test_unknown_alias_is_a_usage_error(run):
     result = run("models.py", "--alias", "banana")
     doc = assert_one_json(result)

@@ -26,6 +26,7 @@ def preflight_json(run, *args, **kwargs):
     return result, assert_one_json(result)
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_all_good_in_json(run, fake, workdir):
     result, doc = preflight_json(run)
     assert result.code == 0 and doc["status"] == "ok", doc
@@ -49,6 +50,7 @@ def test_all_good_in_json(run, fake, workdir):
         assert secret not in result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_text_mode_reads_well_without_colour(run):
     result = run("preflight_check.py")
     assert result.code == 0
@@ -57,6 +59,7 @@ def test_text_mode_reads_well_without_colour(run):
     assert "✗" not in result.stdout
 
 
+@pytest.mark.subprocess
 def test_missing_key_fails_with_a_fixup(run, base_env):
     result = run("preflight_check.py", env_extra={"OPENROUTER_API_KEY_IMAGES": None, "OPENAI_API_KEY": None})
     assert result.code == 1
@@ -199,7 +202,7 @@ def test_killed_worker_strands_its_jobs_and_fix_recovers_them(run, env, fake, wo
     assert all(job["attempts"] == 1 and job["history"][-1]["charge_unknown"] for job in jobs)
     _, again = preflight_json(run)
     assert checks_by_name(again)["queue:stranded_jobs"]["ok"] is True
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 2 and summary["recovered"] == []
 
 
@@ -209,13 +212,13 @@ def test_running_job_without_a_lease_is_stranded_only_past_the_timeout(run, work
 
     dirs = QueueDirs.at(workdir / "q").ensure()
     store.write_json_atomic(dirs.job_path("running", "r--0000"), {"job_id": "r--0000", "args": {"prompt": "x"}})
-    time.sleep(1.1)
+    time.sleep(0.4)
     _, default = preflight_json(run, "--queue-dir", "q")
     assert checks_by_name(default)["queue:stranded_jobs"]["ok"] is True
-    _, short = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "1")
+    _, short = preflight_json(run, "--queue-dir", "q", "--orphan-timeout-sec", "0.3")
     check = checks_by_name(short)["queue:stranded_jobs"]
     assert check["ok"] is False and "r--0000: running without a lease" in check["detail"]
-    assert check["fixup"].endswith("--orphan-timeout-sec 1")
+    assert check["fixup"].endswith("--orphan-timeout-sec 0.3")
 
 
 def test_a_job_held_by_a_live_worker_is_never_stranded(run, workdir):

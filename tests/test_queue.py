@@ -1,4 +1,7 @@
-"""The queue as agents and cron use it: real processes, the loopback fake, files on disk."""
+"""The queue as agents and cron use it: the loopback fake, files on disk.
+
+Workers that are raced, killed or detached are real processes, as are the tests marked ``subprocess``;
+the rest call main() in-process."""
 
 from __future__ import annotations
 
@@ -40,12 +43,13 @@ def write_jobs_file(workdir: Path, count: int) -> Path:
     return path
 
 
+@pytest.mark.subprocess  # as an agent and cron see it: real processes, stdout and exit status
 def test_enqueue_then_foreground_drain(run, fake, workdir):
     ack = assert_one_json(run("enqueue_image_job.py", "--prompt", "A retro 80s crab poster",
                               "--output-file", "./generated/crab-01.png", "--request-id", "discord-1"))
     assert ack["status"] == "queued" and ack["job_ids"] == ["discord-1--0000"]
     assert fake.requests == []  # enqueueing never calls the provider
-    summary = assert_one_json(result := run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(result := run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and summary["failed"] == 0
     assert "[1/1] ok crab-01.png" in result.stderr
     (record_path,) = queue_files(workdir, "results")
@@ -71,7 +75,7 @@ def test_reenqueue_is_idempotent(run, fake, workdir):
 
 def test_completed_output_is_not_paid_for_twice(run, fake, workdir):
     assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--output-file", "a.png", "--request-id", "r1"))
-    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     # Simulate a worker that died after writing the image but before recording the result.
     (result_path,) = queue_files(workdir, "results")
     job = json.loads(result_path.read_text())
@@ -79,7 +83,7 @@ def test_completed_output_is_not_paid_for_twice(run, fake, workdir):
     job["attempts"] = 1
     (workdir / QUEUE / "pending" / result_path.name).write_text(json.dumps(job))
     result_path.unlink()
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and len(fake.requests_for("chat")) == 1
     record = json.loads(queue_files(workdir, "results")[0].read_text())
     assert record["result"]["recovered_from_previous_attempt"] is True
@@ -115,13 +119,14 @@ def test_malformed_job_files_fail_with_reason_and_worker_carries_on(run, fake, w
     pending = workdir / QUEUE / "pending"
     (pending / "broken--0000.json").write_text('{"job_id": "broken--0000", "args": {"pro')
     (pending / "weird--0000.json").write_text('["not", "a", "job"]')
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 2
     failed = {p.name: json.loads(p.read_text()) for p in queue_files(workdir, "failed")}
     assert set(failed) == {"broken--0000.json", "weird--0000.json"}
     assert all(f["error_kind"] == "corrupt_job" and f["error"] for f in failed.values())
 
 
+@pytest.mark.subprocess
 def test_variants_manifest_and_no_overwrite_of_earlier_batch(run, fake, workdir):
     doc = assert_one_json(run("enqueue_variants.py", "--prompt", "A minimalist snow crab logo", "--count", "4",
                               "--out-dir", "./generated", "--prefix", "crab-logo", "--request-id", "d-1"))
@@ -144,12 +149,13 @@ def test_variants_manifest_and_no_overwrite_of_earlier_batch(run, fake, workdir)
                                "--request-id", "d-1"))
     assert [Path(t).name for t in more["targets"]] == ["crab-logo-05.png", "crab-logo-06.png"]
     assert len(json.loads(Path(doc["manifest"]).read_text())["outputs"]) == 6
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 6
     texts = [r.json["messages"][-1]["content"] for r in fake.requests_for("chat")]
     assert all("Variation" in t for t in texts) and len(set(texts)) == 6
 
 
+@pytest.mark.subprocess  # spawns a detached worker; the ack time includes start-up
 def test_queue_and_return_acks_fast_and_detached_worker_drains(run, fake, workdir, env):
     fake.latency = 0.3
     started = time.monotonic()
@@ -213,6 +219,7 @@ def test_kill_9_mid_job_then_new_worker_finishes_everything_once(run, fake, work
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    fake.latency = 0.0  # the slow replies only had to keep the victim mid-job
     assert len(list((workdir / QUEUE / "running").glob("*.json"))) >= 1
     summary = json.loads(start_worker(env, workdir, "--concurrency", "3").communicate(timeout=60)[0])
     assert {a["action"] for a in summary["recovered"]} <= {"requeued", "released_lease", "already_finished"}
@@ -231,7 +238,7 @@ def test_429_storm_slows_the_worker_without_losing_jobs(run, fake, workdir):
     for _ in range(8):
         fake.enqueue("chat", error_reply(429, "slow down", retry_after=0.2))
     started = time.monotonic()
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.5",
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05",
                                   "--retries", "1"))
     assert summary["done"] == 4 and summary["failed"] == 0
     assert time.monotonic() - started >= 0.4
@@ -241,7 +248,7 @@ def test_429_storm_slows_the_worker_without_losing_jobs(run, fake, workdir):
 def test_permanent_failure_goes_to_failed_with_kind(run, fake, workdir):
     assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--request-id", "f"))
     fake.enqueue("chat", error_reply(402, "no credits"))
-    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["failed"] == 1
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "f"))
     assert status["done"] is True and status["failures"][0]["error_kind"] == "credits"
@@ -252,7 +259,7 @@ def test_retryable_failures_are_retried_up_to_max_attempts(run, fake, workdir, f
     assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--request-id", "flaky"))
     for _ in range(failures):
         fake.enqueue("chat", error_reply(500, "boom"))
-    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--retries", "0"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--retries", "0"))
     (record_path,) = queue_files(workdir, outcome)
     record = json.loads(record_path.read_text())
     assert len(fake.requests_for("chat")) == min(failures + 1, 3) == record["attempts"]
@@ -261,6 +268,7 @@ def test_retryable_failures_are_retried_up_to_max_attempts(run, fake, workdir, f
         assert record["error_kind"] == "provider_error" and record["retryable"] is True
 
 
+@pytest.mark.subprocess
 def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     doc = assert_one_json(result := run("queue_status.py", "--queue-dir", "nowhere"))
     assert result.code == 2 and doc["error_kind"] == "queue_dir"
@@ -269,6 +277,7 @@ def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     assert doc["counts"] == {"pending": 1, "running": 0, "results": 0, "failed": 0} and doc["busy_slots"] == []
 
 
+@pytest.mark.subprocess  # spawns a detached worker
 def test_no_secret_in_any_queue_file(run, fake, workdir):
     assert_one_json(run("queue_and_return.py", "--prompt", "A crab", "--count", "2", "--request-id", "sec",
                         "--out-dir", "out", "--prefix", "p"))
@@ -287,7 +296,7 @@ def test_seed_enqueue_line_then_drain_uses_the_seed_default_model(run, fake, wor
         "google/gemini-3.1-flash-image-preview", "--image-size", "low", "--clarify-hints",
         "--out", "./generated/crab-01.png", "--request-id", SEED_REQUEST))
     assert result.code == 0 and ack["job_ids"] == [f"{SEED_REQUEST}--0000"]
-    assert_one_json(run("run_image_queue.py", "--queue-dir", "./generated/imagegen-queue", "--idle-exit-sec", "0.3"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", "./generated/imagegen-queue", "--idle-exit-sec", "0.05"))
     body = fake.requests_for("chat")[0].json
     assert body["model"] == "google/gemini-3.1-flash-image-preview"
     assert body["image_config"]["image_size"] == "1K"
@@ -300,7 +309,7 @@ def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
     (job_path,) = queue_files(workdir, "pending")
     job = json.loads(job_path.read_text())
     assert job["format"] == 2 and job["request"]["fallback_model"] == "google/gemini-3.1-flash-image-preview"
-    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image-preview"
 
 
@@ -327,7 +336,7 @@ def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake,
     more = assert_one_json(run("enqueue_variants.py", *seed_line, "--confirm-external-upload", "--count", "1",
                                "--start-index", "5"))
     assert [Path(t).name for t in more["targets"]] == ["crab-logo-05.png"]
-    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     sent = [r.json for r in fake.requests_for("chat")]
     assert len(sent) == 4
     for body in sent:
@@ -338,6 +347,7 @@ def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake,
     assert all(r["baseline_applied"] is True and r["edit_intent_detected"] is False for r in results)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args, code, kind", [
     (["--prompt", "Make it darker and keep the logo"], 4, "edit_intent_without_baseline"),
     (["--prompt", "cat", "--strict-clarify"], 3, "clarify"),
@@ -354,7 +364,7 @@ def test_variant_instructions_never_trip_edit_intent(run, fake, workdir):
     doc = assert_one_json(result := run("queue_and_return.py", "--prompt", "A red-and-white lighthouse on a rocky point at dusk, watercolour illustration", "--count", "6",
                                         "--request-id", "v", "--strict-clarify", "--dry-run-worker"))
     assert result.code == 0 and len(doc["job_ids"]) == 6
-    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert len(queue_files(workdir, "results")) == 6 and queue_files(workdir, "failed") == []
 
 

@@ -14,7 +14,7 @@ from tests.conftest import assert_one_json
 from tests.fake_api import images_reply, make_png
 
 QUEUE = "generated/imagegen-queue"
-DRAIN = ("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1")
+DRAIN = ("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1")
 
 
 def ledger(env: dict[str, str]) -> list[dict]:

@@ -44,6 +44,7 @@ def env_for(provider: str) -> dict[str, str]:
     return {} if provider == "anthropic" else NO_ANTHROPIC
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_seed_auto_review_command(run, fake, image, workdir):
     result = run("review.py", "--image", "./data/output.png", "--original-prompt", PROMPT, "--auto")
     doc = assert_one_json(result)
@@ -237,6 +238,7 @@ def test_dry_run_shows_request_without_key_or_bytes(run, fake, workdir):
     assert data.endswith("chars)") and len(data) < 60
 
 
+@pytest.mark.subprocess
 def test_no_key_at_all_for_auto(run, fake, image):
     doc = assert_one_json(result := run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
                                         env_extra={"ANTHROPIC_API_KEY": "", "OPENROUTER_API_KEY_IMAGES": ""}))

@@ -148,7 +148,7 @@ def queue_runs(run, fake, workdir):
     out.append(run("queue_and_return.py", "--prompt", "A crab", "--request-id", "r3", "--out-dir", "o",
                    "--prefix", "crab", "--queue-dir", QUEUE, "--dry-run-worker"))
     fake.enqueue("chat", echo_401, echo_in_model_text, echo_in_200_error)
-    out.append(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.3", "--concurrency", "1",
+    out.append(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1",
                    "--retries", "0", "--max-attempts", "1"))
     for request in ("r1", "r2", "r3"):
         out.append(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", request))
@@ -203,6 +203,7 @@ def leaks_in(data: bytes) -> list[str]:
     return [key for key in KEYS if key.encode() in data]
 
 
+@pytest.mark.subprocess  # what an agent sees: real processes, the interpreter's own stderr too
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_no_key_in_any_output_or_file(run, fake, workdir, photo, tmp_path, name):
     scenario = SCENARIOS[name]

@@ -30,6 +30,7 @@ def seeded(env):
     return ledger_file(env)
 
 
+@pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
 def test_totals_by_day_model_and_request(run, seeded):
     result = run("spend.py")
     doc = assert_one_json(result)
@@ -63,6 +64,7 @@ def test_until_and_request_filter(run, seeded):
     assert doc["calls"] == 2 and doc["cost_usd"] == 0.08 and doc["request_id"] == "job-1"
 
 
+@pytest.mark.subprocess
 def test_table_and_budget(run, seeded):
     result = run("spend.py", "--table", "--since", "7d", env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "1"})
     assert result.code == 0 and not result.stdout.startswith("{")

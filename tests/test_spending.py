@@ -94,6 +94,7 @@ def test_max_cost_with_unknown_price_refuses(run, fake):
     assert fake.requests_for("chat") == []
 
 
+@pytest.mark.subprocess  # exit status 5 from a real process
 def test_daily_budget_counts_today_only_and_refuses(run, fake, env):
     path = ledger_file(env)
     seed_ledger(path, spent_entry(0.95), spent_entry(5.0, datetime.now() - timedelta(days=2)))
