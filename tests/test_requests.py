@@ -203,3 +203,29 @@ def test_no_import_cycles_at_module_level():
 
     for name in sorted(graph):
         visit(name, [])
+
+
+# Lower layers never import higher ones (imports inside functions count too).
+NEVER_IMPORTS = {
+    "http": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
+    "models": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
+    "images": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
+    "providers": ("pipeline", "spending", "queue", "cli", "commands"),
+    "spending": ("pipeline", "queue", "cli", "commands"),
+    "pipeline": ("queue", "cli", "commands"),
+    "queue": ("cli", "commands"),
+}
+
+
+def test_lower_layers_never_import_higher_ones():
+    for name, path in _modules().items():
+        layer = name.split(".")[1] if name.count(".") >= 1 else ""
+        higher = NEVER_IMPORTS.get(layer, ())
+        imported = _imports(name, path, top_level_only=False)
+        wrong = sorted(t for t in imported if t.split(".")[1:2] and t.split(".")[1] in higher)
+        assert not wrong, f"{name} imports {wrong}"
+
+
+def test_the_catalogue_and_the_registry_do_not_import_each_other():
+    imported = _imports("imagegen.models.catalogue", PACKAGE / "models" / "catalogue.py", top_level_only=False)
+    assert not any(t.startswith("imagegen.models.registry") for t in imported)

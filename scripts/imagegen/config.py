@@ -91,6 +91,11 @@ def user_cache_dir() -> Path:
     return _xdg("XDG_CACHE_HOME", ".cache") / "image-gen"
 
 
+def catalogue_path() -> Path:
+    """The live model catalogue that ``models.py --refresh`` caches."""
+    return user_cache_dir() / "models.json"
+
+
 def user_state_dir() -> Path:
     return _xdg("XDG_STATE_HOME", ".local/state") / "image-gen"
 

@@ -289,11 +289,11 @@ def check_online(timeout: float) -> Check:
         return Check("online", "openrouter_key", True, False, "cannot check the key: none is set",
                      "export OPENROUTER_API_KEY_IMAGES=sk-or-...")
     try:
+        from .providers import openrouter_account
+
         key = config.api_key("openrouter")
-        url = config.base_url("openrouter") + "/key"
         client = HttpClient(timeout=timeout, retries=1, secrets=[key], verbose=False)
-        response = client.get(url, {"Authorization": f"Bearer {key}"})
-        data = (response.json() or {}).get("data")
+        data = openrouter_account.key_limits(client)
     except ImageGenError as error:
         fix = (f"create or copy a valid key at {KEYS_URL}, then export OPENROUTER_API_KEY_IMAGES=sk-or-..."
                if error.kind == "auth" else "check your network or OPENROUTER_BASE_URL, then run this again")

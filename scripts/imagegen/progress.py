@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from types import TracebackType
+from typing import Any
 
 
 def note(text: str, quiet: bool = False) -> None:
@@ -21,11 +21,14 @@ class Ticker:
     def __init__(self, label: str, quiet: bool = False) -> None:
         self.label = label
         self.enabled = not quiet and sys.stderr.isatty()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop: Any = None
+        self._thread: Any = None
 
     def __enter__(self) -> "Ticker":
-        if self.enabled:
+        if self.enabled:  # threading loads only when there is a terminal to tick on
+            import threading
+
+            self._stop = threading.Event()
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
         return self
@@ -38,8 +41,8 @@ class Ticker:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self._stop.set()
         if self._thread is not None:
+            self._stop.set()
             self._thread.join()
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()

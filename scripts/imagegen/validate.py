@@ -117,7 +117,7 @@ def label(value: Any) -> str:
 
 
 def ratio(value: Any) -> str:
-    from .models.registry import RATIO_PIXELS_1K
+    from .models.pricing import RATIO_PIXELS_1K
 
     if not isinstance(value, str) or value not in RATIO_PIXELS_1K:
         raise ValueError(f"unknown aspect ratio {str(value)[:40]!r}; choose from {', '.join(RATIO_PIXELS_1K)}")
@@ -125,7 +125,7 @@ def ratio(value: Any) -> str:
 
 
 def size(value: Any) -> str:
-    from .models.registry import SIZE_SCALE
+    from .models.pricing import SIZE_SCALE
 
     upper = value.upper() if isinstance(value, str) else None
     if upper not in SIZE_SCALE:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any, Callable
 
 from .. import validate
@@ -47,9 +46,9 @@ def add_network_args(parser: argparse.ArgumentParser) -> None:
 
 def add_output_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
-    group.add_argument("--output-dir", type=Path, default=Path("./data"),
+    group.add_argument("--output-dir", default="data",
                        help="folder for auto-named images YYYYmmdd-HHMMSS-<model>.<ext> (default ./data/)")
-    group.add_argument("--output-file", "--out", dest="output_file", type=Path,
+    group.add_argument("--output-file", "--out", dest="output_file",
                        help="exact output path (never overwritten without --overwrite)")
     group.add_argument("--overwrite", action="store_true", help="allow --output-file to replace an existing file")
     group.add_argument("--no-sidecar", dest="sidecar", action="store_false",
@@ -119,7 +118,7 @@ def add_baseline_args(parser: argparse.ArgumentParser) -> None:
                        help="where the baseline came from, recorded for provenance (default explicit_path_or_url)")
     group.add_argument("--confirm-external-upload", action="store_true",
                        help="the user approved sending the local baseline file to the provider")
-    group.add_argument("--workspace-root", type=Path, metavar="DIR",
+    group.add_argument("--workspace-root", metavar="DIR",
                        help="local baseline files must be inside this folder (default the current directory)")
     group.add_argument("--max-baseline-mb", type=megabytes, default=choices.DEFAULT_MAX_BASELINE_MB, metavar="MB",
                        help=f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})")

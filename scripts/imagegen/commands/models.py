@@ -42,15 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def refresh(args: argparse.Namespace) -> dict[str, Any]:
     from ..http.client import HttpClient
-    from ..providers import openrouter
+    from ..providers import openrouter_account
 
     key_var = config.key_variable("openrouter")
     key = config.api_key("openrouter") if key_var else None
-    headers = openrouter.headers() if key else {}
     client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=[key] if key else [],
                         verbose=not args.quiet)
     before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
-    fetched = catalogue.fetch(client, config.base_url("openrouter"), headers)
+    fetched = catalogue.from_entries(openrouter_account.image_models(client, with_key=key is not None))
     try:
         catalogue.save(fetched)
     except OSError as error:

@@ -11,14 +11,12 @@ import json
 import random
 import socket
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from .. import __version__
 from ..errors import ProviderError, provider_error
@@ -70,6 +68,8 @@ class RateGate:
     """A back-off shared by threads: after a 429 nobody sends until the gate reopens."""
 
     def __init__(self) -> None:
+        import threading  # only the queue's threads share a gate
+
         self._lock = threading.Lock()
         self._open_at = 0.0
 
@@ -86,13 +86,13 @@ class RateGate:
             time.sleep(min(delay, 1.0))
 
 
-@dataclass
 class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytearray
-    url: str
-    inline: dict[str, Any] | None = None  # placeholder -> InlineImage, when images were streamed out
+    __slots__ = ("status", "headers", "body", "url", "inline")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytearray, url: str,
+                 inline: dict[str, Any] | None = None) -> None:
+        self.status, self.headers, self.body, self.url = status, headers, body, url
+        self.inline = inline  # placeholder -> InlineImage, when images were streamed out
 
     def json(self) -> Any:
         try:
@@ -106,11 +106,10 @@ class Response:
             ) from None
 
 
-@dataclass
-class Request:
+class Request(NamedTuple):
     method: str
     url: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]
     body: bytes | list[bytes] | None = None
     length: int | None = None
 

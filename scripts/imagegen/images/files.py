@@ -6,8 +6,8 @@ import base64
 import os
 import stat
 import struct
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import UsageError
 
@@ -85,8 +85,7 @@ def file_header(path: Path) -> bytes:
         return handle.read(HEADER_BYTES)
 
 
-@dataclass
-class InputImage:
+class InputImage(NamedTuple):
     """A local image read once, checked, and kept with what we know of it."""
 
     path: Path

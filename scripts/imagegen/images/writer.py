@@ -15,7 +15,6 @@ import os
 import struct
 import time
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -29,16 +28,16 @@ PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
 MAX_SUFFIX = 10_000
 
 
-@dataclass
 class SavedImage:
-    path: Path
-    format: str
-    width: int | None
-    height: int | None
-    bytes: int
-    sha256: str
-    sidecar: Path | None = None
-    warnings: list[str] = field(default_factory=list)
+    """An image the writer saved: where, what it is, its sidecar, and any note about it."""
+
+    __slots__ = ("path", "format", "width", "height", "bytes", "sha256", "sidecar", "warnings")
+
+    def __init__(self, path: Path, format: str, width: int | None, height: int | None, bytes: int, sha256: str,
+                 sidecar: Path | None = None, warnings: list[str] | None = None) -> None:
+        self.path, self.format, self.width, self.height = path, format, width, height
+        self.bytes, self.sha256, self.sidecar = bytes, sha256, sidecar
+        self.warnings = warnings if warnings is not None else []
 
 
 def png_text_chunk(keyword: str, text: str) -> bytes:

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..errors import provider_error
 from ..fsutil import iso
+from .pricing import SIZE_SCALE, Pricing
 
-CACHE_NAME = "models.json"
 MAX_AGE_SECONDS = 7 * 24 * 3600
 CACHE_VERSION = 1
 TOKENS_PER_IMAGE_GUESS = 1290  # a 1K Gemini image; used only for models the registry does not know
@@ -44,7 +43,7 @@ _memo: dict[Path, tuple[int, Catalogue | None]] = {}
 
 
 def cache_path() -> Path:
-    return config.user_cache_dir() / CACHE_NAME
+    return config.catalogue_path()
 
 
 def load(path: Path | None = None) -> Catalogue | None:
@@ -107,15 +106,9 @@ def normalise(item: Any) -> dict[str, Any] | None:
     }
 
 
-def fetch(client: Any, base_url: str, headers: dict[str, str]) -> Catalogue:
-    """Ask OpenRouter for its image models; ProviderError when the answer is not a model list."""
-    response = client.get(base_url + "/models?output_modalities=image", headers)
-    doc = response.json()
-    data = doc.get("data") if isinstance(doc, dict) else None
-    if not isinstance(data, list):
-        raise provider_error("provider_error", "GET /models did not return a model list",
-                             details="expected {\"data\": [...]}", status=response.status)
-    models = {m["id"]: m for m in (normalise(item) for item in data) if m is not None}
+def from_entries(entries: list[Any]) -> Catalogue:
+    """A catalogue fetched now from OpenRouter's ``/models`` entries (those that are image models)."""
+    models = {m["id"]: m for m in (normalise(item) for item in entries) if m is not None}
     return Catalogue(time.time(), models, cache_path())
 
 
@@ -192,8 +185,6 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
     (``image`` there is the price of an *input* image). Image-only models quote one price per image
     or, for FLUX, per first megapixel.
     """
-    from .registry import SIZE_SCALE, Pricing
-
     pricing = spec.pricing
     prices = entry["pricing"]
     image_output, image = prices.get("image_output"), prices.get("image")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import registry
-from .registry import ModelSpec, Pricing
+from .pricing import Pricing
+from .registry import ModelSpec
 
 CARD_COMMAND = "python3 scripts/models.py --markdown > references/model-card.md"
 TABLE_SIZES = ("1K", "2K", "4K")

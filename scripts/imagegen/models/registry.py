@@ -1,7 +1,7 @@
 """The model registry: aliases, OpenRouter ids, capabilities, prices and cost estimates.
 
 The built-in table below is the fallback. After ``models.py --refresh`` a fresh catalogue cache
-(see :mod:`imagegen.catalogue`) overrides prices and capabilities of known ids and adds new image
+(see :mod:`imagegen.models.catalogue`) overrides prices and capabilities of known ids and adds new image
 models by full id; :func:`resolve` and :func:`all_models` apply it.
 """
 
@@ -11,36 +11,11 @@ import math
 from typing import NamedTuple
 
 from ..errors import UsageError
+from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
 
 STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 EXTRA_TALL_WIDE = ("1:4", "4:1", "1:8", "8:1")
 STANDARD_SIZES = ("1K", "2K", "4K")
-
-# Pixel size of each aspect ratio at 1K, as OpenRouter documents it.
-RATIO_PIXELS_1K = {
-    "1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832), "3:4": (864, 1184),
-    "4:3": (1184, 864), "4:5": (896, 1152), "5:4": (1152, 896), "9:16": (768, 1344),
-    "16:9": (1344, 768), "21:9": (1536, 672), "1:4": (512, 2048), "4:1": (2048, 512),
-    "1:8": (384, 3072), "8:1": (3072, 384),
-}
-SIZE_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
-MEGAPIXEL = 1024 * 1024  # billed per started megapixel of 1024x1024
-
-
-# Records are NamedTuples rather than dataclasses: importing dataclasses (and with it inspect)
-# would cost every script's start-up, --help included.
-class Pricing(NamedTuple):
-    """How a model is billed. ``guess`` marks prices not confirmed by the provider's catalogue."""
-
-    kind: str  # "per_mp" | "per_image" | "image_tokens" | "unknown"
-    first_mp: float = 0.0
-    further_mp: float = 0.0
-    per_image: dict[str, float] = {}  # size -> USD (read-only)
-    per_million_tokens: float = 0.0  # image_tokens: the rate; per_image: the token rate the table assumes
-    tokens_per_image: int = 0
-    guess: bool = False
-    source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue)
-
 
 class ModelSpec(NamedTuple):
     alias: str
@@ -124,20 +99,29 @@ def resolve(name: str) -> ModelSpec:
 
     A fresh live catalogue (``models.py --refresh``) supplies prices and capabilities.
     """
-    from . import catalogue
-
     name = name.strip()
     spec = BY_ALIAS.get(name) or BY_ID.get(name) or BY_ALIAS.get(name.lower())
     if spec is not None:
-        return catalogue.apply(spec)
+        return _live(spec)
     if "/" in name and all(part.strip() for part in name.split("/", 1)):
-        return catalogue.apply(_assumed(name))
+        return _live(_assumed(name))
     raise UsageError(
         f"unknown model {name!r}",
         details="use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such as vendor/model "
                 "(models.py lists them)",
         kind="unknown_model",
     )
+
+
+def _live(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with the live catalogue's prices laid over it (its module loads only when a cache exists)."""
+    from .. import config
+
+    if not config.catalogue_path().exists():
+        return spec
+    from . import catalogue
+
+    return catalogue.apply(spec)
 
 
 def all_models() -> list[ModelSpec]:

@@ -3,6 +3,7 @@ a parser loads none of the modules that use them."""
 
 BASELINE_SOURCE_KINDS = ("current_attachment", "reply_attachment", "explicit_path_or_url")
 DEFAULT_BASELINE_SOURCE_KIND = "explicit_path_or_url"
+BASELINE_RESOLUTION_POLICY = "current_attachment>reply_attachment>clarify"
 DEFAULT_MAX_BASELINE_MB = 10.0
 VARIATION_STRENGTHS = ("low", "medium", "high")
 DEFAULT_ENHANCE_MODEL = "google/gemini-2.5-flash"

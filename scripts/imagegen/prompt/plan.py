@@ -7,47 +7,50 @@ clarify. It touches no provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import clarify, intent, presets, steering
-from . import baseline as baselines
+from . import choices, steering
 from . import compose as prompting
-from . import rails as rails_
 from ..errors import UsageError
 from ..images import files as images
 from ..models import registry
-from ..requests import GenerateRequest
+
+if TYPE_CHECKING:  # presets, baselines and rails load only for the runs that use them
+    from ..requests import GenerateRequest
+    from . import clarify, intent, presets
+    from . import baseline as baselines
+    from . import rails as rails_
 
 DEFAULT_ASPECT_RATIO = "1:1"
 DEFAULT_SIZE = "2K"
 
 
-@dataclass
 class GenerationPlan:
     """Everything a generation needs, validated; building it touches no network."""
 
-    spec: registry.ModelSpec
-    prompt: str
-    final_prompt: str
-    aspect_ratio: str
-    size: str
-    count: int = 1
-    seed: int | None = None
-    preset: presets.Preset | None = None
-    system_message: str | None = None
-    upsampling: bool | None = None
-    style_refs: list[images.InputImage] = field(default_factory=list)
-    input_images: list[images.InputImage] = field(default_factory=list)
-    instructions: list[str] = field(default_factory=list)  # rails and tooling text, composed before the scene
-    warnings: list[str] = field(default_factory=list)
-    extra_result: dict[str, Any] = field(default_factory=dict)
-    baseline: baselines.Baseline | None = None
-    rails: rails_.Rails | None = None
-    edit_intent: intent.IntentMatch | None = None
-    clarify_hints: list[clarify.Hint] = field(default_factory=list)
-    scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
-    enhancement: dict[str, Any] | None = None
+    def __init__(self, spec: registry.ModelSpec, prompt: str, aspect_ratio: str, size: str, *, count: int = 1,
+                 seed: int | None = None, preset: presets.Preset | None = None) -> None:
+        self.spec = spec
+        self.prompt = prompt
+        self.final_prompt = prompt
+        self.aspect_ratio = aspect_ratio
+        self.size = size
+        self.count = count
+        self.seed = seed
+        self.preset = preset
+        self.system_message: str | None = None
+        self.upsampling: bool | None = None
+        self.style_refs: list[images.InputImage] = []
+        self.input_images: list[images.InputImage] = []
+        self.instructions: list[str] = []  # rails and tooling text, composed before the scene
+        self.warnings: list[str] = []
+        self.extra_result: dict[str, Any] = {}
+        self.baseline: baselines.Baseline | None = None
+        self.rails: rails_.Rails | None = None
+        self.edit_intent: intent.IntentMatch | None = None
+        self.clarify_hints: list[clarify.Hint] = []
+        self.scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
+        self.enhancement: dict[str, Any] | None = None
 
     @property
     def enhanced_prompt(self) -> str | None:
@@ -100,7 +103,7 @@ class GenerationPlan:
             "baseline_applied": self.baseline is not None,
             "baseline_source": self.baseline.source if self.baseline else None,
             "baseline_source_kind": self.baseline.source_kind if self.baseline else None,
-            "baseline_resolution_policy": baselines.RESOLUTION_POLICY,
+            "baseline_resolution_policy": choices.BASELINE_RESOLUTION_POLICY,
             "rails_applied": self.rails.record() if self.rails else None,
             "clarify_hints": [hint.to_dict() for hint in self.clarify_hints],
             "instructions": list(self.instructions),
@@ -125,18 +128,18 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
         raise UsageError("--prompt is empty", details="describe the image to generate")
     if request.baseline_image is not None and not request.baseline_image.strip():
         raise UsageError("--baseline-image is empty", details="give a workspace file or an https URL, or leave it out")
-    preset = presets.load(request.preset) if request.preset else None
+    preset = None
+    if request.preset:
+        from . import presets
+
+        preset = presets.load(request.preset)
     defaults = preset.defaults if preset else {}
     spec = registry.resolve(request.model or defaults.get("model") or request.fallback_model or default_model)
     plan = GenerationPlan(
-        spec=spec,
-        prompt=prompt,
-        final_prompt=prompt,
+        spec, prompt,
         aspect_ratio=request.aspect_ratio or defaults.get("aspect_ratio") or DEFAULT_ASPECT_RATIO,
         size=request.size or defaults.get("size") or DEFAULT_SIZE,
-        count=request.n,
-        seed=request.seed,
-        preset=preset,
+        count=request.n, seed=request.seed, preset=preset,
     )
     if preset:
         plan.warnings += preset.warnings

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..models import registry
+from ..models import pricing, registry
 from ..errors import UsageError
 
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -118,9 +118,9 @@ def _parse_defaults(defaults: dict, path: Path, preset: Preset) -> dict[str, str
             registry.resolve(result["model"])
         except UsageError as error:
             raise _invalid(path, f"{error.message} ({error.details})", "defaults.model") from None
-    if "aspect_ratio" in result and result["aspect_ratio"] not in registry.RATIO_PIXELS_1K:
+    if "aspect_ratio" in result and result["aspect_ratio"] not in pricing.RATIO_PIXELS_1K:
         raise _invalid(path, f"unknown aspect ratio {result['aspect_ratio']!r}", "defaults.aspect_ratio")
-    if "size" in result and result["size"] not in registry.SIZE_SCALE:
+    if "size" in result and result["size"] not in pricing.SIZE_SCALE:
         raise _invalid(path, f"unknown size {result['size']!r} (use 1K, 2K or 4K)", "defaults.size")
     return result
 

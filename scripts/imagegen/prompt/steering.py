@@ -9,18 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import clarify, intent, rails
+from . import clarify, intent
 from .. import config
-from . import baseline as baselines
 from ..errors import ClarifyError, EditIntentError
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest
+    from . import baseline as baselines
     from .plan import GenerationPlan
+
+
+RAIL_FLAGS = ("variation_strength", "lock_palette", "lock_composition")  # None: not given (False is given)
 
 
 def load_baseline(request: GenerateRequest) -> baselines.Baseline:
     assert request.baseline_image is not None
+    from . import baseline as baselines
+
     root = Path(request.workspace_root) if request.workspace_root else None
     return baselines.load(
         request.baseline_image, source_kind=request.baseline_source_kind, workspace_root=root,
@@ -36,6 +41,11 @@ def upload_host() -> str:
 
 
 def apply_rails(plan: GenerationPlan, request: GenerateRequest) -> None:
+    asked = request.must_keep or any(getattr(request, name) is not None for name in RAIL_FLAGS)
+    if plan.baseline is None and not asked:
+        return  # no baseline and no rail asked for: nothing to hold the result to
+    from . import rails
+
     plan.rails = rails.from_request(request, plan.baseline is not None)
     if plan.rails is None:
         return

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 
+from .lazyre import Lazy
+
 # "double", “curly”, «guillemets», and 'single' quotes that are not apostrophes (it's, dogs').
-QUOTED = re.compile(r'"([^"\n]+)"|“([^”\n]+)”|«([^»\n]+)»|‘([^’\n]+)’|(?<![\w])\'([^\'\n]+)\'(?![\w])')
+# Compiled only for a prompt that holds a quote mark (most do not).
+QUOTED = Lazy(r'"([^"\n]+)"|“([^”\n]+)”|«([^»\n]+)»|‘([^’\n]+)’|(?<![\w])\'([^\'\n]+)\'(?![\w])',
+              cues=('"', "“", "«", "‘", "'"))
 QUOTE_MARK = '"…"'
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’&-]*")
 

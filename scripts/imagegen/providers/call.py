@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-from ..http.multipart import FilePart
-
 if TYPE_CHECKING:
     from ..http.client import HttpClient, Response
+    from ..http.multipart import FilePart
     from .replies import ProviderReply
 
 _DATA_URL_HEAD = 24

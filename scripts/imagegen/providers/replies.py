@@ -4,22 +4,24 @@ text, cost, and the failures a provider hides in an HTTP 200."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from ..http.client import HttpClient, Response
 from ..errors import ProviderError, provider_error
 from ..http.b64stream import InlineImage, split_body
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient, Response
 
 MAX_DOWNLOAD = 100 * 1024 * 1024
 
 
-@dataclass
 class ImageSource:
     """One image in a reply: inline base64 or a URL to fetch."""
 
-    inline: InlineImage | None = None
-    url: str | None = None
+    __slots__ = ("inline", "url")
+
+    def __init__(self, inline: InlineImage | None = None, url: str | None = None) -> None:
+        self.inline, self.url = inline, url
 
     def chunks(self, client: HttpClient) -> Iterator[bytes]:
         if self.inline is not None:
@@ -50,17 +52,21 @@ class ImageSource:
         return {"url": self.url}
 
 
-@dataclass
 class ProviderReply:
-    images: list[ImageSource]
-    text: str | None
-    generation_id: str | None
-    model: str | None
-    provider: str | None
-    usage: dict[str, Any] = field(default_factory=dict)
-    finish_reason: str | None = None
-    native_finish_reason: str | None = None
-    document: dict[str, Any] = field(default_factory=dict)  # the reply with image data left out
+    """What a provider answered: its images, text, ids, usage (with ``cost`` when known) and the
+    reply itself with image data left out (``document``)."""
+
+    __slots__ = ("images", "text", "generation_id", "model", "provider", "usage", "finish_reason",
+                 "native_finish_reason", "document")
+
+    def __init__(self, images: list[ImageSource], text: str | None, generation_id: str | None, model: str | None,
+                 provider: str | None, usage: dict[str, Any] | None = None, finish_reason: str | None = None,
+                 native_finish_reason: str | None = None, document: dict[str, Any] | None = None) -> None:
+        self.images, self.text, self.generation_id, self.model, self.provider = (
+            images, text, generation_id, model, provider)
+        self.usage = usage if usage is not None else {}
+        self.finish_reason, self.native_finish_reason = finish_reason, native_finish_reason
+        self.document = document if document is not None else {}
 
     @property
     def cost_usd(self) -> float | None:

@@ -1,0 +1,35 @@
+"""OpenRouter's free GET endpoints: the image-model list (``/models``) and the key's limits (``/key``).
+
+Neither costs money, so they do not go through the paid-call path; they are read here, like every
+other reply, so that nothing outside ``providers/`` reads a provider's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import provider_error
+from . import openrouter
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient
+
+
+def image_models(client: HttpClient, *, with_key: bool) -> list[Any]:
+    """The raw entries of ``GET /models?output_modalities=image``; ProviderError when it is not a list."""
+    headers = openrouter.headers() if with_key else {}
+    response = client.get(openrouter.base_url() + "/models?output_modalities=image", headers)
+    document = response.json()
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise provider_error("provider_error", "GET /models did not return a model list",
+                             details="expected {\"data\": [...]}", status=response.status)
+    return data
+
+
+def key_limits(client: HttpClient) -> dict[str, Any] | None:
+    """The key's ``data`` object from ``GET /key`` (limit, usage, ...), or None when there is none."""
+    response = client.get(openrouter.base_url() + "/key", {"Authorization": openrouter.headers()["Authorization"]})
+    document = response.json()
+    data = document.get("data") if isinstance(document, dict) else None
+    return data if isinstance(data, dict) else None
