@@ -1,7 +1,7 @@
 """The job: what a job file holds, the states it moves through, and the request inside it.
 
 States are the folders of the queue (``layout.STATES``): ``pending`` -> ``running`` -> ``results``
-(finished, ``status: "done"``) or ``failed``. :data:`STATUS_OF` is the one place that says which
+(finished, ``status: "done"``) or ``failed``: :data:`PENDING`, :data:`RUNNING`, :data:`DONE`, :data:`FAILED`. :data:`STATUS_OF` is the one place that says which
 ``status`` a job file carries in each state.
 
 A job file is input, not trust: anyone who can write to the queue folder can plant one. Its
@@ -19,10 +19,11 @@ from typing import Any
 
 from ..errors import ImageGenError
 from ..requests import GenerateRequest, InvalidRequest
+from .layout import STATES
 
 FORMAT = 2
-PENDING, RUNNING, DONE_STATE, FAILED = "pending", "running", "results", "failed"
-STATUS_OF = {PENDING: "pending", RUNNING: "running", DONE_STATE: "done", FAILED: "failed"}
+PENDING, RUNNING, DONE, FAILED = STATES  # the folders; DONE is results/
+STATUS_OF = {PENDING: "pending", RUNNING: "running", DONE: "done", FAILED: "failed"}
 KIND = "generate"  # the only job kind: a generation (one variant of a request)
 
 # Format 1 "args" keys -> request fields; keys of neither kind (flags of the invocation) are dropped.

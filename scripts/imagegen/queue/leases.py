@@ -17,6 +17,7 @@ from typing import Any
 
 from ..fsutil import now_iso, sweep_abandoned, unlink_quietly, write_json_atomic
 from . import store
+from .job import DONE, FAILED, PENDING, RUNNING
 from .layout import STATES, QueueDirs
 
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
@@ -115,14 +116,13 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
         return None
     with os.fdopen(fd, "w") as handle:
         json.dump(worker.lease(), handle)
-    if not store.move(dirs, job_id, "pending", "running"):
+    if not store.move(dirs, job_id, PENDING, RUNNING):
         os.unlink(lease_path)
         return None
     try:
-        return store.read_job(dirs.job_path("running", job_id))
+        return store.read_job(dirs.job_path(RUNNING, job_id))
     except store.CorruptJob as error:
-        store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
-                            "error": str(error)}, "failed")
+        store.finish(dirs, {"job_id": job_id, "error_kind": "corrupt_job", "error": str(error)}, FAILED)
         return None
 
 
@@ -159,7 +159,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
     nothing is changed on disk (dead workers' lock files are left for the next recovery)."""
     now = time.time()
     found: list[Stranded] = []
-    running = dirs.state_dir("running")
+    running = dirs.state_dir(RUNNING)
     try:
         names = sorted(os.listdir(running))
     except FileNotFoundError:
@@ -214,8 +214,8 @@ def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[d
 def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict[str, Any] | None:
     job_id = stranded.job_id
     lease = dirs.lease_path(job_id)
-    running = dirs.job_path("running", job_id)
-    if dirs.job_path("results", job_id).exists() or dirs.job_path("failed", job_id).exists():
+    running = dirs.job_path(RUNNING, job_id)
+    if dirs.job_path(DONE, job_id).exists() or dirs.job_path(FAILED, job_id).exists():
         unlink_quietly(running)  # it finished; the worker died while tidying up
         unlink_quietly(lease)
         return {"job_id": job_id, "action": "already_finished"}
@@ -225,8 +225,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     try:
         job = store.read_job(running)
     except store.CorruptJob as error:
-        store.finish(dirs, {"job_id": job_id, "status": "failed", "error_kind": "corrupt_job",
-                            "error": str(error)}, "failed")
+        store.finish(dirs, {"job_id": job_id, "error_kind": "corrupt_job", "error": str(error)}, FAILED)
         return {"job_id": job_id, "action": "failed", "reason": str(error)}
     except FileNotFoundError:
         return None
@@ -235,11 +234,11 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     job.setdefault("history", []).append({"at": now_iso(), "error_kind": "worker_lost",
                                           "error": stranded.reason, "charge_unknown": True})
     if job["attempts"] >= max_attempts:
-        job.update(status="failed", error_kind="worker_lost",
+        job.update(error_kind="worker_lost",
                    error=f"gave up after {job['attempts']} attempts; last: {stranded.reason}")
-        store.finish(dirs, job, "failed")
+        store.finish(dirs, job, FAILED)
         return {"job_id": job_id, "action": "failed", "reason": stranded.reason}
-    store.rewrite(dirs, "running", job)
-    store.move(dirs, job_id, "running", "pending")
+    store.rewrite(dirs, RUNNING, job)
+    store.move(dirs, job_id, RUNNING, PENDING)
     unlink_quietly(lease)
     return {"job_id": job_id, "action": "requeued", "reason": stranded.reason}

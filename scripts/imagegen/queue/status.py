@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from . import leases, store
-from .job import output_dir_of
+from .job import DONE, FAILED, PENDING, output_dir_of
 from .layout import QueueDirs
 
 
@@ -32,22 +32,22 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         if job:
             entry["target"] = job.get("output") or output_dir_of(job)
             entry["attempts"] = job.get("attempts", 0)
-            if job.get("deferred_reason") and state == "pending":
+            if job.get("deferred_reason") and state == PENDING:
                 entry["deferred_reason"] = job["deferred_reason"]
                 entry["deferred_until"] = job.get("deferred_until")
             result = job.get("result") or {}
-            if state == "results":
+            if state == DONE:
                 paths = result.get("all_paths") or [result.get("path")]
                 entry["paths"] = [p for p in paths if p]
                 attachments += entry["paths"]
                 cost += float(result.get("cost_usd") or 0)
-            if state == "failed":
+            if state == FAILED:
                 entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
             if job.get("charge_unknown"):
                 entry["charge_unknown"] = True
         jobs.append(entry)
-    finished = states.get("results", 0) + states.get("failed", 0)
+    finished = states.get(DONE, 0) + states.get(FAILED, 0)
     return {
         "queue_dir": str(dirs.root),
         "request_id": request_id,

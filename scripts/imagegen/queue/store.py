@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
-from .job import FORMAT, CorruptJob
+from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
 
@@ -47,7 +47,7 @@ def read_job(path: Path) -> dict[str, Any]:
 
 def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
     """(state, path) of a job; finished states win over running (see module docstring)."""
-    for state in ("results", "failed", "running", "pending"):
+    for state in (DONE, FAILED, RUNNING, PENDING):
         path = dirs.job_path(state, job)
         if path.exists():
             return state, path
@@ -107,13 +107,13 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[
     job = {**job, "format": FORMAT, "job_id": job_name, "variant": variant, "attempts": job.get("attempts", 0),
            "created_at": now_iso(), "updated_at": now_iso()}
     try:
-        write_json_atomic(dirs.job_path("pending", job_name), job, exclusive=True)
+        write_json_atomic(dirs.job_path(PENDING, job_name), job, exclusive=True)
     except FileExistsError:
-        return read_job(dirs.job_path("pending", job_name)), False
+        return read_job(dirs.job_path(PENDING, job_name)), False
     except OSError as error:
         raise UsageError(f"could not write the job to {dirs.root}: {error.strerror or error}",
                          kind="queue_dir") from None
-    job["state"] = "pending"
+    job["state"] = PENDING
     return job, True
 
 
@@ -121,7 +121,7 @@ def pending_names(dirs: QueueDirs, request_id: str | None = None) -> list[str]:
     """Pending job ids, oldest first (one directory scan)."""
     entries = []
     prefix = f"{request_id}--" if request_id else ""
-    with os.scandir(dirs.state_dir("pending")) as scan:
+    with os.scandir(dirs.state_dir(PENDING)) as scan:
         for entry in scan:
             name = entry.name
             if not name.endswith(".json") or name.startswith(".") or not name.startswith(prefix):
@@ -151,10 +151,11 @@ def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
 
 def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
     """Record the outcome in results/ or failed/, then drop the running copy and its lease."""
+    job["status"] = STATUS_OF[state]
     job["updated_at"] = now_iso()
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
-    for path in (dirs.job_path("running", job["job_id"]), dirs.lease_path(job["job_id"])):
+    for path in (dirs.job_path(RUNNING, job["job_id"]), dirs.lease_path(job["job_id"])):
         unlink_quietly(path)
     return target
 

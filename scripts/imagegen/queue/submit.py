@@ -86,7 +86,7 @@ def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[s
     return {
         "job_id": saved["job_id"],
         "variant": saved.get("variant"),
-        "state": saved.get("state", "pending"),
+        "state": saved.get("state", PENDING),
         "created": created,
         "target": saved.get("output") or output_dir_of(saved),
         "cost_estimate_usd": saved.get("cost_estimate_usd"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import leases, store
 from .job import prompt_of
-from .layout import QueueDirs
+from .layout import STATES, QueueDirs
 
 
 @dataclass
@@ -61,7 +61,7 @@ def request_jobs(dirs: QueueDirs, request_id: str) -> list[JobView]:
 
 def job_states(jobs: list[JobView]) -> dict[str, int]:
     """How many of ``jobs`` are in each state folder (plus ``missing`` when any file is gone)."""
-    states = {state: 0 for state in ("pending", "running", "results", "failed")}
+    states = {state: 0 for state in STATES}
     for job in jobs:
         key = job.state or "missing"
         states[key] = states.get(key, 0) + 1

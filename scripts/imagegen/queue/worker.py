@@ -27,6 +27,7 @@ from ..config import retry_base_seconds
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
+from .job import DONE, FAILED, PENDING, RUNNING
 from .layout import QueueDirs
 
 RESCAN_INTERVAL = 0.5
@@ -113,7 +114,7 @@ class Drainer:
 
     def _runnable(self, name: str) -> bool:
         try:
-            job = store.read_job(self.dirs.job_path("pending", name))
+            job = store.read_job(self.dirs.job_path(PENDING, name))
         except FileNotFoundError:
             return False
         except store.CorruptJob:
@@ -215,7 +216,7 @@ class Drainer:
     def _done(self, job: dict[str, Any], result: dict[str, Any], started: float) -> None:
         job["attempts"] += 1
         job["provider_response"] = result.pop("provider_response", None)
-        job.update(status="done", result=result, error=None, error_kind=None)
+        job.update(result=result, error=None, error_kind=None)
         job["run_ms"] = int((time.time() - started) * 1000)
         job["provider"] = {k: result.get(k) for k in ("generation_id", "model", "provider", "cost_usd")}
         for key in ("edit_intent_detected", "baseline_applied", "baseline_source", "baseline_source_kind",
@@ -224,7 +225,7 @@ class Drainer:
                 job[key] = result[key]
         self._record_common(job)
         self._leave(job)
-        store.finish(self.dirs, job, "results")
+        store.finish(self.dirs, job, DONE)
         with self.lock:
             self.stats.done += 1
             self.stats.cost_usd += float(result.get("cost_usd") or 0)
@@ -270,11 +271,11 @@ class Drainer:
                                     "deferred_until": job["deferred_until"]})
 
     def _fail(self, job: dict[str, Any], error: ImageGenError) -> None:
-        job.update(status="failed", error=error.message, error_kind=error.kind, details=error.details,
+        job.update(error=error.message, error_kind=error.kind, details=error.details,
                    retryable=error.retryable)
         self._record_common(job)
         self._leave(job)
-        store.finish(self.dirs, job, "failed")
+        store.finish(self.dirs, job, FAILED)
         with self.lock:
             self.stats.failed += 1
             self.stats.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
@@ -286,8 +287,8 @@ class Drainer:
         job["deferred_until"] = iso(until)
         job["deferred_reason"] = f"{error.kind}: {error.message}"
         self._leave(job)
-        store.rewrite(self.dirs, "running", job)
-        store.move(self.dirs, job["job_id"], "running", "pending")
+        store.rewrite(self.dirs, RUNNING, job)
+        store.move(self.dirs, job["job_id"], RUNNING, PENDING)
         unlink_quietly(self.dirs.lease_path(job["job_id"]))
         with self.lock:
             self.stats.deferred += 1
