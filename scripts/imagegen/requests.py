@@ -169,7 +169,35 @@ _LOOK = (
 )
 
 
-class GenerateRequest(Request):
+class ImageRequest(Request):
+    """What every request that makes images has (the fields of ``_LOOK``, ``_IMAGES_API``, ``_OUTPUT``
+    and ``_SPENDING``, plus the prompt, the count and the input images): annotations for readers and
+    type checkers; the values come from ``FIELDS``."""
+
+    prompt: str
+    n: int
+    model: str | None
+    fallback_model: str | None
+    aspect_ratio: str | None
+    size: str | None
+    seed: int | None
+    preset: str | None
+    style_refs: tuple[str, ...]
+    system_prompt: str | None
+    input_images: tuple[str, ...]
+    api: str
+    quality: str | None
+    output_format: str | None
+    background: str | None
+    output_dir: str
+    output_file: str | None
+    overwrite: bool
+    sidecar: bool
+    max_cost: float | None
+    request_id: str | None
+
+
+class GenerateRequest(ImageRequest):
     """generate.py, generate_image.py and a queued job: text (and images) to image."""
 
     KIND = "generate"
@@ -198,18 +226,7 @@ class GenerateRequest(Request):
         Field("instructions", _TEXTS, ()),  # lines the caller adds (a queue's "Variation 2 of 4"), never checked
     )
 
-    prompt: str
-    model: str | None
-    fallback_model: str | None
-    aspect_ratio: str | None
-    size: str | None
-    seed: int | None
-    preset: str | None
-    style_refs: tuple[str, ...]
-    system_prompt: str | None
-    input_images: tuple[str, ...]
     prompt_upsampling: bool | None
-    n: int
     baseline_image: str | None
     baseline_source_kind: str
     confirm_external_upload: bool
@@ -223,16 +240,6 @@ class GenerateRequest(Request):
     strict_clarify: bool
     enhance: bool
     enhance_model: str
-    api: str
-    quality: str | None
-    output_format: str | None
-    background: str | None
-    output_dir: str
-    output_file: str | None
-    overwrite: bool
-    sidecar: bool
-    max_cost: float | None
-    request_id: str | None
     instructions: tuple[str, ...]
 
 
@@ -242,7 +249,7 @@ def _rect(value: Any) -> Any:
     return rect_spec(v.text(value))
 
 
-class EditRequest(Request):
+class EditRequest(ImageRequest):
     """edit.py: an instruction edit through OpenRouter, or a mask edit through OpenAI."""
 
     KIND = "edit"
@@ -264,33 +271,12 @@ class EditRequest(Request):
     )
 
     mode: str | None
-    input_images: tuple[str, ...]
-    prompt: str
-    n: int
-    model: str | None
-    fallback_model: str | None
-    aspect_ratio: str | None
-    size: str | None
-    seed: int | None
-    preset: str | None
-    style_refs: tuple[str, ...]
-    system_prompt: str | None
-    api: str
-    quality: str | None
-    output_format: str | None
-    background: str | None
     mask: str | None
     mask_rects: tuple[Any, ...]
     mask_invert: bool
     openai_model: str | None
     openai_size: str | None
     input_fidelity: str | None
-    output_dir: str
-    output_file: str | None
-    overwrite: bool
-    sidecar: bool
-    max_cost: float | None
-    request_id: str | None
 
 
 class ReviewRequest(Request):
