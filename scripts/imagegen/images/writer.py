@@ -31,13 +31,14 @@ MAX_SUFFIX = 10_000
 class SavedImage:
     """An image the writer saved: where, what it is, its sidecar, and any note about it."""
 
-    __slots__ = ("path", "format", "width", "height", "bytes", "sha256", "sidecar", "warnings")
+    __slots__ = ("path", "format", "width", "height", "bytes", "sha256", "sidecar", "warnings", "content_credentials")
 
     def __init__(self, path: Path, format: str, width: int | None, height: int | None, bytes: int, sha256: str,
                  sidecar: Path | None = None, warnings: list[str] | None = None) -> None:
         self.path, self.format, self.width, self.height = path, format, width, height
         self.bytes, self.sha256, self.sidecar = bytes, sha256, sidecar
         self.warnings = warnings if warnings is not None else []
+        self.content_credentials = False  # the file carries C2PA credentials (and is the provider's, unchanged)
 
 
 def png_text_chunk(keyword: str, text: str) -> bytes:
@@ -47,19 +48,33 @@ def png_text_chunk(keyword: str, text: str) -> bytes:
 
 
 def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, Any] | None:
-    """The record ImageWriter put into a PNG (the ``image-gen`` iTXt chunk after IHDR), or None."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(PNG_HEADER_LEN + 8)
-            if not images.sniff_format(head) == "png" or head[PNG_HEADER_LEN + 4:] != b"iTXt":
-                return None
-            (length,) = struct.unpack(">I", head[PNG_HEADER_LEN:PNG_HEADER_LEN + 4])
-            data = handle.read(min(length, limit))
-    except OSError:
-        return None
+    """The record ImageWriter put into a PNG (the ``image-gen`` iTXt chunk), or None.
+
+    The chunk is found by walking the chunk headers (seeking over their data): it sits before IEND
+    (after IHDR in files written by earlier versions)."""
     prefix = b"image-gen" + b"\x00" * 5  # keyword, then no compression, no language, no translation
     try:
-        record = json.loads(data[len(prefix):]) if data.startswith(prefix) else None
+        with open(path, "rb") as handle:
+            if handle.read(8) != b"\x89PNG\r\n\x1a\n":
+                return None
+            while True:
+                header = handle.read(8)
+                if len(header) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", header)
+                if kind == b"iTXt" and length <= limit:
+                    data = handle.read(length)
+                    if data.startswith(prefix):
+                        break
+                    handle.seek(4, os.SEEK_CUR)
+                elif kind == b"IEND":
+                    return None
+                else:
+                    handle.seek(length + 4, os.SEEK_CUR)
+    except OSError:
+        return None
+    try:
+        record = json.loads(data[len(prefix):])
     except (ValueError, UnicodeDecodeError):
         return None
     return record if isinstance(record, dict) else None
@@ -148,11 +163,12 @@ class ImageWriter:
             raise self._disk_error(directory, error) from None
         try:
             with os.fdopen(fd, "wb") as handle:
-                fmt, size, digest = _stream_image(handle, chunks, metadata)
+                streamed = _stream_image(handle, chunks, metadata)
                 handle.flush()
                 os.fsync(handle.fileno())
-                saved = self._claim(Path(temp), fmt, index)  # while the temp file is still locked
-            saved.bytes, saved.sha256 = size, digest
+                saved = self._claim(Path(temp), streamed.format, index)  # while the temp file is still locked
+            saved.bytes, saved.sha256 = streamed.size, streamed.sha256
+            saved.content_credentials = streamed.content_credentials
         except OSError as error:
             raise self._disk_error(directory, error) from None
         finally:
@@ -177,7 +193,7 @@ class ImageWriter:
         if self.sidecars:
             sidecar = saved.path.with_name(saved.path.name + ".json")
             image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
-                     "bytes": saved.bytes, "sha256": saved.sha256}
+                     "bytes": saved.bytes, "sha256": saved.sha256, "content_credentials": saved.content_credentials}
             try:
                 write_json_atomic(sidecar, {**metadata, "image": image})
                 saved.sidecar = sidecar
@@ -228,14 +244,43 @@ def _jpeg_head(path: Path) -> bytes:
         return handle.read(1024 * 1024)
 
 
-def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]) -> tuple[str, int, str]:
-    """Write decoded chunks, checking the format and adding PNG metadata; return (format, size, sha256)."""
+IEND_CHUNK = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+class StreamedImage:
+    """What :func:`_stream_image` wrote: the format, size and sha256 of the file, and whether it carries
+    Content Credentials (then it holds the provider's bytes exactly)."""
+
+    __slots__ = ("format", "size", "sha256", "content_credentials")
+
+    def __init__(self, fmt: str, size: int, sha256: str, content_credentials: bool) -> None:
+        self.format, self.size, self.sha256, self.content_credentials = fmt, size, sha256, content_credentials
+
+
+def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]) -> StreamedImage:
+    """Write the decoded chunks, checking the format, and return what was written.
+
+    The provider's bytes are written as they come. A PNG gets our metadata as an ``iTXt`` chunk just
+    before ``IEND`` (the last 12 bytes are held back until the stream ends), unless the file carries
+    C2PA credentials: then nothing is added, since any added chunk would break their binding.
+    """
     import hashlib
+
+    from .credentials import CredentialScanner
 
     digest = hashlib.sha256()
     head = b""
     fmt: str | None = None
+    scanner: CredentialScanner | None = None
+    held = b""  # a PNG's last bytes, written once the stream has ended
     size = 0
+
+    def write(data: bytes) -> None:
+        nonlocal size
+        handle.write(data)
+        digest.update(data)
+        size += len(data)
+
     for chunk in chunks:
         if fmt is None:
             head += chunk
@@ -247,15 +292,18 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
 
                 raise provider_error("provider_error", "the provider sent data that is not an image "
                                                        "(no PNG, JPEG, WebP or GIF signature)")
+            scanner = CredentialScanner(fmt)
             chunk, head = head, b""
-            if fmt == "png" and metadata and chunk[12:16] == b"IHDR":
-                text = png_text_chunk("image-gen", redact(json.dumps(metadata)))
-                chunk = chunk[:PNG_HEADER_LEN] + text + chunk[PNG_HEADER_LEN:]
-        handle.write(chunk)
-        digest.update(chunk)
-        size += len(chunk)
-    if fmt is None:
+        assert scanner is not None
+        scanner.feed(chunk)
+        if fmt == "png":
+            chunk, held = (held + chunk)[:-len(IEND_CHUNK)], (held + chunk)[-len(IEND_CHUNK):]
+        write(chunk)
+    if fmt is None or scanner is None:
         from ..errors import provider_error
 
         raise provider_error("provider_error", "the provider sent an empty or truncated image")
-    return fmt, size, digest.hexdigest()
+    if held == IEND_CHUNK and metadata and not scanner.found:
+        write(png_text_chunk("image-gen", redact(json.dumps(metadata))))
+    write(held)
+    return StreamedImage(fmt, size, digest.hexdigest(), scanner.found)

@@ -90,6 +90,8 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
         "width": first.width,
         "height": first.height,
         "sidecar": str(first.sidecar.resolve()) if first.sidecar else None,
+        # C2PA credentials from the provider: such a file is saved byte for byte (provenance in the sidecar)
+        "content_credentials": any(image.content_credentials for image in saved),
         "text_response": "\n\n".join(texts) or None,
         "warnings": warnings,
     }
