@@ -443,6 +443,7 @@ DEFAULT_REVIEW: dict[str, Any] = {
 _ANTHROPIC_ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",

@@ -221,8 +221,9 @@ def test_retry_after_beyond_cap_is_not_waited_for(run, fake):
 def test_no_image_keeps_model_text(run, fake, workdir):
     fake.enqueue("chat", chat_text_only_reply("I can't draw that.", native_finish_reason="IMAGE_PROHIBITED_CONTENT"))
     doc = assert_one_json(result := run("generate.py", "--prompt", "x", "--model", "nanobanana"))
-    assert result.code == 1 and doc["error_kind"] == "no_image" and doc["retryable"] is False
+    assert result.code == 1 and doc["error_kind"] == "moderation" and doc["retryable"] is False
     assert doc["text_response"] == "I can't draw that." and "safety" in doc["details"]
+    assert doc["native_finish_reason"] == "IMAGE_PROHIBITED_CONTENT"
     assert not (workdir / "data").exists() or not any((workdir / "data").iterdir())
 
 

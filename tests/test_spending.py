@@ -142,9 +142,9 @@ def test_failed_calls_that_reached_the_provider_are_recorded(run, fake, env):
     assert first.code == 1
     fake.enqueue("chat", chat_text_only_reply("I cannot draw that", native_finish_reason="IMAGE_SAFETY"))
     second = run("generate.py", "--prompt", "A fox", "--retries", "0", "--model", "nanobanana")
-    assert assert_one_json(second)["error_kind"] == "no_image"
+    assert assert_one_json(second)["error_kind"] == "moderation"  # a policy block, billed or not
     lines = ledger_lines(ledger_file(env))
-    assert [(line["outcome"], line["error_kind"]) for line in lines] == [("error", "credits"), ("error", "no_image")]
+    assert [(line["outcome"], line["error_kind"]) for line in lines] == [("error", "credits"), ("error", "moderation")]
     assert lines[0]["cost_usd"] is None and isinstance(lines[1]["cost_usd"], float)
 
 

@@ -89,9 +89,11 @@ class ProviderError(ImageGenError):
     retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, resend: bool = False,
-                 charge_unknown: bool = False, retry_after: float | None = None, **kwargs) -> None:
+                 charge_unknown: bool = False, retry_after: float | None = None, body: bytes | None = None,
+                 **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.status = status
+        self.body = body  # the failed reply's body, for the endpoint module to read (never printed)
         self.resend = resend
         self.charge_unknown = charge_unknown
         self.retry_after = retry_after
@@ -125,6 +127,8 @@ PROVIDER_KINDS: dict[str, bool] = {
     "network": True,
     "provider_error": True,
     "no_image": True,
+    "refusal": False,
+    "model_unavailable": False,
 }
 
 

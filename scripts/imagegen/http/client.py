@@ -357,6 +357,7 @@ class HttpClient:
             status=status,
             resend=status in RETRY_STATUSES,
             retry_after=round(retry_after, 3) if retry_after is not None else None,
+            body=bytes(body),
         )
 
     def _timeout(self, sent: bool, what: str) -> ProviderError:

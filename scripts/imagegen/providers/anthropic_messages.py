@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from ..errors import provider_error
+from ..errors import ProviderError, provider_error
 from .call import Call
 from .replies import ProviderReply, not_an_object, raise_embedded_error, text_of
 
@@ -45,7 +45,15 @@ def review_body(model: str, system: str, text: str, media_type: str, b64_data: s
 
 def call(request_body: dict[str, Any]) -> Call:
     model = str(request_body.get("model"))
-    return Call("anthropic", url(), headers, lambda response: parse(response, model), body=request_body)
+    return Call("anthropic", url(), headers, lambda response: parse(response, model), body=request_body,
+                refine=refine)
+
+
+def refine(error: ProviderError) -> ProviderError:
+    """A failed status re-read from Anthropic's ``{"type": "error", "error": {"type", "message"}}``."""
+    from . import errors
+
+    return errors.refine(error, errors.anthropic)
 
 
 def parse(response: Response, model: str | None = None) -> ProviderReply:
@@ -61,6 +69,10 @@ def parse(response: Response, model: str | None = None) -> ProviderReply:
         model=document.get("model"), provider="Anthropic", usage=document.get("usage") or {},
         finish_reason=document.get("stop_reason"), document=document,
     )
+    if reply.finish_reason == "refusal":  # a refusal, not a reply in the wrong format: do not retry
+        raise provider_error("refusal", "the review model refused to review this image", retryable=False,
+                             details="the model declined; try --provider openrouter or another --review-model",
+                             status=response.status, extra={"reply_text": reply.text})
     cost = cost_from_usage(model or reply.model or "", reply.usage)
     if cost is not None:
         reply.usage = {**reply.usage, "cost": cost}

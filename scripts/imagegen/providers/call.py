@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
+from ..errors import ProviderError
+
 if TYPE_CHECKING:
     from ..http.client import HttpClient, Response
     from ..http.multipart import FilePart
@@ -29,16 +31,24 @@ class Call(NamedTuple):
     body: dict[str, Any] | None = None
     fields: tuple[tuple[str, str], ...] = ()
     files: tuple[FilePart, ...] = ()
+    refine: Callable[[ProviderError], ProviderError] | None = None  # reads a failed status's body
 
     def send(self, client: HttpClient, spool_dir: Path | None = None) -> ProviderReply:
         """Send once through ``client`` (its retries apply) and read the reply."""
+        try:
+            return self.parse(self._post(client, spool_dir))
+        except ProviderError as error:
+            if error.body is None or self.refine is None:
+                raise
+            raise self.refine(error) from None
+
+    def _post(self, client: HttpClient, spool_dir: Path | None) -> Response:
         if self.body is not None:
-            return self.parse(client.post_json(self.url, self.body, self.headers(), spool_dir=spool_dir))
+            return client.post_json(self.url, self.body, self.headers(), spool_dir=spool_dir)
         from ..http import multipart
 
         content_type, chunks, length = multipart.encode(list(self.fields), list(self.files))
-        return self.parse(client.post_multipart(self.url, content_type, chunks, length, self.headers(),
-                                                spool_dir=spool_dir))
+        return client.post_multipart(self.url, content_type, chunks, length, self.headers(), spool_dir=spool_dir)
 
     def display(self) -> dict[str, Any]:
         """The request as ``--dry-run`` prints it: images shortened, no key."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import config
+from ..errors import ProviderError
 from ..http.multipart import FilePart
 from .call import Call
 from .replies import parse_image_list
@@ -67,7 +68,15 @@ def form(prompt: str, model: str, inputs: list[InputImage], mask: Mask | None, *
 
 
 def edit_call(fields: tuple[tuple[str, str], ...], files: tuple[FilePart, ...], model: str) -> Call:
-    return Call("openai", edits_url(), headers, lambda response: parse(response, model), fields=fields, files=files)
+    return Call("openai", edits_url(), headers, lambda response: parse(response, model), fields=fields, files=files,
+                refine=refine)
+
+
+def refine(error: ProviderError) -> ProviderError:
+    """A failed status re-read from OpenAI's error body (``moderation_blocked``, ``model_not_found``, ...)."""
+    from . import errors
+
+    return errors.refine(error, errors.openai)
 
 
 def parse(response: Response, model: str) -> ProviderReply:

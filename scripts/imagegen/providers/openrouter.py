@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import config
+from ..errors import ProviderError
 
 
 def base_url() -> str:
@@ -12,3 +13,10 @@ def base_url() -> str:
 def headers() -> dict[str, str]:
     key = config.api_key("openrouter")
     return {"Authorization": f"Bearer {key}", "X-OpenRouter-Title": "image-gen", "X-Title": "image-gen"}
+
+
+def refine(error: ProviderError) -> ProviderError:
+    """A failed status re-read from OpenRouter's error body (error_type, availability, raw reason)."""
+    from . import errors
+
+    return errors.refine(error, errors.openrouter)

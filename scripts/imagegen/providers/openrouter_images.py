@@ -35,7 +35,7 @@ def body(spec: ModelSpec, prompt: str, *, reference_urls: Sequence[str] = (), as
 
 
 def call(request_body: dict[str, Any]) -> Call:
-    return Call("openrouter", url(), openrouter.headers, parse, body=request_body)
+    return Call("openrouter", url(), openrouter.headers, parse, body=request_body, refine=openrouter.refine)
 
 
 def parse(response: Response) -> ProviderReply:

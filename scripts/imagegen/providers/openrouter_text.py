@@ -45,7 +45,7 @@ def rewrite_body(model: str, system: str, text: str, *, max_tokens: int, tempera
 
 
 def call(request_body: dict[str, Any]) -> Call:
-    return Call("openrouter", url(), openrouter.headers, parse, body=request_body)
+    return Call("openrouter", url(), openrouter.headers, parse, body=request_body, refine=openrouter.refine)
 
 
 def parse(response: Response) -> ProviderReply:

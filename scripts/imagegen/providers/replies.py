@@ -92,12 +92,14 @@ def skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]
 
 
 def raise_embedded_error(document: dict[str, Any], status: int) -> None:
+    """A bare top-level ``error`` in a 200 (OpenRouter's shape; a string from others)."""
     error = document.get("error")
+    if isinstance(error, dict) and error:
+        from . import errors
+
+        raise errors.openrouter(error, status)
     if error:
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        code = error.get("code") if isinstance(error, dict) else None
-        raise provider_error("provider_error", f"the provider reported an error: {message or code or 'unknown'}",
-                             details=f"code {code}" if code else None, status=status)
+        raise provider_error("provider_error", f"the provider reported an error: {str(error)[:300]}", status=status)
 
 
 def first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
@@ -108,10 +110,11 @@ def first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
         raise provider_error("provider_error", "the provider's reply has no choices", status=status)
     choice = choices[0]
     if choice.get("finish_reason") == "error":
-        error = choice.get("error") or {}
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        raise provider_error("provider_error", f"generation failed at the provider: {message or 'no reason given'}",
-                             status=status)
+        from . import errors
+
+        error = choice.get("error")
+        error = error if isinstance(error, dict) else {"message": str(error or "") or None}
+        raise errors.openrouter(error, status, prefix="generation failed at the provider: ")
     return choice
 
 
@@ -159,14 +162,23 @@ def text_of(content: Any) -> str | None:
     return None
 
 
+BLOCK_WORDS = ("PROHIBITED", "SAFETY", "BLOCK", "RECITATION")
+
+
 def no_image(reply: ProviderReply) -> Exception:
+    """A reply without an image: a policy block (``moderation``, never retried) when a finish reason
+    says so (``content_filter``, IMAGE_SAFETY, IMAGE_PROHIBITED_CONTENT, ...), else ``no_image``."""
     reason = reply.native_finish_reason or reply.finish_reason
-    blocked = bool(reason) and any(w in reason.upper() for w in ("PROHIBITED", "SAFETY", "BLOCK", "RECITATION"))
+    blocked = reply.finish_reason == "content_filter" or (
+        bool(reason) and any(word in reason.upper() for word in BLOCK_WORDS))
     message = "the model returned no image"
     if reason and reason.lower() not in ("stop", "end_turn"):
         message += f" (finish reason {reason})"
-    hint = "the prompt was likely blocked by the provider's safety filter; rephrase it" if blocked else \
-        "check that the model outputs images, or try another model"
-    return provider_error("no_image", message, details=hint, retryable=not blocked,
-                          extra={"text_response": reply.text, "generation_id": reply.generation_id,
-                                 "cost_usd": reply.cost_usd})
+    extra = {"text_response": reply.text, "generation_id": reply.generation_id, "cost_usd": reply.cost_usd,
+             "finish_reason": reply.finish_reason, "native_finish_reason": reply.native_finish_reason}
+    if blocked:
+        return provider_error("moderation", message, retryable=False, extra=extra,
+                              details="the provider's safety filter blocked the image; rephrase the prompt "
+                                      "(retrying will not help)")
+    return provider_error("no_image", message, details="check that the model outputs images, or try another model",
+                          retryable=True, extra=extra)

@@ -1,0 +1,142 @@
+"""Provider errors as the providers define them: OpenRouter's ``error.metadata.error_type`` and
+``error.availability``, OpenAI's ``error.code``, Anthropic's ``error.type``.
+
+The HTTP layer classifies a failed status by its number (and decides whether to send again); an
+endpoint module then hands the error here with the body, and gets back the kind its provider
+meant: a policy block is ``moderation`` and a refusal ``refusal`` (never retried), a model that is
+gone is ``model_unavailable`` with the live alternatives as the fix, and the upstream reason
+(``metadata.raw``) reaches the JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import PROVIDER_KINDS, ProviderError, provider_error
+
+# OpenRouter metadata.error_type -> our error_kind (https://openrouter.ai/docs, "Errors").
+OPENROUTER_TYPES = {
+    "authentication": "auth", "permission_denied": "auth", "payment_required": "credits",
+    "rate_limit_exceeded": "rate_limited", "provider_overloaded": "provider_error",
+    "provider_unavailable": "provider_error", "server": "provider_error", "timeout": "timeout",
+    "unmapped": "provider_error", "content_policy_violation": "moderation", "refusal": "refusal",
+    "not_found": "no_endpoint", "image_not_found": "bad_request",
+    **{name: "bad_request" for name in (
+        "invalid_request", "invalid_prompt", "context_length_exceeded", "string_too_long", "payload_too_large",
+        "unprocessable", "invalid_image", "image_too_large", "image_too_small", "unsupported_image_format",
+        "image_download_failed")},
+}
+# error.availability.code values that mean "this model cannot be used here": pick another.
+MODEL_GONE = frozenset({"model_not_found", "wrong_endpoint", "no_endpoints", "region_restricted",
+                        "constraint_filtered"})
+OPENAI_CODES = {"moderation_blocked": "moderation", "model_not_found": "model_unavailable",
+                "invalid_api_key": "auth", "insufficient_quota": "credits", "billing_hard_limit_reached": "credits",
+                "rate_limit_exceeded": "rate_limited"}
+ANTHROPIC_TYPES = {"authentication_error": "auth", "permission_error": "auth", "not_found_error": "model_unavailable",
+                   "rate_limit_error": "rate_limited", "overloaded_error": "provider_error",
+                   "invalid_request_error": "bad_request", "request_too_large": "bad_request",
+                   "billing_error": "credits"}
+NEVER_RETRIED = frozenset({"moderation", "refusal", "model_unavailable", "auth", "credits", "bad_request"})
+HINTS = {
+    "moderation": "the provider's content policy blocked this request; rephrase the prompt (retrying will not help)",
+    "refusal": "the model refused the request; rephrase it or choose another model",
+    "model_unavailable": "choose another model: models.py --refresh lists the ones served today",
+}
+
+
+def error_object(body: bytes | None) -> dict[str, Any] | None:
+    """The ``error`` object of an error body, or None when there is none."""
+    if not body:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def _text(value: Any, limit: int = 500) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text[:limit] or None
+
+
+def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None,
+               prefix: str = "the provider reported an error: ") -> ProviderError:
+    """An OpenRouter ``error`` object (in a failed status or inside an HTTP 200) as a typed error.
+    Inside a 200, ``error.code`` is the status the failure would have had."""
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+    availability = error.get("availability") if isinstance(error.get("availability"), dict) else {}
+    error_type = metadata.get("error_type")
+    kind = OPENROUTER_TYPES.get(error_type) if isinstance(error_type, str) else None
+    if availability.get("code") in MODEL_GONE:
+        kind = "model_unavailable"
+    code = error.get("code")
+    if kind is None and base is None and isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 500:
+        from ..http.client import RETRY_STATUSES, classify_status
+
+        kind, default_retry = classify_status(code), code in RETRY_STATUSES
+    else:
+        kind = kind or (base.kind if base is not None else "provider_error")
+        default_retry = base.retryable if base else PROVIDER_KINDS.get(kind, True)
+    retryable = availability.get("retryable")
+    if not isinstance(retryable, bool):
+        retryable = False if kind in NEVER_RETRIED else default_retry
+    fallbacks = [m for m in availability.get("fallback_models") or [] if isinstance(m, str)][:8]
+    raw = _text(metadata.get("raw")) or _text(metadata.get("reasons"))
+    message = _text(error.get("message"), 300) or (f"code {code}" if code is not None else "no reason given")
+    extra = {k: v for k, v in (("error_type", error_type), ("provider_name", metadata.get("provider_name")),
+                               ("upstream_reason", raw), ("availability", availability.get("code")),
+                               ("fallback_models", fallbacks or None)) if v is not None}
+    details = "; ".join(part for part in (
+        raw and f"upstream: {raw}",
+        fallbacks and "try: " + ", ".join(fallbacks),
+        HINTS.get(kind),
+    ) if part) or (base.details if base else None)
+    retry_after = availability.get("retry_after")
+    return _rebuilt(kind, prefix + message, status, retryable, details, extra, base,
+                    retry_after if isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool) else None)
+
+
+def openai(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    kind = OPENAI_CODES.get(code or "") or (base.kind if base else "provider_error")
+    message = _text(error.get("message"), 300) or "OpenAI reported an error"
+    extra = {k: v for k, v in (("error_code", code), ("error_type", error.get("type")),
+                               ("param", error.get("param"))) if v is not None}
+    if isinstance(error.get("moderation_details"), (dict, list, str)):
+        extra["upstream_reason"] = _text(error["moderation_details"])
+    details = HINTS.get(kind) or (base.details if base else None)
+    retryable = False if kind in NEVER_RETRIED else (base.retryable if base else PROVIDER_KINDS.get(kind, True))
+    return _rebuilt(kind, f"HTTP {status}: {message}" if status else message, status, retryable, details, extra,
+                    base)
+
+
+def anthropic(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:
+    error_type = error.get("type") if isinstance(error.get("type"), str) else None
+    kind = ANTHROPIC_TYPES.get(error_type or "") or (base.kind if base else "provider_error")
+    message = _text(error.get("message"), 300) or "Anthropic reported an error"
+    retryable = False if kind in NEVER_RETRIED else (base.retryable if base else PROVIDER_KINDS.get(kind, True))
+    return _rebuilt(kind, f"HTTP {status}: {message}" if status else message, status, retryable,
+                    HINTS.get(kind) or (base.details if base else None),
+                    {"error_type": error_type} if error_type else {}, base)
+
+
+def _rebuilt(kind: str, message: str, status: int | None, retryable: bool, details: str | None,
+             extra: dict[str, Any], base: ProviderError | None, retry_after: float | None = None) -> ProviderError:
+    if base is not None:  # the HTTP layer's message already names the status and is masked
+        message = base.message
+        retry_after = retry_after if retry_after is not None else base.retry_after
+        extra = {**base.extra, **extra}
+    return provider_error(kind, message, status=status, retryable=retryable, details=details, extra=extra,
+                          charge_unknown=bool(base and base.charge_unknown), retry_after=retry_after)
+
+
+def refine(error: ProviderError, reader: Any) -> ProviderError:
+    """``error`` (a failed status from the HTTP layer) re-read by ``reader`` (openrouter, openai or
+    anthropic) from the body it kept; unchanged when the body holds no error object."""
+    found = error_object(error.body)
+    return reader(found, error.status, base=error) if found is not None else error
