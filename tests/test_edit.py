@@ -90,11 +90,11 @@ def test_seed_mask_edit_command(run, fake, photo, mask, workdir, extra):
         ("prompt", None, None), ("model", None, None), ("n", None, None), ("size", None, None),
         ("image", "input.png", "image/png"), ("mask", "mask.png", "image/png"),
     ]
-    assert request.form == {"prompt": "Replace masked area with a small bonsai tree", "model": "gpt-image-1",
+    assert request.form == {"prompt": "Replace masked area with a small bonsai tree", "model": "gpt-image-2",
                             "n": "1", "size": "1024x1024"}
     assert request.part("image").data == photo.read_bytes() and request.part("mask").data == mask.read_bytes()
-    assert doc["mode"] == "openai" and doc["model"] == "gpt-image-1" and doc["image_count"] == 1
-    assert Path(doc["path"]).name.endswith("-gpt-image-1-edit.png") and Path(doc["path"]).exists()
+    assert doc["mode"] == "openai" and doc["model"] == "gpt-image-2" and doc["image_count"] == 1
+    assert Path(doc["path"]).name.endswith("-gpt-image-2-edit.png") and Path(doc["path"]).exists()
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["parent"]["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     assert sidecar["request"]["mask"]["generated"] is False
@@ -184,17 +184,19 @@ def test_refusals_send_nothing(run, fake, photo, workdir, args, kind, fragment):
 def test_every_openai_option_and_no_response_format(run, fake, photo, workdir):
     fake.enqueue("edits", edits_reply([make_png(16, 16), make_png(16, 16)]))
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "Add a hat",
-                              "--openai-model", "gpt-image-1.5", "--openai-size", "1536x1024",
+                              "--openai-model", "gpt-image-2.5-flare", "--openai-size", "1536x1024",
                               "--openai-quality", "high", "--n", "2", "--output-format", "png",
                               "--background", "transparent", "--input-fidelity", "high"))
     request = fake.requests_for("edits")[0]
-    assert request.form == {"prompt": "Add a hat", "model": "gpt-image-1.5", "n": "2", "size": "1536x1024",
+    assert request.form == {"prompt": "Add a hat", "model": "gpt-image-2.5-flare", "n": "2", "size": "1536x1024",
                             "quality": "high", "output_format": "png", "background": "transparent",
                             "input_fidelity": "high"}
     assert b"response_format" not in request.body
     assert request.part("mask") is None
     assert doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
-    assert doc["cost_usd"] is None and doc["cost_estimate"] == "unknown"  # no price list for this model
+    # the 2.x rates are assumed, and say so; the reply's token counts price it at them
+    assert doc["cost_estimate_is_guess"] is True and "assumed rates" in doc["cost_estimate_basis"]
+    assert isinstance(doc["cost_usd"], float)
 
 
 def test_several_images_go_as_image_array_with_real_types(run, fake, photo, workdir):
@@ -344,7 +346,7 @@ def test_dry_run_shows_the_form_and_writes_nothing(run, fake, photo, workdir):
     doc = assert_one_json(result)
     assert doc["dry_run"] is True and fake.requests == []
     assert doc["request"]["url"] == fake.openai_url + "/images/edits"
-    assert doc["request"]["fields"] == {"prompt": "x", "model": "gpt-image-1", "n": "1", "quality": "low"}
+    assert doc["request"]["fields"] == {"prompt": "x", "model": "gpt-image-2", "n": "1", "quality": "low"}
     assert [f["field"] for f in doc["request"]["files"]] == ["image", "mask"]
     assert doc["mask_path"].endswith(".mask.png") and not Path(doc["mask_path"]).exists()
     assert sorted(p.name for p in (workdir / "data").iterdir()) == ["input.png"]
@@ -356,7 +358,7 @@ def test_openai_error_is_typed(run, fake, photo):
     fake.enqueue("edits", openai_error_reply(400, "Invalid value for 'size'."))
     doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x"))
     assert result.code == 1 and doc["error_kind"] == "bad_request" and "Invalid value for 'size'" in doc["error"]
-    assert doc["mode"] == "openai" and doc["model"] == "gpt-image-1" and doc["http_status"] == 400
+    assert doc["mode"] == "openai" and doc["model"] == "gpt-image-2" and doc["http_status"] == 400
 
 
 def test_openai_5xx_is_retried_with_the_same_form(run, fake, photo):
@@ -405,3 +407,19 @@ def test_console_entry_points_resolve():
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_retired_openai_models_and_options_a_model_does_not_take_are_refused_before_paying(run, fake, photo):
+    doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
+                                        "--openai-model", "gpt-image-1"))
+    assert result.code == 2 and doc["error_kind"] == "model_unavailable" and "gpt-image-2" in doc["details"]
+    doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
+                                        "--input-fidelity", "high"))
+    assert result.code == 2 and doc["error_kind"] == "unsupported" and "--input-fidelity" in doc["error"]
+    assert fake.requests_for("edits") == []
+
+
+def test_a_model_outside_the_price_table_has_no_estimate(run, fake, photo):
+    doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
+                              "--openai-model", "gpt-image-9-preview"))
+    assert doc["cost_usd"] is None and doc["cost_estimate"] == "unknown"  # no price list for this model

@@ -35,7 +35,7 @@ ENHANCE = ["generate.py", "--prompt", "A fox", "--enhance"]
 
 @pytest.mark.parametrize("command, route, script, model", [
     (EDIT_OPENROUTER, "chat", "edit.py", "openai/gpt-5-image"),
-    (EDIT_OPENAI, "edits", "edit.py", "gpt-image-1"),
+    (EDIT_OPENAI, "edits", "edit.py", "gpt-image-2"),
     (REVIEW, "messages", "review.py", "claude-sonnet-4-6"),
 ])
 def test_one_ledger_line_per_call(run, fake, env, photo, command, route, script, model):
@@ -100,7 +100,7 @@ def test_failed_edit_call_is_recorded(run, fake, env, photo):
     doc = assert_one_json(result := run(*EDIT_OPENAI, "--retries", "0"))
     assert result.code == 1 and doc["error_kind"] == "provider_error"
     (line,) = ledger(env)
-    assert line["outcome"] == "error" and line["error_kind"] == "provider_error" and line["model"] == "gpt-image-1"
+    assert line["outcome"] == "error" and line["error_kind"] == "provider_error" and line["model"] == "gpt-image-2"
 
 
 def test_enhancer_and_image_calls_each_join_the_ledger(run, fake, env):

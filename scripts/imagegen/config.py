@@ -29,6 +29,27 @@ KEY_HINTS = {
 }
 
 
+DEFAULT_APP_URL = "https://github.com/image-gen/image-gen"
+
+
+def app_url() -> str:
+    """The URL OpenRouter attributes requests to (``HTTP-Referer``); ``$IMAGEGEN_APP_URL`` replaces it."""
+    return os.environ.get("IMAGEGEN_APP_URL", "").strip() or DEFAULT_APP_URL
+
+
+DEFAULT_MODEL_VARS = {
+    "generate": "IMAGEGEN_MODEL",  # generate.py's model when neither --model nor a preset names one
+    "edit": "IMAGEGEN_EDIT_MODEL",  # edit.py --mode openrouter
+    "openai_edit": "IMAGEGEN_OPENAI_EDIT_MODEL",  # edit.py --mode openai
+    "review": "IMAGEGEN_REVIEW_MODEL",  # review.py --auto
+}
+
+
+def default_model(role: str, builtin: str) -> str:
+    """The model for ``role`` when the command line and the preset name none: the environment's, else ours."""
+    return os.environ.get(DEFAULT_MODEL_VARS[role], "").strip() or builtin
+
+
 def key_variable(provider: str) -> str | None:
     """The name of the first set variable holding ``provider``'s key, or None."""
     for name in KEY_VARS[provider]:

@@ -83,7 +83,7 @@ def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
     Without an aspect ratio (from the request or its preset) the ratio nearest the input image's
     is asked for, so a 16:9 photo is not returned square.
     """
-    plan = plans.build(as_generation(request))
+    plan = plans.build(as_generation(request), role="edit")
     first = plan.input_images[0]
     preset_ratio = plan.preset.defaults.get("aspect_ratio") if plan.preset else None
     if not request.aspect_ratio and not preset_ratio:

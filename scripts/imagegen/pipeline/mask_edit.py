@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import validate
+from .. import config, validate
 from ..errors import UsageError
 from ..images import files as images
 from ..images import masks
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..providers.call import Call
     from .paid_call import PaidRun
 
-DEFAULT_MODEL = "gpt-image-1"
+DEFAULT_MODEL = openai_images.DEFAULT_MODEL
 MAX_IMAGES = 16
 MAX_IMAGE_MB = 50
 EDIT_FORMATS = ("png", "jpeg", "webp")
@@ -55,6 +55,22 @@ class OpenAIEditPlan:
     def estimate_usd(self) -> float | None:
         size = self.size if self.size in ("1024x1024", "1536x1024", "1024x1536") else self._nearest_size()
         return openai_images.estimate_usd(self.model, self.quality, size, self.count)
+
+    def expected_size(self) -> tuple[int, int] | None:
+        """--openai-size, else (auto, or no size) the first input image's size."""
+        if self.size and "x" in self.size:
+            width, height = self.size.split("x")
+            return int(width), int(height)
+        first = self.images[0]
+        return (first.width, first.height) if first.width and first.height else None
+
+    def estimate_basis(self) -> str:
+        info = openai_images.model_info(self.model)
+        if info is None:
+            return f"no price known for {self.model}"
+        source = "OpenAI's list prices" if info.prices_known else \
+            f"assumed rates (gpt-image-1's list prices, as of {openai_images.PRICES_AS_OF}), not {self.model}'s own"
+        return f"output tokens per image from OpenAI's guide at {source}"
 
     def _nearest_size(self) -> str:
         first = self.images[0]
@@ -107,6 +123,7 @@ class OpenAIEditPlan:
             "cost_estimate": registry.format_estimate(estimate),
             "cost_estimate_usd": estimate,
             "cost_estimate_is_guess": True,
+            "cost_estimate_basis": self.estimate_basis(),
             **self._request_id(),
         }
 
@@ -120,13 +137,28 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
         raise UsageError(f"{len(request.input_images)} input images given; OpenAI edits take at most {MAX_IMAGES}")
     if request.background == "transparent" and request.output_format == "jpeg":
         raise UsageError("--background transparent cannot be saved as JPEG", details="use --output-format png or webp")
+    model = request.openai_model or config.default_model("openai_edit", DEFAULT_MODEL)
+    _check_model(model, request)
     inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
-    plan = OpenAIEditPlan(prompt=prompt, model=request.openai_model or DEFAULT_MODEL, images=inputs,
+    plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
                           size=request.openai_size, quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
                           input_fidelity=request.input_fidelity, request_id=request.request_id)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
     return plan
+
+
+def _check_model(model: str, request: EditRequest) -> None:
+    """Refuse, before paying, a model OpenAI has shut down or an option the model does not take."""
+    if model in openai_images.RETIRED:
+        raise UsageError(f"OpenAI shut {model} down on {openai_images.RETIRED[model]}",
+                         details=f"use --openai-model {DEFAULT_MODEL} (or one of {', '.join(openai_images.MODELS)})",
+                         kind="model_unavailable")
+    info = openai_images.model_info(model)
+    if request.input_fidelity and info is not None and not info.input_fidelity:
+        takers = [name for name, entry in openai_images.MODELS.items() if entry.input_fidelity]
+        raise UsageError(f"{model} does not take --input-fidelity",
+                         details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported")
 
 
 def _mask_from_request(request: EditRequest, image: images.InputImage, warnings: list[str]) -> masks.Mask | None:

@@ -233,6 +233,14 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
     }
 
 
+def default_review_model(provider: str) -> str:
+    """$IMAGEGEN_REVIEW_MODEL when it suits the provider (OpenRouter ids hold a "/"), else ours."""
+    configured = config.default_model("review", "")
+    if configured and ("/" in configured) == (provider == "openrouter"):
+        return configured
+    return DEFAULT_MODELS[provider]
+
+
 def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -> dict[str, Any]:
     """A whole review.py run: load the images, find the prompt, then a manual or an automatic review.
     ``context_fields`` learns the provider and model, for an error document."""
@@ -245,7 +253,7 @@ def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -
     if not request.auto:
         return manual(targets, prompt, source)
     provider = choose_provider(request.provider, need_key=not paid.options.dry_run)
-    model = request.review_model or DEFAULT_MODELS[provider]
+    model = request.review_model or default_review_model(provider)
     context_fields.update(provider=provider, model=model)
     for target in targets:
         check_limits(provider, target)

@@ -25,6 +25,31 @@ class SavablePlan(Protocol):
 
     def summary(self) -> dict[str, Any]: ...
 
+    def expected_size(self) -> tuple[int, int] | None:
+        """About what width and height were asked for (None: the request does not say)."""
+
+
+RATIO_TOLERANCE = 0.03  # providers round sizes to multiples of 8, 16 or 64
+SMALLER_THAN_ASKED = 0.5  # a long side under half the asked one is another size tier, not rounding
+
+
+def shape_warning(expected: tuple[int, int] | None, width: int | None, height: int | None) -> str | None:
+    """A warning when the image's shape or size differs from what was asked beyond rounding."""
+    import math
+
+    if not expected or not width or not height:
+        return None
+    want_w, want_h = expected
+    problems = []
+    if abs(math.log((width / height) / (want_w / want_h))) > RATIO_TOLERANCE:
+        problems.append("its aspect ratio differs")
+    if max(width, height) < SMALLER_THAN_ASKED * max(want_w, want_h):
+        problems.append("it is smaller than asked")
+    if not problems:
+        return None
+    return (f"asked for about {want_w}x{want_h} but the provider returned {width}x{height}: "
+            + " and ".join(problems) + " (check the model's supported sizes, or ask again)")
+
 
 def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
                  elapsed_ms: int, *, keep_response: bool = False) -> dict[str, Any]:
@@ -75,8 +100,12 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     first = saved[0]
     warnings = list(plan.warnings)
     warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
+    expected = plan.expected_size()
     for image in saved:
         warnings += image.warnings
+        mismatch = shape_warning(expected, image.width, image.height)
+        if mismatch and mismatch not in warnings:
+            warnings.append(mismatch)
     result = {
         "path": str(first.path.resolve()),
         "all_paths": [str(s.path.resolve()) for s in saved],
@@ -85,6 +114,7 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
         "generation_time_ms": elapsed_ms,
         "image_count": len(saved),
         "generation_id": replies[0].generation_id,
+        "served_model": replies[0].model,  # the model the provider says made the image (None when it does not say)
         "provider": replies[0].provider,
         "format": first.format,
         "width": first.width,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import choices, steering
+from .. import config
 from . import compose as prompting
 from ..errors import UsageError
 from ..images import files as images
@@ -51,6 +52,9 @@ class GenerationPlan:
         self.clarify_hints: list[clarify.Hint] = []
         self.scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
         self.enhancement: dict[str, Any] | None = None
+
+    def expected_size(self) -> tuple[int, int] | None:
+        return registry.pixels(self.aspect_ratio, self.size)
 
     @property
     def enhanced_prompt(self) -> str | None:
@@ -115,7 +119,8 @@ def _image_record(image: images.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
 
 
-def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MODEL) -> GenerationPlan:
+def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MODEL,
+          role: str = "generate") -> GenerationPlan:
     """Resolve flags > preset > built-in defaults and make every check a run makes before sending.
 
     Raises the same typed errors a run would (usage, baseline rules, edit intent, strict clarify),
@@ -134,7 +139,8 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
 
         preset = presets.load(request.preset)
     defaults = preset.defaults if preset else {}
-    spec = registry.resolve(request.model or defaults.get("model") or request.fallback_model or default_model)
+    fallback = config.default_model(role, request.fallback_model or default_model)  # $IMAGEGEN_MODEL and friends
+    spec = registry.resolve(request.model or defaults.get("model") or fallback)
     plan = GenerationPlan(
         spec, prompt,
         aspect_ratio=request.aspect_ratio or defaults.get("aspect_ratio") or DEFAULT_ASPECT_RATIO,

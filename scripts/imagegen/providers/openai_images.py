@@ -8,7 +8,7 @@ them at list rates.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import config
 from ..errors import ProviderError
@@ -22,14 +22,48 @@ if TYPE_CHECKING:
     from ..images.masks import Mask
     from .replies import ProviderReply
 
-# USD per million tokens (text in, image in, image out), from OpenAI's price list.
-RATES = {"gpt-image-1": (5.0, 10.0, 40.0), "gpt-image-1-mini": (2.0, 2.5, 8.0)}
+DEFAULT_MODEL = "gpt-image-2"
+PRICES_AS_OF = "2026-12-01"
+
+
+class OpenAIModel(NamedTuple):
+    """What one OpenAI image model takes, and its prices in USD per million tokens."""
+
+    text_in: float
+    image_in: float
+    text_out: float
+    image_out: float
+    input_fidelity: bool  # takes input_fidelity (gpt-image-2 must not get it)
+    markup: bool  # takes a markup overlay (GPT Image 2.5)
+    prices_known: bool  # False: the rates are assumed from the family's, not OpenAI's list
+
+
+# The models OpenAI serves (api-notes.md, checked on PRICES_AS_OF). gpt-image-1 was shut down on
+# 2026-10-23; gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01. The 2.x rates
+# are gpt-image-1's list prices until OpenAI's list is read here: every estimate from them says so.
+_FAMILY_RATES = (5.0, 10.0, 10.0, 40.0)
+MODELS = {
+    "gpt-image-2": OpenAIModel(*_FAMILY_RATES, input_fidelity=False, markup=False, prices_known=False),
+    **{name: OpenAIModel(*_FAMILY_RATES, input_fidelity=True, markup=name.startswith("gpt-image-2.5"),
+                         prices_known=False)
+       for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
+}
+RETIRED = {"gpt-image-1": "2026-10-23", "gpt-image-1-mini": "2026-12-01", "gpt-image-1.5": "2026-12-01",
+           "chatgpt-image-latest": "2026-12-01"}
 # Output tokens per image by quality and size, from OpenAI's image generation guide.
 OUTPUT_TOKENS = {
     "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
     "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
     "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
 }
+
+
+def model_info(model: str) -> OpenAIModel | None:
+    """The table's entry for ``model`` (a dated snapshot such as gpt-image-2-2026-06-01 counts as its model)."""
+    if model in MODELS:
+        return MODELS[model]
+    base = max((name for name in MODELS if model.startswith(name + "-")), key=len, default=None)
+    return MODELS[base] if base else None
 
 
 def edits_url() -> str:
@@ -90,20 +124,30 @@ def parse(response: Response, model: str) -> ProviderReply:
     return reply
 
 
+def _count(details: Any, name: str) -> int | None:
+    value = details.get(name) if isinstance(details, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def cost_from_usage(model: str, usage: dict[str, Any]) -> float | None:
-    """The price of a reply from its token counts, where the model's rates are known."""
-    rates = RATES.get(model)
-    details = usage.get("input_tokens_details") if isinstance(usage.get("input_tokens_details"), dict) else {}
-    counts = (details.get("text_tokens"), details.get("image_tokens"), usage.get("output_tokens"))
-    if rates is None or not all(isinstance(c, int) for c in counts):
+    """The price of a reply from its token counts: text and image tokens, in and out, each at its own rate."""
+    info = model_info(model)
+    inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
+    text_in, image_in = _count(inputs, "text_tokens"), _count(inputs, "image_tokens")
+    text_out, image_out = _count(outputs, "text_tokens"), _count(outputs, "image_tokens")
+    if image_out is None and text_out is None:  # older replies give only the total, all image tokens
+        image_out, text_out = _count(usage, "output_tokens"), 0
+    counts = (text_in, image_in, text_out, image_out)
+    if info is None or any(c is None for c in counts):
         return None
-    return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[misc]
+    rates = (info.text_in, info.image_in, info.text_out, info.image_out)
+    return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[operator]
 
 
 def estimate_usd(model: str, quality: str | None, size: str, count: int) -> float | None:
     """What ``count`` images of ``size`` should cost, from the output-token table (None: unknown)."""
-    rates = RATES.get(model)
+    info = model_info(model)
     tokens = OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)
-    if rates is None or tokens is None:
+    if info is None or tokens is None:
         return None
-    return round(rates[2] * tokens / 1_000_000 * count, 4)
+    return round(info.image_out * tokens / 1_000_000 * count, 4)

@@ -11,8 +11,10 @@ def base_url() -> str:
 
 
 def headers() -> dict[str, str]:
+    """The key and OpenRouter's app attribution: ``HTTP-Referer`` (the app's page) and its title."""
     key = config.api_key("openrouter")
-    return {"Authorization": f"Bearer {key}", "X-OpenRouter-Title": "image-gen", "X-Title": "image-gen"}
+    return {"Authorization": f"Bearer {key}", "HTTP-Referer": config.app_url(), "X-OpenRouter-Title": "image-gen",
+            "X-Title": "image-gen"}
 
 
 def refine(error: ProviderError) -> ProviderError:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from .replies import ProviderReply
 
 
+# Our size names -> the Images API's documented resolution tiers ("512" where chat says "0.5K").
+RESOLUTIONS = {"0.5K": "512", "1K": "1K", "2K": "2K", "4K": "4K"}
+
+
 def url() -> str:
     return openrouter.base_url() + "/images"
 
@@ -25,7 +29,8 @@ def body(spec: ModelSpec, prompt: str, *, reference_urls: Sequence[str] = (), as
          resolution: str | None = None, n: int = 1, quality: str | None = None, output_format: str | None = None,
          background: str | None = None, seed: int | None = None) -> dict[str, Any]:
     request: dict[str, Any] = {"model": spec.id, "prompt": prompt}
-    optional = (("resolution", resolution), ("aspect_ratio", aspect_ratio), ("quality", quality),
+    tier = RESOLUTIONS.get(resolution, resolution) if resolution else None
+    optional = (("resolution", tier), ("aspect_ratio", aspect_ratio), ("quality", quality),
                 ("output_format", output_format), ("background", background), ("seed", seed))
     request.update({key: value for key, value in optional if value is not None})
     request["n"] = n

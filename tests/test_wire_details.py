@@ -1,0 +1,48 @@
+"""Small wire details the providers document: tiers, attribution, the model that served, the shape returned."""
+
+from __future__ import annotations
+
+from tests.conftest import assert_one_json
+from tests.fake_api import chat_image_reply, make_png
+
+PROMPT = "A lighthouse at dusk, oil painting"
+
+
+def test_the_images_api_gets_its_documented_resolution_tiers(run, fake):
+    assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--api", "images",
+                        "--size", "0.5K"))
+    assert fake.requests_for("images")[0].json["resolution"] == "512"
+
+
+def test_openrouter_calls_carry_app_attribution(run, fake):
+    assert_one_json(run("generate.py", "--prompt", PROMPT, env_extra={"IMAGEGEN_APP_URL": "https://example.org/app"}))
+    headers = fake.requests_for("chat")[0].headers
+    assert headers["http-referer"] == "https://example.org/app" and headers["x-openrouter-title"] == "image-gen"
+
+
+def test_the_result_names_the_model_that_served(run, fake):
+    fake.enqueue("chat", chat_image_reply(model="google/gemini-3.1-flash-image-preview-20261101"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert doc["model"] == "google/gemini-3.1-flash-image-preview"
+    assert doc["served_model"] == "google/gemini-3.1-flash-image-preview-20261101"
+
+
+def test_an_image_smaller_or_of_another_shape_than_asked_is_flagged(run, fake):
+    fake.enqueue("chat", chat_image_reply(images=[make_png(296, 216)]))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--size", "2K", "--aspect-ratio", "1:1"))
+    (warning,) = [w for w in doc["warnings"] if "returned 296x216" in w]
+    assert "aspect ratio differs" in warning and "smaller than asked" in warning and "2048x2048" in warning
+
+
+def test_an_image_of_the_asked_shape_is_not_flagged(run, fake):
+    fake.enqueue("chat", chat_image_reply(images=[make_png(1024, 576)]))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--size", "1K", "--aspect-ratio", "16:9"))
+    assert not [w for w in doc["warnings"] if "the provider returned" in w]
+
+
+def test_defaults_can_be_set_without_editing_code(run, fake):
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, env_extra={"IMAGEGEN_MODEL": "gpt-5-image"}))
+    assert doc["model"] == "openai/gpt-5-image"
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "flux.2-klein",
+                              env_extra={"IMAGEGEN_MODEL": "gpt-5-image"}))
+    assert doc["model"] == "black-forest-labs/flux.2-klein-4b"  # the flag wins
