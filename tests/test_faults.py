@@ -331,7 +331,7 @@ def test_download_limit_applies_while_streaming(fake, workdir, monkeypatch, caps
 def test_one_broken_image_of_two_keeps_the_good_one(run, fake, workdir):
     good = "data:image/png;base64," + base64.b64encode(make_png(16, 16)).decode()
     result, doc = run_fault(run, fake, workdir, "chat",
-                            chat_image_reply(as_urls=[good, "data:image/png;base64,iVBO*not~base64!!"]))
+                            chat_image_reply(as_urls=["data:image/png;base64,iVBO*not~base64!!", good]))
     assert result.code == 0 and doc["image_count"] == 1, doc
     assert Path(doc["path"]).read_bytes().startswith(b"\x89PNG")
     assert any("could not be saved" in w and "base64" in w for w in doc["warnings"])

@@ -263,6 +263,7 @@ class EditRequest(ImageRequest):
         Field("mask", v.path, path=True),
         Field("mask_rects", v.list_of(_rect), (), dump=lambda rect: rect.text),
         Field("mask_invert", v.flag, False),
+        Field("keep_unmasked", v.flag, False),
         Field("openai_model", v.text),
         Field("openai_size", v.openai_size),
         Field("input_fidelity", v.choice("high", "low")),
@@ -274,6 +275,7 @@ class EditRequest(ImageRequest):
     mask: str | None
     mask_rects: tuple[Any, ...]
     mask_invert: bool
+    keep_unmasked: bool
     openai_model: str | None
     openai_size: str | None
     input_fidelity: str | None

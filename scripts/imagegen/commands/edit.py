@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw the mask: repaint this rectangle, in pixels or percentages (repeatable)")
     group.add_argument("--mask-invert", action="store_true",
                        help="with --mask-rect: keep the rectangles, repaint the rest")
+    group.add_argument("--keep-unmasked", action="store_true",
+                       help="put the input's own pixels back everywhere the mask keeps, so only the masked area "
+                            "changes (PNG input and output of the input's size; a warning says when it cannot)")
     group.add_argument("--openai-model", help=f"OpenAI image model (default {openai_edit.DEFAULT_MODEL})")
     group.add_argument("--openai-size", type=cli.arg_type(validate.openai_size),
                        help="output size: " + ", ".join(openai_edit.SIZES) + " (default: the model's)")

@@ -216,3 +216,31 @@ def save_beside(mask: Mask, planned_output: Path) -> Path:
         mask.path = target.resolve()
         return mask.path
     raise UsageError(f"no free name for the mask beside {planned_output}", kind="output_dir")
+
+
+def keep_unmasked(original: bytes, result: bytes, mask: bytes) -> bytes:
+    """``result`` with every pixel the mask keeps (alpha above 0) taken back from ``original``.
+
+    All three must be PNGs of one size; otherwise ValueError says why the result is left as it is.
+    """
+    from . import png
+
+    try:
+        width, height, result_rows = png.decode_rgba(result)
+        original_size = png.decode_rgba(original)
+        mask_size = png.decode_rgba(mask)
+    except png.PngError as error:
+        raise ValueError(f"--keep-unmasked could not apply ({error}); the image is the provider's as returned") \
+            from None
+    if (original_size[0], original_size[1]) != (width, height) or (mask_size[0], mask_size[1]) != (width, height):
+        raise ValueError(f"--keep-unmasked could not apply: the result is {width}x{height}, the input "
+                         f"{original_size[0]}x{original_size[1]}; the image is the provider's as returned "
+                         "(ask for --openai-size auto, or an input of a size the model returns)")
+    rows = []
+    for result_row, original_row, mask_row in zip(result_rows, original_size[2], mask_size[2]):
+        row = bytearray(result_row)
+        for x in range(width):
+            if mask_row[4 * x + 3]:  # alpha above 0: outside the edit, the original's pixel stays
+                row[4 * x:4 * x + 4] = original_row[4 * x:4 * x + 4]
+        rows.append(row)
+    return png.encode_rgba(width, height, rows)

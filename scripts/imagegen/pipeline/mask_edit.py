@@ -44,6 +44,7 @@ class OpenAIEditPlan:
     output_format: str | None = None
     background: str | None = None
     input_fidelity: str | None = None
+    keep_unmasked: bool = False
     request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -55,6 +56,13 @@ class OpenAIEditPlan:
     def estimate_usd(self) -> float | None:
         size = self.size if self.size in ("1024x1024", "1536x1024", "1024x1536") else self._nearest_size()
         return openai_images.estimate_usd(self.model, self.quality, size, self.count)
+
+    def compositor(self) -> Any:
+        """With --keep-unmasked, what turns the provider's image into the one saved (None: saved as is)."""
+        if not self.keep_unmasked or self.mask is None:
+            return None
+        original, mask = self.images[0].data, self.mask.data
+        return lambda result: masks.keep_unmasked(original, result, mask)
 
     def expected_size(self) -> tuple[int, int] | None:
         """--openai-size, else (auto, or no size) the first input image's size."""
@@ -98,6 +106,7 @@ class OpenAIEditPlan:
             "input_fidelity": self.input_fidelity,
             "input_images": [{"path": str(i.path), "sha256": i.sha256, "format": i.format} for i in self.images],
             "mask": self.mask.record() if self.mask else None,
+            "keep_unmasked": self.keep_unmasked,
             "parent": parent_record(self.images[0]),
             **self._request_id(),
         }
@@ -120,6 +129,7 @@ class OpenAIEditPlan:
             "parent": parent_record(self.images[0]),
             "mask_path": str(self.mask.path) if self.mask and self.mask.path else None,
             "mask": self.mask.record() if self.mask else None,
+            "keep_unmasked": self.keep_unmasked,
             "cost_estimate": registry.format_estimate(estimate),
             "cost_estimate_usd": estimate,
             "cost_estimate_is_guess": True,
@@ -143,7 +153,8 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
                           size=request.openai_size, quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
-                          input_fidelity=request.input_fidelity, request_id=request.request_id)
+                          input_fidelity=request.input_fidelity, keep_unmasked=request.keep_unmasked,
+                          request_id=request.request_id)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
     return plan
 
@@ -165,6 +176,11 @@ def _mask_from_request(request: EditRequest, image: images.InputImage, warnings:
     if request.mask and request.mask_rects:
         raise UsageError("--mask and --mask-rect cannot be combined",
                          details="give a mask file or rectangles, not both")
+    if request.keep_unmasked and not (request.mask or request.mask_rects):
+        raise UsageError("--keep-unmasked needs a mask", details="give --mask FILE or --mask-rect X,Y,W,H")
+    if request.keep_unmasked and image.format != "png":
+        raise UsageError(f"--keep-unmasked needs a PNG input; {image.path.name} is {image.format.upper()}",
+                         details="convert the input to PNG first, or drop --keep-unmasked")
     if request.mask_invert and not request.mask_rects:
         raise UsageError("--mask-invert needs --mask-rect",
                          details="it keeps the rectangles and edits the rest; invert a mask file in an image editor")
@@ -221,7 +237,7 @@ def run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun, *, on_mask: An
         on_mask(mask_path)
     reply, elapsed_ms = timed(lambda: paid.send(plan.call(), model=plan.model, estimate=plan.estimate_usd,
                                                 label=f"waiting for {plan.model}", spool_dir=writer.target_dir()))
-    result = save_replies(plan, [reply], paid.client(), writer, elapsed_ms)
+    result = save_replies(plan, [reply], paid.client(), writer, elapsed_ms, transform=plan.compositor())
     if reply.cost_usd is not None:
         result["cost_usd_basis"] = "token usage at OpenAI list prices"
     result["warnings"] += paid.warnings

@@ -3,7 +3,7 @@ and the result document every image-making script prints (the same whichever API
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from .. import __version__
 from ..errors import ImageGenError, ProviderError
@@ -20,6 +20,7 @@ class SavablePlan(Protocol):
     """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
 
     warnings: list[str]
+    count: int  # images asked for: a reply that brings more has the rest dropped
 
     def request_record(self) -> dict[str, Any]: ...
 
@@ -51,23 +52,35 @@ def shape_warning(expected: tuple[int, int] | None, width: int | None, height: i
             + " and ".join(problems) + " (check the model's supported sizes, or ask again)")
 
 
+Transform = Callable[[bytes], bytes]
+
+
 def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
-                 elapsed_ms: int, *, keep_response: bool = False) -> dict[str, Any]:
-    """Save every image of ``replies`` and build the result (paths, the plan's summary, cost, warnings).
+                 elapsed_ms: int, *, keep_response: bool = False, transform: Transform | None = None) -> dict[str, Any]:
+    """Save the images of ``replies`` (at most the ``plan.count`` asked for) and build the result
+    (paths, the plan's summary, cost, warnings).
 
     ``keep_response`` adds ``provider_response``: each reply's JSON, one per call, with every inline
     image replaced by its size and sha256 (``inline.omit_images``), for callers that keep records.
+    ``transform`` turns each image's bytes into the bytes to save (it holds the image in memory);
+    a ``ValueError`` from it keeps the provider's image and becomes a warning.
     """
     saved: list[SavedImage] = []
     broken: list[ProviderError] = []
     texts: list[str] = []
     documents: list[Any] = []
+    extra_images = 0
+    notes: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     for reply in replies:
         if reply.text:
             texts.append(reply.text)
         written: dict[str, tuple[int, str]] = {}
         for source in reply.images:
+            if len(saved) >= plan.count:  # a broken image does not use up a place
+                extra_images += 1  # never written: a reply cannot claim names the caller did not ask for
+                source.close()
+                continue
             metadata = {
                 "image_gen_version": __version__,
                 "created": now_iso(),
@@ -76,7 +89,12 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                            "model": reply.model, "cost_usd": reply.cost_usd, "generation_time_ms": elapsed_ms},
             }
             try:
-                image = writer.save(source.chunks(client), len(saved), metadata)
+                chunks = source.chunks(client)
+                if transform is not None:
+                    chunks, note = _transformed(b"".join(chunks), transform)
+                    if note and note not in notes:
+                        notes.append(note)
+                image = writer.save(chunks, len(saved), metadata)
             except ImageGenError as error:
                 # The call was answered (and maybe billed): say which generation the failure belongs to,
                 # and which images of this run are already on disk.
@@ -100,6 +118,10 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     first = saved[0]
     warnings = list(plan.warnings)
     warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
+    if extra_images:
+        warnings.append(f"the provider returned {extra_images} more image(s) than the {plan.count} asked for; "
+                        "they were not saved")
+    warnings += notes
     expected = plan.expected_size()
     for image in saved:
         warnings += image.warnings
@@ -128,3 +150,11 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     if keep_response:
         result["provider_response"] = documents
     return result
+
+
+def _transformed(data: bytes, transform: Transform) -> tuple[Iterator[bytes], str | None]:
+    """The bytes to save: ``transform(data)``, or the provider's own with the reason it could not apply."""
+    try:
+        return iter([transform(data)]), None
+    except ValueError as error:
+        return iter([data]), str(error)
