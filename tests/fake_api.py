@@ -486,17 +486,20 @@ def html_reply(status: int = 502) -> Reply:
     return Reply(status=status, body=page.encode("ascii"), content_type="text/html; charset=utf-8")
 
 
-def _usage(cost: float) -> dict[str, Any]:
-    return {
+def _usage(cost: float | None) -> dict[str, Any]:
+    """Chat usage; ``cost=None`` leaves ``cost`` out, as many real replies do."""
+    usage: dict[str, Any] = {
         "prompt_tokens": 10,
         "completion_tokens": 1300,
         "total_tokens": 1310,
         "completion_tokens_details": {"image_tokens": 1290},
-        "cost": cost,
     }
+    if cost is not None:
+        usage["cost"] = cost
+    return usage
 
 
-def _chat_json(message: dict[str, Any], model: str, cost: float, gen_id: str | None, **choice: Any) -> dict:
+def _chat_json(message: dict[str, Any], model: str, cost: float | None, gen_id: str | None, **choice: Any) -> dict:
     return {
         "id": gen_id or _next_gen_id(),
         "object": "chat.completion",
@@ -511,7 +514,7 @@ def _chat_json(message: dict[str, Any], model: str, cost: float, gen_id: str | N
 def chat_image_reply(
     images: Sequence[bytes] = (),
     text: str = "Here is your image.",
-    cost: float = 0.04,
+    cost: float | None = 0.04,
     gen_id: str | None = None,
     as_urls: Sequence[str] | None = None,
     mime: str = "image/png",

@@ -55,3 +55,21 @@ def test_a_reply_with_more_images_than_asked_saves_only_those_asked_for(run, fak
     assert doc["image_count"] == 1 and doc["all_paths"] == [str(workdir / "a.png")]
     assert (workdir / "a-2.png").read_bytes() == b"the user's own file"
     assert any("4 more image(s) than the 1 asked for" in w for w in doc["warnings"])
+
+
+def test_a_cost_the_reply_left_out_is_looked_up_after_saving(run, fake):
+    fake.enqueue("chat", chat_image_reply(cost=None, gen_id="gen-lookup-1"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert doc["cost_usd"] == 0.04 and doc["cost_usd_source"] == "generation lookup"
+    (lookup,) = fake.requests_for("generation")
+    assert lookup.query["id"] == "gen-lookup-1" and lookup.headers["authorization"].startswith("Bearer ")
+
+
+def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
+    from tests.fake_api import error_reply
+
+    fake.enqueue("chat", chat_image_reply(cost=None))
+    fake.enqueue("generation", *[error_reply(404, "Generation not found")] * 3)
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert result.code == 0 and doc["cost_usd"] is None and len(fake.requests_for("generation")) == 3
+    assert any("cost of 1 call(s) is not known yet" in w for w in doc["warnings"])

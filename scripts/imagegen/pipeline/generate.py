@@ -153,12 +153,52 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     if not replies:
         raise failures[0]
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
+    _look_up_missing_costs(replies, result, paid)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
     if options is not None and result["image_count"] < plan.count:
         result["warnings"].append(f"asked for {plan.count} images, the Images API returned {result['image_count']}")
     result["warnings"] += paid.warnings
     return result
+
+
+COST_LOOKUP_TIMEOUT = 5.0  # seconds for each GET /generation; the images are already saved
+COST_LOOKUP_TRIES = 3
+COST_LOOKUP_WAIT = 0.5  # OpenRouter records a generation's cost a little after the reply
+
+
+def _look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
+    """Fill in the cost of replies without ``usage.cost`` from ``GET /generation`` (best effort: a lookup
+    that fails leaves the cost unknown, counted at its estimate, and says so)."""
+    missing = [r for r in replies if r.cost_usd is None and isinstance(r.generation_id, str) and r.generation_id]
+    if not missing:
+        return
+    import time
+
+    from ..http.client import HttpClient
+    from ..providers import openrouter_account
+
+    client = HttpClient(timeout=COST_LOOKUP_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
+    found = 0
+    for reply in missing:
+        for attempt in range(COST_LOOKUP_TRIES):
+            try:
+                cost = openrouter_account.generation_cost(client, reply.generation_id)
+            except ImageGenError:
+                cost = None
+            if cost is not None:
+                reply.usage = {**reply.usage, "cost": cost}
+                found += 1
+                break
+            if attempt + 1 < COST_LOOKUP_TRIES:
+                time.sleep(COST_LOOKUP_WAIT)
+    costs = [r.cost_usd for r in replies if r.cost_usd is not None]
+    result["cost_usd"] = round(sum(costs), 6) if costs else None
+    if found:
+        result["cost_usd_source"] = "generation lookup"
+    if found < len(missing):
+        result["warnings"].append(f"the cost of {len(missing) - found} call(s) is not known yet (the reply did not "
+                                  "say and GET /generation had no answer); the ledger counts them at their estimate")
 
 
 def writer_for(request: Any, slug: str) -> ImageWriter:

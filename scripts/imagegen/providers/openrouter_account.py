@@ -33,3 +33,17 @@ def key_limits(client: HttpClient) -> dict[str, Any] | None:
     document = response.json()
     data = document.get("data") if isinstance(document, dict) else None
     return data if isinstance(data, dict) else None
+
+
+def generation_cost(client: HttpClient, generation_id: str) -> float | None:
+    """``data.total_cost`` of ``GET /generation?id=…`` (what a call cost when its reply did not say), or None."""
+    from urllib.parse import quote
+
+    response = client.get(openrouter.base_url() + "/generation?id=" + quote(generation_id, safe=""),
+                          {"Authorization": openrouter.headers()["Authorization"]})
+    document = response.json()
+    data = document.get("data") if isinstance(document, dict) else None
+    cost = data.get("total_cost") if isinstance(data, dict) else None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 <= cost < 1000:
+        return None
+    return float(cost)
