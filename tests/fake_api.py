@@ -625,6 +625,54 @@ def models_reply() -> Reply:
     return Reply(json={"data": data})
 
 
+_RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+#: GET /images/models: id -> (name, outputs, supported_parameters, endpoint pricing lines)
+IMAGE_MODELS: dict[str, tuple[str, list[str], dict[str, Any], list[dict[str, Any]]]] = {
+    "google/gemini-3.1-flash-image-preview": (
+        "Google: Nano Banana 2", ["image", "text"],
+        {"aspect_ratio": {"type": "enum", "values": _RATIOS + ["1:4", "4:1", "1:8", "8:1"]},
+         "resolution": {"type": "enum", "values": ["512", "1K", "2K", "4K"]}, "n": {"type": "range", "min": 1, "max": 1},
+         "input_references": {"type": "range", "min": 0, "max": 14}, "seed": {"type": "boolean"}},
+        [{"billable": "output_image", "unit": "image", "cost_usd": 0.067},
+         {"billable": "output_image", "unit": "image", "cost_usd": 0.101, "variant": "2k"},
+         {"billable": "output_image", "unit": "image", "cost_usd": 0.151, "variant": "4k"}]),
+    "black-forest-labs/flux.2-pro": (
+        "Black Forest Labs: FLUX.2 Pro", ["image"],
+        {"aspect_ratio": {"type": "enum", "values": _RATIOS}, "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
+         "seed": {"type": "boolean"}, "n": {"type": "range", "min": 1, "max": 4},
+         "input_references": {"type": "range", "min": 0, "max": 8}},
+        [{"billable": "output_image", "unit": "megapixel", "cost_usd": 0.03}]),
+    "openai/gpt-5-image": (
+        "OpenAI: GPT-5 Image", ["image", "text"],
+        {"aspect_ratio": {"type": "enum", "values": ["1:1", "2:3", "3:2"]},
+         "quality": {"type": "enum", "values": ["auto", "low", "medium", "high"]},
+         "background": {"type": "enum", "values": ["auto", "transparent", "opaque"]},
+         "output_format": {"type": "enum", "values": ["png", "jpeg", "webp"]}, "n": {"type": "range", "min": 1, "max": 10},
+         "input_references": {"type": "range", "min": 0, "max": 8}},
+        [{"billable": "output_image", "unit": "token", "cost_usd": 0.00004}]),
+}
+
+
+def image_models_reply() -> Reply:
+    """``GET /images/models``: the discovery list with ``supported_parameters`` descriptors."""
+    data = [{"id": model_id, "name": name,
+             "architecture": {"input_modalities": ["text", "image"], "output_modalities": outputs},
+             "supported_parameters": parameters, "supports_streaming": False}
+            for model_id, (name, outputs, parameters, _) in IMAGE_MODELS.items()]
+    return Reply(json={"data": data})
+
+
+def image_endpoints_reply(model_id: str) -> Reply:
+    """``GET /images/models/{id}/endpoints``: one provider endpoint with its pricing lines."""
+    if model_id not in IMAGE_MODELS:
+        return error_reply(404, f"Model {model_id} not found")
+    _, _, parameters, pricing = IMAGE_MODELS[model_id]
+    endpoint = {"provider_slug": model_id.split("/")[0], "provider_tag": model_id.split("/")[0],
+                "supported_parameters": sorted(parameters), "allowed_passthrough_parameters": [],
+                "supports_streaming": False, "pricing": pricing}
+    return Reply(json={"data": {"id": model_id, "endpoints": [endpoint]}})
+
+
 # --------------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------------
@@ -634,11 +682,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/images"): "images",
     ("GET", "/api/v1/key"): "key",
     ("GET", "/api/v1/models"): "models",
+    ("GET", "/api/v1/images/models"): "image_models",
     ("GET", "/api/v1/generation"): "generation",
     ("POST", "/v1/images/edits"): "edits",
     ("POST", "/v1/messages"): "messages",
 }
-ROUTE_NAMES = frozenset(ROUTES.values()) | {"files", "unknown"}
+ROUTE_NAMES = frozenset(ROUTES.values()) | {"files", "image_endpoints", "unknown"}
 #: Model id prefixes of image-only models (checked only with ``FakeAPI.strict_modalities``).
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
 
@@ -646,6 +695,8 @@ IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
 def route_for(method: str, path: str) -> str:
     if method == "GET" and path.startswith("/files/"):
         return "files"
+    if method == "GET" and path.startswith("/api/v1/images/models/") and path.endswith("/endpoints"):
+        return "image_endpoints"
     return ROUTES.get((method, path), "unknown")
 
 
@@ -991,6 +1042,12 @@ class FakeAPI:
 
     def _default_models(self, record: Recorded) -> Reply:
         return models_reply()
+
+    def _default_image_models(self, record: Recorded) -> Reply:
+        return image_models_reply()
+
+    def _default_image_endpoints(self, record: Recorded) -> Reply:
+        return image_endpoints_reply(unquote(record.path[len("/api/v1/images/models/"):-len("/endpoints")]))
 
     def _default_generation(self, record: Recorded) -> Reply:
         gen_id = record.query.get("id", "gen-unknown")

@@ -83,6 +83,7 @@ def test_unknown_alias_is_a_usage_error(run):
 
 def test_refresh_caches_live_prices_and_offers_new_models(run, fake, env):
     fake.enqueue("models", LIVE)
+    fake.enqueue("image_models", Reply(json={"data": []}))  # this test is about the chat-side list
     result = run("models.py", "--refresh")
     doc = assert_one_json(result)
     assert result.code == 0 and doc["refreshed"] is True

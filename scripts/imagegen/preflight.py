@@ -240,6 +240,33 @@ def check_catalogue() -> Check:
                  script_command("models.py", "--refresh"))
 
 
+def check_defaults() -> list[Check]:
+    """Each default model set in the environment (IMAGEGEN_MODEL, ...) is one the live catalogue lists."""
+    from .models import registry
+
+    checks = []
+    live = catalogue.fresh()
+    for role, variable in config.DEFAULT_MODEL_VARS.items():
+        value = os.environ.get(variable, "").strip()
+        if not value or role in ("openai_edit",) or (role == "review" and "/" not in value):
+            continue  # OpenAI and Anthropic models are not in OpenRouter's catalogue
+        try:
+            model_id = registry.resolve(value).id
+        except ImageGenError as error:
+            checks.append(Check("models", variable, False, False, f"{variable}={value}: {error.message}",
+                                f"unset {variable}, or set it to a model {script_command('models.py')} lists"))
+            continue
+        if live is None:
+            continue
+        if model_id in live.models:
+            checks.append(Check("models", variable, False, True, f"{variable}={value} is served ({model_id})"))
+        else:
+            checks.append(Check("models", variable, False, False,
+                                f"{variable}={value} ({model_id}) is not in the live catalogue",
+                                f"choose one that {script_command('models.py', '--table')} lists"))
+    return checks
+
+
 def check_queue(options: Options) -> list[Check]:
     """Worker slots and stranded jobs, read through the queue package; with ``fix``, recover them."""
     from .queue import leases
@@ -334,6 +361,7 @@ def run_checks(options: Options) -> list[Check]:
         check_ledger,
         check_presets,
         check_catalogue,
+        check_defaults,
         lambda: check_queue(options),
     ]
     if options.online:

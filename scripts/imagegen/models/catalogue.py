@@ -106,6 +106,30 @@ def normalise(item: Any) -> dict[str, Any] | None:
     }
 
 
+def add_discovery(catalogue: Catalogue, models: list[dict[str, Any]],
+                  endpoints: dict[str, list[dict[str, Any]]]) -> Catalogue:
+    """Lay ``GET /images/models`` (capabilities) and each model's endpoints (pricing lines) over ``catalogue``.
+
+    A model only the discovery list knows joins the catalogue; its chat-side prices stay empty.
+    """
+    for item in models:
+        architecture = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
+        entry = catalogue.models.setdefault(item["id"], {
+            "id": item["id"], "name": str(item.get("name") or item["id"]),
+            "input_modalities": _modalities(architecture.get("input_modalities")),
+            "output_modalities": _modalities(architecture.get("output_modalities")) or ["image"], "pricing": {}})
+        parameters = item.get("supported_parameters")
+        if isinstance(parameters, dict):
+            entry["supported_parameters"] = {str(k): v for k, v in parameters.items() if isinstance(v, dict)}
+        found = endpoints.get(item["id"]) or []
+        if found:
+            lines = found[0].get("pricing")
+            entry["endpoint_pricing"] = [line for line in lines if isinstance(line, dict)] \
+                if isinstance(lines, list) else []
+            entry["endpoint_count"] = len(found)
+    return catalogue
+
+
 def from_entries(entries: list[Any]) -> Catalogue:
     """A catalogue fetched now from OpenRouter's ``/models`` entries (those that are image models)."""
     models = {m["id"]: m for m in (normalise(item) for item in entries) if m is not None}
@@ -178,6 +202,64 @@ def apply(spec: Any) -> Any:
     return spec._replace(**changes)
 
 
+VARIANT_SIZES = {None: "1K", "1k": "1K", "2k": "2K", "4k": "4K", "512": "0.5K", "0.5k": "0.5K"}
+
+
+def endpoint_pricing(spec: Any, lines: list[dict[str, Any]]) -> Pricing | None:
+    """The price of an output image from an endpoint's pricing lines, or None when they do not say."""
+    output = [line for line in lines if line.get("billable") == "output_image" and _price(line.get("cost_usd"))]
+    if not output:
+        return None
+    unit = output[0].get("unit")
+    if unit == "image":
+        per_image = {VARIANT_SIZES.get(str(line.get("variant")).lower() if line.get("variant") else None): float(
+            line["cost_usd"]) for line in output if line.get("unit") == "image"}
+        per_image.pop(None, None)
+        for size in SIZE_SCALE:
+            per_image.setdefault(size, per_image.get("1K", max(per_image.values())))
+        return Pricing("per_image", per_image=per_image, source="live")
+    if unit == "megapixel":
+        cost = float(output[0]["cost_usd"])
+        return Pricing("per_mp", first_mp=cost, further_mp=cost, source="live")
+    if unit == "token":
+        tokens = spec.pricing.tokens_per_image or TOKENS_PER_IMAGE_GUESS
+        return Pricing("image_tokens", per_million_tokens=float(output[0]["cost_usd"]) * 1_000_000,
+                       tokens_per_image=tokens, guess=True, source="live")
+    return None
+
+
+def supported_parameters(model_id: str) -> dict[str, Any] | None:
+    """The fresh catalogue's ``supported_parameters`` for ``model_id``: None when it does not know."""
+    catalogue = fresh()
+    entry = catalogue.models.get(model_id) if catalogue else None
+    parameters = entry.get("supported_parameters") if entry else None
+    return parameters if isinstance(parameters, dict) else None
+
+
+def models_supporting(name: str, value: Any = None) -> list[str]:
+    """Models in the fresh catalogue whose ``name`` parameter accepts ``value`` (any value when None)."""
+    catalogue = fresh()
+    if catalogue is None:
+        return []
+    return sorted(model_id for model_id, entry in catalogue.models.items()
+                  if accepts((entry.get("supported_parameters") or {}).get(name), value))
+
+
+def accepts(descriptor: Any, value: Any) -> bool:
+    """Whether a ``supported_parameters`` descriptor takes ``value`` (None: whether it exists at all)."""
+    if not isinstance(descriptor, dict):
+        return False
+    if value is None:
+        return True
+    kind = descriptor.get("type")
+    if kind == "enum":
+        return value in (descriptor.get("values") or [])
+    if kind == "range":
+        low, high = descriptor.get("min"), descriptor.get("max")
+        return isinstance(value, (int, float)) and (low is None or value >= low) and (high is None or value <= high)
+    return True
+
+
 def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> Any:
     """Translate OpenRouter's price strings into the registry's billing model for ``spec``.
 
@@ -186,6 +268,9 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
     or, for FLUX, per first megapixel.
     """
     pricing = spec.pricing
+    from_lines = endpoint_pricing(spec, entry.get("endpoint_pricing") or [])
+    if from_lines is not None:
+        return from_lines
     prices = entry["pricing"]
     image_output, image = prices.get("image_output"), prices.get("image")
     if "text" in outputs:

@@ -87,6 +87,7 @@ MODELS: tuple[ModelSpec, ...] = (
 BY_ALIAS = {spec.alias: spec for spec in MODELS}
 BY_ID = {spec.id: spec for spec in MODELS}
 DEFAULT_MODEL = "flux.2-pro"
+PRICES_AS_OF = "2026-12-01"  # when the built-in prices below were last checked
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
 
 
@@ -204,6 +205,8 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> E
         basis += f", x {count} images"
     if pricing.source == "live":
         basis += " (live price)"
+    else:
+        basis += f" (built-in price table of {PRICES_AS_OF}, the offline fallback: models.py --refresh for live prices)"
     return Estimate(round(each * count, 4), basis, guess)
 
 

@@ -84,7 +84,58 @@ def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool =
     notify_hints([hint.to_dict() for hint in plan.clarify_hints], show_hints)
     if request.request_id:
         plan.extra_result["request_id"] = request.request_id
+    check_parameters(plan, options)
     return Prepared(plan, options, request.enhance_model if request.enhance else None)
+
+
+def check_parameters(plan: plans.GenerationPlan, options: ImagesOptions | None) -> None:
+    """Refuse (exit 2, before paying) a value the live catalogue says the model's endpoints do not take.
+
+    Without a fresh catalogue the built-in capabilities alone are checked; a model the catalogue
+    does not list is sent with a warning that its parameters could not be checked.
+    """
+    from .. import config
+
+    if not config.catalogue_path().exists():
+        return
+    from ..models import catalogue
+
+    parameters = catalogue.supported_parameters(plan.spec.id)
+    if parameters is None:
+        if catalogue.fresh() is not None:
+            plan.warnings.append(f"{plan.spec.id} is not in the live catalogue: its parameters were not checked")
+        return
+    from ..providers.openrouter_images import RESOLUTIONS
+
+    asked: list[tuple[str, Any, str]] = [("aspect_ratio", plan.aspect_ratio, "--aspect-ratio"),
+                                         ("resolution", RESOLUTIONS.get(plan.size, plan.size), "--size")]
+    references = len(plan.input_images) + len(plan.style_refs) + (1 if plan.baseline else 0)
+    if references:
+        asked.append(("input_references", references, "reference and input images"))
+    if plan.seed is not None:
+        asked.append(("seed", None, "--seed"))
+    if options is not None:
+        asked += [(name, value, flag) for (name, flag), value in zip(OPTION_FLAGS, options) if value is not None]
+        if plan.count > 1:
+            asked.append(("n", plan.count, "--n"))
+    for name, value, flag in asked:
+        descriptor = parameters.get(name)
+        if descriptor is None and value is not None and name in ("aspect_ratio", "resolution"):
+            continue  # chat sends these to every model; a model that ignores them is not refused for them
+        if not catalogue.accepts(descriptor, value):
+            _refuse(plan.spec.id, name, value, flag, descriptor, catalogue.models_supporting(name, value))
+
+
+def _refuse(model: str, name: str, value: Any, flag: str, descriptor: Any, others: list[str]) -> None:
+    shown = f" {value}" if value is not None and name != "seed" else ""
+    allowed = ""
+    if isinstance(descriptor, dict) and descriptor.get("type") == "enum":
+        allowed = "it takes " + ", ".join(map(str, descriptor.get("values") or [])) + "; "
+    elif isinstance(descriptor, dict) and descriptor.get("type") == "range":
+        allowed = f"it takes {descriptor.get('min')} to {descriptor.get('max')}; "
+    suggestion = ("models that do: " + ", ".join(others[:6])) if others else "drop " + flag
+    raise UsageError(f"{model} does not support {name}{shown} ({flag}), according to the live catalogue",
+                     details=allowed + suggestion, kind="unsupported", extra={"parameter": name})
 
 
 def image_calls(plan: plans.GenerationPlan, options: ImagesOptions | None) -> list[Call]:

@@ -47,3 +47,27 @@ def generation_cost(client: HttpClient, generation_id: str) -> float | None:
     if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 <= cost < 1000:
         return None
     return float(cost)
+
+
+def image_discovery(client: HttpClient, *, with_key: bool) -> list[dict[str, Any]]:
+    """``GET /images/models``: each image model's modalities and ``supported_parameters`` descriptors."""
+    headers = openrouter.headers() if with_key else {}
+    document = client.get(openrouter.base_url() + "/images/models", headers).json()
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise provider_error("provider_error", "GET /images/models did not return a model list",
+                             details="expected {\"data\": [...]}")
+    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def image_endpoints(client: HttpClient, model_id: str, *, with_key: bool) -> list[dict[str, Any]]:
+    """``GET /images/models/{id}/endpoints``: per provider, its supported parameters and pricing lines."""
+    from urllib.parse import quote
+
+    headers = openrouter.headers() if with_key else {}
+    document = client.get(openrouter.base_url() + f"/images/models/{quote(model_id, safe='/')}/endpoints",
+                          headers).json()
+    data = document.get("data") if isinstance(document, dict) else None
+    if isinstance(data, dict):  # {"data": {"id", "endpoints": [...]}} as well as a bare list
+        data = data.get("endpoints")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
