@@ -423,3 +423,19 @@ def test_a_model_outside_the_price_table_has_no_estimate(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                               "--openai-model", "gpt-image-9-preview"))
     assert doc["cost_usd"] is None and doc["cost_estimate"] == "unknown"  # no price list for this model
+
+
+def test_markup_goes_to_gpt_image_2_5_and_nowhere_else(run, fake, photo, workdir):
+    (workdir / "marks.png").write_bytes(make_png(8, 8, rgba=True, color=(255, 0, 0, 128)))
+    doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "Add a hat here",
+                              "--openai-model", "gpt-image-2.5-sunburst", "--markup", "marks.png"))
+    (request,) = fake.requests_for("edits")
+    assert request.part("markup") is not None and request.part("markup").content_type == "image/png"
+    assert doc["markup"]["path"].endswith("marks.png")
+    doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
+                                        "--markup", "marks.png"))
+    assert result.code == 2 and doc["error_kind"] == "unsupported" and "gpt-image-2.5" in doc["details"]
+    doc = assert_one_json(result := run("edit.py", "--input-image", str(photo), "--prompt", "x", "--markup",
+                                        "marks.png", "--mask-rect", "0,0,4,4", "--openai-model", "gpt-image-2.5-flare"))
+    assert result.code == 2 and "cannot be combined with a mask" in doc["error"]
+    assert len(fake.requests_for("edits")) == 1

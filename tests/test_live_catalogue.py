@@ -68,3 +68,20 @@ def test_preflight_warns_when_a_configured_default_is_not_served(run, fake):
     checks = {c["name"]: c for c in doc["checks"]}
     assert checks["IMAGEGEN_MODEL"]["ok"] is False and "not in the live catalogue" in checks["IMAGEGEN_MODEL"]["detail"]
     assert checks["IMAGEGEN_EDIT_MODEL"]["ok"] is True and checks["IMAGEGEN_MODEL"]["required"] is False
+
+
+def test_a_cache_over_a_day_old_is_refreshed_after_a_paid_run(run, fake, base_env):
+    import os
+    import time
+    from pathlib import Path
+
+    refresh(run)
+    cache = Path(base_env["XDG_CACHE_HOME"]) / "image-gen" / "models.json"
+    old = time.time() - 2 * 24 * 3600
+    os.utime(cache, (old, old))
+    fake.clear()
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--dry-run"))
+    assert doc["dry_run"] and fake.requests == []  # a dry run sends nothing, not even this
+    assert_one_json(run("generate.py", "--prompt", PROMPT))
+    assert len(fake.requests_for("models")) == 1 and len(fake.requests_for("image_models")) == 1
+    assert time.time() - cache.stat().st_mtime < 60

@@ -264,6 +264,7 @@ class EditRequest(ImageRequest):
         Field("mask_rects", v.list_of(_rect), (), dump=lambda rect: rect.text),
         Field("mask_invert", v.flag, False),
         Field("keep_unmasked", v.flag, False),
+        Field("markup", v.path, path=True),
         Field("openai_model", v.text),
         Field("openai_size", v.openai_size),
         Field("input_fidelity", v.choice("high", "low")),
@@ -276,6 +277,7 @@ class EditRequest(ImageRequest):
     mask_rects: tuple[Any, ...]
     mask_invert: bool
     keep_unmasked: bool
+    markup: str | None
     openai_model: str | None
     openai_size: str | None
     input_fidelity: str | None

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw the mask: repaint this rectangle, in pixels or percentages (repeatable)")
     group.add_argument("--mask-invert", action="store_true",
                        help="with --mask-rect: keep the rectangles, repaint the rest")
+    group.add_argument("--markup", metavar="PATH",
+                       help="GPT Image 2.5: a transparent PNG overlay whose marks guide the edit (not with a mask)")
     group.add_argument("--keep-unmasked", action="store_true",
                        help="put the input's own pixels back everywhere the mask keeps, so only the masked area "
                             "changes (PNG input and output of the input's size; a warning says when it cannot)")

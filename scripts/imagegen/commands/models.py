@@ -48,41 +48,7 @@ def refresh(args: argparse.Namespace) -> dict[str, Any]:
     key = config.api_key("openrouter") if key_var else None
     client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=[key] if key else [],
                         verbose=not args.quiet)
-    before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
-    fetched = catalogue.from_entries(openrouter_account.image_models(client, with_key=key is not None))
-    capabilities = _add_capabilities(fetched, client, with_key=key is not None)
-    try:
-        catalogue.save(fetched)
-    except OSError as error:
-        from ..errors import OutputError
-
-        raise OutputError(f"could not write the model cache {fetched.path}: {error.strerror or error}",
-                          details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
-    added = sorted(set(fetched.models) - before - set(registry.BY_ID))
-    return {"refreshed": True, "new_models": added, "capabilities": capabilities}
-
-
-MAX_ENDPOINT_LOOKUPS = 60
-
-
-def _add_capabilities(fetched: Any, client: Any, *, with_key: bool) -> str:
-    """Add ``GET /images/models`` and each model's endpoints to ``fetched``; what was learnt, in words.
-    The chat-side list alone still makes a usable catalogue, so a failure here is a note, not an error."""
-    from ..errors import ImageGenError
-    from ..providers import openrouter_account
-
-    try:
-        discovered = openrouter_account.image_discovery(client, with_key=with_key)
-    except ImageGenError as error:
-        return f"not available ({error.message}); prices come from GET /models only"
-    endpoints: dict[str, list[dict[str, Any]]] = {}
-    for item in discovered[:MAX_ENDPOINT_LOOKUPS]:
-        try:
-            endpoints[item["id"]] = openrouter_account.image_endpoints(client, item["id"], with_key=with_key)
-        except ImageGenError:
-            continue  # that model keeps its chat-side prices
-    catalogue.add_discovery(fetched, discovered, endpoints)
-    return f"{len(discovered)} image models, {len(endpoints)} with endpoint prices"
+    return openrouter_account.refresh_catalogue(client, with_key=key is not None)
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

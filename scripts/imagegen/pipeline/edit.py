@@ -21,7 +21,7 @@ EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change o
                         "asks. The other attached images are references.")
 
 # (request field, flag) pairs that only make sense in one mode.
-OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"), ("keep_unmasked", "--keep-unmasked"),
+OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"), ("keep_unmasked", "--keep-unmasked"), ("markup", "--markup"),
                ("openai_model", "--openai-model"), ("openai_size", "--openai-size"),
                ("input_fidelity", "--input-fidelity"))
 OPENROUTER_ONLY = (("model", "--model"), ("aspect_ratio", "--aspect-ratio"), ("size", "--size"),

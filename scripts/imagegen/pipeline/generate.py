@@ -205,6 +205,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
         raise failures[0]
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
     _look_up_missing_costs(replies, result, paid)
+    _refresh_stale_catalogue(result, paid)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
     if options is not None and result["image_count"] < plan.count:
@@ -250,6 +251,33 @@ def _look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Pai
     if found < len(missing):
         result["warnings"].append(f"the cost of {len(missing) - found} call(s) is not known yet (the reply did not "
                                   "say and GET /generation had no answer); the ledger counts them at their estimate")
+
+
+STALE_AFTER_SECONDS = 24 * 3600
+REFRESH_TIMEOUT = 10.0
+
+
+def _refresh_stale_catalogue(result: dict[str, Any], paid: PaidRun) -> None:
+    """Refresh a cached catalogue older than a day, after the images are saved (best effort, bounded)."""
+    from .. import config
+
+    path = config.catalogue_path()
+    try:
+        import time
+
+        if time.time() - path.stat().st_mtime < STALE_AFTER_SECONDS:
+            return
+    except OSError:
+        return  # no cache: the user has not asked for live data (models.py --refresh does)
+    from ..http.client import HttpClient
+    from ..providers import openrouter_account
+
+    client = HttpClient(timeout=REFRESH_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
+    try:
+        openrouter_account.refresh_catalogue(client, with_key=True)
+    except ImageGenError as error:
+        result["warnings"].append(f"the model catalogue is over a day old and could not be refreshed "
+                                  f"({error.kind}: {error.message})")
 
 
 def writer_for(request: Any, slug: str) -> ImageWriter:

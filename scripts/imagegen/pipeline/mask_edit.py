@@ -45,6 +45,7 @@ class OpenAIEditPlan:
     background: str | None = None
     input_fidelity: str | None = None
     keep_unmasked: bool = False
+    markup: images.InputImage | None = None
     request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -90,7 +91,8 @@ class OpenAIEditPlan:
     def call(self) -> Call:
         fields, files = openai_images.form(
             self.prompt, self.model, self.images, self.mask, size=self.size, quality=self.quality, n=self.count,
-            output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity)
+            output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity,
+            markup=self.markup)
         return openai_images.edit_call(fields, files, self.model)
 
     def request_record(self) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class OpenAIEditPlan:
             "input_images": [{"path": str(i.path), "sha256": i.sha256, "format": i.format} for i in self.images],
             "mask": self.mask.record() if self.mask else None,
             "keep_unmasked": self.keep_unmasked,
+            "markup": {"path": str(self.markup.path), "sha256": self.markup.sha256} if self.markup else None,
             "parent": parent_record(self.images[0]),
             **self._request_id(),
         }
@@ -130,6 +133,7 @@ class OpenAIEditPlan:
             "mask_path": str(self.mask.path) if self.mask and self.mask.path else None,
             "mask": self.mask.record() if self.mask else None,
             "keep_unmasked": self.keep_unmasked,
+            "markup": {"path": str(self.markup.path), "sha256": self.markup.sha256} if self.markup else None,
             "cost_estimate": registry.format_estimate(estimate),
             "cost_estimate_usd": estimate,
             "cost_estimate_is_guess": True,
@@ -156,6 +160,9 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
                           input_fidelity=request.input_fidelity, keep_unmasked=request.keep_unmasked,
                           request_id=request.request_id)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
+    if request.markup:
+        plan.markup = images.load_input_image(request.markup, role="markup", allowed=("png",), max_mb=MAX_IMAGE_MB,
+                                              flag="--markup")
     return plan
 
 
@@ -166,6 +173,13 @@ def _check_model(model: str, request: EditRequest) -> None:
                          details=f"use --openai-model {DEFAULT_MODEL} (or one of {', '.join(openai_images.MODELS)})",
                          kind="model_unavailable")
     info = openai_images.model_info(model)
+    if request.markup:
+        if request.mask or request.mask_rects:
+            raise UsageError("--markup cannot be combined with a mask", details="give --markup or a mask, not both")
+        if info is None or not info.markup:
+            takers = [name for name, entry in openai_images.MODELS.items() if entry.markup]
+            raise UsageError(f"{model} does not take --markup", details="use --openai-model " + " or ".join(takers),
+                             kind="unsupported")
     if request.input_fidelity and info is not None and not info.input_fidelity:
         takers = [name for name, entry in openai_images.MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",

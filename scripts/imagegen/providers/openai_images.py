@@ -86,7 +86,7 @@ def upload_name(image: InputImage) -> str:
 
 def form(prompt: str, model: str, inputs: list[InputImage], mask: Mask | None, *,
          size: str | None = None, quality: str | None = None, n: int = 1, output_format: str | None = None,
-         background: str | None = None, input_fidelity: str | None = None,
+         background: str | None = None, input_fidelity: str | None = None, markup: InputImage | None = None,
          ) -> tuple[tuple[tuple[str, str], ...], tuple[FilePart, ...]]:
     """The fields and files of an /images/edits form. Options left as None are not sent."""
     fields = [("prompt", prompt), ("model", model), ("n", str(n))]
@@ -98,6 +98,8 @@ def form(prompt: str, model: str, inputs: list[InputImage], mask: Mask | None, *
     if mask is not None:
         name = mask.path.name if mask.path else "mask.png"
         files.append(FilePart("mask", name, "image/png", mask.data))
+    if markup is not None:
+        files.append(FilePart("markup", upload_name(markup), markup.mime, markup.data))
     return tuple(fields), tuple(files)
 
 

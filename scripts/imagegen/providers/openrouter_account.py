@@ -71,3 +71,44 @@ def image_endpoints(client: HttpClient, model_id: str, *, with_key: bool) -> lis
     if isinstance(data, dict):  # {"data": {"id", "endpoints": [...]}} as well as a bare list
         data = data.get("endpoints")
     return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+MAX_ENDPOINT_LOOKUPS = 60
+
+
+def refresh_catalogue(client: HttpClient, *, with_key: bool) -> dict[str, Any]:
+    """Fetch the chat-side model list, the image discovery and each model's endpoints; cache them.
+    Returns what ``models.py --refresh`` reports (new models, what the discovery added)."""
+    from ..errors import OutputError
+    from ..models import catalogue, registry
+
+    before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
+    fetched = catalogue.from_entries(image_models(client, with_key=with_key))
+    capabilities = _add_capabilities(fetched, client, with_key=with_key)
+    try:
+        catalogue.save(fetched)
+    except OSError as error:
+        raise OutputError(f"could not write the model cache {fetched.path}: {error.strerror or error}",
+                          details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
+    added = sorted(set(fetched.models) - before - set(registry.BY_ID))
+    return {"refreshed": True, "new_models": added, "capabilities": capabilities}
+
+
+def _add_capabilities(fetched: Any, client: HttpClient, *, with_key: bool) -> str:
+    """Add ``GET /images/models`` and each model's endpoints to ``fetched``; what was learnt, in words.
+    The chat-side list alone still makes a usable catalogue, so a failure here is a note, not an error."""
+    from ..errors import ImageGenError
+    from ..models import catalogue
+
+    try:
+        discovered = image_discovery(client, with_key=with_key)
+    except ImageGenError as error:
+        return f"not available ({error.message}); prices come from GET /models only"
+    endpoints: dict[str, list[dict[str, Any]]] = {}
+    for item in discovered[:MAX_ENDPOINT_LOOKUPS]:
+        try:
+            endpoints[item["id"]] = image_endpoints(client, item["id"], with_key=with_key)
+        except ImageGenError:
+            continue  # that model keeps its chat-side prices
+    catalogue.add_discovery(fetched, discovered, endpoints)
+    return f"{len(discovered)} image models, {len(endpoints)} with endpoint prices"
