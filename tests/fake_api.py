@@ -685,6 +685,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/images/models"): "image_models",
     ("GET", "/api/v1/generation"): "generation",
     ("POST", "/v1/images/edits"): "edits",
+    ("GET", "/v1/models"): "openai_models",
     ("POST", "/v1/messages"): "messages",
 }
 ROUTE_NAMES = frozenset(ROUTES.values()) | {"files", "image_endpoints", "unknown"}
@@ -1042,6 +1043,10 @@ class FakeAPI:
 
     def _default_models(self, record: Recorded) -> Reply:
         return models_reply()
+
+    def _default_openai_models(self, record: Recorded) -> Reply:
+        ids = ["gpt-image-2", "gpt-image-2.5-flare", "gpt-4.1", "dall-e-3"]
+        return Reply(json={"object": "list", "data": [{"id": i, "object": "model", "owned_by": "openai"} for i in ids]})
 
     def _default_image_models(self, record: Recorded) -> Reply:
         return image_models_reply()

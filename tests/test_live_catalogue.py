@@ -85,3 +85,13 @@ def test_a_cache_over_a_day_old_is_refreshed_after_a_paid_run(run, fake, base_en
     assert_one_json(run("generate.py", "--prompt", PROMPT))
     assert len(fake.requests_for("models")) == 1 and len(fake.requests_for("image_models")) == 1
     assert time.time() - cache.stat().st_mtime < 60
+
+
+def test_preflight_online_says_which_openai_image_models_the_key_can_use(run, fake):
+    doc = assert_one_json(run("preflight_check.py", "--json", "--online"))
+    check = next(c for c in doc["checks"] if c["name"] == "openai_models")
+    assert check["ok"] is True and check["info"]["image_models"] == ["gpt-image-2", "gpt-image-2.5-flare"]
+    doc = assert_one_json(run("preflight_check.py", "--json", "--online",
+                              env_extra={"IMAGEGEN_OPENAI_EDIT_MODEL": "gpt-image-2.6-flare"}))
+    check = next(c for c in doc["checks"] if c["name"] == "openai_models")
+    assert check["ok"] is False and "IMAGEGEN_OPENAI_EDIT_MODEL=gpt-image-2" in check["fixup"]

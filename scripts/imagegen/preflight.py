@@ -343,6 +343,27 @@ def check_online(timeout: float) -> Check:
                  None if ok else f"add credits at {CREDITS_URL} or raise the key's limit at {KEYS_URL}", info=info)
 
 
+def check_openai_models(timeout: float) -> Check:
+    """Whether the OpenAI key can use the model edit.py --mode openai will ask for."""
+    from .http.client import HttpClient
+    from .providers import openai_images
+
+    wanted = config.default_model("openai_edit", openai_images.DEFAULT_MODEL)
+    try:
+        client = HttpClient(timeout=timeout, retries=1, secrets=[config.api_key("openai")], verbose=False)
+        models = openai_images.available_models(client)
+    except ImageGenError as error:
+        return Check("online", "openai_models", False, False, f"GET /v1/models failed: {error.message}",
+                     "check OPENAI_API_KEY and OPENAI_BASE_URL")
+    if wanted in models:
+        return Check("online", "openai_models", False, True, f"{wanted} is available to this key",
+                     info={"image_models": models})
+    return Check("online", "openai_models", False, False,
+                 f"{wanted} is not available to this OpenAI key (it can use: {', '.join(models) or 'no image model'})",
+                 f"export IMAGEGEN_OPENAI_EDIT_MODEL={models[0]}" if models else
+                 "ask for image model access in the OpenAI dashboard", info={"image_models": models})
+
+
 def _num(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
 
@@ -366,6 +387,8 @@ def run_checks(options: Options) -> list[Check]:
     ]
     if options.online:
         steps.append(lambda: check_online(options.timeout))
+        if config.key_variable("openai"):
+            steps.append(lambda: check_openai_models(options.timeout))
     checks: list[Check] = []
     for step in steps:
         outcome = step()

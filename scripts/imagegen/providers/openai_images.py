@@ -66,6 +66,14 @@ def model_info(model: str) -> OpenAIModel | None:
     return MODELS[base] if base else None
 
 
+def available_models(client: Any) -> list[str]:
+    """The image models this key can use, from ``GET /models`` (ids starting ``gpt-image``)."""
+    document = client.get(config.base_url("openai") + "/models", headers()).json()
+    data = document.get("data") if isinstance(document, dict) else None
+    ids = [item.get("id") for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+    return sorted(i for i in ids if isinstance(i, str) and i.startswith(("gpt-image", "chatgpt-image")))
+
+
 def edits_url() -> str:
     return config.base_url("openai") + "/images/edits"
 
