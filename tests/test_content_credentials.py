@@ -117,3 +117,61 @@ def test_the_images_api_and_mask_edits_keep_credentials_too(run, fake, workdir):
     doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,10,10",
                               "--prompt", "A small window"))
     assert doc["content_credentials"] is True and _saved(doc) == sent
+
+
+# -- a real manifest, checked by the C2PA reference verifier (the c2pa-python test extra) -----------
+
+def _signed_png(tmp_path: Path) -> bytes:
+    """A PNG signed with a throwaway ES256 chain (made with openssl), by c2pa-python's Builder."""
+    import io
+    import shutil
+    import subprocess
+
+    c2pa = pytest.importorskip("c2pa", reason="the C2PA verifier (pip install c2pa-python) is not installed")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throwaway signing certificate")
+    commands = [
+        "openssl ecparam -name prime256v1 -genkey -noout -out ca.key",
+        "openssl req -x509 -new -key ca.key -sha256 -days 2 -subj /CN=test-ca -out ca.pem "
+        "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
+        "openssl ecparam -name prime256v1 -genkey -noout -out leaf.key",
+        "openssl pkcs8 -topk8 -nocrypt -in leaf.key -out leaf.pk8",
+        "openssl req -new -key leaf.key -subj /CN=test-signer -out leaf.csr",
+        "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 "
+        "-extfile leaf.ext -out leaf.pem",
+    ]
+    (tmp_path / "leaf.ext").write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                       "extendedKeyUsage=emailProtection\n")
+    for command in commands:
+        subprocess.run(command.split(), cwd=tmp_path, check=True, capture_output=True)
+    chain = (tmp_path / "leaf.pem").read_bytes() + (tmp_path / "ca.pem").read_bytes()
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=b"es256", sign_cert=chain,
+                                                       private_key=(tmp_path / "leaf.pk8").read_bytes(), ta_url=None))
+    manifest = {"claim_generator_info": [{"name": "image-gen tests", "version": "1"}], "title": "fox.png",
+                "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
+                    "action": "c2pa.created",
+                    "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}]}}]}
+    signed = io.BytesIO()
+    c2pa.Builder(json.dumps(manifest)).sign(signer, "image/png", io.BytesIO(make_png(32, 24)), signed)
+    return signed.getvalue()
+
+
+def _validation_state(data: bytes) -> str:
+    import io
+
+    import c2pa
+
+    return c2pa.Reader("image/png", io.BytesIO(data)).get_validation_state()
+
+
+def test_a_saved_file_still_verifies_with_the_c2pa_reader(run, fake, tmp_path):
+    signed = _signed_png(tmp_path)
+    assert _validation_state(signed) == "Valid"
+    # What image-gen did before: our chunk after IHDR breaks the hard binding.
+    broken = signed[:33] + _chunk(b"iTXt", b"image-gen\x00\x00\x00\x00\x00{}") + signed[33:]
+    assert _validation_state(broken) == "Invalid"
+    fake.enqueue("chat", chat_image_reply(images=[signed]))
+    doc = assert_one_json(run("generate.py", "--prompt", "A lighthouse at dusk, oil painting", "--model",
+                              "nanobanana-2"))
+    saved = _saved(doc)
+    assert doc["content_credentials"] is True and saved == signed and _validation_state(saved) == "Valid"
