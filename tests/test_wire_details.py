@@ -73,3 +73,8 @@ def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
     doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert result.code == 0 and doc["cost_usd"] is None and len(fake.requests_for("generation")) == 3
     assert any("cost of 1 call(s) is not known yet" in w for w in doc["warnings"])
+
+
+def test_a_model_retired_at_its_maker_says_so(run, fake):
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana"))
+    assert any("discontinued gemini-2.5-flash-image" in w and "nanobanana-2" in w for w in doc["warnings"])

@@ -84,6 +84,11 @@ MODELS: tuple[ModelSpec, ...] = (
     ),
 )
 
+# Models whose maker has retired them somewhere: a run on one says so, and names what to use.
+RETIRED_NOTES = {
+    "google/gemini-2.5-flash-image": "Google discontinued gemini-2.5-flash-image on its own API on 2026-10-02; "
+                                     "if OpenRouter stops routing it (models.py --refresh tells), use nanobanana-2",
+}
 BY_ALIAS = {spec.alias: spec for spec in MODELS}
 BY_ID = {spec.id: spec for spec in MODELS}
 DEFAULT_MODEL = "flux.2-pro"

@@ -149,6 +149,8 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     )
     if preset:
         plan.warnings += preset.warnings
+    if spec.id in registry.RETIRED_NOTES:
+        plan.warnings.append(registry.RETIRED_NOTES[spec.id])
     _check_capabilities(plan)
     _resolve_system_message(plan, request.system_prompt)
     _resolve_upsampling(plan, request.prompt_upsampling)
