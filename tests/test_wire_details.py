@@ -78,3 +78,13 @@ def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
 def test_a_model_retired_at_its_maker_says_so(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana"))
     assert any("discontinued gemini-2.5-flash-image" in w and "nanobanana-2" in w for w in doc["warnings"])
+
+
+def test_a_taken_sidecar_name_or_a_dangling_symlink_is_refused_before_paying(run, fake, workdir):
+    (workdir / "a.png.json").write_text('{"someone": "else"}')
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--out", "a.png"))
+    assert result.code == 2 and doc["error_kind"] == "output_exists" and "a.png.json" in doc["error"]
+    (workdir / "b.png").symlink_to(workdir / "nowhere.png")
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--out", "b.png"))
+    assert result.code == 2 and doc["error_kind"] == "output_exists"
+    assert fake.requests_for("chat") == [] and (workdir / "a.png.json").read_text() == '{"someone": "else"}'

@@ -133,15 +133,17 @@ class ImageWriter:
             return
         for index in range(count):
             target = self._explicit(index)
-            try:
-                exists = target.exists()
-            except OSError as error:  # a name too long for the file system, say
-                raise UsageError(f"--output-file is not a usable name: {shorten(str(target), 120)} "
-                                 f"({error.strerror or error})", details="choose a shorter or simpler file name",
-                                 kind="output_dir") from None
-            if exists:
-                raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)",
-                                        details="or choose another --output-file")
+            names = (target, target.with_name(target.name + ".json")) if self.sidecars else (target,)
+            for name in names:
+                try:
+                    taken = os.path.lexists(name)  # a dangling symlink takes the name too: link() would fail
+                except OSError as error:  # a name too long for the file system, say
+                    raise UsageError(f"--output-file is not a usable name: {shorten(str(target), 120)} "
+                                     f"({error.strerror or error})", details="choose a shorter or simpler file name",
+                                     kind="output_dir") from None
+                if taken:
+                    raise OutputExistsError(f"output exists: {name} (pass --overwrite to replace it)",
+                                            details="or choose another --output-file")
 
     def planned_name(self, index: int = 0, ext: str = ".png") -> Path:
         """The name an image would get (for --dry-run); the real one may take a -N suffix."""
@@ -220,6 +222,8 @@ class ImageWriter:
         base = f"{self.stamp}-{self.slug}"
         for number in range(1, MAX_SUFFIX):
             name = f"{base}{ext}" if number == 1 else f"{base}-{number}{ext}"
+            if self.sidecars and os.path.lexists(self.output_dir / (name + ".json")):
+                continue  # someone's sidecar without its image: the name is not free
             try:
                 os.link(temp, self.output_dir / name)
             except FileExistsError:
