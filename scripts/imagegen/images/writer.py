@@ -136,8 +136,11 @@ class ImageWriter:
             names = (target, target.with_name(target.name + ".json")) if self.sidecars else (target,)
             for name in names:
                 try:
-                    taken = os.path.lexists(name)  # a dangling symlink takes the name too: link() would fail
-                except OSError as error:  # a name too long for the file system, say
+                    os.lstat(name)  # a dangling symlink takes the name too: link() would fail
+                    taken = True
+                except FileNotFoundError:
+                    taken = False
+                except OSError as error:  # a name too long for the file system (the sidecar's too), say
                     raise UsageError(f"--output-file is not a usable name: {shorten(str(target), 120)} "
                                      f"({error.strerror or error})", details="choose a shorter or simpler file name",
                                      kind="output_dir") from None
