@@ -4,17 +4,22 @@ running copy" leaves both, and recovery resolves that in favour of the result)."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..contract import json_text
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
 from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
+
+INDEX_LOCK = ".lock"  # in index/<request_id>/: held while a variant is found or claimed
 
 
 def origin() -> dict[str, Any]:
@@ -54,10 +59,22 @@ def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
     return None
 
 
-def _claim_variant(dirs: QueueDirs, request_id: str, variant: int, record: dict[str, Any]) -> bool:
+def _claim_variant(folder: Path, variant: int, record: dict[str, Any]) -> bool:
+    return create_exclusive(folder / f"{variant:04d}", json_text(record, indent=None).encode("utf-8"))
+
+
+@contextmanager
+def _request_locked(dirs: QueueDirs, request_id: str) -> Iterator[Path]:
+    """The request's index folder, held exclusively: two enqueuers of one output must not both see it
+    unclaimed and take two variant numbers."""
     folder = dirs.index / request_id
     folder.mkdir(parents=True, exist_ok=True)
-    return create_exclusive(folder / f"{variant:04d}", json.dumps(record).encode("utf-8"))
+    fd = os.open(folder / INDEX_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        os.close(fd)
 
 
 def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str, Any]]]:
@@ -82,19 +99,28 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
     """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
     variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
+    with _request_locked(dirs, job["request_id"]) as folder:
+        variant = _find_or_claim(dirs, folder, job, variant)
+        return _write_pending(dirs, job, variant)
+
+
+def _find_or_claim(dirs: QueueDirs, folder: Path, job: dict[str, Any], variant: int | None) -> int:
+    """The variant number of this job: the given one, the one already queued for its output, or the next free."""
+    request_id, output = job["request_id"], job.get("output")
+    entries = request_index(dirs, request_id)
+    if variant is None and output:
+        variant = next((number for number, record in entries if record.get("output") == output), None)
+    if variant is not None:
+        _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+        return variant
+    variant = len(entries)
+    while not _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
+        variant += 1
+    return variant
+
+
+def _write_pending(dirs: QueueDirs, job: dict[str, Any], variant: int) -> tuple[dict[str, Any], bool]:
     request_id = job["request_id"]
-    output = job.get("output")
-    if variant is None:
-        for number, record in request_index(dirs, request_id):
-            if output and record.get("output") == output:
-                variant = number
-                break
-    if variant is None:
-        variant = len(request_index(dirs, request_id))
-        while not _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output}):
-            variant += 1
-    else:
-        _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output})
     job_name = job_id(request_id, variant)
     found = locate(dirs, job_name)
     if found is not None:
