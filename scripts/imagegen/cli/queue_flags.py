@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from .. import validate
 from ..errors import UsageError
 from ..queue.layout import check_request_id
 from ..queue.variants import VariantBatch
@@ -75,21 +76,24 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
     from ..queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
 
     group = parser.add_argument_group("worker")
-    group.add_argument("--max-background-workers", type=int, default=DEFAULT_SLOTS, metavar="N",
-                       help=f"worker slots: at most N workers drain this queue at once (default {DEFAULT_SLOTS})")
-    group.add_argument("--orphan-timeout-sec", type=float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
+    group.add_argument("--max-background-workers", type=cli.workers, default=DEFAULT_SLOTS, metavar="N",
+                       help=f"worker slots: at most N workers drain this queue at once "
+                            f"(1-{validate.MAX_WORKERS}, default {DEFAULT_SLOTS})")
+    group.add_argument("--orphan-timeout-sec", type=cli.positive_float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
                        help="recover a running job whose worker cannot be proven alive after S seconds; one "
                             f"whose worker is provably dead is recovered at once (default {DEFAULT_ORPHAN_TIMEOUT:g})")
-    group.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
-                       help=f"attempts before a job goes to failed/ (default {DEFAULT_MAX_ATTEMPTS})")
+    group.add_argument("--max-attempts", type=cli.attempts, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
+                       help=f"attempts before a job goes to failed/ (1-{validate.MAX_ATTEMPTS}, "
+                            f"default {DEFAULT_MAX_ATTEMPTS})")
 
 
 def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) -> None:
     group = parser.add_argument_group("variants")
-    group.add_argument("--count", type=cli.non_negative_int, default=default_count,
-                       help=f"how many variants (default {default_count})")
-    group.add_argument("--start-index", type=cli.non_negative_int, default=1, metavar="N",
-                       help="number of the first variant, to continue an earlier batch's names (default 1)")
+    group.add_argument("--count", type=cli.variant_count, default=default_count,
+                       help=f"how many variants (1-{validate.MAX_VARIANTS}, default {default_count})")
+    group.add_argument("--start-index", type=cli.variant_index, default=1, metavar="N",
+                       help=f"number of the first variant, to continue an earlier batch's names "
+                            f"(0-{validate.MAX_VARIANT_INDEX}, default 1)")
     group.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N",
                        help="queue only the first N of --count (a controlled subset)")
     group.add_argument("--out-dir", type=Path, default=Path("./generated"),

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .. import validate
+from ..cli import flags as cli
 from ..cli import runner
 from ..errors import ImageGenError, UsageError
 from ..cli import queue_flags
@@ -28,8 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("queue")
     queue_flags.add_queue_dir_arg(group)
     group.add_argument("--request-id", help="groups jobs for status and idempotency (default: a new id)")
-    group.add_argument("--variant-index", type=int, metavar="N",
-                       help="variant number within the request (default: next free, or the job with the same --out)")
+    group.add_argument("--variant-index", type=cli.variant_index, metavar="N",
+                       help=f"variant number within the request, 0-{validate.MAX_VARIANT_INDEX} "
+                            "(default: next free, or the job with the same --out)")
     group.add_argument("--jobs-file", type=Path, metavar="FILE.jsonl",
                        help="one job per line, flags as keys, e.g. {\"prompt\": \"...\", \"out\": \"a.png\"}")
     return parser

@@ -35,8 +35,8 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
                                     request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
-    worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=max(1, args.max_background_workers),
-                            orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts),
+    worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,
+                            orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
                             dry_run=args.dry_run_worker)
     return {"status": "queued", **queued, "worker": worker}
 

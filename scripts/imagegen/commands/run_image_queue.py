@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .. import validate
 from ..cli import flags as cli
 from ..cli import runner
 from ..cli import queue_flags
@@ -30,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--request-id", help="drain only this request's jobs (others are left alone)")
     parser.add_argument("--job-timeout", type=cli.positive_float, default=300.0, metavar="S",
                         help="seconds one provider call may take (default 300)")
-    parser.add_argument("--retries", type=cli.non_negative_int, default=2,
-                        help="HTTP retries inside one attempt (default 2)")
+    parser.add_argument("--retries", type=cli.retries, default=2,
+                        help=f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)")
     parser.add_argument("--idle-exit-sec", type=cli.positive_float, default=3.0, metavar="S",
                         help="exit after the queue has been empty this long (default 3)")
     parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
@@ -44,8 +45,8 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     if args.request_id:
         check_request_id(args.request_id)
     options = DrainOptions(
-        queue_dir=QueueDirs.at(args.queue_dir), concurrency=args.concurrency, slots=max(1, args.max_background_workers),
-        orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts), max_jobs=args.max_jobs,
+        queue_dir=QueueDirs.at(args.queue_dir), concurrency=args.concurrency, slots=args.max_background_workers,
+        orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts, max_jobs=args.max_jobs,
         request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
         idle_exit=args.idle_exit_sec, handoff_mode=args.handoff_mode, quiet=args.quiet,
     )
