@@ -129,3 +129,186 @@ def test_the_example_batch_file_queues(run, fake, workdir):
     assert len(doc["job_ids"]) == 5
     assert [Path(j["target"]).name for j in doc["jobs"]] == ["hero.png", "mug.png", "icon-cloud.png",
                                                               "icon-lock.png", "poster.png"]
+
+
+# -- a planted job runs only inside the worker's roots ------------------------------------------
+
+PROMPT = "A lighthouse at dusk, watercolour"
+
+
+def plant(workdir: Path, request: dict, name: str = "planted--0000", **fields) -> Path:
+    pending = workdir / QUEUE / "pending"
+    pending.mkdir(parents=True, exist_ok=True)
+    job = {"job_id": name, "request_id": name.rsplit("--", 1)[0], "format": 2, "kind": "generate",
+           "request": {"prompt": PROMPT, **request}, **fields}
+    path = pending / f"{name}.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def drain(run, *args: str, timeout: float = 30):
+    return run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--retries", "0", *args,
+               timeout=timeout)
+
+
+def failed_record(workdir: Path, name: str = "planted--0000") -> dict:
+    return json.loads((workdir / QUEUE / "failed" / f"{name}.json").read_text())
+
+
+def assert_refused(result, workdir, fake, kind: str) -> dict:
+    summary = assert_one_json(result)
+    assert result.code == 0 and "errors" not in summary, summary
+    assert summary["failed"] == 1 and summary["corrupt"] == 1 and summary["done"] == 0, summary
+    record = failed_record(workdir)
+    assert record["error_kind"] == kind and record["retryable"] is False, record
+    assert fake.requests == []
+    return record
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the work folder, outside the worker's roots, holding a private image and a file to protect."""
+    from tests.fake_api import make_png
+
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "private.png").write_bytes(make_png(16, 16))
+    (folder / "victim.txt").write_text("keep me\n")
+    return folder
+
+
+@pytest.mark.parametrize("request_doc", [
+    {"output_file": "{outside}/victim.txt", "overwrite": True},  # /etc/passwd, with its passwd.json
+    {"output_file": "sub/../../outside/escaped.png"},
+    {"output_dir": "../outside"},
+    {"output_dir": "{outside}", "output_file": None},
+    {"output_file": "link/escaped.png"},  # a symlink in the work folder that leads out
+    {"output_file": "q/pending/evil--0000.json"},  # inside the queue: it would plant a job
+    {"output_file": "out/a.png", "input_images": ["{outside}/private.png"]},
+    {"output_file": "out/a.png", "input_images": ["link/private.png"]},
+    {"output_file": "out/a.png", "style_refs": ["{outside}/private.png"]},
+    {"prompt": "Make the sky darker", "output_file": "out/a.png", "baseline_image": "{outside}/private.png",
+     "confirm_external_upload": True, "workspace_root": "/"},
+    {"prompt": "Make the sky darker", "output_file": "out/a.png", "baseline_image": "link/private.png",
+     "confirm_external_upload": True, "workspace_root": "link"},
+    {"output_file": "out/a.png", "preset": "{outside}/preset.json"},
+], ids=["overwrite-outside", "dotdot-file", "dotdot-dir", "absolute-dir", "symlink-out", "into-queue",
+        "input-image", "input-through-link", "style-ref", "workspace-root-slash", "workspace-through-link",
+        "preset-outside"])
+def test_planted_job_paths_outside_the_roots_are_refused(run, fake, workdir, outside, request_doc):
+    (workdir / "link").symlink_to(outside)
+    (outside / "preset.json").write_text(json.dumps({"name": "p", "style": {"mood": "calm"}}))
+    doc = {k: (v.replace("{outside}", str(outside)) if isinstance(v, str) else
+               [i.replace("{outside}", str(outside)) for i in v] if isinstance(v, list) else v)
+           for k, v in request_doc.items()}
+    plant(workdir, {k: v for k, v in doc.items() if v is not None})
+    record = assert_refused(drain(run), workdir, fake, "outside_roots")
+    assert "outside the folders" in record["error"] or "inside the queue" in record["error"]
+    assert "--allow-root" in record["details"]
+    assert (outside / "victim.txt").read_text() == "keep me\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["preset.json", "private.png", "victim.txt"]
+    assert not (workdir / QUEUE / "pending" / "evil--0000.json").exists()
+
+
+def test_a_preset_in_the_roots_may_not_pull_reference_images_from_outside(run, fake, workdir, outside):
+    (workdir / "presets").mkdir()
+    (workdir / "presets" / "sly.json").write_text(json.dumps(
+        {"name": "sly", "style": {"reference_images": [str(outside / "private.png")]}}))
+    plant(workdir, {"output_file": "out/a.png", "preset": str(workdir / "presets" / "sly.json"),
+                    "model": "nanobanana"})
+    record = assert_refused(drain(run), workdir, fake, "outside_roots")
+    assert "private.png" in record["error"]
+
+
+@pytest.mark.parametrize("how", ["flag", "config"])
+def test_more_roots_come_from_the_worker_never_the_job(run, fake, workdir, outside, how, env):
+    plant(workdir, {"output_file": str(outside / "made.png"), "input_images": [str(outside / "private.png")],
+                    "model": "nanobanana"})
+    if how == "flag":
+        result = drain(run, "--allow-root", str(outside))
+    else:
+        config = Path(env["XDG_CONFIG_HOME"]) / "image-gen" / "config.json"
+        config.parent.mkdir(parents=True)
+        config.write_text(json.dumps({"allow_roots": [str(outside)]}))
+        result = drain(run)
+    summary = assert_one_json(result)
+    assert summary["done"] == 1 and summary["corrupt"] == 0 and (outside / "made.png").exists()
+
+
+def test_an_allowed_root_that_is_not_a_folder_stops_the_worker(run, fake, workdir, env):
+    config = Path(env["XDG_CONFIG_HOME"]) / "image-gen" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"allow_roots": "/"}))
+    doc = assert_one_json(result := drain(run))
+    assert result.code == 2 and doc["error_kind"] == "config" and "allow_roots" in doc["error"]
+    config.unlink()
+    doc = assert_one_json(result := drain(run, "--allow-root", str(workdir / "missing")))
+    assert result.code == 2 and "missing" in doc["error"]
+
+
+def test_a_job_asking_for_40_images_is_refused_by_request_validation(run, fake, workdir):
+    plant(workdir, {"output_file": "out/a.png", "n": 40})
+    record = assert_refused(drain(run), workdir, fake, "corrupt_job")
+    assert "'n'" in record["error"] and "1 to 10" in record["error"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("request_id", 5), ("request_id", "someone-else"), ("enqueued_by", "me"), ("variation", 5),
+    ("history", {}), ("kind", ["generate"]), ("output", 7), ("format", "2"), ("charge_unknown", "yes"),
+    ("variant", True),
+])
+def test_wrong_types_in_a_job_are_corrupt_not_internal(run, fake, workdir, field, value):
+    plant(workdir, {"output_file": "out/a.png"}, **{field: value})
+    record = assert_refused(drain(run), workdir, fake, "corrupt_job")
+    assert field in record["error"]
+
+
+def test_a_job_file_over_the_size_cap_is_corrupt(run, fake, workdir):
+    plant(workdir, {"output_file": "out/a.png"}, padding="x" * (1024 * 1024))
+    record = assert_refused(drain(run), workdir, fake, "corrupt_job")
+    assert "bytes" in record["error"]
+
+
+def test_a_job_file_that_is_a_link_or_a_fifo_is_corrupt(run, fake, workdir, tmp_path):
+    import os
+
+    real = plant(workdir, {"output_file": "out/a.png"})
+    real.rename(tmp_path / "real.json")
+    real.symlink_to(tmp_path / "real.json")
+    os.mkfifo(workdir / QUEUE / "pending" / "fifo--0000.json")
+    summary = assert_one_json(drain(run, timeout=20))
+    assert summary["corrupt"] == 2 and summary["failed"] == 2 and fake.requests == []
+    assert {failed_record(workdir, n)["error_kind"] for n in ("planted--0000", "fifo--0000")} == {"corrupt_job"}
+
+
+@pytest.mark.parametrize("folder", ["pending", "running", "results", "failed", "index", "workers", "logs"])
+def test_a_symlinked_queue_folder_is_refused(run, fake, workdir, tmp_path, folder):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workdir / QUEUE).mkdir()
+    (workdir / QUEUE / folder).symlink_to(elsewhere)
+    doc = assert_one_json(result := drain(run))
+    assert result.code == 2 and doc["error_kind"] == "queue_dir" and "symbolic link" in doc["error"], doc
+    doc = assert_one_json(result := run("enqueue_image_job.py", "--prompt", PROMPT, "--queue-dir", QUEUE))
+    assert result.code == 2 and doc["error_kind"] == "queue_dir"
+    assert list(elsewhere.iterdir()) == [] and fake.requests == []
+
+
+def test_a_folder_swapped_for_a_link_mid_run_stops_the_worker(env, fake, workdir, tmp_path):
+    fake.latency = 0.8
+    plant(workdir, {"output_file": "out/a.png"})
+    worker = subprocess.Popen([sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", QUEUE,
+                               "--idle-exit-sec", "0.05"], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while not list((workdir / QUEUE / "running").glob("*.lease")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workdir / QUEUE / "results").rename(workdir / QUEUE / "results.real")
+    (workdir / QUEUE / "results").symlink_to(elsewhere)
+    out, err = worker.communicate(timeout=30)
+    summary = json.loads(out)
+    assert any("symbolic link" in e for e in summary["errors"]) and "symbolic link" in err
+    assert list(elsewhere.iterdir()) == []
+    assert (workdir / QUEUE / "running" / "planted--0000.json").exists()  # left for the next worker

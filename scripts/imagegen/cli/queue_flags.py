@@ -160,6 +160,13 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
                             f"default {DEFAULT_MAX_ATTEMPTS})")
 
 
+def add_allow_root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-root", action="append", default=[], metavar="DIR",
+                        help="a folder jobs may read inputs from and write images to, besides the folder holding the "
+                             "queue directory and the working directory (repeatable; also 'allow_roots' in "
+                             "$XDG_CONFIG_HOME/image-gen/config.json)")
+
+
 def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) -> None:
     group = parser.add_argument_group("variants")
     group.add_argument("--count", type=cli.variant_count, default=default_count,

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = queue_flags.base_parser("queue_and_return.py", DESCRIPTION)
     queue_flags.add_variant_args(parser, default_count=1)
     queue_flags.add_worker_args(parser)
+    queue_flags.add_allow_root_arg(parser)
     parser.add_argument("--dry-run-worker", action="store_true",
                         help="queue the jobs but start no worker (worker state: not_spawned)")
     return parser
@@ -37,7 +38,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
                                     request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,
                             orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
-                            dry_run=args.dry_run_worker)
+                            allow_roots=args.allow_root, dry_run=args.dry_run_worker)
     return {"status": "queued", **queued, "worker": worker}
 
 

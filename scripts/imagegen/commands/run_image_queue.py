@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = runner.new_parser("run_image_queue.py", DESCRIPTION)
     queue_flags.add_queue_dir_arg(parser)
     queue_flags.add_worker_args(parser)
+    queue_flags.add_allow_root_arg(parser)
     parser.add_argument("--concurrency", type=cli.count, default=4, metavar="N",
                         help="jobs run at once by this worker (1-10, default 4)")
     parser.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N", help="stop after claiming N jobs")
@@ -42,12 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..queue.roots import Roots
+
     if args.request_id:
         check_request_id(args.request_id)
+    dirs = QueueDirs.at(args.queue_dir)
     options = DrainOptions(
-        queue_dir=QueueDirs.at(args.queue_dir), concurrency=args.concurrency, slots=args.max_background_workers,
-        orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts, max_jobs=args.max_jobs,
-        request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
+        queue_dir=dirs, roots=Roots.for_worker(dirs.root, args.allow_root), concurrency=args.concurrency,
+        slots=args.max_background_workers, orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
+        max_jobs=args.max_jobs, request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
         idle_exit=args.idle_exit_sec, handoff_mode=args.handoff_mode, quiet=args.quiet,
     )
     return {"queue_dir": str(options.queue_dir.root), **drain(options)}

@@ -11,18 +11,20 @@ from ..fsutil import sweep_abandoned
 from ..http.client import RateGate
 from ..images.writer import read_png_metadata
 from .job import read_request
+from .roots import Roots
 
 SCRIPT = "run_image_queue.py"  # how queue calls are named in the spending ledger
 
 
-def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int,
+def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int, roots: Roots,
             on_plan: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Run one job; returns the document generate.py would print, plus ``provider_response``
     (the replies with image data left out) for the results record.
 
-    The job's request is checked as its flags would be (``corrupt_job`` if it cannot be run), then
-    planned with the same code enqueueing used. Spending is the job's: its max_cost, the daily
-    budget, and ledger lines that name the request and the job.
+    The job's request is checked as its flags would be (``corrupt_job`` if it cannot be run), its
+    paths against the worker's ``roots`` (``outside_roots``), then planned with the same code
+    enqueueing used. Spending is the job's: its max_cost, the daily budget, and ledger lines that
+    name the request and the job.
     """
     from ..pipeline import generate
     from ..pipeline.paid_call import PaidRun
@@ -30,8 +32,10 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     from ..spending.guard import Spend
 
     request = read_request(job)
+    roots.check_request(request, job["job_id"])
     prepared = generate.prepare(request)
     plan = prepared.plan
+    roots.check_plan(plan, job["job_id"])
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     variation = job.get("variation")
     if variation:

@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,27 +28,66 @@ def origin() -> dict[str, Any]:
     return {"pid": os.getpid(), "sid": os.getsid(0), "host": os.uname().nodename, "cwd": os.getcwd()}
 
 
+MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger file is not a job
+# Fields the worker reads besides the request, and the JSON types they may have when present.
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
+    "history": list, "deferred_limit": str, "charge_unknown": bool,
+}
+
+
 def read_job(path: Path) -> dict[str, Any]:
-    try:
-        job = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+    """A job file's record, shape checked (CorruptJob if it is not one); FileNotFoundError if it is gone."""
+    job = _load(path)
     if not isinstance(job, dict) or not isinstance(job.get("job_id"), str) \
             or not isinstance(job.get("request", job.get("args")), dict):
         raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and request)")
     if path.suffix == ".json" and job["job_id"] != path.stem:
         # Results are filed under the job_id: a mismatch would leave this file behind, or write outside the queue.
         raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
+    if job.get("request_id") != request_of(job["job_id"]):
+        raise CorruptJob(f"{path.name}: its request_id {str(job.get('request_id'))[:80]!r} is not its job's")
     for key, kinds in (("attempts", int), ("rate_limited_count", int), ("not_before", (int, float))):
         value = job.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
                                   or not math.isfinite(value) or (kinds is int and value < 0)):
             raise CorruptJob(f"{path.name}: '{key}' is not a usable number: {str(value)[:40]}")
-    if not isinstance(job.get("history", []), list):
-        raise CorruptJob(f"{path.name}: 'history' is not a list")
+    for key, kinds in FIELD_TYPES.items():
+        value = job.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and kinds is int):
+            raise CorruptJob(f"{path.name}: '{key}' is {type(value).__name__}, not {_type_name(kinds)}")
     return job
+
+
+def _load(path: Path) -> Any:
+    """The JSON of a regular file of at most MAX_JOB_BYTES, opened without following a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # ELOOP: a symbolic link
+        raise CorruptJob(f"{path.name}: not a job file ({error.strerror or error})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CorruptJob(f"{path.name}: not a regular file")
+        if info.st_size > MAX_JOB_BYTES:
+            raise CorruptJob(f"{path.name}: {info.st_size} bytes, larger than any job ({MAX_JOB_BYTES} at most)")
+        try:
+            data = handle.read(MAX_JOB_BYTES + 1)
+        except OSError as error:
+            raise CorruptJob(f"{path.name}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_JOB_BYTES:
+        raise CorruptJob(f"{path.name}: grew past {MAX_JOB_BYTES} bytes while being read")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+
+
+def _type_name(kinds: type | tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", dict: "an object", list: "a list", bool: "true or false"}
+    return " or ".join(names.get(kind, kind.__name__) for kind in (kinds if isinstance(kinds, tuple) else (kinds,)))
 
 
 def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
@@ -67,7 +107,8 @@ def _claim_variant(folder: Path, variant: int, record: dict[str, Any]) -> bool:
 def _request_locked(dirs: QueueDirs, request_id: str) -> Iterator[Path]:
     """The request's index folder, held exclusively: two enqueuers of one output must not both see it
     unclaimed and take two variant numbers."""
-    folder = dirs.index / request_id
+    dirs.checked("index")
+    folder = dirs.checked(f"index/{request_id}")
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / INDEX_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
@@ -163,6 +204,7 @@ def pending_names(dirs: QueueDirs, request_id: str | None = None) -> list[str]:
 
 def move(dirs: QueueDirs, job: str, source: str, target: str) -> bool:
     """Atomically move a job between states; False if it was no longer there."""
+    dirs.checked(target)
     try:
         os.rename(dirs.job_path(source, job), dirs.job_path(target, job))
     except FileNotFoundError:
@@ -171,6 +213,7 @@ def move(dirs: QueueDirs, job: str, source: str, target: str) -> bool:
 
 
 def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
+    dirs.checked(state)
     job["updated_at"] = now_iso()
     write_json_atomic(dirs.job_path(state, job["job_id"]), job)
 
@@ -179,6 +222,7 @@ def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
     """Record the outcome in results/ or failed/, then drop the running copy and its lease."""
     job["status"] = STATUS_OF[state]
     job["updated_at"] = now_iso()
+    dirs.checked(state)
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
     for path in (dirs.job_path(RUNNING, job["job_id"]), dirs.lease_path(job["job_id"])):
