@@ -12,7 +12,6 @@ Neither costs an attempt, and a worker with nothing else to run leaves instead o
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -20,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import config
+from .. import config, progress
 from ..spending import guard as spending, ledger
 from ..http.client import RateGate
 from ..config import retry_base_seconds
+from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
@@ -178,8 +178,7 @@ class Drainer:
         with self.lock:
             self.stats.errors.append(message)
         self.stop.set()
-        if not self.options.quiet:
-            print(f"image-gen: {message}", file=sys.stderr, flush=True)
+        progress.note(message, self.options.quiet)
 
     def _should_exit(self) -> bool:
         with self.lock:
@@ -316,12 +315,13 @@ class Drainer:
         with self.lock:
             finished = self.stats.done + self.stats.failed
             total = finished + len(self.in_flight) - 1 + len(self.candidates)
-        parts = [f"[{finished}/{max(total, finished)}]", status, os.path.basename(str(what or job["job_id"]))]
+        shown = os.path.basename(str(what)) if status == "ok" and what else f"{job['job_id']} {what or ''}"
+        parts = [f"[{finished}/{max(total, finished)}]", status, shortened(shown.strip(), 300)]
         if ms is not None:
             parts.append(f"{ms / 1000:.1f} s")
         if cost is not None:
             parts.append(f"${float(cost):.3f}")
-        print(" ".join(parts), file=sys.stderr, flush=True)
+        progress.line(" ".join(parts))
 
     # -- heartbeats and the whole drain -----------------------------------------------------
     def _leave(self, job: dict[str, Any]) -> None:
