@@ -263,6 +263,14 @@ def test_wrong_types_in_a_job_are_corrupt_not_internal(run, fake, workdir, field
     assert field in record["error"]
 
 
+def test_a_job_path_the_file_system_refuses_fails_the_job_not_as_internal(run, fake, workdir):
+    plant(workdir, {"output_file": "x" * 5000})
+    summary = assert_one_json(drain(run))
+    record = failed_record(workdir)
+    assert summary["failed"] == 1 and "errors" not in summary and fake.requests == []
+    assert record["error_kind"] == "usage" and "File name too long" in record["error"], record
+
+
 def test_a_job_file_over_the_size_cap_is_corrupt(run, fake, workdir):
     plant(workdir, {"output_file": "out/a.png"}, padding="x" * (1024 * 1024))
     record = assert_refused(drain(run), workdir, fake, "corrupt_job")

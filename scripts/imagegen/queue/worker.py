@@ -207,6 +207,8 @@ class Drainer:
                 self._refused(job, error)
             except ImageGenError as error:
                 self._failed_attempt(job, error)
+            except OSError as error:  # the job's own paths (a name too long, a folder in the way)
+                self._failed_attempt(job, runner.path_failure(error))
             except Exception as error:  # a bug must not kill the other threads' jobs
                 self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
                                                         kind="internal"))
