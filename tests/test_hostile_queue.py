@@ -235,6 +235,16 @@ def test_more_roots_come_from_the_worker_never_the_job(run, fake, workdir, outsi
     assert summary["done"] == 1 and summary["corrupt"] == 0 and (outside / "made.png").exists()
 
 
+@pytest.mark.subprocess  # the detached worker must get the roots queue_and_return was given
+def test_queue_and_return_hands_its_allowed_roots_to_the_worker(run, fake, workdir, outside):
+    ack = assert_one_json(run("queue_and_return.py", "--prompt", PROMPT, "--request-id", "far", "--out-dir",
+                              str(outside), "--prefix", "far", "--queue-dir", QUEUE, "--allow-root", str(outside)))
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "far", "--wait",
+                                 "--timeout", "30"))
+    assert ack["worker"]["state"] == "spawned" and status["failures"] == [], status
+    assert (outside / "far-01.png").exists()
+
+
 def test_an_allowed_root_that_is_not_a_folder_stops_the_worker(run, fake, workdir, env):
     config = Path(env["XDG_CONFIG_HOME"]) / "image-gen" / "config.json"
     config.parent.mkdir(parents=True)
