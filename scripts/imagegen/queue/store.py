@@ -19,21 +19,18 @@ from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomi
 from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
-
 INDEX_LOCK = ".lock"  # in index/<request_id>/: held while a variant is found or claimed
-
-
-def origin() -> dict[str, Any]:
-    """Who is enqueueing: used to detect a drain in the same session as the enqueue."""
-    return {"pid": os.getpid(), "sid": os.getsid(0), "host": os.uname().nodename, "cwd": os.getcwd()}
-
-
 MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger file is not a job
 # Fields the worker reads besides the request, and the JSON types they may have when present.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
     "history": list, "deferred_limit": str, "charge_unknown": bool,
 }
+
+
+def origin() -> dict[str, Any]:
+    """Who is enqueueing: used to detect a drain in the same session as the enqueue."""
+    return {"pid": os.getpid(), "sid": os.getsid(0), "host": os.uname().nodename, "cwd": os.getcwd()}
 
 
 def read_job(path: Path) -> dict[str, Any]:
