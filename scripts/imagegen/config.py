@@ -67,24 +67,98 @@ def api_key(provider: str) -> str:
 
 
 MIN_SECRET_LENGTH = 8  # shorter values are not real keys, and masking them would garble ordinary text
+# Any run of this many characters taken from a key is masked: a provider that echoes a key less a
+# few characters, or cuts it, still gives it away. Twelve characters of a random key are never
+# ordinary text; the only shared run is a vendor's prefix ("sk-or-v1-" is 9), which stays shorter.
+MIN_KEY_FRAGMENT = 12
+_ANCHOR = MIN_KEY_FRAGMENT // 2  # every fragment holds a whole aligned block of this size
+_USERINFO = None  # compiled on first use: most texts hold no URL with a user name
 
 
 def secret_values() -> list[str]:
-    """Every API key set in the environment, longest first (so no key is masked only in part)."""
+    """Every API key set in the environment, and the credentials in a base URL, longest first."""
     values = {os.environ.get(name, "").strip() for names in KEY_VARS.values() for name in names}
+    for variable, _ in DEFAULT_BASE_URLS.values():
+        values.update(_url_credentials(os.environ.get(variable, "")))
     return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
+def _url_credentials(url: str) -> list[str]:
+    """``user:password`` and the password of a URL's userinfo (some messages show the host without the scheme)."""
+    netloc = urlsplit(url.strip()).netloc if "@" in url else ""
+    if "@" not in netloc:
+        return []
+    userinfo = netloc.rsplit("@", 1)[0]
+    return [userinfo, userinfo.partition(":")[2]]
+
+
 def redact(text: str) -> str:
-    """``text`` with every API key replaced by ``***``.
+    """``text`` with every secret (see :func:`secret_values`), and every run of at least
+    MIN_KEY_FRAGMENT characters of one, replaced by ``***``, and the ``user:password@`` of every URL
+    by ``***@``.
 
     The last guard before anything is printed or saved: providers echo keys back in error messages,
-    and models can quote them in their text, in places no parser can foresee.
+    models can quote them in their text, and base URLs can carry credentials, in places no parser
+    can foresee. Spans of all secrets are found first and masked together, so keys that share a
+    run (a vendor's prefix) cannot leave each other's ends showing.
     """
+    spans: list[tuple[int, int]] = []
     for secret in secret_values():
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
+        spans += _fragment_spans(text, secret) if len(secret) >= MIN_KEY_FRAGMENT else _exact_spans(text, secret)
+    return _mask_userinfo(_masked(text, spans) if spans else text)
+
+
+def _exact_spans(text: str, secret: str) -> list[tuple[int, int]]:
+    spans, found = [], text.find(secret)
+    while found != -1:
+        spans.append((found, found + len(secret)))
+        found = text.find(secret, found + 1)
+    return spans
+
+
+def _fragment_spans(text: str, secret: str) -> list[tuple[int, int]]:
+    """Every run of ``text`` of MIN_KEY_FRAGMENT or more characters that also occurs in ``secret``.
+
+    Such a run always contains one of the secret's aligned ``_ANCHOR``-character blocks, so only the
+    places where a block occurs are examined (str.find, not a scan per character)."""
+    spans = []
+    for start in range(0, len(secret) - _ANCHOR + 1, _ANCHOR):
+        block = secret[start:start + _ANCHOR]
+        found = text.find(block)
+        while found != -1:
+            left, offset = found, start
+            while left > 0 and offset > 0 and text[left - 1] == secret[offset - 1]:
+                left, offset = left - 1, offset - 1
+            right, end = found + _ANCHOR, start + _ANCHOR
+            while right < len(text) and end < len(secret) and text[right] == secret[end]:
+                right, end = right + 1, end + 1
+            if right - left >= MIN_KEY_FRAGMENT:
+                spans.append((left, right))
+            found = text.find(block, found + 1)
+    return spans
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each of the (possibly overlapping) ``spans`` replaced by one ``***``."""
+    pieces, last = [], 0
+    for left, right in sorted(spans):
+        if left < last:  # overlaps the span just masked
+            last = max(last, right)
+            continue
+        pieces += [text[last:left], "***"]
+        last = right
+    return "".join(pieces) + text[last:]
+
+
+def _mask_userinfo(text: str) -> str:
+    global _USERINFO
+    if "@" not in text or "://" not in text:
+        return text
+    if _USERINFO is None:
+        import re
+
+        _USERINFO = re.compile(r"(?<=://)[^/?#\s@\"'<>]+@")
+    return _USERINFO.sub("***@", text)
 
 
 def base_url(provider: str) -> str:

@@ -8,18 +8,34 @@ from types import TracebackType
 from typing import Any
 
 
+# C0 and C1 control characters, DEL included, and how each is written instead.
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as it may reach a terminal, on one line: keys masked (``config.redact``), and every
+    control character (newlines too) written as an escape, so provider text cannot move the cursor,
+    recolour the terminal, forge or rewrite a line, or ring the bell."""
+    from .config import redact
+
+    return redact(str(text)).translate(_CONTROL_ESCAPES)
+
+
 def note(text: str, quiet: bool = False) -> None:
     if not quiet:
-        from .config import redact
+        line(f"image-gen: {text}")
 
-        print(f"image-gen: {redact(text)}", file=sys.stderr, flush=True)
+
+def line(text: str) -> None:
+    """One line on stderr, safe for a terminal (see :func:`terminal_text`)."""
+    print(terminal_text(text), file=sys.stderr, flush=True)
 
 
 class Ticker:
     """``with Ticker("waiting for flux.2-pro"):`` shows ``… 12s`` on a TTY's stderr, never on stdout."""
 
     def __init__(self, label: str, quiet: bool = False) -> None:
-        self.label = label
+        self.label = terminal_text(label)
         self.enabled = not quiet and sys.stderr.isatty()
         self._stop: Any = None
         self._thread: Any = None

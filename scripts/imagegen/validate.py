@@ -16,6 +16,12 @@ IMAGE_SIZE_NAMES = {"low": "1K", "medium": "2K", "high": "4K"}
 MAX_TEXT = 100_000  # a prompt or message longer than this is not a prompt
 MAX_LABEL = 200
 MAX_COUNT = 10
+# Bounds of the queue's numbers: beyond them a value is a typo or an attack, never a plan.
+MAX_WORKERS = 64  # worker slots (--max-background-workers)
+MAX_VARIANTS = 1000  # variants one enqueue may queue (--count of the queue scripts)
+MAX_VARIANT_INDEX = 9999  # --variant-index, --start-index
+MAX_ATTEMPTS = 100
+MAX_RETRIES = 10
 
 
 def _number(value: Any, what: str) -> float:
@@ -96,6 +102,24 @@ def count(value: Any) -> int:
     if not 1 <= number <= MAX_COUNT:
         raise ValueError(f"must be from 1 to {MAX_COUNT}: {value}")
     return number
+
+
+def whole_number(low: int, high: int, name: str) -> Check:
+    """A check for a whole number from ``low`` to ``high``."""
+    def check(value: Any) -> int:
+        number = _whole(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be from {low} to {high}: {str(value)[:40]}")
+        return number
+    check.__name__ = name
+    return check
+
+
+workers = whole_number(1, MAX_WORKERS, "workers")
+variant_count = whole_number(1, MAX_VARIANTS, "variant_count")
+variant_index = whole_number(0, MAX_VARIANT_INDEX, "variant_index")
+attempts = whole_number(1, MAX_ATTEMPTS, "attempts")
+retries = whole_number(0, MAX_RETRIES, "retries")
 
 
 def megabytes(value: Any) -> float:

@@ -31,14 +31,20 @@ ratio = arg_type(validate.ratio)
 size = arg_type(validate.size)
 image_size = arg_type(validate.image_size)
 megabytes = arg_type(validate.megabytes)
+workers = arg_type(validate.workers)
+variant_count = arg_type(validate.variant_count)
+variant_index = arg_type(validate.variant_index)
+attempts = arg_type(validate.attempts)
+retries = arg_type(validate.retries)
 
 
 def add_network_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network")
     group.add_argument("--timeout", type=positive_float, default=180.0,
                        help="seconds to wait for the provider (connect and read; default 180)")
-    group.add_argument("--retries", type=non_negative_int, default=2,
-                       help="retries on 408/429/5xx and connection errors, with back-off (default 2)")
+    group.add_argument("--retries", type=retries, default=2,
+                       help=f"retries on 408/429/5xx and connection errors, with back-off "
+                            f"(0-{validate.MAX_RETRIES}, default 2)")
     group.add_argument("--dry-run", action="store_true",
                        help="print the exact request, target paths and cost estimate; send nothing, no key needed")
     group.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")

@@ -1,4 +1,4 @@
-"""The flags of the queue scripts, and a JSONL batch read as the flags of its lines."""
+"""The flags of the queue scripts, and a JSONL batch read as requests, one a line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
+from .. import validate
 from ..errors import UsageError
 from ..queue.layout import check_request_id
 from ..queue.variants import VariantBatch
@@ -21,8 +23,17 @@ def request_id_from(args: argparse.Namespace) -> str:
     return check_request_id(args.request_id)
 
 
-def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
-    """Each JSONL line's flags as an argv list: {"prompt": "x", "lock_palette": true} -> [--prompt x --lock-palette]."""
+# Jobs-file keys that name a request field under a flag's name (seed 000's names, dashes or underscores).
+LINE_RENAMED = {"out": "output_file", "count": "n", "style_ref": "style_refs", "input_image": "input_images"}
+LINE_NEGATED = {"no_sidecar": "sidecar", "no_lock_palette": "lock_palette",
+                "no_lock_composition": "lock_composition", "no_prompt_upsampling": "prompt_upsampling"}
+# Flags of an invocation, not of a job: refused on a line rather than silently dropped (or obeyed).
+NOT_JOB_KEYS = frozenset({"help", "version", "dry_run", "quiet", "timeout", "retries", "request_id",
+                          "variant_index", "queue_dir", "jobs_file"})
+
+
+def jobs_file_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for every job line of a JSONL file; blank lines and # comments skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -37,20 +48,83 @@ def jobs_file_argv(path: Path) -> list[tuple[int, list[str]]]:
             raise UsageError(f"{path}:{number}: not valid JSON ({error})") from None
         if not isinstance(entry, dict):
             raise UsageError(f"{path}:{number}: each line must be a JSON object of flags")
-        argv: list[str] = []
-        for key, value in entry.items():
-            flag = "--" + str(key).replace("_", "-")
-            if value is True:
-                argv.append(flag)
-            elif value is False or value is None:
-                continue
-            elif isinstance(value, list):
-                for item in value:
-                    argv += [flag, str(item)]
-            else:
-                argv += [flag, str(value)]
-        result.append((number, argv))
+        result.append((number, entry))
     return result
+
+
+def line_fields(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The request fields a jobs-file line may set: those generate_image.py has a flag for."""
+    from ..requests import GenerateRequest
+    from .requests import RENAMED
+
+    flags = {RENAMED.get(action.dest, action.dest) for action in parser._actions}
+    return frozenset(flags & {field.name for field in GenerateRequest.FIELDS}) - NOT_JOB_KEYS
+
+
+def line_request(entry: dict[str, Any], defaults: Any, fields: frozenset[str]) -> tuple[Any, bool]:
+    """(request, show hints) for one jobs-file line, checked by the request layer as a stored job is.
+
+    Every key is data: a line is never handed to a parser, so no value can become ``--help``, an
+    abbreviated flag or any other parser action."""
+    from ..requests import GenerateRequest
+
+    values: dict[str, Any] = {}
+    show_hints = False
+    for key, value in entry.items():
+        name = str(key).replace("-", "_")
+        if value is None or value is False:
+            continue  # "not given", as an absent flag (so "lock_palette": false is not --no-lock-palette)
+        if name == "clarify_hints":
+            show_hints = validate_line_value(validate.flag, name, value)
+            continue
+        field, value = _line_field(name, value, fields, values)
+        if field in values:
+            raise UsageError(f"'{key}' sets '{field}' a second time", details="give each setting once per line")
+        values[field] = value
+    if "prompt" not in values:
+        raise UsageError("missing prompt", details='every line needs "prompt", e.g. {"prompt": "A red fox"}')
+    document = {k: v for k, v in defaults.to_json().items() if v is not None}
+    if "output_file" not in values and "name" in values:
+        values["output_file"] = str(Path(values.get("output_dir", document.get("output_dir", "data"))) /
+                                    f"{values['name']}.png")
+    values.pop("name", None)
+    return GenerateRequest.from_json({**document, **values}), show_hints
+
+
+def _line_field(name: str, value: Any, fields: frozenset[str], given: dict[str, Any]) -> tuple[str, Any]:
+    """The request field a line's key sets, and the value in the request's JSON form."""
+    if name in NOT_JOB_KEYS:
+        raise UsageError(f"'{name}' is a flag of the command, not of a job",
+                         details=f"a line is a job's data; give --{name.replace('_', '-')} on the command line "
+                                 "instead (a worker times its calls with its own --timeout and --retries)")
+    if name in LINE_NEGATED:
+        return LINE_NEGATED[name], not validate_line_value(validate.flag, name, value)  # only true gets here
+    if name == "image_size":
+        return "size", validate_line_value(validate.image_size, name, value)
+    if name == "name":  # as in examples/batch/prompts.jsonl: the output is <output_dir>/<name>.png
+        return "name", validate_line_value(_file_stem, name, value)
+    field = LINE_RENAMED.get(name, name)
+    if field not in fields:
+        raise UsageError(f"unknown key '{name[:40]}'",
+                         details="keys are generate_image.py's flags without the dashes, e.g. prompt, out, model, "
+                                 "preset, aspect_ratio, size, n, style_ref, baseline_image, max_cost")
+    if field in ("style_refs", "input_images", "must_keep") and isinstance(value, str):
+        value = [value]  # one value of a repeatable flag
+    return field, value
+
+
+def validate_line_value(check: Any, name: str, value: Any) -> Any:
+    try:
+        return check(value)
+    except ValueError as error:
+        raise UsageError(f"'{name}' is not usable: {error}") from None
+
+
+def _file_stem(value: Any) -> str:
+    stem = validate.text(value)
+    if not stem or "/" in stem or stem.startswith("."):
+        raise ValueError(f"{stem[:40]!r} is not a plain file name")
+    return stem
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -75,21 +149,31 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
     from ..queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
 
     group = parser.add_argument_group("worker")
-    group.add_argument("--max-background-workers", type=int, default=DEFAULT_SLOTS, metavar="N",
-                       help=f"worker slots: at most N workers drain this queue at once (default {DEFAULT_SLOTS})")
-    group.add_argument("--orphan-timeout-sec", type=float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
+    group.add_argument("--max-background-workers", type=cli.workers, default=DEFAULT_SLOTS, metavar="N",
+                       help=f"worker slots: at most N workers drain this queue at once "
+                            f"(1-{validate.MAX_WORKERS}, default {DEFAULT_SLOTS})")
+    group.add_argument("--orphan-timeout-sec", type=cli.positive_float, default=DEFAULT_ORPHAN_TIMEOUT, metavar="S",
                        help="recover a running job whose worker cannot be proven alive after S seconds; one "
                             f"whose worker is provably dead is recovered at once (default {DEFAULT_ORPHAN_TIMEOUT:g})")
-    group.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
-                       help=f"attempts before a job goes to failed/ (default {DEFAULT_MAX_ATTEMPTS})")
+    group.add_argument("--max-attempts", type=cli.attempts, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
+                       help=f"attempts before a job goes to failed/ (1-{validate.MAX_ATTEMPTS}, "
+                            f"default {DEFAULT_MAX_ATTEMPTS})")
+
+
+def add_allow_root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-root", action="append", default=[], metavar="DIR",
+                        help="a folder jobs may read inputs from and write images to, besides the folder holding the "
+                             "queue directory and the working directory (repeatable; also 'allow_roots' in "
+                             "$XDG_CONFIG_HOME/image-gen/config.json)")
 
 
 def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) -> None:
     group = parser.add_argument_group("variants")
-    group.add_argument("--count", type=cli.non_negative_int, default=default_count,
-                       help=f"how many variants (default {default_count})")
-    group.add_argument("--start-index", type=cli.non_negative_int, default=1, metavar="N",
-                       help="number of the first variant, to continue an earlier batch's names (default 1)")
+    group.add_argument("--count", type=cli.variant_count, default=default_count,
+                       help=f"how many variants (1-{validate.MAX_VARIANTS}, default {default_count})")
+    group.add_argument("--start-index", type=cli.variant_index, default=1, metavar="N",
+                       help=f"number of the first variant, to continue an earlier batch's names "
+                            f"(0-{validate.MAX_VARIANT_INDEX}, default 1)")
     group.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N",
                        help="queue only the first N of --count (a controlled subset)")
     group.add_argument("--out-dir", type=Path, default=Path("./generated"),

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .. import validate
+from ..cli import flags as cli
 from ..cli import runner
 from ..errors import ImageGenError, UsageError
 from ..cli import queue_flags
@@ -28,10 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("queue")
     queue_flags.add_queue_dir_arg(group)
     group.add_argument("--request-id", help="groups jobs for status and idempotency (default: a new id)")
-    group.add_argument("--variant-index", type=int, metavar="N",
-                       help="variant number within the request (default: next free, or the job with the same --out)")
+    group.add_argument("--variant-index", type=cli.variant_index, metavar="N",
+                       help=f"variant number within the request, 0-{validate.MAX_VARIANT_INDEX} "
+                            "(default: next free, or the job with the same --out)")
     group.add_argument("--jobs-file", type=Path, metavar="FILE.jsonl",
-                       help="one job per line, flags as keys, e.g. {\"prompt\": \"...\", \"out\": \"a.png\"}")
+                       help="one job per line, flags as keys (read as data, never as flags), "
+                            "e.g. {\"prompt\": \"...\", \"out\": \"a.png\"}")
     return parser
 
 
@@ -64,18 +68,17 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
 
 def _parse_batch(args: argparse.Namespace) -> list[tuple[Any, Any]]:
-    """Every line parsed and validated before any is queued: one bad line queues nothing."""
+    """Every line made a request and validated before any is queued: one bad line queues nothing."""
     from ..cli import requests
 
     parser = build_parser()
+    defaults = requests.generate_request(parser.parse_args([]))  # the flags' defaults, never a line's data
+    fields = queue_flags.line_fields(parser)
     batch = []
-    for number, argv in queue_flags.jobs_file_argv(args.jobs_file):
+    for number, entry in queue_flags.jobs_file_lines(args.jobs_file):
         try:
-            job_args = parser.parse_args(argv)
-            if not job_args.prompt:
-                raise UsageError("missing prompt")
-            request = requests.generate_request(job_args)
-            plan = enqueue.validate(request, show_hints=bool(job_args.clarify_hints))
+            request, show_hints = queue_flags.line_request(entry, defaults, fields)
+            plan = enqueue.validate(request, show_hints=show_hints or bool(args.clarify_hints))
         except ImageGenError as error:
             error.message = f"{args.jobs_file}:{number}: {error.message}"
             raise

@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("network (with --refresh)")
     group.add_argument("--timeout", type=cli.positive_float, default=30.0,
                        help="seconds to wait for OpenRouter (default 30)")
-    group.add_argument("--retries", type=cli.non_negative_int, default=2,
-                       help="retries on 429/5xx and connection errors (default 2)")
+    group.add_argument("--retries", type=cli.retries, default=2,
+                       help="retries on 429/5xx and connection errors (0-10, default 2)")
     group.add_argument("--quiet", action="store_true", help="no notes on stderr")
     return parser
 

@@ -50,7 +50,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     started = time.monotonic()
     options = preflight.Options(output_dir=args.output_dir, queue_dir=args.queue_dir, fix=args.fix,
                                 online=args.online, timeout=args.timeout, orphan_timeout=args.orphan_timeout_sec,
-                                max_attempts=max(1, args.max_attempts), slots=max(1, args.max_background_workers))
+                                max_attempts=args.max_attempts, slots=args.max_background_workers)
     return preflight.report(preflight.run_checks(options), started)
 
 

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = queue_flags.base_parser("queue_and_return.py", DESCRIPTION)
     queue_flags.add_variant_args(parser, default_count=1)
     queue_flags.add_worker_args(parser)
+    queue_flags.add_allow_root_arg(parser)
     parser.add_argument("--dry-run-worker", action="store_true",
                         help="queue the jobs but start no worker (worker state: not_spawned)")
     return parser
@@ -35,9 +36,9 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
                                     request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
-    worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=max(1, args.max_background_workers),
-                            orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts),
-                            dry_run=args.dry_run_worker)
+    worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,
+                            orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
+                            allow_roots=args.allow_root, dry_run=args.dry_run_worker)
     return {"status": "queued", **queued, "worker": worker}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .. import validate
 from ..cli import flags as cli
 from ..cli import runner
 from ..errors import UsageError
@@ -27,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
     parser.add_argument("--timeout", type=cli.positive_float, default=600.0,
                         help="seconds --wait may block (default 600)")
-    parser.add_argument("--max-background-workers", type=int, default=2, metavar="N",
-                        help="slot count to report on (default 2)")
+    parser.add_argument("--max-background-workers", type=cli.workers, default=2, metavar="N",
+                        help=f"slot count to report on (1-{validate.MAX_WORKERS}, default 2)")
     return parser
 
 

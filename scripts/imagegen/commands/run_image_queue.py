@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .. import validate
 from ..cli import flags as cli
 from ..cli import runner
 from ..cli import queue_flags
@@ -24,14 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = runner.new_parser("run_image_queue.py", DESCRIPTION)
     queue_flags.add_queue_dir_arg(parser)
     queue_flags.add_worker_args(parser)
+    queue_flags.add_allow_root_arg(parser)
     parser.add_argument("--concurrency", type=cli.count, default=4, metavar="N",
                         help="jobs run at once by this worker (1-10, default 4)")
     parser.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N", help="stop after claiming N jobs")
     parser.add_argument("--request-id", help="drain only this request's jobs (others are left alone)")
     parser.add_argument("--job-timeout", type=cli.positive_float, default=300.0, metavar="S",
                         help="seconds one provider call may take (default 300)")
-    parser.add_argument("--retries", type=cli.non_negative_int, default=2,
-                        help="HTTP retries inside one attempt (default 2)")
+    parser.add_argument("--retries", type=cli.retries, default=2,
+                        help=f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)")
     parser.add_argument("--idle-exit-sec", type=cli.positive_float, default=3.0, metavar="S",
                         help="exit after the queue has been empty this long (default 3)")
     parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
@@ -41,12 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    from ..queue.roots import Roots
+
     if args.request_id:
         check_request_id(args.request_id)
+    dirs = QueueDirs.at(args.queue_dir)
     options = DrainOptions(
-        queue_dir=QueueDirs.at(args.queue_dir), concurrency=args.concurrency, slots=max(1, args.max_background_workers),
-        orphan_timeout=args.orphan_timeout_sec, max_attempts=max(1, args.max_attempts), max_jobs=args.max_jobs,
-        request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
+        queue_dir=dirs, roots=Roots.for_worker(dirs.root, args.allow_root), concurrency=args.concurrency,
+        slots=args.max_background_workers, orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
+        max_jobs=args.max_jobs, request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
         idle_exit=args.idle_exit_sec, handoff_mode=args.handoff_mode, quiet=args.quiet,
     )
     return {"queue_dir": str(options.queue_dir.root), **drain(options)}

@@ -15,6 +15,10 @@ FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif"
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif"}
 HEADER_BYTES = 64 * 1024
 MB = 1024 * 1024
+# No input this project sends is larger; a header that claims more is damaged or hostile (a mask
+# drawn for it, or a decoder, would need gigabytes).
+MAX_SIDE = 16384
+MAX_MEGAPIXELS = 64
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -78,6 +82,18 @@ def _jpeg_size(head: bytes) -> tuple[int, int] | None:
             return width, height
         index += 2 + length
     return None
+
+
+def check_dimensions(size: tuple[int, int] | None, location: Path, role: str = "input image") -> None:
+    """Refuse an image whose header claims a size no real input has, before any pixel work."""
+    if size is None:
+        return
+    width, height = size
+    if 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and width * height <= MAX_MEGAPIXELS * 1_000_000:
+        return
+    raise UsageError(f"{role} {location} claims to be {width}x{height} pixels; at most {MAX_SIDE} a side and "
+                     f"{MAX_MEGAPIXELS} megapixels are accepted",
+                     details="downscale it first, or check that the file is not damaged")
 
 
 def file_header(path: Path) -> bytes:
@@ -161,6 +177,7 @@ def read_image_fd(
         names = "/".join(allowed)
         raise UsageError(f"{role} {location} is {what}; expected {names}", details="convert it to PNG or JPEG")
     size = dimensions(data[:HEADER_BYTES], fmt)
+    check_dimensions(size, location, role)
     return InputImage(
         path=location.resolve(),
         data=data,

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ImageGenError
+from ..contract import shorten
+from ..errors import ImageGenError, UsageError
 from ..fsutil import sweep_abandoned
 from ..http.client import RateGate
 from ..images.writer import read_png_metadata
 from .job import read_request
+from .roots import Roots
 
 SCRIPT = "run_image_queue.py"  # how queue calls are named in the spending ledger
 
 
-def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int,
+def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int, roots: Roots,
             on_plan: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Run one job; returns the document generate.py would print, plus ``provider_response``
     (the replies with image data left out) for the results record.
 
-    The job's request is checked as its flags would be (``corrupt_job`` if it cannot be run), then
-    planned with the same code enqueueing used. Spending is the job's: its max_cost, the daily
-    budget, and ledger lines that name the request and the job.
+    The job's request is checked as its flags would be (``corrupt_job`` if it cannot be run), its
+    paths against the worker's ``roots`` (``outside_roots``), then planned with the same code
+    enqueueing used. Spending is the job's: its max_cost, the daily budget, and ledger lines that
+    name the request and the job.
     """
     from ..pipeline import generate
     from ..pipeline.paid_call import PaidRun
@@ -30,8 +34,10 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     from ..spending.guard import Spend
 
     request = read_request(job)
+    roots.check_request(request, job["job_id"])
     prepared = generate.prepare(request)
     plan = prepared.plan
+    roots.check_plan(plan, job["job_id"])
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     variation = job.get("variation")
     if variation:
@@ -83,6 +89,20 @@ def _already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
 def _names_job(record: Any, job: dict[str, Any]) -> bool:
     request = record.get("request") if isinstance(record, dict) else None
     return isinstance(request, dict) and request.get("job_id") == job["job_id"]
+
+
+# A job's path the file system refused: the job's fault, as exit 2 is for a script (cli.runner.os_failure).
+_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
+
+
+def path_failure(error: OSError) -> ImageGenError:
+    """An OSError a job's run met, as the job's failure (never retried: the same paths fail the same way)."""
+    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    if error.errno in _PATH_ERRNOS:
+        return UsageError(f"unusable path {where}: {reason}", details="queue the job again with another path")
+    return ImageGenError(f"file system error on {where}: {reason}", kind="runtime", retryable=False,
+                         details="check free space and permissions, then queue the job again")
 
 
 def is_retryable(error: ImageGenError) -> bool:

@@ -1,8 +1,9 @@
 """The job: what a job file holds, the states it moves through, and the request inside it.
 
 States are the folders of the queue (``layout.STATES``): ``pending`` -> ``running`` -> ``results``
-(finished, ``status: "done"``) or ``failed``: :data:`PENDING`, :data:`RUNNING`, :data:`DONE`, :data:`FAILED`. :data:`STATUS_OF` is the one place that says which
-``status`` a job file carries in each state.
+(finished, ``status: "done"``) or ``failed``: :data:`PENDING`, :data:`RUNNING`, :data:`DONE`,
+:data:`FAILED`. :data:`STATUS_OF` is the one place that says which ``status`` a job file carries in
+each state.
 
 A job file is input, not trust: anyone who can write to the queue folder can plant one. Its
 request is read back with :meth:`GenerateRequest.from_json`, the checks the command-line flags
@@ -35,11 +36,18 @@ class CorruptJob(Exception):
     """A job file that cannot be read as a job (truncated, not JSON, wrong shape, an unusable request)."""
 
 
+CORRUPT_DETAILS = "the job file was not written by enqueue_image_job.py or was changed since; queue the job again"
+
+
 def corrupt(message: str) -> ImageGenError:
     """The error a run of an unusable job ends in: never retried, and it names the fix."""
-    return ImageGenError(message, kind="corrupt_job", retryable=False,
-                         details="the job file was not written by enqueue_image_job.py or was changed since; "
-                                 "queue the job again")
+    return ImageGenError(message, kind="corrupt_job", retryable=False, details=CORRUPT_DETAILS)
+
+
+def corrupt_record(job_id: str, error: Exception) -> dict[str, Any]:
+    """What failed/ keeps of a file that could not be read as a job."""
+    return {"job_id": job_id, "error_kind": "corrupt_job", "error": str(error), "details": CORRUPT_DETAILS,
+            "retryable": False}
 
 
 def request_document(job: dict[str, Any]) -> dict[str, Any]:

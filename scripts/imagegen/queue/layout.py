@@ -66,13 +66,23 @@ class QueueDirs:
         return self.root / "logs"
 
     def ensure(self) -> "QueueDirs":
+        """Create the queue's folders; refuse one that is a symbolic link (a job filed through it would
+        land wherever it points)."""
         try:
             for name in SUBDIRS:
-                (self.root / name).mkdir(parents=True, exist_ok=True)
+                (self.checked(name)).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UsageError(f"queue directory is not usable: {self.root} ({error.strerror or error})",
                              details="choose another --queue-dir or fix its permissions", kind="queue_dir") from None
         return self
+
+    def checked(self, name: str) -> Path:
+        """The queue folder ``name`` (a state, index, workers, logs), refused when it is a symbolic link."""
+        path = self.root / name
+        if path.is_symlink():
+            raise UsageError(f"queue folder {path} is a symbolic link; the queue's folders must be real folders",
+                             details=f"move the link away (mv {path} {path}.link) and run again", kind="queue_dir")
+        return path
 
     def exists(self) -> bool:
         return all((self.root / name).is_dir() for name in STATES)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..fsutil import now_iso, sweep_abandoned, unlink_quietly, write_json_atomic
 from . import store
-from .job import DONE, FAILED, PENDING, RUNNING
+from .job import DONE, FAILED, PENDING, RUNNING, corrupt_record
 from .layout import STATES, QueueDirs
 
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
@@ -28,7 +28,7 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 def _try_lock(path: Path, create: bool) -> int | None:
     """An fd holding an exclusive flock on ``path``, or None if someone else holds it."""
-    flags = os.O_RDWR | (os.O_CREAT if create else 0)
+    flags = os.O_RDWR | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
     try:
         fd = os.open(path, flags, 0o644)
     except FileNotFoundError:
@@ -108,8 +108,9 @@ def worker_alive(dirs: QueueDirs, worker_id: str, *, tidy: bool = True) -> bool:
 
 
 def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None:
-    """Take a pending job: lease first (O_EXCL), then the atomic rename. None if someone was faster."""
-    lease_path = dirs.lease_path(job_id)
+    """Take a pending job: lease first (O_EXCL), then the atomic rename. None if someone was faster;
+    CorruptJob (after filing it in failed/) if the file is not a job."""
+    lease_path = dirs.checked(RUNNING) / f"{job_id}.lease"
     try:
         fd = os.open(lease_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
@@ -122,8 +123,8 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
     try:
         return store.read_job(dirs.job_path(RUNNING, job_id))
     except store.CorruptJob as error:
-        store.finish(dirs, {"job_id": job_id, "error_kind": "corrupt_job", "error": str(error)}, FAILED)
-        return None
+        store.finish(dirs, corrupt_record(job_id, error), FAILED)
+        raise  # filed in failed/; the caller counts it
 
 
 def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float) -> None:
@@ -200,7 +201,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
 def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[dict[str, Any]]:
     """Return orphaned jobs to pending (attempts + 1) or, past ``max_attempts``, to failed/, and
     clear the temp files dead workers left in the queue."""
-    fd = os.open(dirs.workers / "recovery.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(dirs.checked("workers") / "recovery.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one recoverer at a time, or two would requeue one job twice
         actions = [_recover_one(dirs, s, max_attempts) for s in find_orphans(dirs, orphan_timeout)]
@@ -225,7 +226,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     try:
         job = store.read_job(running)
     except store.CorruptJob as error:
-        store.finish(dirs, {"job_id": job_id, "error_kind": "corrupt_job", "error": str(error)}, FAILED)
+        store.finish(dirs, corrupt_record(job_id, error), FAILED)
         return {"job_id": job_id, "action": "failed", "reason": str(error)}
     except FileNotFoundError:
         return None

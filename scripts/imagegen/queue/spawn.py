@@ -19,7 +19,7 @@ _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
 
 
 def hand_off(dirs: QueueDirs, *, slots: int, orphan_timeout: float, max_attempts: int,
-             dry_run: bool = False) -> dict[str, Any]:
+             allow_roots: list[str] | None = None, dry_run: bool = False) -> dict[str, Any]:
     busy = leases.busy_slots(dirs, slots)
     if dry_run:
         return {"state": "not_spawned", "busy_slots": busy, "slots": slots}
@@ -30,6 +30,8 @@ def hand_off(dirs: QueueDirs, *, slots: int, orphan_timeout: float, max_attempts
     command = [sys.executable, "-c", _BOOT, package_parent, "--queue-dir", str(dirs.root),
                "--max-background-workers", str(slots), "--orphan-timeout-sec", str(orphan_timeout),
                "--max-attempts", str(max_attempts), "--handoff-mode", "background"]
+    for root in allow_roots or ():
+        command += ["--allow-root", os.path.abspath(root)]
     with open(log, "ab") as handle:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=handle, stderr=handle,
                                    start_new_session=True, close_fds=True, cwd=os.getcwd())

@@ -4,17 +4,28 @@ running copy" leaves both, and recovery resolves that in favour of the result)."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+import stat
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..contract import json_text
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
 from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
+INDEX_LOCK = ".lock"  # in index/<request_id>/: held while a variant is found or claimed
+MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger file is not a job
+# Fields the worker reads besides the request, and the JSON types they may have when present.
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
+    "history": list, "deferred_limit": str, "charge_unknown": bool,
+}
 
 
 def origin() -> dict[str, Any]:
@@ -23,26 +34,57 @@ def origin() -> dict[str, Any]:
 
 
 def read_job(path: Path) -> dict[str, Any]:
-    try:
-        job = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+    """A job file's record, shape checked (CorruptJob if it is not one); FileNotFoundError if it is gone."""
+    job = _load(path)
     if not isinstance(job, dict) or not isinstance(job.get("job_id"), str) \
             or not isinstance(job.get("request", job.get("args")), dict):
         raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and request)")
     if path.suffix == ".json" and job["job_id"] != path.stem:
         # Results are filed under the job_id: a mismatch would leave this file behind, or write outside the queue.
         raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
+    if job.get("request_id") != request_of(job["job_id"]):
+        raise CorruptJob(f"{path.name}: its request_id {str(job.get('request_id'))[:80]!r} is not its job's")
     for key, kinds in (("attempts", int), ("rate_limited_count", int), ("not_before", (int, float))):
         value = job.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
                                   or not math.isfinite(value) or (kinds is int and value < 0)):
             raise CorruptJob(f"{path.name}: '{key}' is not a usable number: {str(value)[:40]}")
-    if not isinstance(job.get("history", []), list):
-        raise CorruptJob(f"{path.name}: 'history' is not a list")
+    for key, kinds in FIELD_TYPES.items():
+        value = job.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and kinds is int):
+            raise CorruptJob(f"{path.name}: '{key}' is {type(value).__name__}, not {_type_name(kinds)}")
     return job
+
+
+def _load(path: Path) -> Any:
+    """The JSON of a regular file of at most MAX_JOB_BYTES, opened without following a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # ELOOP: a symbolic link
+        raise CorruptJob(f"{path.name}: not a job file ({error.strerror or error})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CorruptJob(f"{path.name}: not a regular file")
+        if info.st_size > MAX_JOB_BYTES:
+            raise CorruptJob(f"{path.name}: {info.st_size} bytes, larger than any job ({MAX_JOB_BYTES} at most)")
+        try:
+            data = handle.read(MAX_JOB_BYTES + 1)
+        except OSError as error:
+            raise CorruptJob(f"{path.name}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_JOB_BYTES:
+        raise CorruptJob(f"{path.name}: grew past {MAX_JOB_BYTES} bytes while being read")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+
+
+def _type_name(kinds: type | tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", dict: "an object", list: "a list", bool: "true or false"}
+    return " or ".join(names.get(kind, kind.__name__) for kind in (kinds if isinstance(kinds, tuple) else (kinds,)))
 
 
 def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
@@ -54,10 +96,23 @@ def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
     return None
 
 
-def _claim_variant(dirs: QueueDirs, request_id: str, variant: int, record: dict[str, Any]) -> bool:
-    folder = dirs.index / request_id
+def _claim_variant(folder: Path, variant: int, record: dict[str, Any]) -> bool:
+    return create_exclusive(folder / f"{variant:04d}", json_text(record, indent=None).encode("utf-8"))
+
+
+@contextmanager
+def _request_locked(dirs: QueueDirs, request_id: str) -> Iterator[Path]:
+    """The request's index folder, held exclusively: two enqueuers of one output must not both see it
+    unclaimed and take two variant numbers."""
+    dirs.checked("index")
+    folder = dirs.checked(f"index/{request_id}")
     folder.mkdir(parents=True, exist_ok=True)
-    return create_exclusive(folder / f"{variant:04d}", json.dumps(record).encode("utf-8"))
+    fd = os.open(folder / INDEX_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        os.close(fd)
 
 
 def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str, Any]]]:
@@ -82,19 +137,28 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
     """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
     variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
+    with _request_locked(dirs, job["request_id"]) as folder:
+        variant = _find_or_claim(dirs, folder, job, variant)
+        return _write_pending(dirs, job, variant)
+
+
+def _find_or_claim(dirs: QueueDirs, folder: Path, job: dict[str, Any], variant: int | None) -> int:
+    """The variant number of this job: the given one, the one already queued for its output, or the next free."""
+    request_id, output = job["request_id"], job.get("output")
+    entries = request_index(dirs, request_id)
+    if variant is None and output:
+        variant = next((number for number, record in entries if record.get("output") == output), None)
+    if variant is not None:
+        _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+        return variant
+    variant = len(entries)
+    while not _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
+        variant += 1
+    return variant
+
+
+def _write_pending(dirs: QueueDirs, job: dict[str, Any], variant: int) -> tuple[dict[str, Any], bool]:
     request_id = job["request_id"]
-    output = job.get("output")
-    if variant is None:
-        for number, record in request_index(dirs, request_id):
-            if output and record.get("output") == output:
-                variant = number
-                break
-    if variant is None:
-        variant = len(request_index(dirs, request_id))
-        while not _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output}):
-            variant += 1
-    else:
-        _claim_variant(dirs, request_id, variant, {"job_id": job_id(request_id, variant), "output": output})
     job_name = job_id(request_id, variant)
     found = locate(dirs, job_name)
     if found is not None:
@@ -137,6 +201,7 @@ def pending_names(dirs: QueueDirs, request_id: str | None = None) -> list[str]:
 
 def move(dirs: QueueDirs, job: str, source: str, target: str) -> bool:
     """Atomically move a job between states; False if it was no longer there."""
+    dirs.checked(target)
     try:
         os.rename(dirs.job_path(source, job), dirs.job_path(target, job))
     except FileNotFoundError:
@@ -145,6 +210,7 @@ def move(dirs: QueueDirs, job: str, source: str, target: str) -> bool:
 
 
 def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
+    dirs.checked(state)
     job["updated_at"] = now_iso()
     write_json_atomic(dirs.job_path(state, job["job_id"]), job)
 
@@ -153,6 +219,7 @@ def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
     """Record the outcome in results/ or failed/, then drop the running copy and its lease."""
     job["status"] = STATUS_OF[state]
     job["updated_at"] = now_iso()
+    dirs.checked(state)
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
     for path in (dirs.job_path(RUNNING, job["job_id"]), dirs.lease_path(job["job_id"])):

@@ -12,7 +12,6 @@ Neither costs an attempt, and a worker with nothing else to run leaves instead o
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -20,15 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import config
+from .. import config, progress
 from ..spending import guard as spending, ledger
 from ..http.client import RateGate
 from ..config import retry_base_seconds
+from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
 from .job import DONE, FAILED, PENDING, RUNNING
 from .layout import QueueDirs
+from .roots import Roots
 
 RESCAN_INTERVAL = 0.5
 RECOVERY_INTERVAL = 15.0
@@ -36,6 +37,7 @@ MAX_RATE_LIMIT_DEFERRALS = 50
 BUDGET_RETRY_SEC = 600.0  # when a daily-budget refusal does not say when the budget resets
 DEFERRAL_KEYS = ("not_before", "deferred_until", "deferred_reason", "deferred_limit", "deferred_estimate_usd")
 WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
+REFUSED_KINDS = ("corrupt_job", "outside_roots")  # failed without being run: counted as "corrupt"
 
 
 @dataclass
@@ -52,6 +54,7 @@ class DrainOptions:
     idle_exit: float = 3.0
     handoff_mode: str = "foreground"
     quiet: bool = False
+    roots: Roots | None = None  # default: Roots.for_worker(queue_dir.root)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class DrainStats:
     done: int = 0
     failed: int = 0
     deferred: int = 0
+    corrupt: int = 0
     cost_usd: float = 0.0
     recovered: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +73,7 @@ class Drainer:
     def __init__(self, options: DrainOptions) -> None:
         self.options = options
         self.dirs = options.queue_dir
+        self.roots = options.roots or Roots.for_worker(self.dirs.root)
         self.gate = RateGate()
         self.stats = DrainStats()
         self.lock = threading.Lock()
@@ -105,7 +110,11 @@ class Drainer:
                 if not self._runnable(name):
                     continue
                 assert self.worker is not None
-                job = leases.claim(self.dirs, name, self.worker)
+                try:
+                    job = leases.claim(self.dirs, name, self.worker)
+                except store.CorruptJob:
+                    self._count_failed(name, "corrupt_job")
+                    continue
                 if job is not None:
                     self.claimed += 1
                     self.in_flight[name] = time.time()
@@ -162,13 +171,14 @@ class Drainer:
         """
         if isinstance(error, OSError):
             message = f"the queue could not be written ({error.strerror or error}); stopping, the next worker resumes"
+        elif isinstance(error, ImageGenError):
+            message = f"{error.message}; stopping"
         else:
             message = f"internal error in the queue ({type(error).__name__}: {error}); stopping"
         with self.lock:
             self.stats.errors.append(message)
         self.stop.set()
-        if not self.options.quiet:
-            print(f"image-gen: {message}", file=sys.stderr, flush=True)
+        progress.note(message, self.options.quiet)
 
     def _should_exit(self) -> bool:
         with self.lock:
@@ -192,11 +202,13 @@ class Drainer:
                 job.pop(key, None)
             try:
                 result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
-                                        retries=self.options.retries)
+                                        retries=self.options.retries, roots=self.roots)
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
                 self._failed_attempt(job, error)
+            except OSError as error:  # the job's own paths (a name too long, a folder in the way)
+                self._failed_attempt(job, runner.path_failure(error))
             except Exception as error:  # a bug must not kill the other threads' jobs
                 self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
                                                         kind="internal"))
@@ -277,9 +289,14 @@ class Drainer:
         self._leave(job)
         store.finish(self.dirs, job, FAILED)
         with self.lock:
-            self.stats.failed += 1
-            self.stats.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
+            self._count_failed(job["job_id"], error.kind)
         self._progress("failed", job, error.kind, None, None)
+
+    def _count_failed(self, name: str, kind: str) -> None:
+        """Count a job filed in failed/ (the caller holds the lock)."""
+        self.stats.failed += 1
+        self.stats.corrupt += kind in REFUSED_KINDS
+        self.stats.jobs.append({"job_id": name, "status": "failed", "error_kind": kind})
 
     def _defer(self, job: dict[str, Any], error: ImageGenError, until: float) -> None:
         """Back to pending, to run again from ``until`` (epoch seconds) on (leases released last)."""
@@ -300,12 +317,13 @@ class Drainer:
         with self.lock:
             finished = self.stats.done + self.stats.failed
             total = finished + len(self.in_flight) - 1 + len(self.candidates)
-        parts = [f"[{finished}/{max(total, finished)}]", status, os.path.basename(str(what or job["job_id"]))]
+        shown = os.path.basename(str(what)) if status == "ok" and what else f"{job['job_id']} {what or ''}"
+        parts = [f"[{finished}/{max(total, finished)}]", status, shortened(shown.strip(), 300)]
         if ms is not None:
             parts.append(f"{ms / 1000:.1f} s")
         if cost is not None:
             parts.append(f"${float(cost):.3f}")
-        print(" ".join(parts), file=sys.stderr, flush=True)
+        progress.line(" ".join(parts))
 
     # -- heartbeats and the whole drain -----------------------------------------------------
     def _leave(self, job: dict[str, Any]) -> None:
@@ -354,7 +372,7 @@ class Drainer:
             self.worker.close()
         return {
             "status": "drained", "done": self.stats.done, "failed": self.stats.failed,
-            "deferred": self.stats.deferred, "cost_usd": round(self.stats.cost_usd, 6),
+            "deferred": self.stats.deferred, "corrupt": self.stats.corrupt, "cost_usd": round(self.stats.cost_usd, 6),
             "recovered": self.stats.recovered, "jobs": self.stats.jobs,
             "elapsed_ms": int((time.monotonic() - started) * 1000),
             "remaining": store.counts(self.dirs),
