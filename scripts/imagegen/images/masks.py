@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError, UsageError
+from . import png
 from .files import MB, InputImage
 from ..fsutil import write_atomic
 
@@ -165,7 +166,7 @@ def draw_mask(width: int, height: int, specs: list[RectSpec], *, invert: bool = 
         idat.append(compressor.compress(row))
     idat.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    data = PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(idat)) + _chunk(b"IEND", b"")
+    data = PNG_SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", b"".join(idat)) + png.chunk(b"IEND", b"")
     fraction = round(edited / (width * height), 4)
     return Mask(data, None, width, height, generated=True, rects=rects, invert=invert, edit_fraction=fraction)
 
@@ -190,10 +191,6 @@ def _row(width: int, spans: list[tuple[int, int]], invert: bool) -> tuple[bytes,
         cursor = end
     parts.append(outside * (width - cursor))
     return b"".join(parts), (width - covered) if invert else covered
-
-
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
 def name_beside(planned_output: Path, number: int = 1) -> Path:
@@ -223,8 +220,6 @@ def keep_unmasked(original: bytes, result: bytes, mask: bytes) -> bytes:
 
     All three must be PNGs of one size; otherwise ValueError says why the result is left as it is.
     """
-    from . import png
-
     try:
         width, height, result_rows = png.decode_rgba(result)
         original_size = png.decode_rgba(original)

@@ -14,7 +14,6 @@ import json
 import os
 import struct
 import time
-import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -43,8 +42,9 @@ class SavedImage:
 
 def png_text_chunk(keyword: str, text: str) -> bytes:
     """An uncompressed iTXt chunk."""
-    data = keyword.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
-    return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    from .png import chunk
+
+    return chunk(b"iTXt", keyword.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8"))
 
 
 def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, Any] | None:
