@@ -191,3 +191,27 @@ def test_an_image_redirect_into_the_network_is_not_followed(run, fake, workdir):
         result = run(*COMMANDS["chat"], "--retries", "0")
     doc = assert_one_json(result)
     assert result.code == 1 and "169.254.169.254" in doc["error"] and "link-local" in doc["error"], doc
+
+
+# -- 12. JSON nested too deep to parse ------------------------------------------------------------
+
+DEEP = b'{"id": "gen-deep", "choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize("route", ["chat", "images", "edits", "messages"])
+@pytest.mark.parametrize("status", [200, 500])
+def test_json_nested_100000_deep_is_a_provider_error(run, fake, workdir, photo, route, status):
+    fake.enqueue(route, Reply(status=status, body=DEEP, content_type="application/json"))
+    result = run(*COMMANDS[route], "--retries", "0")
+    doc = assert_one_json(result)
+    assert result.code == 1 and doc["error_kind"] == "provider_error", doc
+    assert "RecursionError" not in result.stdout + result.stderr
+    if status == 500:
+        assert doc["http_status"] == 500
+
+
+def test_a_model_list_nested_too_deep_is_a_provider_error(run, fake):
+    fake.enqueue("models", Reply(body=DEEP, content_type="application/json"))
+    result = run("models.py", "--refresh", "--retries", "0")
+    doc = assert_one_json(result)
+    assert result.code == 1 and doc["error_kind"] == "provider_error", doc

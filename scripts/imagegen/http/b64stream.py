@@ -25,6 +25,10 @@ _ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\
 PLACEHOLDER = "<inline-image:{}>"
 _PLACEHOLDER = re.compile(r"<inline-image:\d+>")
 SLICE = 1024 * 1024  # multiple of 4
+# Real replies nest under ten levels; json's parser recurses, and a body nested 100,000 deep would
+# end in a RecursionError instead of an error that says the provider sent something broken.
+MAX_DEPTH = 200
+_STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 def _invalid(reason: str) -> Exception:
@@ -162,11 +166,28 @@ class Splitter:
             self._current.finish()
         self.skeleton += self._pending
         self._pending = b""
+        check_depth(self.skeleton)
         return bytes(self.skeleton), self.images
 
     def discard(self) -> None:
         for image in self.images.values():
             image.close()
+
+
+def check_depth(text: bytes | bytearray) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH (brackets inside strings do not count)."""
+    if text.count(b"[") + text.count(b"{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        opener = text[match.start()]
+        if opener in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise provider_error("provider_error", f"the provider sent JSON nested deeper than {MAX_DEPTH} "
+                                     "levels, which no real reply does", retryable=False)
+        elif opener in b"]}":
+            depth -= 1
 
 
 def _escaped(before: bytes) -> bool:

@@ -252,6 +252,9 @@ class Response:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
+        except RecursionError:
+            raise provider_error("provider_error", "the provider sent JSON nested too deep to read",
+                                 status=self.status, retryable=False) from None
         except (ValueError, UnicodeDecodeError) as error:
             raise provider_error(
                 "provider_error",
@@ -532,25 +535,25 @@ class HttpClient:
     def _status_failure(self, request: Request, http_error: urllib.error.HTTPError,
                         exchange: _Exchange) -> Exception:
         """The error for a non-2xx reply (a redirect is handed back to be decided on)."""
-        headers = dict(http_error.headers.items())
-        if http_error.code in REDIRECTS:
-            http_error.close()
-            return _Redirected(http_error.code, http_error.headers.get("Location"))
-        if not self._is_api(request.url):  # a fetched URL: its body is whatever that host sent, never shown
-            http_error.close()
-            retry_after = retry_after_seconds(http_error.headers.get("Retry-After"))
-            return provider_error(classify_status(http_error.code), f"HTTP {http_error.code} from "
-                                  f"{_where(request.url)}", status=http_error.code,
-                                  resend=http_error.code in RETRY_STATUSES,
-                                  retry_after=round(retry_after, 3) if retry_after is not None else None)
         try:
-            body = self._read(http_error, exchange, 1024 * 1024, False)
-        except ProviderError:
-            body = bytearray()
+            code, headers = http_error.code, dict(http_error.headers.items())
+            if code in REDIRECTS:
+                return _Redirected(code, http_error.headers.get("Location"))
+            if not self._is_api(request.url):  # a fetched URL: its body is whatever that host sent, never shown
+                retry_after = retry_after_seconds(http_error.headers.get("Retry-After"))
+                return provider_error(classify_status(code), f"HTTP {code} from {_where(request.url)}", status=code,
+                                      resend=code in RETRY_STATUSES,
+                                      retry_after=round(retry_after, 3) if retry_after is not None else None)
+            try:
+                body = self._read(http_error, exchange, 1024 * 1024, False)
+            except ProviderError:
+                body = bytearray()
+        finally:
+            http_error.close()
         try:
-            return self._http_failure(http_error.code, headers, body)
+            return self._http_failure(code, headers, body)
         except RecursionError:  # an error body nested too deep to parse: classify it by its status alone
-            return self._http_failure(http_error.code, headers, bytearray())
+            return self._http_failure(code, headers, bytearray())
 
     def _read_split(self, handle: Any, exchange: _Exchange, max_bytes: int, sent: bool,
                     spool_dir: Path) -> tuple[bytearray, dict[str, Any]]:
