@@ -8,7 +8,13 @@ and asserts the promise of README's reliability paragraph: one JSON document, th
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +22,7 @@ import pytest
 
 from tests.adversarial_servers import Answer, RawListener, TrickleServer
 from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, TEST_KEY, assert_one_json
-from tests.fake_api import Reply, chat_image_reply, error_reply, make_png
+from tests.fake_api import Reply, chat_image_reply, error_reply, make_png, make_png_of_size
 
 KEYS = (TEST_KEY, OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY)
 PROMPT = "A red fox in snow"
@@ -215,3 +221,95 @@ def test_a_model_list_nested_too_deep_is_a_provider_error(run, fake):
     result = run("models.py", "--refresh", "--retries", "0")
     doc = assert_one_json(result)
     assert result.code == 1 and doc["error_kind"] == "provider_error", doc
+
+
+# -- 13. every attempt that reached the provider is on the ledger ---------------------------------
+
+def test_each_retried_5xx_gets_its_own_ledger_line(run, fake, env, workdir):
+    fake.enqueue("chat", error_reply(503, "busy"), error_reply(502, "bad gateway"))
+    result = run(*COMMANDS["chat"], "--retries", "2")
+    assert assert_one_json(result)["success"] is True
+    lines = ledger(env)
+    assert [(line["outcome"], line["error_kind"]) for line in lines] == [
+        ("error", "provider_error"), ("error", "provider_error"), ("success", None)]
+    assert len(fake.requests_for("chat")) == 3
+
+
+def test_a_reset_after_sending_is_on_the_ledger_as_charge_unknown(run, fake, env, workdir):
+    fake.enqueue("chat", Reply(reset=True))
+    result = run(*COMMANDS["chat"], "--retries", "1")
+    assert assert_one_json(result)["success"] is True
+    assert [line["outcome"] for line in ledger(env)] == ["charge_unknown", "success"]
+
+
+def test_resets_after_sending_count_against_the_daily_budget(run, fake, env, workdir):
+    fake.enqueue("chat", *[Reply(reset=True)] * 3)
+    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.1"}  # nanobanana is estimated at $0.039 a call
+    first = run(*COMMANDS["chat"], "--retries", "2", env_extra=budget)
+    doc = assert_one_json(first)
+    assert doc["error_kind"] == "network" and doc["charge_unknown"] is True
+    assert [line["outcome"] for line in ledger(env)] == ["charge_unknown"] * 3
+    second = run(*COMMANDS["chat"], env_extra=budget)
+    assert second.code == 5 and assert_one_json(second)["limit"] == "daily_budget"
+    assert len(fake.requests_for("chat")) == 3
+
+
+# -- 2. a full disk is an output error, paid for once and on the ledger ------------------------------
+
+class _FullRaw(io.RawIOBase):
+    """A spool file on a full disk: buffered writes go in, the flush to disk fails with ENOSPC."""
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_spool_is_an_output_error_paid_once_and_on_the_ledger(run, fake, env, workdir, monkeypatch):
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *args, **kwargs: io.BufferedRandom(_FullRaw()))
+    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.05"}  # room for one call at $0.039
+    results = [run(*COMMANDS["chat"], "--retries", "2", env_extra=budget) for _ in range(3)]
+    first = assert_one_json(results[0])
+    assert results[0].code == 1 and first["error_kind"] == "output", first
+    assert "No space left on device" in first["error"] and "free some space" in first["details"]
+    assert [r.code for r in results[1:]] == [5, 5]  # the budget counted the first call
+    assert len(fake.requests_for("chat")) == 1  # not retried: the disk, not the network, failed
+    (line,) = ledger(env)
+    assert line["outcome"] == "charge_unknown" and line["error_kind"] == "output" and line["estimate_usd"] == 0.039
+    assert images_in(workdir) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 256 KiB tmpfs, where the machine lets this test mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root and mount(8); the injected-ENOSPC test covers the code path")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the injected-ENOSPC test covers it")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+@pytest.mark.subprocess
+def test_a_really_full_disk_is_an_output_error_paid_once(run, fake, env, workdir, small_disk):
+    fake.default_image_bytes = make_png_of_size(1024 * 1024)  # 1.3 MB of base64 for a 256 KiB disk
+    result = run(*COMMANDS["chat"][:-1], str(small_disk), "--retries", "2")
+    doc = assert_one_json(result)
+    assert result.code == 1 and doc["error_kind"] == "output" and "No space left" in doc["error"], doc
+    assert len(fake.requests_for("chat")) == 1
+    (line,) = ledger(env)
+    assert line["outcome"] == "charge_unknown"
+    assert [p.name for p in small_disk.iterdir()] == []

@@ -170,8 +170,13 @@ class Splitter:
         return bytes(self.skeleton), self.images
 
     def discard(self) -> None:
+        """Drop every spool, whatever state its disk is in (closing a spool on a full disk fails to flush
+        what is being thrown away: that must not turn into a second, different error)."""
         for image in self.images.values():
-            image.close()
+            try:
+                image.close()
+            except OSError:
+                pass
 
 
 def check_depth(text: bytes | bytearray) -> None:

@@ -89,11 +89,31 @@ class PaidRun:
                 return list(pool.map(one, calls))
 
     def _recorded(self, call: Call, model: str, estimate: float | None, spool_dir: Any) -> ProviderReply:
-        client = self.client()
-        try:
-            reply = call.send(client, spool_dir)
-        except ImageGenError as error:
+        """Send ``call``; every attempt that reached the provider leaves its ledger line before the
+        next step (a retry, reading the reply, saving) can fail."""
+        heard: list[ImageGenError] = []
+        answered = False
+
+        def on_attempt(error: ImageGenError) -> None:  # a failed attempt that reached the provider
+            heard.append(error)
             self._note(ledger.record_call(self.spend, model, estimate, error=error))
+
+        def parse(response: Any) -> ProviderReply:
+            nonlocal answered
+            answered = True
+            return call.parse(response)
+
+        client = self.client().observed(on_attempt)
+        try:
+            reply = call._replace(parse=parse).send(client, spool_dir)
+        except ImageGenError as error:
+            if not any(error is known for known in heard):
+                self._note(ledger.record_call(self.spend, model, estimate, error=error, answered=answered))
+            raise
+        except Exception as error:  # a reply we could not read: it was still answered, and maybe billed
+            if answered:
+                unreadable = ImageGenError(f"unreadable reply: {type(error).__name__}", kind="internal")
+                self._note(ledger.record_call(self.spend, model, estimate, error=unreadable, answered=True))
             raise
         self._note(ledger.record_call(self.spend, model, estimate, reply=reply))
         return reply

@@ -82,17 +82,20 @@ def record(*, script: str, model: str, request_id: str | None = None, estimate: 
 
 
 def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
-                error: ImageGenError | None = None) -> str | None:
-    """Record one call from its reply or its error; calls that never reached the provider are skipped."""
+                error: ImageGenError | None = None, answered: bool = False) -> str | None:
+    """Record one call from its reply or its error; calls that never reached the provider are skipped.
+
+    ``answered``: the provider's reply arrived (the error came from reading it), so it is recorded
+    whatever the error says."""
     if reply is not None:
         return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
                       cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
                       images=len(reply.images), job_id=spend.job_id)
     assert error is not None
     cost = error.extra.get("cost_usd")
-    if getattr(error, "charge_unknown", False):
+    if getattr(error, "charge_unknown", False) or error.extra.get("charge_unknown") is True:
         outcome = "charge_unknown"
-    elif getattr(error, "status", None) is not None or cost is not None or error.kind == "no_image":
+    elif answered or getattr(error, "status", None) is not None or cost is not None or error.kind == "no_image":
         outcome = "error"
     else:
         return None  # the request never reached the provider: nothing to pay
