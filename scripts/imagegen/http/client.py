@@ -235,6 +235,12 @@ class RateGate:
             time.sleep(min(delay, 1.0))
 
 
+def _finite_or_text(text: str) -> float | str:
+    """A JSON number as a float, or as its own text when no float holds it (1e999): never Infinity."""
+    value = float(text)
+    return value if value - value == 0 else text
+
+
 def _reached_provider(error: ImageGenError) -> bool:
     """Whether a failed attempt got to the provider: it answered, or the request went out whole."""
     return (getattr(error, "status", None) is not None or bool(getattr(error, "charge_unknown", False))
@@ -251,7 +257,7 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=str, parse_float=_finite_or_text)
         except RecursionError:
             raise provider_error("provider_error", "the provider sent JSON nested too deep to read",
                                  status=self.status, retryable=False) from None

@@ -116,11 +116,22 @@ class PaidRun:
                 self._note(ledger.record_call(self.spend, model, estimate, error=unreadable, answered=True))
             raise
         self._note(ledger.record_call(self.spend, model, estimate, reply=reply))
+        self._note(_implausible_cost(reply, estimate))
         return reply
 
     def _note(self, warning: str | None) -> None:
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
+
+
+def _implausible_cost(reply: ProviderReply, estimate: float | None) -> str | None:
+    """The warning for a reported cost that is no price (NaN, negative, absurd): it was recorded as unknown."""
+    reported = reply.usage.get("cost") if isinstance(reply.usage, dict) else None
+    if reported is None or reply.cost_usd is not None:
+        return None
+    counted = f"its estimate ${estimate:.4f}" if estimate is not None else "its estimate, which is unknown"
+    return (f"the provider reported a cost of {str(reported)[:40]!r}, which is not a plausible price; "
+            f"the call is recorded with an unknown cost and counted at {counted}")
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, int]:

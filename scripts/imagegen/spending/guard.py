@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import config
+from ..costs import finite_amount
 from ..errors import BudgetError
 from .ledger import spent_on, today
 
@@ -53,6 +54,7 @@ def check(estimate_usd: float | None, max_cost: float | None = None, *, model: s
     ``--max-cost`` (it cannot be shown to fit) and counts as 0 against the daily budget.
     ``daily=False`` checks ``max_cost`` alone (a queue accepts a job the day's budget defers).
     """
+    estimate_usd = finite_amount(estimate_usd)  # an estimate that is no number is unknown, not "fits anything"
     what = f"{count} image{'s' if count != 1 else ''} on {model}" if model else "this run"
     state: dict[str, Any] = {"estimate_usd": estimate_usd}
     if max_cost is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
+from ..costs import finite_amount, plausible_cost
 from ..errors import ConfigError, ImageGenError
 from ..fsutil import now_iso
 
@@ -43,7 +44,7 @@ def append(entry: dict[str, Any], path: Path | None = None) -> Path:
     """Append ``entry`` as one line; OSError when the ledger cannot be written."""
     path = path or config.ledger_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         with _locked(fd, exclusive=True):
@@ -67,8 +68,8 @@ def record(*, script: str, model: str, request_id: str | None = None, estimate: 
         "request_id": request_id,
         "job_id": job_id,
         "generation_id": generation_id,
-        "estimate_usd": estimate,
-        "cost_usd": cost,
+        "estimate_usd": finite_amount(estimate),
+        "cost_usd": plausible_cost(cost),
         "outcome": outcome,
         "error_kind": error_kind,
         "images": images,
@@ -145,13 +146,13 @@ def entry_time(entry: dict[str, Any]) -> datetime | None:
 
 def charged(entry: dict[str, Any]) -> float:
     """What a ledger line costs: the reported cost, else the estimate when the call may have been billed."""
-    cost = entry.get("cost_usd")
-    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-        return float(cost)
-    estimate = entry.get("estimate_usd")
-    if entry.get("outcome") in CHARGED_OUTCOMES and isinstance(estimate, (int, float)):
-        return float(estimate)
-    return 0.0
+    cost = plausible_cost(entry.get("cost_usd"))
+    if cost is not None:
+        return cost
+    estimate = finite_amount(entry.get("estimate_usd"))
+    # A cost that is there but impossible (NaN, negative, huge) is as good as none: count the estimate.
+    billed = entry.get("outcome") in CHARGED_OUTCOMES or entry.get("cost_usd") is not None
+    return estimate if billed and estimate is not None else 0.0
 
 
 def today() -> date:
