@@ -71,14 +71,30 @@ def json_text(document: Any, indent: int | None = 2) -> str:
 
     from .config import redact
 
-    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    try:
+        text = json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False)
+    except ValueError as error:  # NaN or Infinity: Python would write them, no JSON parser reads them
+        raise ImageGenError(f"a result held a number JSON cannot carry (NaN or Infinity): {error}",
+                            details="this is a bug in image-gen or a reply it did not expect; report it with "
+                                    "the command that was run", kind="internal") from None
     text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     return redact(text)
 
 
 def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout."""
-    sys.stdout.write(json_text(document) + "\n")
+    """Write the run's one JSON document to stdout.
+
+    A success document that cannot be written raises (the runner then reports the failure, with
+    the exit code to match); a failure document that cannot be written is replaced by a bare one."""
+    try:
+        text = json_text(document)
+    except ImageGenError as error:
+        if document.get("success") is not False:
+            raise
+        text = json_text({"success": False, "contract_version": CONTRACT_VERSION, "error": error.message,
+                          "error_kind": error.kind, "retryable": False, "details": error.details,
+                          "generation_time_ms": 0})
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

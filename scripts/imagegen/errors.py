@@ -94,6 +94,7 @@ class ProviderError(ImageGenError):
         super().__init__(message, **kwargs)
         self.status = status
         self.body = body  # the failed reply's body, for the endpoint module to read (never printed)
+        self.refined_from: ProviderError | None = None  # the HTTP layer's error this one was read from
         self.resend = resend
         self.charge_unknown = charge_unknown
         self.retry_after = retry_after

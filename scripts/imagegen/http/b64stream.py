@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO, Callable, Iterator
@@ -26,6 +27,12 @@ _ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\
 PLACEHOLDER = "<inline-image:{}>"
 _PLACEHOLDER = re.compile(r"<inline-image:\d+>")
 SLICE = 1024 * 1024  # multiple of 4
+# Real replies nest under ten levels; json's parser recurses, and a body nested 100,000 deep would
+# end in a RecursionError instead of an error that says the provider sent something broken.
+MAX_DEPTH = 200
+# A string, a bracket, or a number JSON has no room for: NaN, Infinity, or one too large for a float.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?[eE]\+?\d{3,}')
+_NON_FINITE_HINTS = re.compile(rb"NaN|Infinity|[eE]\+?\d{3}")
 
 
 def _invalid(reason: str) -> Exception:
@@ -163,11 +170,39 @@ class Splitter:
             self._current.finish()
         self.skeleton += self._pending
         self._pending = b""
-        return bytes(self.skeleton), self.images
+        return checked_json(bytes(self.skeleton)), self.images
 
     def discard(self) -> None:
+        """Drop every spool, whatever state its disk is in (closing a spool on a full disk fails to flush
+        what is being thrown away: that must not turn into a second, different error)."""
         for image in self.images.values():
-            image.close()
+            try:
+                image.close()
+            except OSError:
+                pass
+
+
+def checked_json(text: bytes) -> bytes:
+    """``text`` (JSON) refused when nested deeper than MAX_DEPTH, and with every number that has no
+    finite value (NaN, Infinity, 1e999) turned into a string of itself: Python would parse those
+    into floats that no budget check can compare and no JSON writer may write."""
+    if text.count(b"[") + text.count(b"{") <= MAX_DEPTH and not _NON_FINITE_HINTS.search(text):
+        return text
+    pieces: list[bytes] = []
+    depth = kept = 0
+    for match in _TOKENS.finditer(text):
+        first = text[match.start()]
+        if first in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise provider_error("provider_error", f"the provider sent JSON nested deeper than {MAX_DEPTH} "
+                                     "levels, which no real reply does", retryable=False)
+        elif first in b"]}":
+            depth -= 1
+        elif first != ord('"') and not math.isfinite(float(match.group())):
+            pieces += [text[kept:match.start()], b'"' + match.group() + b'"']
+            kept = match.end()
+    return b"".join(pieces) + text[kept:] if pieces else text
 
 
 def _escaped(before: bytes) -> bool:

@@ -1,12 +1,26 @@
-"""The one HTTP client: urllib, timeouts, retries with back-off, and typed errors.
+"""The one HTTP client: urllib, deadlines, redirects, retries with back-off, and typed errors.
 
 Every remote failure leaves this module as a ProviderError whose ``kind`` an agent can act on.
 Request headers (which carry API keys) are never logged, returned or put into a message.
+
+Three rules hold for every request (README, "Reliability"):
+
+* ``timeout`` is a deadline for the whole exchange: connecting, sending, the status line, the
+  headers and the body. Every socket read and write waits only for what is left of it, so a reply
+  that trickles in a byte at a time still ends on time.
+* Redirects are the client's decision, not urllib's (which copies every header, keys included, to
+  wherever ``Location`` points): a redirected POST is an error; a GET follows at most
+  ``MAX_REDIRECTS`` redirects, and never to another origin while it carries a key.
+* A URL that is not one of the configured API endpoints (an image URL in a reply) is fetched only
+  when it is https to a public address (``addresses.refusal``), or on the host of a configured
+  base URL (the tests' loopback fake, a local proxy); its body never goes into an error.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.client
+import io
 import json
 import random
 import socket
@@ -17,9 +31,10 @@ import urllib.request
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
+from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
-from ..errors import ProviderError, provider_error
+from ..errors import ImageGenError, OutputError, ProviderError, provider_error
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
 STATUS_KINDS = {
@@ -38,16 +53,9 @@ MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 256 * 1024 * 1024
 CHUNK = 256 * 1024
 USER_AGENT = f"image-gen/{__version__} (+python-urllib)"
-
-
-def _limit_wait(handle: Any, seconds: float) -> None:
-    """Let the next read wait no longer than the time left, so --timeout bounds the whole reply."""
-    sock = getattr(getattr(getattr(handle, "fp", None), "raw", None), "_sock", None)
-    if sock is not None:
-        try:
-            sock.settimeout(max(0.05, seconds))
-        except OSError:
-            pass
+MAX_REDIRECTS = 3
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 
 
 def _after_reply_started(sent: bool) -> dict[str, bool]:
@@ -62,6 +70,147 @@ class _SinkError(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class _Redirected(Exception):
+    """A 3xx came back; the client decides whether to follow it."""
+
+    def __init__(self, status: int, location: str | None) -> None:
+        super().__init__(status)
+        self.status, self.location = status, location
+
+
+class _Exchange:
+    """One attempt's deadline, which every socket read and write of the attempt shares, and
+    whether the whole request went out (after that, the provider may be working on it)."""
+
+    __slots__ = ("deadline", "sent")
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.sent = False
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the deadline passed")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side that waits for each recv only as long as the deadline allows.
+
+    http.client reads the status line and the headers with readline on ``sock.makefile()``; a
+    per-read timeout never fires when a byte arrives every second, so each read gets what is left.
+    """
+
+    def __init__(self, sock: socket.socket, exchange: _Exchange) -> None:
+        super().__init__()
+        self._sock, self._exchange = sock, exchange
+        self._raw = sock.makefile("rb", buffering=0)  # holds a reference, as http.client's own file does
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(self._exchange.remaining())
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket whose sends and reads wait no longer than the exchange's deadline."""
+
+    def __init__(self, sock: socket.socket, exchange: _Exchange) -> None:
+        self._sock, self._exchange = sock, exchange
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._exchange))
+
+    def sendall(self, data: Any, *args: Any) -> None:
+        self._sock.settimeout(self._exchange.remaining())
+        self._sock.sendall(data, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _DeadlineConnection:
+    """Mixed into http.client's connections: connect within the deadline, then bound every wait."""
+
+    exchange: _Exchange
+    sock: Any
+    timeout: Any
+
+    def connect(self) -> None:
+        self.timeout = self.exchange.remaining()
+        super().connect()  # type: ignore[misc]
+        self.sock = _DeadlineSocket(self.sock, self.exchange)
+
+    def getresponse(self) -> Any:
+        self.exchange.sent = True  # http.client asks for the reply only once the whole request is out
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _HTTPConnection(_DeadlineConnection, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
+    pass
+
+
+def _connection_for(request: Any, kind: type) -> Callable[..., Any]:
+    def connect(host: str, **kwargs: Any) -> Any:
+        connection = kind(host, **kwargs)
+        connection.exchange = request.exchange
+        return connection
+
+    return connect
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_connection_for(req, _HTTPConnection), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_connection_for(req, _HTTPSConnection), req, context=self._context)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http and https only, no redirect handler (3xx comes back as an HTTPError), proxies from the
+    environment as urlopen reads them. Not urlopen's global opener, which keeps its first proxies."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), _HTTPHandler(),
+                    _HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _where(url: str) -> str:
+    """host[:port] of ``url``, without any user name or password it carries."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return host
 
 
 class RateGate:
@@ -86,6 +235,18 @@ class RateGate:
             time.sleep(min(delay, 1.0))
 
 
+def _finite_or_text(text: str) -> float | str:
+    """A JSON number as a float, or as its own text when no float holds it (1e999): never Infinity."""
+    value = float(text)
+    return value if value - value == 0 else text
+
+
+def _reached_provider(error: ImageGenError) -> bool:
+    """Whether a failed attempt got to the provider: it answered, or the request went out whole."""
+    return (getattr(error, "status", None) is not None or bool(getattr(error, "charge_unknown", False))
+            or error.extra.get("charge_unknown") is True)
+
+
 class Response:
     __slots__ = ("status", "headers", "body", "url", "inline")
 
@@ -96,7 +257,10 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=str, parse_float=_finite_or_text)
+        except RecursionError:
+            raise provider_error("provider_error", "the provider sent JSON nested too deep to read",
+                                 status=self.status, retryable=False) from None
         except (ValueError, UnicodeDecodeError) as error:
             raise provider_error(
                 "provider_error",
@@ -170,7 +334,12 @@ def classify_status(status: int) -> str:
 
 
 class HttpClient:
-    """Sends requests with retries. One instance per run; safe to share between threads."""
+    """Sends requests with retries. One instance per run; safe to share between threads.
+
+    ``on_attempt``, when set (see :meth:`observed`), hears of every attempt that reached the
+    provider and failed, retried or not, before anything else happens: the ledger's way to see
+    each one (a retried 5xx, a reset after sending, a reply the disk could not hold).
+    """
 
     def __init__(
         self,
@@ -186,6 +355,16 @@ class HttpClient:
         self.gate = gate
         self.secrets = [s for s in secrets if s]
         self.verbose = verbose
+        self.on_attempt: Callable[[ImageGenError], None] | None = None
+        self._opener: urllib.request.OpenerDirector | None = None
+        self._bases: tuple[str, ...] | None = None
+
+    def observed(self, on_attempt: Callable[[ImageGenError], None]) -> HttpClient:
+        """This client, telling ``on_attempt`` of each failed attempt that reached the provider."""
+        twin = HttpClient(timeout=self.timeout, retries=self.retries, gate=self.gate, secrets=self.secrets,
+                          verbose=self.verbose)
+        twin._opener, twin._bases, twin.on_attempt = self._opener, self._bases, on_attempt
+        return twin
 
     # -- public helpers -------------------------------------------------------------------
     def post_json(self, url: str, payload: Any, headers: dict[str, str], *,
@@ -206,14 +385,17 @@ class HttpClient:
 
     # -- the loop ------------------------------------------------------------------------
     def send(self, request: Request, max_bytes: int = MAX_BODY_BYTES, spool_dir: Path | None = None) -> Response:
+        self._check_destination(request.url)
         attempt = 0
         while True:
             if self.gate is not None:
                 self.gate.wait()
             try:
-                response = self._once(request, max_bytes, spool_dir)
-            except ProviderError as error:
-                delay = self._retry_delay(error, attempt)
+                response = self._attempt(request, max_bytes, spool_dir)
+            except ImageGenError as error:
+                if self.on_attempt is not None and _reached_provider(error):
+                    self.on_attempt(error)
+                delay = self._retry_delay(error, attempt) if isinstance(error, ProviderError) else None
                 if delay is None:
                     raise
                 attempt += 1
@@ -239,30 +421,113 @@ class HttpClient:
             self.gate.defer(delay)
         return delay
 
-    def _once(self, request: Request, max_bytes: int, spool_dir: Path | None = None) -> Response:
+    def _attempt(self, request: Request, max_bytes: int, spool_dir: Path | None) -> Response:
+        """One attempt: the request and the redirects it may follow, all within one deadline."""
+        exchange = _Exchange(self.timeout)
+        hops = 0
+        while True:
+            try:
+                return self._once(request, max_bytes, spool_dir, exchange)
+            except _Redirected as redirect:
+                if hops == MAX_REDIRECTS:
+                    raise self._redirect_refused(request, redirect, f"more than {MAX_REDIRECTS} redirects in a row")
+                hops += 1
+                request = self._redirected(request, redirect)
+                exchange.sent = False
+
+    def _redirected(self, request: Request, redirect: _Redirected) -> Request:
+        """The request a redirect leads to, or the error that refuses it."""
+        if not redirect.location:
+            raise self._redirect_refused(request, redirect, "without a Location to go to")
+        target = urljoin(request.url, redirect.location.strip()).split("#", 1)[0]
+        if request.method != "GET":
+            raise self._redirect_refused(request, redirect, "a POST is never sent on: its body and key stay here",
+                                         target)
+        if _origin(target) != _origin(request.url):
+            if self._carries_credentials(request.headers):
+                raise self._redirect_refused(request, redirect, "a request that carries a key is not followed to "
+                                             "another origin", target)
+            self._check_destination(target)
+        return request._replace(url=target)
+
+    def _redirect_refused(self, request: Request, redirect: _Redirected, why: str,
+                          target: str | None = None) -> ProviderError:
+        where = f" to {_where(target)}" if target else ""
+        return provider_error(
+            "provider_error", self._redact(f"HTTP {redirect.status} from {_where(request.url)} redirects{where}; "
+                                           f"not followed: {why}"),
+            details="point the base URL (OPENROUTER_BASE_URL, OPENAI_BASE_URL, ANTHROPIC_BASE_URL) at the API's "
+                    "own address, not at one that redirects", status=redirect.status, retryable=False)
+
+    def _carries_credentials(self, headers: dict[str, str]) -> bool:
+        from ..config import secret_values
+
+        secrets = [*self.secrets, *secret_values()]
+        return any(name.lower() in CREDENTIAL_HEADERS or any(secret in value for secret in secrets)
+                   for name, value in headers.items())
+
+    # -- where requests may go -------------------------------------------------------------
+    def _api_bases(self) -> tuple[str, ...]:
+        if self._bases is None:
+            from .. import config
+
+            bases = []
+            for provider in config.DEFAULT_BASE_URLS:
+                try:
+                    bases.append(config.base_url(provider))
+                except ImageGenError:
+                    continue  # a malformed base URL fails where it is used, with its own message
+            self._bases = tuple(bases)
+        return self._bases
+
+    def _is_api(self, url: str) -> bool:
+        return any(url == base or url.startswith((base + "/", base + "?")) for base in self._api_bases())
+
+    def _check_destination(self, url: str) -> None:
+        """An endpoint of a configured API, a URL on a configured API's host, or https to a public address."""
+        if self._is_api(url):
+            return
+        scheme, host, _ = _origin(url)
+        if scheme in ("http", "https") and host and host in {_origin(base)[1] for base in self._api_bases()}:
+            return  # the API's own host (the tests' loopback fake, a local proxy): the user chose it
+        from .addresses import refusal, without_credentials
+
+        refused = refusal(url)
+        if refused is not None:
+            raise provider_error("provider_error", self._redact(f"refused to fetch {without_credentials(url)[:200]}: "
+                                                                f"it {refused.reason}"),
+                                 details="image URLs must be https to a public address; a reply pointing inside "
+                                         "the network is not followed", retryable=False)
+
+    # -- one request -------------------------------------------------------------------------
+    def _opened(self, raw: urllib.request.Request, exchange: _Exchange) -> Any:
+        if self._opener is None:
+            self._opener = _opener()
+        raw.exchange = exchange  # type: ignore[attr-defined]  # read by _connection_for
+        return self._opener.open(raw, timeout=exchange.remaining())
+
+    def _once(self, request: Request, max_bytes: int, spool_dir: Path | None, exchange: _Exchange) -> Response:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers}
         if request.length is not None:
             headers["Content-Length"] = str(request.length)
         raw = urllib.request.Request(request.url, data=request.body, method=request.method, headers=headers)
-        sent = request.method == "POST"
-        deadline = time.monotonic() + self.timeout
+
+        def posted() -> bool:
+            return request.method == "POST" and exchange.sent
+
         try:
-            with urllib.request.urlopen(raw, timeout=self.timeout) as handle:
+            with self._opened(raw, exchange) as handle:
                 if spool_dir is None:
-                    body = self._read(handle, deadline, max_bytes, sent)
+                    body = self._read(handle, exchange, max_bytes, posted())
                     return Response(handle.status, dict(handle.headers.items()), body, request.url)
-                skeleton, images = self._read_split(handle, deadline, max_bytes, sent, spool_dir)
+                skeleton, images = self._read_split(handle, exchange, max_bytes, posted(), spool_dir)
                 return Response(handle.status, dict(handle.headers.items()), skeleton, request.url, images)
         except urllib.error.HTTPError as http_error:
-            try:
-                body = self._read(http_error, deadline, 1024 * 1024, sent)
-            except ProviderError:
-                body = bytearray()
-            raise self._http_failure(http_error.code, dict(http_error.headers.items()), body) from None
-        except ProviderError:
+            raise self._status_failure(request, http_error, exchange) from None
+        except (ProviderError, OutputError):
             raise
         except (TimeoutError, socket.timeout):
-            raise self._timeout(sent, "no response") from None
+            raise self._timeout(posted(), "no response") from None
         except urllib.error.URLError as error:
             reason = error.reason
             if isinstance(reason, (TimeoutError, socket.timeout)):
@@ -270,29 +535,54 @@ class HttpClient:
             raise self._network(f"cannot reach {self._host(request.url)}: {reason}") from None
         except (ConnectionError, HTTPException, OSError) as error:
             failure = f"{type(error).__name__} {error}"
-            raise self._network(f"connection to {self._host(request.url)} failed: {failure}") from None
+            raise self._network(f"connection to {self._host(request.url)} failed: {failure}",
+                                after_sending=posted()) from None
 
-    def _read_split(self, handle: Any, deadline: float, max_bytes: int, sent: bool,
+    def _status_failure(self, request: Request, http_error: urllib.error.HTTPError,
+                        exchange: _Exchange) -> Exception:
+        """The error for a non-2xx reply (a redirect is handed back to be decided on)."""
+        try:
+            code, headers = http_error.code, dict(http_error.headers.items())
+            if code in REDIRECTS:
+                return _Redirected(code, http_error.headers.get("Location"))
+            if not self._is_api(request.url):  # a fetched URL: its body is whatever that host sent, never shown
+                retry_after = retry_after_seconds(http_error.headers.get("Retry-After"))
+                return provider_error(classify_status(code), f"HTTP {code} from {_where(request.url)}", status=code,
+                                      resend=code in RETRY_STATUSES,
+                                      retry_after=round(retry_after, 3) if retry_after is not None else None)
+            try:
+                body = self._read(http_error, exchange, 1024 * 1024, False)
+            except ProviderError:
+                body = bytearray()
+        finally:
+            http_error.close()
+        try:
+            return self._http_failure(code, headers, body)
+        except RecursionError:  # an error body nested too deep to parse: classify it by its status alone
+            return self._http_failure(code, headers, bytearray())
+
+    def _read_split(self, handle: Any, exchange: _Exchange, max_bytes: int, sent: bool,
                     spool_dir: Path) -> tuple[bytearray, dict[str, Any]]:
         import tempfile
 
-        from ..errors import OutputError
         from .b64stream import Splitter
 
         splitter = Splitter(lambda: tempfile.TemporaryFile(dir=spool_dir, prefix=".imagegen-"))
         try:
-            self._read(handle, deadline, max_bytes, sent, sink=splitter.feed)
+            self._read(handle, exchange, max_bytes, sent, sink=splitter.feed)
             skeleton, images = splitter.finish()
         except OSError as error:  # the spool's disk, not the network: reads are wrapped in _read
             splitter.discard()
+            # The reply was on its way: the provider did the work and may have billed it.
             raise OutputError(f"could not hold the image in {spool_dir}: {error.strerror or error}",
-                              details="free some space or choose another output directory") from None
+                              details="free some space or choose another output directory",
+                              extra={"charge_unknown": True}) from None
         except BaseException:
             splitter.discard()
             raise
         return bytearray(skeleton), images
 
-    def _read(self, handle: Any, deadline: float, max_bytes: int, sent: bool,
+    def _read(self, handle: Any, exchange: _Exchange, max_bytes: int, sent: bool,
               sink: Callable[[bytes], None] | None = None) -> bytearray:
         """The body (or, with ``sink``, each chunk handed to it and an empty body)."""
         length = handle.headers.get("Content-Length")
@@ -308,10 +598,8 @@ class HttpClient:
         read = getattr(handle, "read1", handle.read)  # read1 returns what has arrived: deadlines hold
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if exchange.deadline <= time.monotonic():
                     raise self._timeout(sent, "the response did not finish in time")
-                _limit_wait(handle, remaining)
                 chunk = read(CHUNK)
                 if not chunk:
                     break
@@ -363,10 +651,12 @@ class HttpClient:
     def _timeout(self, sent: bool, what: str) -> ProviderError:
         # Once sent, the request reached the provider: it may be working on it (and billing it).
         return provider_error("timeout", f"timed out after {self.timeout:g}s: {what}", charge_unknown=sent,
-                              resend=not sent, details="raise --timeout, or try a faster model (nanobanana, flux.2-klein)")
+                              resend=not sent,
+                              details="raise --timeout, or try a faster model (nanobanana, flux.2-klein)")
 
-    def _network(self, message: str) -> ProviderError:
-        return provider_error("network", self._redact(message), resend=True)
+    def _network(self, message: str, *, after_sending: bool = False) -> ProviderError:
+        # Broken after the whole POST went out: sent again as before, but it may have been billed.
+        return provider_error("network", self._redact(message), resend=True, charge_unknown=after_sending)
 
     @staticmethod
     def _host(url: str) -> str:

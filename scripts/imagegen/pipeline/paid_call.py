@@ -4,16 +4,20 @@ reviews and prompt enhancement.
 A :class:`PaidRun` belongs to one run (one script invocation, or one queued job). In order:
 the output pre-check (``writer.check_before_request``: refuse a taken name or an unwritable
 folder before paying), the spending check (once per run, against the whole run's estimate),
-then each call under a progress ticker, recorded in the ledger whatever its outcome, and parsed
-by its endpoint module. Saving images is :mod:`pipeline.save`'s.
+then each call: checked again against what this run has already spent (``--max-cost``) and
+reserved against the daily budget under the ledger's lock, sent under a progress ticker,
+recorded in the ledger attempt by attempt whatever its outcome (the reservation settled by its
+last line), and parsed by its endpoint module. Saving images is :mod:`pipeline.save`'s.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
-from ..errors import ImageGenError
+from contextlib import nullcontext
+
+from ..errors import BudgetError, ImageGenError, ProviderError
 from ..progress import Ticker
 from ..spending import guard as spending, ledger
 
@@ -25,6 +29,15 @@ if TYPE_CHECKING:
     from ..requests import RunOptions
 
 MAX_PARALLEL_CALLS = 4
+MAX_RETRY_WAIT = 60.0  # the longest back-off between attempts (http.client.MAX_RETRY_AFTER)
+HOLD_MARGIN_SEC = 120.0  # a reservation outlives its call's longest run by this much
+
+
+class _Hold(NamedTuple):
+    """What a call in flight holds: its reservation of the daily budget (None: none kept) and estimate."""
+
+    reservation: str | None
+    usd: float
 
 
 class PaidRun:
@@ -37,6 +50,9 @@ class PaidRun:
         self.warnings: list[str] = []
         self.budget: dict[str, Any] | None = None  # the limits met, once checked
         self._client: HttpClient | None = None
+        self._spent = 0.0  # what this run's ledger lines count
+        self._held = 0.0  # the estimates of this run's calls in flight
+        self._lock: Any = nullcontext()  # a real lock once calls run in threads
 
     @property
     def quiet(self) -> bool:
@@ -83,24 +99,111 @@ class PaidRun:
         with Ticker(label, quiet=self.quiet):
             if len(calls) == 1:
                 return [one(calls[0])]
+            import threading
             from concurrent.futures import ThreadPoolExecutor
 
+            self._lock = threading.Lock()
             with ThreadPoolExecutor(max_workers=min(len(calls), MAX_PARALLEL_CALLS)) as pool:
-                return list(pool.map(one, calls))
+                outcomes = list(pool.map(one, calls))
+        self._note(_stopped_early(outcomes))
+        return outcomes
 
     def _recorded(self, call: Call, model: str, estimate: float | None, spool_dir: Any) -> ProviderReply:
-        client = self.client()
+        """Send ``call``; every attempt that reached the provider leaves its ledger line before the
+        next step (a retry, reading the reply, saving) can fail."""
+        hold = self._hold(estimate)
+        heard: list[ImageGenError] = []
+        answered = False
+        last: dict[str, Any] | None = None  # the line the call ends with, which settles its reservation
+
+        def on_attempt(error: ImageGenError) -> None:  # a failed attempt that reached the provider
+            heard.append(error)
+            read = call.read_failure(error) if isinstance(error, ProviderError) else error
+            self._write(ledger.call_entry(self.spend, model, estimate, error=read))
+
+        def parse(response: Any) -> ProviderReply:
+            nonlocal answered
+            answered = True
+            return call.parse(response)
+
         try:
-            reply = call.send(client, spool_dir)
+            reply = call._replace(parse=parse).send(self.client().observed(on_attempt), spool_dir)
+            last = ledger.call_entry(self.spend, model, estimate, reply=reply)
         except ImageGenError as error:
-            self._note(ledger.record_call(self.spend, model, estimate, error=error))
+            if not any(known in (error, getattr(error, "refined_from", None)) for known in heard):
+                last = ledger.call_entry(self.spend, model, estimate, error=error, answered=answered)
             raise
-        self._note(ledger.record_call(self.spend, model, estimate, reply=reply))
+        except Exception as error:  # a reply we could not read: it was still answered, and maybe billed
+            if answered:
+                unreadable = ImageGenError(f"unreadable reply: {type(error).__name__}", kind="internal")
+                last = ledger.call_entry(self.spend, model, estimate, error=unreadable, answered=True)
+            raise
+        finally:
+            self._settle(hold, last)
+        self._note(_implausible_cost(reply, estimate))
         return reply
+
+    def _hold(self, estimate: float | None) -> _Hold:
+        """Before a call is sent: BudgetError when it would pass --max-cost given what this run has spent
+        and holds, or the daily budget given every run's; else its reservation."""
+        with self._lock:
+            max_cost = self.spend.max_cost
+            committed = round(self._spent + self._held, 6)
+            if max_cost is not None and estimate is not None and committed + estimate > max_cost + spending.EPSILON:
+                raise BudgetError(
+                    f"--max-cost {max_cost:g} stops this run: ${committed:.4f} is spent or in flight, and the next "
+                    f"call's estimate ${estimate:.4f} would pass it",
+                    details="raise --max-cost, or make fewer images per run",
+                    extra={"limit": "max_cost", "max_cost_usd": max_cost, "estimate_usd": estimate,
+                           "spent_this_run_usd": committed})
+            options = self.options
+            longest = options.timeout * (options.retries + 1) + options.retries * MAX_RETRY_WAIT + HOLD_MARGIN_SEC
+            reservation = spending.reserve(estimate, seconds=longest, what="the next call")
+            usd = estimate or 0.0
+            self._held += usd
+            return _Hold(reservation, usd)
+
+    def _settle(self, hold: _Hold, last: dict[str, Any] | None) -> None:
+        """The call is over: write its last line (if it reached the provider) and let its reservation go."""
+        with self._lock:  # one step, so the next call's check never sees the call neither held nor spent
+            self._held -= hold.usd
+            self._spent += ledger.charged(last) if last is not None else 0.0
+        if last is not None:
+            self._note(ledger.write(last, release=hold.reservation))
+        elif hold.reservation is not None:
+            ledger.release(hold.reservation)
+
+    def _write(self, entry: dict[str, Any] | None) -> None:
+        if entry is None:
+            return
+        with self._lock:
+            self._spent += ledger.charged(entry)
+        self._note(ledger.write(entry))
 
     def _note(self, warning: str | None) -> None:
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
+
+
+def _stopped_early(outcomes: list[Any]) -> str | None:
+    """The warning for a run a spending limit stopped after some of its calls were made."""
+    stops = [o for o in outcomes if isinstance(o, BudgetError)]
+    made = sum(1 for o in outcomes if not isinstance(o, ImageGenError))
+    if not stops or not made:
+        return None
+    limit = "--max-cost" if stops[0].extra.get("limit") == "max_cost" else "the daily budget"
+    return (f"{limit} stopped this run after {made} of {len(outcomes)} calls; {len(stops)} were not sent: "
+            f"{stops[0].message}")
+
+
+def _implausible_cost(reply: ProviderReply, estimate: float | None) -> str | None:
+    """The warning for a reported cost that is no price (NaN, negative, absurd): it was recorded as unknown."""
+    reported = reply.usage.get("cost") if isinstance(reply.usage, dict) else None
+    if reported is None or reply.cost_usd is not None:
+        return None
+    counted = f"its estimate ${estimate:.4f}" if estimate is not None else "its estimate, which is unknown"
+    return (f"the provider reported a cost of {str(reported)[:40]!r}, which is not a plausible price; "
+            f"the call is recorded with an unknown cost and counted at {counted}")
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, int]:

@@ -17,15 +17,11 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import urlsplit
+from typing import Any, Callable
 
 from . import choices
 from ..images import files as images
 from ..errors import UsageError
-
-if TYPE_CHECKING:
-    import ipaddress
 
 SOURCE_KINDS = choices.BASELINE_SOURCE_KINDS
 DEFAULT_SOURCE_KIND = choices.DEFAULT_BASELINE_SOURCE_KIND
@@ -95,79 +91,21 @@ def load(given: str, *, source_kind: str = DEFAULT_SOURCE_KIND, workspace_root: 
 
 def check_url(url: str, *, resolver: Resolver | None = None) -> str:
     """Return ``url`` if it is https to a public host; raise UsageError otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "https":
-        raise _url_error(url, f"uses {parts.scheme or 'no'} scheme; only https URLs are accepted",
-                         "upload the image somewhere served over https, or pass a local file")
-    try:
-        host = (parts.hostname or "").rstrip(".")
-        port = parts.port or 443
-    except ValueError as error:
-        raise _url_error(url, f"is malformed ({error})", "check the URL") from None
-    if not host:
-        raise _url_error(url, "has no host", "check the URL")
-    if parts.username is not None or parts.password is not None:
-        raise _url_error(url, "carries a user name or password", "use a URL without credentials")
-    if host == "localhost" or host.endswith(".localhost"):
-        raise _url_error(url, f"points at {host}, this machine", "use a public https URL or a local file")
-    import socket  # the URL checks alone need the resolver
+    from ..http.addresses import refusal, without_credentials  # the rule image URLs in replies meet too
 
-    for address in _addresses(host, port, url, resolver or socket.getaddrinfo):
-        problem = _non_public(address)
-        if problem:
-            where = host if host == str(address) else f"{host} ({address})"
-            raise _url_error(url, f"points at {where}, a {problem} address",
-                             "use a public https URL, or pass the file itself with --confirm-external-upload")
+    refused = refusal(url, resolver)
+    if refused is not None:
+        raise UsageError(f"baseline URL {without_credentials(url)} {refused.reason}",
+                         details=_URL_FIXES.get(refused.kind, "check the URL"), kind="baseline_url")
     return url
 
 
-def _addresses(host: str, port: int, url: str, resolver: Resolver) -> list[ipaddress._BaseAddress]:
-    import ipaddress
-    import socket
-
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = resolver(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, OSError) as error:
-        raise _url_error(url, f"has a host that does not resolve: {host} ({error})", "check the URL") from None
-    found = []
-    for info in infos:
-        text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
-        try:
-            found.append(ipaddress.ip_address(text))
-        except ValueError:
-            continue
-    if not found:
-        raise _url_error(url, f"has a host with no IP address: {host}", "check the URL")
-    return found
-
-
-def _non_public(address: ipaddress._BaseAddress) -> str | None:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    for attribute, label in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
-                             ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                             ("is_private", "private"), ("is_reserved", "reserved")):
-        if getattr(address, attribute):
-            return label
-    if not address.is_global:
-        return "non-public"
-    return None
-
-
-def _url_error(url: str, problem: str, fix: str) -> UsageError:
-    return UsageError(f"baseline URL {_without_credentials(url)} {problem}", details=fix, kind="baseline_url")
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+_URL_FIXES = {
+    "scheme": "upload the image somewhere served over https, or pass a local file",
+    "credentials": "use a URL without credentials",
+    "this_machine": "use a public https URL or a local file",
+    "non_public": "use a public https URL, or pass the file itself with --confirm-external-upload",
+}
 
 
 # -- local files -----------------------------------------------------------------------------

@@ -38,9 +38,20 @@ class Call(NamedTuple):
         try:
             return self.parse(self._post(client, spool_dir))
         except ProviderError as error:
-            if error.body is None or self.refine is None:
+            refined = self.read_failure(error)
+            if refined is error:
                 raise
-            raise self.refine(error) from None
+            raise refined from None
+
+    def read_failure(self, error: ProviderError) -> ProviderError:
+        """``error`` as the endpoint's provider defines it (read from the body it kept), or unchanged.
+        The result remembers the error it was read from (``refined_from``), so a caller that has
+        already recorded that one knows it."""
+        if error.body is None or self.refine is None:
+            return error
+        refined = self.refine(error)
+        refined.refined_from = error
+        return refined
 
     def _post(self, client: HttpClient, spool_dir: Path | None) -> Response:
         if self.body is not None:

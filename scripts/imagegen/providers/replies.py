@@ -70,8 +70,10 @@ class ProviderReply:
 
     @property
     def cost_usd(self) -> float | None:
-        cost = self.usage.get("cost")
-        return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+        """The reported cost when it is one a call could have had (finite, >= 0, <= $100); else None."""
+        from ..costs import plausible_cost
+
+        return plausible_cost(self.usage.get("cost"))
 
 
 def skeleton(response: Response) -> tuple[dict[str, Any], dict[str, InlineImage]]:

@@ -2,8 +2,9 @@
 
 :func:`check` raises :class:`~imagegen.errors.BudgetError` (exit 5, ``error_kind: "budget"``) when
 the estimate exceeds ``--max-cost`` or when today's spending plus the estimate would pass
-``$IMAGEGEN_DAILY_BUDGET_USD``. Concurrent workers that pass the daily check at the same moment
-can each spend one call's worth beyond the budget; the next check sees their ledger lines.
+``$IMAGEGEN_DAILY_BUDGET_USD``. Concurrent runs cannot share the same room: each call
+:func:`reserve` s its estimate under the ledger's lock before it is sent, and every check counts
+the reservations of calls in flight as spent (``spending.reservations``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import config
+from ..costs import finite_amount
 from ..errors import BudgetError
-from .ledger import spent_on, today
+from .ledger import booking, committed_today, today
 
 EPSILON = 1e-9
 
@@ -53,6 +55,7 @@ def check(estimate_usd: float | None, max_cost: float | None = None, *, model: s
     ``--max-cost`` (it cannot be shown to fit) and counts as 0 against the daily budget.
     ``daily=False`` checks ``max_cost`` alone (a queue accepts a job the day's budget defers).
     """
+    estimate_usd = finite_amount(estimate_usd)  # an estimate that is no number is unknown, not "fits anything"
     what = f"{count} image{'s' if count != 1 else ''} on {model}" if model else "this run"
     state: dict[str, Any] = {"estimate_usd": estimate_usd}
     if max_cost is not None:
@@ -72,17 +75,45 @@ def check(estimate_usd: float | None, max_cost: float | None = None, *, model: s
             )
     budget = config.daily_budget_usd() if daily else None
     if budget is not None:
-        spent = spent_on(today())
+        spent, held = committed_today()
         state.update({"daily_budget_usd": budget, "spent_today_usd": spent,
-                      "remaining_today_usd": round(max(0.0, budget - spent), 6)})
-        if daily_refuses(spent, estimate_usd, budget):
-            raise BudgetError(
-                f"daily budget reached: spent ${spent:.4f} today, this run would add "
-                f"${(estimate_usd or 0):.4f}, IMAGEGEN_DAILY_BUDGET_USD is {budget:g}",
-                details="wait for the budget to reset at local midnight, raise IMAGEGEN_DAILY_BUDGET_USD, "
-                        "or see spend.py --since today",
-                retryable=True,
-                extra={"limit": "daily_budget", "daily_budget_usd": budget, "spent_today_usd": spent,
-                       "estimate_usd": estimate_usd, "budget_resets_at": _next_midnight()},
-            )
+                      "remaining_today_usd": round(max(0.0, budget - spent - held), 6)})
+        if held:
+            state["reserved_today_usd"] = held
+        if daily_refuses(spent + held, estimate_usd, budget):
+            raise daily_refusal(spent, held, estimate_usd, budget, "this run")
     return state
+
+
+def daily_refusal(spent: float, held: float, estimate_usd: float | None, budget: float, what: str) -> BudgetError:
+    in_flight = f" and ${held:.4f} is held by calls in flight" if held else ""
+    extra = {"limit": "daily_budget", "daily_budget_usd": budget, "spent_today_usd": spent,
+             "estimate_usd": estimate_usd, "budget_resets_at": _next_midnight()}
+    if held:
+        extra["reserved_today_usd"] = held
+    return BudgetError(
+        f"daily budget reached: spent ${spent:.4f} today{in_flight}, {what} would add "
+        f"${(estimate_usd or 0):.4f}, IMAGEGEN_DAILY_BUDGET_USD is {budget:g}",
+        details="wait for the budget to reset at local midnight, raise IMAGEGEN_DAILY_BUDGET_USD, "
+                "or see spend.py --since today",
+        retryable=True,
+        extra=extra,
+    )
+
+
+def reserve(estimate_usd: float | None, *, seconds: float, what: str = "this call") -> str | None:
+    """Hold ``estimate_usd`` of today's budget for a call about to be sent (its id, to settle it with
+    the call's ledger line), or BudgetError when spending and the calls in flight leave no room.
+    None when there is no daily budget (or the ledger cannot be written: its warning comes later)."""
+    budget = config.daily_budget_usd()
+    if budget is None:
+        return None
+    estimate = finite_amount(estimate_usd)
+    try:
+        with booking() as book:
+            spent, held = book.spent_today(), book.held()
+            if daily_refuses(spent + held, estimate, budget):
+                raise daily_refusal(spent, held, estimate, budget, what)
+            return book.hold(estimate or 0.0, seconds)
+    except OSError:
+        return None

@@ -11,13 +11,15 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
+from ..costs import finite_amount, plausible_cost
 from ..errors import ConfigError, ImageGenError
 from ..fsutil import now_iso
+from . import reservations
 
 if TYPE_CHECKING:
     from .guard import Spend
@@ -39,66 +41,161 @@ def _locked(fd: int, exclusive: bool) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def append(entry: dict[str, Any], path: Path | None = None) -> Path:
-    """Append ``entry`` as one line; OSError when the ledger cannot be written."""
+class Book:
+    """The ledger held under its exclusive lock for one decision: what was spent today, what calls
+    in flight hold, and the changes (a line, a reservation made or settled) that decision makes."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd, self.path = fd, path
+        self._held: list[dict[str, Any]] | None = None
+        self._stale = False
+
+    def spent_today(self) -> float:
+        size = os.fstat(self.fd).st_size
+        data = os.pread(self.fd, size, 0) if size else b""
+        return spent_on(today(), _parse(_lines_near(data, today()))[0])
+
+    def held(self) -> float:
+        return reservations.total(self._reservations())
+
+    def hold(self, usd: float, seconds: float) -> str:
+        entry = reservations.new(usd, seconds)
+        reservations.write(self.path, [*self._reservations(), entry])
+        self._held, self._stale = [*self._reservations(), entry], False
+        return entry["id"]
+
+    def release(self, reservation: str) -> None:
+        kept = [entry for entry in self._reservations() if entry.get("id") != reservation]
+        if len(kept) != len(self._reservations()) or self._stale:
+            reservations.write(self.path, kept)
+        self._held, self._stale = kept, False
+
+    def write_line(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        written = os.write(self.fd, line)
+        if written != len(line):
+            raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
+        os.fsync(self.fd)
+
+    def _reservations(self) -> list[dict[str, Any]]:
+        if self._held is None:
+            self._held, self._stale = reservations.read(self.path)
+        return self._held
+
+
+@contextmanager
+def booking(path: Path | None = None) -> Iterator[Book]:
+    """The ledger (created if need be) under its exclusive flock; OSError when it cannot be opened."""
     path = path or config.ledger_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         with _locked(fd, exclusive=True):
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write to {path} ({written} of {len(line)} bytes)")
-            os.fsync(fd)
+            yield Book(fd, path)
     finally:
         os.close(fd)
-    return path
 
 
-def record(*, script: str, model: str, request_id: str | None = None, estimate: float | None = None,
-           cost: float | None = None, outcome: str = "success", generation_id: str | None = None,
-           error_kind: str | None = None, images: int | None = None, job_id: str | None = None) -> str | None:
-    """Add one paid call to the ledger. Returns a warning instead of failing the run when it cannot."""
-    entry = {
+def reservations_path(path: Path | None = None) -> Path:
+    return reservations.path_for(path or config.ledger_path())
+
+
+def append(entry: dict[str, Any], path: Path | None = None, *, release: str | None = None) -> Path:
+    """Append ``entry`` as one line (and settle the reservation ``release`` in the same step);
+    OSError when the ledger cannot be written."""
+    with booking(path) as book:
+        book.write_line(entry)
+        if release is not None:
+            book.release(release)
+    return book.path
+
+
+def release(reservation: str) -> None:
+    """Settle a reservation whose call left no ledger line (it never reached the provider)."""
+    try:
+        with booking() as book:
+            book.release(reservation)
+    except OSError:
+        pass  # it expires on its own
+
+
+def new_entry(*, script: str, model: str, request_id: str | None = None, estimate: float | None = None,
+              cost: float | None = None, outcome: str = "success", generation_id: str | None = None,
+              error_kind: str | None = None, images: int | None = None, job_id: str | None = None) -> dict[str, Any]:
+    """One ledger line: a paid call as it ended."""
+    return {
         "time": now_iso(),
         "script": script,
         "model": model,
         "request_id": request_id,
         "job_id": job_id,
         "generation_id": generation_id,
-        "estimate_usd": estimate,
-        "cost_usd": cost,
+        "estimate_usd": finite_amount(estimate),
+        "cost_usd": plausible_cost(cost),
         "outcome": outcome,
         "error_kind": error_kind,
         "images": images,
     }
+
+
+def write(entry: dict[str, Any], *, release: str | None = None) -> str | None:
+    """Append ``entry``; a warning instead of a failure when the ledger cannot be written."""
     try:
-        append(entry)
+        append(entry, release=release)
     except OSError as error:
         return (f"the spending ledger {config.ledger_path()} could not be written ({error.strerror or error}); "
                 "this call is missing from spend.py totals and the daily budget")
     return None
 
 
-def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
-                error: ImageGenError | None = None) -> str | None:
-    """Record one call from its reply or its error; calls that never reached the provider are skipped."""
+def record(**fields: Any) -> str | None:
+    """Add one paid call to the ledger (the fields of :func:`new_entry`); a warning when it cannot."""
+    return write(new_entry(**fields))
+
+
+def call_entry(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
+               error: ImageGenError | None = None, answered: bool = False) -> dict[str, Any] | None:
+    """The ledger line of one call from its reply or its error; None when it never reached the provider.
+
+    ``answered``: the provider's reply arrived (the error came from reading it), so it counts
+    whatever the error says."""
     if reply is not None:
-        return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
-                      cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
-                      images=len(reply.images), job_id=spend.job_id)
+        return new_entry(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
+                         cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
+                         images=len(reply.images), job_id=spend.job_id)
     assert error is not None
     cost = error.extra.get("cost_usd")
-    if getattr(error, "charge_unknown", False):
+    if getattr(error, "charge_unknown", False) or error.extra.get("charge_unknown") is True:
         outcome = "charge_unknown"
-    elif getattr(error, "status", None) is not None or cost is not None or error.kind == "no_image":
+    elif answered or getattr(error, "status", None) is not None or cost is not None or error.kind == "no_image":
         outcome = "error"
     else:
         return None  # the request never reached the provider: nothing to pay
-    return record(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
-                  cost=cost if isinstance(cost, (int, float)) else None, outcome=outcome,
-                  generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id)
+    return new_entry(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
+                     cost=cost if isinstance(cost, (int, float)) else None, outcome=outcome,
+                     generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id)
+
+
+def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
+                error: ImageGenError | None = None, answered: bool = False) -> str | None:
+    """Record one call from its reply or its error; calls that never reached the provider are skipped."""
+    entry = call_entry(spend, model, estimate, reply=reply, error=error, answered=answered)
+    return None if entry is None else write(entry)
+
+
+def committed_today() -> tuple[float, float]:
+    """Today's spending and what calls in flight hold, read together under the ledger's shared lock."""
+    path = config.ledger_path()
+    try:
+        with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
+            data = handle.read()
+            held, _ = reservations.read(path)
+    except FileNotFoundError:
+        return 0.0, 0.0
+    except OSError as error:
+        raise ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
+                          details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read") from None
+    return spent_on(today(), _parse(_lines_near(data, today()))[0]), reservations.total(held)
 
 
 def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
@@ -112,9 +209,20 @@ def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
     except OSError as error:
         raise ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
                           details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read") from None
+    return _parse(data.splitlines())
+
+
+def _lines_near(data: bytes, day: date) -> list[bytes]:
+    """The lines that can be from ``day`` wherever they were written: a local time's date is within a day
+    of it in any UTC offset. Parsing only those keeps a budget check fast on a years-long ledger."""
+    dates = tuple(f'"{(day + timedelta(days=shift)).isoformat()}'.encode() for shift in (-1, 0, 1))
+    return [line for line in data.splitlines() if any(stamp in line for stamp in dates)]
+
+
+def _parse(lines: list[bytes]) -> tuple[list[dict[str, Any]], int]:
     entries: list[dict[str, Any]] = []
     bad = 0
-    for raw in data.splitlines():
+    for raw in lines:
         if not raw.strip():
             continue
         try:
@@ -142,13 +250,13 @@ def entry_time(entry: dict[str, Any]) -> datetime | None:
 
 def charged(entry: dict[str, Any]) -> float:
     """What a ledger line costs: the reported cost, else the estimate when the call may have been billed."""
-    cost = entry.get("cost_usd")
-    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-        return float(cost)
-    estimate = entry.get("estimate_usd")
-    if entry.get("outcome") in CHARGED_OUTCOMES and isinstance(estimate, (int, float)):
-        return float(estimate)
-    return 0.0
+    cost = plausible_cost(entry.get("cost_usd"))
+    if cost is not None:
+        return cost
+    estimate = finite_amount(entry.get("estimate_usd"))
+    # A cost that is there but impossible (NaN, negative, huge) is as good as none: count the estimate.
+    billed = entry.get("outcome") in CHARGED_OUTCOMES or entry.get("cost_usd") is not None
+    return estimate if billed and estimate is not None else 0.0
 
 
 def today() -> date:

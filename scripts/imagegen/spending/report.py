@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import ledger
+from ..costs import plausible_cost
 from ..errors import UsageError
 
 _DAYS = re.compile(r"^(\d{1,4})d$")
@@ -40,7 +41,7 @@ def _bucket(table: dict[Any, dict[str, Any]], key: Any, label: str, entry: dict[
     images = entry.get("images")
     row["images"] += images if isinstance(images, int) and not isinstance(images, bool) else 0
     row["cost_usd"] += cost
-    if not isinstance(entry.get("cost_usd"), (int, float)) and cost:
+    if plausible_cost(entry.get("cost_usd")) is None and cost:
         row["estimated_calls"] += 1
 
 
@@ -75,8 +76,9 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
         cost = ledger.charged(entry)
         calls += 1
         total += cost
-        if isinstance(entry.get("cost_usd"), (int, float)):
-            reported += float(entry["cost_usd"])
+        reported_cost = plausible_cost(entry.get("cost_usd"))
+        if reported_cost is not None:
+            reported += reported_cost
         elif cost:
             estimated += 1
         outcome = str(entry.get("outcome") or "unknown")
