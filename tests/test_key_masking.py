@@ -142,8 +142,6 @@ def test_a_key_in_a_reply_id_is_masked_in_every_sink_we_write(run, fake, workdir
     assert fragments((workdir / "o/f.png").read_bytes().decode("latin-1")) == []
 
 
-@pytest.mark.xfail(reason="spending/ledger.py writes lines with json.dumps, not contract.json_text: "
-                          "its owner masks there (reported, not edited from the queue branch)")
 def test_a_key_in_a_reply_id_is_masked_in_the_ledger(run, fake, workdir, env):
     fake.enqueue("chat", chat_image_reply(gen_id=f"gen-{TEST_KEY[2:]}"))
     assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--model", "nanobanana"))

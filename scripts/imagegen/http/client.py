@@ -24,7 +24,6 @@ import io
 import json
 import random
 import socket
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -665,10 +664,15 @@ class HttpClient:
         return urlsplit(url).netloc
 
     def _redact(self, text: str) -> str:
+        """``text`` with this client's keys and every key in the environment masked (``config.redact``)."""
+        from ..config import redact
+
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
     def _say(self, text: str) -> None:
         if self.verbose:
-            print(f"image-gen: {text}", file=sys.stderr, flush=True)
+            from ..progress import note
+
+            note(text)

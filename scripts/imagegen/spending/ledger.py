@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import config
 from ..costs import finite_amount, plausible_cost
 from ..errors import ConfigError, ImageGenError
+from ..contract import json_text
 from ..fsutil import now_iso
 from . import reservations
 
@@ -71,7 +72,7 @@ class Book:
         self._held, self._stale = kept, False
 
     def write_line(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        line = (json_text(entry, indent=None) + "\n").encode("utf-8")  # one line, keys masked, no NaN
         written = os.write(self.fd, line)
         if written != len(line):
             raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
