@@ -17,7 +17,7 @@ from typing import Any
 
 from ..fsutil import now_iso, sweep_abandoned, unlink_quietly, write_json_atomic
 from . import store
-from .job import DONE, FAILED, PENDING, RUNNING, corrupt_record
+from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, corrupt_record
 from .layout import STATES, QueueDirs
 
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
@@ -122,7 +122,7 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
         return None
     try:
         return store.read_job(dirs.job_path(RUNNING, job_id))
-    except store.CorruptJob as error:
+    except CorruptJob as error:
         store.finish(dirs, corrupt_record(job_id, error), FAILED)
         raise  # filed in failed/; the caller counts it
 
@@ -225,7 +225,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         return {"job_id": job_id, "action": "released_lease"}
     try:
         job = store.read_job(running)
-    except store.CorruptJob as error:
+    except CorruptJob as error:
         store.finish(dirs, corrupt_record(job_id, error), FAILED)
         return {"job_id": job_id, "action": "failed", "reason": str(error)}
     except FileNotFoundError:

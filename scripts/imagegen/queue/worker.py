@@ -27,7 +27,7 @@ from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
-from .job import DONE, FAILED, PENDING, RUNNING
+from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob
 from .layout import QueueDirs
 from .roots import Roots
 
@@ -112,7 +112,7 @@ class Drainer:
                 assert self.worker is not None
                 try:
                     job = leases.claim(self.dirs, name, self.worker)
-                except store.CorruptJob:
+                except CorruptJob:
                     self._count_failed(name, "corrupt_job")
                     continue
                 if job is not None:
@@ -126,7 +126,7 @@ class Drainer:
             job = store.read_job(self.dirs.job_path(PENDING, name))
         except FileNotFoundError:
             return False
-        except store.CorruptJob:
+        except CorruptJob:
             return True  # claim it so it is moved to failed/ with the reason
         not_before = float(job.get("not_before") or 0)
         if not_before <= time.time():
@@ -137,11 +137,16 @@ class Drainer:
         return False
 
     def _budget_reopened(self, estimate: Any) -> bool:
-        """Whether a job the daily budget deferred fits today after all (someone raised the budget)."""
+        """Whether a job the daily budget deferred fits today after all (someone raised the budget).
+        What calls in flight have reserved counts as spent, as it does when the job runs."""
         if self.budget_room is None:
             try:
                 budget = config.daily_budget_usd()
-                self.budget_room = float("inf") if budget is None else budget - ledger.spent_on(ledger.today())
+                if budget is None:
+                    self.budget_room = float("inf")
+                else:
+                    spent, held = ledger.committed_today()
+                    self.budget_room = budget - spent - held
             except ImageGenError:
                 self.budget_room = float("-inf")  # the run would fail the same way: leave it for its reset
         if self.budget_room == float("inf"):
