@@ -216,7 +216,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
 
 COST_LOOKUP_TIMEOUT = 5.0  # seconds for each GET /generation; the images are already saved
 COST_LOOKUP_TRIES = 3
-COST_LOOKUP_WAIT = 0.5  # OpenRouter records a generation's cost a little after the reply
+COST_LOOKUP_WAIT = 0.5  # times the back-off base: OpenRouter records a cost a little after the reply
 
 
 def _look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
@@ -227,6 +227,7 @@ def _look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Pai
         return
     import time
 
+    from ..config import retry_base_seconds
     from ..http.client import HttpClient
     from ..providers import openrouter_account
 
@@ -243,7 +244,7 @@ def _look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Pai
                 found += 1
                 break
             if attempt + 1 < COST_LOOKUP_TRIES:
-                time.sleep(COST_LOOKUP_WAIT)
+                time.sleep(COST_LOOKUP_WAIT * retry_base_seconds())
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     result["cost_usd"] = round(sum(costs), 6) if costs else None
     if found:
