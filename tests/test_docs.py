@@ -72,3 +72,14 @@ def test_no_machine_paths(doc):
     text = doc.read_text()
     for marker in ("/work/", "/root/", "/tmp/pytest", "/Users/"):
         assert marker not in text, f"{doc.name} mentions {marker}"
+
+
+def test_committed_cli_reference_matches_every_scripts_help():
+    from imagegen.cli import reference
+
+    committed = (ROOT / "references" / "cli.md").read_text()
+    assert committed == reference.markdown(), (
+        "references/cli.md is stale: run PYTHONPATH=scripts python3 -m imagegen.cli.reference > references/cli.md")
+    for name in reference.scripts():
+        if reference.help_text(name) is not None:
+            assert f"## {name}.py\n" in committed

@@ -1,0 +1,53 @@
+"""references/cli.md: every script's ``--help``, generated, so the flag reference cannot drift.
+
+    PYTHONPATH=scripts python3 -m imagegen.cli.reference > references/cli.md
+
+A test fails when the committed file differs from what this prints.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+WIDTH = 100  # argparse wraps help to the terminal's width: fixed here so the file is the same anywhere
+HEADER = """# Command-line reference
+
+Every script's `--help`, generated from the parsers themselves (do not edit by hand:
+`PYTHONPATH=scripts python3 -m imagegen.cli.reference > references/cli.md`). Each script prints one
+JSON document on stdout (`references/contract.md`); installed with `pipx install .`, the same
+commands are `image-gen-<name>`.
+"""
+
+
+def scripts() -> list[str]:
+    """The script names, in the order people meet them: generation first, then the rest by name."""
+    folder = Path(__file__).resolve().parent.parent.parent
+    names = sorted(path.stem for path in folder.glob("*.py"))
+    first = [name for name in ("generate", "generate_image", "edit", "review") if name in names]
+    return first + [name for name in names if name not in first]
+
+
+def help_text(name: str) -> str | None:
+    """``name``'s ``--help`` text, or None for a script without an argparse parser."""
+    module = importlib.import_module(f"imagegen.commands.{name}")
+    build = getattr(module, "build_parser", None)
+    if build is None:
+        return None
+    parser = build()
+    formatter = parser.formatter_class
+    parser.formatter_class = lambda prog: formatter(prog, width=WIDTH)
+    return parser.format_help().rstrip()
+
+
+def markdown() -> str:
+    sections = [HEADER]
+    for name in scripts():
+        text = help_text(name)
+        if text is not None:
+            sections.append(f"## {name}.py\n\n```text\n{text}\n```\n")
+    return "\n".join(sections)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
