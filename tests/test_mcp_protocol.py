@@ -236,7 +236,7 @@ def test_cancelled_calls_get_no_answer_and_say_whether_they_may_be_billed(setup,
 
 def test_end_of_input_lets_quick_calls_finish_and_records_abandoned_ones(setup, fake):
     env, work = setup
-    server = start(setup, "--shutdown-grace", "0.5")
+    server = start(setup, "--shutdown-grace", "1")
     fake.enqueue("chat", Reply(delay=8.0, json=chat_image_reply().json))
     fake.enqueue("messages", Reply(delay=0.1, json=messages_reply(review_text()).json))
     image = work / "review-me.png"
