@@ -243,6 +243,8 @@ class GenerateRequest(ImageRequest):
     instructions: tuple[str, ...]
 
 
+@v.described({"type": "string", "pattern": r"^(\s*\d+(\.\d+)?\s*%?\s*,){3}\s*\d+(\.\d+)?\s*%?\s*$",
+              "examples": ["100,50,300,200", "10%,10%,50%,50%"]})
 def _rect(value: Any) -> Any:
     from .images.masks import rect_spec
 

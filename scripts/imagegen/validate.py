@@ -3,7 +3,8 @@
 Each check takes a value as a command line or a JSON document gives it (text, or a JSON number,
 boolean or list) and returns it in the type the core uses, or raises ``ValueError`` with a message
 that names the bad value and what would be accepted. ``cli.flags`` turns these into argparse types;
-``requests`` runs them on every field of a request read from JSON.
+``requests`` runs them on every field of a request read from JSON. Each also says, as JSON Schema,
+what it accepts (:func:`schema_of`), so the MCP server's tool schemas follow the same rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,22 @@ from __future__ import annotations
 from typing import Any, Callable
 
 Check = Callable[[Any], Any]
+
+
+def described(schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> Callable[[Check], Check]:
+    """Record on a check the JSON Schema of what it accepts (a function giving it, where the vocabulary
+    lives in a module a parser should not load): the MCP server's tool schemas are read from it."""
+    def mark(check: Check) -> Check:
+        check.schema = schema  # type: ignore[attr-defined]
+        return check
+    return mark
+
+
+def schema_of(check: Check) -> dict[str, Any]:
+    """The JSON Schema of the values ``check`` accepts, as far as it says ({} when it does not)."""
+    schema = getattr(check, "schema", None)
+    return dict(schema() if callable(schema) else schema or {})
+
 
 IMAGE_SIZE_NAMES = {"low": "1K", "medium": "2K", "high": "4K"}
 MAX_TEXT = 100_000  # a prompt or message longer than this is not a prompt
@@ -50,6 +67,7 @@ def _whole(value: Any) -> int:
     raise ValueError(f"not a whole number: {value!r}")
 
 
+@described({"type": "string", "maxLength": MAX_TEXT})
 def text(value: Any) -> str:
     """Any string without NUL bytes, of a sane length."""
     if not isinstance(value, str):
@@ -61,21 +79,25 @@ def text(value: Any) -> str:
     return value
 
 
+@described({"type": "string"})
 def path(value: Any) -> str:
     """A file or folder name as given (made absolute by whoever stores it)."""
     return text(value)
 
 
+@described({"type": "boolean"})
 def flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"not true or false: {value!r:.60}")
     return value
 
 
+@described({"type": "integer"})
 def integer(value: Any) -> int:
     return _whole(value)
 
 
+@described({"type": "number", "exclusiveMinimum": 0})
 def positive_float(value: Any) -> float:
     number = _number(value, "a number")
     if not 0 < number < float("inf"):
@@ -83,6 +105,7 @@ def positive_float(value: Any) -> float:
     return number
 
 
+@described({"type": "number", "minimum": 0})
 def non_negative_float(value: Any) -> float:
     number = _number(value, "a number")
     if not 0 <= number < float("inf"):
@@ -90,6 +113,7 @@ def non_negative_float(value: Any) -> float:
     return number
 
 
+@described({"type": "integer", "minimum": 0})
 def non_negative_int(value: Any) -> int:
     number = _whole(value)
     if number < 0:
@@ -97,6 +121,7 @@ def non_negative_int(value: Any) -> int:
     return number
 
 
+@described({"type": "integer", "minimum": 1, "maximum": MAX_COUNT})
 def count(value: Any) -> int:
     number = non_negative_int(value)
     if not 1 <= number <= MAX_COUNT:
@@ -112,7 +137,7 @@ def whole_number(low: int, high: int, name: str) -> Check:
             raise ValueError(f"must be from {low} to {high}: {str(value)[:40]}")
         return number
     check.__name__ = name
-    return check
+    return described({"type": "integer", "minimum": low, "maximum": high})(check)
 
 
 workers = whole_number(1, MAX_WORKERS, "workers")
@@ -122,6 +147,7 @@ attempts = whole_number(1, MAX_ATTEMPTS, "attempts")
 retries = whole_number(0, MAX_RETRIES, "retries")
 
 
+@described({"type": "number", "exclusiveMinimum": 0, "maximum": 1024})
 def megabytes(value: Any) -> float:
     number = positive_float(value)
     if number > 1024:
@@ -129,6 +155,7 @@ def megabytes(value: Any) -> float:
     return number
 
 
+@described({"type": "string", "minLength": 1, "maxLength": MAX_LABEL, "pattern": "^[^/]+$"})
 def label(value: Any) -> str:
     """A caller's id (request, job, message): printable, no slashes, at most 200 characters."""
     if not isinstance(value, str):
@@ -140,6 +167,19 @@ def label(value: Any) -> str:
     return stripped
 
 
+def _ratios() -> dict[str, Any]:
+    from .models.pricing import RATIO_PIXELS_1K
+
+    return {"enum": list(RATIO_PIXELS_1K)}
+
+
+def _sizes() -> dict[str, Any]:
+    from .models.pricing import SIZE_SCALE
+
+    return {"enum": list(SIZE_SCALE)}
+
+
+@described(_ratios)
 def ratio(value: Any) -> str:
     from .models.pricing import RATIO_PIXELS_1K
 
@@ -148,6 +188,7 @@ def ratio(value: Any) -> str:
     return value
 
 
+@described(_sizes)
 def size(value: Any) -> str:
     from .models.pricing import SIZE_SCALE
 
@@ -157,6 +198,7 @@ def size(value: Any) -> str:
     return upper
 
 
+@described({"enum": list(IMAGE_SIZE_NAMES)})
 def image_size(value: Any) -> str:
     """--image-size low|medium|high, the names some callers use for 1K|2K|4K."""
     try:
@@ -170,7 +212,7 @@ def choice(*options: str) -> Check:
         if value not in options:
             raise ValueError(f"{str(value)[:40]!r} is not one of {', '.join(options)}")
         return value
-    return check
+    return described({"enum": list(options)})(check)
 
 
 def list_of(item: Check) -> Check:
@@ -179,12 +221,14 @@ def list_of(item: Check) -> Check:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"not a list: {value!r:.60}")
         return tuple(item(v) for v in value)
-    return check
+    return described(lambda: {"type": "array", "items": schema_of(item)})(check)
 
 
 OPENAI_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 
 
+@described({"type": "string", "pattern": "^\\s*([Aa][Uu][Tt][Oo]|[1-9][0-9]{1,4}[xX][1-9][0-9]{1,4})\\s*$",
+            "examples": list(OPENAI_SIZES)})
 def openai_size(value: Any) -> str:
     """--openai-size: 1024x1024, 1536x1024, 1024x1536, auto (or WxH for newer models)."""
     import re

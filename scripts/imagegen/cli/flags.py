@@ -19,6 +19,7 @@ def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
     parse.__name__ = name or check.__name__
+    parse.check = check  # type: ignore[attr-defined]  # what the flag accepts, for tool schemas (mcp)
     return parse
 
 

@@ -1,0 +1,86 @@
+"""mcp_server.py: the scripts' work as Model Context Protocol tools, over stdio (see references/mcp.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any, BinaryIO
+
+from ..cli import flags as cli
+from ..cli import runner
+
+DESCRIPTION = """Serve image-gen's tools over the Model Context Protocol: JSON-RPC messages, one a line, on
+stdin and stdout. Start it from an MCP client (Claude Desktop, Claude Code, Cursor: references/mcp.md),
+not by hand. stdout carries protocol messages only; notes go to stderr.
+
+tools: generate, edit, review, enqueue, enqueue_variants, queue_status, models, spend, preflight
+
+examples:
+  mcp_server.py --workdir ~/images
+  mcp_server.py --max-calls 2 --progress-interval 5
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = runner.new_parser("mcp_server.py", DESCRIPTION)
+    parser.add_argument("--progress-interval", type=cli.positive_float, default=2.0, metavar="S",
+                        help="seconds between progress notifications of a running call that asked for them "
+                             "(default 2)")
+    parser.add_argument("--shutdown-grace", type=cli.non_negative_float, default=30.0, metavar="S",
+                        help="at the end of input, seconds the calls still running may take to finish (default 30); "
+                             "paid calls still out after that are recorded as charge_unknown")
+    parser.add_argument("--max-calls", type=cli.workers, default=4, metavar="N",
+                        help="tool calls that run at once; more wait their turn (default 4)")
+    parser.add_argument("--workdir", metavar="DIR",
+                        help="folder that relative paths in tool calls start from, ./data/ included "
+                             "(default: the folder the client starts the server in)")
+    return parser
+
+
+def _claim_stdout() -> BinaryIO:
+    """The protocol's own stream: the original stdout. File descriptor 1 and ``sys.stdout`` become stderr,
+    so no stray write (ours, a library's, a child process's) can land between protocol messages."""
+    sys.stdout.flush()
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "wb")
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..contract import RunContext, error_envelope, json_text
+    from ..errors import ImageGenError
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version
+        return stop.code if isinstance(stop.code, int) else 0
+    except ImageGenError as error:  # stdout is the protocol's: a bad command line is told on stderr
+        sys.stderr.write(json_text(error_envelope(error, RunContext())) + "\n")
+        return error.exit_code
+    from ..mcp.server import Server, Settings
+
+    if args.workdir:
+        try:
+            os.chdir(os.path.expanduser(args.workdir))
+        except OSError as error:
+            failure = runner.os_failure(error)
+            sys.stderr.write(json_text(error_envelope(failure, RunContext())) + "\n")
+            return failure.exit_code
+    output = _claim_stdout()
+    signal.signal(signal.SIGTERM, _stop)
+    server = Server(sys.stdin.buffer, output, Settings(progress_interval=args.progress_interval,
+                                                       shutdown_grace=args.shutdown_grace, max_calls=args.max_calls))
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0
+    return 0

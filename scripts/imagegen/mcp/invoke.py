@@ -1,0 +1,102 @@
+"""One tool call, from its JSON arguments to the document the script would print.
+
+The arguments are checked before anything runs: those that fill the command's typed request go
+through ``Request.from_json`` over the request as the command's flags default it (exactly what a
+job file gets); the others through their flags' checks, the same way. Any failure ends as the
+script's error document, never as an exception out of the call.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+from ..contract import CONTRACT_VERSION, RunContext, error_envelope, shorten
+from ..errors import ImageGenError, UsageError
+from ..requests import InvalidRequest, Request, RunOptions
+from ..cli import arguments as flags
+from .tools import Tool
+from .watch import Watch, WatchedPaidRun
+
+SCRIPT = "mcp_server.py"  # who pays, in the spending ledger
+
+
+class Invocation(NamedTuple):
+    """A checked call: what an adapter gets."""
+
+    tool: Tool
+    request: Any  # the typed request, or None for a tool without one
+    values: dict[str, Any]  # every other argument, checked, defaults filled in
+    context: RunContext
+    watch: Watch
+
+    def paid_run(self) -> WatchedPaidRun:
+        from ..spending.guard import Spend
+
+        options = RunOptions(timeout=self.values["timeout"], retries=self.values["retries"],
+                             dry_run=self.values["dry_run"], quiet=True)
+        return WatchedPaidRun(Spend(SCRIPT, self.request.request_id, self.request.max_cost), options, self.watch)
+
+    def namespace(self) -> Any:
+        """The Namespace the command's parser would have made of the same values, for its handle()."""
+        return flags.namespace(self.tool.parser(), self.tool.arguments(), self.request, self.values)
+
+
+_checkers: dict[str, type[Request]] = {}
+
+
+def _checker(tool: Tool) -> type[Request]:
+    """A request class for the arguments outside the typed request, so they get the same treatment."""
+    if tool.name not in _checkers:
+        fields = tuple(argument.field for argument in tool.arguments() if not argument.in_request)
+        _checkers[tool.name] = type(f"{tool.name}_arguments", (Request,), {"KIND": tool.name, "FIELDS": fields})
+    return _checkers[tool.name]
+
+
+def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """(typed request or None, the other values) from a call's arguments; InvalidRequest if they break a rule."""
+    known = {argument.name: argument for argument in tool.arguments()}
+    unknown = sorted(str(name)[:40] for name in arguments if name not in known)
+    if unknown:
+        raise InvalidRequest(f"{tool.name} takes no argument {', '.join(unknown[:5])}",
+                             details="its arguments: " + ", ".join(known))
+    request = None
+    if tool.request is not None:
+        document = flags.request_defaults(tool.parser(), tool.request)
+        document.update({name: value for name, value in arguments.items() if known[name].in_request})
+        request = tool.request.from_json(document)
+    rest = _checker(tool).from_json({name: value for name, value in arguments.items() if not known[name].in_request})
+    return request, rest.values()
+
+
+def failure(error: BaseException) -> ImageGenError:
+    """Any exception as the typed error the scripts would report (as ``cli.runner.run_cli`` does)."""
+    if isinstance(error, ImageGenError):
+        return error
+    if isinstance(error, OSError):
+        from ..cli.runner import os_failure
+
+        return os_failure(error)
+    if isinstance(error, RuntimeError) and "home directory" in str(error):
+        return UsageError("a path starts with ~ but that home directory is unknown",
+                          details="write the path out in full (or set HOME)")
+    if os.environ.get("IMAGEGEN_DEBUG"):
+        import traceback
+
+        traceback.print_exception(error)
+    return ImageGenError("internal error: " + type(error).__name__, details=shorten(str(error)) or None,
+                         kind="internal")
+
+
+def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch) -> dict[str, Any]:
+    """The document the script would print for this call (``success`` says which kind it is)."""
+    context = RunContext()
+    try:
+        request, values = check_arguments(tool, arguments)
+        call = Invocation(tool, request, values, context, watch)
+        result = tool.run(call) if tool.run else tool.module.handle(call.namespace(), context)
+        exit_code = getattr(tool.module, "exit_code", None)  # preflight: a failed check is not an error
+        success = (exit_code(result) if exit_code else 0) == 0
+        return {"success": success, "contract_version": CONTRACT_VERSION, **result}
+    except (Exception, SystemExit) as error:
+        return error_envelope(failure(error), context)

@@ -1,0 +1,176 @@
+"""The tools: one per script an agent needs, each a thin adapter over the library calls its command
+makes. A tool's arguments are its command's flags (``cli.arguments``); its result is the document the
+script prints.
+
+Paid tools (generate, edit, review) run the pipeline here, with a paid run a cancellation can stop
+(``watch``). The others hand the checked values to their command's own ``handle``, as the parser
+would have: the values were checked by the same rules, never turned back into argv.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+from .. import validate as v
+from ..cli import arguments as flags
+from ..requests import EditRequest, Field, GenerateRequest, Request, ReviewRequest
+from . import protocol, schemas
+
+if TYPE_CHECKING:
+    from .invoke import Invocation
+
+PREVIEW = flags.Argument(
+    "inline_preview", "inline_preview", Field("inline_preview", v.flag, False),
+    "also return a small preview of each image as an image content block: the file itself when under 256 KB, "
+    "else a PNG shrunk to 256 pixels a side (off by default: each saved file is linked as a resource_link)", False)
+
+
+def _generate(call: Invocation) -> dict[str, Any]:
+    from ..pipeline import generate
+
+    request, context = call.request, call.context
+    context.fields["model"] = request.model
+    prepared = generate.prepare(request)
+    context.fields["model"] = prepared.plan.spec.id
+    writer = generate.writer_for(request, prepared.plan.spec.slug)
+    paid = call.paid_run()
+    if paid.options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
+
+
+def _edit(call: Invocation) -> dict[str, Any]:
+    from ..pipeline import edit, generate
+
+    request, context = call.request, call.context
+    mode = edit.resolve_mode(request)
+    context.fields["mode"] = mode
+    paid = call.paid_run()
+    if mode == "openai":
+        from ..pipeline import mask_edit
+
+        plan = mask_edit.plan_from_request(request)
+        context.fields["model"] = plan.model
+        writer = generate.writer_for(request, plan.slug)
+        if paid.options.dry_run:
+            return mask_edit.dry_run(plan, writer, paid)
+        return mask_edit.run(plan, writer, paid, on_mask=lambda path: context.fields.__setitem__("mask_path", path))
+    prepared = edit.prepare_openrouter_edit(request)
+    context.fields["model"] = prepared.plan.spec.id
+    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
+    if paid.options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
+
+
+def _review(call: Invocation) -> dict[str, Any]:
+    from ..pipeline import review
+
+    call.context.fields["image"] = call.request.image
+    return review.run(call.request, call.paid_run(), call.context.fields)
+
+
+def _hints(read_only: bool, open_world: bool, idempotent: bool = False) -> dict[str, bool]:
+    return {"readOnlyHint": read_only, "destructiveHint": False, "idempotentHint": idempotent,
+            "openWorldHint": open_world}
+
+
+class Tool(NamedTuple):
+    name: str
+    title: str
+    description: str
+    command: str  # imagegen.commands.<command>: its parser gives the arguments, its handle() may run them
+    request: type[Request] | None  # the typed request its arguments become
+    outputs: tuple[str, ...]  # references/schemas/ documents a success matches
+    hints: dict[str, bool]
+    run: Callable[[Invocation], dict[str, Any]] | None = None  # None: the command's own handle()
+    preview: bool = False  # offers inline_preview
+
+    @property
+    def module(self) -> Any:
+        return importlib.import_module(f"imagegen.commands.{self.command}")
+
+    def parser(self) -> Any:  # the command's argparse parser
+        if self.name not in _parsers:
+            _parsers[self.name] = self.module.build_parser()
+        return _parsers[self.name]
+
+    def arguments(self) -> tuple[flags.Argument, ...]:
+        if self.name not in _arguments:
+            found = flags.tool_arguments(self.parser(), self.request)
+            _arguments[self.name] = found + ((PREVIEW,) if self.preview else ())
+        return _arguments[self.name]
+
+    def definition(self, version: str) -> dict[str, Any]:
+        """This tool as ``tools/list`` shows it to a client speaking ``version``."""
+        found: dict[str, Any] = {"name": self.name}
+        if protocol.at_least(version, protocol.STRUCTURED_SINCE):
+            found["title"] = self.title
+        found["description"] = self.description
+        found["inputSchema"] = schemas.input_schema(self.arguments())
+        output = schemas.output_schema(self.outputs)
+        if output is not None and protocol.at_least(version, protocol.STRUCTURED_SINCE):
+            found["outputSchema"] = output
+        if protocol.at_least(version, protocol.ANNOTATIONS_SINCE):
+            found["annotations"] = {"title": self.title, **self.hints}
+        return found
+
+
+_parsers: dict[str, Any] = {}
+_arguments: dict[str, tuple[flags.Argument, ...]] = {}
+
+TOOLS = (
+    Tool("generate", "Generate images",
+         "Make images from a text prompt through OpenRouter (flux.2-pro by default; gpt-5-image for text in the "
+         "image, nanobanana-pro for edits and many references): presets, sizes, aspect ratios, reference and "
+         "style images, the Images API (api: images, for quality, output_format, background). To edit or vary "
+         "an existing picture give baseline_image; a local file is sent only with confirm_external_upload, so "
+         "ask the user first. Saves each image with a .json sidecar. dry_run shows the exact request and the "
+         "cost estimate and sends nothing; max_cost refuses a run whose estimate is higher (nothing sent).",
+         "generate", GenerateRequest, ("generate.success", "generate.dry_run"), _hints(False, True), _generate,
+         preview=True),
+    Tool("edit", "Edit an image",
+         "Change an existing image. mode openrouter (default without a mask): describe the change and a model "
+         "redraws the picture. mode openai (default with mask or mask_rects): only the masked area is repainted; "
+         "mask_rects are X,Y,W,H in pixels or percentages, mask_invert keeps them instead, keep_unmasked puts "
+         "the input's own pixels back outside the mask. The result names the edited image as parent. dry_run "
+         "and max_cost as for generate.",
+         "edit", EditRequest, ("edit.success", "edit.dry_run"), _hints(False, True), _edit, preview=True),
+    Tool("review", "Review an image",
+         "Judge an image against the prompt that made it (read from its sidecar when original_prompt is left "
+         "out). Without auto nothing is sent: the result holds the rubric and the exact prompts for you to judge "
+         "it yourself (inline_preview shows you the image). With auto a vision model scores it: verdict accept, "
+         "refine (use suggested_refinement) or reject; compare names the better of two images.",
+         "review", ReviewRequest, ("review.manual", "review.auto", "review.compare", "review.dry_run"),
+         _hints(False, True), _review, preview=True),
+    Tool("enqueue", "Queue an image job",
+         "Queue one generation job for the background worker and return at once with its job id, target and "
+         "cost estimate; nothing is sent now. Give a request_id (e.g. the chat message id), acknowledge the user, "
+         "and come back later with queue_status for the finished files. Takes every generate argument.",
+         "enqueue_image_job", GenerateRequest, ("enqueue_image_job.success",), _hints(False, False, True)),
+    Tool("enqueue_variants", "Queue variants of one prompt",
+         "Queue count variants of one prompt as <prefix>-NN.png in out_dir (each with a recorded, explicit "
+         "difference) and write <prefix>-manifest.json; returns at once. The same request_id again returns the "
+         "same jobs. Follow up with queue_status.",
+         "enqueue_variants", GenerateRequest, ("enqueue_variants.success",), _hints(False, False, True)),
+    Tool("queue_status", "Queue status",
+         "A queue's job counts per state, or with request_id one request's jobs: state, attachments (the finished "
+         "image files), failures with their error_kind, and cost; done says when every job has finished. wait "
+         "blocks until then (at most timeout seconds).",
+         "queue_status", None, ("queue_status.success", "queue_status.request"), _hints(True, False)),
+    Tool("models", "Image models",
+         "The image models image-gen knows: aliases, full ids, capabilities (ratios, sizes, reference images, "
+         "text rendering) and prices. alias resolves one name; refresh fetches OpenRouter's live catalogue first.",
+         "models", None, ("models.success", "models.alias"), _hints(True, True)),
+    Tool("spend", "Spending",
+         "What the paid calls recorded in the spending ledger cost, by day, model and request id, and today's "
+         "total against the daily budget. since and until take YYYY-MM-DD, today, yesterday or Nd.",
+         "spend", None, ("spend.success",), _hints(True, False)),
+    Tool("preflight", "Preflight check",
+         "Check that image-gen is ready here: keys, output and queue folders, presets, base URLs, the queue. "
+         "Every failing check comes with fixups (commands for the user). online also confirms the OpenRouter key "
+         "and its credit; fix creates missing folders and returns stranded queue jobs to pending.",
+         "preflight_check", None, ("preflight_check.success",), _hints(False, True)),
+)
+BY_NAME = {tool.name: tool for tool in TOOLS}

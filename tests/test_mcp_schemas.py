@@ -1,0 +1,159 @@
+"""The tools' schemas come from one source: the commands' flags and typed requests.
+
+In-process and quick: a tool call's arguments must make exactly the request (or Namespace) the
+same command line makes, every argument must be a flag of its command, and no schema may promise
+a value its flag's check refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from imagegen import validate
+from imagegen.cli import arguments as flags
+from imagegen.cli import requests as cli_requests
+from imagegen.mcp import invoke, schemas, tools
+from imagegen.mcp.watch import Watch
+from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
+
+REQUEST_OF = {GenerateRequest: cli_requests.generate_request, EditRequest: cli_requests.edit_request,
+              ReviewRequest: cli_requests.review_request}
+
+
+def test_every_argument_is_a_flag_of_its_command_and_every_flag_is_an_argument():
+    for tool in tools.TOOLS:
+        parser = tool.parser()
+        dests = {action.dest for action in parser._actions} - flags.HIDDEN
+        names = {argument.name for argument in tool.arguments()} - {"inline_preview"}
+        assert names == {cli_requests.RENAMED.get(dest, dest) for dest in dests}, tool.name
+        options = set(flags._flag_names(parser))
+        for argument in tool.arguments():  # each says what its flag's help says, naming arguments, not flags
+            assert argument.help and not options & set(re.findall(r"--[a-z][a-z0-9-]*", argument.help)), argument
+
+
+CASES = [
+    ("generate", {"prompt": "A fox"}, ["--prompt", "A fox"]),
+    ("generate", {"prompt": "A fox", "model": "nanobanana", "aspect_ratio": "16:9", "size": "1K", "seed": 7,
+                  "style_refs": ["a.png", "b.png"], "n": 3, "must_keep": ["logo"], "lock_palette": False,
+                  "sidecar": False, "max_cost": 0.5, "request_id": "r-1", "api": "images", "quality": "high",
+                  "baseline_image": "in.png", "confirm_external_upload": True, "prompt_upsampling": False},
+     ["--prompt", "A fox", "--model", "nanobanana", "--aspect-ratio", "16:9", "--size", "1K", "--seed", "7",
+      "--style-ref", "a.png", "--style-ref", "b.png", "--n", "3", "--must-keep", "logo", "--no-lock-palette",
+      "--no-sidecar", "--max-cost", "0.5", "--request-id", "r-1", "--api", "images", "--quality", "high",
+      "--baseline-image", "in.png", "--confirm-external-upload", "--no-prompt-upsampling"]),
+    ("edit", {"input_images": ["room.png"], "prompt": "A window"}, ["--input-image", "room.png", "--prompt", "A window"]),
+    ("edit", {"input_images": ["room.png", "b.png"], "prompt": "A window", "mask_rects": ["0,0,10,10", "5%,5%,1%,1%"],
+              "mask_invert": True, "keep_unmasked": True, "openai_size": "1024x1024", "output_file": "o.png"},
+     ["--input-image", "room.png", "--input-image", "b.png", "--prompt", "A window", "--mask-rect", "0,0,10,10",
+      "--mask-rect", "5%,5%,1%,1%", "--mask-invert", "--keep-unmasked", "--openai-size", "1024x1024",
+      "--output-file", "o.png"]),
+    ("review", {"image": "a.png"}, ["--image", "a.png"]),
+    ("review", {"image": "a.png", "compare": "b.png", "auto": True, "review_file": False, "provider": "openrouter"},
+     ["--image", "a.png", "--compare", "b.png", "--auto", "--no-review-file", "--provider", "openrouter"]),
+    ("enqueue", {"prompt": "A fox", "output_file": "g/a.png"}, ["--prompt", "A fox", "--out", "g/a.png"]),
+    ("enqueue_variants", {"prompt": "A fox", "count": 3, "prefix": "fox"},
+     ["--prompt", "A fox", "--count", "3", "--prefix", "fox"]),
+]
+
+
+@pytest.mark.parametrize("name, arguments, argv", CASES)
+def test_a_call_makes_the_request_its_command_line_makes(name, arguments, argv):
+    tool = tools.BY_NAME[name]
+    request, _ = invoke.check_arguments(tool, arguments)
+    assert request == REQUEST_OF[tool.request](tool.parser().parse_args(argv))
+
+
+def _plain(namespace: argparse.Namespace) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(namespace).items() if k != "quiet"}
+
+
+@pytest.mark.parametrize("name, arguments, argv", [
+    *[case for case in CASES if case[0].startswith("enqueue")],
+    ("enqueue", {"prompt": "A fox", "queue_dir": "q", "variant_index": 3, "request_id": "chat-1"},
+     ["--prompt", "A fox", "--queue-dir", "q", "--variant-index", "3", "--request-id", "chat-1"]),
+    ("queue_status", {}, []),
+    ("queue_status", {"request_id": "r1", "wait": True, "timeout": 5, "queue_dir": "q"},
+     ["--request-id", "r1", "--wait", "--timeout", "5", "--queue-dir", "q"]),
+    ("models", {"alias": "nanobanana", "refresh": True}, ["--alias", "nanobanana", "--refresh"]),
+    ("spend", {"since": "7d", "request_id": "r1"}, ["--since", "7d", "--request-id", "r1"]),
+    ("preflight", {"online": True, "output_dir": "out", "max_attempts": 3},
+     ["--online", "--output-dir", "out", "--max-attempts", "3"]),
+])
+def test_a_call_makes_the_namespace_its_command_line_makes(name, arguments, argv):
+    tool = tools.BY_NAME[name]
+    request, values = invoke.check_arguments(tool, arguments)
+    call = invoke.Invocation(tool, request, values, None, Watch())
+    assert _plain(call.namespace()) == _plain(tool.parser().parse_args(argv))
+    assert call.namespace().quiet is True or "quiet" not in vars(tool.parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("name, arguments, words", [
+    ("generate", {}, "no 'prompt'"),
+    ("generate", {"prompt": "A fox", "n": 11}, "must be from 1 to 10"),
+    ("generate", {"prompt": "A fox", "aspect_ratio": "7:3"}, "unknown aspect ratio"),
+    ("generate", {"prompt": "A fox", "lock_palette": "yes"}, "not true or false"),
+    ("generate", {"prompt": "A fox", "style_refs": "a.png"}, "not a list"),
+    ("generate", {"prompt": "A fox", "clarify_hints": True}, "takes no argument clarify_hints"),
+    ("generate", {"prompt": "A fox", "fallback_model": "x"}, "takes no argument fallback_model"),
+    ("generate", {"prompt": "A fox", "timeout": float("inf")}, "must be greater than 0"),
+    ("edit", {"prompt": "x"}, "no 'input_images'"),
+    ("edit", {"input_images": ["a.png"], "prompt": "x", "mask_rects": ["1,2,3"]}, "expected X,Y,W,H"),
+    ("queue_status", {"max_background_workers": 65}, "must be from 1 to 64"),
+    ("spend", {"request_id": "a/b"}, "not a usable id"),
+    ("models", {"alias": None, "refresh": None}, "may not be null"),
+])
+def test_bad_arguments_are_refused_by_the_flags_rules(name, arguments, words):
+    with pytest.raises(InvalidRequest) as caught:
+        invoke.check_arguments(tools.BY_NAME[name], arguments)
+    assert words in caught.value.message
+
+
+SAMPLES = [True, False, 0, 1, -1, 3, 10, 11, 64, 65, 9999, 10000, 0.5, 1024.5, "", "x", "2K", "2k", "16:9", "7:3",
+           "a/b", "auto", "1024x1024", "0,0,10,10", "low", "png", [], ["x"], [1], ["0,0,1,1"], {}, None]
+
+
+def test_no_schema_promises_a_value_its_check_refuses():
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (installed with the mcp test extra) checks this")
+    for tool in tools.TOOLS:
+        for argument in tool.arguments():
+            schema = argument.schema()
+            jsonschema.Draft202012Validator.check_schema(schema)
+            validator = jsonschema.Draft202012Validator(schema)
+            for value in SAMPLES + list(schema.get("enum", [])) + list(schema.get("examples", [])):
+                if validator.is_valid(value):
+                    argument.field.check(value)  # raises ValueError if the schema promised too much
+
+
+def test_output_schemas_are_self_contained_and_well_formed():
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (installed with the mcp test extra) checks this")
+    for tool in tools.TOOLS:
+        schema = schemas.output_schema(tool.outputs)
+        assert "$ref" not in json.dumps(schema) and schema["type"] == "object"
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert {"success", "error_kind"} <= set(json.dumps(schema["anyOf"][-1]["properties"]).replace('"', " ").split())
+
+
+def test_schema_of_describes_the_checks():
+    assert validate.schema_of(validate.count) == {"type": "integer", "minimum": 1, "maximum": validate.MAX_COUNT}
+    assert validate.schema_of(validate.choice("a", "b")) == {"enum": ["a", "b"]}
+    assert validate.schema_of(validate.list_of(validate.ratio))["items"]["enum"][0] == "1:1"
+    assert validate.schema_of(lambda value: value) == {}
+    assert "enum" in validate.schema_of(validate.size) and "2K" in validate.schema_of(validate.size)["enum"]
+
+
+def test_defaults_follow_the_flags():
+    edit = {argument.name: argument for argument in tools.BY_NAME["edit"].arguments()}
+    assert flags.request_defaults(tools.BY_NAME["edit"].parser(), EditRequest)["fallback_model"] == "gpt-5-image"
+    assert edit["n"].schema()["default"] == 1 and edit["sidecar"].schema()["default"] is True
+    assert edit["sidecar"].help.startswith("false: ")
+    preflight = {argument.name: argument for argument in tools.BY_NAME["preflight"].arguments()}
+    assert preflight["output_dir"].schema()["default"] == "data"
+    assert preflight["output_dir"].convert("x") == Path("x")
+    generate = {argument.name: argument for argument in tools.BY_NAME["generate"].arguments()}
+    assert "confirm_external_upload" in generate["baseline_image"].help  # flags are named as arguments
+    assert "lock_palette" not in generate["baseline_image"].help
