@@ -75,6 +75,9 @@ def test_jsonl_batch(env, fake, workdir):
     manifest = json.loads((workdir / "out" / "manifest.json").read_text())
     assert len(manifest["outputs"]) == 5
     assert (workdir / "out" / "manifest.html").read_text().count("<figure ") == 5
+    named = {summary["results"], summary["manifest"], summary["gallery"], *summary["images"], *summary["sidecars"]}
+    written = {str(path) for path in (workdir / "out").iterdir()}
+    assert {str((workdir / name).resolve()) for name in named} == written  # the summary names every file
 
 
 def test_jsonl_batch_keeps_going_past_failures(env, fake, workdir):

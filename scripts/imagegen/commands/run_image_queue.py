@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds one provider call may take (default 300)")
     parser.add_argument("--retries", type=cli.retries, default=2,
                         help=f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)")
-    parser.add_argument("--idle-exit-sec", type=cli.positive_float, default=3.0, metavar="S",
-                        help="exit after the queue has been empty this long (default 3)")
+    parser.add_argument("--idle-exit-sec", type=cli.non_negative_float, default=3.0, metavar="S",
+                        help="exit after nothing has been runnable this long; 0 exits as soon as the queue is empty "
+                             "(default 3)")
     parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
                         help="recorded in each result: who started this drain (default foreground)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
