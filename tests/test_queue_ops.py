@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, assert_one_json
-from tests.fake_api import make_png
+from tests.fake_api import error_reply, make_png
+from tests.schema_check import assert_valid
 
 QUEUE = "generated/imagegen-queue"
 
@@ -41,3 +44,88 @@ def test_a_drawn_mask_is_not_a_gallery_card(run, workdir):
     page = assert_one_json(run("gallery.py", "--dir", str(folder)))
     assert page["images"] == 1
     assert "room.mask.png" not in Path(page["path"]).read_text()
+
+
+# -- 1. a dry run queues nothing, starts nothing, sends nothing -------------------------------------
+
+DRY_RUNS = {
+    "enqueue_image_job.py": ("--prompt", "A retro crab poster, neon", "--out", "out/crab.png"),
+    "enqueue_variants.py": ("--prompt", "A snow crab logo, flat vector", "--count", "3", "--out-dir", "out"),
+    "queue_and_return.py": ("--prompt", "A snow crab logo, flat vector", "--count", "3", "--out-dir", "out"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(DRY_RUNS))
+def test_a_queue_dry_run_queues_starts_and_sends_nothing(run, fake, workdir, script):
+    document = assert_one_json(run(script, *DRY_RUNS[script], "--request-id", "dry-1", "--dry-run"))
+    assert document["status"] == "dry_run" and document["dry_run"] is True
+    count = 1 if script == "enqueue_image_job.py" else 3
+    assert document["would_queue"] == count and len(document["jobs"]) == count
+    assert all(Path(target).parent == workdir / "out" for target in document["targets"])
+    assert document["cost_estimate_usd"] > 0 and all(job["model"] for job in document["jobs"])
+    assert list(workdir.iterdir()) == []  # no queue folder, no output folder, no manifest, no log
+    assert fake.requests == []
+    assert_valid(document, "queue.dry_run")
+    if script == "queue_and_return.py":
+        assert document["worker"]["state"] == "not_spawned"
+
+
+@pytest.mark.parametrize("script", ["enqueue_variants.py", "queue_and_return.py"])
+@pytest.mark.parametrize("flag", ["--output-dir", "--output-file", "--out"])
+def test_variant_scripts_do_not_offer_single_output_flags(run, script, flag):
+    helped = run(script, "--help")
+    assert helped.code == 0 and "--output-dir" not in helped.stdout and "--output-file" not in helped.stdout
+    refused = run(script, "--prompt", "A snow crab logo, flat vector", flag, "x", "--dry-run")
+    assert refused.code == 2 and refused.json["error_kind"] == "usage"
+
+
+# -- 2. a taken output is refused at enqueue, the same way everywhere -------------------------------
+
+def test_enqueue_refuses_an_existing_output_file(run, workdir):
+    (workdir / "out").mkdir()
+    (workdir / "out" / "crab.png").write_bytes(make_png(8, 8))
+    refused = run("enqueue_image_job.py", "--prompt", "A retro crab poster, neon", "--out", "out/crab.png")
+    assert refused.code == 2 and refused.json["error_kind"] == "output_exists"
+    assert "--overwrite" in refused.json["error"] and not (workdir / QUEUE).exists()
+    variants = run("enqueue_variants.py", "--prompt", "A snow crab logo, flat vector", "--count", "1",
+                   "--out-dir", "out", "--prefix", "crab", "--start-index", "1")
+    (workdir / "out" / "crab-01.png").write_bytes(make_png(8, 8))
+    assert variants.code == 0  # (before the file existed)
+    again = run("enqueue_variants.py", "--prompt", "A snow crab logo, flat vector", "--count", "1",
+                "--out-dir", "out", "--prefix", "crab", "--request-id", "other")
+    assert again.code == 2 and again.json["error_kind"] == "output_exists"
+    forced = assert_one_json(run("enqueue_image_job.py", "--prompt", "A retro crab poster, neon",
+                                 "--out", "out/crab.png", "--overwrite"))
+    assert forced["status"] == "queued"
+
+
+def test_a_request_may_enqueue_again_onto_its_own_finished_output(run, workdir):
+    args = ("enqueue_image_job.py", "--prompt", "A retro crab poster, neon", "--out", "out/crab.png",
+            "--request-id", "mine")
+    assert_one_json(run(*args))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet"))
+    assert (workdir / "out" / "crab.png").is_file()
+    again = assert_one_json(run(*args))
+    assert again["jobs"][0]["created"] is False and again["jobs"][0]["state"] == "results"
+
+
+# -- 8. --timeout and --retries given at enqueue time are the job's ---------------------------------
+
+def test_enqueue_timeout_and_retries_are_kept_for_the_job(run, fake, workdir):
+    ack = assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, oil painting",
+                              "--out", "out/l.png", "--retries", "0", "--timeout", "7.5"))
+    (job_file,) = (workdir / QUEUE / "pending").glob("*.json")
+    job = json.loads(job_file.read_text())
+    assert (job["timeout"], job["retries"]) == (7.5, 0) and ack["jobs"][0]["created"]
+    fake.enqueue("chat", error_reply(500, "boom"), error_reply(500, "boom"), error_reply(500, "boom"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet",
+                        "--max-attempts", "1", "--retries", "2"))
+    assert len(fake.requests_for("chat")) == 1  # the job's --retries 0, not the worker's 2
+
+
+def test_a_job_file_with_an_unusable_timeout_is_corrupt(run, workdir):
+    assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, oil painting", "--out", "l.png"))
+    (job_file,) = (workdir / QUEUE / "pending").glob("*.json")
+    job_file.write_text(json.dumps({**json.loads(job_file.read_text()), "timeout": float("nan")}))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet"))
+    assert summary["corrupt"] == 1

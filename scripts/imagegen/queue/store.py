@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import validate
 from ..contract import json_text
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
@@ -26,6 +27,8 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
     "history": list, "deferred_limit": str, "charge_unknown": bool,
 }
+
+SETTING_CHECKS = {"timeout": validate.positive_float, "retries": validate.retries}
 
 
 def origin() -> dict[str, Any]:
@@ -49,6 +52,12 @@ def read_job(path: Path) -> dict[str, Any]:
         if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
                                   or not math.isfinite(value) or (kinds is int and value < 0)):
             raise CorruptJob(f"{path.name}: '{key}' is not a usable number: {str(value)[:40]}")
+    for key, check in SETTING_CHECKS.items():  # the enqueuer's --timeout and --retries, held to the flags' rules
+        if key in job:
+            try:
+                job[key] = check(job[key])
+            except ValueError as error:
+                raise CorruptJob(f"{path.name}: '{key}' is not usable: {error}") from None
     for key, kinds in FIELD_TYPES.items():
         value = job.get(key)
         if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and kinds is int):

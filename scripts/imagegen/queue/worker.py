@@ -201,8 +201,8 @@ class Drainer:
             for key in DEFERRAL_KEYS:
                 job.pop(key, None)
             try:
-                result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
-                                        retries=self.options.retries, roots=self.roots)
+                result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
+                                        retries=job.get("retries", self.options.retries), roots=self.roots)
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
