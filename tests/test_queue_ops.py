@@ -5,6 +5,7 @@ and the small things (idle exit, kept timeouts, mask files, the ledger's script 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,37 @@ def test_a_job_file_with_an_unusable_timeout_is_corrupt(run, workdir):
     job_file.write_text(json.dumps({**json.loads(job_file.read_text()), "timeout": float("nan")}))
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet"))
     assert summary["corrupt"] == 1
+
+
+# -- 3. an unknown request id is exit 2 with the ids that exist nearby -------------------------------
+
+def test_waiting_on_a_mistyped_request_id_fails_fast_and_names_the_real_ones(run, monkeypatch):
+    from imagegen.queue import view
+
+    monkeypatch.setattr(view, "UNKNOWN_REQUEST_GRACE_SEC", 0.3)
+    for request in ("discord-1234", "nightly"):
+        assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, oil painting",
+                            "--request-id", request))
+    started = time.monotonic()
+    waited = run("queue_status.py", "--request-id", "discord-1243", "--wait", "--timeout", "60")
+    assert time.monotonic() - started < 5
+    assert waited.code == 2 and waited.json["error_kind"] == "usage"
+    assert waited.json["request_ids_nearby"][0] == "discord-1234" and "discord-1234" in waited.json["details"]
+    assert run("queue_status.py", "--request-id", "discord-1243").code == 2
+    gallery = run("gallery.py", "--request-id", "nope")
+    assert gallery.code == 2 and set(gallery.json["request_ids_nearby"]) == {"discord-1234", "nightly"}
+
+
+def test_wait_gives_a_racing_enqueue_a_moment(run, workdir):
+    import threading
+
+    assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, oil painting", "--dry-run"))
+    (workdir / QUEUE / "pending").mkdir(parents=True)  # a queue exists, the request not yet
+    for state in ("running", "results", "failed"):
+        (workdir / QUEUE / state).mkdir()
+    late = threading.Timer(0.5, lambda: (workdir / QUEUE / "index" / "late" ).mkdir(parents=True) or
+                           (workdir / QUEUE / "index" / "late" / "0000").write_text('{"job_id": "late--0000"}'))
+    late.start()
+    waited = run("queue_status.py", "--request-id", "late", "--wait", "--timeout", "0.8")
+    late.join()
+    assert waited.code == 0 and waited.json["total"] == 1 and waited.json["timed_out"] is True

@@ -162,7 +162,9 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
     if not queue_dir.is_dir():
         raise UsageError(f"--queue-dir {queue_dir} is not a directory",
                          details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
-    jobs = queue_view.request_jobs(QueueDirs.at(queue_dir), request_id)
+    dirs = QueueDirs.at(queue_dir)
+    queue_view.require_request(dirs, request_id)
+    jobs = queue_view.request_jobs(dirs, request_id)
     items: list[Item] = []
     for job in jobs:
         if job.state == "results":

@@ -143,6 +143,22 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
     return entries
 
 
+def request_ids(dirs: QueueDirs) -> list[tuple[float, str]]:
+    """(time of the last claim, request id) of every request the queue has an index for."""
+    found = []
+    try:
+        with os.scandir(dirs.index) as scan:
+            for entry in scan:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        found.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
+                except FileNotFoundError:
+                    continue
+    except FileNotFoundError:
+        return []
+    return found
+
+
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
     """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
     variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
