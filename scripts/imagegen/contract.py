@@ -76,9 +76,9 @@ def json_text(document: Any, indent: int | None = 2) -> str:
     return redact(text)
 
 
-def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout."""
-    sys.stdout.write(json_text(document) + "\n")
+def emit(document: dict[str, Any], indent: int | None = 2) -> None:
+    """Write the run's one JSON document to stdout (on one line with ``indent=None``, as logs want it)."""
+    sys.stdout.write(json_text(document, indent=indent) + "\n")
     sys.stdout.flush()
 
 

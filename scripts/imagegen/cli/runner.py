@@ -65,12 +65,14 @@ def run_cli(
     *,
     render: Callable[[argparse.Namespace, dict[str, Any]], str | None] | None = None,
     exit_code: Callable[[dict[str, Any]], int] | None = None,
+    log: Any = None,
 ) -> int:
     """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code.
 
     ``exit_code`` lets a report (preflight) fail without being an error: ``success`` follows it.
     ``render`` may return text to print instead of the JSON (a ``--table`` the user asked for);
-    errors are always JSON.
+    errors are always JSON. ``log`` (a :class:`~imagegen.cli.logfile.LogFile` the handler may open)
+    makes the document one line, as a log file wants it.
     """
     context = RunContext()
     try:
@@ -84,7 +86,7 @@ def run_cli(
         document = {"success": code == EXIT_OK, "contract_version": CONTRACT_VERSION, **result}
         text = render(args, document) if render else None
         if text is None:
-            emit(document)
+            emit(document, indent=_indent(log))
         else:
             from ..config import redact
 
@@ -93,22 +95,17 @@ def run_cli(
             sys.stdout.flush()
         return code
     except ImageGenError as error:
-        emit(error_envelope(error, context))
-        return error.exit_code
+        return _failed(error, context, log)
     except KeyboardInterrupt:
-        emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
+        _failed(ImageGenError("interrupted", kind="interrupted"), context, log)
         return 130
     except OSError as error:  # a file-system call no check foresaw: name the file and the reason
-        failure = os_failure(error)
-        emit(error_envelope(failure, context))
-        return failure.exit_code
+        return _failed(os_failure(error), context, log)
     except Exception as error:  # the last line of defence: never a traceback on a user
         if isinstance(error, RuntimeError) and "home directory" in str(error):
             # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
-            home = UsageError("a path starts with ~ but that home directory is unknown",
-                              details="write the path out in full (or set HOME)")
-            emit(error_envelope(home, context))
-            return home.exit_code
+            return _failed(UsageError("a path starts with ~ but that home directory is unknown",
+                                      details="write the path out in full (or set HOME)"), context, log)
         if os.environ.get("IMAGEGEN_DEBUG"):
             import traceback
 
@@ -118,5 +115,14 @@ def run_cli(
             details=shorten(str(error)) or None,
             kind="internal",
         )
-        emit(error_envelope(internal, context))
-        return 1
+        return _failed(internal, context, log)
+
+
+def _indent(log: Any) -> int | None:
+    return None if log is not None and log.active else 2
+
+
+def _failed(error: ImageGenError, context: RunContext, log: Any) -> int:
+    """Print the error document; the error's exit code."""
+    emit(error_envelope(error, context), indent=_indent(log))
+    return error.exit_code
