@@ -38,6 +38,8 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     prepared = generate.prepare(request)
     plan = prepared.plan
     roots.check_plan(plan, job["job_id"])
+    if plan.preset is not None and job.get("preset_asked"):
+        plan.preset.asked = job["preset_asked"]  # the enqueuer's name for the file the request names
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     variation = job.get("variation")
     if variation:

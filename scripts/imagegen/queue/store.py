@@ -25,7 +25,7 @@ MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger f
 # Fields the worker reads besides the request, and the JSON types they may have when present.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
-    "history": list, "deferred_limit": str, "charge_unknown": bool,
+    "history": list, "deferred_limit": str, "charge_unknown": bool, "preset_asked": str,
 }
 
 SETTING_CHECKS = {"timeout": validate.positive_float, "retries": validate.retries}

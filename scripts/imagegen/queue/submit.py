@@ -64,7 +64,8 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
              variation: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The job for a validated, stored request and its ``plan``: the request's JSON, and the input
     images by path and sha256 (never their bytes), so a changed file can be noticed later.
-    ``settings`` are the --timeout and --retries the enqueuer gave, which the worker honours."""
+    ``settings`` are the --timeout and --retries the enqueuer gave, which the worker honours; the
+    preset's name as asked is kept beside the file the request now names, for the result to report."""
     if variation:
         request = request.replace(instructions=(*request.instructions, variation["instruction"]))
     record = plan.request_record()
@@ -76,6 +77,7 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
         "request": request.to_json(),
         "output": request.output_file,
         "model": plan.spec.id,
+        **({"preset_asked": plan.preset.asked} if plan.preset and plan.preset.asked != request.preset else {}),
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
         "cost_estimate_usd": plan.estimate_usd,
