@@ -164,3 +164,20 @@ def test_wait_gives_a_racing_enqueue_a_moment(run, workdir):
     waited = run("queue_status.py", "--request-id", "late", "--wait", "--timeout", "0.8")
     late.join()
     assert waited.code == 0 and waited.json["total"] == 1 and waited.json["timed_out"] is True
+
+
+# -- 7. progress lines count consistently and name the file -----------------------------------------
+
+def test_worker_progress_lines_count_in_order_and_name_each_file(run, fake, workdir):
+    lines = "".join(json.dumps({"prompt": f"A lighthouse number {i}, oil painting", "out": f"out/l-{i}.png"}) + "\n"
+                    for i in range(6))
+    (workdir / "jobs.jsonl").write_text(lines)
+    assert_one_json(run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "six"))
+    fake.latency = 0.05
+    fake.enqueue("chat", error_reply(401, "bad key"))
+    drained = run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--concurrency", "3")
+    progress = [line for line in drained.stderr.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in progress] == [f"[{n}/6" for n in range(1, 7)], drained.stderr
+    assert sorted(line.split()[2] for line in progress) == [f"l-{i}.png" for i in range(6)]
+    (failed,) = [line for line in progress if " failed " in line]
+    assert "(job six--" in failed and "auth" in failed

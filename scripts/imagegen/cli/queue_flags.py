@@ -131,8 +131,10 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The generation flags of generate_image.py (seed 000's names and default model), ready for queue flags."""
     from ..commands.generate_image import build_parser  # cli may build on a command's parser; the queue may not
 
+    from .runner import program_name
+
     parser = build_parser()
-    parser.prog = prog
+    parser.prog = program_name(prog)
     parser.description = description
     parser.conflict_handler = "resolve"  # queue scripts give --count and --max-jobs their own meaning
     adapt_generation_flags(parser)
