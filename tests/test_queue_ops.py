@@ -181,3 +181,35 @@ def test_worker_progress_lines_count_in_order_and_name_each_file(run, fake, work
     assert sorted(line.split()[2] for line in progress) == [f"l-{i}.png" for i in range(6)]
     (failed,) = [line for line in progress if " failed " in line]
     assert "(job six--" in failed and "auth" in failed
+
+
+# -- scale: what grows with the batch and the folder (bench/run.py measures the times) ---------------
+
+def test_a_jobs_file_reads_the_request_index_once(run, workdir, monkeypatch):
+    from imagegen.queue import store
+
+    reads = []
+    original = store.request_index
+    monkeypatch.setattr(store, "request_index", lambda *a: reads.append(a) or original(*a))
+    lines = "".join(json.dumps({"prompt": f"A lighthouse number {i}, oil painting", "out": f"out/l-{i}.png"}) + "\n"
+                    for i in range(40))
+    (workdir / "jobs.jsonl").write_text(lines + lines.splitlines(keepends=True)[0])  # the last line repeats the first
+    ack = assert_one_json(run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "many"))
+    assert len(reads) == 1 and len(set(ack["job_ids"])) == 40 and ack["job_ids"][-1] == ack["job_ids"][0]
+    assert [job["created"] for job in ack["jobs"]] == [True] * 40 + [False]
+
+
+def test_a_worker_lists_a_full_output_folder_once_not_per_job(run, workdir, monkeypatch):
+    from imagegen import fsutil
+    from imagegen.images import writer
+
+    lines = "".join(json.dumps({"prompt": f"A lighthouse number {i}, oil painting", "out": f"out/l-{i}.png"}) + "\n"
+                    for i in range(5))
+    (workdir / "jobs.jsonl").write_text(lines)
+    assert_one_json(run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "five"))
+    listed = []
+    original = fsutil.sweep_abandoned
+    for module in (fsutil, writer):
+        monkeypatch.setattr(module, "sweep_abandoned", lambda folder: listed.append(Path(folder)) or original(folder))
+    assert assert_one_json(run("run_image_queue.py", "--idle-exit-sec", "0", "--quiet"))["done"] == 5
+    assert listed.count(workdir / "out") == 1

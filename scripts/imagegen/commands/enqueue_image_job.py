@@ -58,7 +58,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     enqueue.notify_warnings([plan for _, plan in batch], args.quiet)
     if args.dry_run:
         return enqueue.dry_run_document(dirs, request_id, jobs)
-    queued = [enqueue.enqueue(dirs, job, args.variant_index if len(jobs) == 1 else None) for job in jobs]
+    queued = enqueue.enqueue_all(dirs, jobs, [args.variant_index if len(jobs) == 1 else None] * len(jobs))
     return {
         "status": "queued",
         "request_id": request_id,

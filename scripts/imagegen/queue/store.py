@@ -162,24 +162,47 @@ def request_ids(dirs: QueueDirs) -> list[tuple[float, str]]:
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
     """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
     variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
-    with _request_locked(dirs, job["request_id"]) as folder:
-        variant = _find_or_claim(dirs, folder, job, variant)
-        return _write_pending(dirs, job, variant)
+    return enqueue_all(dirs, [job], [variant])[0]
 
 
-def _find_or_claim(dirs: QueueDirs, folder: Path, job: dict[str, Any], variant: int | None) -> int:
-    """The variant number of this job: the given one, the one already queued for its output, or the next free."""
-    request_id, output = job["request_id"], job.get("output")
-    entries = request_index(dirs, request_id)
-    if variant is None and output:
-        variant = next((number for number, record in entries if record.get("output") == output), None)
-    if variant is not None:
-        _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]],
+                variants: list[int | None]) -> list[tuple[dict[str, Any], bool]]:
+    """:func:`enqueue` for jobs of one request, under one hold of its lock and one read of its index:
+    a batch costs the same per job however long it is."""
+    if not jobs:
+        return []
+    request_id = jobs[0]["request_id"]
+    assert all(job["request_id"] == request_id for job in jobs), "one request per call"
+    with _request_locked(dirs, request_id) as folder:
+        index = _ClaimedVariants(folder, request_index(dirs, request_id))
+        return [_write_pending(dirs, job, index.find_or_claim(job, variant)) for job, variant in zip(jobs, variants)]
+
+
+class _ClaimedVariants:
+    """A request's index as read once under its lock, kept up to date with the claims made since."""
+
+    def __init__(self, folder: Path, entries: list[tuple[int, dict[str, Any]]]) -> None:
+        self.folder = folder
+        self.by_output: dict[Any, int] = {}
+        for number, record in entries:
+            self.by_output.setdefault(record.get("output"), number)
+        self.next_free = len(entries)
+
+    def find_or_claim(self, job: dict[str, Any], variant: int | None) -> int:
+        """The variant number of this job: the given one, the one already queued for its output, or the next free."""
+        request_id, output = job["request_id"], job.get("output")
+        if variant is None and output:
+            variant = self.by_output.get(output)
+        if variant is not None:
+            _claim_variant(self.folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+        else:
+            variant = self.next_free
+            while not _claim_variant(self.folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
+                variant += 1
+            self.next_free = variant + 1
+        if output:
+            self.by_output.setdefault(output, variant)
         return variant
-    variant = len(entries)
-    while not _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
-        variant += 1
-    return variant
 
 
 def _write_pending(dirs: QueueDirs, job: dict[str, Any], variant: int) -> tuple[dict[str, Any], bool]:

@@ -135,8 +135,17 @@ def notify_warnings(plans: list[Any], quiet: bool) -> None:
 
 
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[str, Any]:
+    return enqueue_all(dirs, [job], [variant])[0]
+
+
+def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]], variants: list[int | None]) -> list[dict[str, Any]]:
+    """Queue the jobs of one request (each with its variant number, or None for the next free one);
+    what the acknowledgement says of each."""
     dirs.ensure()
-    saved, created = store.enqueue(dirs, job, variant)
+    return [_queued(saved, created) for saved, created in store.enqueue_all(dirs, jobs, variants)]
+
+
+def _queued(saved: dict[str, Any], created: bool) -> dict[str, Any]:
     return {
         "job_id": saved["job_id"],
         "variant": saved.get("variant"),

@@ -71,12 +71,10 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     if dry_run:
         return {**enqueue.dry_run_document(dirs, request_id, jobs), "manifest": str(manifest_path)}
     batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
-    queued, variants = [], []
-    for (number, target), job in zip(targets, jobs):
-        result = enqueue.enqueue(dirs, job, number)
-        queued.append(result)
-        variants.append({"index": number, "job_id": result["job_id"], "target": str(target),
-                         "delta": job["variation_delta"], "state": result["state"]})
+    queued = enqueue.enqueue_all(dirs, jobs, [number for number, _ in targets])
+    variants = [{"index": number, "job_id": result["job_id"], "target": str(target),
+                 "delta": job["variation_delta"], "state": result["state"]}
+                for (number, target), job, result in zip(targets, jobs, queued)]
     write_json_atomic(manifest_path, _manifest_document(manifest, batch, plan, stored, request_id, dirs, variants))
     return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
             "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),

@@ -25,7 +25,7 @@ from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
-from ..fsutil import iso, now_iso, unlink_quietly
+from ..fsutil import Sweeper, iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
 from .job import DONE, FAILED, PENDING, RUNNING
 from .layout import QueueDirs
@@ -89,6 +89,7 @@ class Drainer:
         self.session = os.getsid(0)
         self.budget_room: float | None = None  # today's budget left, read once per scan
         self.reported = 0  # progress lines printed: the n of [n/N]
+        self.sweeper = Sweeper()
 
     # -- claiming ---------------------------------------------------------------------------
     def _next_job(self) -> dict[str, Any] | None:
@@ -203,7 +204,8 @@ class Drainer:
                 job.pop(key, None)
             try:
                 result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
-                                        retries=job.get("retries", self.options.retries), roots=self.roots)
+                                        retries=job.get("retries", self.options.retries), roots=self.roots,
+                                        sweeper=self.sweeper)
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
