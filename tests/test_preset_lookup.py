@@ -166,7 +166,8 @@ def test_the_built_package_carries_the_presets(tmp_path, env):
     built = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
                             "--build-lib", str(lib)], cwd=source, capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr[-2000:]
-    boot = f"import sys; sys.path.insert(0, {str(lib)!r}); from imagegen.commands.generate import main; sys.exit(main())"
+    boot = (f"import sys; sys.path.insert(0, {str(lib)!r}); "
+            "from imagegen.commands.generate import main; sys.exit(main())")
     document = dry_run_from([sys.executable, "-c", boot], tmp_path / "elsewhere", env)
     assert document["preset_file"] == str(lib / "imagegen" / "presets" / "watercolor-storybook.json")
 

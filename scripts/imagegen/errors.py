@@ -181,26 +181,12 @@ def words_of(body: bytes | None) -> str | None:
         return None
     text = bytes(body[:65536]).decode("utf-8", "replace").strip()
     if text.startswith(("{", "[")):
-        return _json_error_words(text)
+        from .http.client import error_message_from_body  # the one reader of error bodies
+
+        return error_message_from_body(body)
     if text[:1] == "<":
         import re
 
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
         return ("an HTML page: " + " ".join(title[1].split())) if title and title[1].strip() else "an HTML page"
     return text[:MAX_PROVIDER_MESSAGE * 2] or None
-
-
-def _json_error_words(text: str) -> str | None:
-    import json
-
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    error = document.get("error") if isinstance(document, dict) else None
-    if isinstance(error, str):
-        return error
-    if not isinstance(error, dict):
-        return None
-    words = error.get("message") or error.get("type") or error.get("code")
-    return str(words) if words not in (None, "") else None

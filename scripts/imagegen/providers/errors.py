@@ -94,9 +94,9 @@ def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError
     ) if part) or None
     words = message + (f" (upstream: {raw})" if raw else "")
     retry_after = availability.get("retry_after")
-    return _rebuilt(kind, prefix + message, status, retryable, details, extra, base,
-                    retry_after if isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool) else None,
-                    words)
+    if not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool):
+        retry_after = None
+    return _rebuilt(kind, prefix + message, status, retryable, details, extra, base, retry_after, words)
 
 
 def openai(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:

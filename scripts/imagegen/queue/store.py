@@ -143,6 +143,14 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
     return entries
 
 
+def has_request(dirs: QueueDirs, request_id: str) -> bool:
+    """Whether any variant of the request has been claimed (without reading the index's records)."""
+    try:
+        return any(name.isdigit() for name in os.listdir(dirs.index / request_id))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def request_ids(dirs: QueueDirs) -> list[tuple[float, str]]:
     """(time of the last claim, request id) of every request the queue has an index for."""
     found = []

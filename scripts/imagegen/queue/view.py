@@ -64,7 +64,7 @@ def require_request(dirs: QueueDirs, request_id: str, grace: float = 0.0) -> Non
     """Refuse (exit 2) a request id that names no job, after ``grace`` seconds for one to appear,
     naming the ids that do exist nearby: a mistyped id must not wait out a timeout and look done."""
     deadline = time.monotonic() + grace
-    while not store.request_index(dirs, request_id):
+    while not store.has_request(dirs, request_id):
         if time.monotonic() >= deadline:
             raise unknown_request(dirs, request_id)
         time.sleep(0.2)
