@@ -221,17 +221,18 @@ class Bench:
         finally:
             fake.stop()
 
-    def _jobs_file(self, count: int, folder: Path) -> Path:
+    def _jobs_file(self, count: int, folder: Path, out: Path | None = None) -> Path:
         path = folder / "jobs.jsonl"
-        path.write_text("".join(json.dumps({"prompt": f"{PROMPT} {i}", "output_file": str(folder / f"img-{i:03d}.png"),
+        out = out or folder
+        path.write_text("".join(json.dumps({"prompt": f"{PROMPT} {i}", "output_file": str(out / f"img-{i:05d}.png"),
                                             "model": "nanobanana"}) + "\n" for i in range(count)))
         return path
 
-    def _enqueue(self, folder: Path, count: int) -> Path:
+    def _enqueue(self, folder: Path, count: int, out: Path | None = None) -> Path:
         queue = folder / "queue"
-        jobs = self._jobs_file(count, folder)
+        jobs = self._jobs_file(count, folder, out)
         subprocess.run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--jobs-file", str(jobs), "--request-id",
-                        "bench", "--queue-dir", str(queue)], env=self.env, cwd=folder, check=True,
+                        "bench", "--queue-dir", str(queue), "--quiet"], env=self.env, cwd=folder, check=True,
                        stdout=subprocess.DEVNULL)
         return queue
 
@@ -250,7 +251,7 @@ class Bench:
                                self.env, folder) / ideal)
         self.fake.latency = 0.0
         self.row(f"queue: drain {jobs} jobs at --concurrency {concurrency}, {latency:g} s latency / ideal "
-                 f"{ideal:g} s", samples, 1.15, "x")
+                 f"{ideal:g} s", samples, 1.1, "x")
         # Per-job overhead: no latency, one thread, minus the worker's own start and idle exit.
         count = 20 if self.quick else 60
         samples = []
@@ -298,13 +299,50 @@ class Bench:
             (queue / "pending" / f"{name}.json").write_text(json.dumps({**record, "job_id": name, "status": "pending"}))
         status = [run([PYTHON, str(SCRIPTS / "queue_status.py"), "--queue-dir", str(queue)], self.env, folder)
                   for _ in range(self.repeat)]
-        self.row(f"scale: queue_status.py with {finished} finished + {pending} pending", status, 1.0, "s")
+        self.row(f"scale: queue_status.py with {finished} finished + {pending} pending", status, 0.2, "s")
         big = [run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--prompt", PROMPT, "--request-id", f"new-{i}",
                     "--queue-dir", str(queue)], self.env, folder) for i in range(self.repeat)]
         empty = [run([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--prompt", PROMPT, "--request-id", f"new-{i}",
                       "--queue-dir", str(folder / f"empty-{i}")], self.env, folder) for i in range(self.repeat)]
         self.row("scale: enqueue into the big queue / into an empty one (O(1))",
                  [b / statistics.median(empty) for b in big], 1.3, "x")
+        self.jobs_file_scale()
+        self.full_folder_drain()
+
+    def jobs_file_scale(self) -> None:
+        """One --jobs-file into one request: the time for N lines, and what 4x the lines cost (linear: 4x)."""
+        lines = 50 if self.quick else 1200
+        small, large = [], []
+        for index in range(max(1, self.repeat // 2)):
+            for count, samples in ((lines, small), (4 * lines, large)):
+                folder = self.work / f"jobs-{count}-{index}"
+                folder.mkdir()
+                jobs = self._jobs_file(count, folder)
+                samples.append(timed([PYTHON, str(SCRIPTS / "enqueue_image_job.py"), "--jobs-file", str(jobs),
+                                      "--request-id", "one", "--queue-dir", str(folder / "queue"), "--quiet"],
+                                     self.env, folder)[0])
+        self.row(f"scale: enqueue a {lines}-line --jobs-file into one request", small, 3.0, "s")
+        self.row(f"scale: enqueue {4 * lines} lines / {lines} lines (4x the lines)",
+                 [b / statistics.median(small) for b in large], 5.0, "x")
+
+    def full_folder_drain(self) -> None:
+        """Drain jobs into an output folder that already holds many files, against an empty one."""
+        jobs, files = (12, 1000) if self.quick else (300, 20_000)
+        times: dict[str, list[float]] = {"empty": [], "full": []}
+        for index in range(max(1, self.repeat // 2)):
+            for kind in ("empty", "full"):
+                folder = self.work / f"fill-{kind}-{index}"
+                out = folder / "out"
+                out.mkdir(parents=True)
+                if kind == "full":
+                    for number in range(files):
+                        (out / f"old-{number:05d}.png").write_bytes(b"")
+                queue = self._enqueue(folder, jobs, out)
+                times[kind].append(timed([PYTHON, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", str(queue),
+                                          "--idle-exit-sec", "0.05", "--quiet"], self.env, folder)[0])
+        empty = statistics.median(times["empty"])
+        self.row(f"scale: drain {jobs} jobs into a folder of {files} files / into an empty folder",
+                 [t / empty for t in times["full"]], 1.25, "x", f"empty folder {empty:.2f} s")
 
 
 def table(rows: list[dict]) -> str:

@@ -182,6 +182,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "subprocess: the test's ``run`` starts each script in a real process")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (an install into a fresh venv, say) run only when asked for: the suite's
+    time is a budget."""
+    if os.environ.get("IMAGEGEN_FULL_TESTS") or "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow or IMAGEGEN_FULL_TESTS=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def run(request: pytest.FixtureRequest, env: dict[str, str], workdir: Path) -> Runner:
     """run("generate.py", "--prompt", "x") -> Run, executed in ``workdir`` against the fake: main() called in

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from imagegen import config
 from imagegen.prompt import presets
 from imagegen.models import registry
 
 from tests.conftest import assert_one_json
 
-BUNDLED = sorted(p.stem for p in (config.project_root() / "presets").glob("*.json"))
+BUNDLED = sorted(p.stem for p in presets.builtin_dir().glob("*.json"))
 
 
 def test_at_least_four_styled_presets_besides_default():
@@ -21,7 +20,7 @@ def test_at_least_four_styled_presets_besides_default():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_preset_is_valid_and_complete(name):
-    preset = presets.load(str(config.project_root() / "presets" / f"{name}.json"))
+    preset = presets.load(str(presets.builtin_dir() / f"{name}.json"))
     assert preset.name == name and preset.warnings == []
     assert preset.description
     if name != "default":
@@ -34,7 +33,7 @@ def test_preset_is_valid_and_complete(name):
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_preset_drives_a_dry_run(run, fake, name):
-    raw = json.loads((config.project_root() / "presets" / f"{name}.json").read_text())
+    raw = json.loads((presets.builtin_dir() / f"{name}.json").read_text())
     result = run("generate.py", "--prompt", "A lighthouse keeper feeding a cat", "--preset", name, "--dry-run")
     doc = assert_one_json(result)
     assert result.code == 0 and doc["dry_run"] is True and doc["preset"] == name

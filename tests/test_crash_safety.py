@@ -178,9 +178,10 @@ def test_image_of_another_job_is_never_adopted(run, fake, workdir):
     (workdir / "o").mkdir()
     from tests.fake_api import make_png
 
+    queued = assert_one_json(run("enqueue_image_job.py", "--prompt", "A red fox in snow", "--out", "o/fox.png",
+                                 "--request-id", "foreign", "--queue-dir", "q"))
+    assert queued["status"] == "queued"  # (enqueue refuses a file that is already there: it came later)
     (workdir / "o" / "fox.png").write_bytes(make_png(8, 8))  # no metadata: someone else's file
-    assert_one_json(run("enqueue_image_job.py", "--prompt", "A red fox in snow", "--out", "o/fox.png",
-                        "--request-id", "foreign", "--queue-dir", "q"))
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--idle-exit-sec", "0.05"))
     assert summary["failed"] == 1
     failed = json.loads((workdir / "q" / "failed" / "foreign--0000.json").read_text())

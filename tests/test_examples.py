@@ -75,6 +75,9 @@ def test_jsonl_batch(env, fake, workdir):
     manifest = json.loads((workdir / "out" / "manifest.json").read_text())
     assert len(manifest["outputs"]) == 5
     assert (workdir / "out" / "manifest.html").read_text().count("<figure ") == 5
+    named = {summary["results"], summary["manifest"], summary["gallery"], *summary["images"], *summary["sidecars"]}
+    written = {str(path) for path in (workdir / "out").iterdir()}
+    assert {str((workdir / name).resolve()) for name in named} == written  # the summary names every file
 
 
 def test_jsonl_batch_keeps_going_past_failures(env, fake, workdir):
@@ -159,13 +162,50 @@ def test_crontab_queue_job_drains_what_was_queued(env, fake, workdir):
     assert queued.returncode == 0, queued.stdout + queued.stderr
     done = shell(["/bin/sh", "-c", job], environment, workdir, new_session=True)  # as cron starts its jobs
     assert done.returncode == 0, done.stdout + done.stderr
-    summary = json.loads((workdir / "logs" / "queue.log").read_text())
+    log = (workdir / "logs" / "queue.log").read_text().splitlines()
+    summary = json.loads(log[-1])
     assert summary["status"] == "drained" and summary["done"] == 1
+    assert log[0].startswith("[1/1] ok harbour.png")
     (record,) = [json.loads(p.read_text()) for p in (workdir / "generated/imagegen-queue/results").glob("*.json")]
     assert record["handoff_mode"] == "cron" and record["same_turn_drain_detected"] is False
     assert (workdir / "weekly" / "harbour.png").is_file() and len(fake.requests_for("chat")) == 1
     again = shell(["/bin/sh", "-c", job], environment, workdir)  # the next minute: nothing to do
     assert again.returncode == 0 and len(fake.requests_for("chat")) == 1
+
+
+def readme_cron_block() -> tuple[dict[str, str], str]:
+    """The variables and the one job of the README's cron block."""
+    (block,) = re.findall(r"```cron\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    lines = block.strip().splitlines()
+    variables = dict(line.split("=", 1) for line in lines[:-1])
+    return variables, lines[-1]
+
+
+def test_one_cron_line_everywhere():
+    _, line = readme_cron_block()
+    assert "--log-file" in line and ">>" not in line
+    for doc in (ROOT / "references" / "queue-operations.md", EXAMPLES / "crontab"):
+        assert line in doc.read_text().splitlines(), doc.name
+
+
+def test_no_document_tells_users_to_load_a_crontab_file():
+    loading = re.compile(r"crontab\s+(?!-)[^\s`]*[/.][^\s`]*")
+    for doc in [*ROOT.glob("*.md"), *(ROOT / "references").glob("*.md"), *EXAMPLES.rglob("*")]:
+        if doc.is_file():
+            assert not loading.search(doc.read_text()), doc.name  # "crontab FILE" replaces the user's crontab
+
+
+def test_readme_cron_line_runs_as_written_on_a_fresh_folder(env, fake, tmp_path):
+    variables, line = readme_cron_block()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    environment = {**cron_env(env, fresh), **variables, "IMAGE_GEN": str(ROOT), "WORK": str(fresh)}
+    schedule, command = line.split(None, 5)[:5], line.split(None, 5)[5]
+    assert schedule == ["*"] * 5
+    done = shell(["/bin/sh", "-c", command], environment, tmp_path, new_session=True)
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == "", done
+    summary = json.loads((fresh / "logs" / "queue.log").read_text().splitlines()[-1])
+    assert summary["status"] == "drained" and summary["handoff_mode"] == "cron"
 
 
 def transcript_blocks() -> list[str]:

@@ -167,7 +167,8 @@ def test_preset_search_order_prefers_local_presets_dir(run, fake, workdir):
     (workdir / "presets").mkdir()
     (workdir / "presets" / "default.json").write_text('{"name": "mine", "defaults": {"model": "nanobanana"}}')
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--preset", "default", "--dry-run"))
-    assert doc["model"] == "google/gemini-2.5-flash-image" and doc["preset"] == "mine"
+    assert doc["model"] == "google/gemini-2.5-flash-image" and doc["preset"] == "default"  # as asked
+    assert doc["preset_file"] == str((workdir / "presets" / "default.json").resolve())
 
 
 def test_unknown_preset_lists_available(run, fake):

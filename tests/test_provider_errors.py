@@ -27,7 +27,8 @@ def test_a_policy_block_inside_http_200_is_moderation_and_never_retried(run, fak
                                           raw="SAFETY: the prompt was flagged"))
     doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert result.code == 1 and doc["error_kind"] == "moderation" and doc["retryable"] is False
-    assert doc["upstream_reason"] == "SAFETY: the prompt was flagged" and "upstream" in doc["details"]
+    assert doc["upstream_reason"] == "SAFETY: the prompt was flagged" and "rephrase" in doc["details"]
+    assert doc["provider_message"] == "Request blocked (upstream: SAFETY: the prompt was flagged)"
     assert doc["error_type"] == "content_policy_violation" and len(fake.requests_for("chat")) == 1
 
 

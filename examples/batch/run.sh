@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generate one image per line of a JSON Lines file, keep going past failures, and collect the
-# results: results.jsonl (one generate.py document per line), manifest.json and a gallery page.
+# results: results.jsonl (one generate.py document per line), manifest.json and a gallery page
+# (manifest.html). The last line of stdout is a summary that names every file written.
 #
 #   bash examples/batch/run.sh [prompts.jsonl] [output-dir]
 #
@@ -53,19 +54,29 @@ while IFS= read -r line || [ -n "$line" ]; do
     echo "line $line_no: exit $status" >&2
 done < "$BATCH"
 
-# The images that were made, as a manifest the gallery reads, then the page and a summary.
-python3 - "$OUT" "$ok" "$failed" <<'PY'
+# The images that were made, as a manifest the gallery reads.
+python3 - "$OUT" <<'PY'
 import json, sys
-out, ok, failed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = sys.argv[1]
 with open(out + "/results.jsonl") as handle:
     docs = [json.loads(line) for line in handle if line.strip()]
 outputs = [{"path": path} for doc in docs if doc.get("success") for path in doc["all_paths"]]
 with open(out + "/manifest.json", "w") as handle:
     json.dump({"outputs": outputs}, handle, indent=2)
-cost = sum(doc.get("cost_usd") or 0 for doc in docs if doc.get("success"))
-print(json.dumps({"ok": ok, "failed": failed, "cost_usd": round(cost, 6),
-                  "results": out + "/results.jsonl", "manifest": out + "/manifest.json"}))
 PY
-python3 "$IMAGE_GEN/scripts/gallery.py" --manifest "$OUT/manifest.json" --title "Batch $(basename "$BATCH")" \
-    --overwrite > /dev/null
+gallery=$(python3 "$IMAGE_GEN/scripts/gallery.py" --manifest "$OUT/manifest.json" --title "Batch $(basename "$BATCH")" \
+    --overwrite | python3 -c 'import json, sys; print(json.load(sys.stdin).get("path") or "")')
+
+# The summary names every file this script wrote.
+python3 - "$OUT" "$ok" "$failed" "$gallery" <<'PY'
+import json, sys
+out, ok, failed, gallery = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(out + "/results.jsonl") as handle:
+    docs = [json.loads(line) for line in handle if line.strip()]
+cost = sum(doc.get("cost_usd") or 0 for doc in docs if doc.get("success"))
+images = [path for doc in docs if doc.get("success") for path in doc["all_paths"]]
+sidecars = [doc["sidecar"] for doc in docs if doc.get("success") and doc.get("sidecar")]
+print(json.dumps({"ok": ok, "failed": failed, "cost_usd": round(cost, 6), "images": images, "sidecars": sidecars,
+                  "results": out + "/results.jsonl", "manifest": out + "/manifest.json", "gallery": gallery or None}))
+PY
 [ "$failed" -eq 0 ]

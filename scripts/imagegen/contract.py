@@ -81,19 +81,19 @@ def json_text(document: Any, indent: int | None = 2) -> str:
     return redact(text)
 
 
-def emit(document: dict[str, Any]) -> None:
-    """Write the run's one JSON document to stdout.
+def emit(document: dict[str, Any], indent: int | None = 2) -> None:
+    """Write the run's one JSON document to stdout (on one line with ``indent=None``, as logs want it).
 
     A success document that cannot be written raises (the runner then reports the failure, with
     the exit code to match); a failure document that cannot be written is replaced by a bare one."""
     try:
-        text = json_text(document)
+        text = json_text(document, indent=indent)
     except ImageGenError as error:
         if document.get("success") is not False:
             raise
         text = json_text({"success": False, "contract_version": CONTRACT_VERSION, "error": error.message,
                           "error_kind": error.kind, "retryable": False, "details": error.details,
-                          "generation_time_ms": 0})
+                          "generation_time_ms": 0}, indent=indent)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 

@@ -90,7 +90,7 @@ class ProviderError(ImageGenError):
 
     def __init__(self, message: str, *, status: int | None = None, resend: bool = False,
                  charge_unknown: bool = False, retry_after: float | None = None, body: bytes | None = None,
-                 **kwargs) -> None:
+                 provider_message: str | None = None, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.status = status
         self.body = body  # the failed reply's body, for the endpoint module to read (never printed)
@@ -98,9 +98,15 @@ class ProviderError(ImageGenError):
         self.resend = resend
         self.charge_unknown = charge_unknown
         self.retry_after = retry_after
+        # The provider's own words (its error message, an HTML page's title), apart from the fix in details.
+        self.provider_message = provider_message if provider_message is not None else words_of(body)
 
     def document_fields(self) -> dict:
         fields = super().document_fields()
+        if self.provider_message:
+            from .config import redact  # before shortening: a key cut in half could not be recognised
+
+            fields["provider_message"] = " ".join(redact(self.provider_message).split())[:MAX_PROVIDER_MESSAGE]
         if self.status is not None:
             fields["http_status"] = self.status
         if self.charge_unknown:
@@ -133,7 +139,55 @@ PROVIDER_KINDS: dict[str, bool] = {
 }
 
 
+MAX_PROVIDER_MESSAGE = 300
+# error_kind -> what to do, the details of a provider failure that says nothing more specific.
+PROVIDER_FIXES: dict[str, str] = {
+    "auth": "the provider refused the key: check that it is set and valid (preflight_check.py --online tests "
+            "the OpenRouter key)",
+    "credits": "add credits to the provider account (OpenRouter: https://openrouter.ai/settings/credits), "
+               "then run again",
+    "moderation": "the provider's content policy blocked this request; rephrase the prompt (retrying will not help)",
+    "refusal": "the model refused the request; rephrase it or choose another model",
+    "model_unavailable": "choose another model: models.py --refresh lists the ones served today",
+    "no_endpoint": "no provider serves this model with these settings: choose another model, ratio or size "
+                   "(models.py --table)",
+    "bad_request": "the provider refused the request as sent (provider_message says what it objects to): "
+                   "change that flag or input and run again",
+    "rate_limited": "wait and run again (retry_after_sec says how long, when the provider said), "
+                    "or choose another model",
+    "timeout": "raise --timeout, or try a faster model (nanobanana, flux.2-klein)",
+    "network": "check the network connection and the *_BASE_URL variables, then run again",
+    "provider_error": "the provider failed on its side: run again later, or choose another model",
+    "no_image": "run again once, or choose another model",
+}
+
+
 def provider_error(kind: str, message: str, **kwargs) -> ProviderError:
-    """Build a ProviderError of ``kind`` with that kind's default retryability."""
+    """Build a ProviderError of ``kind`` with that kind's default retryability, and details that say
+    what to do. A failed reply's ``body`` comes with the HTTP layer's snippet of it as ``details``:
+    those are the provider's words, so they make way for the fix (the words reach the document as
+    ``provider_message``)."""
     kwargs.setdefault("retryable", PROVIDER_KINDS.get(kind, False))
+    if kwargs.get("body") is not None:
+        kwargs.pop("details", None)
+    if not kwargs.get("details"):
+        kwargs["details"] = PROVIDER_FIXES.get(kind)
     return ProviderError(message, kind=kind, **kwargs)
+
+
+def words_of(body: bytes | None) -> str | None:
+    """What a failed reply says in words: the error message of a JSON error body, an HTML page's
+    title, else the start of its text; never the raw JSON."""
+    if not body:
+        return None
+    text = bytes(body[:65536]).decode("utf-8", "replace").strip()
+    if text.startswith(("{", "[")):
+        from .http.client import error_message_from_body  # the one reader of error bodies
+
+        return error_message_from_body(body)
+    if text[:1] == "<":
+        import re
+
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        return ("an HTML page: " + " ".join(title[1].split())) if title and title[1].strip() else "an HTML page"
+    return text[:MAX_PROVIDER_MESSAGE * 2] or None

@@ -105,6 +105,23 @@ def sweep_abandoned(directory: Path) -> list[str]:
     return removed
 
 
+class Sweeper:
+    """:func:`sweep_abandoned` at most once every ``interval`` seconds per folder: a long-lived writer
+    (the queue worker) filling one big folder must not list all of it again for every file."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self.last: dict[str, float] = {}
+
+    def sweep(self, directory: Path) -> None:
+        import time
+
+        now, key = time.monotonic(), os.path.abspath(directory)
+        if now - self.last.get(key, float("-inf")) >= self.interval:
+            self.last[key] = now
+            sweep_abandoned(directory)
+
+
 def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all (exclusive: FileExistsError if it exists)."""
     fd, temp = new_temp(path.parent)

@@ -203,11 +203,10 @@ def check_ledger() -> list[Check]:
 
 def check_presets() -> list[Check]:
     names = presets.available()
-    if not names:
-        return [Check("preset", "(none)", False, False, "no presets found in " +
-                      ", ".join(str(d) for d in presets.search_dirs()),
-                      f"mkdir -p {q(config.user_presets_dir())} && cp {q(config.project_root() / 'presets')}/*.json "
-                      f"{q(config.user_presets_dir())}/")]
+    if not any(presets.builtin_dir().glob("*.json")):
+        return [Check("preset", "(built-in)", False, False,
+                      f"the built-in presets are missing from {presets.builtin_dir()}; found: "
+                      + (", ".join(names) or "none"), _restore_builtin_presets())]
     checks = []
     for name in names:
         try:
@@ -226,6 +225,14 @@ def check_presets() -> list[Check]:
             continue
         checks.append(Check("preset", name, False, True, detail))
     return checks
+
+
+def _restore_builtin_presets() -> str:
+    """How to bring the built-in presets back: from git in a checkout, else by reinstalling the package."""
+    folder, root = presets.builtin_dir(), config.project_root()
+    if (root / ".git").exists() and folder.is_relative_to(root):
+        return f"git -C {q(root)} checkout -- {q(folder.relative_to(root))}"
+    return "python3 -m pip install --force-reinstall --no-deps image-gen   # the presets are package data"
 
 
 def check_catalogue() -> Check:

@@ -96,7 +96,7 @@ def _line_field(name: str, value: Any, fields: frozenset[str], given: dict[str, 
     if name in NOT_JOB_KEYS:
         raise UsageError(f"'{name}' is a flag of the command, not of a job",
                          details=f"a line is a job's data; give --{name.replace('_', '-')} on the command line "
-                                 "instead (a worker times its calls with its own --timeout and --retries)")
+                                 "instead (--timeout and --retries given there are kept for every job)")
     if name in LINE_NEGATED:
         return LINE_NEGATED[name], not validate_line_value(validate.flag, name, value)  # only true gets here
     if name == "image_size":
@@ -131,11 +131,49 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The generation flags of generate_image.py (seed 000's names and default model), ready for queue flags."""
     from ..commands.generate_image import build_parser  # cli may build on a command's parser; the queue may not
 
+    from .runner import program_name
+
     parser = build_parser()
-    parser.prog = prog
+    parser.prog = program_name(prog)
     parser.description = description
     parser.conflict_handler = "resolve"  # queue scripts give --count and --max-jobs their own meaning
+    adapt_generation_flags(parser)
     return parser
+
+
+def drop_flags(parser: argparse.ArgumentParser, *dests: str) -> None:
+    """Take generate_image.py flags a queue script has no use for out of its parser (and its --help)."""
+    for action in [a for a in parser._actions if a.dest in dests]:
+        parser._remove_action(action)
+        for group in parser._action_groups:
+            if action in group._group_actions:
+                group._group_actions.remove(action)
+        for option in action.option_strings:
+            parser._option_string_actions.pop(option, None)
+
+
+def adapt_generation_flags(parser: argparse.ArgumentParser) -> None:
+    """The generation flags as an enqueuer means them: --dry-run queues nothing, and --timeout and
+    --retries are kept for the job (unset, the worker's own apply)."""
+    parser.set_defaults(timeout=None, retries=None)
+    for action in parser._actions:
+        if action.dest == "dry_run":
+            action.help = ("check everything and print what would be queued (jobs, targets, estimate); "
+                           "queue nothing, start nothing, send nothing")
+        elif action.dest == "timeout":
+            action.help = "seconds each job's provider calls may take (default: the worker's --job-timeout)"
+        elif action.dest == "retries":
+            action.help = (f"HTTP retries within each attempt of the jobs (0-{validate.MAX_RETRIES}; "
+                           "default: the worker's --retries)")
+        elif action.dest == "quiet":
+            action.help = "no warnings on stderr"
+        elif action.dest == "overwrite":
+            action.help = "let the jobs replace existing output files (otherwise refused before queueing)"
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The --timeout and --retries given at enqueue time, which the jobs keep."""
+    return {key: getattr(args, key) for key in ("timeout", "retries") if getattr(args, key, None) is not None}
 
 
 def add_queue_dir_arg(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +219,7 @@ def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) ->
     group.add_argument("--prefix", default="variant", help="file names <prefix>-NN.png (default variant)")
     group.add_argument("--request-id", help="groups the jobs; re-running with the same id returns the same jobs")
     add_queue_dir_arg(group)
+    drop_flags(parser, "output_dir", "output_file")  # the variants' names come from --out-dir and --prefix
 
 
 def variant_batch(args: argparse.Namespace) -> VariantBatch:

@@ -15,28 +15,76 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..contract import CONTRACT_VERSION, RunContext, emit, error_envelope, shorten
-from ..errors import EXIT_OK, ImageGenError, UsageError
+from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
+
+
+REQUIRED_MISSING = "the following arguments are required"
 
 
 class JsonArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        args = sys.argv[1:] if args is None else list(args)
         # A NUL byte fits no prompt, path or id (a real command line cannot even carry one), but one
         # can arrive through main(argv) or a --jobs-file line, and would fail deep inside os calls.
-        for arg in sys.argv[1:] if args is None else args:
+        for arg in args:
             if isinstance(arg, str) and "\x00" in arg:
                 raise UsageError(f"{self.prog}: an argument holds a NUL byte: {shorten(repr(arg), 80)}",
                                  details="remove the NUL character; no flag, path or prompt can contain one")
-        return super().parse_known_args(args, namespace)
+        try:
+            return super().parse_known_args(args, namespace)
+        except UsageError as missing:
+            # argparse reports a missing required flag first, yet "--promt x" is the mistake to name.
+            unknown = self._unrecognized(args) if REQUIRED_MISSING in missing.message else []
+            if not unknown:
+                raise
+            also = missing.message.split(REQUIRED_MISSING + ": ", 1)[-1]
+            raise self._unrecognized_error(unknown, f" (and still required: {also})") from None
+
+    def _unrecognized(self, args: list[str]) -> list[str]:
+        """The arguments no flag takes, found with the required flags relaxed for a moment."""
+        required = [action for action in self._actions if action.required]
+        for action in required:
+            action.required = False
+        try:
+            _, extras = super().parse_known_args(args, None)
+        except UsageError:
+            return []
+        finally:
+            for action in required:
+                action.required = True
+        return extras
+
+    def _unrecognized_error(self, unknown: list[str], suffix: str = "") -> UsageError:
+        import difflib
+
+        guesses = [match for arg in unknown if arg.startswith("--")
+                   for match in difflib.get_close_matches(arg.split("=", 1)[0], self._option_string_actions, n=1)]
+        hint = f"did you mean {' or '.join(dict.fromkeys(guesses))}? " if guesses else ""
+        return UsageError(f"{self.prog}: unrecognized arguments: {' '.join(unknown)}{suffix}",
+                          details=f"{hint}run '{self.prog} --help' for usage")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            raise self._unrecognized_error(extras)
+        return namespace
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
 
 
+def program_name(script: str) -> str:
+    """The name to show in usage and errors: an installed console command's own (image-gen-generate),
+    else the script's."""
+    invoked = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return invoked if invoked.startswith("image-gen-") else script
+
+
 def new_parser(prog: str, description: str) -> JsonArgumentParser:
     parser = JsonArgumentParser(
-        prog=prog,
+        prog=program_name(prog),
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -65,12 +113,14 @@ def run_cli(
     *,
     render: Callable[[argparse.Namespace, dict[str, Any]], str | None] | None = None,
     exit_code: Callable[[dict[str, Any]], int] | None = None,
+    log: Any = None,
 ) -> int:
     """Parse ``argv``, run ``handler`` and print one JSON document. Returns the exit code.
 
     ``exit_code`` lets a report (preflight) fail without being an error: ``success`` follows it.
     ``render`` may return text to print instead of the JSON (a ``--table`` the user asked for);
-    errors are always JSON.
+    errors are always JSON. ``log`` (a :class:`~imagegen.cli.logfile.LogFile` the handler may open)
+    makes the document one line, as a log file wants it.
     """
     context = RunContext()
     try:
@@ -84,7 +134,7 @@ def run_cli(
         document = {"success": code == EXIT_OK, "contract_version": CONTRACT_VERSION, **result}
         text = render(args, document) if render else None
         if text is None:
-            emit(document)
+            emit(document, indent=_indent(log))
         else:
             from ..config import redact
 
@@ -93,22 +143,18 @@ def run_cli(
             sys.stdout.flush()
         return code
     except ImageGenError as error:
-        emit(error_envelope(error, context))
-        return error.exit_code
+        return _failed(error, context, log, parser.prog)
     except KeyboardInterrupt:
-        emit(error_envelope(ImageGenError("interrupted", kind="interrupted"), context))
+        _failed(ImageGenError("interrupted", kind="interrupted"), context, log, parser.prog)
         return 130
     except OSError as error:  # a file-system call no check foresaw: name the file and the reason
-        failure = os_failure(error)
-        emit(error_envelope(failure, context))
-        return failure.exit_code
+        return _failed(os_failure(error), context, log, parser.prog)
     except Exception as error:  # the last line of defence: never a traceback on a user
         if isinstance(error, RuntimeError) and "home directory" in str(error):
             # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
-            home = UsageError("a path starts with ~ but that home directory is unknown",
-                              details="write the path out in full (or set HOME)")
-            emit(error_envelope(home, context))
-            return home.exit_code
+            return _failed(UsageError("a path starts with ~ but that home directory is unknown",
+                                      details="write the path out in full (or set HOME)"), context, log,
+                           parser.prog)
         if os.environ.get("IMAGEGEN_DEBUG"):
             import traceback
 
@@ -118,5 +164,20 @@ def run_cli(
             details=shorten(str(error)) or None,
             kind="internal",
         )
-        emit(error_envelope(internal, context))
-        return 1
+        return _failed(internal, context, log, parser.prog)
+
+
+def _indent(log: Any) -> int | None:
+    return None if log is not None and log.active else 2
+
+
+def _failed(error: ImageGenError, context: RunContext, log: Any, prog: str) -> int:
+    """Print the error document (and, for a usage error, one line on stderr for a person at a
+    terminal); the error's exit code."""
+    emit(error_envelope(error, context), indent=_indent(log))
+    if error.exit_code == EXIT_USAGE:
+        from ..progress import line
+
+        shown = error.message if error.message.startswith(prog + ":") else f"{prog}: {error.message}"
+        line(shown + (f" ({error.details})" if error.details else ""))
+    return error.exit_code

@@ -44,18 +44,21 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
     dirs = QueueDirs.at(args.queue_dir)
     request_id = queue_flags.request_id_from(args)
-    base = Path.cwd()
-    show_hints = bool(args.clarify_hints)
     if args.jobs_file:
         batch = _parse_batch(args)
     elif args.prompt:
         request = requests.generate_request(args)
-        batch = [(request, enqueue.validate(request, show_hints=show_hints))]
+        batch = [(request, enqueue.validate(request, show_hints=bool(args.clarify_hints)))]
     else:
         raise UsageError("give --prompt or --jobs-file")
-    jobs = [enqueue.make_job(enqueue.stored_request(request, base), request_id=request_id, plan=plan)
-            for request, plan in batch]
-    queued = [enqueue.enqueue(dirs, job, args.variant_index if len(jobs) == 1 else None) for job in jobs]
+    settings = queue_flags.run_settings(args)
+    jobs = [enqueue.make_job(enqueue.stored_request(request, Path.cwd()), request_id=request_id, plan=plan,
+                             settings=settings) for request, plan in batch]
+    enqueue.refuse_taken_outputs(jobs)  # every job checked before any is queued
+    enqueue.notify_warnings([plan for _, plan in batch], args.quiet)
+    if args.dry_run:
+        return enqueue.dry_run_document(dirs, request_id, jobs)
+    queued = enqueue.enqueue_all(dirs, jobs, [args.variant_index if len(jobs) == 1 else None] * len(jobs))
     return {
         "status": "queued",
         "request_id": request_id,

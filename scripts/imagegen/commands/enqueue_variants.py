@@ -29,8 +29,9 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
     request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
-                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
-    return {"status": "queued", **queued}
+                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints),
+                                    settings=queue_flags.run_settings(args), dry_run=args.dry_run, quiet=args.quiet)
+    return queued if args.dry_run else {"status": "queued", **queued}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "generate.py") -> dict[str, Any]:
+    """Run the generation; ``script`` is the name the spending ledger records the call under."""
     from ..cli import requests  # not for --help: keep start-up fast
     from ..pipeline import generate
 
@@ -58,7 +59,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     context.fields["model"] = prepared.plan.spec.id
     generate.notify_warnings(prepared.plan.warnings, options.quiet)
     writer = generate.writer_for(request, prepared.plan.spec.slug)
-    paid = requests.paid_run(args, "generate.py", request)
+    paid = requests.paid_run(args, script, request)
     if options.dry_run:
         return generate.dry_run(prepared, writer, paid)
     return generate.run(prepared, writer, paid)

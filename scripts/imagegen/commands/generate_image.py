@@ -7,6 +7,7 @@ low|medium|high`` is ``--size 1K|2K|4K``); only the default model differs.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..cli import runner
 from . import generate
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-handle = generate.handle
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    return generate.handle(args, context, script="generate_image.py")
 
 
 def main(argv: list[str] | None = None) -> int:

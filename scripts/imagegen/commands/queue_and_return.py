@@ -35,7 +35,10 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
     request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
-                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints))
+                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints),
+                                    settings=queue_flags.run_settings(args), dry_run=args.dry_run, quiet=args.quiet)
+    if args.dry_run:
+        return {**queued, "worker": {"state": "not_spawned", "reason": "dry run"}}
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,
                             orphan_timeout=args.orphan_timeout_sec, max_attempts=args.max_attempts,
                             allow_roots=args.allow_root, dry_run=args.dry_run_worker)

@@ -10,7 +10,7 @@ from ..cli import flags as cli
 from ..cli import runner
 from ..errors import UsageError
 from ..cli import queue_flags
-from ..queue import status
+from ..queue import status, view
 from ..queue.layout import QueueDirs, check_request_id
 
 DESCRIPTION = """Show a queue's state; prints one JSON document.
@@ -40,6 +40,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
                          kind="queue_dir")
     if args.request_id:
         check_request_id(args.request_id)
+        view.require_request(dirs, args.request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if args.wait else 0.0)
         if args.wait:
             return status.wait_for(dirs, args.request_id, args.timeout)
         return status.request_summary(dirs, args.request_id)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from pathlib import Path
 from typing import Any
 
 from .. import validate
 from ..cli import flags as cli
 from ..cli import runner
+from ..cli.logfile import LogFile
 from ..cli import queue_flags
 from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import DrainOptions, drain
@@ -17,7 +20,7 @@ Safe to start at any time (cron every minute): it leaves at once when all worker
 
 examples:
   run_image_queue.py --queue-dir ./generated/imagegen-queue
-  run_image_queue.py --queue-dir ./generated/imagegen-queue --handoff-mode cron --concurrency 8
+  run_image_queue.py --queue-dir ./generated/imagegen-queue --handoff-mode cron --log-file logs/queue.log
 """
 
 
@@ -34,16 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds one provider call may take (default 300)")
     parser.add_argument("--retries", type=cli.retries, default=2,
                         help=f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)")
-    parser.add_argument("--idle-exit-sec", type=cli.positive_float, default=3.0, metavar="S",
-                        help="exit after the queue has been empty this long (default 3)")
+    parser.add_argument("--idle-exit-sec", type=cli.non_negative_float, default=3.0, metavar="S",
+                        help="exit after nothing has been runnable this long; 0 exits as soon as the queue is empty "
+                             "(default 3)")
     parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
                         help="recorded in each result: who started this drain (default foreground)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--log-file", type=Path, metavar="FILE",
+                        help="append the progress lines and the JSON summary (one line) to FILE instead of "
+                             "stderr and stdout, creating its folders: for cron")
     return parser
 
 
-def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext, log: LogFile | None = None) -> dict[str, Any]:
     from ..queue.roots import Roots
+
+    if args.log_file is not None and log is not None:
+        log.open(args.log_file)
 
     if args.request_id:
         check_request_id(args.request_id)
@@ -58,4 +68,5 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    return runner.run_cli(build_parser(), handle, argv)
+    with LogFile() as log:
+        return runner.run_cli(build_parser(), functools.partial(handle, log=log), argv, log=log)

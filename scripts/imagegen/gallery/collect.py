@@ -19,6 +19,14 @@ from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+MASK_SUFFIX = ".mask.png"  # edit.py --mask-rect draws these beside its outputs: inputs, not pictures
+
+
+def is_card_image(path: Path) -> bool:
+    """Whether a file found in a folder belongs on the sheet: an image, not a hidden, temp or mask file."""
+    name = path.name
+    return (path.suffix.lower() in IMAGE_SUFFIXES and not name.startswith((TEMP_PREFIX, "."))
+            and not name.lower().endswith(MASK_SUFFIX) and path.is_file())
 
 
 @dataclass
@@ -117,8 +125,7 @@ def from_directory(directory: Path, recursive: bool = False) -> list[Item]:
     if not directory.is_dir():
         raise UsageError(f"--dir {directory} is not a directory", details="give the folder that holds the images")
     pattern = "**/*" if recursive else "*"
-    found = [p for p in directory.glob(pattern)
-             if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith((TEMP_PREFIX, "."))]
+    found = [p for p in directory.glob(pattern) if is_card_image(p)]
     return link_lineage(sorted((describe(p) for p in found), key=lambda i: (-i.sort_key, i.title)))
 
 
@@ -155,7 +162,9 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
     if not queue_dir.is_dir():
         raise UsageError(f"--queue-dir {queue_dir} is not a directory",
                          details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
-    jobs = queue_view.request_jobs(QueueDirs.at(queue_dir), request_id)
+    dirs = QueueDirs.at(queue_dir)
+    queue_view.require_request(dirs, request_id)
+    jobs = queue_view.request_jobs(dirs, request_id)
     items: list[Item] = []
     for job in jobs:
         if job.state == "results":

@@ -120,6 +120,7 @@ class ImageWriter:
         self.overwrite = overwrite
         self.sidecars = sidecars
         self.stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.sweep = True  # off when the caller sweeps the folder itself (the queue worker, once a minute)
 
     def target_dir(self) -> Path:
         return self.output_file.parent if self.output_file else self.output_dir
@@ -128,7 +129,8 @@ class ImageWriter:
         """Refuse early what would fail after paying: unwritable folder, an existing explicit file
         (each of the ``count`` names a run will take). Temp files a killed run left are cleared away."""
         ensure_writable_dir(self.target_dir())
-        sweep_abandoned(self.target_dir())
+        if self.sweep:
+            sweep_abandoned(self.target_dir())
         if not self.output_file or self.overwrite:
             return
         for index in range(count):

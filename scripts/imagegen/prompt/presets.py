@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,19 +22,45 @@ KNOWN_STYLE = set(TEXT_STYLE_FIELDS) | {"color_palette", "camera", "anti_pattern
 
 @dataclass
 class Preset:
-    name: str
-    path: Path
+    name: str  # the name inside the file (else its file name)
+    path: Path  # the file that was used
     description: str = ""
     defaults: dict[str, str] = field(default_factory=dict)
     style: dict[str, Any] = field(default_factory=dict)
     system_message: str | None = None
     reference_images: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    asked: str = ""  # what --preset said: a name or a path
+
+    @property
+    def shown(self) -> str:
+        """The name to report: the one that was asked for."""
+        return self.asked or self.name
+
+
+# The built-in presets are package data (imagegen/presets/), so an installed copy has them too; a
+# checkout's top-level presets/ is a link to this folder.
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def builtin_dir() -> Path:
+    return BUILTIN_DIR
 
 
 def search_dirs() -> list[Path]:
-    """Where a preset name is looked up, in order."""
-    return [Path.cwd() / "presets", config.project_root() / "presets", config.user_presets_dir()]
+    """Where a preset name is looked up, in order: the current folder's presets/ (unless it is the
+    built-in folder, as in this project's checkout), the user's folder, the built-ins. A user's
+    edited copy of a built-in thus wins over the original."""
+    local = Path.cwd() / "presets"
+    first = [] if _same_folder(local, BUILTIN_DIR) else [local]
+    return [*first, config.user_presets_dir(), BUILTIN_DIR]
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # either is missing (or unreadable): not the same folder
+        return False
 
 
 def find(name_or_path: str) -> Path:
@@ -72,7 +99,9 @@ def load(name_or_path: str) -> Preset:
         raise _invalid(path, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise _invalid(path, f"cannot be read: {error}") from None
-    return parse(raw, path)
+    preset = parse(raw, path)
+    preset.asked = name_or_path
+    return preset
 
 
 def _invalid(path: Path, problem: str, field_name: str | None = None) -> UsageError:

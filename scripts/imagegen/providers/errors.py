@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import PROVIDER_KINDS, ProviderError, provider_error
+from ..errors import PROVIDER_FIXES, PROVIDER_KINDS, ProviderError, provider_error
 
 # OpenRouter metadata.error_type -> our error_kind (https://openrouter.ai/docs, "Errors").
 OPENROUTER_TYPES = {
@@ -38,11 +38,8 @@ ANTHROPIC_TYPES = {"authentication_error": "auth", "permission_error": "auth", "
                    "invalid_request_error": "bad_request", "request_too_large": "bad_request",
                    "billing_error": "credits"}
 NEVER_RETRIED = frozenset({"moderation", "refusal", "model_unavailable", "auth", "credits", "bad_request"})
-HINTS = {
-    "moderation": "the provider's content policy blocked this request; rephrase the prompt (retrying will not help)",
-    "refusal": "the model refused the request; rephrase it or choose another model",
-    "model_unavailable": "choose another model: models.py --refresh lists the ones served today",
-}
+# The fixes that hold whatever else an error says (fallback models come first).
+HINTS = {kind: PROVIDER_FIXES[kind] for kind in ("moderation", "refusal", "model_unavailable")}
 
 
 def error_object(body: bytes | None) -> dict[str, Any] | None:
@@ -92,13 +89,14 @@ def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError
                                ("upstream_reason", raw), ("availability", availability.get("code")),
                                ("fallback_models", fallbacks or None)) if v is not None}
     details = "; ".join(part for part in (
-        raw and f"upstream: {raw}",
         fallbacks and "try: " + ", ".join(fallbacks),
         HINTS.get(kind),
-    ) if part) or (base.details if base else None)
+    ) if part) or None
+    words = message + (f" (upstream: {raw})" if raw else "")
     retry_after = availability.get("retry_after")
-    return _rebuilt(kind, prefix + message, status, retryable, details, extra, base,
-                    retry_after if isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool) else None)
+    if not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool):
+        retry_after = None
+    return _rebuilt(kind, prefix + message, status, retryable, details, extra, base, retry_after, words)
 
 
 def openai(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:
@@ -109,10 +107,10 @@ def openai(error: dict[str, Any], status: int | None, *, base: ProviderError | N
                                ("param", error.get("param"))) if v is not None}
     if isinstance(error.get("moderation_details"), (dict, list, str)):
         extra["upstream_reason"] = _text(error["moderation_details"])
-    details = HINTS.get(kind) or (base.details if base else None)
+    details = HINTS.get(kind)
     retryable = False if kind in NEVER_RETRIED else (base.retryable if base else PROVIDER_KINDS.get(kind, True))
     return _rebuilt(kind, f"HTTP {status}: {message}" if status else message, status, retryable, details, extra,
-                    base)
+                    base, words=message)
 
 
 def anthropic(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:
@@ -121,18 +119,20 @@ def anthropic(error: dict[str, Any], status: int | None, *, base: ProviderError 
     message = _text(error.get("message"), 300) or "Anthropic reported an error"
     retryable = False if kind in NEVER_RETRIED else (base.retryable if base else PROVIDER_KINDS.get(kind, True))
     return _rebuilt(kind, f"HTTP {status}: {message}" if status else message, status, retryable,
-                    HINTS.get(kind) or (base.details if base else None),
-                    {"error_type": error_type} if error_type else {}, base)
+                    HINTS.get(kind), {"error_type": error_type} if error_type else {}, base, words=message)
 
 
 def _rebuilt(kind: str, message: str, status: int | None, retryable: bool, details: str | None,
-             extra: dict[str, Any], base: ProviderError | None, retry_after: float | None = None) -> ProviderError:
+             extra: dict[str, Any], base: ProviderError | None, retry_after: float | None = None,
+             words: str | None = None) -> ProviderError:
+    """The typed error; ``details`` says what to do (the kind's fix when None), ``words`` are the provider's."""
     if base is not None:  # the HTTP layer's message already names the status and is masked
         message = base.message
         retry_after = retry_after if retry_after is not None else base.retry_after
         extra = {**base.extra, **extra}
     return provider_error(kind, message, status=status, retryable=retryable, details=details, extra=extra,
-                          charge_unknown=bool(base and base.charge_unknown), retry_after=retry_after)
+                          charge_unknown=bool(base and base.charge_unknown), retry_after=retry_after,
+                          provider_message=words or (base.provider_message if base else None))
 
 
 def refine(error: ProviderError, reader: Any) -> ProviderError:

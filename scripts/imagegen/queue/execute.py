@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ..contract import shorten
 from ..errors import ImageGenError, UsageError
-from ..fsutil import sweep_abandoned
+from ..fsutil import Sweeper
 from ..http.client import RateGate
 from ..images.writer import read_png_metadata
 from .job import read_request
@@ -19,14 +19,15 @@ SCRIPT = "run_image_queue.py"  # how queue calls are named in the spending ledge
 
 
 def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int, roots: Roots,
-            on_plan: Callable[[Any], None] | None = None) -> dict[str, Any]:
+            on_plan: Callable[[Any], None] | None = None, sweeper: Sweeper | None = None) -> dict[str, Any]:
     """Run one job; returns the document generate.py would print, plus ``provider_response``
     (the replies with image data left out) for the results record.
 
     The job's request is checked as its flags would be (``corrupt_job`` if it cannot be run), its
     paths against the worker's ``roots`` (``outside_roots``), then planned with the same code
     enqueueing used. Spending is the job's: its max_cost, the daily budget, and ledger lines that
-    name the request and the job.
+    name the request and the job. ``sweeper`` clears temp files killed attempts left in the output
+    folder (a worker's sweeps each folder once a minute; by default, every time).
     """
     from ..pipeline import generate
     from ..pipeline.paid_call import PaidRun
@@ -38,6 +39,8 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     prepared = generate.prepare(request)
     plan = prepared.plan
     roots.check_plan(plan, job["job_id"])
+    if plan.preset is not None and job.get("preset_asked"):
+        plan.preset.asked = job["preset_asked"]  # the enqueuer's name for the file the request names
     plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"]})
     variation = job.get("variation")
     if variation:
@@ -45,7 +48,8 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     if on_plan:
         on_plan(plan)
     writer = generate.writer_for(request, plan.spec.slug)
-    sweep_abandoned(writer.target_dir())  # an earlier attempt may have been killed mid-write
+    (sweeper or Sweeper(interval=0)).sweep(writer.target_dir())  # an earlier attempt may have died mid-write
+    writer.sweep = False  # swept just now (or within the minute): no second listing of a big folder
     finished = _already_done(job, writer)
     if finished is not None:
         return finished

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import validate
 from ..contract import json_text
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
@@ -24,8 +25,10 @@ MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger f
 # Fields the worker reads besides the request, and the JSON types they may have when present.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
-    "history": list, "deferred_limit": str, "charge_unknown": bool,
+    "history": list, "deferred_limit": str, "charge_unknown": bool, "preset_asked": str,
 }
+
+SETTING_CHECKS = {"timeout": validate.positive_float, "retries": validate.retries}
 
 
 def origin() -> dict[str, Any]:
@@ -49,6 +52,12 @@ def read_job(path: Path) -> dict[str, Any]:
         if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
                                   or not math.isfinite(value) or (kinds is int and value < 0)):
             raise CorruptJob(f"{path.name}: '{key}' is not a usable number: {str(value)[:40]}")
+    for key, check in SETTING_CHECKS.items():  # the enqueuer's --timeout and --retries, held to the flags' rules
+        if key in job:
+            try:
+                job[key] = check(job[key])
+            except ValueError as error:
+                raise CorruptJob(f"{path.name}: '{key}' is not usable: {error}") from None
     for key, kinds in FIELD_TYPES.items():
         value = job.get(key)
         if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and kinds is int):
@@ -134,27 +143,74 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
     return entries
 
 
+def has_request(dirs: QueueDirs, request_id: str) -> bool:
+    """Whether any variant of the request has been claimed (without reading the index's records)."""
+    try:
+        return any(name.isdigit() for name in os.listdir(dirs.index / request_id))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def request_ids(dirs: QueueDirs) -> list[tuple[float, str]]:
+    """(time of the last claim, request id) of every request the queue has an index for."""
+    found = []
+    try:
+        with os.scandir(dirs.index) as scan:
+            for entry in scan:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        found.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
+                except FileNotFoundError:
+                    continue
+    except FileNotFoundError:
+        return []
+    return found
+
+
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> tuple[dict[str, Any], bool]:
     """Write ``job`` to pending/. Returns (job, created); an existing job for the same request and
     variant (or, with no variant given, the same output path) is returned instead of a duplicate."""
-    with _request_locked(dirs, job["request_id"]) as folder:
-        variant = _find_or_claim(dirs, folder, job, variant)
-        return _write_pending(dirs, job, variant)
+    return enqueue_all(dirs, [job], [variant])[0]
 
 
-def _find_or_claim(dirs: QueueDirs, folder: Path, job: dict[str, Any], variant: int | None) -> int:
-    """The variant number of this job: the given one, the one already queued for its output, or the next free."""
-    request_id, output = job["request_id"], job.get("output")
-    entries = request_index(dirs, request_id)
-    if variant is None and output:
-        variant = next((number for number, record in entries if record.get("output") == output), None)
-    if variant is not None:
-        _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]],
+                variants: list[int | None]) -> list[tuple[dict[str, Any], bool]]:
+    """:func:`enqueue` for jobs of one request, under one hold of its lock and one read of its index:
+    a batch costs the same per job however long it is."""
+    if not jobs:
+        return []
+    request_id = jobs[0]["request_id"]
+    assert all(job["request_id"] == request_id for job in jobs), "one request per call"
+    with _request_locked(dirs, request_id) as folder:
+        index = _ClaimedVariants(folder, request_index(dirs, request_id))
+        return [_write_pending(dirs, job, index.find_or_claim(job, variant)) for job, variant in zip(jobs, variants)]
+
+
+class _ClaimedVariants:
+    """A request's index as read once under its lock, kept up to date with the claims made since."""
+
+    def __init__(self, folder: Path, entries: list[tuple[int, dict[str, Any]]]) -> None:
+        self.folder = folder
+        self.by_output: dict[Any, int] = {}
+        for number, record in entries:
+            self.by_output.setdefault(record.get("output"), number)
+        self.next_free = len(entries)
+
+    def find_or_claim(self, job: dict[str, Any], variant: int | None) -> int:
+        """The variant number of this job: the given one, the one already queued for its output, or the next free."""
+        request_id, output = job["request_id"], job.get("output")
+        if variant is None and output:
+            variant = self.by_output.get(output)
+        if variant is not None:
+            _claim_variant(self.folder, variant, {"job_id": job_id(request_id, variant), "output": output})
+        else:
+            variant = self.next_free
+            while not _claim_variant(self.folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
+                variant += 1
+            self.next_free = variant + 1
+        if output:
+            self.by_output.setdefault(output, variant)
         return variant
-    variant = len(entries)
-    while not _claim_variant(folder, variant, {"job_id": job_id(request_id, variant), "output": output}):
-        variant += 1
-    return variant
 
 
 def _write_pending(dirs: QueueDirs, job: dict[str, Any], variant: int) -> tuple[dict[str, Any], bool]:

@@ -3,13 +3,15 @@ now, with generate.py's exit code and JSON), then store the job's request with a
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from ..requests import GenerateRequest
 from . import store
 from .job import KIND, PENDING, STATUS_OF, output_dir_of
-from .layout import QueueDirs, check_request_id
+from .layout import QueueDirs, check_request_id, request_of
 
 VARIATION_DELTAS = (
     ("pose", "vary the subject's pose and gesture"),
@@ -59,18 +61,23 @@ def stored_request(request: GenerateRequest, base: Path) -> GenerateRequest:
 
 
 def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
-             variation: dict[str, Any] | None = None) -> dict[str, Any]:
+             variation: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The job for a validated, stored request and its ``plan``: the request's JSON, and the input
-    images by path and sha256 (never their bytes), so a changed file can be noticed later."""
+    images by path and sha256 (never their bytes), so a changed file can be noticed later.
+    ``settings`` are the --timeout and --retries the enqueuer gave, which the worker honours; the
+    preset's name as asked is kept beside the file the request now names, for the result to report."""
     if variation:
         request = request.replace(instructions=(*request.instructions, variation["instruction"]))
     record = plan.request_record()
     inputs = {key: record[key] for key in ("input_images", "style_refs", "baseline") if record.get(key)}
     return {
+        **(settings or {}),
         "kind": KIND,
         "request_id": check_request_id(request_id),
         "request": request.to_json(),
         "output": request.output_file,
+        "model": plan.spec.id,
+        **({"preset_asked": plan.preset.asked} if plan.preset and plan.preset.asked != request.preset else {}),
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
         "cost_estimate_usd": plan.estimate_usd,
@@ -80,9 +87,65 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
     }
 
 
+def refuse_taken_output(target: Path, request_id: str, overwrite: bool,
+                        fix: str = "or choose another --out") -> None:
+    """Refuse, before anything is queued, an output file that is already there and not this request's
+    (its sidecar names another request's job, or none): the job could only fail with output_exists."""
+    from ..errors import OutputExistsError
+
+    if overwrite or not os.path.lexists(target):
+        return
+    try:
+        owner = json.loads(Path(str(target) + ".json").read_text())["request"].get("job_id")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        owner = None
+    if not isinstance(owner, str) or request_of(owner) != request_id:
+        raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)",
+                                details=f"{fix}; nothing was queued")
+
+
+def refuse_taken_outputs(jobs: list[dict[str, Any]]) -> None:
+    for job in jobs:
+        if job.get("output"):
+            refuse_taken_output(Path(job["output"]), job["request_id"], bool(job["request"].get("overwrite")))
+
+
+def preview(job: dict[str, Any]) -> dict[str, Any]:
+    """What enqueueing ``job`` would add, for --dry-run (nothing is written)."""
+    return {"state": "would_queue", "target": job.get("output") or output_dir_of(job), "model": job.get("model"),
+            "cost_estimate_usd": job.get("cost_estimate_usd"), "variation": job.get("variation"),
+            "request": job["request"], **{k: job[k] for k in ("timeout", "retries") if k in job}}
+
+
+def dry_run_document(dirs: QueueDirs, request_id: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    previews = [preview(job) for job in jobs]
+    return {
+        "status": "dry_run", "dry_run": True, "request_id": request_id, "queue_dir": str(dirs.root),
+        "would_queue": len(previews), "jobs": previews, "targets": [p["target"] for p in previews],
+        "cost_estimate_usd": total_estimate(previews),
+        "note": "dry run: nothing was queued, no worker was started, nothing was sent",
+    }
+
+
+def notify_warnings(plans: list[Any], quiet: bool) -> None:
+    """The plans' warnings on stderr, each once however many jobs share it."""
+    from ..pipeline.generate import notify_warnings as notify
+
+    notify(list(dict.fromkeys(w for plan in plans for w in plan.warnings)), quiet)
+
+
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[str, Any]:
+    return enqueue_all(dirs, [job], [variant])[0]
+
+
+def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]], variants: list[int | None]) -> list[dict[str, Any]]:
+    """Queue the jobs of one request (each with its variant number, or None for the next free one);
+    what the acknowledgement says of each."""
     dirs.ensure()
-    saved, created = store.enqueue(dirs, job, variant)
+    return [_queued(saved, created) for saved, created in store.enqueue_all(dirs, jobs, variants)]
+
+
+def _queued(saved: dict[str, Any], created: bool) -> dict[str, Any]:
     return {
         "job_id": saved["job_id"],
         "variant": saved.get("variant"),

@@ -10,7 +10,7 @@ from ..errors import OutputExistsError
 from ..fsutil import now_iso, write_json_atomic
 from ..requests import GenerateRequest
 from . import submit as enqueue
-from .layout import QueueDirs, job_id
+from .layout import QueueDirs
 
 
 class VariantBatch(NamedTuple):
@@ -36,22 +36,6 @@ def _check_prefix(prefix: str) -> None:
         raise UsageError(f"invalid --prefix {prefix!r}", details="use a plain file-name prefix such as crab-logo")
 
 
-def _refuse_foreign_files(targets: list[tuple[int, Path]], request_id: str, overwrite: bool) -> None:
-    """An earlier batch's images are not ours to overwrite unless asked."""
-    if overwrite:
-        return
-    for number, target in targets:
-        if not target.exists():
-            continue
-        try:
-            owner = json.loads(Path(str(target) + ".json").read_text())["request"].get("job_id")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            owner = None
-        if owner != job_id(request_id, number):
-            raise OutputExistsError(f"output exists: {target} (from an earlier batch; pass --overwrite to replace it)",
-                                    details="or choose another --prefix or --start-index")
-
-
 def _manifest(path: Path, request_id: str, overwrite: bool) -> dict[str, Any]:
     if not path.exists():
         return {}
@@ -66,37 +50,55 @@ def _manifest(path: Path, request_id: str, overwrite: bool) -> dict[str, Any]:
 
 
 def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: str, base: Path,
-                  show_hints: bool = False) -> dict[str, Any]:
-    """Validate once, then queue one job per variant and write the manifest."""
+                  show_hints: bool = False, settings: dict[str, Any] | None = None, dry_run: bool = False,
+                  quiet: bool = True) -> dict[str, Any]:
+    """Validate once, then queue one job per variant and write the manifest (with ``dry_run``, only
+    say what would be queued and written)."""
     _check_prefix(batch.prefix)
     plan = enqueue.validate(request, show_hints=show_hints)
     dirs = QueueDirs.at(batch.queue_dir)
     targets = batch.targets()
     manifest_path = batch.out_dir.expanduser().resolve() / f"{batch.prefix}-manifest.json"
-    _refuse_foreign_files(targets, request_id, request.overwrite)
+    for _, target in targets:  # an earlier batch's images are not ours to overwrite unless asked
+        enqueue.refuse_taken_output(target, request_id, request.overwrite,
+                                    fix="or choose another --prefix or --start-index")
     manifest = _manifest(manifest_path, request_id, request.overwrite)
-    batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
-    locks = {"palette": bool(request.lock_palette), "composition": bool(request.lock_composition)}
-    total = batch.start_index + batch.count - 1
     stored = enqueue.stored_request(request, base)
-    variants, queued = [], []
-    for number, target in targets:
-        variation = None
-        if batch.count > 1 or batch.start_index > 1:
-            aspect, delta = enqueue.variation_delta(number - 1, locks)
-            variation = {"aspect": aspect, "delta": delta,
-                         "instruction": enqueue.variation_instruction(number, total, delta)}
-        job = enqueue.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
-                               variation=variation)
-        result = enqueue.enqueue(dirs, job, number)
-        queued.append(result)
-        variants.append({"index": number, "job_id": result["job_id"], "target": str(target),
-                         "delta": variation, "state": result["state"]})
+    jobs = [enqueue.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
+                             variation=_variation(batch, number, request), settings=settings)
+            for number, target in targets]
+    enqueue.notify_warnings([plan], quiet)
+    if dry_run:
+        return {**enqueue.dry_run_document(dirs, request_id, jobs), "manifest": str(manifest_path)}
+    batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
+    queued = enqueue.enqueue_all(dirs, jobs, [number for number, _ in targets])
+    variants = [{"index": number, "job_id": result["job_id"], "target": str(target),
+                 "delta": job["variation_delta"], "state": result["state"]}
+                for (number, target), job, result in zip(targets, jobs, queued)]
+    write_json_atomic(manifest_path, _manifest_document(manifest, batch, plan, stored, request_id, dirs, variants))
+    return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
+            "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),
+            "cost_estimate_usd": enqueue.total_estimate(queued),
+            "status_command": enqueue.status_command(dirs, request_id)}
+
+
+def _variation(batch: VariantBatch, number: int, request: GenerateRequest) -> dict[str, Any] | None:
+    """Variant ``number``'s recorded difference (none for a batch of one)."""
+    if batch.count <= 1 and batch.start_index <= 1:
+        return None
+    locks = {"palette": bool(request.lock_palette), "composition": bool(request.lock_composition)}
+    aspect, delta = enqueue.variation_delta(number - 1, locks)
+    total = batch.start_index + batch.count - 1
+    return {"aspect": aspect, "delta": delta, "instruction": enqueue.variation_instruction(number, total, delta)}
+
+
+def _manifest_document(manifest: dict[str, Any], batch: VariantBatch, plan: Any, stored: GenerateRequest,
+                       request_id: str, dirs: QueueDirs, variants: list[dict[str, Any]]) -> dict[str, Any]:
     record = plan.request_record()
     batches = [b for b in manifest.get("batches", []) if b.get("start_index") != batch.start_index]
-    batches.append({"created_at": now_iso(), "start_index": batch.start_index, "count": len(targets),
+    batches.append({"created_at": now_iso(), "start_index": batch.start_index, "count": len(variants),
                     "variants": variants})
-    document = {
+    return {
         "request_id": request_id,
         "prompt": plan.prompt,
         "model": plan.spec.id,
@@ -109,8 +111,3 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
         "job_ids": [v["job_id"] for b in batches for v in b["variants"]],
         "queue_dir": str(dirs.root),
     }
-    write_json_atomic(manifest_path, document)
-    return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
-            "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),
-            "cost_estimate_usd": enqueue.total_estimate(queued),
-            "status_command": enqueue.status_command(dirs, request_id)}

@@ -9,10 +9,12 @@ or locks a job for longer than a non-blocking probe.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from . import leases, store
 from .job import prompt_of
 from .layout import STATES, QueueDirs
@@ -52,6 +54,36 @@ class JobView:
         if not names and isinstance(result.get("path"), str):
             names = [result["path"]]
         return [Path(n) if Path(n).is_absolute() else self.root / n for n in names if isinstance(n, str)]
+
+
+UNKNOWN_REQUEST_GRACE_SEC = 3.0  # how long a waiter gives an enqueuer racing it to file the first job
+NEARBY_IDS = 5
+
+
+def require_request(dirs: QueueDirs, request_id: str, grace: float = 0.0) -> None:
+    """Refuse (exit 2) a request id that names no job, after ``grace`` seconds for one to appear,
+    naming the ids that do exist nearby: a mistyped id must not wait out a timeout and look done."""
+    deadline = time.monotonic() + grace
+    while not store.has_request(dirs, request_id):
+        if time.monotonic() >= deadline:
+            raise unknown_request(dirs, request_id)
+        time.sleep(0.2)
+
+
+def unknown_request(dirs: QueueDirs, request_id: str) -> UsageError:
+    import difflib  # only on this error path
+
+    known = store.request_ids(dirs)
+    names = [name for _, name in known]
+    nearby = difflib.get_close_matches(request_id, names, n=NEARBY_IDS, cutoff=0.6)
+    latest = [name for _, name in sorted(known, reverse=True)[:NEARBY_IDS] if name not in nearby]
+    shown = (nearby + latest)[:NEARBY_IDS]
+    if not names:
+        details = f"the queue at {dirs.root} holds no requests yet; check --queue-dir"
+    else:
+        details = "known request ids " + ("like it" if nearby else "(the latest)") + ": " + ", ".join(shown)
+    return UsageError(f"no job of request {request_id!r} in {dirs.root}", details=details,
+                      extra={"request_ids_nearby": shown})
 
 
 def request_jobs(dirs: QueueDirs, request_id: str) -> list[JobView]:

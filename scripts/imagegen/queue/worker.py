@@ -25,7 +25,7 @@ from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
-from ..fsutil import iso, now_iso, unlink_quietly
+from ..fsutil import Sweeper, iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
 from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob
 from .layout import QueueDirs
@@ -88,6 +88,8 @@ class Drainer:
         self.worker: leases.Worker | None = None
         self.session = os.getsid(0)
         self.budget_room: float | None = None  # today's budget left, read once per scan
+        self.reported = 0  # progress lines printed: the n of [n/N]
+        self.sweeper = Sweeper()
 
     # -- claiming ---------------------------------------------------------------------------
     def _next_job(self) -> dict[str, Any] | None:
@@ -206,8 +208,9 @@ class Drainer:
             for key in DEFERRAL_KEYS:
                 job.pop(key, None)
             try:
-                result = runner.execute(job, gate=self.gate, timeout=self.options.job_timeout,
-                                        retries=self.options.retries, roots=self.roots)
+                result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
+                                        retries=job.get("retries", self.options.retries), roots=self.roots,
+                                        sweeper=self.sweeper)
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
@@ -290,12 +293,15 @@ class Drainer:
     def _fail(self, job: dict[str, Any], error: ImageGenError) -> None:
         job.update(error=error.message, error_kind=error.kind, details=error.details,
                    retryable=error.retryable)
+        words = error.document_fields().get("provider_message")
+        if words:
+            job["provider_message"] = words
         self._record_common(job)
         self._leave(job)
         store.finish(self.dirs, job, FAILED)
         with self.lock:
             self._count_failed(job["job_id"], error.kind)
-        self._progress("failed", job, error.kind, None, None)
+        self._progress("failed", job, f"{error.kind}: {error.message}", None, None)
 
     def _count_failed(self, name: str, kind: str) -> None:
         """Count a job filed in failed/ (the caller holds the lock)."""
@@ -317,18 +323,22 @@ class Drainer:
         self._progress("deferred", job, job["deferred_reason"], None, None)
 
     def _progress(self, status: str, job: dict[str, Any], what: Any, ms: int | None, cost: Any) -> None:
+        """One ``[n/N] status file ...`` line: n counts this worker's outcomes, N the jobs it has claimed
+        (each ends in one such line) and those still in view. Counted and printed under the lock, so
+        lines come out numbered in order."""
         if self.options.quiet:
             return
         with self.lock:
-            finished = self.stats.done + self.stats.failed
-            total = finished + len(self.in_flight) - 1 + len(self.candidates)
-        shown = os.path.basename(str(what)) if status == "ok" and what else f"{job['job_id']} {what or ''}"
-        parts = [f"[{finished}/{max(total, finished)}]", status, shortened(shown.strip(), 300)]
-        if ms is not None:
-            parts.append(f"{ms / 1000:.1f} s")
-        if cost is not None:
-            parts.append(f"${float(cost):.3f}")
-        progress.line(" ".join(parts))
+            self.reported += 1
+            total = self.claimed + len(self.candidates)
+            parts = [f"[{self.reported}/{total}]", status, _file_name(job, what if status == "ok" else None)]
+            if status != "ok":
+                parts.append(f"(job {job['job_id']})" + (f" {shortened(str(what), 300)}" if what else ""))
+            if ms is not None:
+                parts.append(f"{ms / 1000:.1f} s")
+            if cost is not None:
+                parts.append(f"${float(cost):.3f}")
+            progress.line(" ".join(parts))
 
     # -- heartbeats and the whole drain -----------------------------------------------------
     def _leave(self, job: dict[str, Any]) -> None:
@@ -401,6 +411,15 @@ class Drainer:
             thread.start()
         for thread in threads:
             thread.join()
+
+
+def _file_name(job: dict[str, Any], saved: Any) -> str:
+    """The file a job made (or will make): the saved path, its --out, else its folder."""
+    named = saved or job.get("output")
+    if named:
+        return os.path.basename(str(named))
+    folder = job.get("request", {}).get("output_dir") if isinstance(job.get("request"), dict) else None
+    return f"{os.path.basename(str(folder).rstrip('/'))}/(auto-named)" if folder else job["job_id"]
 
 
 def drain(options: DrainOptions) -> dict[str, Any]:
