@@ -13,7 +13,8 @@ import pytest
 from imagegen.images import files as images
 from imagegen.http import b64stream as inline, multipart
 from imagegen.models import registry
-from imagegen.http.client import HttpClient, retry_after_seconds
+from imagegen.http.client import HttpClient
+from imagegen.http.statuses import retry_after_seconds
 from imagegen.errors import ProviderError
 from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp, parse_multipart
 

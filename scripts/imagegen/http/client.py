@@ -18,9 +18,6 @@ Three rules hold for every request (README, "Reliability"):
 
 from __future__ import annotations
 
-import email.utils
-import http.client
-import io
 import json
 import random
 import socket
@@ -34,19 +31,9 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
 from ..errors import ImageGenError, OutputError, ProviderError, provider_error
+from .statuses import RETRY_STATUSES, classify_status, error_message_from_body, retry_after_seconds, snippet
+from .transport import Exchange, opener, origin, where
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
-STATUS_KINDS = {
-    400: "bad_request",
-    401: "auth",
-    402: "credits",
-    403: "moderation",
-    404: "no_endpoint",
-    408: "timeout",
-    413: "bad_request",
-    422: "bad_request",
-    429: "rate_limited",
-}
 MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -77,139 +64,6 @@ class _Redirected(Exception):
     def __init__(self, status: int, location: str | None) -> None:
         super().__init__(status)
         self.status, self.location = status, location
-
-
-class _Exchange:
-    """One attempt's deadline, which every socket read and write of the attempt shares, and
-    whether the whole request went out (after that, the provider may be working on it)."""
-
-    __slots__ = ("deadline", "sent")
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-        self.sent = False
-
-    def remaining(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the deadline passed")
-        return left
-
-
-class _DeadlineReader(io.RawIOBase):
-    """A socket's reading side that waits for each recv only as long as the deadline allows.
-
-    http.client reads the status line and the headers with readline on ``sock.makefile()``; a
-    per-read timeout never fires when a byte arrives every second, so each read gets what is left.
-    """
-
-    def __init__(self, sock: socket.socket, exchange: _Exchange) -> None:
-        super().__init__()
-        self._sock, self._exchange = sock, exchange
-        self._raw = sock.makefile("rb", buffering=0)  # holds a reference, as http.client's own file does
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        self._sock.settimeout(self._exchange.remaining())
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-
-class _DeadlineSocket:
-    """A connected socket whose sends and reads wait no longer than the exchange's deadline."""
-
-    def __init__(self, sock: socket.socket, exchange: _Exchange) -> None:
-        self._sock, self._exchange = sock, exchange
-
-    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._exchange))
-
-    def sendall(self, data: Any, *args: Any) -> None:
-        self._sock.settimeout(self._exchange.remaining())
-        self._sock.sendall(data, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-class _DeadlineConnection:
-    """Mixed into http.client's connections: connect within the deadline, then bound every wait."""
-
-    exchange: _Exchange
-    sock: Any
-    timeout: Any
-
-    def connect(self) -> None:
-        self.timeout = self.exchange.remaining()
-        super().connect()  # type: ignore[misc]
-        self.sock = _DeadlineSocket(self.sock, self.exchange)
-
-    def getresponse(self) -> Any:
-        self.exchange.sent = True  # http.client asks for the reply only once the whole request is out
-        return super().getresponse()  # type: ignore[misc]
-
-
-class _HTTPConnection(_DeadlineConnection, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
-    pass
-
-
-def _connection_for(request: Any, kind: type) -> Callable[..., Any]:
-    def connect(host: str, **kwargs: Any) -> Any:
-        connection = kind(host, **kwargs)
-        connection.exchange = request.exchange
-        return connection
-
-    return connect
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: Any) -> Any:
-        return self.do_open(_connection_for(req, _HTTPConnection), req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req: Any) -> Any:
-        return self.do_open(_connection_for(req, _HTTPSConnection), req, context=self._context)
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    """http and https only, no redirect handler (3xx comes back as an HTTPError), proxies from the
-    environment as urlopen reads them. Not urlopen's global opener, which keeps its first proxies."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), _HTTPHandler(),
-                    _HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
-    return opener
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def _where(url: str) -> str:
-    """host[:port] of ``url``, without any user name or password it carries."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    try:
-        return f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return host
 
 
 class RateGate:
@@ -264,7 +118,7 @@ class Response:
             raise provider_error(
                 "provider_error",
                 "the provider sent a response that is not valid JSON",
-                details=_snippet(self.body) + f" ({error})",
+                details=snippet(self.body) + f" ({error})",
                 status=self.status,
             ) from None
 
@@ -275,61 +129,6 @@ class Request(NamedTuple):
     headers: dict[str, str]
     body: bytes | list[bytes] | None = None
     length: int | None = None
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse Retry-After given as delta-seconds or as an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _snippet(body: bytes | bytearray, limit: int = 300) -> str:
-    from ..config import redact
-
-    # Mask keys before cutting: a key cut in half could no longer be recognised.
-    text = redact(bytes(body[:65536]).decode("utf-8", "replace"))
-    text = " ".join(text.split())
-    return text[:limit] + ("…" if len(text) > limit else "")
-
-
-def error_message_from_body(body: bytes | bytearray) -> str | None:
-    """The human message inside an OpenRouter, OpenAI or Anthropic error body, if any."""
-    if len(body) > 1024 * 1024:
-        return None
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    error = doc.get("error") if isinstance(doc, dict) else None
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type") or error.get("code")
-        reasons = (error.get("metadata") or {}).get("reasons") if isinstance(error.get("metadata"), dict) else None
-        if reasons:
-            message = f"{message} (reasons: {', '.join(map(str, reasons))})"
-        return str(message) if message else None
-    if isinstance(error, str):
-        return error
-    return None
-
-
-def classify_status(status: int) -> str:
-    if status in STATUS_KINDS:
-        return STATUS_KINDS[status]
-    if status >= 500:
-        return "provider_error"
-    return "bad_request" if 400 <= status < 500 else "provider_error"
 
 
 class HttpClient:
@@ -422,7 +221,7 @@ class HttpClient:
 
     def _attempt(self, request: Request, max_bytes: int, spool_dir: Path | None) -> Response:
         """One attempt: the request and the redirects it may follow, all within one deadline."""
-        exchange = _Exchange(self.timeout)
+        exchange = Exchange(self.timeout)
         hops = 0
         while True:
             try:
@@ -442,7 +241,7 @@ class HttpClient:
         if request.method != "GET":
             raise self._redirect_refused(request, redirect, "a POST is never sent on: its body and key stay here",
                                          target)
-        if _origin(target) != _origin(request.url):
+        if origin(target) != origin(request.url):
             if self._carries_credentials(request.headers):
                 raise self._redirect_refused(request, redirect, "a request that carries a key is not followed to "
                                              "another origin", target)
@@ -451,9 +250,9 @@ class HttpClient:
 
     def _redirect_refused(self, request: Request, redirect: _Redirected, why: str,
                           target: str | None = None) -> ProviderError:
-        where = f" to {_where(target)}" if target else ""
+        onward = f" to {where(target)}" if target else ""
         return provider_error(
-            "provider_error", self._redact(f"HTTP {redirect.status} from {_where(request.url)} redirects{where}; "
+            "provider_error", self._redact(f"HTTP {redirect.status} from {where(request.url)} redirects{onward}; "
                                            f"not followed: {why}"),
             details="point the base URL (OPENROUTER_BASE_URL, OPENAI_BASE_URL, ANTHROPIC_BASE_URL) at the API's "
                     "own address, not at one that redirects", status=redirect.status, retryable=False)
@@ -486,8 +285,8 @@ class HttpClient:
         """An endpoint of a configured API, a URL on a configured API's host, or https to a public address."""
         if self._is_api(url):
             return
-        scheme, host, _ = _origin(url)
-        if scheme in ("http", "https") and host and host in {_origin(base)[1] for base in self._api_bases()}:
+        scheme, host, _ = origin(url)
+        if scheme in ("http", "https") and host and host in {origin(base)[1] for base in self._api_bases()}:
             return  # the API's own host (the tests' loopback fake, a local proxy): the user chose it
         from .addresses import refusal, without_credentials
 
@@ -499,13 +298,13 @@ class HttpClient:
                                          "the network is not followed", retryable=False)
 
     # -- one request -------------------------------------------------------------------------
-    def _opened(self, raw: urllib.request.Request, exchange: _Exchange) -> Any:
+    def _opened(self, raw: urllib.request.Request, exchange: Exchange) -> Any:
         if self._opener is None:
-            self._opener = _opener()
+            self._opener = opener()
         raw.exchange = exchange  # type: ignore[attr-defined]  # read by _connection_for
         return self._opener.open(raw, timeout=exchange.remaining())
 
-    def _once(self, request: Request, max_bytes: int, spool_dir: Path | None, exchange: _Exchange) -> Response:
+    def _once(self, request: Request, max_bytes: int, spool_dir: Path | None, exchange: Exchange) -> Response:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers}
         if request.length is not None:
             headers["Content-Length"] = str(request.length)
@@ -538,7 +337,7 @@ class HttpClient:
                                 after_sending=posted()) from None
 
     def _status_failure(self, request: Request, http_error: urllib.error.HTTPError,
-                        exchange: _Exchange) -> Exception:
+                        exchange: Exchange) -> Exception:
         """The error for a non-2xx reply (a redirect is handed back to be decided on)."""
         try:
             code, headers = http_error.code, dict(http_error.headers.items())
@@ -546,7 +345,7 @@ class HttpClient:
                 return _Redirected(code, http_error.headers.get("Location"))
             if not self._is_api(request.url):  # a fetched URL: its body is whatever that host sent, never shown
                 retry_after = retry_after_seconds(http_error.headers.get("Retry-After"))
-                return provider_error(classify_status(code), f"HTTP {code} from {_where(request.url)}", status=code,
+                return provider_error(classify_status(code), f"HTTP {code} from {where(request.url)}", status=code,
                                       resend=code in RETRY_STATUSES,
                                       retry_after=round(retry_after, 3) if retry_after is not None else None)
             try:
@@ -560,7 +359,7 @@ class HttpClient:
         except RecursionError:  # an error body nested too deep to parse: classify it by its status alone
             return self._http_failure(code, headers, bytearray())
 
-    def _read_split(self, handle: Any, exchange: _Exchange, max_bytes: int, sent: bool,
+    def _read_split(self, handle: Any, exchange: Exchange, max_bytes: int, sent: bool,
                     spool_dir: Path) -> tuple[bytearray, dict[str, Any]]:
         import tempfile
 
@@ -581,7 +380,7 @@ class HttpClient:
             raise
         return bytearray(skeleton), images
 
-    def _read(self, handle: Any, exchange: _Exchange, max_bytes: int, sent: bool,
+    def _read(self, handle: Any, exchange: Exchange, max_bytes: int, sent: bool,
               sink: Callable[[bytes], None] | None = None) -> bytearray:
         """The body (or, with ``sink``, each chunk handed to it and an empty body)."""
         length = handle.headers.get("Content-Length")
@@ -635,12 +434,12 @@ class HttpClient:
         lowered = {k.lower(): v for k, v in headers.items()}
         is_html = "html" in lowered.get("content-type", "") or body.lstrip()[:1] == b"<"
         if message is None:
-            message = "an HTML error page" if is_html else (_snippet(body) or "no body")
+            message = "an HTML error page" if is_html else (snippet(body) or "no body")
         retry_after = retry_after_seconds(lowered.get("retry-after"))
         return provider_error(
             kind,
             f"HTTP {status}: {self._redact(message)}",
-            details=self._redact(_snippet(body)) if body else None,
+            details=self._redact(snippet(body)) if body else None,
             status=status,
             resend=status in RETRY_STATUSES,
             retry_after=round(retry_after, 3) if retry_after is not None else None,
@@ -659,7 +458,6 @@ class HttpClient:
 
     @staticmethod
     def _host(url: str) -> str:
-        from urllib.parse import urlsplit
 
         return urlsplit(url).netloc
 

@@ -73,7 +73,7 @@ def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError
         kind = "model_unavailable"
     code = error.get("code")
     if kind is None and base is None and isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 500:
-        from ..http.client import RETRY_STATUSES, classify_status
+        from ..http.statuses import RETRY_STATUSES, classify_status
 
         kind, default_retry = classify_status(code), code in RETRY_STATUSES
     else:
