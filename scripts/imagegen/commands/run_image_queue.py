@@ -20,7 +20,8 @@ Safe to start at any time (cron every minute): it leaves at once when all worker
 
 examples:
   run_image_queue.py --queue-dir ./generated/imagegen-queue
-  run_image_queue.py --queue-dir ./generated/imagegen-queue --handoff-mode cron --log-file logs/queue.log
+  run_image_queue.py --queue-dir ./generated/imagegen-queue --handoff-mode cron --idle-exit-sec 0 \\
+      --log-file logs/queue.log
 """
 
 
