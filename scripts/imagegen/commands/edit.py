@@ -65,30 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     from ..cli import requests  # not for --help: keep start-up fast
-    from ..pipeline import edit, generate
+    from ..pipeline import edit
 
     request = requests.edit_request(args)
-    options = requests.run_options(args)
-    mode = edit.resolve_mode(request)
-    context.fields["mode"] = mode
-    paid = requests.paid_run(args, "edit.py", request)
-    if mode == "openai":
-        from ..pipeline import mask_edit
-
-        plan = mask_edit.plan_from_request(request)
-        context.fields["model"] = plan.model
-        writer = generate.writer_for(request, plan.slug)
-        generate.notify_warnings(plan.warnings, options.quiet)
-        if options.dry_run:
-            return mask_edit.dry_run(plan, writer, paid)
-        return mask_edit.run(plan, writer, paid, on_mask=lambda path: context.fields.__setitem__("mask_path", path))
-    prepared = edit.prepare_openrouter_edit(request)
-    context.fields["model"] = prepared.plan.spec.id
-    generate.notify_warnings(prepared.plan.warnings, options.quiet)
-    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
-    if options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+    return edit.run_request(request, requests.paid_run(args, "edit.py", request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,17 +52,8 @@ def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "
     from ..cli import requests  # not for --help: keep start-up fast
     from ..pipeline import generate
 
-    context.fields["model"] = args.model
     request = requests.generate_request(args)
-    options = requests.run_options(args)
-    prepared = generate.prepare(request, show_hints=options.show_hints)
-    context.fields["model"] = prepared.plan.spec.id
-    generate.notify_warnings(prepared.plan.warnings, options.quiet)
-    writer = generate.writer_for(request, prepared.plan.spec.slug)
-    paid = requests.paid_run(args, script, request)
-    if options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+    return generate.run_request(request, requests.paid_run(args, script, request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,39 +29,13 @@ PREVIEW = flags.Argument(
 def _generate(call: Invocation) -> dict[str, Any]:
     from ..pipeline import generate
 
-    request, context = call.request, call.context
-    context.fields["model"] = request.model
-    prepared = generate.prepare(request)
-    context.fields["model"] = prepared.plan.spec.id
-    writer = generate.writer_for(request, prepared.plan.spec.slug)
-    paid = call.paid_run()
-    if paid.options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+    return generate.run_request(call.request, call.paid_run(), call.context.fields)
 
 
 def _edit(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import edit, generate
+    from ..pipeline import edit
 
-    request, context = call.request, call.context
-    mode = edit.resolve_mode(request)
-    context.fields["mode"] = mode
-    paid = call.paid_run()
-    if mode == "openai":
-        from ..pipeline import mask_edit
-
-        plan = mask_edit.plan_from_request(request)
-        context.fields["model"] = plan.model
-        writer = generate.writer_for(request, plan.slug)
-        if paid.options.dry_run:
-            return mask_edit.dry_run(plan, writer, paid)
-        return mask_edit.run(plan, writer, paid, on_mask=lambda path: context.fields.__setitem__("mask_path", path))
-    prepared = edit.prepare_openrouter_edit(request)
-    context.fields["model"] = prepared.plan.spec.id
-    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
-    if paid.options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+    return edit.run_request(call.request, call.paid_run(), call.context.fields)
 
 
 def _review(call: Invocation) -> dict[str, Any]:

@@ -110,3 +110,29 @@ def prepare_openrouter_edit(request: EditRequest) -> Any:
     if options is not None:
         adapt_for_images_api(plan, options, None)
     return Prepared(plan, options, None)
+
+
+def run_request(request: EditRequest, paid: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """A whole edit from its request, in the mode it resolves to; ``fields`` learns the mode, the model
+    and a drawn mask's path, for an error document."""
+    from . import generate
+
+    mode = resolve_mode(request)
+    fields["mode"] = mode
+    if mode == "openai":
+        from . import mask_edit
+
+        plan = mask_edit.plan_from_request(request)
+        fields["model"] = plan.model
+        writer = generate.writer_for(request, plan.slug)
+        generate.notify_warnings(plan.warnings, paid.options.quiet)
+        if paid.options.dry_run:
+            return mask_edit.dry_run(plan, writer, paid)
+        return mask_edit.run(plan, writer, paid, on_mask=lambda path: fields.__setitem__("mask_path", path))
+    prepared = prepare_openrouter_edit(request)
+    fields["model"] = prepared.plan.spec.id
+    generate.notify_warnings(prepared.plan.warnings, paid.options.quiet)
+    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
+    if paid.options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
