@@ -6,12 +6,13 @@ any JSON the project writes is made safe: valid UTF-8, keys masked).
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 import time
 from typing import Any
 
-from .errors import ImageGenError
+from .errors import ImageGenError, UsageError
 
 MAX_DETAILS = 500
 # The version of the JSON documents the scripts print: raised when a field is removed or changes
@@ -98,3 +99,17 @@ def emit(document: dict[str, Any], indent: int | None = 2) -> None:
     sys.stdout.flush()
 
 
+# The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.
+PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
+
+
+def os_failure(error: OSError, *, fix_path: str = "check the paths given on the command line",
+               fix_disk: str = "check free space and permissions, then run again") -> ImageGenError:
+    """An unforeseen OSError as a typed error: a usage error (exit 2) when the path is at fault, else a
+    runtime failure that is not retried (the same files fail the same way)."""
+    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    if error.errno in PATH_ERRNOS:
+        return UsageError(f"unusable path {where}: {reason}", details=fix_path)
+    return ImageGenError(f"file system error on {where}: {reason}", details=fix_disk, kind="runtime",
+                         retryable=False)

@@ -8,13 +8,12 @@ reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to s
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import sys
 from typing import Any, Callable
 
 from .. import __version__
-from ..contract import CONTRACT_VERSION, RunContext, emit, error_envelope, shorten
+from ..contract import CONTRACT_VERSION, RunContext, emit, error_envelope, os_failure, shorten
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
 
 
@@ -90,20 +89,6 @@ def new_parser(prog: str, description: str) -> JsonArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
     return parser
-
-
-# The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.
-PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
-
-
-def os_failure(error: OSError) -> ImageGenError:
-    """An unforeseen OSError as a typed error: exit 2 when the path is at fault, else a runtime failure."""
-    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
-    reason = error.strerror or str(error)
-    if error.errno in PATH_ERRNOS:
-        return UsageError(f"unusable path {where}: {reason}", details="check the paths given on the command line")
-    return ImageGenError(f"file system error on {where}: {reason}",
-                         details="check free space and permissions, then run again", kind="runtime")
 
 
 def run_cli(

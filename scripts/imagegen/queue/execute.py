@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ..contract import shorten
-from ..errors import ImageGenError, UsageError
+from ..contract import os_failure
+from ..errors import ImageGenError
 from ..fsutil import Sweeper
 from ..http.client import RateGate
 from ..images.writer import read_png_metadata
@@ -95,18 +94,10 @@ def _names_job(record: Any, job: dict[str, Any]) -> bool:
     return isinstance(request, dict) and request.get("job_id") == job["job_id"]
 
 
-# A job's path the file system refused: the job's fault, as exit 2 is for a script (cli.runner.os_failure).
-_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP})
-
-
 def path_failure(error: OSError) -> ImageGenError:
     """An OSError a job's run met, as the job's failure (never retried: the same paths fail the same way)."""
-    where = shorten(str(error.filename), 200) if error.filename is not None else "a file"
-    reason = error.strerror or str(error)
-    if error.errno in _PATH_ERRNOS:
-        return UsageError(f"unusable path {where}: {reason}", details="queue the job again with another path")
-    return ImageGenError(f"file system error on {where}: {reason}", kind="runtime", retryable=False,
-                         details="check free space and permissions, then queue the job again")
+    return os_failure(error, fix_path="queue the job again with another path",
+                      fix_disk="check free space and permissions, then queue the job again")
 
 
 def is_retryable(error: ImageGenError) -> bool:
