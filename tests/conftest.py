@@ -30,7 +30,7 @@ SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_api import FakeAPI  # noqa: E402
+from tests.fake_api import FakeAPI, make_png  # noqa: E402
 
 TEST_KEY = "sk-or-test-KEYMARKER-4f1d2c"
 OPENAI_TEST_KEY = "sk-openai-test-KEYMARKER-9a8b"
@@ -87,6 +87,15 @@ def env(base_env: dict[str, str], fake: FakeAPI) -> dict[str, str]:
 def workdir(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
+    return path
+
+
+@pytest.fixture
+def in_photo(workdir: Path) -> Path:
+    """A 32x32 PNG at ./in/photo.png, the input every per-route command table uses."""
+    path = workdir / "in" / "photo.png"
+    path.parent.mkdir()
+    path.write_bytes(make_png(32, 32))
     return path
 
 

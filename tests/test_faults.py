@@ -67,14 +67,6 @@ def success_reply(route: str) -> Reply:
     }[route]()
 
 
-@pytest.fixture
-def photo(workdir: Path) -> Path:
-    path = workdir / "in" / "photo.png"
-    path.parent.mkdir()
-    path.write_bytes(make_png(32, 32))
-    return path
-
-
 def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
@@ -121,7 +113,7 @@ ANTHROPIC_KINDS = {403: "auth", 404: "model_unavailable"}
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("status, kind, retried", STATUSES, ids=[str(s[0]) for s in STATUSES])
-def test_http_status(run, fake, workdir, photo, route, status, kind, retried):
+def test_http_status(run, fake, workdir, in_photo, route, status, kind, retried):
     replies = [ERROR_BODY[route](status, f"upstream said {status}") for _ in range(RETRIES + 1)]
     result, doc = run_fault(run, fake, workdir, route, *replies)
     kind = ANTHROPIC_KINDS.get(status, kind) if route == "messages" else kind
@@ -134,7 +126,7 @@ def test_http_status(run, fake, workdir, photo, route, status, kind, retried):
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_transient_failure_then_success(run, fake, workdir, photo, route):
+def test_transient_failure_then_success(run, fake, workdir, in_photo, route):
     result, doc = run_fault(run, fake, workdir, route, ERROR_BODY[route](503), Reply(reset=True),
                             success_reply(route))
     assert result.code == 0, doc
@@ -187,7 +179,7 @@ def slow_body(route: str) -> Reply:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_connection_reset_is_retried(run, fake, workdir, photo, route):
+def test_connection_reset_is_retried(run, fake, workdir, in_photo, route):
     result, doc = run_fault(run, fake, workdir, route, *[Reply(reset=True)] * (RETRIES + 1))
     assert result.code == 1 and doc["error_kind"] == "network" and doc["retryable"] is True
     assert len(fake.requests_for(route)) == RETRIES + 1
@@ -195,7 +187,7 @@ def test_connection_reset_is_retried(run, fake, workdir, photo, route):
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("misbehaviour", ["no-answer", "slow-drip"])
-def test_read_timeout_after_sending_is_not_retried(run, fake, workdir, photo, route, misbehaviour):
+def test_read_timeout_after_sending_is_not_retried(run, fake, workdir, in_photo, route, misbehaviour):
     reply = Reply(json=success_reply(route).json, delay=2.5) if misbehaviour == "no-answer" else slow_body(route)
     started = time.monotonic()
     result, doc = run_fault(run, fake, workdir, route, reply, success_reply(route), extra=READ_TIMEOUT)
@@ -206,7 +198,7 @@ def test_read_timeout_after_sending_is_not_retried(run, fake, workdir, photo, ro
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_html_error_page(run, fake, workdir, photo, route):
+def test_html_error_page(run, fake, workdir, in_photo, route):
     result, doc = run_fault(run, fake, workdir, route, *[html_reply(502)] * (RETRIES + 1))
     assert result.code == 1 and doc["error_kind"] == "provider_error" and doc["http_status"] == 502
     assert "HTML" in doc["error"] and "<html" not in doc["error"]
@@ -214,7 +206,7 @@ def test_html_error_page(run, fake, workdir, photo, route):
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_truncated_json_body(run, fake, workdir, photo, route):
+def test_truncated_json_body(run, fake, workdir, in_photo, route):
     replies = [Reply(json=success_reply(route).json, truncate=40) for _ in range(RETRIES + 1)]
     result, doc = run_fault(run, fake, workdir, route, *replies)
     assert result.code == 1 and doc["error_kind"] == "provider_error" and doc["retryable"] is True
@@ -263,13 +255,13 @@ BODY_CASES = [  # name, factory, routes, error_kind
     pytest.param(route, factory, kind, id=f"{name}-{route}")
     for name, factory, routes, kind in BODY_CASES for route in routes
 ])
-def test_200_that_is_a_failure(run, fake, workdir, photo, route, factory, kind):
+def test_200_that_is_a_failure(run, fake, workdir, in_photo, route, factory, kind):
     result, doc = run_fault(run, fake, workdir, route, factory(route))
     assert result.code == 1 and doc["error_kind"] == kind, doc
     assert len(fake.requests_for(route)) == 1  # answered (and maybe billed): never sent again
 
 
-def test_review_through_openrouter_with_finish_reason_error(run, fake, workdir, photo):
+def test_review_through_openrouter_with_finish_reason_error(run, fake, workdir, in_photo):
     before = files_under(workdir)
     fake.enqueue("chat", chat_finish_error_reply("the model failed"))
     result = run("review.py", "--image", "in/photo.png", "--original-prompt", "A fox", "--auto",

@@ -36,14 +36,6 @@ COMMANDS = {
 }
 
 
-@pytest.fixture
-def photo(workdir: Path) -> Path:
-    path = workdir / "in" / "photo.png"
-    path.parent.mkdir()
-    path.write_bytes(make_png(32, 32))
-    return path
-
-
 def ledger(env: dict[str, str]) -> list[dict]:
     path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -63,7 +55,7 @@ def assert_no_key_reached(listener: RawListener) -> None:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 @pytest.mark.parametrize("route", ["chat", "edits", "messages"])
-def test_a_redirected_post_is_an_error_that_names_the_other_host(run, fake, env, workdir, photo, route, status):
+def test_a_redirected_post_is_an_error_that_names_the_other_host(run, fake, env, workdir, in_photo, route, status):
     stolen = chat_image_reply([make_png(8, 8)]).payload()  # what the other host would like saved as the image
     with RawListener(Answer(body=stolen)) as other:
         fake.enqueue(route, Reply(status=status, headers={"Location": other.url + "/collect"}))
@@ -206,7 +198,7 @@ DEEP = b'{"id": "gen-deep", "choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}
 
 @pytest.mark.parametrize("route", ["chat", "images", "edits", "messages"])
 @pytest.mark.parametrize("status", [200, 500])
-def test_json_nested_100000_deep_is_a_provider_error(run, fake, workdir, photo, route, status):
+def test_json_nested_100000_deep_is_a_provider_error(run, fake, workdir, in_photo, route, status):
     fake.enqueue(route, Reply(status=status, body=DEEP, content_type="application/json"))
     result = run(*COMMANDS[route], "--retries", "0")
     doc = assert_one_json(result)
