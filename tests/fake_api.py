@@ -4,7 +4,10 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 answers, on one port:
 
 * OpenRouter under ``/api/v1``: chat completions, the Images API, ``/key``, ``/models`` and
   ``/generation``;
-* OpenAI under ``/v1``: ``/images/edits`` (multipart/form-data);
+* OpenAI under ``/v1``: ``/images/edits`` (multipart/form-data), ``/images/generations``, and the
+  Batch API (``/files``, ``/batches``: see ``fake_batch``);
+* Google's Gemini API under ``/v1beta``: ``models/{model}:generateContent`` and Batch Mode
+  (``:batchGenerateContent``, ``/batches``, the Files API upload and download; see ``fake_batch``);
 * Anthropic: ``/v1/messages``;
 * ``/files/<name>``: bytes registered with :meth:`FakeAPI.add_file` (for https-URL images).
 
@@ -588,6 +591,82 @@ def edits_reply(images: Sequence[bytes] = ()) -> Reply:
     return Reply(json={"created": int(time.time()), "data": data, "usage": usage})
 
 
+def generations_reply(images: Sequence[bytes] = (), quality: str = "medium", size: str = "1024x1024",
+                      output_format: str = "png") -> Reply:
+    """An OpenAI ``/images/generations`` response, as the API reference shows it: ``created``,
+    ``data[].b64_json``, the options used, and token ``usage`` (no price)."""
+    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [make_png(64, 64)]]
+    usage = {"total_tokens": 1100 * len(data), "input_tokens": 44, "output_tokens": 1056 * len(data),
+             "input_tokens_details": {"text_tokens": 44, "image_tokens": 0},
+             "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056 * len(data)}}
+    return Reply(json={"created": int(time.time()), "background": "opaque", "data": data, "output_format": output_format,
+                       "quality": quality, "size": size, "usage": usage})
+
+
+#: google.rpc.Code names by HTTP status, as the Gemini API sends them (ai.google.dev troubleshooting).
+GOOGLE_STATUSES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+                   500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def gemini_error_json(status: int, message: str = "Fake Gemini error", rpc_status: str | None = None,
+                      details: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message, "status": rpc_status or GOOGLE_STATUSES.get(status, "UNKNOWN"),
+                      **({"details": list(details)} if details else {})}}
+
+
+def gemini_error_reply(status: int, message: str = "Fake Gemini error", rpc_status: str | None = None,
+                       details: Sequence[dict[str, Any]] = (), retry_delay: str | None = None) -> Reply:
+    """A Gemini API error: ``{"error": {"code", "message", "status", "details"}}`` (google.rpc.Status)."""
+    details = list(details)
+    if retry_delay is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
+    return Reply(status=status, json=gemini_error_json(status, message, rpc_status, details))
+
+
+def gemini_bad_key_reply() -> Reply:
+    """What the Gemini API answers a wrong key: 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID."""
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}
+    return gemini_error_reply(400, "API key not valid. Please pass a valid API key.", details=[info])
+
+
+def gemini_usage(images: int = 1) -> dict[str, Any]:
+    return {"promptTokenCount": 12, "candidatesTokenCount": 1290 * images + 20, "totalTokenCount": 1290 * images + 32,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}],
+            "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": 1290 * images},
+                                        {"modality": "TEXT", "tokenCount": 20}]}
+
+
+def gemini_response_json(images: Sequence[bytes] = (), model: str = "gemini-3.1-flash-image-preview",
+                         text: str | None = "Here is your image.", finish_reason: str = "STOP",
+                         mime: str = "image/png") -> dict[str, Any]:
+    """A GenerateContentResponse with image output: ``candidates[0].content.parts`` holding a text
+    part and ``inlineData`` parts, ``finishReason``, ``usageMetadata``, ``modelVersion``, ``responseId``."""
+    parts: list[dict[str, Any]] = [{"text": text}] if text else []
+    parts += [{"inlineData": {"mimeType": mime, "data": base64.b64encode(image).decode("ascii")}} for image in images]
+    return {"candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": finish_reason, "index": 0}],
+            "usageMetadata": gemini_usage(len(images)), "modelVersion": model, "responseId": f"resp-{next(_GEN_IDS)}"}
+
+
+def gemini_reply(images: Sequence[bytes] = (), **fields: Any) -> Reply:
+    return Reply(json=gemini_response_json(images or [make_png(64, 64)], **fields))
+
+
+def gemini_no_image_reply(finish_reason: str = "IMAGE_SAFETY", text: str | None = None) -> Reply:
+    """A candidate that stopped without an image (``finishReason`` IMAGE_SAFETY, NO_IMAGE, ...)."""
+    document = gemini_response_json([], text=text, finish_reason=finish_reason)
+    if not text:
+        document["candidates"][0].pop("content")  # a blocked candidate carries no content at all
+    return Reply(json=document)
+
+
+def gemini_blocked_reply(reason: str = "PROHIBITED_CONTENT") -> Reply:
+    """A blocked prompt: no candidates, ``promptFeedback.blockReason``, HTTP 200."""
+    return Reply(json={"promptFeedback": {"blockReason": reason}, "usageMetadata": {"promptTokenCount": 9,
+                                                                                     "totalTokenCount": 9},
+                       "modelVersion": "gemini-3.1-flash-image-preview", "responseId": f"resp-{next(_GEN_IDS)}"})
+
+
 def messages_reply(text: str, model: str = "claude-sonnet-4-6", stop_reason: str = "end_turn") -> Reply:
     """An Anthropic Messages API response whose only content block is ``text``."""
     body = {
@@ -688,9 +767,40 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/models"): "openai_models",
     ("POST", "/v1/messages"): "messages",
 }
-ROUTE_NAMES = frozenset(ROUTES.values()) | {"files", "image_endpoints", "unknown"}
+ROUTES[("POST", "/v1/images/generations")] = "generations"
+ROUTES[("POST", "/v1/files")] = "openai_file_create"
+ROUTES[("POST", "/v1/batches")] = "openai_batch_create"
+ROUTES[("GET", "/v1/batches")] = "openai_batch_list"
+ROUTES[("GET", "/v1beta/batches")] = "gemini_batch_list"
+ROUTES[("POST", "/upload/v1beta/files")] = "gemini_upload"
+# (method, path pattern) -> route, for paths that carry an id or a model.
+PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("POST", re.compile(r"/v1beta/models/[^/:]+:generateContent"), "gemini"),
+    ("POST", re.compile(r"/v1beta/models/[^/:]+:batchGenerateContent"), "gemini_batch_create"),
+    ("GET", re.compile(r"/v1beta/batches/[^/:]+"), "gemini_batch_get"),
+    ("POST", re.compile(r"/v1beta/batches/[^/:]+:cancel"), "gemini_batch_cancel"),
+    ("GET", re.compile(r"/download/v1beta/files/[^/:]+:download"), "gemini_download"),
+    ("POST", re.compile(r"/upload/v1beta/files"), "gemini_upload"),
+    ("GET", re.compile(r"/v1/files/[^/]+/content"), "openai_file_content"),
+    ("GET", re.compile(r"/v1/batches/[^/]+"), "openai_batch_get"),
+    ("POST", re.compile(r"/v1/batches/[^/]+/cancel"), "openai_batch_cancel"),
+)
+ROUTE_NAMES = frozenset(ROUTES.values()) | {route for _, _, route in PATTERNS} | {"files", "image_endpoints", "unknown"}
 #: Model id prefixes of image-only models (checked only with ``FakeAPI.strict_modalities``).
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
+
+
+def gemini_request_problem(record: Recorded) -> Reply | None:
+    """The error the Gemini API gives a request without a key, or with a body it cannot take."""
+    if not record.headers.get("x-goog-api-key"):
+        return gemini_error_reply(403, "Method doesn't allow unregistered callers (callers without established "
+                                       "identity). Please use API Key or other form of API consumer identity to "
+                                       "call this API.")
+    request = record.json
+    contents = request.get("contents") if isinstance(request, dict) else None
+    if not isinstance(contents, list) or not contents:
+        return gemini_error_reply(400, "* GenerateContentRequest.contents: contents is not specified")
+    return None
 
 
 def route_for(method: str, path: str) -> str:
@@ -698,7 +808,9 @@ def route_for(method: str, path: str) -> str:
         return "files"
     if method == "GET" and path.startswith("/api/v1/images/models/") and path.endswith("/endpoints"):
         return "image_endpoints"
-    return ROUTES.get((method, path), "unknown")
+    if (method, path) in ROUTES:
+        return ROUTES[(method, path)]
+    return next((route for verb, pattern, route in PATTERNS if verb == method and pattern.fullmatch(path)), "unknown")
 
 
 def _read_chunked(rfile: BinaryIO) -> bytes:
@@ -912,12 +1024,17 @@ class FakeAPI:
     def anthropic_url(self) -> str:
         return self.url
 
+    @property
+    def gemini_url(self) -> str:
+        return self.url + "/v1beta"
+
     def env(self) -> dict[str, str]:
         """Environment variables pointing image-gen at this fake."""
         return {
             "OPENROUTER_BASE_URL": self.openrouter_url,
             "OPENAI_BASE_URL": self.openai_url,
             "ANTHROPIC_BASE_URL": self.anthropic_url,
+            "GEMINI_BASE_URL": self.gemini_url,
         }
 
     # -- scripting and recording -------------------------------------------------------------
@@ -1032,6 +1149,30 @@ class FakeAPI:
         match = re.fullmatch(r"(\d+)x(\d+)", form.get("size", ""))
         size = (int(match[1]), int(match[2])) if match else (1024, 1024)
         return edits_reply([self._image(size=size)] * max(1, min(count, 10)))
+
+    def _default_generations(self, record: Recorded) -> Reply:
+        request = record.json if isinstance(record.json, dict) else {}
+        if not record.headers.get("authorization", "").startswith("Bearer "):
+            return openai_error_reply(401, "You didn't provide an API key.")
+        if not isinstance(request.get("prompt"), str):
+            return openai_error_reply(400, "Missing required parameter: 'prompt'.")
+        if "response_format" in request and str(request.get("model", "")).startswith("gpt-image"):
+            return openai_error_reply(400, "Unknown parameter: 'response_format'.")
+        count = request.get("n") if isinstance(request.get("n"), int) else 1
+        match = re.fullmatch(r"(\d+)x(\d+)", str(request.get("size", "")))
+        size = (int(match[1]), int(match[2])) if match else (1024, 1024)
+        return generations_reply([self._image(size=size)] * max(1, min(count, 10)), size=f"{size[0]}x{size[1]}",
+                                 quality=str(request.get("quality") or "auto"))
+
+    def _default_gemini(self, record: Recorded) -> Reply:
+        problem = gemini_request_problem(record)
+        if problem is not None:
+            return problem
+        request = record.json
+        config = request.get("generationConfig") or {}
+        image_config = config.get("imageConfig") if isinstance(config.get("imageConfig"), dict) else {}
+        model = record.path.rsplit("/", 1)[-1].split(":", 1)[0]
+        return gemini_reply([self._image(image_config.get("aspectRatio"))], model=model)
 
     def _default_messages(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}

@@ -14,18 +14,21 @@ DEFAULT_BASE_URLS = {
     "openrouter": ("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1"),
     "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
     "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+    "google": ("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"),
 }
 
 KEY_VARS = {
     "openrouter": OPENROUTER_KEY_VARS,
     "openai": ("OPENAI_API_KEY",),
     "anthropic": ("ANTHROPIC_API_KEY",),
+    "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 }
 
 KEY_HINTS = {
     "openrouter": "export OPENROUTER_API_KEY_IMAGES=sk-or-... (OPENROUTER_API_KEY also works)",
-    "openai": "export OPENAI_API_KEY=sk-... (needed for edit.py --mode openai)",
+    "openai": "export OPENAI_API_KEY=sk-... (needed for --provider openai and edit.py --mode openai)",
     "anthropic": "export ANTHROPIC_API_KEY=sk-ant-... (or use review.py --provider openrouter)",
+    "google": "export GEMINI_API_KEY=... (a Google AI Studio key; GOOGLE_API_KEY also works) for --provider google",
 }
 
 

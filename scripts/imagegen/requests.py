@@ -158,6 +158,7 @@ _IMAGES_API = (
     Field("background", v.choice(*BACKGROUNDS)),
 )
 _LOOK = (
+    Field("provider", v.choice(*choices.PROVIDERS)),
     Field("model", v.text),
     Field("fallback_model", v.text),  # the script's default model; a preset's model wins over it
     Field("aspect_ratio", v.ratio),
@@ -176,6 +177,7 @@ class ImageRequest(Request):
 
     prompt: str
     n: int
+    provider: str | None
     model: str | None
     fallback_model: str | None
     aspect_ratio: str | None

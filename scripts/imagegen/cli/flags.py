@@ -71,14 +71,19 @@ def add_style_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None, *,
-                   fallback_model: str | None = None, fallback_ratio: str = "1:1") -> None:
+                   fallback_model: str | None = None, fallback_ratio: str = "1:1", provider: bool = False) -> None:
     """--model, --aspect-ratio, --size/--image-size, --seed. ``default_model`` overrides presets;
     ``fallback_model`` only replaces the built-in default (a preset still wins over it)."""
     group = parser.add_argument_group("model")
     default_text = default_model or f"the preset's, else {fallback_model or registry.DEFAULT_MODEL}"
     group.add_argument("--model", default=default_model,
-                       help=f"model alias ({', '.join(registry.aliases())}) or full OpenRouter id "
-                            f"(default {default_text})")
+                       help=f"model alias ({', '.join(registry.aliases())}), full OpenRouter id, or a Google "
+                            f"(gemini-...) or OpenAI (gpt-image-...) model id (default {default_text})")
+    if provider:
+        group.add_argument("--provider", choices=choices.PROVIDERS,
+                           help="who makes the image: openrouter (default; OPENROUTER_API_KEY), google (the Gemini "
+                                "API; GEMINI_API_KEY) or openai (the Images API; OPENAI_API_KEY). A gemini-... or "
+                                "gpt-image-... --model names its provider")
     if fallback_model:
         parser.set_defaults(fallback_model=fallback_model)
     group.add_argument("--aspect-ratio", type=ratio,

@@ -8,7 +8,7 @@ from typing import Any
 from ..cli import flags as cli
 from ..cli import runner
 
-DESCRIPTION = """Generate images through OpenRouter and print one JSON document on stdout.
+DESCRIPTION = """Generate images through OpenRouter (or Google or OpenAI directly) and print one JSON document on stdout.
 
 examples:
   generate.py --prompt "A red fox in snow" --output-dir ./data/
@@ -18,13 +18,15 @@ examples:
   generate.py --prompt "Make the sky stormy" --baseline-image ./shot.png --confirm-external-upload \\
       --baseline-source-kind current_attachment --must-keep "the lighthouse"
   generate.py --prompt "A lighthouse" --max-cost 0.05 --request-id chat-1234
+  generate.py --prompt "A red fox in snow" --provider google --model nanobanana-2
+  generate.py --prompt "A logo reading ACME" --model gpt-image-2 --quality medium
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser, fallback_model: str | None = None) -> None:
     """Every generate flag; generate_image.py shares them with another default model."""
     parser.add_argument("--prompt", required=True, help="what to draw")
-    cli.add_model_args(parser, fallback_model=fallback_model)
+    cli.add_model_args(parser, fallback_model=fallback_model, provider=True)
     cli.add_style_args(parser)
     parser.add_argument("--input-image", metavar="PATH", help="an image the model should work from")
     parser.add_argument("--prompt-upsampling", action=argparse.BooleanOptionalAction, default=None,

@@ -19,9 +19,10 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import ProviderError, provider_error
 
-# A data URL, or an Images/edits API "b64_json" value, opening a JSON string. JSON may write "/" as
-# "\/" (valid, and seen through proxies), so "data:image\/png;base64," opens an image too.
-_OPENERS = re.compile(rb'"(data:image(?:/|\\/)[A-Za-z0-9.+-]+;base64,)|"b64_json"\s*:\s*"')
+# A data URL, an Images/edits API "b64_json" value, or a Gemini inlineData "data" value, opening a
+# JSON string. JSON may write "/" as "\/" (valid, and seen through proxies), so
+# "data:image\/png;base64," opens an image too.
+_OPENERS = re.compile(rb'"(data:image(?:/|\\/)[A-Za-z0-9.+-]+;base64,)|"(?:b64_json|data)"\s*:\s*"')
 _OPENER_TAIL = 256  # bytes kept back between chunks: an opener may straddle two chunks
 _ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\"): b"\\"}
 PLACEHOLDER = "<inline-image:{}>"

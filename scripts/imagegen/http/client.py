@@ -173,8 +173,15 @@ class HttpClient:
         request = Request("POST", url, {**headers, "Content-Type": "application/json"}, body)
         return self.send(request, spool_dir=spool_dir)
 
-    def get(self, url: str, headers: dict[str, str] | None = None, max_bytes: int = MAX_BODY_BYTES) -> Response:
-        return self.send(Request("GET", url, dict(headers or {})), max_bytes=max_bytes)
+    def get(self, url: str, headers: dict[str, str] | None = None, max_bytes: int = MAX_BODY_BYTES, *,
+            spool_dir: Path | None = None) -> Response:
+        """GET. With ``spool_dir``, base64 images in the body are spooled out as :meth:`post_json` does
+        (a batch's results: JSON Lines, each line an image reply)."""
+        return self.send(Request("GET", url, dict(headers or {})), max_bytes=max_bytes, spool_dir=spool_dir)
+
+    def post_bytes(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
+        """POST a body as it is (an upload); ``headers`` name its type."""
+        return self.send(Request("POST", url, dict(headers), body))
 
     def post_multipart(self, url: str, content_type: str, chunks: list[bytes], length: int,
                        headers: dict[str, str], *, spool_dir: Path | None = None) -> Response:

@@ -33,6 +33,7 @@ class ModelSpec(NamedTuple):
     text_rendering: bool = False
     upsampling: bool = False
     known: bool = True
+    provider: str = "openrouter"  # who is called: openrouter, or google / openai directly
 
     @property
     def slug(self) -> str:
@@ -100,11 +101,30 @@ def aliases() -> list[str]:
     return list(BY_ALIAS)
 
 
-def resolve(name: str) -> ModelSpec:
-    """Find a model by alias or full OpenRouter id; unknown full ids get safe assumptions.
+def provider_named_by(name: str) -> str | None:
+    """The provider a bare model id belongs to (gemini-... is Google's, gpt-image-... OpenAI's), else None."""
+    from .direct import GEMINI_PREFIX, OPENAI_PREFIXES
 
-    A fresh live catalogue (``models.py --refresh``) supplies prices and capabilities.
+    lowered = name.strip().lower()
+    if lowered.startswith(GEMINI_PREFIX):
+        return "google"
+    if lowered.startswith(OPENAI_PREFIXES):
+        return "openai"
+    return None
+
+
+def resolve(name: str, provider: str | None = None) -> ModelSpec:
+    """Find a model by alias or full id for ``provider`` (None: the one a bare id names, else OpenRouter);
+    unknown full ids get safe assumptions.
+
+    For OpenRouter a fresh live catalogue (``models.py --refresh``) supplies prices and capabilities;
+    Google's and OpenAI's models come from ``models.direct``.
     """
+    provider = provider or provider_named_by(name) or "openrouter"
+    if provider != "openrouter":
+        from .direct_specs import direct_spec
+
+        return direct_spec(name.strip(), provider)
     name = name.strip()
     spec = BY_ALIAS.get(name) or BY_ID.get(name) or BY_ALIAS.get(name.lower())
     if spec is not None:
@@ -182,8 +202,9 @@ def image_tokens(pricing: Pricing, aspect_ratio: str) -> int:
     return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
 
 
-def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> Estimate:
-    """The expected price of ``count`` images of ``aspect_ratio`` at ``size``, and how it was reached."""
+def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, batch: bool = False) -> Estimate:
+    """The expected price of ``count`` images of ``aspect_ratio`` at ``size``, and how it was reached
+    (``batch``: at a provider batch engine's rate)."""
     pricing = spec.pricing
     width, height = pixels(aspect_ratio, size)
     guess = pricing.guess
@@ -204,20 +225,33 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> E
         each = pricing.per_million_tokens * tokens / 1_000_000
         basis = f"about {tokens} image tokens at ${pricing.per_million_tokens:g}/M"
         guess = True  # the provider decides the token count
+    elif spec.provider != "openrouter":
+        return Estimate(None, f"price unknown ({spec.id} is not in the built-in table of direct prices)", True)
     else:
         return Estimate(None, "price unknown (models.py --refresh fetches live prices)", True)
     if count > 1:
         basis += f", x {count} images"
+    if batch:
+        from .direct import BATCH_DISCOUNT
+
+        each *= BATCH_DISCOUNT
+        basis += f", at the batch rate ({BATCH_DISCOUNT:.0%} of the standard price)"
     if pricing.source == "live":
         basis += " (live price)"
+    elif pricing.source == "direct":
+        from .direct import NAMES, PRICES_AS_OF as DIRECT_AS_OF
+
+        basis += f" (list price of {NAMES[spec.provider]}, from the built-in table of {DIRECT_AS_OF}: an estimate)"
+        guess = True
     else:
         basis += f" (built-in price table of {PRICES_AS_OF}, the offline fallback: models.py --refresh for live prices)"
     return Estimate(round(each * count, 4), basis, guess)
 
 
-def estimate_usd(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1) -> float | None:
+def estimate_usd(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *,
+                 batch: bool = False) -> float | None:
     """The expected price of ``count`` images, or None when the model's price is unknown."""
-    return estimate(spec, aspect_ratio, size, count).usd
+    return estimate(spec, aspect_ratio, size, count, batch=batch).usd
 
 
 def format_estimate(value: float | None) -> str:

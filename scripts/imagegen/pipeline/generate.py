@@ -39,15 +39,22 @@ class Prepared(NamedTuple):
     enhance_model: str | None  # set when the prompt is to be enhanced first
 
 
-def images_options(request: Any) -> ImagesOptions | None:
-    """The Images API options for ``api images``; None for chat.
+def images_options(request: Any, provider: str = "openrouter") -> ImagesOptions | None:
+    """The Images API options: OpenRouter's with ``api images``, OpenAI's always; None for chat.
 
-    The options are refused with chat rather than dropped: chat completions cannot honour them,
-    and an image silently made without the asked-for transparency is worse than an error that
+    The options are refused where they cannot be honoured (OpenRouter chat, Google) rather than
+    dropped: an image silently made without the asked-for transparency is worse than an error that
     names the fix.
     """
     given = [flag for name, flag in OPTION_FLAGS if getattr(request, name) is not None]
-    if request.api != "images":
+    if provider == "google":
+        if request.api == "images" or given:
+            named = ", ".join(given) or "--api images"
+            raise UsageError(f"{named} {'is' if len(given) < 2 else 'are'} not offered by Google's Gemini API",
+                             details="drop " + ", ".join(given or ["--api images"]) + ", or use --provider openai "
+                                     "or OpenRouter's --api images for them")
+        return None
+    if request.api != "images" and provider != "openai":
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             raise UsageError(f"{', '.join(given)} only {verb} to the Images API",
@@ -73,13 +80,19 @@ def adapt_for_images_api(plan: plans.GenerationPlan, options: ImagesOptions, ups
 
 def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool = True) -> Prepared:
     """Every check a run makes before sending, touching no provider (the same at enqueue and run time)."""
-    options = images_options(request)
+    if request.provider == "google":
+        images_options(request, "google")  # refused before any file is read
     try:
         plan = plans.build(request)
     except ImageGenError as error:
         notify_hints(error.extra.get("clarify_hints") or [], show_hints)
         raise
-    if options is not None:
+    options = images_options(request, plan.provider)
+    if plan.provider != "openrouter":
+        from . import direct
+
+        direct.adapt(plan, options)
+    elif options is not None:
         adapt_for_images_api(plan, options, request.prompt_upsampling)
     notify_hints([hint.to_dict() for hint in plan.clarify_hints], show_hints)
     if request.request_id:
@@ -96,8 +109,8 @@ def check_parameters(plan: plans.GenerationPlan, options: ImagesOptions | None) 
     """
     from .. import config
 
-    if not config.catalogue_path().exists():
-        return
+    if plan.provider != "openrouter" or not config.catalogue_path().exists():
+        return  # the live catalogue is OpenRouter's
     from ..models import catalogue
 
     parameters = catalogue.supported_parameters(plan.spec.id)
@@ -140,6 +153,10 @@ def _refuse(model: str, name: str, value: Any, flag: str, descriptor: Any, other
 
 def image_calls(plan: plans.GenerationPlan, options: ImagesOptions | None) -> list[Call]:
     """The calls that make the plan's images: one chat call per image, or one Images API call for all."""
+    if plan.provider != "openrouter":
+        from . import direct
+
+        return direct.image_calls(plan, options)
     if options is None:
         from ..providers import openrouter_chat
 
@@ -196,7 +213,8 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
         enhance.enhance_plan(plan, paid, prepared.enhance_model)
     calls = image_calls(plan, options)
     label = f"waiting for {plan.spec.alias}" + (" (Images API)" if options is not None else "")
-    estimate_each = plan.estimate_usd if options is not None else plan.estimate_each_usd
+    one_call = options is not None  # the Images APIs make every image in one call
+    estimate_each = plan.estimate_usd if one_call else plan.estimate_each_usd
     outcomes, elapsed_ms = timed(lambda: paid.send_all(calls, model=plan.spec.id, estimate_each=estimate_each,
                                                        label=label, spool_dir=writer.target_dir()))
     replies = [o for o in outcomes if not isinstance(o, ImageGenError)]

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..images import files as images
 from ..images import masks
 from ..images.writer import ImageWriter
-from ..models import registry
+from ..models import direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
 from .edit import parent_record
@@ -56,7 +56,7 @@ class OpenAIEditPlan:
     @property
     def estimate_usd(self) -> float | None:
         size = self.size if self.size in ("1024x1024", "1536x1024", "1024x1536") else self._nearest_size()
-        return openai_images.estimate_usd(self.model, self.quality, size, self.count)
+        return direct.openai_estimate(self.model, self.quality, size, self.count)
 
     def compositor(self) -> Any:
         """With --keep-unmasked, what turns the provider's image into the one saved (None: saved as is)."""
@@ -74,11 +74,11 @@ class OpenAIEditPlan:
         return (first.width, first.height) if first.width and first.height else None
 
     def estimate_basis(self) -> str:
-        info = openai_images.model_info(self.model)
+        info = direct.openai_model(self.model)
         if info is None:
             return f"no price known for {self.model}"
         source = "OpenAI's list prices" if info.prices_known else \
-            f"assumed rates (gpt-image-1's list prices, as of {openai_images.PRICES_AS_OF}), not {self.model}'s own"
+            f"assumed rates (gpt-image-1's list prices, as of {direct.PRICES_AS_OF}), not {self.model}'s own"
         return f"output tokens per image from OpenAI's guide at {source}"
 
     def _nearest_size(self) -> str:
@@ -168,20 +168,20 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
 
 def _check_model(model: str, request: EditRequest) -> None:
     """Refuse, before paying, a model OpenAI has shut down or an option the model does not take."""
-    if model in openai_images.RETIRED:
-        raise UsageError(f"OpenAI shut {model} down on {openai_images.RETIRED[model]}",
-                         details=f"use --openai-model {DEFAULT_MODEL} (or one of {', '.join(openai_images.MODELS)})",
+    if model in direct.OPENAI_RETIRED:
+        raise UsageError(f"OpenAI shut {model} down on {direct.OPENAI_RETIRED[model]}",
+                         details=f"use --openai-model {DEFAULT_MODEL} (or one of {', '.join(direct.OPENAI_MODELS)})",
                          kind="model_unavailable")
-    info = openai_images.model_info(model)
+    info = direct.openai_model(model)
     if request.markup:
         if request.mask or request.mask_rects:
             raise UsageError("--markup cannot be combined with a mask", details="give --markup or a mask, not both")
         if info is None or not info.markup:
-            takers = [name for name, entry in openai_images.MODELS.items() if entry.markup]
+            takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.markup]
             raise UsageError(f"{model} does not take --markup", details="use --openai-model " + " or ".join(takers),
                              kind="unsupported")
     if request.input_fidelity and info is not None and not info.input_fidelity:
-        takers = [name for name, entry in openai_images.MODELS.items() if entry.input_fidelity]
+        takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",
                          details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported")
 

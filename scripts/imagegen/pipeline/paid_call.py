@@ -63,7 +63,7 @@ class PaidRun:
             from .. import config
             from ..http.client import HttpClient
 
-            secrets = [config.api_key(p) for p in ("openrouter", "openai", "anthropic") if config.key_variable(p)]
+            secrets = [config.api_key(p) for p in config.KEY_VARS if config.key_variable(p)]
             self._client = HttpClient(timeout=self.options.timeout, retries=self.options.retries, secrets=secrets,
                                       verbose=not self.options.quiet, gate=self.gate)
         return self._client

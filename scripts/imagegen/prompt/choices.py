@@ -8,6 +8,7 @@ DEFAULT_MAX_BASELINE_MB = 10.0
 VARIATION_STRENGTHS = ("low", "medium", "high")
 DEFAULT_ENHANCE_MODEL = "google/gemini-2.5-flash"
 APIS = ("chat", "images")
+PROVIDERS = ("openrouter", "google", "openai")  # who --provider sends generations to (default openrouter)
 QUALITIES = ("low", "medium", "high", "auto")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 BACKGROUNDS = ("transparent", "opaque", "auto")

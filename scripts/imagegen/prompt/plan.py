@@ -52,8 +52,13 @@ class GenerationPlan:
         self.clarify_hints: list[clarify.Hint] = []
         self.scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
         self.enhancement: dict[str, Any] | None = None
+        self.batch = False  # made by the provider's batch engine (a queue job --via batch): batch prices
 
     def expected_size(self) -> tuple[int, int] | None:
+        frame = self.extra_result.get("openai_size")  # the frame OpenAI was asked for
+        if isinstance(frame, str) and "x" in frame:
+            width, _, height = frame.partition("x")
+            return int(width), int(height)
         return registry.pixels(self.aspect_ratio, self.size)
 
     @property
@@ -62,7 +67,7 @@ class GenerationPlan:
 
     @property
     def estimate(self) -> registry.Estimate:
-        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count)
+        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count, batch=self.batch)
 
     @property
     def estimate_usd(self) -> float | None:
@@ -70,7 +75,11 @@ class GenerationPlan:
 
     @property
     def estimate_each_usd(self) -> float | None:
-        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1)
+        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1, batch=self.batch)
+
+    @property
+    def provider(self) -> str:
+        return self.spec.provider
 
     def image_urls(self) -> list[str]:
         """Every image sent, in order: the baseline first, then input images, then style references."""
@@ -86,6 +95,7 @@ class GenerationPlan:
             "prompt": self.prompt,
             "enhanced_prompt": self.enhanced_prompt,
             "model": self.spec.id,
+            "api_provider": self.spec.provider,
             "preset": self.preset.shown if self.preset else None,
             "preset_file": str(self.preset.path) if self.preset else None,
             "aspect_ratio": self.aspect_ratio,
@@ -141,13 +151,15 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
         preset = presets.load(request.preset)
     defaults = preset.defaults if preset else {}
     fallback = config.default_model(role, request.fallback_model or default_model)  # $IMAGEGEN_MODEL and friends
-    spec = registry.resolve(request.model or defaults.get("model") or fallback)
+    notes: list[str] = []
+    spec = _resolve_model(request, defaults, fallback, notes)
     plan = GenerationPlan(
         spec, prompt,
-        aspect_ratio=request.aspect_ratio or defaults.get("aspect_ratio") or DEFAULT_ASPECT_RATIO,
-        size=request.size or defaults.get("size") or DEFAULT_SIZE,
+        aspect_ratio=request.aspect_ratio or _preset_value(spec, "aspect_ratio", defaults, notes) or DEFAULT_ASPECT_RATIO,
+        size=request.size or _preset_value(spec, "size", defaults, notes) or _default_size(spec),
         count=request.n, seed=request.seed, preset=preset,
     )
+    plan.warnings += notes
     if preset:
         plan.warnings += preset.warnings
     if spec.id in registry.RETIRED_NOTES:
@@ -161,6 +173,39 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     steering.check_prompt(plan, request)
     compose_prompt(plan)
     return plan
+
+
+def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback: str,
+                   notes: list[str]) -> registry.ModelSpec:
+    """--model, else the preset's, else the default, for --provider (None: OpenRouter, or the provider a
+    bare model id names). On a direct provider a preset's or default model it does not serve gives way
+    to the provider's default, with a note; a --model it does not serve is refused."""
+    provider = request.provider
+    if provider in (None, "openrouter") or request.model:
+        return registry.resolve(request.model or defaults.get("model") or fallback, provider)
+    from ..models import direct_specs
+
+    for source, name in (("the preset's model", defaults.get("model")), ("the default model", fallback)):
+        if name and direct_specs.served_by(name, provider):
+            return registry.resolve(name, provider)
+        if name and source == "the preset's model":
+            notes.append(f"{source} {name} is not served by --provider {provider}; "
+                         f"using {direct_specs.default_model(provider)}")
+    return registry.resolve(direct_specs.default_model(provider), provider)
+
+
+def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any], notes: list[str]) -> Any:
+    """A preset's aspect ratio or size, unless a direct provider's model lacks it (then its default, noted)."""
+    value = defaults.get(name)
+    allowed = spec.ratios if name == "aspect_ratio" else spec.sizes
+    if value and spec.provider != "openrouter" and value not in allowed:
+        notes.append(f"{spec.id} has no {name.replace('_', ' ')} {value} (the preset's); its default is used")
+        return None
+    return value
+
+
+def _default_size(spec: registry.ModelSpec) -> str:
+    return DEFAULT_SIZE if DEFAULT_SIZE in spec.sizes else spec.sizes[-1]
 
 
 def compose_prompt(plan: GenerationPlan) -> None:
@@ -224,6 +269,7 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
     estimate = plan.estimate
     return {
         "model": plan.spec.id,
+        "api_provider": plan.spec.provider,
         "prompt": plan.prompt,
         "enhanced_prompt": plan.enhanced_prompt,
         "preset": plan.preset.shown if plan.preset else None,

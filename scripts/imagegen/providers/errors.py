@@ -1,5 +1,6 @@
 """Provider errors as the providers define them: OpenRouter's ``error.metadata.error_type`` and
-``error.availability``, OpenAI's ``error.code``, Anthropic's ``error.type``.
+``error.availability``, OpenAI's ``error.code``, Anthropic's ``error.type``, Google's
+``error.status`` (a ``google.rpc.Code`` name) and ``error.details``.
 
 The HTTP layer classifies a failed status by its number (and decides whether to send again); an
 endpoint module then hands the error here with the body, and gets back the kind its provider
@@ -37,6 +38,14 @@ ANTHROPIC_TYPES = {"authentication_error": "auth", "permission_error": "auth", "
                    "rate_limit_error": "rate_limited", "overloaded_error": "provider_error",
                    "invalid_request_error": "bad_request", "request_too_large": "bad_request",
                    "billing_error": "credits"}
+# Google's error.status (google.rpc.Code names, https://ai.google.dev/gemini-api/docs/troubleshooting).
+GOOGLE_STATUSES = {"INVALID_ARGUMENT": "bad_request", "FAILED_PRECONDITION": "bad_request",
+                   "OUT_OF_RANGE": "bad_request", "UNAUTHENTICATED": "auth", "PERMISSION_DENIED": "auth",
+                   "NOT_FOUND": "model_unavailable", "RESOURCE_EXHAUSTED": "rate_limited",
+                   "INTERNAL": "provider_error", "UNAVAILABLE": "provider_error", "UNKNOWN": "provider_error",
+                   "DEADLINE_EXCEEDED": "timeout", "CANCELLED": "provider_error", "ABORTED": "provider_error"}
+GOOGLE_REASONS = {"API_KEY_INVALID": "auth", "API_KEY_SERVICE_BLOCKED": "auth", "SERVICE_DISABLED": "auth",
+                  "BILLING_DISABLED": "credits", "CONSUMER_SUSPENDED": "auth"}
 NEVER_RETRIED = frozenset({"moderation", "refusal", "model_unavailable", "auth", "credits", "bad_request"})
 # The fixes that hold whatever else an error says (fallback models come first).
 HINTS = {kind: PROVIDER_FIXES[kind] for kind in ("moderation", "refusal", "model_unavailable")}
@@ -122,6 +131,46 @@ def anthropic(error: dict[str, Any], status: int | None, *, base: ProviderError 
                     HINTS.get(kind), {"error_type": error_type} if error_type else {}, base, words=message)
 
 
+def google(error: dict[str, Any], status: int | None, *, base: ProviderError | None = None) -> ProviderError:
+    """A Gemini API ``error`` object: ``{"code", "message", "status", "details": [...]}``.
+
+    ``details`` may hold an ErrorInfo (``reason`` API_KEY_INVALID: a bad key, sent as 400) and a
+    RetryInfo (``retryDelay`` "37s"). A 429 whose quota ``limit: 0`` is no rate limit: the key's
+    project has no quota for the model at all (the free tier has none for image models)."""
+    code = error.get("status") if isinstance(error.get("status"), str) else None
+    details = [d for d in error.get("details") or [] if isinstance(d, dict)] if isinstance(
+        error.get("details"), list) else []
+    reasons = [d.get("reason") for d in details if isinstance(d.get("reason"), str)]
+    kind = next((GOOGLE_REASONS[r] for r in reasons if r in GOOGLE_REASONS), None) or GOOGLE_STATUSES.get(code or "")
+    kind = kind or (base.kind if base else "provider_error")
+    message = _text(error.get("message"), 300) or "Google reported an error"
+    fix = HINTS.get(kind)
+    quotas = [str(v.get("quotaId")) for d in details for v in d.get("violations") or [] if isinstance(v, dict)]
+    daily = kind == "rate_limited" and any("PerDay" in quota for quota in quotas)
+    if kind == "rate_limited" and "limit: 0" in message:
+        kind, fix = "credits", ("this key's Google project has no quota for the model (the free tier has none for "
+                                "image models): enable billing in Google AI Studio, or use --provider openrouter")
+    elif daily:
+        fix = "the key's daily quota for this model is used up (it resets at midnight Pacific time): wait, " \
+              "raise the quota in Google AI Studio, or use --provider openrouter"
+    elif code == "FAILED_PRECONDITION":
+        fix = "the Gemini API refuses this key here (free tier not offered in this region?): enable billing, or " \
+              "use --provider openrouter"
+    retry_after = None
+    for detail in details:
+        delay = detail.get("retryDelay")
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                retry_after = max(0.0, min(float(delay[:-1]), 3600.0))
+            except ValueError:
+                pass
+    extra = {k: v for k, v in (("error_status", code), ("error_reason", reasons[0] if reasons else None)) if v}
+    retryable = False if kind in NEVER_RETRIED or daily else (
+        base.retryable if base else PROVIDER_KINDS.get(kind, True))
+    return _rebuilt(kind, f"HTTP {status}: {message}" if status else message, status, retryable, fix, extra, base,
+                    retry_after, words=message)
+
+
 def _rebuilt(kind: str, message: str, status: int | None, retryable: bool, details: str | None,
              extra: dict[str, Any], base: ProviderError | None, retry_after: float | None = None,
              words: str | None = None) -> ProviderError:
@@ -136,7 +185,7 @@ def _rebuilt(kind: str, message: str, status: int | None, retryable: bool, detai
 
 
 def refine(error: ProviderError, reader: Any) -> ProviderError:
-    """``error`` (a failed status from the HTTP layer) re-read by ``reader`` (openrouter, openai or
-    anthropic) from the body it kept; unchanged when the body holds no error object."""
+    """``error`` (a failed status from the HTTP layer) re-read by ``reader`` (openrouter, openai,
+    anthropic or google) from the body it kept; unchanged when the body holds no error object."""
     found = error_object(error.body)
     return reader(found, error.status, base=error) if found is not None else error

@@ -1,18 +1,20 @@
-"""OpenAI image edits (``POST {OPENAI_BASE_URL}/images/edits``): mask inpainting with gpt-image models.
+"""OpenAI's Images API: generations (``POST {OPENAI_BASE_URL}/images/generations``, JSON) and
+edits (``POST {OPENAI_BASE_URL}/images/edits``, multipart: mask inpainting) with gpt-image models.
 
 The multipart form is built by one pure function (:func:`form`) that the run and ``--dry-run``
 share. ``response_format`` is never sent: gpt-image models answer it with HTTP 400 and always
-return base64 anyway. OpenAI reports token counts, not a price; :func:`cost_from_usage` prices
-them at list rates.
+return base64 anyway. OpenAI reports token counts, not a price; ``models.direct`` prices them at
+list rates.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..errors import ProviderError
 from ..http.multipart import FilePart
+from ..models import direct
 from .call import Call
 from .replies import parse_image_list
 
@@ -22,48 +24,7 @@ if TYPE_CHECKING:
     from ..images.masks import Mask
     from .replies import ProviderReply
 
-DEFAULT_MODEL = "gpt-image-2"
-PRICES_AS_OF = "2026-12-01"
-
-
-class OpenAIModel(NamedTuple):
-    """What one OpenAI image model takes, and its prices in USD per million tokens."""
-
-    text_in: float
-    image_in: float
-    text_out: float
-    image_out: float
-    input_fidelity: bool  # takes input_fidelity (gpt-image-2 must not get it)
-    markup: bool  # takes a markup overlay (GPT Image 2.5)
-    prices_known: bool  # False: the rates are assumed from the family's, not OpenAI's list
-
-
-# The models OpenAI serves (api-notes.md, checked on PRICES_AS_OF). gpt-image-1 was shut down on
-# 2026-10-23; gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01. The 2.x rates
-# are gpt-image-1's list prices until OpenAI's list is read here: every estimate from them says so.
-_FAMILY_RATES = (5.0, 10.0, 10.0, 40.0)
-MODELS = {
-    "gpt-image-2": OpenAIModel(*_FAMILY_RATES, input_fidelity=False, markup=False, prices_known=False),
-    **{name: OpenAIModel(*_FAMILY_RATES, input_fidelity=True, markup=name.startswith("gpt-image-2.5"),
-                         prices_known=False)
-       for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
-}
-RETIRED = {"gpt-image-1": "2026-10-23", "gpt-image-1-mini": "2026-12-01", "gpt-image-1.5": "2026-12-01",
-           "chatgpt-image-latest": "2026-12-01"}
-# Output tokens per image by quality and size, from OpenAI's image generation guide.
-OUTPUT_TOKENS = {
-    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
-    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
-    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
-}
-
-
-def model_info(model: str) -> OpenAIModel | None:
-    """The table's entry for ``model`` (a dated snapshot such as gpt-image-2-2026-06-01 counts as its model)."""
-    if model in MODELS:
-        return MODELS[model]
-    base = max((name for name in MODELS if model.startswith(name + "-")), key=len, default=None)
-    return MODELS[base] if base else None
+DEFAULT_MODEL = direct.OPENAI_DEFAULT
 
 
 def available_models(client: Any) -> list[str]:
@@ -72,6 +33,39 @@ def available_models(client: Any) -> list[str]:
     data = document.get("data") if isinstance(document, dict) else None
     ids = [item.get("id") for item in data if isinstance(item, dict)] if isinstance(data, list) else []
     return sorted(i for i in ids if isinstance(i, str) and i.startswith(("gpt-image", "chatgpt-image")))
+
+
+def generations_url() -> str:
+    return config.base_url("openai") + "/images/generations"
+
+
+# Our aspect ratios -> the three frames gpt-image models make (square, landscape, portrait).
+SQUARE, LANDSCAPE, PORTRAIT = "1024x1024", "1536x1024", "1024x1536"
+
+
+def frame_for(aspect_ratio: str) -> str:
+    """The gpt-image size nearest ``aspect_ratio`` (w:h)."""
+    width, _, height = aspect_ratio.partition(":")
+    try:
+        shape = float(width) / float(height)
+    except (ValueError, ZeroDivisionError):
+        return SQUARE
+    return SQUARE if 0.8 <= shape <= 1.25 else LANDSCAPE if shape > 1 else PORTRAIT
+
+
+def generation_body(model: str, prompt: str, *, size: str, n: int = 1, quality: str | None = None,
+                    output_format: str | None = None, background: str | None = None) -> dict[str, Any]:
+    """The /images/generations body (gpt-image models always answer base64: no response_format)."""
+    body: dict[str, Any] = {"model": model, "prompt": prompt, "n": n, "size": size}
+    optional = (("quality", quality), ("output_format", output_format), ("background", background))
+    body.update({name: value for name, value in optional if value is not None})
+    return body
+
+
+def generation_call(body: dict[str, Any]) -> Call:
+    model = str(body.get("model"))
+    return Call("openai", generations_url(), headers, lambda response: parse(response, model), body=body,
+                refine=refine)
 
 
 def edits_url() -> str:
@@ -128,36 +122,7 @@ def parse(response: Response, model: str) -> ProviderReply:
     reply = parse_image_list(response)
     reply.provider = reply.provider or "OpenAI"
     reply.model = reply.model or model
-    cost = cost_from_usage(model, reply.usage)
+    cost = direct.openai_cost(model, reply.usage)
     if cost is not None:
         reply.usage = {**reply.usage, "cost": cost}
     return reply
-
-
-def _count(details: Any, name: str) -> int | None:
-    value = details.get(name) if isinstance(details, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def cost_from_usage(model: str, usage: dict[str, Any]) -> float | None:
-    """The price of a reply from its token counts: text and image tokens, in and out, each at its own rate."""
-    info = model_info(model)
-    inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
-    text_in, image_in = _count(inputs, "text_tokens"), _count(inputs, "image_tokens")
-    text_out, image_out = _count(outputs, "text_tokens"), _count(outputs, "image_tokens")
-    if image_out is None and text_out is None:  # older replies give only the total, all image tokens
-        image_out, text_out = _count(usage, "output_tokens"), 0
-    counts = (text_in, image_in, text_out, image_out)
-    if info is None or any(c is None for c in counts):
-        return None
-    rates = (info.text_in, info.image_in, info.text_out, info.image_out)
-    return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[operator]
-
-
-def estimate_usd(model: str, quality: str | None, size: str, count: int) -> float | None:
-    """What ``count`` images of ``size`` should cost, from the output-token table (None: unknown)."""
-    info = model_info(model)
-    tokens = OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)
-    if info is None or tokens is None:
-        return None
-    return round(info.image_out * tokens / 1_000_000 * count, 4)

@@ -133,7 +133,12 @@ def chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[Im
 def parse_image_list(response: Response) -> ProviderReply:
     """An Images API or OpenAI edits reply: ``{"data": [{"b64_json"|"url"}], "usage"}``."""
     document, inline = skeleton(response)
-    raise_embedded_error(document, response.status)
+    return image_list_reply(document, inline, response.status)
+
+
+def image_list_reply(document: dict[str, Any], inline: dict[str, InlineImage], status: int) -> ProviderReply:
+    """The reply an images list (a call's, or one line of a batch's results) makes."""
+    raise_embedded_error(document, status)
     sources = []
     for item in document.get("data") or []:
         if not isinstance(item, dict):
@@ -152,6 +157,18 @@ def parse_image_list(response: Response) -> ProviderReply:
 
 def not_an_object(status: int, who: str = "the provider") -> Exception:
     return provider_error("provider_error", f"{who} sent JSON that is not an object", status=status)
+
+
+def json_object(response: Response, who: str) -> dict[str, Any]:
+    """A small JSON reply (no images in it) as an object, or the provider_error it is."""
+    try:
+        document = json.loads(bytes(response.body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise provider_error("provider_error", f"{who} sent an answer that is not JSON (HTTP {response.status})",
+                             status=response.status) from None
+    if not isinstance(document, dict):
+        raise not_an_object(response.status, who)
+    return document
 
 
 def text_of(content: Any) -> str | None:

@@ -1,0 +1,133 @@
+"""The models of the providers called directly (Google's Gemini API, OpenAI's Images API) and
+their prices: the one table for every call that does not go through OpenRouter.
+
+OpenRouter publishes live prices; these providers do not, so the prices below are copied from
+their pricing pages on :data:`PRICES_AS_OF` and every estimate made from them says so. Their
+batch engines bill :data:`BATCH_DISCOUNT` of the standard price.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+PRICES_AS_OF = "2026-12-01"
+BATCH_DISCOUNT = 0.5  # Gemini Batch Mode and the OpenAI Batch API: half the standard price
+GEMINI_PREFIX = "gemini-"
+OPENAI_PREFIXES = ("gpt-image-", "chatgpt-image-")
+NAMES = {"openrouter": "OpenRouter", "google": "Google's Gemini API", "openai": "OpenAI's Images API"}
+MAKERS = {"openrouter": "OpenRouter", "google": "Google", "openai": "OpenAI"}
+
+
+# -- Google -----------------------------------------------------------------------------------
+
+class GeminiModel(NamedTuple):
+    """One Gemini image model: the OpenRouter alias it matches, what it takes, USD per image by size."""
+
+    alias: str
+    per_image: dict[str, float]
+    sizes: tuple[str, ...]
+    extreme_ratios: bool  # 1:4, 4:1, 1:8, 8:1 as well as the standard ratios
+    max_refs: int
+    best_for: str
+
+
+# Standard (not batch) list prices per output image on Google's Gemini API pricing page.
+GEMINI_MODELS = {
+    "gemini-3.1-flash-image-preview": GeminiModel(
+        "nanobanana-2", {"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, ("0.5K", "1K", "2K", "4K"), True, 14,
+        "fast everyday generation, extreme aspect ratios"),
+    "gemini-3-pro-image-preview": GeminiModel(
+        "nanobanana-pro", {"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14,
+        "balanced quality, editing and reasoning"),
+}
+GEMINI_RETIRED = {"gemini-2.5-flash-image": "2026-10-02", "gemini-2.5-flash-image-preview": "2026-10-02",
+                  "gemini-2.0-flash-preview-image-generation": "2025-11-14"}
+GEMINI_DEFAULT = "gemini-3.1-flash-image-preview"
+
+
+def gemini_model(model: str) -> GeminiModel | None:
+    return GEMINI_MODELS.get(model)
+
+
+# -- OpenAI -----------------------------------------------------------------------------------
+
+class OpenAIModel(NamedTuple):
+    """What one OpenAI image model takes, and its prices in USD per million tokens."""
+
+    text_in: float
+    image_in: float
+    text_out: float
+    image_out: float
+    input_fidelity: bool  # takes input_fidelity (gpt-image-2 must not get it)
+    markup: bool  # takes a markup overlay (GPT Image 2.5)
+    prices_known: bool  # False: the rates are assumed from the family's, not OpenAI's list
+
+
+# The models OpenAI serves (checked on PRICES_AS_OF). gpt-image-1 was shut down on 2026-10-23;
+# gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01. The 2.x rates are
+# gpt-image-1's list prices until OpenAI's list is read here: every estimate from them says so.
+_FAMILY_RATES = (5.0, 10.0, 10.0, 40.0)
+OPENAI_MODELS = {
+    "gpt-image-2": OpenAIModel(*_FAMILY_RATES, input_fidelity=False, markup=False, prices_known=False),
+    **{name: OpenAIModel(*_FAMILY_RATES, input_fidelity=True, markup=name.startswith("gpt-image-2.5"),
+                         prices_known=False)
+       for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
+}
+OPENAI_RETIRED = {"gpt-image-1": "2026-10-23", "gpt-image-1-mini": "2026-12-01", "gpt-image-1.5": "2026-12-01",
+                  "chatgpt-image-latest": "2026-12-01"}
+OPENAI_DEFAULT = "gpt-image-2"
+# Output tokens per image by quality and size, from OpenAI's image generation guide.
+OUTPUT_TOKENS = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+
+
+def openai_model(model: str) -> OpenAIModel | None:
+    """The table's entry for ``model`` (a dated snapshot such as gpt-image-2-2026-06-01 counts as its model)."""
+    if model in OPENAI_MODELS:
+        return OPENAI_MODELS[model]
+    base = max((name for name in OPENAI_MODELS if model.startswith(name + "-")), key=len, default=None)
+    return OPENAI_MODELS[base] if base else None
+
+
+def output_tokens(quality: str | None, size: str) -> int | None:
+    """Image tokens OpenAI bills for one image of ``size`` (unknown or auto quality: the high tier)."""
+    return OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)
+
+
+def _count(details: Any, name: str) -> int | None:
+    value = details.get(name) if isinstance(details, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def openai_cost(model: str, usage: dict[str, Any]) -> float | None:
+    """The price of an OpenAI images reply from its token counts: text and image tokens, in and out,
+    each at its own rate."""
+    info = openai_model(model)
+    inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
+    text_in, image_in = _count(inputs, "text_tokens"), _count(inputs, "image_tokens")
+    if text_in is None and image_in is None and _count(usage, "input_tokens") is not None:
+        text_in, image_in = _count(usage, "input_tokens"), 0  # a prompt alone: all text tokens
+    text_out, image_out = _count(outputs, "text_tokens"), _count(outputs, "image_tokens")
+    if image_out is None and text_out is None:  # older replies give only the total, all image tokens
+        image_out, text_out = _count(usage, "output_tokens"), 0
+    counts = (text_in, image_in, text_out, image_out)
+    if info is None or any(c is None for c in counts):
+        return None
+    rates = (info.text_in, info.image_in, info.text_out, info.image_out)
+    return round(sum(rate * count for rate, count in zip(rates, counts)) / 1_000_000, 6)  # type: ignore[operator]
+
+
+def openai_estimate(model: str, quality: str | None, size: str, count: int) -> float | None:
+    """What ``count`` images of ``size`` should cost, from the output-token table (None: unknown)."""
+    info = openai_model(model)
+    tokens = output_tokens(quality, size)
+    if info is None or tokens is None:
+        return None
+    return round(info.image_out * tokens / 1_000_000 * count, 4)
+
+
+def batch_price(usd: float | None) -> float | None:
+    return None if usd is None else round(usd * BATCH_DISCOUNT, 6)

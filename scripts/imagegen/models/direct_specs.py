@@ -1,0 +1,88 @@
+"""Model names resolved for a direct provider: ``nanobanana-2``, ``google/gemini-3-pro-image-preview``
+or ``gemini-3-pro-image-preview`` on Google; ``gpt-image-2`` or ``openai/gpt-image-2`` on OpenAI.
+
+An alias resolves where its model exists at the provider; a model the provider has retired is
+refused with what to use instead; an id the table does not know is sent as it is, priced unknown
+(models are retired and added every few months: nothing here may depend on one being alive).
+"""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from . import direct
+from .pricing import Pricing
+from .registry import BY_ALIAS, EXTRA_TALL_WIDE, STANDARD_RATIOS, STANDARD_SIZES, ModelSpec
+
+PREFIXES = {"google": "google/", "openai": "openai/"}
+
+
+def default_model(provider: str) -> str:
+    return direct.GEMINI_DEFAULT if provider == "google" else direct.OPENAI_DEFAULT
+
+
+def native_id(name: str, provider: str) -> str:
+    """``name`` as the provider's own model id (an alias or an OpenRouter id translated)."""
+    spec = BY_ALIAS.get(name) or BY_ALIAS.get(name.lower())
+    if spec is not None:
+        name = spec.id
+    prefix = PREFIXES[provider]
+    return name[len(prefix):] if name.lower().startswith(prefix) else name
+
+
+def served_by(name: str, provider: str) -> bool:
+    """Whether ``name`` can name a model of ``provider`` at all (a flux alias cannot be Google's)."""
+    model = native_id(name, provider).lower()
+    if "/" in model:
+        return False
+    return model.startswith(direct.GEMINI_PREFIX if provider == "google" else direct.OPENAI_PREFIXES)
+
+
+def direct_spec(name: str, provider: str) -> ModelSpec:
+    """The spec of ``name`` on ``provider`` (google or openai); UsageError when it is not served there."""
+    if not served_by(name, provider):
+        raise UsageError(f"{name} is not a model of {direct.NAMES[provider]}",
+                         details=f"use one of {', '.join(_listed(provider))}, or drop --provider {provider} "
+                                 "to go through OpenRouter", kind="unknown_model")
+    model = native_id(name, provider)
+    retired = (direct.GEMINI_RETIRED if provider == "google" else direct.OPENAI_RETIRED).get(model)
+    if retired:
+        raise UsageError(f"{direct.MAKERS[provider]} shut {model} down on {retired}",
+                         details=f"use {default_model(provider)} (or one of {', '.join(_listed(provider))})",
+                         kind="model_unavailable")
+    return _gemini(model) if provider == "google" else _openai(model)
+
+
+def _listed(provider: str) -> list[str]:
+    if provider == "google":
+        return [f"{entry.alias} ({model})" for model, entry in direct.GEMINI_MODELS.items()]
+    return list(direct.OPENAI_MODELS)
+
+
+def _gemini(model: str) -> ModelSpec:
+    entry = direct.gemini_model(model)
+    if entry is None:  # a model newer than the table: send it, price unknown
+        return ModelSpec(model, model, "gemini", ("image", "text"), True, 14, True, "structured",
+                         STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES, Pricing("unknown", guess=True),
+                         "(not in the built-in table)", text_rendering=True, known=False, provider="google")
+    ratios = STANDARD_RATIOS + (EXTRA_TALL_WIDE if entry.extreme_ratios else ())
+    return ModelSpec(entry.alias, model, "gemini", ("image", "text"), True, entry.max_refs, True, "structured",
+                     ratios, entry.sizes, Pricing("per_image", per_image=dict(entry.per_image), guess=True,
+                                                  source="direct"),
+                     entry.best_for, text_rendering=True, provider="google")
+
+
+def _openai(model: str) -> ModelSpec:
+    """gpt-image models make three frames at one tier (1K); quality sets the price (see :func:`openai_pricing`)."""
+    return ModelSpec(model, model, "gpt", ("image",), False, 0, False, "natural", STANDARD_RATIOS, ("1K",),
+                     openai_pricing(model, None), "text in images, transparent backgrounds", text_rendering=True,
+                     known=direct.openai_model(model) is not None, provider="openai")
+
+
+def openai_pricing(model: str, quality: str | None) -> Pricing:
+    """Token pricing of one square image at ``quality`` (other frames cost half as much again)."""
+    info = direct.openai_model(model)
+    tokens = direct.output_tokens(quality, "1024x1024")
+    if info is None or tokens is None:
+        return Pricing("unknown", guess=True, source="direct")
+    return Pricing("image_tokens", per_million_tokens=info.image_out, tokens_per_image=tokens, guess=True,
+                   source="direct")
