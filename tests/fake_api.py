@@ -975,6 +975,10 @@ class FakeAPI:
         self._in_flight = self._peak = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        from tests.fake_batch import GeminiBatches, OpenAIBatches
+
+        self.gemini_batches = GeminiBatches(lambda: self._image())  #: Gemini Batch Mode's state
+        self.openai_batches = OpenAIBatches(lambda: self._image())  #: OpenAI's Batch API's state
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -1174,6 +1178,42 @@ class FakeAPI:
         model = record.path.rsplit("/", 1)[-1].split(":", 1)[0]
         return gemini_reply([self._image(image_config.get("aspectRatio"))], model=model)
 
+    def _default_gemini_batch_create(self, record: Recorded) -> Reply:
+        return self.gemini_batches.create(record)
+
+    def _default_gemini_batch_get(self, record: Recorded) -> Reply:
+        return self.gemini_batches.get(record)
+
+    def _default_gemini_batch_list(self, record: Recorded) -> Reply:
+        return self.gemini_batches.list(record)
+
+    def _default_gemini_batch_cancel(self, record: Recorded) -> Reply:
+        return self.gemini_batches.cancel(record)
+
+    def _default_gemini_upload(self, record: Recorded) -> Reply:
+        return self.gemini_batches.upload(record, self.url)
+
+    def _default_gemini_download(self, record: Recorded) -> Reply:
+        return self.gemini_batches.download(record)
+
+    def _default_openai_file_create(self, record: Recorded) -> Reply:
+        return self.openai_batches.upload(record)
+
+    def _default_openai_file_content(self, record: Recorded) -> Reply:
+        return self.openai_batches.content(record)
+
+    def _default_openai_batch_create(self, record: Recorded) -> Reply:
+        return self.openai_batches.create(record)
+
+    def _default_openai_batch_get(self, record: Recorded) -> Reply:
+        return self.openai_batches.get(record)
+
+    def _default_openai_batch_list(self, record: Recorded) -> Reply:
+        return self.openai_batches.list(record)
+
+    def _default_openai_batch_cancel(self, record: Recorded) -> Reply:
+        return self.openai_batches.cancel(record)
+
     def _default_messages(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
         return messages_reply(review_text(), model=str(request.get("model") or "claude-sonnet-4-6"))
@@ -1222,6 +1262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every default reply")
     parser.add_argument("--image-mb", type=float, default=0.0, help="default images are noise PNGs of about N MB")
     args = parser.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests.fake_batch, run as a script
     fake = FakeAPI(port=args.port)
     fake.latency = args.latency
     if args.image_mb > 0:

@@ -126,7 +126,7 @@ def test_queue_request_gallery(run, fake, workdir):
     doc = assert_one_json(result)
     assert result.code == 0 and doc["path"] == str(queue / "gallery-discord-9.html")
     assert doc["images"] == 3 and doc["failed"] == 1 and doc["cards"] == 4
-    assert doc["source"]["jobs"] == {"pending": 1, "running": 0, "results": 2, "failed": 1}
+    assert doc["source"]["jobs"] == {"pending": 1, "running": 0, "submitted": 0, "results": 2, "failed": 1}
     page = Path(doc["path"]).read_text()
     assert "flagged" in page and "A &lt;b&gt;bold&lt;/b&gt; idea" in page
     assert "1 failed, 1 still queued or running" in page

@@ -17,6 +17,15 @@ from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, SCRIPTS, TEST_KE
 from tests.fake_api import Reply, error_reply
 
 
+GEMINI_TEST_KEY = "gm-test-KEYMARKER-3c4d"
+
+
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """The conftest environment with a Gemini key as well: every provider's key is set."""
+    return {**env, "GEMINI_API_KEY": GEMINI_TEST_KEY}
+
+
 def checks_by_name(doc: dict) -> dict[str, dict]:
     return {f"{c['kind']}:{c['name']}": c for c in doc["checks"]}
 
@@ -39,6 +48,8 @@ def test_all_good_in_json(run, fake, workdir):
     assert checks["key:openrouter"]["info"] == {"variable": "OPENROUTER_API_KEY_IMAGES"}
     assert "mask edits" in checks["key:openai"]["detail"] and checks["key:openai"]["required"] is False
     assert "review" in checks["key:anthropic"]["detail"]
+    assert "--provider google" in checks["key:google"]["detail"] and checks["key:google"]["required"] is False
+    assert checks["key:google"]["info"] == {"variable": "GEMINI_API_KEY"}
     assert checks["base_url:openrouter"]["detail"].endswith("(from OPENROUTER_BASE_URL)")
     assert checks["directory:output"]["info"]["path"] == str(workdir / "data")
     assert "created on first use" in checks["directory:output"]["detail"]
@@ -46,7 +57,7 @@ def test_all_good_in_json(run, fake, workdir):
     assert "queue:worker_slots" in checks and checks["queue:stranded_jobs"]["ok"]
     assert not (workdir / "data").exists() and not (workdir / "generated").exists()  # nothing created
     assert fake.requests == []  # nothing sent without --online
-    for secret in (TEST_KEY, OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY):
+    for secret in (TEST_KEY, OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY, GEMINI_TEST_KEY):
         assert secret not in result.stdout + result.stderr
 
 
@@ -86,6 +97,71 @@ def test_optional_keys_missing_is_a_warning(run):
     assert doc["fixups"] == ["export ANTHROPIC_API_KEY=sk-ant-...   # from https://console.anthropic.com/settings/keys"]
 
 
+# -- the keys a configured provider needs ------------------------------------------------------
+
+def test_missing_gemini_key_is_a_warning_naming_both_variables(run):
+    result, doc = preflight_json(run, env_extra={"GEMINI_API_KEY": None})
+    check = checks_by_name(doc)["key:google"]
+    assert result.code == 0 and doc["status"] == "warn" and doc["required_failures"] == []
+    assert check["ok"] is False and check["required"] is False
+    assert check["detail"] == ("neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: Gemini models from Google "
+                               "directly (--provider google) unavailable")
+    assert doc["fixups"] == ["export GEMINI_API_KEY=...   # from https://aistudio.google.com/apikey"]
+
+
+def test_google_api_key_counts_as_the_gemini_key(run):
+    result, doc = preflight_json(run, env_extra={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": GEMINI_TEST_KEY})
+    check = checks_by_name(doc)["key:google"]
+    assert result.code == 0 and check["ok"] and check["info"] == {"variable": "GOOGLE_API_KEY"}
+    assert GEMINI_TEST_KEY not in result.stdout
+
+
+@pytest.mark.parametrize("model, provider, variable", [
+    ("gemini-3-pro-image-preview", "google", "GEMINI_API_KEY"),
+    ("gpt-image-2", "openai", "OPENAI_API_KEY"),
+])
+def test_a_default_model_of_a_direct_provider_requires_its_key(run, model, provider, variable):
+    result, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": model, variable: None})
+    check = checks_by_name(doc)[f"key:{provider}"]
+    assert result.code == 1 and doc["status"] == "fail"
+    assert doc["required_failures"] == [f"key:{provider}"]
+    assert check["ok"] is False and check["required"] is True
+    assert f"IMAGEGEN_MODEL={model} is a model of " in check["detail"]
+    assert check["fixup"].startswith(f"export {variable}=") and doc["fixups"][0] == check["fixup"]
+    result, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": model})
+    check = checks_by_name(doc)[f"key:{provider}"]
+    assert result.code == 0 and doc["status"] == "ok"
+    assert check["ok"] is True and check["required"] is True and f"IMAGEGEN_MODEL={model}" in check["detail"]
+
+
+def test_a_default_model_through_openrouter_leaves_the_direct_keys_optional(run):
+    result, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": "nanobanana-2", "GEMINI_API_KEY": None,
+                                                 "OPENAI_API_KEY": None})
+    checks = checks_by_name(doc)
+    assert result.code == 0 and doc["required_failures"] == []
+    assert checks["key:google"]["required"] is False and checks["key:openai"]["required"] is False
+
+
+def test_a_malformed_gemini_base_url_is_required_only_for_a_gemini_default(run):
+    result, doc = preflight_json(run, env_extra={"GEMINI_BASE_URL": "ftp//nowhere"})
+    check = checks_by_name(doc)["base_url:google"]
+    assert result.code == 0 and check["ok"] is False and check["required"] is False
+    assert check["fixup"].startswith("unset GEMINI_BASE_URL")
+    result, doc = preflight_json(run, env_extra={"GEMINI_BASE_URL": "ftp//nowhere",
+                                                 "IMAGEGEN_MODEL": "gemini-3.1-flash-image-preview"})
+    assert result.code == 1 and doc["required_failures"] == ["base_url:google"]
+
+
+def test_a_direct_default_model_is_not_looked_for_in_openrouters_catalogue(run, env):
+    path = Path(env["XDG_CACHE_HOME"]) / "image-gen" / "models.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"fetched_at_epoch": time.time(), "models": []}))
+    result, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": "gemini-3-pro-image-preview"})
+    assert result.code == 0 and "models:IMAGEGEN_MODEL" not in checks_by_name(doc), doc["checks"]
+    _, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": "flux.2-pro"})
+    assert "not in the live catalogue" in checks_by_name(doc)["models:IMAGEGEN_MODEL"]["detail"]
+
+
 @pytest.mark.parametrize("variable, required", [("OPENROUTER_BASE_URL", True), ("OPENAI_BASE_URL", False)])
 def test_malformed_base_url(run, variable, required):
     result, doc = preflight_json(run, env_extra={variable: "ftp//nowhere"})
@@ -112,8 +188,8 @@ def test_fix_creates_directories(run, workdir):
     result, doc = preflight_json(run, "--fix", "--output-dir", "out/images", "--queue-dir", "q")
     assert result.code == 0
     assert (workdir / "out/images").is_dir()
-    assert sorted(p.name for p in (workdir / "q").iterdir()) == ["failed", "index", "logs", "pending", "results",
-                                                                 "running", "workers"]
+    assert sorted(p.name for p in (workdir / "q").iterdir()) == ["batches", "failed", "index", "logs", "pending",
+                                                                 "results", "running", "submitted", "workers"]
     assert checks_by_name(doc)["directory:queue"]["detail"] == f"{workdir / 'q'} is writable (job queue)"
 
 
@@ -184,7 +260,8 @@ def test_killed_worker_strands_its_jobs_and_fix_recovers_them(run, env, fake, wo
     assert queue_tree(queue) == before  # without --fix nothing changes, not even the dead worker's lock file
     checks = checks_by_name(doc)
     slots = checks["queue:worker_slots"]
-    assert slots["info"] == {"slots": 2, "busy": 0, "pending": 0, "running": 2, "results": 0, "failed": 0}
+    assert slots["info"] == {"slots": 2, "busy": 0, "pending": 0, "running": 2, "submitted": 0, "results": 0,
+                             "failed": 0}
     assert slots["detail"] == "0 of 2 worker slots busy; 0 pending, 2 running"
     stranded = checks["queue:stranded_jobs"]
     assert result.code == 0 and stranded["ok"] is False

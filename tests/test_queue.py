@@ -274,7 +274,7 @@ def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     assert result.code == 2 and doc["error_kind"] == "queue_dir"
     assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--request-id", "s"))
     doc = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE))
-    assert doc["counts"] == {"pending": 1, "running": 0, "results": 0, "failed": 0} and doc["busy_slots"] == []
+    assert doc["counts"] == {"pending": 1, "running": 0, "submitted": 0, "results": 0, "failed": 0} and doc["busy_slots"] == []
 
 
 @pytest.mark.subprocess  # spawns a detached worker

@@ -4,6 +4,10 @@ Checks only look (the directory checks use ``os.access``, the queue probe is a n
 ``flock``) unless ``fix`` is set, which creates missing directories and returns stranded queue
 jobs to pending/ (``leases.recover``). ``online`` adds one ``GET /key`` to confirm the OpenRouter
 key and report its credit.
+
+The OpenRouter key is required; Google's, OpenAI's and Anthropic's are optional, unless
+``IMAGEGEN_MODEL`` names a model of a provider called directly (gemini-..., gpt-image-...): then that
+provider's key, and a usable base URL for it, are required too.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from .queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_
 
 MIN_PYTHON = (3, 10)
 OPTIONAL_KEYS = {  # provider -> (what the key unlocks, the fixup)
-    "openai": ("mask edits (edit.py --mode openai)",
+    "openai": ("mask edits (edit.py --mode openai) and gpt-image models (--provider openai)",
                "export OPENAI_API_KEY=sk-...   # from https://platform.openai.com/api-keys"),
+    "google": ("Gemini models from Google directly (--provider google)",
+               "export GEMINI_API_KEY=...   # from https://aistudio.google.com/apikey"),
     "anthropic": ("automatic review with Claude (review.py --auto)",
                   "export ANTHROPIC_API_KEY=sk-ant-...   # from https://console.anthropic.com/settings/keys"),
 }
@@ -98,21 +104,46 @@ def check_openrouter_key() -> Check:
     return Check("key", "openrouter", True, True, detail, info={"variable": found})
 
 
+def default_model_provider() -> str | None:
+    """The provider called directly for the default model IMAGEGEN_MODEL names (gemini-... is Google's,
+    gpt-image-... OpenAI's), or None when it goes through OpenRouter."""
+    from .models import registry
+
+    return registry.provider_named_by(config.default_model("generate", registry.DEFAULT_MODEL))
+
+
 def check_optional_key(provider: str) -> Check:
+    """A key for an optional feature; required when IMAGEGEN_MODEL names one of the provider's models."""
     found = config.key_variable(provider)
     unlocks, fixup = OPTIONAL_KEYS[provider]
+    required = default_model_provider() == provider
     if found:
-        return Check("key", provider, False, True, f"{found} is set: {unlocks} available", info={"variable": found})
-    variable = config.KEY_VARS[provider][0]
-    return Check("key", provider, False, False, f"{variable} is not set: {unlocks} unavailable", fixup)
+        detail = f"{found} is set: {unlocks} available"
+        if required:
+            detail += f"; {_default_model_note(provider)}"
+        return Check("key", provider, required, True, detail, info={"variable": found})
+    variables = config.KEY_VARS[provider]
+    missing = f"neither {' nor '.join(variables)} is set" if len(variables) > 1 else f"{variables[0]} is not set"
+    if required:
+        return Check("key", provider, True, False,
+                     f"{missing}, but {_default_model_note(provider)}: nothing can be generated with it", fixup)
+    return Check("key", provider, False, False, f"{missing}: {unlocks} unavailable", fixup)
+
+
+def _default_model_note(provider: str) -> str:
+    from .models import direct
+
+    variable = config.DEFAULT_MODEL_VARS["generate"]
+    return f"{variable}={os.environ.get(variable, '').strip()} is a model of {direct.NAMES[provider]}"
 
 
 def check_base_url(provider: str) -> Check:
     variable, default = config.DEFAULT_BASE_URLS[provider]
+    required = provider == "openrouter" or provider == default_model_provider()
     try:
         url = config.base_url(provider)
     except ImageGenError as error:
-        return Check("base_url", provider, provider == "openrouter", False, error.message,
+        return Check("base_url", provider, required, False, error.message,
                      f"unset {variable}   # or: export {variable}={default}")
     from urllib.parse import urlsplit
 
@@ -121,7 +152,7 @@ def check_base_url(provider: str) -> Check:
     detail = shown + (" (default)" if url == default else f" (from {variable})")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         detail += "; plain http sends your key unencrypted"
-    return Check("base_url", provider, provider == "openrouter", True, detail)
+    return Check("base_url", provider, required, True, detail)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -263,8 +294,8 @@ def check_defaults() -> list[Check]:
             checks.append(Check("models", variable, False, False, f"{variable}={value}: {error.message}",
                                 f"unset {variable}, or set it to a model {script_command('models.py')} lists"))
             continue
-        if live is None:
-            continue
+        if live is None or registry.provider_named_by(value) is not None:
+            continue  # Google's and OpenAI's own models are not in OpenRouter's catalogue either
         if model_id in live.models:
             checks.append(Check("models", variable, False, True, f"{variable}={value} is served ({model_id})"))
         else:
@@ -381,8 +412,7 @@ def run_checks(options: Options) -> list[Check]:
     steps: list[Callable[[], Check | list[Check]]] = [
         check_python,
         check_openrouter_key,
-        lambda: check_optional_key("openai"),
-        lambda: check_optional_key("anthropic"),
+        *[(lambda p=p: check_optional_key(p)) for p in OPTIONAL_KEYS],
         *[(lambda p=p: check_base_url(p)) for p in config.DEFAULT_BASE_URLS],
         lambda: check_directory("output", options.output_dir, True, options.fix, purpose="images and sidecars"),
         lambda: check_directory("queue", options.queue_dir, False, options.fix, SUBDIRS, "job queue"),

@@ -138,6 +138,10 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.description = description
     parser.conflict_handler = "resolve"  # queue scripts give --count and --max-jobs their own meaning
     adapt_generation_flags(parser)
+    parser.add_argument("--via", choices=("sync", "batch"), default="sync",
+                        help="sync (default): each job is its own call, within seconds of its turn; batch: the "
+                             "provider's batch engine (Google or OpenAI) makes the jobs at half the price within "
+                             "24-48 hours, collected by later drains (cron)")
     return parser
 
 
@@ -172,8 +176,11 @@ def adapt_generation_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The --timeout and --retries given at enqueue time, which the jobs keep."""
-    return {key: getattr(args, key) for key in ("timeout", "retries") if getattr(args, key, None) is not None}
+    """The --timeout, --retries and --via batch given at enqueue time, which the jobs keep."""
+    settings = {key: getattr(args, key) for key in ("timeout", "retries") if getattr(args, key, None) is not None}
+    if getattr(args, "via", "sync") == "batch":
+        settings["via"] = "batch"
+    return settings
 
 
 def add_queue_dir_arg(parser: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ DESCRIPTION = """Queue image jobs for a background worker; prints one JSON docum
 examples:
   enqueue_image_job.py --prompt "A retro 80s crab poster" --out ./generated/crab-01.png --request-id discord-123
   enqueue_image_job.py --jobs-file batch.jsonl --request-id nightly-2026-11-21
+  enqueue_image_job.py --jobs-file catalogue.jsonl --model nanobanana-2 --via batch --request-id shots-1201
 """
 
 
@@ -48,7 +49,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         batch = _parse_batch(args)
     elif args.prompt:
         request = requests.generate_request(args)
-        batch = [(request, enqueue.validate(request, show_hints=bool(args.clarify_hints)))]
+        batch = [(request, enqueue.validate(request, show_hints=bool(args.clarify_hints), via=args.via))]
     else:
         raise UsageError("give --prompt or --jobs-file")
     settings = queue_flags.run_settings(args)
@@ -81,7 +82,7 @@ def _parse_batch(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     for number, entry in queue_flags.jobs_file_lines(args.jobs_file):
         try:
             request, show_hints = queue_flags.line_request(entry, defaults, fields)
-            plan = enqueue.validate(request, show_hints=show_hints or bool(args.clarify_hints))
+            plan = enqueue.validate(request, show_hints=show_hints or bool(args.clarify_hints), via=args.via)
         except ImageGenError as error:
             error.message = f"{args.jobs_file}:{number}: {error.message}"
             raise

@@ -18,6 +18,7 @@ DESCRIPTION = """Show a queue's state; prints one JSON document.
 examples:
   queue_status.py --queue-dir ./generated/imagegen-queue
   queue_status.py --request-id discord-123 --wait --timeout 600
+  queue_status.py --cancel nightly-2026-12-01
 """
 
 
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
     parser.add_argument("--timeout", type=cli.positive_float, default=600.0,
                         help="seconds --wait may block (default 600)")
+    parser.add_argument("--cancel", metavar="REQUEST",
+                        help="stop this request: cancel its batches at the provider and its pending jobs "
+                             "(a call in flight finishes)")
     parser.add_argument("--max-background-workers", type=cli.workers, default=2, metavar="N",
                         help=f"slot count to report on (1-{validate.MAX_WORKERS}, default 2)")
     return parser
@@ -38,6 +42,13 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     if not dirs.exists():
         raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
                          kind="queue_dir")
+    if args.cancel:
+        from ..queue.batch_drain import BatchOptions, cancel_request
+
+        check_request_id(args.cancel)
+        view.require_request(dirs, args.cancel)
+        return {**cancel_request(dirs, args.cancel, BatchOptions()), "status": "cancelled",
+                "summary": status.request_summary(dirs, args.cancel)}
     if args.request_id:
         check_request_id(args.request_id)
         view.require_request(dirs, args.request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if args.wait else 0.0)

@@ -92,6 +92,20 @@ def openai_model(model: str) -> OpenAIModel | None:
     return OPENAI_MODELS[base] if base else None
 
 
+# Our aspect ratios -> the three frames gpt-image models make (square, landscape, portrait).
+SQUARE, LANDSCAPE, PORTRAIT = "1024x1024", "1536x1024", "1024x1536"
+
+
+def frame_for(aspect_ratio: str) -> str:
+    """The gpt-image size nearest ``aspect_ratio`` (w:h)."""
+    width, _, height = aspect_ratio.partition(":")
+    try:
+        shape = float(width) / float(height)
+    except (ValueError, ZeroDivisionError):
+        return SQUARE
+    return SQUARE if 0.8 <= shape <= 1.25 else LANDSCAPE if shape > 1 else PORTRAIT
+
+
 def output_tokens(quality: str | None, size: str) -> int | None:
     """Image tokens OpenAI bills for one image of ``size`` (unknown or auto quality: the high tier)."""
     return OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)

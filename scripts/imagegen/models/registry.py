@@ -197,9 +197,15 @@ def megapixels(aspect_ratio: str, size: str) -> int:
     return max(1, math.ceil(width * height / MEGAPIXEL - 1e-9))
 
 
-def image_tokens(pricing: Pricing, aspect_ratio: str) -> int:
-    """Output tokens of one token-billed image: non-square frames cost about half as much again."""
-    return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
+def image_tokens(pricing: Pricing, aspect_ratio: str, provider: str = "openrouter") -> int:
+    """Output tokens of one token-billed image: non-square frames cost about half as much again
+    (OpenAI makes a square frame for ratios near 1:1)."""
+    square = aspect_ratio == "1:1"
+    if provider == "openai":
+        from .direct import SQUARE, frame_for
+
+        square = frame_for(aspect_ratio) == SQUARE
+    return int(pricing.tokens_per_image * (1.0 if square else 1.5))
 
 
 def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, batch: bool = False) -> Estimate:
@@ -221,7 +227,7 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, b
         each = price
         basis = f"${price:g} per image at {size}"
     elif pricing.kind == "image_tokens":
-        tokens = image_tokens(pricing, aspect_ratio)
+        tokens = image_tokens(pricing, aspect_ratio, spec.provider)
         each = pricing.per_million_tokens * tokens / 1_000_000
         basis = f"about {tokens} image tokens at ${pricing.per_million_tokens:g}/M"
         guess = True  # the provider decides the token count

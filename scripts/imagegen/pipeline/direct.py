@@ -28,7 +28,7 @@ def adapt(plan: GenerationPlan, options: ImagesOptions | None) -> None:
 
 def _adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
     from ..models.direct_specs import openai_pricing
-    from ..providers.openai_images import frame_for
+    from ..models.direct import frame_for
 
     quality = options.quality if options is not None else None
     plan.spec = plan.spec._replace(pricing=openai_pricing(plan.spec.id, quality))

@@ -222,8 +222,9 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     if not replies:
         raise failures[0]
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
-    _look_up_missing_costs(replies, result, paid)
-    _refresh_stale_catalogue(result, paid)
+    if plan.provider == "openrouter":  # GET /generation and the catalogue are OpenRouter's
+        _look_up_missing_costs(replies, result, paid)
+        _refresh_stale_catalogue(result, paid)
     for failure in failures:
         result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
     if options is not None and result["image_count"] < plan.count:

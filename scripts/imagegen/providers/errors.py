@@ -189,3 +189,17 @@ def refine(error: ProviderError, reader: Any) -> ProviderError:
     anthropic or google) from the body it kept; unchanged when the body holds no error object."""
     found = error_object(error.body)
     return reader(found, error.status, base=error) if found is not None else error
+
+
+def refine_attempt(error: ProviderError, reader: Any) -> ProviderError:
+    """:func:`refine`, written back to the HTTP layer's own error: that layer decides whether to send
+    again from the status alone (a 429 is resent), and ``paid_call`` reads each failed attempt
+    through here before it decides. An error the provider's words make final (no quota, a policy
+    block) is not resent; a wait the body names is the wait before the next attempt."""
+    refined = refine(error, reader)
+    if refined is not error:
+        if not refined.retryable:
+            error.resend = False
+        elif error.retry_after is None and refined.retry_after is not None:
+            error.retry_after = refined.retry_after
+    return refined

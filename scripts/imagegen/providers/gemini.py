@@ -74,9 +74,11 @@ def call(model: str, request_body: dict[str, Any], price_each: float | None) -> 
 
 
 def refine(error: ProviderError) -> ProviderError:
+    """``error`` as Google means it; a 429 that is no rate limit (zero quota, a day's quota used up) is
+    not sent again, and Google's RetryInfo delay is the wait before the next attempt."""
     from . import errors
 
-    return errors.refine(error, errors.google)
+    return errors.refine_attempt(error, errors.google)
 
 
 def parse(response: Response, model: str, price_each: float | None) -> ProviderReply:

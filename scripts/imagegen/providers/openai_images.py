@@ -39,20 +39,6 @@ def generations_url() -> str:
     return config.base_url("openai") + "/images/generations"
 
 
-# Our aspect ratios -> the three frames gpt-image models make (square, landscape, portrait).
-SQUARE, LANDSCAPE, PORTRAIT = "1024x1024", "1536x1024", "1024x1536"
-
-
-def frame_for(aspect_ratio: str) -> str:
-    """The gpt-image size nearest ``aspect_ratio`` (w:h)."""
-    width, _, height = aspect_ratio.partition(":")
-    try:
-        shape = float(width) / float(height)
-    except (ValueError, ZeroDivisionError):
-        return SQUARE
-    return SQUARE if 0.8 <= shape <= 1.25 else LANDSCAPE if shape > 1 else PORTRAIT
-
-
 def generation_body(model: str, prompt: str, *, size: str, n: int = 1, quality: str | None = None,
                     output_format: str | None = None, background: str | None = None) -> dict[str, Any]:
     """The /images/generations body (gpt-image models always answer base64: no response_format)."""
@@ -114,7 +100,7 @@ def refine(error: ProviderError) -> ProviderError:
     """A failed status re-read from OpenAI's error body (``moderation_blocked``, ``model_not_found``, ...)."""
     from . import errors
 
-    return errors.refine(error, errors.openai)
+    return errors.refine_attempt(error, errors.openai)
 
 
 def parse(response: Response, model: str) -> ProviderReply:

@@ -2,8 +2,9 @@
 
 States are the folders of the queue (``layout.STATES``): ``pending`` -> ``running`` -> ``results``
 (finished, ``status: "done"``) or ``failed``: :data:`PENDING`, :data:`RUNNING`, :data:`DONE`,
-:data:`FAILED`. :data:`STATUS_OF` is the one place that says which ``status`` a job file carries in
-each state.
+:data:`FAILED`. A job for a provider's batch engine (``via: "batch"``) waits in ``submitted``
+(:data:`SUBMITTED`) between its batch's submission and its collection. :data:`STATUS_OF` is the one
+place that says which ``status`` a job file carries in each state.
 
 A job file is input, not trust: anyone who can write to the queue folder can plant one. Its
 request is read back with :meth:`GenerateRequest.from_json`, the checks the command-line flags
@@ -23,8 +24,9 @@ from ..requests import GenerateRequest, InvalidRequest
 from .layout import STATES
 
 FORMAT = 2
-PENDING, RUNNING, DONE, FAILED = STATES  # the folders; DONE is results/
-STATUS_OF = {PENDING: "pending", RUNNING: "running", DONE: "done", FAILED: "failed"}
+PENDING, RUNNING, SUBMITTED, DONE, FAILED = STATES  # the folders; DONE is results/
+STATUS_OF = {PENDING: "pending", RUNNING: "running", SUBMITTED: "submitted", DONE: "done", FAILED: "failed"}
+VIAS = ("sync", "batch")  # how a job runs: a call of its own, or in a provider's batch
 KIND = "generate"  # the only job kind: a generation (one variant of a request)
 
 # Format 1 "args" keys -> request fields; keys of neither kind (flags of the invocation) are dropped.
@@ -98,3 +100,17 @@ def output_dir_of(job: dict[str, Any]) -> Any:
         return request_document(job).get("output_dir")
     except CorruptJob:
         return None
+
+
+RESULT_FIELDS = ("edit_intent_detected", "baseline_applied", "baseline_source", "baseline_source_kind",
+                 "baseline_resolution_policy", "rails_applied", "clarify_hints")
+
+
+def record_result(job: dict[str, Any], result: dict[str, Any]) -> None:
+    """Write a finished run's result into its job (the worker's and the batch collector's one way)."""
+    job["attempts"] = int(job.get("attempts", 0)) + 1
+    job.update(result=result, error=None, error_kind=None)
+    job["provider"] = {k: result.get(k) for k in ("generation_id", "model", "provider", "cost_usd")}
+    for key in RESULT_FIELDS:
+        if key in result:
+            job[key] = result[key]

@@ -9,8 +9,9 @@ from pathlib import Path
 from ..errors import UsageError
 
 DEFAULT_QUEUE_DIR = Path("./generated/imagegen-queue")
-STATES = ("pending", "running", "results", "failed")
-SUBDIRS = STATES + ("index", "workers", "logs")
+STATES = ("pending", "running", "submitted", "results", "failed")
+FIRST_STATES = ("pending", "running", "results", "failed")  # every queue has these; submitted/ came with batch mode
+SUBDIRS = STATES + ("index", "workers", "logs", "batches")
 # Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
 SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
 VARIANT_SEPARATOR = "--"
@@ -85,4 +86,8 @@ class QueueDirs:
         return path
 
     def exists(self) -> bool:
-        return all((self.root / name).is_dir() for name in STATES)
+        return all((self.root / name).is_dir() for name in FIRST_STATES)
+
+    @property
+    def batches(self) -> Path:
+        return self.root / "batches"

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from . import leases, store
-from .job import DONE, FAILED, PENDING, output_dir_of
+from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
 from .layout import QueueDirs
 
 
@@ -25,6 +25,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
     failures = []
     cost = 0.0
     states: dict[str, int] = {}
+    batches: dict[str, dict[str, Any]] = {}
     for job_id, state, job in store.jobs_of_request(dirs, request_id):
         state = state or "missing"
         states[state] = states.get(state, 0) + 1
@@ -46,6 +47,8 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
             if job.get("charge_unknown"):
                 entry["charge_unknown"] = True
+            if state == SUBMITTED and isinstance(job.get("batch"), dict):
+                entry["batch"] = _batch_of(dirs, job["batch"], batches)
         jobs.append(entry)
     finished = states.get(DONE, 0) + states.get(FAILED, 0)
     return {
@@ -57,8 +60,27 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         "attachments": attachments,
         "failures": failures,
         "cost_usd": round(cost, 6),
+        **({"batches": list(batches.values())} if batches else {}),
         "jobs": jobs,
     }
+
+
+def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, Any]]) -> str | None:
+    """The name of a submitted job's batch, its progress (as the last drain saw it) kept in ``seen``."""
+    from . import batch_records
+
+    name = batch.get("record")
+    if not isinstance(name, str):
+        return None
+    if name not in seen:
+        record = batch_records.find(dirs, name) or {}
+        progress = record.get("progress") if isinstance(record.get("progress"), dict) else {}
+        seen[name] = {"record": name, "provider": record.get("provider") or batch.get("provider"),
+                      "model": record.get("model") or batch.get("model"), "batch_id": record.get("batch_id"),
+                      "state": record.get("state", "unknown"), "submitted_at": record.get("submitted_at"),
+                      "polled_at": record.get("polled_at"), **progress,
+                      **({"cancel_requested": True} if record.get("cancel_requested") else {})}
+    return name
 
 
 def wait_for(dirs: QueueDirs, request_id: str, timeout: float, poll: float = 0.5) -> dict[str, Any]:

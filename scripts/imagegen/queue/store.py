@@ -17,7 +17,7 @@ from .. import validate
 from ..contract import json_text
 from ..errors import UsageError
 from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
-from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, CorruptJob
+from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, SUBMITTED, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of
 
 INDEX_LOCK = ".lock"  # in index/<request_id>/: held while a variant is found or claimed
@@ -25,7 +25,7 @@ MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger f
 # Fields the worker reads besides the request, and the JSON types they may have when present.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
-    "history": list, "deferred_limit": str, "charge_unknown": bool, "preset_asked": str,
+    "history": list, "deferred_limit": str, "charge_unknown": bool, "preset_asked": str, "via": str, "batch": dict,
 }
 
 SETTING_CHECKS = {"timeout": validate.positive_float, "retries": validate.retries}
@@ -98,7 +98,7 @@ def _type_name(kinds: type | tuple[type, ...]) -> str:
 
 def locate(dirs: QueueDirs, job: str) -> tuple[str, Path] | None:
     """(state, path) of a job; finished states win over running (see module docstring)."""
-    for state in (DONE, FAILED, RUNNING, PENDING):
+    for state in (DONE, FAILED, SUBMITTED, RUNNING, PENDING):
         path = dirs.job_path(state, job)
         if path.exists():
             return state, path
@@ -271,14 +271,15 @@ def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
     write_json_atomic(dirs.job_path(state, job["job_id"]), job)
 
 
-def finish(dirs: QueueDirs, job: dict[str, Any], state: str) -> Path:
-    """Record the outcome in results/ or failed/, then drop the running copy and its lease."""
+def finish(dirs: QueueDirs, job: dict[str, Any], state: str, source: str = RUNNING) -> Path:
+    """Record the outcome in results/ or failed/, then drop the ``source`` copy (running/ or
+    submitted/) and its lease."""
     job["status"] = STATUS_OF[state]
     job["updated_at"] = now_iso()
     dirs.checked(state)
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
-    for path in (dirs.job_path(RUNNING, job["job_id"]), dirs.lease_path(job["job_id"])):
+    for path in (dirs.job_path(source, job["job_id"]), dirs.lease_path(job["job_id"])):
         unlink_quietly(path)
     return target
 

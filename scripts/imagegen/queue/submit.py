@@ -23,17 +23,56 @@ VARIATION_DELTAS = (
 )
 
 
-def validate(request: GenerateRequest, *, show_hints: bool = False) -> Any:
+def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | None = None) -> Any:
     """Plan the request once, offline: raises exactly what generate.py would raise (exit 2 for bad
     input, 3 under strict clarify, 4 for edit intent without a baseline, 5 when the job's estimate
     exceeds its max_cost). The daily budget is not checked here: a job it refuses waits in the
-    queue for the budget to reset."""
+    queue for the budget to reset. ``via`` "batch": the job must suit a provider's batch engine,
+    and is priced at its rate."""
     from ..pipeline import generate
     from ..spending import guard as spending
 
+    if via == "batch":
+        request = for_batch(request)
     plan = generate.prepare(request, show_hints=show_hints).plan
+    if via == "batch":
+        plan.batch = True
     spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
     return plan
+
+
+BATCH_PROVIDERS = ("google", "openai")
+
+
+def for_batch(request: GenerateRequest) -> GenerateRequest:
+    """The request as the batch engines take it: on the provider that makes its model (OpenRouter's
+    batch API takes no image output), one image, no prompt enhancement (a separate call first)."""
+    from ..errors import UsageError
+
+    if request.enhance:
+        raise UsageError("--enhance cannot go --via batch (enhancing is a call of its own, before the image)",
+                         details="drop --enhance, or queue without --via batch")
+    if request.n != 1:
+        raise UsageError("a batch job makes one image", details="use enqueue_variants.py --count N, one job each")
+    if request.provider in BATCH_PROVIDERS:
+        return request
+    if request.provider == "openrouter":
+        raise UsageError("--via batch runs on Google's or OpenAI's own batch engine, not OpenRouter's",
+                         details="use --provider google or --provider openai (OpenRouter's batch API takes no "
+                                 "image output)")
+    from ..pipeline import generate
+
+    spec = generate.prepare(request).plan.spec
+    from ..models.direct_specs import served_by
+
+    makers = [p for p in BATCH_PROVIDERS if served_by(spec.id, p)]
+    if spec.provider in BATCH_PROVIDERS:
+        return request.replace(provider=spec.provider)
+    if not makers:
+        raise UsageError(f"{spec.id} has no batch engine: --via batch needs a Google (Gemini) or OpenAI "
+                         "(gpt-image) model", details="add --model nanobanana-2 (or gpt-image-2), or queue "
+                                                       "without --via batch")
+    return request.replace(provider=makers[0])
 
 
 def variation_delta(index: int, locks: dict[str, bool]) -> tuple[str, str]:
@@ -68,6 +107,8 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
     preset's name as asked is kept beside the file the request now names, for the result to report."""
     if variation:
         request = request.replace(instructions=(*request.instructions, variation["instruction"]))
+    if (settings or {}).get("via") == "batch":
+        request = request.replace(provider=plan.provider)
     record = plan.request_record()
     inputs = {key: record[key] for key in ("input_images", "style_refs", "baseline") if record.get(key)}
     return {
@@ -114,7 +155,7 @@ def preview(job: dict[str, Any]) -> dict[str, Any]:
     """What enqueueing ``job`` would add, for --dry-run (nothing is written)."""
     return {"state": "would_queue", "target": job.get("output") or output_dir_of(job), "model": job.get("model"),
             "cost_estimate_usd": job.get("cost_estimate_usd"), "variation": job.get("variation"),
-            "request": job["request"], **{k: job[k] for k in ("timeout", "retries") if k in job}}
+            "request": job["request"], **{k: job[k] for k in ("timeout", "retries", "via") if k in job}}
 
 
 def dry_run_document(dirs: QueueDirs, request_id: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     """Validate once, then queue one job per variant and write the manifest (with ``dry_run``, only
     say what would be queued and written)."""
     _check_prefix(batch.prefix)
-    plan = enqueue.validate(request, show_hints=show_hints)
+    plan = enqueue.validate(request, show_hints=show_hints, via=(settings or {}).get("via"))
     dirs = QueueDirs.at(batch.queue_dir)
     targets = batch.targets()
     manifest_path = batch.out_dir.expanduser().resolve() / f"{batch.prefix}-manifest.json"

@@ -27,7 +27,7 @@ from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import Sweeper, iso, now_iso, unlink_quietly
 from . import leases, execute as runner, store
-from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob
+from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, record_result
 from .layout import QueueDirs
 from .roots import Roots
 
@@ -90,6 +90,8 @@ class Drainer:
         self.budget_room: float | None = None  # today's budget left, read once per scan
         self.reported = 0  # progress lines printed: the n of [n/N]
         self.sweeper = Sweeper()
+        self.batch_waiting = False  # a pending job for a provider's batch engine was seen
+        self.batches: dict[str, Any] = {}
 
     # -- claiming ---------------------------------------------------------------------------
     def _next_job(self) -> dict[str, Any] | None:
@@ -130,6 +132,9 @@ class Drainer:
             return False
         except CorruptJob:
             return True  # claim it so it is moved to failed/ with the reason
+        if job.get("via") == "batch":
+            self.batch_waiting = True  # the batch phase submits it, not a thread
+            return False
         not_before = float(job.get("not_before") or 0)
         if not_before <= time.time():
             return True
@@ -234,15 +239,9 @@ class Drainer:
         job["finished_at"] = now_iso()
 
     def _done(self, job: dict[str, Any], result: dict[str, Any], started: float) -> None:
-        job["attempts"] += 1
         job["provider_response"] = result.pop("provider_response", None)
-        job.update(result=result, error=None, error_kind=None)
+        record_result(job, result)
         job["run_ms"] = int((time.time() - started) * 1000)
-        job["provider"] = {k: result.get(k) for k in ("generation_id", "model", "provider", "cost_usd")}
-        for key in ("edit_intent_detected", "baseline_applied", "baseline_source", "baseline_source_kind",
-                    "baseline_resolution_policy", "rails_applied", "clarify_hints"):
-            if key in result:
-                job[key] = result[key]
         self._record_common(job)
         self._leave(job)
         store.finish(self.dirs, job, DONE)
@@ -366,8 +365,12 @@ class Drainer:
                                 daemon=True)
         beat.start()
         try:
+            self._batch_phase()
             while True:
                 self._drain_with_threads()
+                if self.batch_waiting and not self.stop.is_set():
+                    self.batch_waiting = False
+                    self._batch_phase()  # batch jobs queued while the threads ran
                 slot.release()
                 slot = None
                 if self.stop.is_set():
@@ -392,8 +395,35 @@ class Drainer:
             "elapsed_ms": int((time.monotonic() - started) * 1000),
             "remaining": store.counts(self.dirs),
             "handoff_mode": self.options.handoff_mode,
+            **({"batches": self.batches} if self.batches else {}),
             **({"errors": self.stats.errors} if self.stats.errors else {}),
         }
+
+    def _batch_phase(self) -> None:
+        """Submit, poll and collect the jobs queued for providers' batch engines (see batch_drain)."""
+        from .batch_drain import BatchOptions, BatchPhase
+
+        assert self.worker is not None
+        options = BatchOptions(timeout=self.options.job_timeout, retries=self.options.retries,
+                               max_attempts=self.options.max_attempts, request_id=self.options.request_id,
+                               quiet=self.options.quiet)
+        phase = BatchPhase(self.dirs, self.worker, self.roots, options)
+        try:
+            summary = phase.run()
+        except OSError as error:
+            summary = {"errors": [f"the queue's batches could not be written ({error.strerror or error})"]}
+        with self.lock:
+            for key, value in summary.items():
+                if isinstance(value, list):
+                    self.batches.setdefault(key, []).extend(value)
+                else:
+                    self.batches[key] = value
+            for entry in phase.jobs:
+                self.stats.jobs.append(entry)
+                self.stats.done += entry["status"] == "done"
+                self.stats.cost_usd += float(entry.get("cost_usd") or 0)
+                self.stats.failed += entry["status"] == "failed"
+                self.stats.deferred += entry["status"] in ("deferred", "requeued")
 
     def _runnable_soon(self) -> bool:
         self.next_wakeup = float("inf")

@@ -101,9 +101,11 @@ def daily_refusal(spent: float, held: float, estimate_usd: float | None, budget:
     )
 
 
-def reserve(estimate_usd: float | None, *, seconds: float, what: str = "this call") -> str | None:
+def reserve(estimate_usd: float | None, *, seconds: float, what: str = "this call",
+            detached: bool = False) -> str | None:
     """Hold ``estimate_usd`` of today's budget for a call about to be sent (its id, to settle it with
     the call's ledger line), or BudgetError when spending and the calls in flight leave no room.
+    ``detached``: held by a provider batch, not by this process (see ``reservations.new``).
     None when there is no daily budget (or the ledger cannot be written: its warning comes later)."""
     budget = config.daily_budget_usd()
     if budget is None:
@@ -114,6 +116,6 @@ def reserve(estimate_usd: float | None, *, seconds: float, what: str = "this cal
             spent, held = book.spent_today(), book.held()
             if daily_refuses(spent + held, estimate, budget):
                 raise daily_refusal(spent, held, estimate, budget, what)
-            return book.hold(estimate or 0.0, seconds)
+            return book.hold(estimate or 0.0, seconds, detached=detached)
     except OSError:
         return None

@@ -59,8 +59,8 @@ class Book:
     def held(self) -> float:
         return reservations.total(self._reservations())
 
-    def hold(self, usd: float, seconds: float) -> str:
-        entry = reservations.new(usd, seconds)
+    def hold(self, usd: float, seconds: float, *, detached: bool = False) -> str:
+        entry = reservations.new(usd, seconds, detached=detached)
         reservations.write(self.path, [*self._reservations(), entry])
         self._held, self._stale = [*self._reservations(), entry], False
         return entry["id"]

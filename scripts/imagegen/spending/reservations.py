@@ -24,12 +24,15 @@ def path_for(ledger: Path) -> Path:
     return ledger.with_name(ledger.name + ".reservations")
 
 
-def new(usd: float, seconds: float) -> dict[str, Any]:
+def new(usd: float, seconds: float, *, detached: bool = False) -> dict[str, Any]:
+    """A reservation held by this process (it dies with it), or ``detached``: held by a batch at a
+    provider, which outlives the worker that submitted it, until settled or ``seconds`` pass."""
     global _counter
     _counter += 1
     pid = os.getpid()
-    return {"id": f"{pid}-{time.time_ns()}-{_counter}", "pid": pid, "host": socket.gethostname(),
-            "usd": usd, "expires": time.time() + seconds}
+    entry = {"id": f"{pid}-{time.time_ns()}-{_counter}", "pid": None if detached else pid,
+             "host": socket.gethostname(), "usd": usd, "expires": time.time() + seconds}
+    return entry
 
 
 def read(ledger: Path) -> tuple[list[dict[str, Any]], bool]:

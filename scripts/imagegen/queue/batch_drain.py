@@ -1,0 +1,465 @@
+"""The batch side of a drain: jobs queued ``--via batch`` go to the provider's own batch engine
+(Gemini Batch Mode, OpenAI's Batch API) at half the price, and come back on a later drain.
+
+One drain at a time does this (``batch_records.exclusive``), in three steps:
+
+1. **Recover** a record left ``submitting`` by a killed drain: ask the provider for a batch of that
+   name; adopt it if there is one, else put its jobs back in pending/. Nothing is sent twice.
+2. **Poll** each submitted batch; once it is over, **collect** it: every result saved exactly as a
+   synchronous run saves it (names, sidecar, ledger line at the batch price settling the budget
+   the job held), every failed request filed with the provider's reason or put back when retrying
+   can help (an expired batch, a request the provider did not get to).
+3. **Submit** the pending batch jobs, grouped by provider, model and request: each job is planned
+   and checked as a synchronous run would be, holds its batch estimate of the daily budget, and
+   moves to submitted/ before the provider is asked; the record gets the batch id after.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .. import progress
+from ..errors import BudgetError, ImageGenError, ProviderError
+from ..fsutil import now_iso, unlink_quietly
+from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
+from ..spending import guard as spending, ledger
+from . import batch_records as records, leases, store
+from .execute import SCRIPT, path_failure
+from .job import DONE, FAILED, PENDING, RUNNING, SUBMITTED, CorruptJob, read_request, record_result
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient
+    from .layout import QueueDirs
+    from .roots import Roots
+
+BATCH_HOLD_SEC = 49 * 3600  # a submitted job's hold on the budget outlives Gemini's 48-hour expiry
+RETRY_AFTER_SEC = 300.0  # a batch the provider could not take is tried again after this
+
+
+class BatchOptions(NamedTuple):
+    timeout: float = 120.0
+    retries: int = 2
+    max_attempts: int = 3
+    request_id: str | None = None
+    quiet: bool = False
+
+
+def engine(provider: str) -> Any:
+    """The batch engine module of ``provider`` (both offer create, get, find, cancel, results, refined)."""
+    if provider == "google":
+        from ..providers import gemini_batch
+
+        return gemini_batch
+    from ..providers import openai_batch
+
+    return openai_batch
+
+
+class _Member(NamedTuple):
+    job: dict[str, Any]
+    plan: Any
+    body: dict[str, Any]
+    reservation: str | None
+
+
+class BatchPhase:
+    def __init__(self, dirs: QueueDirs, worker: leases.Worker | None, roots: Roots | None,
+                 options: BatchOptions) -> None:
+        self.dirs, self.worker, self.roots, self.options = dirs, worker, roots, options
+        self.summary: dict[str, Any] = {"submitted": [], "collected": [], "in_flight": [], "recovered": [],
+                                        "errors": []}
+        self.jobs: list[dict[str, Any]] = []  # one entry per job filed, as the drain reports them
+        self._client: HttpClient | None = None
+
+    # -- the phase ---------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        with records.exclusive(self.dirs) as mine:
+            if not mine:
+                return {"skipped": "another worker is submitting or collecting batches now"}
+            for path, record in records.all_records(self.dirs):
+                if record is None:
+                    self.summary["errors"].append(f"{path.name} in batches/ is not a batch record; left alone")
+                elif self.options.request_id in (None, record.get("request_id")):
+                    self._guarded(self._advance, record)
+            self._submit_pending()
+        return {key: value for key, value in self.summary.items() if value}
+
+    def _guarded(self, step: Any, *args: Any) -> None:
+        """One batch's step; a provider that fails now is asked again on the next drain."""
+        try:
+            step(*args)
+        except ImageGenError as error:
+            self.summary["errors"].append(f"{error.kind}: {error.message}")
+            progress.note(f"batch: {error.message} (tried again on the next drain)", self.options.quiet)
+
+    def client(self) -> HttpClient:
+        if self._client is None:
+            from ..pipeline.paid_call import PaidRun
+            from ..requests import RunOptions
+            from ..spending.guard import Spend
+
+            options = RunOptions(timeout=self.options.timeout, retries=self.options.retries, quiet=True)
+            self._client = PaidRun(Spend(SCRIPT), options).client()
+        return self._client
+
+    def _advance(self, record: dict[str, Any]) -> None:
+        batch = engine(record["provider"])
+        if record["state"] == records.SUBMITTING:
+            found = batch.refined(lambda: batch.find(self.client(), record["name"]))
+            if found is None:
+                self._withdraw(record, "its submission never reached the provider")
+                return
+            self._adopt(record, found)
+            self.summary["recovered"].append({"record": record["name"], "batch_id": found.id})
+        if record.get("cancel_requested") and not record.get("cancel_sent"):
+            self.cancel(record)
+        status, response = batch.refined(lambda: batch.get(self.client(), record["batch_id"],
+                                                           spool_dir=self.dirs.batches))
+        if not status.finished:
+            record.update(progress=status.progress(), polled_at=now_iso())
+            records.write(self.dirs, record)
+            self.summary["in_flight"].append({"record": record["name"], "batch_id": status.id, **status.progress()})
+            return
+        keys = [entry["job_id"] for entry in record["jobs"]]
+        lines = batch.refined(lambda: batch.results(self.client(), status, response, keys, record["model"], None,
+                                                    self.dirs.batches))
+        self._collect(record, status, {line.key: line for line in lines if line.key})
+
+    # -- submitting --------------------------------------------------------------------------
+    def _submit_pending(self) -> None:
+        groups: dict[tuple[str, str, str], list[_Member]] = {}
+        for name in store.pending_names(self.dirs, self.options.request_id):
+            member = self._claim(name)
+            if member is not None:
+                key = (member.plan.provider, member.plan.spec.id, member.job["request_id"])
+                groups.setdefault(key, []).append(member)
+        for (provider, model, request_id), members in groups.items():
+            self._submit(provider, model, request_id, members)
+
+    def _claim(self, name: str) -> _Member | None:
+        try:
+            pending = store.read_job(self.dirs.job_path(PENDING, name))
+        except (CorruptJob, FileNotFoundError):
+            return None  # the synchronous side files a corrupt job
+        if pending.get("via") != "batch" or float(pending.get("not_before") or 0) > time.time():
+            return None
+        assert self.worker is not None
+        try:
+            job = leases.claim(self.dirs, name, self.worker)
+        except CorruptJob:
+            return None
+        if job is None:
+            return None
+        try:
+            return self._plan(job)
+        except BudgetError as error:
+            self._budget_refused(job, error)
+        except ImageGenError as error:
+            self._fail(job, error, RUNNING)
+        except OSError as error:
+            self._fail(job, path_failure(error), RUNNING)
+        return None
+
+    def _plan(self, job: dict[str, Any]) -> _Member:
+        """The job planned and checked as its synchronous run would be, holding its batch estimate."""
+        prepared, request = planned(job, self.roots)
+        plan = prepared.plan
+        if plan.provider not in records.PROVIDERS or plan.count != 1:
+            from .job import corrupt
+
+            raise corrupt(f"job {job['job_id']} is marked for a batch but asks for {plan.count} image(s) on "
+                          f"{plan.provider}: only one image on Google or OpenAI can go in a batch")
+        _writer(request, plan).check_before_request(plan.count)
+        spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
+        reservation = spending.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
+                                       detached=True)
+        return _Member(job, plan, request_body(prepared), reservation)
+
+    def _submit(self, provider: str, model: str, request_id: str, members: list[_Member]) -> None:
+        entries = [{"job_id": m.job["job_id"], "estimate_usd": m.plan.estimate_usd, "reservation": m.reservation}
+                   for m in members]
+        record = records.new_record(provider, model, request_id, entries)
+        records.write(self.dirs, record)  # before any job moves: a kill from here on is recovered by name
+        for member in members:
+            job = member.job
+            job["batch"] = {"record": record["name"], "provider": provider, "model": model}
+            job["status"] = "submitted"
+            store.rewrite(self.dirs, RUNNING, job)
+            store.move(self.dirs, job["job_id"], RUNNING, SUBMITTED)
+            unlink_quietly(self.dirs.lease_path(job["job_id"]))
+        batch = engine(provider)
+        items = [(m.job["job_id"], m.body) for m in members]
+        try:
+            status = batch.refined(lambda: batch.create(self.client(), model, record["name"], items))
+        except ProviderError as error:
+            if error.charge_unknown or error.kind in ("timeout", "network") and error.status is None:
+                # It may have arrived: the record stays "submitting", and the next drain asks the provider.
+                self.summary["errors"].append(f"submitting {record['name']}: {error.message}; the next drain "
+                                              "checks whether the provider has it")
+                return
+            self._withdraw(record, f"the provider refused the batch: {error.message}", error)
+            return
+        self._adopt(record, status)
+        self.summary["submitted"].append({"record": record["name"], "batch_id": status.id, "provider": provider,
+                                          "model": model, "jobs": len(members)})
+        progress.note(f"batch: {len(members)} job(s) of {request_id} submitted to {provider} as {status.id}",
+                      self.options.quiet)
+
+    def _adopt(self, record: dict[str, Any], status: BatchStatus) -> None:
+        """The provider has the batch: keep its id, and put the submission in the ledger (every call
+        that reached a provider is there; the budget stays held until the batch is collected)."""
+        record.update(state=records.SUBMITTED, batch_id=status.id, submitted_at=now_iso(),
+                      progress=status.progress())
+        records.write(self.dirs, record)
+        for entry in record["jobs"]:
+            line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=record["request_id"],
+                                    estimate=entry.get("estimate_usd"), outcome="batch_submitted",
+                                    job_id=entry["job_id"])
+            line["batch_id"] = status.id
+            self._warn(ledger.write(line))
+            self._update_job(entry["job_id"], batch_id=status.id, submitted_at=record["submitted_at"])
+
+    def _withdraw(self, record: dict[str, Any], reason: str, error: ImageGenError | None = None) -> None:
+        """The provider does not have the batch: its jobs go back to pending (or to failed/ when the
+        provider refused them for good, or they were cancelled), their holds released."""
+        cancelled = bool(record.get("cancel_requested"))
+        for entry in record["jobs"]:
+            self._release(entry)
+            for state in (SUBMITTED, RUNNING):
+                job = _read(self.dirs, state, entry["job_id"])
+                if job is None:
+                    continue
+                if cancelled:
+                    self._fail(job, _cancelled(), state)
+                elif error is not None and not error.retryable:
+                    self._fail(job, error, state)
+                else:
+                    self._requeue(job, state, reason, count_attempt=False, wait=RETRY_AFTER_SEC if error else 0.0)
+                break
+        records.remove(self.dirs, record["name"])
+
+    # -- collecting --------------------------------------------------------------------------
+    def _collect(self, record: dict[str, Any], status: BatchStatus, lines: dict[str, Any]) -> None:
+        counts = {"saved": 0, "failed": 0, "requeued": 0}
+        for entry in record["jobs"]:
+            job = _read(self.dirs, SUBMITTED, entry["job_id"])
+            if job is None:
+                continue  # filed already (a collection cut off half-way)
+            line = lines.get(entry["job_id"])
+            try:
+                if line is not None and line.reply is not None:
+                    outcome = self._save(job, entry, line.reply, status)
+                elif line is not None and line.error is not None:
+                    outcome = self._answered_with_error(job, entry, line.error, status)
+                else:
+                    outcome = self._unanswered(job, entry, record, status)
+            except ImageGenError as error:
+                self._fail(job, error, SUBMITTED)
+                outcome = "failed"
+            counts[outcome] += 1
+        records.remove(self.dirs, record["name"])
+        self.summary["collected"].append({"record": record["name"], "batch_id": status.id,
+                                          "batch_state": status.state, **counts})
+        progress.note(f"batch: {status.id} is {status.provider_state}: {counts['saved']} saved, "
+                      f"{counts['failed']} failed, {counts['requeued']} queued again", self.options.quiet)
+
+    def _save(self, job: dict[str, Any], entry: dict[str, Any], reply: Any, status: BatchStatus) -> str:
+        from ..pipeline.save import save_replies
+
+        prepared, request = planned(job, self.roots)
+        plan = prepared.plan
+        if reply.cost_usd is None:  # Google reports no price: the table's, at the batch rate
+            reply.usage = {**reply.usage, "cost": plan.estimate_each_usd, "cost_source": "price table"}
+        line = ledger.new_entry(script=SCRIPT, model=plan.spec.id, request_id=job["request_id"],
+                                estimate=entry.get("estimate_usd"), cost=reply.cost_usd, outcome="success",
+                                generation_id=reply.generation_id, images=len(reply.images), job_id=job["job_id"])
+        line["batch_id"] = status.id
+        self._warn(ledger.write(line, release=entry.get("reservation")))  # paid: on the ledger before saving
+        writer = _writer(request, plan)
+        try:
+            result = save_replies(plan, [reply], self.client(), writer, 0, keep_response=True)
+        except OSError as error:
+            raise path_failure(error) from None
+        result["batch_id"] = status.id
+        job["provider_response"] = result.pop("provider_response", None)
+        record_result(job, result)
+        job["finished_at"] = now_iso()
+        store.finish(self.dirs, job, DONE, source=SUBMITTED)
+        self.jobs.append({"job_id": job["job_id"], "status": "done", "path": result.get("path"),
+                          "cost_usd": result.get("cost_usd")})
+        return "saved"
+
+    def _answered_with_error(self, job: dict[str, Any], entry: dict[str, Any], error: ProviderError,
+                             status: BatchStatus) -> str:
+        line = ledger.new_entry(script=SCRIPT, model=job["batch"]["model"], request_id=job["request_id"],
+                                estimate=entry.get("estimate_usd"), outcome="error", error_kind=error.kind,
+                                job_id=job["job_id"])
+        line["batch_id"] = status.id
+        self._warn(ledger.write(line, release=entry.get("reservation")))
+        if error.retryable and int(job.get("attempts", 0)) + 1 < self.options.max_attempts:
+            self._requeue(job, SUBMITTED, f"{error.kind}: {error.message}")
+            return "requeued"
+        self._fail(job, error, SUBMITTED)
+        return "failed"
+
+    def _unanswered(self, job: dict[str, Any], entry: dict[str, Any], record: dict[str, Any],
+                    status: BatchStatus) -> str:
+        """No result for the job: the batch expired, was cancelled or failed before reaching it."""
+        line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=job["request_id"],
+                                estimate=entry.get("estimate_usd"), outcome="batch_" + status.state,
+                                job_id=job["job_id"])
+        line["batch_id"] = status.id
+        self._warn(ledger.write(line, release=entry.get("reservation")))
+        if status.state == CANCELLED or record.get("cancel_requested"):
+            self._fail(job, _cancelled(status), SUBMITTED)
+            return "failed"
+        if status.state == BATCH_FAILED:
+            self._fail(job, ImageGenError(f"the provider's batch {status.id} failed: {status.error or 'no reason given'}",
+                                          kind="batch_failed", retryable=False,
+                                          details="fix what the provider names, then queue the job again"), SUBMITTED)
+            return "failed"
+        why = ("the batch expired before the provider reached this request" if status.state == EXPIRED
+               else "the provider's results did not include this request")
+        if int(job.get("attempts", 0)) + 1 >= self.options.max_attempts:
+            self._fail(job, ImageGenError(why, kind="batch_expired", retryable=False,
+                                          details="queue the job again, or without --via batch"), SUBMITTED)
+            return "failed"
+        self._requeue(job, SUBMITTED, why)
+        return "requeued"
+
+    # -- cancelling --------------------------------------------------------------------------
+    def cancel(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Ask the provider to stop the batch; its jobs are filed when the batch is collected."""
+        record["cancel_requested"] = True
+        if record["state"] == records.SUBMITTED:
+            batch = engine(record["provider"])
+            batch.refined(lambda: batch.cancel(self.client(), record["batch_id"]))
+            record["cancel_sent"] = now_iso()
+        records.write(self.dirs, record)
+        return {"record": record["name"], "batch_id": record.get("batch_id"),
+                "cancel": "sent" if record.get("cancel_sent") else "on the next drain"}
+
+    # -- job files ---------------------------------------------------------------------------
+    def _requeue(self, job: dict[str, Any], state: str, reason: str, *, count_attempt: bool = True,
+                 wait: float = 0.0) -> None:
+        if count_attempt:
+            job["attempts"] = int(job.get("attempts", 0)) + 1
+        job.setdefault("history", []).append({"at": now_iso(), "error_kind": "batch", "error": reason})
+        job.pop("batch", None)
+        job["status"] = "pending"
+        if wait:
+            job["not_before"] = time.time() + wait
+        store.rewrite(self.dirs, state, job)
+        store.move(self.dirs, job["job_id"], state, PENDING)
+        unlink_quietly(self.dirs.lease_path(job["job_id"]))
+        self.jobs.append({"job_id": job["job_id"], "status": "requeued", "reason": reason})
+
+    def _fail(self, job: dict[str, Any], error: ImageGenError, state: str) -> None:
+        job.update(error=error.message, error_kind=error.kind, details=error.details, retryable=error.retryable,
+                   finished_at=now_iso())
+        words = error.document_fields().get("provider_message")
+        if words:
+            job["provider_message"] = words
+        store.finish(self.dirs, job, FAILED, source=state)
+        self.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
+
+    def _budget_refused(self, job: dict[str, Any], error: BudgetError) -> None:
+        """As the synchronous side does: the daily budget defers the job to its reset, --max-cost fails it."""
+        if error.extra.get("limit") != "daily_budget":
+            self._fail(job, error, RUNNING)
+            return
+        from .worker import _epoch
+
+        job["deferred_limit"] = "daily_budget"
+        job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
+        until = _epoch(error.extra.get("budget_resets_at")) or time.time() + RETRY_AFTER_SEC
+        job["not_before"] = until
+        job["deferred_reason"] = f"{error.kind}: {error.message}"
+        store.rewrite(self.dirs, RUNNING, job)
+        store.move(self.dirs, job["job_id"], RUNNING, PENDING)
+        unlink_quietly(self.dirs.lease_path(job["job_id"]))
+        self.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind})
+
+    def _update_job(self, job_id: str, **fields: Any) -> None:
+        job = _read(self.dirs, SUBMITTED, job_id)
+        if job is not None and isinstance(job.get("batch"), dict):
+            job["batch"].update(fields)
+            store.rewrite(self.dirs, SUBMITTED, job)
+
+    def _release(self, entry: dict[str, Any]) -> None:
+        if entry.get("reservation"):
+            ledger.release(entry["reservation"])
+
+    def _warn(self, warning: str | None) -> None:
+        if warning:
+            self.summary["errors"].append(warning)
+
+
+CANCEL_WAIT_SEC = 20.0
+
+
+def cancel_request(dirs: QueueDirs, request_id: str, options: BatchOptions) -> dict[str, Any]:
+    """Stop a request: its batches at the provider are cancelled (results already made are still
+    collected: they are paid for), and its pending jobs are filed in failed/ as cancelled. A job
+    whose call is in flight right now finishes."""
+    deadline = time.monotonic() + CANCEL_WAIT_SEC
+    phase = BatchPhase(dirs, None, None, options)
+    while True:
+        with records.exclusive(dirs) as mine:
+            if mine:
+                cancelled = [phase.cancel(r) for _, r in records.all_records(dirs)
+                             if r is not None and r.get("request_id") == request_id]
+                break
+        if time.monotonic() >= deadline:
+            raise ImageGenError("a worker is collecting batches and holds the queue's batch lock",
+                                kind="busy", retryable=True, details="run queue_status.py --cancel again in a minute")
+        time.sleep(0.5)
+    for job_id, state, job in store.jobs_of_request(dirs, request_id):
+        if state == PENDING and job is not None and store.move(dirs, job_id, PENDING, RUNNING):
+            phase._fail(job, _cancelled(), RUNNING)
+    return {"request_id": request_id, "batches": cancelled,
+            "jobs_cancelled": [j["job_id"] for j in phase.jobs],
+            "note": "cancelled batches are collected by the next drain; what the provider had already made is saved"}
+
+
+def planned(job: dict[str, Any], roots: Roots) -> tuple[Any, Any]:
+    """The job prepared as its synchronous run would be, at batch prices; and its request."""
+    from ..pipeline import generate
+
+    request = read_request(job)
+    roots.check_request(request, job["job_id"])
+    prepared = generate.prepare(request)
+    plan = prepared.plan
+    roots.check_plan(plan, job["job_id"])
+    plan.batch = True
+    plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"], "via": "batch"})
+    if job.get("variation"):
+        plan.extra_result["variation"] = job["variation"]
+    return prepared, request
+
+
+def request_body(prepared: Any) -> dict[str, Any]:
+    """The body one request of the batch sends: what the synchronous call would send."""
+    from ..pipeline import generate
+
+    return generate.image_calls(prepared.plan, prepared.options)[0].body or {}
+
+
+def _writer(request: Any, plan: Any) -> Any:
+    from ..pipeline import generate
+
+    return generate.writer_for(request, plan.spec.slug)
+
+
+def _read(dirs: QueueDirs, state: str, job_id: str) -> dict[str, Any] | None:
+    try:
+        return store.read_job(dirs.job_path(state, job_id))
+    except (CorruptJob, FileNotFoundError):
+        return None
+
+
+def _cancelled(status: BatchStatus | None = None) -> ImageGenError:
+    at = f" (the provider's batch {status.id} is {status.provider_state})" if status else ""
+    return ImageGenError("cancelled with queue_status.py --cancel" + at, kind="cancelled", retryable=False,
+                         details="queue the job again to make it")

@@ -1,0 +1,121 @@
+"""Batch records: one JSON file per batch handed to a provider's engine, in the queue's ``batches/``.
+
+A record is written before the provider is asked (``state: "submitting"``), naming its jobs; once
+the provider answers it carries the batch id (``"submitted"``). Its jobs wait in ``submitted/``
+until a later drain collects the batch. A record still "submitting" when a drain finds it was cut
+off mid-submission: the provider is asked whether it has a batch of the record's name before
+anything is sent again, so nothing is submitted twice.
+
+Like job files, records are input, not trust: each is shape-checked when read.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import secrets
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..fsutil import now_iso, unlink_quietly, write_json_atomic
+from .layout import SAFE_ID, QueueDirs
+from .store import _load
+
+SUBMITTING, SUBMITTED = "submitting", "submitted"
+NAME = re.compile(r"imagegen-\d{8}T\d{6}-[0-9a-f]{8}")
+PROVIDERS = ("google", "openai")
+LOCK = ".lock"
+
+
+class CorruptRecord(Exception):
+    """A file in batches/ that is not a batch record this queue wrote."""
+
+
+def new_name() -> str:
+    return time.strftime("imagegen-%Y%m%dT%H%M%S-", time.gmtime()) + secrets.token_hex(4)
+
+
+def path_of(dirs: QueueDirs, name: str) -> Path:
+    return dirs.checked("batches") / f"{name}.json"
+
+
+def new_record(provider: str, model: str, request_id: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``jobs``: each ``{"job_id", "estimate_usd", "reservation"}``."""
+    return {"name": new_name(), "provider": provider, "model": model, "request_id": request_id,
+            "state": SUBMITTING, "jobs": jobs, "created_at": now_iso(), "batch_id": None}
+
+
+def write(dirs: QueueDirs, record: dict[str, Any]) -> None:
+    record["updated_at"] = now_iso()
+    write_json_atomic(path_of(dirs, record["name"]), record)
+
+
+def remove(dirs: QueueDirs, name: str) -> None:
+    unlink_quietly(path_of(dirs, name))
+
+
+def read(path: Path) -> dict[str, Any]:
+    """A record, shape-checked: CorruptRecord when it is not one."""
+    try:
+        record = _load(path)
+    except Exception as error:  # noqa: BLE001 - CorruptJob, a bad JSON: whatever it is, it is no record
+        raise CorruptRecord(f"{path.name}: {error}") from None
+    if not isinstance(record, dict) or record.get("name") != path.stem or not NAME.fullmatch(path.stem):
+        raise CorruptRecord(f"{path.name}: not a batch record of this queue")
+    if record.get("provider") not in PROVIDERS or record.get("state") not in (SUBMITTING, SUBMITTED):
+        raise CorruptRecord(f"{path.name}: unknown provider or state")
+    if not isinstance(record.get("model"), str) or not 0 < len(record["model"]) <= 200:
+        raise CorruptRecord(f"{path.name}: no usable model")
+    jobs = record.get("jobs")
+    if not isinstance(jobs, list) or not jobs or not all(
+            isinstance(j, dict) and isinstance(j.get("job_id"), str) and SAFE_ID.match(j["job_id"])
+            and ".." not in j["job_id"] for j in jobs):
+        raise CorruptRecord(f"{path.name}: its jobs are not job ids")
+    if record.get("batch_id") is not None and not isinstance(record["batch_id"], str):
+        raise CorruptRecord(f"{path.name}: its batch id is not text")
+    return record
+
+
+def all_records(dirs: QueueDirs) -> Iterator[tuple[Path, dict[str, Any] | None]]:
+    """Every record in batches/, oldest first, with None for a file that is not one."""
+    folder = dirs.checked("batches")
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".json") and not e.name.startswith("."))
+    except FileNotFoundError:
+        return
+    for name in names:
+        path = folder / name
+        try:
+            yield path, read(path)
+        except CorruptRecord:
+            yield path, None
+
+
+def find(dirs: QueueDirs, name: Any) -> dict[str, Any] | None:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        return None
+    try:
+        return read(path_of(dirs, name))
+    except (CorruptRecord, OSError):
+        return None
+
+
+@contextmanager
+def exclusive(dirs: QueueDirs) -> Iterator[bool]:
+    """The batch lock, taken without waiting: True when this drain is the one to submit and collect
+    (another worker holding it is doing so now)."""
+    folder = dirs.checked("batches")
+    folder.mkdir(exist_ok=True)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
