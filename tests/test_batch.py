@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, assert_one_json
-from tests.fake_api import Reply, gemini_error_reply, openai_error_reply
+from tests.fake_api import Reply, gemini_error_reply
+from tests.schema_check import assert_valid
 
 GEMINI_KEY = "gm-test-KEYMARKER-5e6f7a8b"
 PROMPT = "A product shot of a red enamel kettle on white, soft studio light"
@@ -43,11 +44,15 @@ def enqueue(run, *args: str, count: int = 2, model: str = "nanobanana-2", reques
 def drain(run, *args: str, env_extra: dict[str, str] | None = None) -> dict:
     result = run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0", *args, env_extra=env_extra)
     assert result.code == 0, result.stdout + result.stderr
-    return assert_one_json(result)
+    document = assert_one_json(result)
+    assert_valid(document, "run_image_queue.success")
+    return document
 
 
 def status(run, request: str = "shots") -> dict:
-    return assert_one_json(run("queue_status.py", "--request-id", request))
+    document = assert_one_json(run("queue_status.py", "--request-id", request))
+    assert_valid(document, "queue_status.request")
+    return document
 
 
 def queue(workdir: Path, state: str) -> list[str]:
@@ -236,6 +241,7 @@ def test_cancel_stops_the_batch_at_the_provider_and_files_the_jobs(run, fake, wo
     run("enqueue_image_job.py", "--prompt", PROMPT, "--model", "gpt-image-2", "--via", "batch", "--request-id",
         "shots", "--out", "late.png", "--quiet")
     cancelled = assert_one_json(run("queue_status.py", "--cancel", "shots"))
+    assert_valid(cancelled, "queue_status.cancel")
     assert cancelled["batches"][0]["cancel"] == "sent" and cancelled["jobs_cancelled"] == ["shots--0003"]
     assert len(fake.requests_for("openai_batch_cancel")) == 1
     drain(run)

@@ -76,6 +76,12 @@ def test_generate_outputs(run, fake, workdir):
                  "generate.success")
     assert_valid(assert_one_json(run("generate.py", "--prompt", "A fox", "--dry-run", "--max-cost", "1")),
                  "generate.dry_run")
+    direct = assert_one_json(run("generate.py", "--prompt", "A fox", "--model", "gpt-image-2", "--quality", "low"))
+    assert_valid(direct, "generate.success")
+    assert direct["api_provider"] == "openai"
+    shown = assert_one_json(run("generate.py", "--prompt", "A fox", "--provider", "google", "--dry-run"))
+    assert_valid(shown, "generate.dry_run")
+    assert shown["api_provider"] == "google"
 
 
 @pytest.mark.parametrize("args, extra_env", [
