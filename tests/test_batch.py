@@ -343,3 +343,12 @@ def test_a_job_file_marked_for_a_batch_on_openrouter_is_refused_not_sent(run, fa
     failed = json.loads((workdir / QUEUE / "failed" / path.name).read_text())
     assert failed["error_kind"] == "corrupt_job"
     assert [r.route for r in fake.requests] == []
+
+
+def test_without_the_providers_key_the_jobs_wait_and_nothing_is_sent(run, fake, workdir):
+    enqueue(run, count=1)
+    result = drain(run, env_extra={"GEMINI_API_KEY": None})
+    assert any("GEMINI_API_KEY" in e for e in result["batches"]["errors"])
+    job = json.loads((workdir / QUEUE / "pending" / "shots--0001.json").read_text())
+    assert job["attempts"] == 0 and job["not_before"] > time.time()
+    assert fake.requests == [] and list((workdir / QUEUE / "batches").glob("*.json")) == []

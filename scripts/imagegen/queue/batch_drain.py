@@ -90,8 +90,11 @@ class BatchPhase:
         try:
             step(*args)
         except ImageGenError as error:
-            self.summary["errors"].append(f"{error.kind}: {error.message}")
-            progress.note(f"batch: {error.message} (tried again on the next drain)", self.options.quiet)
+            self._report(error)
+
+    def _report(self, error: ImageGenError) -> None:
+        self.summary["errors"].append(f"{error.kind}: {error.message}")
+        progress.note(f"batch: {error.message} (tried again on the next drain)", self.options.quiet)
 
     def client(self) -> HttpClient:
         if self._client is None:
@@ -135,6 +138,17 @@ class BatchPhase:
                 key = (member.plan.provider, member.plan.spec.id, member.job["request_id"])
                 groups.setdefault(key, []).append(member)
         for (provider, model, request_id), members in groups.items():
+            try:
+                from .. import config
+
+                config.api_key(provider)  # no key: nothing moves, the jobs wait for one
+            except ImageGenError as error:
+                for member in members:
+                    self._release({"reservation": member.reservation})
+                    self._requeue(member.job, RUNNING, f"{error.kind}: {error.message}", count_attempt=False,
+                                  wait=RETRY_AFTER_SEC)
+                self._report(error)
+                continue
             self._submit(provider, model, request_id, members)
 
     def _claim(self, name: str) -> _Member | None:
