@@ -246,7 +246,7 @@ class OpenAIBatches(Engine):
         output, errors = [], []
         for line in batch["lines"]:
             key = line["custom_id"]
-            outcome = self.outcome(key) if status == "completed" else "expired"
+            outcome = self.outcome(key) if status in ("completed", "cancelled") else "expired"
             if outcome == "missing":
                 continue
             if outcome == "expired":

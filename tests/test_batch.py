@@ -223,7 +223,7 @@ def test_openai_batch_uploads_jsonl_and_collects_output_and_error_files(run, fak
     assert failed["error_kind"] == "moderation"
 
 
-def test_an_expired_openai_batch_requeues_the_requests_it_did_not_reach(run, fake, workdir):
+def test_an_expired_openai_batch_requeues_the_requests_it_did_not_reach(run, fake, env, workdir):
     enqueue(run, count=1, model="gpt-image-2")
     drain(run)
     fake.openai_batches.expire()
@@ -231,6 +231,7 @@ def test_an_expired_openai_batch_requeues_the_requests_it_did_not_reach(run, fak
     assert fake.openai_batches.creates == 2 and queue(workdir, "submitted") == ["shots--0001"]
     job = json.loads((workdir / QUEUE / "submitted" / "shots--0001.json").read_text())
     assert "expired" in job["history"][-1]["error"]
+    assert [line["outcome"] for line in ledger(env)] == ["batch_submitted", "batch_expired", "batch_submitted"]
 
 
 # -- cancelling ---------------------------------------------------------------------------------
@@ -352,3 +353,24 @@ def test_without_the_providers_key_the_jobs_wait_and_nothing_is_sent(run, fake, 
     job = json.loads((workdir / QUEUE / "pending" / "shots--0001.json").read_text())
     assert job["attempts"] == 0 and job["not_before"] > time.time()
     assert fake.requests == [] and list((workdir / QUEUE / "batches").glob("*.json")) == []
+
+
+def test_a_request_the_provider_left_out_goes_back_and_is_named_so_in_the_ledger(run, fake, env, workdir):
+    enqueue(run, count=2)
+    drain(run)
+    fake.gemini_batches.outcome = {"shots--0002": "missing"}.get
+    fake.gemini_batches.finish()
+    drain(run)
+    assert ("shots--0002", "batch_unanswered") in [(line["job_id"], line["outcome"]) for line in ledger(env)]
+    assert queue(workdir, "submitted") == ["shots--0002"]  # put back, and submitted again on its own
+
+
+def test_errors_inside_a_cancelled_batch_are_filed_as_cancelled(run, fake, workdir):
+    enqueue(run, count=1, model="gpt-image-2")
+    drain(run)
+    assert_one_json(run("queue_status.py", "--cancel", "shots"))
+    fake.openai_batches.outcome = lambda key: "error"
+    fake.openai_batches.finish(status="cancelled")
+    drain(run)
+    failed = json.loads((workdir / QUEUE / "failed" / "shots--0001.json").read_text())
+    assert failed["error_kind"] == "cancelled" and fake.openai_batches.creates == 1

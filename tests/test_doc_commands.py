@@ -74,6 +74,12 @@ def _bring_files(argv: list[str], workdir: Path) -> None:
                 {"request": {"prompt": "A lighthouse at dusk, oil painting", "model": "black-forest-labs/flux.2-pro"}}))
 
 
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """The conftest environment with a Gemini key too: the docs' --provider google and batch commands need one."""
+    return {**env, "GEMINI_API_KEY": "gm-docs-KEYMARKER-2b3c"}
+
+
 COMMANDS = documented_commands()
 BY_DOC = {where: [c for w, c in COMMANDS if w == where] for where, _ in COMMANDS}
 

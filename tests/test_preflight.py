@@ -134,6 +134,16 @@ def test_a_default_model_of_a_direct_provider_requires_its_key(run, model, provi
     assert check["ok"] is True and check["required"] is True and f"IMAGEGEN_MODEL={model}" in check["detail"]
 
 
+def test_a_gemini_only_user_is_ready_without_an_openrouter_key(run):
+    keys = {"OPENROUTER_API_KEY_IMAGES": None, "OPENROUTER_API_KEY": None}
+    result, doc = preflight_json(run, env_extra={**keys, "IMAGEGEN_MODEL": "gemini-3.1-flash-image-preview"})
+    check = checks_by_name(doc)["key:openrouter"]
+    assert result.code == 0 and doc["required_failures"] == []
+    assert check["ok"] is False and check["required"] is False and "generation works" in check["detail"]
+    result, doc = preflight_json(run, env_extra=keys)  # the default model is OpenRouter's: not ready
+    assert result.code == 1 and doc["required_failures"] == ["key:openrouter"]
+
+
 def test_a_default_model_through_openrouter_leaves_the_direct_keys_optional(run):
     result, doc = preflight_json(run, env_extra={"IMAGEGEN_MODEL": "nanobanana-2", "GEMINI_API_KEY": None,
                                                  "OPENAI_API_KEY": None})

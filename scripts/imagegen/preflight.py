@@ -90,8 +90,15 @@ def check_python() -> Check:
 
 
 def check_openrouter_key() -> Check:
+    """The OpenRouter key: required unless IMAGEGEN_MODEL sends generation to Google or OpenAI directly."""
     found = config.key_variable("openrouter")
     if found is None:
+        direct = default_model_provider()
+        if direct is not None:
+            return Check("key", "openrouter", False, False,
+                         f"neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: {_default_model_note(direct)}, "
+                         "so generation works; OpenRouter's models, --enhance and review through OpenRouter do not",
+                         "export OPENROUTER_API_KEY_IMAGES=sk-or-...   # from " + KEYS_URL)
         return Check("key", "openrouter", True, False,
                      "neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: nothing can be generated",
                      "export OPENROUTER_API_KEY_IMAGES=sk-or-...   # from " + KEYS_URL)

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 BATCH_HOLD_SEC = 49 * 3600  # a submitted job's hold on the budget outlives Gemini's 48-hour expiry
 RETRY_AFTER_SEC = 300.0  # a batch the provider could not take is tried again after this
+# The ledger line of a job its batch ended without answering, by the batch's end.
+UNANSWERED_OUTCOMES = {EXPIRED: "batch_expired", CANCELLED: "batch_cancelled", BATCH_FAILED: "batch_failed",
+                       SUCCEEDED: "batch_unanswered"}
 
 
 class BatchOptions(NamedTuple):
@@ -264,8 +267,10 @@ class BatchPhase:
             try:
                 if line is not None and line.reply is not None:
                     outcome = self._save(job, entry, line.reply, status)
-                elif line is not None and line.error is not None:
-                    outcome = self._answered_with_error(job, entry, line.error, status)
+                elif line is not None and line.error is not None and line.error.kind != "expired":
+                    outcome = self._answered_with_error(job, entry, record, line.error, status)
+                elif line is not None:  # the provider says it did not get to the request in time
+                    outcome = self._unanswered(job, entry, record, status._replace(state=EXPIRED))
                 else:
                     outcome = self._unanswered(job, entry, record, status)
             except ImageGenError as error:
@@ -304,13 +309,16 @@ class BatchPhase:
                           "cost_usd": result.get("cost_usd")})
         return "saved"
 
-    def _answered_with_error(self, job: dict[str, Any], entry: dict[str, Any], error: ProviderError,
-                             status: BatchStatus) -> str:
+    def _answered_with_error(self, job: dict[str, Any], entry: dict[str, Any], record: dict[str, Any],
+                             error: ProviderError, status: BatchStatus) -> str:
         line = ledger.new_entry(script=SCRIPT, model=job["batch"]["model"], request_id=job["request_id"],
                                 estimate=entry.get("estimate_usd"), outcome="error", error_kind=error.kind,
                                 job_id=job["job_id"])
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))
+        if record.get("cancel_requested"):
+            self._fail(job, _cancelled(status), SUBMITTED)
+            return "failed"
         if error.retryable and int(job.get("attempts", 0)) + 1 < self.options.max_attempts:
             self._requeue(job, SUBMITTED, f"{error.kind}: {error.message}")
             return "requeued"
@@ -321,7 +329,7 @@ class BatchPhase:
                     status: BatchStatus) -> str:
         """No result for the job: the batch expired, was cancelled or failed before reaching it."""
         line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=job["request_id"],
-                                estimate=entry.get("estimate_usd"), outcome="batch_" + status.state,
+                                estimate=entry.get("estimate_usd"), outcome=UNANSWERED_OUTCOMES[status.state],
                                 job_id=job["job_id"])
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))
