@@ -22,6 +22,10 @@ RUNNING, SUCCEEDED, FAILED, EXPIRED, CANCELLED, CANCELLING = (
     "running", "succeeded", "failed", "expired", "cancelled", "cancelling")
 TERMINAL = frozenset({SUCCEEDED, FAILED, EXPIRED, CANCELLED})
 MAX_LIST_PAGES = 20  # how far back a lost batch is looked for (100 batches a page)
+# A batch's results hold every image it made; they are spooled to disk as they stream in, so the
+# bound is the disk's, not memory's (a single call's reply keeps the client's smaller limit).
+MAX_RESULTS_BYTES = 64 * 1024 ** 3
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a batch's state without its results
 
 
 class BatchStatus(NamedTuple):

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from ..errors import ProviderError, provider_error
 from . import gemini
-from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, RUNNING, SUCCEEDED, BatchLine, BatchStatus
+from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_ANSWER_BYTES, MAX_LIST_PAGES, MAX_RESULTS_BYTES
+from .batch import RUNNING, SUCCEEDED, BatchLine, BatchStatus
 from .batch import count, encode_lines, json_lines
 from .replies import json_object
 
@@ -101,7 +102,8 @@ def upload(client: HttpClient, name: str, items: list[tuple[str, dict[str, Any]]
 def get(client: HttpClient, batch_id: str, *, spool_dir: Path | None = None) -> tuple[BatchStatus, Response]:
     """The batch now; with ``spool_dir`` the images of inline results are spooled out for :func:`results`."""
     url = f"{gemini.base_url()}/{_checked(batch_id, BATCH_NAME, 'batch')}"
-    response = client.get(url, gemini.headers(), spool_dir=spool_dir)
+    response = client.get(url, gemini.headers(), MAX_RESULTS_BYTES if spool_dir else MAX_ANSWER_BYTES,
+                          spool_dir=spool_dir)
     return read_status(_document(response)), response
 
 
@@ -164,7 +166,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
     file_name = output.get("responsesFile")
     if file_name is None:
         return []
-    download = client.get(download_url(file_name), gemini.headers(), spool_dir=spool_dir)
+    download = client.get(download_url(file_name), gemini.headers(), MAX_RESULTS_BYTES, spool_dir=spool_dir)
     return [_line(line, "", download.inline or {}, model, price_each)
             for line in json_lines(bytes(download.body), download.inline or {})]
 

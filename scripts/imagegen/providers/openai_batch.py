@@ -20,7 +20,8 @@ from ..errors import ProviderError, provider_error
 from ..http.multipart import FilePart
 from ..models import direct
 from . import openai_images
-from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, RUNNING, SUCCEEDED, BatchLine, BatchStatus
+from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, MAX_RESULTS_BYTES, RUNNING, SUCCEEDED
+from .batch import BatchLine, BatchStatus
 from .batch import count, encode_lines, json_lines
 from .replies import image_list_reply, json_object
 
@@ -120,7 +121,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
         if not file_id:
             continue
         content = client.get(_url(f"/files/{_checked(file_id, FILE_ID, 'file')}/content"), openai_images.headers(),
-                             spool_dir=spool_dir)
+                             MAX_RESULTS_BYTES, spool_dir=spool_dir)
         lines += [_line(line, content.inline or {}, model) for line in json_lines(bytes(content.body),
                                                                                    content.inline or {})]
     return lines
