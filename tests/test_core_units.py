@@ -150,3 +150,17 @@ def test_a_data_url_quoted_inside_text_is_not_an_image(chunk):
     parsed = json.loads(skeleton)
     assert parsed["choices"][0]["message"]["content"] == doc["choices"][0]["message"]["content"]
     assert len(found) == 1 and b"".join(next(iter(found.values())).decoded_chunks()) == image
+
+
+def test_a_body_whose_text_besides_its_images_is_endless_is_refused(monkeypatch):
+    import io
+
+    from imagegen.errors import ProviderError
+    from imagegen.http import b64stream
+
+    monkeypatch.setattr(b64stream, "MAX_SKELETON", 4096)  # 64 MB in use
+    splitter = b64stream.Splitter(io.BytesIO)
+    splitter.feed(b'{"data": "' + b"QUJD" * 10_000 + b'", ')  # a large image is fine: it goes to a spool
+    with pytest.raises(ProviderError, match="besides its images"):
+        for _ in range(100):
+            splitter.feed(b'"padding": "' + b"x" * 500 + b'", ')

@@ -31,6 +31,9 @@ SLICE = 1024 * 1024  # multiple of 4
 # Real replies nest under ten levels; json's parser recurses, and a body nested 100,000 deep would
 # end in a RecursionError instead of an error that says the provider sent something broken.
 MAX_DEPTH = 200
+# What is left of a body once its images are spooled out is held in memory: a reply (or a batch's
+# results) whose text alone passes this is no reply any provider sends.
+MAX_SKELETON = 64 * 1024 * 1024
 # A string, a bracket, or a number JSON has no room for: NaN, Infinity, or one too large for a float.
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?[eE]\+?\d{3,}')
 _NON_FINITE_HINTS = re.compile(rb"NaN|Infinity|[eE]\+?\d{3}")
@@ -155,6 +158,9 @@ class Splitter:
                 keep = max(position, len(buffer) - _OPENER_TAIL)
                 self.skeleton += buffer[position:keep]
                 self._pending = buffer[keep:]
+                if len(self.skeleton) > MAX_SKELETON:
+                    raise provider_error("provider_error", f"the provider sent over {MAX_SKELETON >> 20} MB of "
+                                         "JSON besides its images, which no real reply does", retryable=False)
                 return
             if _escaped(bytes(self.skeleton[-16:]) + buffer[position:match.start()]):
                 # \"data:image/... inside some other string (a model quoting a data URL): not a value.
