@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT
 
 REFERENCES = ["contract.md", "prompt-templates.md", "style-consistency.md", "model-card.md", "api-reference.md",
-              "installation-guide.md", "queue-operations.md", "mcp.md"]
+              "installation-guide.md", "queue-operations.md", "mcp.md", "providers.md", "architecture.md"]
 DOCS = [ROOT / "README.md", ROOT / "SKILL.md", *(ROOT / "references" / name for name in REFERENCES),
         ROOT / "examples" / "agent-transcript.md"]
 

@@ -50,7 +50,9 @@ def with_key(monkeypatch):
     return config.redact
 
 
-@pytest.mark.parametrize("shown", [KEY, KEY[3:], KEY[:-4], KEY[5:5 + FRAGMENT], KEY[20:], f"{KEY}{KEY[2:30]}"])
+# Ids name the cases: a key in a test id would land in pytest's cache, in the shape of a real key.
+@pytest.mark.parametrize("shown", [KEY, KEY[3:], KEY[:-4], KEY[5:5 + FRAGMENT], KEY[20:], f"{KEY}{KEY[2:30]}"],
+                         ids=["whole", "less-its-head", "less-its-tail", "a-fragment", "its-end", "twice-overlapping"])
 def test_a_key_echoed_whole_or_in_part_is_masked(with_key, shown):
     masked = with_key(f"Incorrect API key provided: {shown}. See your settings.")
     assert fragments(masked, KEY) == [] and masked.startswith("Incorrect API key provided: ***")
@@ -62,7 +64,7 @@ def test_a_key_echoed_whole_or_in_part_is_masked(with_key, shown):
     f"a short piece {KEY[10:10 + FRAGMENT - 1]} stays",  # 11 characters of a key are not masked
     "A lighthouse at dusk, watercolour, 4f1d2c sunset",
     "mail me at someone@example.com or see https://example.com/a?b=c@d",
-])
+], ids=["vendor-prefix", "short-piece", "prose", "mail-and-url"])
 def test_ordinary_text_is_left_alone(with_key, text):
     assert with_key(text) == text
 
