@@ -76,11 +76,12 @@ class BatchPhase:
         self._client: HttpClient | None = None
 
     # -- the phase ---------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self, *, poll: bool = True) -> dict[str, Any]:
+        """Recover, poll and collect (unless ``poll`` is False: this drain did so already), then submit."""
         with records.exclusive(self.dirs) as mine:
             if not mine:
                 return {"skipped": "another worker is submitting or collecting batches now"}
-            for path, record in records.all_records(self.dirs):
+            for path, record in records.all_records(self.dirs) if poll else ():
                 if record is None:
                     self.summary["errors"].append(f"{path.name} in batches/ is not a batch record; left alone")
                 elif self.options.request_id in (None, record.get("request_id")):
@@ -391,11 +392,9 @@ class BatchPhase:
         if error.extra.get("limit") != "daily_budget":
             self._fail(job, error, RUNNING)
             return
-        from .worker import _epoch
-
         job["deferred_limit"] = "daily_budget"
         job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
-        until = _epoch(error.extra.get("budget_resets_at")) or time.time() + RETRY_AFTER_SEC
+        until = spending.resets_at(error) or time.time() + RETRY_AFTER_SEC
         job["not_before"] = until
         job["deferred_reason"] = f"{error.kind}: {error.message}"
         store.rewrite(self.dirs, RUNNING, job)

@@ -32,10 +32,11 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
     from ..pipeline import generate
     from ..spending import guard as spending
 
-    if via == "batch":
-        request = for_batch(request)
     plan = generate.prepare(request, show_hints=show_hints).plan
     if via == "batch":
+        batch_request = for_batch(request, plan.spec)
+        if batch_request is not request:  # the model's own provider, not OpenRouter: plan it there
+            plan = generate.prepare(batch_request).plan
         plan.batch = True
     spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
     return plan
@@ -44,9 +45,10 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
 BATCH_PROVIDERS = ("google", "openai")
 
 
-def for_batch(request: GenerateRequest) -> GenerateRequest:
+def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
     """The request as the batch engines take it: on the provider that makes its model (OpenRouter's
-    batch API takes no image output), one image, no prompt enhancement (a separate call first)."""
+    batch API takes no image output), one image, no prompt enhancement (a separate call first).
+    ``spec`` is the model the request resolved to as given."""
     from ..errors import UsageError
 
     if request.enhance:
@@ -54,20 +56,15 @@ def for_batch(request: GenerateRequest) -> GenerateRequest:
                          details="drop --enhance, or queue without --via batch")
     if request.n != 1:
         raise UsageError("a batch job makes one image", details="use enqueue_variants.py --count N, one job each")
-    if request.provider in BATCH_PROVIDERS:
-        return request
+    if request.provider in BATCH_PROVIDERS or spec.provider in BATCH_PROVIDERS:
+        return request  # already planned on its provider (make_job records which)
     if request.provider == "openrouter":
         raise UsageError("--via batch runs on Google's or OpenAI's own batch engine, not OpenRouter's",
                          details="use --provider google or --provider openai (OpenRouter's batch API takes no "
                                  "image output)")
-    from ..pipeline import generate
-
-    spec = generate.prepare(request).plan.spec
     from ..models.direct_specs import served_by
 
     makers = [p for p in BATCH_PROVIDERS if served_by(spec.id, p)]
-    if spec.provider in BATCH_PROVIDERS:
-        return request.replace(provider=spec.provider)
     if not makers:
         raise UsageError(f"{spec.id} has no batch engine: --via batch needs a Google (Gemini) or OpenAI "
                          "(gpt-image) model", details="add --model nanobanana-2 (or gpt-image-2), or queue "

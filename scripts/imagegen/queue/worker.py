@@ -16,7 +16,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from .. import config, progress
@@ -280,7 +279,7 @@ class Drainer:
             job.update({k: error.extra[k] for k in ("limit", "estimate_usd", "max_cost_usd") if k in error.extra})
             self._fail(job, error)
             return
-        until = _epoch(error.extra.get("budget_resets_at")) or time.time() + BUDGET_RETRY_SEC
+        until = spending.resets_at(error) or time.time() + BUDGET_RETRY_SEC
         job["deferred_limit"] = "daily_budget"
         job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
         entry["deferred_until"] = iso(until)
@@ -370,7 +369,7 @@ class Drainer:
                 self._drain_with_threads()
                 if self.batch_waiting and not self.stop.is_set():
                     self.batch_waiting = False
-                    self._batch_phase()  # batch jobs queued while the threads ran
+                    self._batch_phase(poll=False)  # batch jobs queued while the threads ran
                 slot.release()
                 slot = None
                 if self.stop.is_set():
@@ -399,7 +398,7 @@ class Drainer:
             **({"errors": self.stats.errors} if self.stats.errors else {}),
         }
 
-    def _batch_phase(self) -> None:
+    def _batch_phase(self, poll: bool = True) -> None:
         """Submit, poll and collect the jobs queued for providers' batch engines (see batch_drain)."""
         from .batch_drain import BatchOptions, BatchPhase
 
@@ -409,7 +408,7 @@ class Drainer:
                                quiet=self.options.quiet)
         phase = BatchPhase(self.dirs, self.worker, self.roots, options)
         try:
-            summary = phase.run()
+            summary = phase.run(poll=poll)
         except OSError as error:
             summary = {"errors": [f"the queue's batches could not be written ({error.strerror or error})"]}
         with self.lock:
@@ -454,10 +453,3 @@ def _file_name(job: dict[str, Any], saved: Any) -> str:
 
 def drain(options: DrainOptions) -> dict[str, Any]:
     return Drainer(options).run()
-
-
-def _epoch(moment: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(moment).timestamp() if isinstance(moment, str) else None
-    except ValueError:
-        return None

@@ -101,6 +101,15 @@ def daily_refusal(spent: float, held: float, estimate_usd: float | None, budget:
     )
 
 
+def resets_at(error: BudgetError) -> float | None:
+    """When the daily budget that refused ``error`` resets (epoch seconds), or None when it does not say."""
+    moment = error.extra.get("budget_resets_at")
+    try:
+        return datetime.fromisoformat(moment).timestamp() if isinstance(moment, str) else None
+    except ValueError:
+        return None
+
+
 def reserve(estimate_usd: float | None, *, seconds: float, what: str = "this call",
             detached: bool = False) -> str | None:
     """Hold ``estimate_usd`` of today's budget for a call about to be sent (its id, to settle it with
