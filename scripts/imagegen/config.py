@@ -226,6 +226,11 @@ def daily_budget_usd() -> float | None:
     return budget
 
 
+def debug_enabled() -> bool:
+    """``IMAGEGEN_DEBUG=1``: show an internal error's traceback on stderr."""
+    return bool(os.environ.get("IMAGEGEN_DEBUG"))
+
+
 def colour_wanted(stream_is_tty: bool) -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
     return stream_is_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"

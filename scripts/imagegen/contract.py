@@ -44,6 +44,36 @@ def _redacted(text: str | None) -> str | None:
     return None if text is None else redact(str(text))
 
 
+def as_error(error: BaseException) -> ImageGenError:
+    """Any exception as the typed error a user is shown: the one translation, used by the CLI
+    runner, the MCP server and the queue worker alike. An OSError names its file and whether the
+    path or the machine is at fault; anything unforeseen is ``internal`` (its traceback on stderr
+    only with ``IMAGEGEN_DEBUG=1``)."""
+    if isinstance(error, ImageGenError):
+        return error
+    if isinstance(error, KeyboardInterrupt):
+        return ImageGenError("interrupted", kind="interrupted")
+    if isinstance(error, OSError):
+        return os_failure(error)
+    if isinstance(error, RuntimeError) and "home directory" in str(error):
+        # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
+        return UsageError("a path starts with ~ but that home directory is unknown",
+                          details="write the path out in full (or set HOME)")
+    from .config import debug_enabled
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(type(error), error, error.__traceback__)
+    return ImageGenError("internal error: " + type(error).__name__, details=shorten(str(error)) or None,
+                         kind="internal")
+
+
+def error_document(error: BaseException, context: RunContext | None = None) -> dict[str, Any]:
+    """The failure document for any exception (see :func:`as_error`)."""
+    return error_envelope(as_error(error), context or RunContext())
+
+
 def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "success": False,

@@ -6,6 +6,8 @@ JSON document on stdout and the process exit code.
 
 from __future__ import annotations
 
+from enum import Enum
+
 EXIT_OK = 0
 EXIT_FAILURE = 1  # provider, network or runtime failure
 EXIT_USAGE = 2  # bad input or configuration
@@ -14,10 +16,67 @@ EXIT_EDIT_INTENT = 4  # the prompt asks for an edit but no baseline image was gi
 EXIT_BUDGET = 5  # refused by a spending limit
 
 
+class ErrorKind(str, Enum):
+    """Every ``error_kind`` a document, a job record or a ledger line can carry: the values agents
+    switch on. ``references/contract.md`` documents each one (a test holds it to that)."""
+
+    # provider and network failures (exit 1)
+    AUTH = "auth"
+    CREDITS = "credits"
+    MODERATION = "moderation"
+    REFUSAL = "refusal"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    NO_ENDPOINT = "no_endpoint"
+    BAD_REQUEST = "bad_request"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    PROVIDER_ERROR = "provider_error"
+    NO_IMAGE = "no_image"
+    BAD_REVIEW_REPLY = "bad_review_reply"
+    # the machine (exit 1)
+    OUTPUT = "output"
+    RUNTIME = "runtime"
+    INTERNAL = "internal"
+    BUSY = "busy"
+    # bad input or configuration (exit 2)
+    USAGE = "usage"
+    CONFIG = "config"
+    MISSING_KEY = "missing_key"
+    UNKNOWN_MODEL = "unknown_model"
+    UNSUPPORTED = "unsupported"
+    PRESET = "preset"
+    OUTPUT_EXISTS = "output_exists"
+    OUTPUT_DIR = "output_dir"
+    MASK = "mask"
+    TOO_LARGE = "too_large"
+    UPLOAD_CONSENT_REQUIRED = "upload_consent_required"
+    BASELINE_FILE = "baseline_file"
+    BASELINE_URL = "baseline_url"
+    QUEUE_DIR = "queue_dir"
+    EXPIRED = "expired"
+    # the prompt (exits 3 and 4), spending (exit 5), interruption (exit 130)
+    CLARIFY = "clarify"
+    EDIT_INTENT_WITHOUT_BASELINE = "edit_intent_without_baseline"
+    BUDGET = "budget"
+    INTERRUPTED = "interrupted"
+    # queue jobs only
+    WORKER_LOST = "worker_lost"
+    CORRUPT_JOB = "corrupt_job"
+    OUTSIDE_ROOTS = "outside_roots"
+    CANCELLED = "cancelled"
+    BATCH_FAILED = "batch_failed"
+    BATCH_EXPIRED = "batch_expired"
+
+    # Written into JSON and messages as the bare value.
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
 class ImageGenError(Exception):
     """Base class. ``kind`` is the stable ``error_kind`` agents switch on."""
 
-    kind = "runtime"
+    kind: str = ErrorKind.RUNTIME
     exit_code = EXIT_FAILURE
     retryable = False
 
@@ -47,32 +106,32 @@ class ImageGenError(Exception):
 class UsageError(ImageGenError):
     """Bad flags, bad files, bad presets: fix the input and run again."""
 
-    kind = "usage"
+    kind = ErrorKind.USAGE
     exit_code = EXIT_USAGE
 
 
 class ConfigError(UsageError):
     """Missing key, malformed base URL and other environment problems."""
 
-    kind = "config"
+    kind = ErrorKind.CONFIG
 
 
 class OutputExistsError(UsageError):
-    kind = "output_exists"
+    kind = ErrorKind.OUTPUT_EXISTS
 
 
 class ClarifyError(ImageGenError):
-    kind = "clarify"
+    kind = ErrorKind.CLARIFY
     exit_code = EXIT_CLARIFY
 
 
 class EditIntentError(ImageGenError):
-    kind = "edit_intent_without_baseline"
+    kind = ErrorKind.EDIT_INTENT_WITHOUT_BASELINE
     exit_code = EXIT_EDIT_INTENT
 
 
 class BudgetError(ImageGenError):
-    kind = "budget"
+    kind = ErrorKind.BUDGET
     exit_code = EXIT_BUDGET
 
 
@@ -85,7 +144,7 @@ class ProviderError(ImageGenError):
     us to wait). The last two also appear in the error document.
     """
 
-    kind = "provider_error"
+    kind = ErrorKind.PROVIDER_ERROR
     retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, resend: bool = False,
@@ -119,7 +178,7 @@ class ProviderError(ImageGenError):
 class OutputError(ImageGenError):
     """The image arrived but could not be written (read-only or full disk, ...)."""
 
-    kind = "output"
+    kind = ErrorKind.OUTPUT
 
 
 # error_kind -> retryable, for the kinds a remote call can end in.

@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable
 
 from .. import __version__
-from ..contract import CONTRACT_VERSION, RunContext, emit, error_envelope, os_failure, shorten
+from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
 
 
@@ -127,29 +127,11 @@ def run_cli(
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             sys.stdout.flush()
         return code
-    except ImageGenError as error:
-        return _failed(error, context, log, parser.prog)
-    except KeyboardInterrupt:
-        _failed(ImageGenError("interrupted", kind="interrupted"), context, log, parser.prog)
+    except KeyboardInterrupt as interrupt:
+        _failed(as_error(interrupt), context, log, parser.prog)
         return 130
-    except OSError as error:  # a file-system call no check foresaw: name the file and the reason
-        return _failed(os_failure(error), context, log, parser.prog)
     except Exception as error:  # the last line of defence: never a traceback on a user
-        if isinstance(error, RuntimeError) and "home directory" in str(error):
-            # pathlib's expanduser on ~name for an unknown user (or without $HOME), which a shell leaves alone
-            return _failed(UsageError("a path starts with ~ but that home directory is unknown",
-                                      details="write the path out in full (or set HOME)"), context, log,
-                           parser.prog)
-        if os.environ.get("IMAGEGEN_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-        internal = ImageGenError(
-            "internal error: " + type(error).__name__,
-            details=shorten(str(error)) or None,
-            kind="internal",
-        )
-        return _failed(internal, context, log, parser.prog)
+        return _failed(as_error(error), context, log, parser.prog)
 
 
 def _indent(log: Any) -> int | None:

@@ -54,7 +54,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..contract import RunContext, error_envelope, json_text
+    from ..contract import as_error, error_document, json_text
     from ..errors import ImageGenError
 
     try:
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version
         return stop.code if isinstance(stop.code, int) else 0
     except ImageGenError as error:  # stdout is the protocol's: a bad command line is told on stderr
-        sys.stderr.write(json_text(error_envelope(error, RunContext())) + "\n")
+        sys.stderr.write(json_text(error_document(error)) + "\n")
         return error.exit_code
     from ..mcp.server import Server, Settings
 
@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             os.chdir(os.path.expanduser(args.workdir))
         except OSError as error:
-            failure = runner.os_failure(error)
-            sys.stderr.write(json_text(error_envelope(failure, RunContext())) + "\n")
-            return failure.exit_code
+            sys.stderr.write(json_text(error_document(error)) + "\n")
+            return as_error(error).exit_code
     output = _claim_stdout()
     signal.signal(signal.SIGTERM, _stop)
     server = Server(sys.stdin.buffer, output, Settings(progress_interval=args.progress_interval,

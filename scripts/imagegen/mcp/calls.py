@@ -13,10 +13,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from ..contract import RunContext, error_envelope
+from ..contract import error_document
 from ..progress import note
 from . import content
-from .invoke import failure, invoke
+from .invoke import invoke
 from .tools import Tool
 from .watch import Watch
 
@@ -70,7 +70,7 @@ class Call:
         try:
             return content.tool_result(document, self.version, preview=self.arguments.get("inline_preview") is True)
         except Exception as error:  # a result that cannot be shown is still an answer
-            return content.tool_result(error_envelope(failure(error), RunContext()), self.version)
+            return content.tool_result(error_document(error), self.version)
 
     def _tick(self) -> None:
         started, last = time.monotonic(), 0.0

@@ -8,11 +8,9 @@ script's error document, never as an exception out of the call.
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 
-from ..contract import CONTRACT_VERSION, RunContext, error_envelope, shorten
-from ..errors import ImageGenError, UsageError
+from ..contract import CONTRACT_VERSION, RunContext, error_document
 from ..requests import InvalidRequest, Request, RunOptions
 from ..cli import arguments as flags
 from .tools import Tool
@@ -69,25 +67,6 @@ def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[st
     return request, rest.values()
 
 
-def failure(error: BaseException) -> ImageGenError:
-    """Any exception as the typed error the scripts would report (as ``cli.runner.run_cli`` does)."""
-    if isinstance(error, ImageGenError):
-        return error
-    if isinstance(error, OSError):
-        from ..cli.runner import os_failure
-
-        return os_failure(error)
-    if isinstance(error, RuntimeError) and "home directory" in str(error):
-        return UsageError("a path starts with ~ but that home directory is unknown",
-                          details="write the path out in full (or set HOME)")
-    if os.environ.get("IMAGEGEN_DEBUG"):
-        import traceback
-
-        traceback.print_exception(error)
-    return ImageGenError("internal error: " + type(error).__name__, details=shorten(str(error)) or None,
-                         kind="internal")
-
-
 def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch) -> dict[str, Any]:
     """The document the script would print for this call (``success`` says which kind it is)."""
     context = RunContext()
@@ -99,4 +78,4 @@ def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch) -> dict[str, Any
         success = (exit_code(result) if exit_code else 0) == 0
         return {"success": success, "contract_version": CONTRACT_VERSION, **result}
     except (Exception, SystemExit) as error:
-        return error_envelope(failure(error), context)
+        return error_document(error, context)
