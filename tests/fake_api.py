@@ -113,6 +113,23 @@ def make_png(
     return encode_png(width, height, pixel * (width * height), rgba)
 
 
+_PICTURES = itertools.count(1)
+
+
+def make_picture(width: int, height: int) -> bytes:
+    """A PNG that is not one flat colour and differs from call to call: the default reply's image.
+
+    The left half is the colour of :func:`make_png`; the right half a colour drawn from a counter,
+    as real generations differ each time (and a blank-image check must not mistake them for blank).
+    """
+    number = next(_PICTURES)
+    other = bytes(((40 + 53 * number) % 256, (120 + 29 * number) % 256, (220 + 17 * number) % 256))
+    if width == 1:
+        return encode_png(1, height, bytes((200, 80, 40)) * (height // 2 or 1) + other * (height - (height // 2 or 1)))
+    row = bytes((200, 80, 40)) * (width // 2) + other * (width - width // 2)
+    return encode_png(width, height, row * height)
+
+
 def make_png_of_size(approx_bytes: int) -> bytes:
     """A square RGB noise PNG of about ``approx_bytes`` bytes."""
     side = max(1, math.isqrt(max(approx_bytes, 3) // 3))
@@ -458,6 +475,28 @@ _ANTHROPIC_ERROR_TYPES = {
 def review_text(**overrides: Any) -> str:
     """The JSON text of a vision review (DEFAULT_REVIEW with ``overrides``)."""
     return jsonlib.dumps({**DEFAULT_REVIEW, **overrides})
+
+
+#: A review of each verdict, by the rubric's thresholds (accept >= 7, refine 4-6, reject < 4).
+VERDICT_REVIEWS: dict[str, dict[str, Any]] = {
+    "accept": {"score": 8, "prompt_adherence": 8, "technical_quality": 8, "composition": 7,
+               "critique": "The fox, the snow and the light are all there.", "suggested_refinement": ""},
+    "refine": {"score": 5, "prompt_adherence": 5, "technical_quality": 6, "composition": 5,
+               "critique": "The fox is there but small and the snow looks grey.",
+               "suggested_refinement": "make the fox fill the frame and the snow bright white"},
+    "reject": {"score": 2, "prompt_adherence": 2, "technical_quality": 4, "composition": 3,
+               "critique": "There is no fox in the image.",
+               "suggested_refinement": "show a red fox clearly, standing in fresh snow"},
+}
+
+
+def review_reply(verdict: str = "accept", provider: str = "anthropic", **overrides: Any) -> Reply:
+    """A vision review scripted for one round: ``verdict`` accept, refine or reject (scores to match,
+    ``overrides`` on top), as the Anthropic Messages API or an OpenRouter chat completion answers it."""
+    text = review_text(**{**VERDICT_REVIEWS[verdict], **overrides})
+    if provider == "anthropic":
+        return messages_reply(text)
+    return openrouter_text_reply(text, model="google/gemini-2.5-flash")
 
 
 def error_reply(
@@ -972,6 +1011,7 @@ class FakeAPI:
         self._requests: list[Recorded] = []
         self._queues: dict[str, deque[ReplyLike]] = {}
         self._files: dict[str, tuple[bytes, str]] = {}
+        self._reviews: deque[tuple[str, dict[str, Any]]] = deque()
         self._in_flight = self._peak = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -1050,6 +1090,25 @@ class FakeAPI:
         with self._lock:
             self._queues.setdefault(route, deque()).extend(replies)
 
+    def script_reviews(self, *verdicts: str | tuple[str, dict[str, Any]]) -> None:
+        """Script the next vision reviews, one per round, whichever provider reviews: each an
+        ``"accept"``, ``"refine"`` or ``"reject"`` (or ``(verdict, overrides)``), served in order to
+        review requests only (Anthropic's /v1/messages, or an OpenRouter chat completion asking for
+        text), so image calls on the same chat route are not consumed. Defaults resume after."""
+        with self._lock:
+            for item in verdicts:
+                verdict, overrides = (item, {}) if isinstance(item, str) else item
+                if verdict not in VERDICT_REVIEWS:
+                    raise ValueError(f"unknown verdict {verdict!r}; expected one of {sorted(VERDICT_REVIEWS)}")
+                self._reviews.append((verdict, overrides))
+
+    def _next_review(self) -> dict[str, Any] | None:
+        with self._lock:
+            if not self._reviews:
+                return None
+            verdict, overrides = self._reviews.popleft()
+        return {**VERDICT_REVIEWS[verdict], **overrides}
+
     def pending(self, route: str) -> int:
         """How many queued replies ``route`` has not served yet."""
         with self._lock:
@@ -1075,6 +1134,7 @@ class FakeAPI:
         with self._lock:
             self._requests.clear()
             self._queues.clear()
+            self._reviews.clear()
             self.errors.clear()
             self._peak = self._in_flight
 
@@ -1126,14 +1186,15 @@ class FakeAPI:
             return self.default_image_bytes
         width, height = size or aspect_size(ratio)
         scale = self.default_image_scale
-        return make_png(max(1, round(width * scale)), max(1, round(height * scale)))
+        return make_picture(max(1, round(width * scale)), max(1, round(height * scale)))
 
     def _default_chat(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
         model = str(request.get("model") or DEFAULT_CHAT_MODEL)
         modalities = request.get("modalities")
         if not isinstance(modalities, list) or "image" not in modalities:
-            return openrouter_text_reply(review_text(), model=model)  # like OpenRouter: text only
+            scripted = self._next_review()
+            return openrouter_text_reply(review_text(**(scripted or {})), model=model)  # like OpenRouter: text only
         if self.strict_modalities and "text" in modalities and model.startswith(IMAGE_ONLY_PREFIXES):
             return error_reply(404, "No endpoints found that support the requested output modalities: image, text")
         config = request.get("image_config")
@@ -1216,7 +1277,8 @@ class FakeAPI:
 
     def _default_messages(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
-        return messages_reply(review_text(), model=str(request.get("model") or "claude-sonnet-4-6"))
+        scripted = self._next_review()
+        return messages_reply(review_text(**(scripted or {})), model=str(request.get("model") or "claude-sonnet-4-6"))
 
     def _default_key(self, record: Recorded) -> Reply:
         data = {"limit": 10, "limit_remaining": 7.5, "usage": 2.5, "usage_daily": 0.5, "is_free_tier": False}

@@ -169,6 +169,15 @@ _LOOK = (
     Field("system_prompt", v.text),
 )
 
+# generate --review / --best-of: the review loop (pipeline.review_loop) around the generation.
+_REVIEW_LOOP = (
+    Field("review", v.flag, False),
+    Field("max_rounds", v.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), choices.DEFAULT_REVIEW_ROUNDS),
+    Field("best_of", v.whole_number(1, choices.MAX_BEST_OF, "best_of"), 1),
+    Field("review_provider", v.choice(*choices.REVIEW_PROVIDERS)),
+    Field("review_model", v.text),
+)
+
 
 class ImageRequest(Request):
     """What every request that makes images has (the fields of ``_LOOK``, ``_IMAGES_API``, ``_OUTPUT``
@@ -226,6 +235,7 @@ class GenerateRequest(ImageRequest):
         *_OUTPUT,
         *_SPENDING,
         Field("instructions", _TEXTS, ()),  # lines the caller adds (a queue's "Variation 2 of 4"), never checked
+        *_REVIEW_LOOP,
     )
 
     prompt_upsampling: bool | None
@@ -243,6 +253,15 @@ class GenerateRequest(ImageRequest):
     enhance: bool
     enhance_model: str
     instructions: tuple[str, ...]
+    review: bool
+    max_rounds: int
+    best_of: int
+    review_provider: str | None
+    review_model: str | None
+
+    def review_loop(self) -> bool:
+        """Whether a vision review judges the images (--review, or --best-of above 1)."""
+        return bool(self.review) or self.best_of > 1
 
 
 @v.described({"type": "string", "pattern": r"^(\s*\d+(\.\d+)?\s*%?\s*,){3}\s*\d+(\.\d+)?\s*%?\s*$",

@@ -155,6 +155,32 @@ def add_enhance_args(parser: argparse.ArgumentParser) -> None:
                        help=f"OpenRouter text model used by --enhance (default {choices.DEFAULT_ENHANCE_MODEL})")
 
 
+review_rounds = arg_type(validate.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), "max_rounds")
+best_of = arg_type(validate.whole_number(1, choices.MAX_BEST_OF, "best_of"), "best_of")
+
+
+def add_review_loop_args(parser: argparse.ArgumentParser) -> None:
+    """generate --review: the generate -> review -> refine/reject loop, and --best-of N candidates."""
+    group = parser.add_argument_group("review loop")
+    group.add_argument("--review", action="store_true",
+                       help="have a vision model review each image (the rubric of review.py --auto) and go again "
+                            "until it is accepted: refine rewrites the prompt by the review's suggestion, reject "
+                            "reworks it, and two rejects move to the next model of the same capability; every "
+                            "round is kept, path names the chosen image, --max-cost covers the whole loop")
+    group.add_argument("--max-rounds", type=review_rounds, default=choices.DEFAULT_REVIEW_ROUNDS, metavar="N",
+                       help=f"--review: at most N rounds (1-{choices.MAX_REVIEW_ROUNDS}, "
+                            f"default {choices.DEFAULT_REVIEW_ROUNDS})")
+    group.add_argument("--best-of", type=best_of, default=1, metavar="N",
+                       help=f"make N candidates (each round, with --review), have each reviewed and keep the best "
+                            f"(1-{choices.MAX_BEST_OF}, default 1)")
+    group.add_argument("--review-provider", choices=choices.REVIEW_PROVIDERS,
+                       help="who reviews: anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its "
+                            "key is set")
+    group.add_argument("--review-model", metavar="MODEL",
+                       help="the vision model that reviews (default "
+                            + ", ".join(f"{v} on {k}" for k, v in choices.DEFAULT_REVIEW_MODELS.items()) + ")")
+
+
 def add_spending_args(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:
     """``--max-cost`` (and ``--request-id``) for every script that makes paid calls."""
     group = parser.add_argument_group("spending")

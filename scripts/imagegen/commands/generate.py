@@ -20,6 +20,7 @@ examples:
   generate.py --prompt "A lighthouse" --max-cost 0.05 --request-id chat-1234
   generate.py --prompt "A red fox in snow" --provider google --model nanobanana-2
   generate.py --prompt "A logo reading ACME" --model gpt-image-2 --quality medium
+  generate.py --prompt "A red fox in snow" --review --max-rounds 3 --max-cost 0.50
 """
 
 
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser, fallback_model: str | None = 
     cli.add_clarify_args(parser)
     cli.add_enhance_args(parser)
     cli.add_images_api_args(parser)
+    cli.add_review_loop_args(parser)
     cli.add_output_args(parser)
     cli.add_spending_args(parser)
     cli.add_network_args(parser)

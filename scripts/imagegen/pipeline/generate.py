@@ -303,6 +303,10 @@ def _refresh_stale_catalogue(result: dict[str, Any], paid: PaidRun) -> None:
 def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any]) -> dict[str, Any]:
     """A whole generation from its request: plan, then describe (dry run) or make and save the images.
     ``fields`` learns the model, for an error document."""
+    if request.review_loop():
+        from . import review_loop
+
+        return review_loop.run_request(request, paid, fields)
     fields["model"] = request.model
     prepared = prepare(request, show_hints=paid.options.show_hints)
     fields["model"] = prepared.plan.spec.id

@@ -58,6 +58,12 @@ class PaidRun:
     def quiet(self) -> bool:
         return self.options.quiet
 
+    @property
+    def spent(self) -> float:
+        """What this run's finished calls have cost so far, as the ledger counts them."""
+        with self._lock:
+            return self._spent
+
     def client(self) -> HttpClient:
         if self._client is None:
             from .. import config

@@ -14,3 +14,5 @@ OUTPUT_FORMATS = ("png", "jpeg", "webp")
 BACKGROUNDS = ("transparent", "opaque", "auto")
 REVIEW_PROVIDERS = ("anthropic", "openrouter")
 DEFAULT_REVIEW_MODELS = {"anthropic": "claude-sonnet-4-6", "openrouter": "google/gemini-2.5-flash"}
+DEFAULT_REVIEW_ROUNDS, MAX_REVIEW_ROUNDS = 3, 10  # generate --review --max-rounds
+MAX_BEST_OF = 8  # generate --best-of: candidates made and reviewed in each round

@@ -49,11 +49,16 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     writer = generate.writer_for(request, plan.spec.slug)
     (sweeper or Sweeper(interval=0)).sweep(writer.target_dir())  # an earlier attempt may have died mid-write
     writer.sweep = False  # swept just now (or within the minute): no second listing of a big folder
+    spend = Spend(SCRIPT, job["request_id"], request.max_cost, job_id=job["job_id"])
+    paid = PaidRun(spend, RunOptions(timeout=timeout, retries=retries, quiet=True), gate=gate)
+    if request.review_loop():  # its record resumes a killed attempt round by round
+        from ..pipeline import review_loop
+
+        return review_loop.run_request(request, paid, {}, job_id=job["job_id"], resumable=True,
+                                       extra_result=dict(plan.extra_result))
     finished = _already_done(job, writer)
     if finished is not None:
         return finished
-    spend = Spend(SCRIPT, job["request_id"], request.max_cost, job_id=job["job_id"])
-    paid = PaidRun(spend, RunOptions(timeout=timeout, retries=retries, quiet=True), gate=gate)
     return generate.run(prepared, writer, paid, keep_response=True)
 
 

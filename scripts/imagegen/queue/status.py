@@ -42,6 +42,10 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                 entry["paths"] = [p for p in paths if p]
                 attachments += entry["paths"]
                 cost += float(result.get("cost_usd") or 0)
+                if isinstance(result.get("rounds"), list):  # a --review job: its rounds, and the image chosen
+                    from ..pipeline.loop_record import rounds_summary
+
+                    entry.update(rounds_summary(result))
             if state == FAILED:
                 entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})

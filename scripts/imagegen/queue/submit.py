@@ -54,6 +54,9 @@ def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
     if request.enhance:
         raise UsageError("--enhance cannot go --via batch (enhancing is a call of its own, before the image)",
                          details="drop --enhance, or queue without --via batch")
+    if request.review_loop():
+        raise UsageError("--review and --best-of cannot go --via batch (each round waits for the last one's review)",
+                         details="queue without --via batch: the worker runs the loop")
     if request.n != 1:
         raise UsageError("a batch job makes one image", details="use enqueue_variants.py --count N, one job each")
     if request.provider in BATCH_PROVIDERS or spec.provider in BATCH_PROVIDERS:

@@ -1,0 +1,403 @@
+"""The review loop: generate, review, then refine or rework until an image is accepted.
+
+``generate --review`` (and the queue worker, and the MCP generate tool) run :func:`run`: each round
+makes ``best_of`` candidates through :func:`pipeline.generate.run`, has each reviewed through
+:func:`pipeline.review.auto` (the rubric of ``review.py --auto``) and keeps the best. On ``refine``
+the next round adds the review's suggestion to the prompt; on ``reject`` it reworks the prompt from
+the critique, and after two rejects in a row moves to the next model of the same capability
+(:func:`models.capability.next_model`). The loop stops at ``accept``, at ``max_rounds``, or before a
+round whose estimate (images and reviews) could pass ``--max-cost``, which is the whole loop's total.
+
+Every round is kept: its images, their sidecars and ``.review.json`` files, and the loop's record
+(:mod:`pipeline.loop_record`), rewritten after every step so a killed queue job resumes where it
+stopped. A blank image (one flat colour) counts as a reject and is not sent for review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BudgetError, ImageGenError, UsageError
+from ..progress import note
+from . import generate, loop_record
+from . import review as reviewer
+from . import rubric
+
+if TYPE_CHECKING:
+    from ..requests import GenerateRequest
+    from .paid_call import PaidRun
+
+REJECTS_BEFORE_MODEL_CHANGE = 2
+STOP_REASONS = ("accepted", "max_rounds", "budget", "error")
+BLANK_CRITIQUE = "the image is one flat colour: the model returned no picture"
+
+
+class Loop:
+    """One run of the loop: its settings, its record on disk, and the paid run that pays for it all."""
+
+    def __init__(self, request: GenerateRequest, paid: PaidRun, *, job_id: str | None = None,
+                 resumable: bool = False, extra_result: dict[str, Any] | None = None) -> None:
+        if request.n != 1:
+            raise UsageError("--n does not go with --review or --best-of",
+                             details="use --best-of N for N candidates in each round, reviewed and ranked")
+        self.request = request
+        self.paid = paid
+        self.job_id = job_id
+        self.extra_result = extra_result or {}  # what each round's result and sidecar carry (a queue's job id)
+        self.resumable = resumable  # a queue job: errors go back to the worker, the record resumes the loop
+        self.rounds_allowed = request.max_rounds if request.review else 1
+        self.provider = reviewer.choose_provider(request.review_provider, need_key=not paid.options.dry_run)
+        self.review_model = request.review_model or reviewer.default_review_model(self.provider)
+        self.warnings: list[str] = []
+        self.base: Path | None = None
+        self.record: dict[str, Any] = {}
+        self.record_path: Path | None = None
+        self.stamp = self.slug = self.suffix = ""
+        self.spent_before = 0.0  # what earlier attempts of this job's loop cost (the record says)
+
+    # -- naming --------------------------------------------------------------------------------
+    def _name_rounds(self, slug: str, stamp: str) -> None:
+        """Rounds are ``<base>-r<k>`` (``hero.png`` -> ``hero-r1.png``); the record is ``<base>.loop.json``."""
+        request = self.request
+        self.stamp, self.slug = stamp, slug
+        if request.output_file:
+            out = Path(request.output_file).expanduser()
+            self.base = out.with_name(out.stem)
+            self.suffix = out.suffix or ".png"
+        elif self.job_id:
+            self.base = Path(request.output_dir).expanduser() / self.job_id
+            self.suffix = ".png"
+        else:
+            self.base = Path(request.output_dir).expanduser() / f"{stamp}-{slug}"
+            self.suffix = ""  # auto-named: the writer picks the extension of the format that comes back
+        self.base = self.base.absolute()
+        self.record_path = loop_record.path_for(self.base)
+
+    def _round_request(self, number: int, model: str | None, revision: str | None) -> GenerateRequest:
+        request = self.request
+        assert self.base is not None
+        changes: dict[str, Any] = {"review": False, "best_of": 1, "n": request.best_of}
+        if model is not None:
+            changes.update(model=model, fallback_model=None)
+        if revision:
+            changes["instructions"] = (*request.instructions, revision)
+        if self.suffix:
+            changes["output_file"] = str(self.base.with_name(f"{self.base.name}-r{number}{self.suffix}"))
+        else:
+            changes.update(output_file=None, output_dir=str(self.base.parent))
+        return request.replace(**changes)
+
+    def _writer(self, round_request: GenerateRequest, number: int) -> Any:
+        """The round's writer: its explicit names, or ``<stamp>-<slug>-r<k>`` on the loop's one stamp."""
+        writer = generate.writer_for(round_request, f"{self.slug}-r{number}")
+        writer.stamp = self.stamp
+        return writer
+
+    # -- estimates -----------------------------------------------------------------------------
+    def review_estimate(self, plan: Any) -> float | None:
+        width, height = plan.expected_size() or (1024, 1024)
+        stand_in = SimpleNamespace(width=width, height=height)
+        each = reviewer.estimate_usd(self.provider, self.review_model, stand_in, self.request.prompt)
+        return None if each is None else round(each * self.request.best_of, 6)
+
+    def round_estimate(self, plan: Any) -> float | None:
+        images, reviews = plan.estimate_usd, self.review_estimate(plan)
+        return None if images is None or reviews is None else round(images + reviews, 6)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def dry_run(self, prepared: generate.Prepared, writer: Any) -> dict[str, Any]:
+        each = self.round_estimate(prepared.plan)
+        result = generate.dry_run(prepared, writer, self.paid)
+        result["review_loop"] = {
+            "review": self.request.review, "max_rounds": self.rounds_allowed, "best_of": self.request.best_of,
+            "review_provider": self.provider, "review_model": self.review_model,
+            "review_estimate_usd": self.review_estimate(prepared.plan), "round_estimate_usd": each,
+            "most_usd": None if each is None else round(each * self.rounds_allowed, 6),
+            "max_cost_usd": self.request.max_cost,
+        }
+        return result
+
+    def run(self, fields: dict[str, Any]) -> dict[str, Any]:
+        prepared = generate.prepare(self.request, show_hints=self.paid.options.show_hints)
+        plan = prepared.plan
+        fields["model"] = plan.spec.id
+        generate.notify_warnings(plan.warnings, self.paid.options.quiet)
+        self._name_rounds(plan.spec.slug, generate.writer_for(self.request, plan.spec.slug).stamp)
+        if self.paid.options.dry_run:
+            return self.dry_run(prepared, self._writer(self._round_request(1, None, None), 1))
+        assert self.record_path is not None and self.base is not None
+        from ..images.writer import ensure_writable_dir
+
+        ensure_writable_dir(self.base.parent)  # the record is written before the first image is
+        if self.suffix and not self.resumable:  # every round's names, refused before round 1 is paid for
+            for number in range(1, self.rounds_allowed + 1):
+                self._writer(self._round_request(number, None, None), number).check_before_request(
+                    self.request.best_of)
+        settings = {"review": self.request.review, "max_rounds": self.rounds_allowed,
+                    "best_of": self.request.best_of, "review_provider": self.provider,
+                    "review_model": self.review_model, "max_cost_usd": self.request.max_cost,
+                    "base": str(self.base), "suffix": self.suffix}
+        found = loop_record.load(self.record_path, self.request.prompt, self.job_id) if self.resumable else None
+        if found is not None:
+            self.record = found
+            self.spent_before = loop_record.spent(found)
+            limit = self.paid.spend.max_cost
+            if limit is not None:  # --max-cost is the whole loop's, earlier attempts included
+                self.paid.spend = self.paid.spend._replace(max_cost=max(0.0, round(limit - self.spent_before, 6)))
+            note(f"resuming the review loop after round {len(found['rounds'])}", self.paid.options.quiet)
+        else:
+            self.record = loop_record.new(self.request.prompt, settings, self.job_id)
+        self.paid.authorize(self.round_estimate(plan), model=plan.spec.alias, count=self.request.best_of)
+        self._loop(plan.spec)
+        return self._result()
+
+    def _loop(self, first_spec: Any) -> None:
+        from ..models.capability import next_model
+
+        rounds = self.record["rounds"]
+        if self.record.get("stop_reason"):
+            return  # an earlier attempt finished the loop and was killed before the job was filed
+        model, revision, rejects = self._resume_point(first_spec)
+        tried = {first_spec.id} | {entry.get("model") for entry in rounds if isinstance(entry.get("model"), str)}
+        while len(rounds) < self.rounds_allowed or (rounds and rounds[-1]["status"] != "reviewed"):
+            if rounds and rounds[-1]["status"] != "reviewed":
+                entry = rounds[-1]  # the round a killed attempt left unfinished
+            else:
+                entry = self._plan_round(len(rounds) + 1, model, revision)
+                if entry is None:
+                    return
+            try:
+                self._finish_round(entry)
+            except ImageGenError as error:
+                if self.resumable or not any(e["status"] == "reviewed" for e in rounds):
+                    raise
+                self._stop("budget" if isinstance(error, BudgetError) else "error",
+                           f"round {entry['round']} stopped: {error.kind}: {error.message}")
+                return
+            verdict = entry["verdict"]
+            if verdict == "accept":
+                self._stop("accepted")
+                return
+            rejects = rejects + 1 if verdict == "reject" else 0
+            revision = revision_for(entry)
+            if rejects >= REJECTS_BEFORE_MODEL_CHANGE:
+                spec = generate.prepare(self._round_request(entry["round"], entry["model"], None)).plan.spec
+                following = next_model(spec, tried, needs_image_input=bool(self.request.input_images
+                                                                           or self.request.style_refs))
+                if following is not None:
+                    model, rejects = following, 0
+                    tried.add(following)
+                    revision = revision_for(entry, fresh_model=True)
+        self._stop("max_rounds")
+
+    def _resume_point(self, first_spec: Any) -> tuple[str | None, str | None, int]:
+        """The model, revision and reject count the next round starts from (from the record when resuming)."""
+        done = [e for e in self.record["rounds"] if e["status"] == "reviewed"]
+        if not done:
+            return None, None, 0
+        rejects = 0
+        for entry in reversed(done):
+            if entry["verdict"] != "reject" or entry["model"] != done[-1]["model"]:
+                break
+            rejects += 1
+        model = done[-1]["model"] if done[-1]["model"] != first_spec.id else None
+        return model, revision_for(done[-1]), rejects
+
+    def _plan_round(self, number: int, model: str | None, revision: str | None) -> dict[str, Any] | None:
+        """The next round, recorded as started; None (and the loop stopped) when the budget cannot cover it."""
+        round_request = self._round_request(number, model, revision)
+        prepared = generate.prepare(round_request)
+        estimate = self.round_estimate(prepared.plan)
+        limit = self.request.max_cost
+        spent = self.total_spent()
+        if number > 1 and limit is not None and (estimate is None or spent + estimate > limit + 1e-9):
+            shown = "unknown" if estimate is None else f"${estimate:.4f}"
+            self._stop("budget", f"round {number} was not started: ${spent:.4f} is spent and its estimate "
+                                 f"{shown} (images and reviews) could pass --max-cost {limit:g}")
+            return None
+        entry = {"round": number, "status": "started", "model": prepared.plan.spec.id,
+                 "prompt": _shown_prompt(self.request.prompt, revision), "revision": revision,
+                 "output_file": round_request.output_file, "candidates": [], "cost_usd": 0.0}
+        self.record["rounds"].append(entry)
+        self._save()
+        entry["_prepared"] = prepared
+        entry["_request"] = round_request
+        return entry
+
+    def total_spent(self) -> float:
+        return round(self.spent_before + self.paid.spent, 6)
+
+    def _finish_round(self, entry: dict[str, Any]) -> None:
+        if entry["status"] == "started":
+            self._make_images(entry)
+        if entry["status"] == "saved":
+            self._review_candidates(entry)
+
+    def _make_images(self, entry: dict[str, Any]) -> None:
+        number = entry["round"]
+        round_request = entry.pop("_request", None) or self._round_request(
+            number, entry["model"], entry.get("revision"))
+        prepared = entry.pop("_prepared", None) or generate.prepare(round_request)
+        prepared.plan.extra_result.update(self.extra_result)
+        prepared.plan.extra_result["review_round"] = number
+        writer = self._writer(round_request, number)
+        before = self.paid.spent
+        result = _adopted(writer, self.request.best_of, self.job_id, number) if self.resumable else None
+        if result is None:
+            result = generate.run(prepared, writer, self.paid, keep_response=False)
+        self.warnings += [w for w in result.pop("warnings", []) if w not in self.warnings]
+        entry["result"] = result
+        entry["candidates"] = [{"path": p} for p in result["all_paths"]]
+        entry["cost_usd"] = round(entry["cost_usd"] + self.paid.spent - before, 6)
+        entry["status"] = "saved"
+        self._save()
+
+    def _review_candidates(self, entry: dict[str, Any]) -> None:
+        from ..images.blank import looks_blank
+
+        for candidate in entry["candidates"]:
+            if "verdict" in candidate:
+                continue  # reviewed before a kill
+            image = reviewer.load_image(candidate["path"])
+            if looks_blank(image.data):
+                candidate.update(score=None, verdict="reject", blank=True, critique=BLANK_CRITIQUE,
+                                 suggested_refinement="", review_file=None, cost_usd=0.0)
+                note(f"round {entry['round']}: {image.path.name} is blank; counted as a reject, not reviewed",
+                     self.paid.options.quiet)
+            else:
+                reviewer.check_limits(self.provider, image)
+                before = self.paid.spent
+                found = reviewer.auto([image], self.request.prompt, "flag", self.provider, self.review_model,
+                                      self.paid)
+                self.warnings += [w for w in found.get("warnings", []) if w not in self.warnings]
+                cost = round(self.paid.spent - before, 6)
+                candidate.update({k: found.get(k) for k in (*rubric.SCORE_FIELDS, "verdict", "critique",
+                                                            "suggested_refinement", "review_file")},
+                                 blank=False, cost_usd=cost)
+                entry["cost_usd"] = round(entry["cost_usd"] + cost, 6)
+            self._save()
+        best = max(entry["candidates"], key=rank)
+        entry.update(path=best["path"], score=best["score"], verdict=best["verdict"], critique=best["critique"],
+                     suggested_refinement=best["suggested_refinement"], review_file=best.get("review_file"),
+                     status="reviewed")
+        self._save()
+
+    # -- the end -------------------------------------------------------------------------------
+    def _stop(self, reason: str, why: str | None = None) -> None:
+        self.record["stop_reason"] = reason
+        if why:
+            self.warnings.append(why)
+        self._save()
+
+    def _save(self) -> None:
+        assert self.record_path is not None
+        shown = dict(self.record)
+        shown["rounds"] = [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.record["rounds"]]
+        loop_record.save(self.record_path, shown, self.warnings)
+
+    def _result(self) -> dict[str, Any]:
+        rounds = [e for e in self.record["rounds"] if e["status"] == "reviewed"]
+        if not rounds:
+            raise ImageGenError("the review loop ended without a reviewed round", kind="internal")
+        chosen = max(rounds, key=lambda e: (e["verdict"] == "accept", rank(e), -e["round"]))
+        self.record["chosen"] = chosen["path"]
+        self.record["chosen_round"] = chosen["round"]
+        self._save()
+        document = dict(chosen["result"])
+        document.update(
+            path=chosen["path"], all_paths=[chosen["path"]], model=chosen["model"],
+            sidecar=chosen["path"] + ".json" if Path(chosen["path"] + ".json").exists() else None,
+            score=chosen["score"], verdict=chosen["verdict"], critique=chosen["critique"],
+            review_file=chosen.get("review_file"), chosen_round=chosen["round"],
+            stop_reason=self.record["stop_reason"], rounds=[_round_view(e) for e in rounds],
+            cost_usd=self.total_spent(), loop_file=str(self.record_path),
+            review_provider=self.provider, review_model=self.review_model,
+            warnings=self.warnings + [w for w in self.paid.warnings if w not in self.warnings],
+        )
+        document.pop("image_count", None)
+        document["image_count"] = 1
+        return document
+
+
+def rank(review: dict[str, Any]) -> tuple[int, int, int]:
+    """How good a reviewed candidate is (the order of ``review.py --compare``); a blank one is last."""
+    if review.get("score") is None:
+        return (0, 0, 0)
+    return (review["score"], review.get("prompt_adherence") or 0,
+            sum(review.get(name) or 0 for name in rubric.SCORE_FIELDS))
+
+
+def revision_for(entry: dict[str, Any], *, fresh_model: bool = False) -> str:
+    """The line the next round adds to the prompt, from this round's review."""
+    suggestion = (entry.get("suggested_refinement") or "").strip()
+    critique = (entry.get("critique") or "").strip()
+    if entry["verdict"] == "refine":
+        return f"Refinement from the previous review: {suggestion or critique}"
+    if entry.get("score") is None:
+        return "The previous attempt came back blank: draw the complete scene with clear subjects and detail."
+    if fresh_model:
+        return f"Avoid what failed before ({critique})" + (f"; {suggestion}" if suggestion else "")
+    return (f"Rework from scratch; the previous attempt was rejected: {critique}"
+            + (f" Instead: {suggestion}" if suggestion else ""))
+
+
+def _shown_prompt(prompt: str, revision: str | None) -> str:
+    return prompt if not revision else f"{prompt}\n\n{revision}"
+
+
+def _round_view(entry: dict[str, Any]) -> dict[str, Any]:
+    view = {key: entry.get(key) for key in ("round", "path", "prompt", "revision", "model", "score", "verdict",
+                                            "cost_usd", "critique", "suggested_refinement", "review_file")}
+    view["blank"] = entry.get("score") is None
+    if len(entry["candidates"]) > 1:
+        view["candidates"] = [{key: c.get(key) for key in ("path", "score", "verdict", "cost_usd", "blank",
+                                                           "review_file")} for c in entry["candidates"]]
+    return view
+
+
+def _adopted(writer: Any, count: int, job_id: str | None, number: int) -> dict[str, Any] | None:
+    """The round's images an attempt killed after saving them left, whole with their sidecars naming this
+    job and round; None when any is missing (the round is made again)."""
+    import json
+
+    from ..images.writer import read_png_metadata
+
+    if writer.output_file is None:
+        return None
+    paths = [writer.planned_name(i) for i in range(count)]
+    records = []
+
+    def ours(record: Any) -> bool:
+        request = record.get("request") if isinstance(record, dict) else None
+        return isinstance(request, dict) and request.get("job_id") == job_id and request.get("review_round") == number
+
+    for path in paths:
+        try:
+            record = json.loads(Path(str(path) + ".json").read_text())
+        except (OSError, ValueError):
+            record = None
+        if not ours(record) and path.exists():  # killed between the image and its sidecar
+            record = read_png_metadata(path)
+            if ours(record):
+                assert record is not None
+                writer.adopt(path, record)
+        if not ours(record):
+            return None
+        records.append(record)
+    first = records[0]
+    image = first.get("image") if isinstance(first.get("image"), dict) else {}
+    return {"path": str(paths[0].resolve()), "all_paths": [str(p.resolve()) for p in paths],
+            "model": first["request"].get("model"), "prompt": first["request"].get("prompt"),
+            "format": image.get("format"), "width": image.get("width"), "height": image.get("height"),
+            "sidecar": str(paths[0]) + ".json", "cost_usd": None, "recovered_from_previous_attempt": True,
+            "warnings": ["a round's images from an earlier attempt were found complete; no second call was made"]}
+
+
+def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any], *, job_id: str | None = None,
+                resumable: bool = False, extra_result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole loop from its request: what generate.py --review prints (or, dry, what it would send).
+    A queue job passes its ``job_id`` and ``resumable``: the loop's record then resumes a killed attempt."""
+    fields["model"] = request.model
+    return Loop(request, paid, job_id=job_id, resumable=resumable, extra_result=extra_result).run(fields)

@@ -1,0 +1,262 @@
+"""generate --review and --best-of: the generate -> review -> refine/reject loop, against the fake.
+
+The fake's reviews are scripted per round (``fake.script_reviews``); its images differ call to call
+and are never one flat colour, unless a test makes them so. Images are asked for at 1K and served
+at their full size, so a happy path has nothing to warn about.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SCRIPTS, assert_one_json
+from tests.fake_api import make_png, make_picture, review_reply
+from tests.schema_check import assert_valid
+
+PROMPT = "A red fox standing in fresh snow at dawn, telephoto wildlife photo"
+QUEUE = "generated/imagegen-queue"
+
+
+@pytest.fixture(autouse=True)
+def full_size_images(fake):
+    fake.default_image_scale = 1  # 1024x1024 for --size 1K: no size warning
+
+
+def loop(run, *args: str):
+    return run("generate.py", "--prompt", PROMPT, "--size", "1K", "--out", "out/fox.png", *args)
+
+
+def image_prompts(fake) -> list[str]:
+    return [r.json["messages"][-1]["content"] for r in fake.requests_for("chat")]
+
+
+def reviewed_prompts(fake) -> list[str]:
+    return [r.json["messages"][0]["content"][-1]["text"] for r in fake.requests_for("messages")]
+
+
+def ledger(env) -> list[dict]:
+    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_accepted_at_round_one(run, fake, workdir):
+    fake.script_reviews("accept")
+    doc = assert_one_json(result := loop(run, "--review"))
+    assert result.code == 0 and doc["warnings"] == []
+    assert_valid(doc, "generate.success")
+    assert doc["stop_reason"] == "accepted" and doc["chosen_round"] == 1
+    assert doc["path"] == str(workdir / "out/fox-r1.png") and doc["all_paths"] == [doc["path"]]
+    assert doc["verdict"] == "accept" and doc["score"] == 8
+    (only,) = doc["rounds"]
+    assert only["path"] == doc["path"] and only["prompt"] == PROMPT and only["revision"] is None
+    assert only["model"] == "black-forest-labs/flux.2-pro" and only["verdict"] == "accept"
+    assert only["cost_usd"] > 0.04  # the image's $0.04 and the review
+    assert doc["cost_usd"] == only["cost_usd"]
+    assert len(fake.requests_for("chat")) == 1 and len(fake.requests_for("messages")) == 1
+    for suffix in ("", ".json", ".review.json"):
+        assert (workdir / f"out/fox-r1.png{suffix}").is_file()
+    record = json.loads((workdir / "out/fox.loop.json").read_text())
+    assert doc["loop_file"] == str(workdir / "out/fox.loop.json")
+    assert record["stop_reason"] == "accepted" and record["chosen"] == doc["path"]
+    assert PROMPT in reviewed_prompts(fake)[0]
+    assert "warning" not in result.stderr
+
+
+def test_refine_then_accept_revises_the_prompt_and_judges_by_the_original(run, fake, workdir):
+    fake.script_reviews("refine", "accept")
+    doc = assert_one_json(loop(run, "--review"))
+    assert doc["stop_reason"] == "accepted" and [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
+    assert doc["path"] == str(workdir / "out/fox-r2.png") and doc["chosen_round"] == 2
+    second = doc["rounds"][1]
+    assert "make the fox fill the frame and the snow bright white" in second["revision"]
+    assert second["prompt"].startswith(PROMPT) and second["revision"] in second["prompt"]
+    sent = image_prompts(fake)
+    assert PROMPT in sent[0] and "bright white" not in sent[0] and "bright white" in sent[1]
+    assert all("bright white" not in text and PROMPT in text for text in reviewed_prompts(fake))
+    assert doc["warnings"] == []
+    assert doc["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in doc["rounds"]))
+
+
+def test_two_rejects_move_to_the_next_model_of_the_same_capability(run, fake, workdir):
+    fake.script_reviews("reject", "reject", "accept")
+    doc = assert_one_json(loop(run, "--review", "--max-rounds", "3"))
+    models = [r["model"] for r in doc["rounds"]]
+    assert models == ["black-forest-labs/flux.2-pro"] * 2 + ["black-forest-labs/flux.2-klein-4b"]
+    assert [r.json["model"] for r in fake.requests_for("chat")] == models
+    assert "no fox" in doc["rounds"][1]["revision"]  # the reject reworks the prompt from the critique
+    assert doc["stop_reason"] == "accepted" and doc["model"] == models[2]
+
+
+def test_rounds_run_out_and_the_best_round_is_chosen(run, fake, workdir):
+    fake.script_reviews("reject", ("refine", {"score": 6}), ("refine", {"score": 4}))
+    doc = assert_one_json(loop(run, "--review"))
+    assert doc["stop_reason"] == "max_rounds" and len(doc["rounds"]) == 3
+    assert doc["chosen_round"] == 2 and doc["path"] == str(workdir / "out/fox-r2.png") and doc["score"] == 6
+    assert all(Path(r["path"]).is_file() for r in doc["rounds"])  # every round is kept
+
+
+def test_the_budget_stops_the_loop_before_a_round_that_could_pass_it(run, fake, workdir, env):
+    fake.script_reviews("refine", "refine", "refine")
+    doc = assert_one_json(result := loop(run, "--review", "--max-cost", "0.08"))
+    assert result.code == 0 and doc["stop_reason"] == "budget"
+    assert len(doc["rounds"]) == 1 and len(fake.requests_for("chat")) == 1
+    assert any("round 2 was not started" in w and "--max-cost 0.08" in w for w in doc["warnings"])
+    assert sum(line.get("cost_usd") or 0 for line in ledger(env)) <= 0.08
+
+
+def test_a_loop_whose_first_round_cannot_fit_sends_nothing(run, fake, workdir):
+    doc = assert_one_json(result := loop(run, "--review", "--max-cost", "0.035"))
+    assert result.code == 5 and doc["error_kind"] == "budget"
+    assert fake.requests == [] and not (workdir / "out/fox-r1.png").exists()
+
+
+def test_best_of_three_keeps_the_best_reviewed_candidate(run, fake, workdir):
+    fake.script_reviews("refine", ("accept", {"score": 9}), "reject")
+    doc = assert_one_json(loop(run, "--best-of", "3"))
+    assert len(fake.requests_for("chat")) == 3 and len(fake.requests_for("messages")) == 3
+    (only,) = doc["rounds"]
+    assert [c["score"] for c in only["candidates"]] == [5, 9, 2]
+    assert doc["path"] == str(workdir / "out/fox-r1-2.png") and doc["score"] == 9
+    assert doc["stop_reason"] == "accepted" and doc["warnings"] == []
+    assert all(Path(c["path"] + ".review.json").is_file() for c in only["candidates"])
+
+
+def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake, workdir):
+    fake.script_reviews("reject", "refine", "accept", "refine")
+    doc = assert_one_json(loop(run, "--best-of", "2", "--review"))
+    assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
+    assert doc["path"] == str(workdir / "out/fox-r2.png") and len(fake.requests_for("chat")) == 4
+
+
+def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
+    fake.default_image_bytes = make_png(1024, 1024)  # one flat colour
+    doc = assert_one_json(loop(run, "--review", "--max-rounds", "2"))
+    assert fake.requests_for("messages") == []
+    assert [(r["verdict"], r["blank"], r["score"]) for r in doc["rounds"]] == [("reject", True, None)] * 2
+    assert "blank" in doc["rounds"][1]["revision"] and doc["stop_reason"] == "max_rounds"
+
+
+def test_dry_run_describes_the_loop_and_sends_nothing(run, fake, workdir):
+    doc = assert_one_json(loop(run, "--review", "--max-rounds", "4", "--dry-run"))
+    plan = doc["review_loop"]
+    assert plan["max_rounds"] == 4 and plan["review_provider"] == "anthropic"
+    assert plan["round_estimate_usd"] == pytest.approx(doc["cost_estimate_usd"] + plan["review_estimate_usd"])
+    assert plan["most_usd"] == pytest.approx(4 * plan["round_estimate_usd"])
+    assert doc["target_paths"] == [str(workdir / "out/fox-r1.png")] and fake.requests == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--review", "--n", "2"), "--n does not go with --review"),
+    (("--review", "--max-rounds", "0"), "--max-rounds"),
+    (("--best-of", "99"), "--best-of"),
+])
+def test_bad_loop_flags_are_refused_before_anything_is_sent(run, fake, args, message):
+    doc = assert_one_json(result := loop(run, *args))
+    assert result.code == 2 and message in doc["error"] and fake.requests == []
+
+
+def test_a_taken_round_name_is_refused_before_round_one(run, fake, workdir):
+    (workdir / "out").mkdir()
+    (workdir / "out/fox-r3.png").write_bytes(b"someone's")
+    doc = assert_one_json(result := loop(run, "--review"))
+    assert result.code != 0 and doc["error_kind"] == "output_exists" and fake.requests == []
+
+
+def test_review_through_openrouter(run, fake, workdir):
+    fake.script_reviews("refine", "accept")
+    doc = assert_one_json(loop(run, "--review", "--review-provider", "openrouter"))
+    assert doc["review_provider"] == "openrouter" and doc["stop_reason"] == "accepted"
+    assert len(fake.requests_for("chat")) == 4 and fake.requests_for("messages") == []
+
+
+# -- in the queue --------------------------------------------------------------------------------
+
+def test_a_queue_job_with_review_runs_the_loop_and_status_shows_its_rounds(run, fake, workdir):
+    fake.script_reviews("refine", "accept")
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-1"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert summary["done"] == 1 and summary["failed"] == 0
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "rv-1"))
+    (job,) = status["jobs"]
+    chosen = str(workdir / "out/fox-r2.png")
+    assert job["chosen"] == chosen and status["attachments"] == [chosen] and job["stop_reason"] == "accepted"
+    assert [(r["round"], r["verdict"]) for r in job["rounds"]] == [(1, "refine"), (2, "accept")]
+    sidecar = json.loads((workdir / "out/fox-r1.png.json").read_text())
+    assert sidecar["request"]["job_id"] == "rv-1--0000" and sidecar["request"]["review_round"] == 1
+
+
+def test_batch_jobs_cannot_run_the_loop(run, fake):
+    doc = assert_one_json(result := run("enqueue_image_job.py", "--prompt", PROMPT, "--review", "--via", "batch",
+                                        "--model", "nanobanana-2", "--request-id", "rv-b"))
+    assert result.code == 2 and "--via batch" in doc["error"]
+
+
+@pytest.mark.subprocess
+def test_a_worker_killed_mid_loop_resumes_without_paying_a_round_twice(run, fake, workdir, env):
+    slow = dataclasses.replace(review_reply("accept"), delay=60)  # round 2's review: the worker dies waiting
+    fake.enqueue("messages", review_reply("refine"), slow)
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-k"))
+    victim = subprocess.Popen([sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", QUEUE,
+                               "--idle-exit-sec", "0.5", "--quiet"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(fake.requests_for("messages")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.requests_for("messages")) == 2
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    record = json.loads((workdir / "out/fox.loop.json").read_text())
+    assert [r["status"] for r in record["rounds"]] == ["reviewed", "saved"]
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert summary["done"] == 1
+    assert len(fake.requests_for("chat")) == 2  # round 1 and round 2 images, each once
+    assert len(fake.requests_for("messages")) == 3  # round 2's review sent again: its first never answered
+    result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
+    assert [r["verdict"] for r in result["rounds"]] == ["refine", "accept"]
+    assert result["path"] == str(workdir / "out/fox-r2.png")
+    paid = [line for line in ledger(env) if line["job_id"] == "rv-k--0000"]
+    assert [line["images"] for line in paid] == [1, 0, 1, 0]  # image, review, image, review: none twice
+
+
+# -- the parts -----------------------------------------------------------------------------------
+
+def test_looks_blank():
+    from imagegen.images.blank import looks_blank
+
+    assert looks_blank(make_png(40, 30)) and looks_blank(make_png(8, 8, rgba=True, color=(1, 2, 3, 0)))
+    assert not looks_blank(make_picture(40, 30)) and not looks_blank(make_png(16, 16, noise=True))
+    assert not looks_blank(b"\xff\xd8\xff\xe0 a jpeg") and not looks_blank(make_png(40, 30)[:60])
+
+
+@pytest.mark.parametrize("current, tried, images, expected", [
+    ("flux.2-pro", (), False, "black-forest-labs/flux.2-klein-4b"),
+    ("flux.2-pro", ("black-forest-labs/flux.2-klein-4b",), False, "openai/gpt-5-image"),
+    ("flux.2-pro", ("black-forest-labs/flux.2-klein-4b",), True, "openai/gpt-5-image"),
+    ("flux.2-klein", (), True, "openai/gpt-5-image"),
+    ("gpt-5-image", (), False, "openai/gpt-5-image-mini"),
+    ("nanobanana-2", (), False, "openai/gpt-5-image"),  # past the end, round again; text rendering kept
+])
+def test_next_model_of_the_same_capability(current, tried, images, expected):
+    from imagegen.models.capability import next_model
+    from imagegen.models.registry import resolve
+
+    assert next_model(resolve(current), tried, needs_image_input=images) == expected
+
+
+def test_next_model_on_a_direct_provider_and_when_none_is_left():
+    from imagegen.models.capability import next_model
+    from imagegen.models.registry import resolve
+
+    spec = resolve("gemini-3.1-flash-image-preview", "google")
+    assert next_model(spec) == "gemini-3-pro-image-preview"
+    assert next_model(spec, ("gemini-3-pro-image-preview",)) is None
