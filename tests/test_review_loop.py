@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, assert_one_json
-from tests.fake_api import make_png, make_picture, review_reply
+from tests.fake_api import make_picture, make_png, review_reply
 from tests.schema_check import assert_valid
 
 PROMPT = "A red fox standing in fresh snow at dawn, telephoto wildlife photo"
@@ -260,3 +260,28 @@ def test_next_model_on_a_direct_provider_and_when_none_is_left():
     spec = resolve("gemini-3.1-flash-image-preview", "google")
     assert next_model(spec) == "gemini-3-pro-image-preview"
     assert next_model(spec, ("gemini-3-pro-image-preview",)) is None
+
+
+def test_the_gallery_shows_a_loops_rounds_side_by_side_with_their_scores(run, fake, workdir):
+    fake.script_reviews("reject", "refine", "accept")
+    assert_one_json(loop(run, "--review"))
+    (workdir / "out/other.png").write_bytes(make_picture(8, 8))
+    doc = assert_one_json(run("gallery.py", "--dir", "out"))
+    assert doc["images"] == 4 and doc["cards"] == 2  # three rounds on one card, and the other image
+    assert doc["verdicts"] == {"accept": 1, "none": 1, "refine": 1, "reject": 1}
+    page = (workdir / "out/index.html").read_text()
+    assert page.count('<figure class="round') == 3 and page.count('class="round chosen"') == 1
+    strip = page[page.index('<div class="rounds">'):]
+    assert strip.index("fox-r1.png") < strip.index("fox-r2.png") < strip.index("fox-r3.png")
+    assert "2/10" in strip and "5/10" in strip and "8/10" in strip and "round 3 · chosen" in strip
+
+
+def test_the_gallery_of_a_queued_loop_shows_every_round(run, fake, workdir):
+    fake.script_reviews("refine", "accept")
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-g"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    doc = assert_one_json(run("gallery.py", "--queue-dir", QUEUE, "--request-id", "rv-g"))
+    assert doc["images"] == 2 and doc["cards"] == 1
+    page = Path(doc["path"]).read_text()
+    assert page.count('<figure class="round') == 2 and "round 2 · chosen" in page

@@ -102,13 +102,16 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         page = page / "index.html"
     _check_target(page, args.overwrite)
     # Files written by older versions, or by hand, may quote a key: the page never does.
-    text = redact(gallery_html.render(items, page, args.title or default_title, _summary(items, source)))
+    summary = _summary(gallery.every_item(items), source)
+    text = redact(gallery_html.render(items, page, args.title or default_title, summary))
     ensure_writable_dir(page.parent)  # a bad --out is the caller's to fix (exit 2), like generate's
     try:
         write_atomic(page, text.encode("utf-8"))
     except OSError as error:
         raise OutputError(f"could not write {page}: {error.strerror or error}",
                           details="choose another --out or fix the folder's permissions") from None
+    cards = len(items)
+    items = gallery.every_item(items)  # a review loop's rounds count as the images they are
     verdicts: dict[str, int] = {}
     for item in items:
         key = (item.verdict or gallery_html.NOT_REVIEWED).lower()
@@ -118,7 +121,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         "path": str(page),
         "source": source,
         "images": sum(1 for i in items if i.status == "ok"),
-        "cards": len(items),
+        "cards": cards,
         "failed": sum(1 for i in items if i.status == "failed"),
         "missing": [str(i.path) for i in items if i.status == "missing"],
         "models": sorted({i.model for i in items if i.model}),

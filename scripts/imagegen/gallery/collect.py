@@ -53,6 +53,9 @@ class Item:
     error: str | None = None
     sort_key: float = 0.0
     children: list[Path] = field(default_factory=list)
+    review_round: int | None = None  # a generate --review round (its sidecar says which)
+    rounds: list[Item] = field(default_factory=list)  # on a loop's chosen image: every round, in order
+    chosen: bool = False
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -99,6 +102,8 @@ def describe(path: Path) -> Item:
     item.generation_time_ms = int(time_ms) if time_ms is not None else None
     item.created = sidecar.get("created") if isinstance(sidecar.get("created"), str) else None
     item.parent = _parent_path(request.get("parent"), path.parent)
+    number = request.get("review_round")
+    item.review_round = number if isinstance(number, int) and not isinstance(number, bool) else None
     width, height = image.get("width"), image.get("height")
     if not (isinstance(width, int) and isinstance(height, int)) and item.status == "ok":
         try:
@@ -126,7 +131,7 @@ def from_directory(directory: Path, recursive: bool = False) -> list[Item]:
         raise UsageError(f"--dir {directory} is not a directory", details="give the folder that holds the images")
     pattern = "**/*" if recursive else "*"
     found = [p for p in directory.glob(pattern) if is_card_image(p)]
-    return link_lineage(sorted((describe(p) for p in found), key=lambda i: (-i.sort_key, i.title)))
+    return link_lineage(fold(sorted((describe(p) for p in found), key=lambda i: (-i.sort_key, i.title))))
 
 
 def from_manifest(manifest: Path) -> list[Item]:
@@ -144,7 +149,7 @@ def from_manifest(manifest: Path) -> list[Item]:
         if not isinstance(value, str) or not value.strip():
             continue
         items.append(describe(_locate(Path(value).expanduser(), manifest.parent)))
-    return link_lineage(items)
+    return link_lineage(fold(items))
 
 
 def _locate(path: Path, base: Path) -> Path:
@@ -168,14 +173,42 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
     items: list[Item] = []
     for job in jobs:
         if job.state == "results":
-            for path in job.image_paths():
+            for path in job.image_paths() + _round_paths(job.result, job.image_paths()):
                 item = describe(path)
                 item.request_id = item.request_id or request_id
                 items.append(item)
         elif job.state == "failed":
             items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
                               prompt=job.prompt, error=job.error or "failed"))
-    return link_lineage(items), queue_view.job_states(jobs)
+    return link_lineage(fold(items)), queue_view.job_states(jobs)
+
+
+def _round_paths(result: dict[str, Any], shown: list[Path]) -> list[Path]:
+    """The other images of a --review job's rounds (and their candidates), which its result lists."""
+    found: list[Path] = []
+    for entry in result.get("rounds") or []:
+        if not isinstance(entry, dict):
+            continue
+        listed = entry.get("candidates")
+        candidates: list[Any] = listed if isinstance(listed, list) else [entry]
+        for candidate in candidates:
+            value = candidate.get("path") if isinstance(candidate, dict) else None
+            if isinstance(value, str) and Path(value).is_absolute():
+                path = Path(value)
+                if path not in shown and path not in found:
+                    found.append(path)
+    return found
+
+
+def fold(items: list[Item]) -> list[Item]:
+    from .loops import fold as fold_rounds  # only reads loop records
+
+    return fold_rounds(items)
+
+
+def every_item(items: list[Item]) -> list[Item]:
+    """Every image on the sheet: the cards, and the rounds folded into a loop's card."""
+    return [member for item in items for member in (item.rounds or [item])]
 
 
 def link_lineage(items: list[Item]) -> list[Item]:

@@ -60,6 +60,11 @@ dialog::backdrop { background: rgba(0, 0, 0, .85); }
 dialog img { max-width: 96vw; max-height: 88vh; display: block; margin: 0 auto; }
 dialog p { color: #eee; text-align: center; margin: 8px 0 0; }
 .empty { padding: 24px; color: var(--muted); }
+.card.loop { grid-column: 1 / -1; }
+.rounds { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 10px; padding: 10px; }
+.round { margin: 0; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+.round.chosen { border: 2px solid var(--accept); }
+.round figcaption { padding: 6px 8px; font-size: 12.5px; gap: 2px; }
 """
 
 SCRIPT = """
@@ -144,10 +149,12 @@ def _short_model(model: str | None) -> str:
 
 def _card(index: int, item: Item, page_dir: Path, anchors: dict[Path, str]) -> str:
     verdict = (item.verdict or NOT_REVIEWED).lower()
-    classes = f"card status-{item.status}"
+    classes = f"card status-{item.status}" + (" loop" if item.rounds else "")
     attrs = (f'class="{e(classes)}" id="item-{index}" data-model="{e(item.model or "unknown")}" '
              f'data-verdict="{e(verdict)}"')
-    if item.status == "ok" and item.path is not None:
+    if item.rounds:
+        visual = _rounds_strip(item, page_dir)
+    elif item.status == "ok" and item.path is not None:
         url = relative_url(item.path, page_dir)
         caption = item.prompt or item.title
         visual = (f'<a class="thumb" href="{e(url)}" data-caption="{e(caption)}">'
@@ -192,6 +199,25 @@ def _card(index: int, item: Item, page_dir: Path, anchors: dict[Path, str]) -> s
     if item.critique:
         parts.append(f'<p class="critique">{e(item.critique)}</p>')
     return f'<figure {attrs}>{visual}<figcaption>{"".join(parts)}</figcaption></figure>'
+
+
+def _rounds_strip(chosen: Item, page_dir: Path) -> str:
+    """A review loop's rounds side by side, each with its score and verdict; the chosen one marked."""
+    cells = []
+    for member in chosen.rounds:
+        verdict = (member.verdict or NOT_REVIEWED).lower()
+        url = relative_url(member.path, page_dir) if member.path is not None else ""
+        caption = member.prompt or member.title
+        score = f"{member.score:g}/10 " if member.score is not None else ""
+        mark = " · chosen" if member is chosen else ""
+        cells.append(
+            f'<figure class="round{" chosen" if member is chosen else ""}">'
+            f'<a class="thumb" href="{e(url)}" data-caption="{e(caption)}">'
+            f'<img src="{e(url)}" alt="{e(caption)}" loading="lazy" decoding="async"></a>'
+            f'<figcaption><span>round {e(member.review_round)}{e(mark)}</span>'
+            f'<span>{e(score)}<span class="verdict verdict-{e(verdict)}">{e(member.verdict or "not reviewed")}</span>'
+            f'</span><span>{e(_short_model(member.model))}</span></figcaption></figure>')
+    return f'<div class="rounds">{"".join(cells)}</div>'
 
 
 def _options(label: str, element_id: str, values: list[tuple[str, str]]) -> str:

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BudgetError, ImageGenError, UsageError
 from ..progress import note
-from . import generate, loop_record
+from . import generate, loop_record, rubric
 from . import review as reviewer
-from . import rubric
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest
@@ -98,7 +97,7 @@ class Loop:
     # -- estimates -----------------------------------------------------------------------------
     def review_estimate(self, plan: Any) -> float | None:
         width, height = plan.expected_size() or (1024, 1024)
-        stand_in = SimpleNamespace(width=width, height=height)
+        stand_in: Any = SimpleNamespace(width=width, height=height)  # the review is priced on its size alone
         each = reviewer.estimate_usd(self.provider, self.review_model, stand_in, self.request.prompt)
         return None if each is None else round(each * self.request.best_of, 6)
 

@@ -1,0 +1,77 @@
+"""Review-loop rounds on the contact sheet: the rounds of one ``generate --review`` run become one card.
+
+A round's image is named ``<base>-r<k>.<ext>`` (``-r<k>-<i>`` for the candidates of ``--best-of``),
+its sidecar records ``request.review_round``, and the loop's record ``<base>.loop.json`` names the
+chosen image. :func:`fold` gathers the items of each loop into the card of its chosen image, whose
+``rounds`` list them in order (each with its own score), so the page shows them side by side.
+Images whose loop record is missing or unreadable stay cards of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+Item = Any  # a gallery.collect.Item (not imported: collect imports this module)
+
+ROUND_NAME = re.compile(r"^(?P<base>.+)-r(?P<round>\d{1,3})(?:-\d{1,2})?\.[A-Za-z0-9]{1,5}$")
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+
+
+def record_path(item: Item) -> Path | None:
+    """The loop record of a round's image, by its name (None for an image that is no round)."""
+    if item.path is None or item.review_round is None:
+        return None
+    match = ROUND_NAME.match(item.path.name)
+    if match is None or int(match["round"]) != item.review_round:
+        return None
+    return item.path.with_name(match["base"] + ".loop.json")
+
+
+def _chosen(path: Path) -> Path | None:
+    """The chosen image a loop record names (read as untrusted: a regular file, bounded, a string)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD_BYTES:
+            return None
+        try:
+            record: Any = json.loads(handle.read(MAX_RECORD_BYTES + 1))
+        except (ValueError, UnicodeDecodeError, RecursionError, OSError):
+            return None
+    chosen = record.get("chosen") if isinstance(record, dict) else None
+    return Path(chosen).resolve() if isinstance(chosen, str) and chosen else None
+
+
+def fold(items: list[Item]) -> list[Item]:
+    """``items`` with each loop's rounds folded into the card of its chosen image (where it first appeared)."""
+    groups: dict[Path, list[Item]] = {}
+    for item in items:
+        found = record_path(item)
+        if found is not None:
+            groups.setdefault(found, []).append(item)
+    folded: dict[int, Item] = {}  # id of a member -> the card that now holds it
+    for path, members in groups.items():
+        chosen_path = _chosen(path)
+        chosen = next((m for m in members if m.path == chosen_path), None)
+        if chosen is None:
+            continue
+        chosen.rounds = sorted(members, key=lambda m: (m.review_round or 0, str(m.path)))
+        chosen.chosen = True
+        for member in members:
+            folded[id(member)] = chosen
+    result: list[Item] = []
+    placed: set[int] = set()
+    for item in items:
+        card = folded.get(id(item), item)
+        if id(card) not in placed:
+            placed.add(id(card))
+            result.append(card)
+    return result
