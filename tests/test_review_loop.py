@@ -121,6 +121,7 @@ def test_a_loop_whose_first_round_cannot_fit_sends_nothing(run, fake, workdir):
 def test_best_of_three_keeps_the_best_reviewed_candidate(run, fake, workdir):
     fake.script_reviews("refine", ("accept", {"score": 9}), "reject")
     doc = assert_one_json(loop(run, "--best-of", "3"))
+    assert_valid(doc, "generate.success")
     assert len(fake.requests_for("chat")) == 3 and len(fake.requests_for("messages")) == 3
     (only,) = doc["rounds"]
     assert [c["score"] for c in only["candidates"]] == [5, 9, 2]
@@ -151,6 +152,7 @@ def test_dry_run_describes_the_loop_and_sends_nothing(run, fake, workdir):
     assert plan["round_estimate_usd"] == pytest.approx(doc["cost_estimate_usd"] + plan["review_estimate_usd"])
     assert plan["most_usd"] == pytest.approx(4 * plan["round_estimate_usd"])
     assert doc["target_paths"] == [str(workdir / "out/fox-r1.png")] and fake.requests == []
+    assert_valid(doc, "generate.dry_run")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -186,6 +188,7 @@ def test_a_queue_job_with_review_runs_the_loop_and_status_shows_its_rounds(run, 
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and summary["failed"] == 0
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "rv-1"))
+    assert_valid(status, "queue_status.request")
     (job,) = status["jobs"]
     chosen = str(workdir / "out/fox-r2.png")
     assert job["chosen"] == chosen and status["attachments"] == [chosen] and job["stop_reason"] == "accepted"
@@ -285,3 +288,26 @@ def test_the_gallery_of_a_queued_loop_shows_every_round(run, fake, workdir):
     assert doc["images"] == 2 and doc["cards"] == 1
     page = Path(doc["path"]).read_text()
     assert page.count('<figure class="round') == 2 and "round 2 · chosen" in page
+
+
+def test_the_mcp_generate_tool_runs_the_loop(fake, tmp_path):
+    from tests.mcp_harness import RawServer, server_env
+
+    fake.script_reviews("refine", "accept")
+    work = tmp_path / "mcp"
+    work.mkdir()
+    server = RawServer(server_env(tmp_path, fake), work)
+    try:
+        server.initialize("2025-11-25")
+        tools = server.request("tools/list")["result"]["tools"]
+        offered = next(t for t in tools if t["name"] == "generate")["inputSchema"]["properties"]
+        assert {"review", "max_rounds", "best_of", "review_provider", "review_model"} <= set(offered)
+        assert offered["max_rounds"]["maximum"] == 10 and offered["best_of"]["minimum"] == 1
+        reply = server.request("tools/call", {"name": "generate", "arguments": {
+            "prompt": PROMPT, "size": "1K", "review": True, "output_file": "out/fox.png"}})
+        doc = reply["result"]["structuredContent"]
+        assert reply["result"].get("isError") is not True, doc
+        assert doc["stop_reason"] == "accepted" and doc["path"] == str(work / "out/fox-r2.png")
+        assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
+    finally:
+        server.close()
