@@ -7,6 +7,7 @@ at their full size, so a happy path has nothing to warn about.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, assert_one_json
-from tests.fake_api import make_picture, make_png, review_reply
+from tests.fake_api import error_reply, make_picture, make_png, review_reply
 from tests.schema_check import assert_valid
 
 PROMPT = "A red fox standing in fresh snow at dawn, telephoto wildlife photo"
@@ -229,6 +230,72 @@ def test_a_worker_killed_mid_loop_resumes_without_paying_a_round_twice(run, fake
     assert result["path"] == str(workdir / "out/fox-r2.png")
     paid = [line for line in ledger(env) if line["job_id"] == "rv-k--0000"]
     assert [line["images"] for line in paid] == [1, 0, 1, 0]  # image, review, image, review: none twice
+
+
+def finished_job_back_to_pending(workdir: Path) -> None:
+    """As if the worker died after the loop's last step but before filing the job as done."""
+    (done,) = (workdir / QUEUE / "results").glob("*.json")
+    job = json.loads(done.read_text())
+    job.pop("result")
+    (workdir / QUEUE / "pending" / done.name).write_text(json.dumps(job))
+    done.unlink()
+
+
+def test_a_round_saved_but_not_recorded_is_adopted_not_paid_again(run, fake, workdir):
+    fake.script_reviews("refine", "accept")
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-a"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    finished_job_back_to_pending(workdir)
+    record_path = workdir / "out/fox.loop.json"
+    record = json.loads(record_path.read_text())
+    record["stop_reason"] = record["chosen"] = None
+    second = record["rounds"][1]
+    second.update(status="started", candidates=[], cost_usd=0.0)
+    for key in ("result", "path", "score", "verdict"):
+        second.pop(key)
+    record_path.write_text(json.dumps(record))
+    fake.clear()
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert summary["done"] == 1
+    assert fake.requests_for("chat") == [] and len(fake.requests_for("messages")) == 1  # only round 2's review
+    result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
+    assert result["path"] == str(workdir / "out/fox-r2.png") and result["rounds"][1]["cost_usd"] > 0.04
+
+
+def test_a_finished_loop_is_not_run_again(run, fake, workdir):
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-f"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    finished_job_back_to_pending(workdir)
+    fake.clear()
+    assert assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))["done"] == 1
+    assert fake.requests == []
+
+
+def test_a_planted_loop_record_is_not_trusted(run, fake, workdir):
+    (workdir / "secret.png").write_bytes(make_picture(16, 16))
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--out", "out/fox.png", "--request-id", "rv-p"))
+    (workdir / "out").mkdir()
+    (workdir / "out/fox.loop.json").write_text(json.dumps({
+        "kind": "review_loop", "version": 1, "job_id": "rv-p--0000", "prompt": PROMPT, "stop_reason": None,
+        "rounds": [{"round": 1, "status": "saved", "model": "google/gemini-3.1-flash-image-preview",
+                    "cost_usd": 0, "candidates": [{"path": str(workdir / "secret.png")}]}]}))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert len(fake.requests_for("chat")) == 1  # round 1 made afresh
+    (review,) = fake.requests_for("messages")
+    sent = review.json["messages"][0]["content"][0]["source"]["data"]
+    assert sent == base64.b64encode((workdir / "out/fox-r1.png").read_bytes()).decode()
+
+
+def test_a_later_round_that_fails_ends_the_loop_with_what_it_has(run, fake, workdir):
+    fake.script_reviews("refine")
+    fake.enqueue("chat", lambda record: None, error_reply(400, "Fake upstream refusal"))
+    doc = assert_one_json(result := loop(run, "--review", "--retries", "0"))
+    assert result.code == 0 and doc["stop_reason"] == "error" and len(doc["rounds"]) == 1
+    assert doc["path"] == str(workdir / "out/fox-r1.png")
+    assert any(w.startswith("round 2 stopped:") for w in doc["warnings"])
 
 
 # -- the parts -----------------------------------------------------------------------------------

@@ -139,6 +139,10 @@ class Loop:
                     "review_model": self.review_model, "max_cost_usd": self.request.max_cost,
                     "base": str(self.base), "suffix": self.suffix}
         found = loop_record.load(self.record_path, self.request.prompt, self.job_id) if self.resumable else None
+        if found is not None and not self._trusted(found, plan.spec.id):
+            note(f"{self.record_path.name} does not describe this loop's rounds; starting afresh",
+                 self.paid.options.quiet)
+            found = None
         if found is not None:
             self.record = found
             self.spent_before = loop_record.spent(found)
@@ -153,27 +157,28 @@ class Loop:
         return self._result()
 
     def _loop(self, first_spec: Any) -> None:
-        from ..models.capability import next_model
-
         rounds = self.record["rounds"]
         if self.record.get("stop_reason"):
             return  # an earlier attempt finished the loop and was killed before the job was filed
         model, revision, rejects = self._resume_point(first_spec)
         tried = {first_spec.id} | {entry.get("model") for entry in rounds if isinstance(entry.get("model"), str)}
         while len(rounds) < self.rounds_allowed or (rounds and rounds[-1]["status"] != "reviewed"):
-            if rounds and rounds[-1]["status"] != "reviewed":
-                entry = rounds[-1]  # the round a killed attempt left unfinished
-            else:
-                entry = self._plan_round(len(rounds) + 1, model, revision)
-                if entry is None:
-                    return
+            unfinished = rounds[-1] if rounds and rounds[-1]["status"] != "reviewed" else None
+            number = unfinished["round"] if unfinished else len(rounds) + 1
             try:
+                if unfinished:
+                    entry = unfinished  # the round a killed attempt left unfinished
+                else:
+                    planned = self._plan_round(number, model, revision)
+                    if planned is None:
+                        return
+                    entry = planned
                 self._finish_round(entry)
             except ImageGenError as error:
                 if self.resumable or not any(e["status"] == "reviewed" for e in rounds):
-                    raise
+                    raise  # a queue job is retried and resumes; a first round's failure is the run's
                 self._stop("budget" if isinstance(error, BudgetError) else "error",
-                           f"round {entry['round']} stopped: {error.kind}: {error.message}")
+                           f"round {number} stopped: {error.kind}: {error.message}")
                 return
             verdict = entry["verdict"]
             if verdict == "accept":
@@ -182,14 +187,46 @@ class Loop:
             rejects = rejects + 1 if verdict == "reject" else 0
             revision = revision_for(entry)
             if rejects >= REJECTS_BEFORE_MODEL_CHANGE:
-                spec = generate.prepare(self._round_request(entry["round"], entry["model"], None)).plan.spec
-                following = next_model(spec, tried, needs_image_input=bool(self.request.input_images
-                                                                           or self.request.style_refs))
+                following = self._next_model(entry, tried)
                 if following is not None:
                     model, rejects = following, 0
-                    tried.add(following)
                     revision = revision_for(entry, fresh_model=True)
         self._stop("max_rounds")
+
+    def _next_model(self, entry: dict[str, Any], tried: set[str]) -> str | None:
+        """The next model of the same capability that can take this request (each one checked as a run
+        would check it, before paying); None to stay on the current one."""
+        from ..models.capability import next_model
+        from ..models.registry import resolve
+
+        spec = resolve(entry["model"], self.request.provider)
+        needs_images = bool(self.request.input_images or self.request.style_refs or self.request.baseline_image)
+        while (following := next_model(spec, tried, needs_image_input=needs_images)) is not None:
+            tried.add(following)
+            try:
+                generate.prepare(self._round_request(entry["round"] + 1, following, None))
+            except ImageGenError as error:
+                self.warnings.append(f"{following} was passed over after two rejects: {error.message}")
+                continue
+            return following
+        return None
+
+    def _trusted(self, record: dict[str, Any], first_model: str) -> bool:
+        """Whether a record read back names only this loop's own round files and models it could have
+        chosen: a record is a file anyone with the folder can write, and its paths are sent for review."""
+        from ..models.registry import BY_ID
+
+        assert self.base is not None
+        for entry in record["rounds"]:
+            model = entry.get("model")
+            if not isinstance(model, str) or (model != first_model and model not in BY_ID
+                                              and self.request.provider in (None, "openrouter")):
+                return False
+            for candidate in entry["candidates"]:
+                path = Path(candidate["path"])
+                if path.parent != self.base.parent or not path.name.startswith(f"{self.base.name}-r{entry['round']}"):
+                    return False
+        return True
 
     def _resume_point(self, first_spec: Any) -> tuple[str | None, str | None, int]:
         """The model, revision and reject count the next round starts from (from the record when resuming)."""
@@ -249,7 +286,11 @@ class Loop:
         self.warnings += [w for w in result.pop("warnings", []) if w not in self.warnings]
         entry["result"] = result
         entry["candidates"] = [{"path": p} for p in result["all_paths"]]
-        entry["cost_usd"] = round(entry["cost_usd"] + self.paid.spent - before, 6)
+        paid_now = self.paid.spent - before
+        if result.get("recovered_from_previous_attempt"):  # paid by the killed attempt, not yet counted
+            paid_now = float(result.get("cost_usd") or 0)
+            self.spent_before = round(self.spent_before + paid_now, 6)
+        entry["cost_usd"] = round(entry["cost_usd"] + paid_now, 6)
         entry["status"] = "saved"
         self._save()
 
@@ -387,10 +428,13 @@ def _adopted(writer: Any, count: int, job_id: str | None, number: int) -> dict[s
         records.append(record)
     first = records[0]
     image = first.get("image") if isinstance(first.get("image"), dict) else {}
+    costs = [r["result"].get("cost_usd") for r in records if isinstance(r.get("result"), dict)]
+    known = [c for c in costs if isinstance(c, (int, float)) and not isinstance(c, bool)]
     return {"path": str(paths[0].resolve()), "all_paths": [str(p.resolve()) for p in paths],
             "model": first["request"].get("model"), "prompt": first["request"].get("prompt"),
             "format": image.get("format"), "width": image.get("width"), "height": image.get("height"),
-            "sidecar": str(paths[0]) + ".json", "cost_usd": None, "recovered_from_previous_attempt": True,
+            "sidecar": str(paths[0]) + ".json", "cost_usd": round(sum(known), 6) if known else None,
+            "recovered_from_previous_attempt": True,
             "warnings": ["a round's images from an earlier attempt were found complete; no second call was made"]}
 
 
