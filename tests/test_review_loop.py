@@ -378,3 +378,27 @@ def test_the_mcp_generate_tool_runs_the_loop(fake, tmp_path):
         assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
     finally:
         server.close()
+
+
+def test_the_queue_prices_a_review_job_as_its_whole_loop(run, fake):
+    one = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro",
+                              "--request-id", "rv-e1", "--dry-run"))
+    loop_of_two = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K",
+                                      "--model", "flux.2-pro", "--review", "--max-rounds", "2",
+                                      "--request-id", "rv-e2", "--dry-run"))
+    image = one["cost_estimate_usd"]
+    assert 2 * image < loop_of_two["cost_estimate_usd"] < 2 * image + 0.1  # two rounds, each with its review
+    capped = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro",
+                                 "--review", "--max-cost", "0.06", "--request-id", "rv-e3", "--dry-run"))
+    assert capped["cost_estimate_usd"] == 0.06
+    refused = run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro", "--review",
+                  "--max-cost", "0.035", "--request-id", "rv-e4")
+    assert refused.code == 5 and assert_one_json(refused)["error_kind"] == "budget" and fake.requests == []
+
+
+def test_generate_image_takes_the_loop_too(run, fake, workdir):
+    fake.script_reviews("accept")
+    doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--image-size", "low", "--review",
+                              "--out", "out/crab.png"))
+    assert doc["stop_reason"] == "accepted" and doc["path"] == str(workdir / "out/crab-r1.png")
+    assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image-preview"

@@ -101,7 +101,9 @@ TOOLS = (
          "style images, the Images API (api: images, for quality, output_format, background). To edit or vary "
          "an existing picture give baseline_image; a local file is sent only with confirm_external_upload, so "
          "ask the user first. Saves each image with a .json sidecar. dry_run shows the exact request and the "
-         "cost estimate and sends nothing; max_cost refuses a run whose estimate is higher (nothing sent).",
+         "cost estimate and sends nothing; max_cost refuses a run whose estimate is higher (nothing sent). "
+         "review: true has a vision model review each image and goes again until one is accepted (max_rounds, "
+         "best_of; max_cost then covers the whole loop): path is the chosen image, rounds lists every round.",
          "generate", GenerateRequest, ("generate.success", "generate.dry_run"), _hints(False, True), _generate,
          preview=True),
     Tool("edit", "Edit an image",

@@ -96,14 +96,10 @@ class Loop:
 
     # -- estimates -----------------------------------------------------------------------------
     def review_estimate(self, plan: Any) -> float | None:
-        width, height = plan.expected_size() or (1024, 1024)
-        stand_in: Any = SimpleNamespace(width=width, height=height)  # the review is priced on its size alone
-        each = reviewer.estimate_usd(self.provider, self.review_model, stand_in, self.request.prompt)
-        return None if each is None else round(each * self.request.best_of, 6)
+        return review_estimate(plan, self.provider, self.review_model, self.request.best_of)
 
     def round_estimate(self, plan: Any) -> float | None:
-        images, reviews = plan.estimate_usd, self.review_estimate(plan)
-        return None if images is None or reviews is None else round(images + reviews, 6)
+        return round_estimate(plan, self.provider, self.review_model, self.request.best_of)
 
     # -- the loop ------------------------------------------------------------------------------
     def dry_run(self, prepared: generate.Prepared, writer: Any) -> dict[str, Any]:
@@ -359,6 +355,30 @@ class Loop:
         document.pop("image_count", None)
         document["image_count"] = 1
         return document
+
+
+def review_estimate(plan: Any, provider: str, model: str, count: int) -> float | None:
+    """The reviews of one round's ``count`` candidates, priced on the size the plan asks for."""
+    width, height = plan.expected_size() or (1024, 1024)
+    stand_in: Any = SimpleNamespace(width=width, height=height)  # a review is priced on its size alone
+    each = reviewer.estimate_usd(provider, model, stand_in, plan.prompt)
+    return None if each is None else round(each * count, 6)
+
+
+def round_estimate(plan: Any, provider: str, model: str, count: int) -> float | None:
+    """One round: its images and their reviews (a review model of unknown price counts as $0; the
+    ledger keeps what it really cost, and the loop counts that before the next round)."""
+    images = plan.estimate_usd
+    return None if images is None else round(images + (review_estimate(plan, provider, model, count) or 0.0), 6)
+
+
+def loop_estimate(request: GenerateRequest, plan: Any) -> tuple[float | None, float | None]:
+    """(one round, every round run) for a request planned as ``plan`` (the queue's estimate; no key needed)."""
+    provider = reviewer.choose_provider(request.review_provider, need_key=False)
+    model = request.review_model or reviewer.default_review_model(provider)
+    each = round_estimate(plan, provider, model, request.best_of)
+    rounds = request.max_rounds if request.review else 1
+    return each, None if each is None else round(each * rounds, 6)
 
 
 def rank(review: dict[str, Any]) -> tuple[int, int, int]:

@@ -38,8 +38,23 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
         if batch_request is not request:  # the model's own provider, not OpenRouter: plan it there
             plan = generate.prepare(batch_request).plan
         plan.batch = True
-    spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
+    estimate = plan.estimate_usd
+    if request.review_loop():  # --max-cost is the loop's: its first round, images and reviews, must fit
+        from ..pipeline.review_loop import loop_estimate
+
+        estimate = loop_estimate(request, plan)[0]
+    spending.check(estimate, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
     return plan
+
+
+def job_estimate(request: GenerateRequest, plan: Any) -> float | None:
+    """What a job should cost: its images, or for a --review job every round it may run (at most its --max-cost)."""
+    if not request.review_loop():
+        return plan.estimate_usd
+    from ..pipeline.review_loop import loop_estimate
+
+    most = loop_estimate(request, plan)[1]
+    return min(most, request.max_cost) if most is not None and request.max_cost is not None else most
 
 
 BATCH_PROVIDERS = ("google", "openai")
@@ -121,7 +136,7 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
         **({"preset_asked": plan.preset.asked} if plan.preset and plan.preset.asked != request.preset else {}),
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
-        "cost_estimate_usd": plan.estimate_usd,
+        "cost_estimate_usd": job_estimate(request, plan),
         "inputs": inputs,
         "enqueued_by": store.origin(),
         "status": STATUS_OF[PENDING],
