@@ -16,12 +16,11 @@ stopped. A blank image (one flat colour) counts as a reject and is not sent for 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BudgetError, ImageGenError, UsageError
 from ..progress import note
-from . import generate, loop_record, rubric
+from . import generate, loop_record, loop_rounds, rubric
 from . import review as reviewer
 
 if TYPE_CHECKING:
@@ -96,10 +95,10 @@ class Loop:
 
     # -- estimates -----------------------------------------------------------------------------
     def review_estimate(self, plan: Any) -> float | None:
-        return review_estimate(plan, self.provider, self.review_model, self.request.best_of)
+        return loop_rounds.review_estimate(plan, self.provider, self.review_model, self.request.best_of)
 
     def round_estimate(self, plan: Any) -> float | None:
-        return round_estimate(plan, self.provider, self.review_model, self.request.best_of)
+        return loop_rounds.round_estimate(plan, self.provider, self.review_model, self.request.best_of)
 
     # -- the loop ------------------------------------------------------------------------------
     def dry_run(self, prepared: generate.Prepared, writer: Any) -> dict[str, Any]:
@@ -181,12 +180,12 @@ class Loop:
                 self._stop("accepted")
                 return
             rejects = rejects + 1 if verdict == "reject" else 0
-            revision = revision_for(entry)
+            revision = loop_rounds.revision_for(entry)
             if rejects >= REJECTS_BEFORE_MODEL_CHANGE:
                 following = self._next_model(entry, tried)
                 if following is not None:
                     model, rejects = following, 0
-                    revision = revision_for(entry, fresh_model=True)
+                    revision = loop_rounds.revision_for(entry, fresh_model=True)
         self._stop("max_rounds")
 
     def _next_model(self, entry: dict[str, Any], tried: set[str]) -> str | None:
@@ -235,7 +234,7 @@ class Loop:
                 break
             rejects += 1
         model = done[-1]["model"] if done[-1]["model"] != first_spec.id else None
-        return model, revision_for(done[-1]), rejects
+        return model, loop_rounds.revision_for(done[-1]), rejects
 
     def _plan_round(self, number: int, model: str | None, revision: str | None) -> dict[str, Any] | None:
         """The next round, recorded as started; None (and the loop stopped) when the budget cannot cover it."""
@@ -250,7 +249,7 @@ class Loop:
                                  f"{shown} (images and reviews) could pass --max-cost {limit:g}")
             return None
         entry = {"round": number, "status": "started", "model": prepared.plan.spec.id,
-                 "prompt": _shown_prompt(self.request.prompt, revision), "revision": revision,
+                 "prompt": loop_rounds.shown_prompt(self.request.prompt, revision), "revision": revision,
                  "output_file": round_request.output_file, "candidates": [], "cost_usd": 0.0}
         self.record["rounds"].append(entry)
         self._save()
@@ -276,7 +275,7 @@ class Loop:
         prepared.plan.extra_result["review_round"] = number
         writer = self._writer(round_request, number)
         before = self.paid.spent
-        result = _adopted(writer, self.request.best_of, self.job_id, number) if self.resumable else None
+        result = loop_rounds.adopted(writer, self.request.best_of, self.job_id, number) if self.resumable else None
         if result is None:
             result = generate.run(prepared, writer, self.paid, keep_response=False)
         self.warnings += [w for w in result.pop("warnings", []) if w not in self.warnings]
@@ -314,7 +313,7 @@ class Loop:
                                  blank=False, cost_usd=cost)
                 entry["cost_usd"] = round(entry["cost_usd"] + cost, 6)
             self._save()
-        best = max(entry["candidates"], key=rank)
+        best = max(entry["candidates"], key=loop_rounds.rank)
         entry.update(path=best["path"], score=best["score"], verdict=best["verdict"], critique=best["critique"],
                      suggested_refinement=best["suggested_refinement"], review_file=best.get("review_file"),
                      status="reviewed")
@@ -322,6 +321,7 @@ class Loop:
 
     # -- the end -------------------------------------------------------------------------------
     def _stop(self, reason: str, why: str | None = None) -> None:
+        assert reason in STOP_REASONS, reason
         self.record["stop_reason"] = reason
         if why:
             self.warnings.append(why)
@@ -337,7 +337,7 @@ class Loop:
         rounds = [e for e in self.record["rounds"] if e["status"] == "reviewed"]
         if not rounds:
             raise ImageGenError("the review loop ended without a reviewed round", kind="internal")
-        chosen = max(rounds, key=lambda e: (e["verdict"] == "accept", rank(e), -e["round"]))
+        chosen = max(rounds, key=lambda e: (e["verdict"] == "accept", loop_rounds.rank(e), -e["round"]))
         self.record["chosen"] = chosen["path"]
         self.record["chosen_round"] = chosen["round"]
         self._save()
@@ -347,7 +347,7 @@ class Loop:
             sidecar=chosen["path"] + ".json" if Path(chosen["path"] + ".json").exists() else None,
             score=chosen["score"], verdict=chosen["verdict"], critique=chosen["critique"],
             review_file=chosen.get("review_file"), chosen_round=chosen["round"],
-            stop_reason=self.record["stop_reason"], rounds=[_round_view(e) for e in rounds],
+            stop_reason=self.record["stop_reason"], rounds=[loop_rounds.round_view(e) for e in rounds],
             cost_usd=self.total_spent(), loop_file=str(self.record_path),
             review_provider=self.provider, review_model=self.review_model,
             warnings=self.warnings + [w for w in self.paid.warnings if w not in self.warnings],
@@ -356,106 +356,6 @@ class Loop:
         document["image_count"] = 1
         return document
 
-
-def review_estimate(plan: Any, provider: str, model: str, count: int) -> float | None:
-    """The reviews of one round's ``count`` candidates, priced on the size the plan asks for."""
-    width, height = plan.expected_size() or (1024, 1024)
-    stand_in: Any = SimpleNamespace(width=width, height=height)  # a review is priced on its size alone
-    each = reviewer.estimate_usd(provider, model, stand_in, plan.prompt)
-    return None if each is None else round(each * count, 6)
-
-
-def round_estimate(plan: Any, provider: str, model: str, count: int) -> float | None:
-    """One round: its images and their reviews (a review model of unknown price counts as $0; the
-    ledger keeps what it really cost, and the loop counts that before the next round)."""
-    images = plan.estimate_usd
-    return None if images is None else round(images + (review_estimate(plan, provider, model, count) or 0.0), 6)
-
-
-def loop_estimate(request: GenerateRequest, plan: Any) -> tuple[float | None, float | None]:
-    """(one round, every round run) for a request planned as ``plan`` (the queue's estimate; no key needed)."""
-    provider = reviewer.choose_provider(request.review_provider, need_key=False)
-    model = request.review_model or reviewer.default_review_model(provider)
-    each = round_estimate(plan, provider, model, request.best_of)
-    rounds = request.max_rounds if request.review else 1
-    return each, None if each is None else round(each * rounds, 6)
-
-
-def rank(review: dict[str, Any]) -> tuple[int, int, int]:
-    """How good a reviewed candidate is (the order of ``review.py --compare``); a blank one is last."""
-    if review.get("score") is None:
-        return (0, 0, 0)
-    return (review["score"], review.get("prompt_adherence") or 0,
-            sum(review.get(name) or 0 for name in rubric.SCORE_FIELDS))
-
-
-def revision_for(entry: dict[str, Any], *, fresh_model: bool = False) -> str:
-    """The line the next round adds to the prompt, from this round's review."""
-    suggestion = (entry.get("suggested_refinement") or "").strip()
-    critique = (entry.get("critique") or "").strip()
-    if entry["verdict"] == "refine":
-        return f"Refinement from the previous review: {suggestion or critique}"
-    if entry.get("score") is None:
-        return "The previous attempt came back blank: draw the complete scene with clear subjects and detail."
-    if fresh_model:
-        return f"Avoid what failed before ({critique})" + (f"; {suggestion}" if suggestion else "")
-    return (f"Rework from scratch; the previous attempt was rejected: {critique}"
-            + (f" Instead: {suggestion}" if suggestion else ""))
-
-
-def _shown_prompt(prompt: str, revision: str | None) -> str:
-    return prompt if not revision else f"{prompt}\n\n{revision}"
-
-
-def _round_view(entry: dict[str, Any]) -> dict[str, Any]:
-    view = {key: entry.get(key) for key in ("round", "path", "prompt", "revision", "model", "score", "verdict",
-                                            "cost_usd", "critique", "suggested_refinement", "review_file")}
-    view["blank"] = entry.get("score") is None
-    if len(entry["candidates"]) > 1:
-        view["candidates"] = [{key: c.get(key) for key in ("path", "score", "verdict", "cost_usd", "blank",
-                                                           "review_file")} for c in entry["candidates"]]
-    return view
-
-
-def _adopted(writer: Any, count: int, job_id: str | None, number: int) -> dict[str, Any] | None:
-    """The round's images an attempt killed after saving them left, whole with their sidecars naming this
-    job and round; None when any is missing (the round is made again)."""
-    import json
-
-    from ..images.writer import read_png_metadata
-
-    if writer.output_file is None:
-        return None
-    paths = [writer.planned_name(i) for i in range(count)]
-    records = []
-
-    def ours(record: Any) -> bool:
-        request = record.get("request") if isinstance(record, dict) else None
-        return isinstance(request, dict) and request.get("job_id") == job_id and request.get("review_round") == number
-
-    for path in paths:
-        try:
-            record = json.loads(Path(str(path) + ".json").read_text())
-        except (OSError, ValueError):
-            record = None
-        if not ours(record) and path.exists():  # killed between the image and its sidecar
-            record = read_png_metadata(path)
-            if ours(record):
-                assert record is not None
-                writer.adopt(path, record)
-        if not ours(record):
-            return None
-        records.append(record)
-    first = records[0]
-    image = first.get("image") if isinstance(first.get("image"), dict) else {}
-    costs = [r["result"].get("cost_usd") for r in records if isinstance(r.get("result"), dict)]
-    known = [c for c in costs if isinstance(c, (int, float)) and not isinstance(c, bool)]
-    return {"path": str(paths[0].resolve()), "all_paths": [str(p.resolve()) for p in paths],
-            "model": first["request"].get("model"), "prompt": first["request"].get("prompt"),
-            "format": image.get("format"), "width": image.get("width"), "height": image.get("height"),
-            "sidecar": str(paths[0]) + ".json", "cost_usd": round(sum(known), 6) if known else None,
-            "recovered_from_previous_attempt": True,
-            "warnings": ["a round's images from an earlier attempt were found complete; no second call was made"]}
 
 
 def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any], *, job_id: str | None = None,

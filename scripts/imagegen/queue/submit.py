@@ -40,7 +40,7 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
         plan.batch = True
     estimate = plan.estimate_usd
     if request.review_loop():  # --max-cost is the loop's: its first round, images and reviews, must fit
-        from ..pipeline.review_loop import loop_estimate
+        from ..pipeline.loop_rounds import loop_estimate
 
         estimate = loop_estimate(request, plan)[0]
     spending.check(estimate, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
@@ -51,7 +51,7 @@ def job_estimate(request: GenerateRequest, plan: Any) -> float | None:
     """What a job should cost: its images, or for a --review job every round it may run (at most its --max-cost)."""
     if not request.review_loop():
         return plan.estimate_usd
-    from ..pipeline.review_loop import loop_estimate
+    from ..pipeline.loop_rounds import loop_estimate
 
     most = loop_estimate(request, plan)[1]
     return min(most, request.max_cost) if most is not None and request.max_cost is not None else most
