@@ -402,3 +402,14 @@ def test_generate_image_takes_the_loop_too(run, fake, workdir):
                               "--out", "out/crab.png"))
     assert doc["stop_reason"] == "accepted" and doc["path"] == str(workdir / "out/crab-r1.png")
     assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image-preview"
+
+
+def test_a_queued_loop_whose_later_round_cannot_be_made_delivers_what_it_has(run, fake, workdir):
+    fake.script_reviews("refine")
+    fake.enqueue("chat", lambda record: None, error_reply(400, "Fake upstream refusal"))
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review",
+                        "--model", "flux.2-pro", "--out", "out/fox.png", "--request-id", "rv-x"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert summary["done"] == 1 and summary["failed"] == 0
+    result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
+    assert result["stop_reason"] == "error" and result["path"] == str(workdir / "out/fox-r1.png")

@@ -147,7 +147,9 @@ class Loop:
             note(f"resuming the review loop after round {len(found['rounds'])}", self.paid.options.quiet)
         else:
             self.record = loop_record.new(self.request.prompt, settings, self.job_id)
-        self.paid.authorize(self.round_estimate(plan), model=plan.spec.alias, count=self.request.best_of)
+        # Resumed, the next round is checked by _plan_round against what is left; the daily budget still applies.
+        first_estimate = 0.0 if found is not None else self.round_estimate(plan)
+        self.paid.authorize(first_estimate, model=plan.spec.alias, count=self.request.best_of)
         self._loop(plan.spec)
         return self._result()
 
@@ -170,8 +172,8 @@ class Loop:
                     entry = planned
                 self._finish_round(entry)
             except ImageGenError as error:
-                if self.resumable or not any(e["status"] == "reviewed" for e in rounds):
-                    raise  # a queue job is retried and resumes; a first round's failure is the run's
+                if self._raise_instead(error):
+                    raise
                 self._stop("budget" if isinstance(error, BudgetError) else "error",
                            f"round {number} stopped: {error.kind}: {error.message}")
                 return
@@ -187,6 +189,16 @@ class Loop:
                     model, rejects = following, 0
                     revision = loop_rounds.revision_for(entry, fresh_model=True)
         self._stop("max_rounds")
+
+    def _raise_instead(self, error: ImageGenError) -> bool:
+        """Whether a round's failure is the run's (no round reviewed yet; or a queue job that a retry or the
+        budget's reset can resume) rather than the end of the loop with the rounds it has."""
+        if not any(e["status"] == "reviewed" for e in self.record["rounds"]):
+            return True
+        if not self.resumable:
+            return False
+        daily = isinstance(error, BudgetError) and error.extra.get("limit") == "daily_budget"
+        return daily or (bool(error.retryable) and not isinstance(error, BudgetError))
 
     def _next_model(self, entry: dict[str, Any], tried: set[str]) -> str | None:
         """The next model of the same capability that can take this request (each one checked as a run
