@@ -54,19 +54,25 @@ def test_accepted_at_round_one(run, fake, workdir):
     assert result.code == 0 and doc["warnings"] == []
     assert_valid(doc, "generate.success")
     assert doc["stop_reason"] == "accepted" and doc["chosen_round"] == 1
-    assert doc["path"] == str(workdir / "out/fox-r1.png") and doc["all_paths"] == [doc["path"]]
+    assert doc["path"] == str(workdir / "out/fox.png") and doc["all_paths"] == [doc["path"]]
+    assert Path(doc["path"]).samefile(workdir / "out/fox-r1.png")  # delivered at --out, the round kept
     assert doc["verdict"] == "accept" and doc["score"] == 8
     (only,) = doc["rounds"]
-    assert only["path"] == doc["path"] and only["prompt"] == PROMPT and only["revision"] is None
+    assert only["path"] == str(workdir / "out/fox-r1.png") and only["prompt"] == PROMPT and only["revision"] is None
     assert only["model"] == "black-forest-labs/flux.2-pro" and only["verdict"] == "accept"
     assert only["cost_usd"] > 0.04  # the image's $0.04 and the review
     assert doc["cost_usd"] == only["cost_usd"]
     assert len(fake.requests_for("chat")) == 1 and len(fake.requests_for("messages")) == 1
-    for suffix in ("", ".json", ".review.json"):
-        assert (workdir / f"out/fox-r1.png{suffix}").is_file()
+    for name in ("fox-r1.png", "fox.png"):
+        for suffix in ("", ".json", ".review.json"):
+            assert (workdir / "out" / f"{name}{suffix}").is_file()
+    delivered = json.loads((workdir / "out/fox.png.json").read_text())
+    assert delivered["image"]["file"] == "fox.png" and delivered["review_loop"]["chosen_round"] == 1
+    assert doc["sidecar"] == str(workdir / "out/fox.png.json")
     record = json.loads((workdir / "out/fox.loop.json").read_text())
     assert doc["loop_file"] == str(workdir / "out/fox.loop.json")
-    assert record["stop_reason"] == "accepted" and record["chosen"] == doc["path"]
+    assert record["stop_reason"] == "accepted" and record["chosen"] == only["path"]
+    assert record["delivered"] == doc["path"]
     assert PROMPT in reviewed_prompts(fake)[0]
     assert "warning" not in result.stderr
 
@@ -75,7 +81,7 @@ def test_refine_then_accept_revises_the_prompt_and_judges_by_the_original(run, f
     fake.script_reviews("refine", "accept")
     doc = assert_one_json(loop(run, "--review"))
     assert doc["stop_reason"] == "accepted" and [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
-    assert doc["path"] == str(workdir / "out/fox-r2.png") and doc["chosen_round"] == 2
+    assert Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and doc["chosen_round"] == 2
     second = doc["rounds"][1]
     assert "make the fox fill the frame and the snow bright white" in second["revision"]
     assert second["prompt"].startswith(PROMPT) and second["revision"] in second["prompt"]
@@ -100,7 +106,7 @@ def test_rounds_run_out_and_the_best_round_is_chosen(run, fake, workdir):
     fake.script_reviews("reject", ("refine", {"score": 6}), ("refine", {"score": 4}))
     doc = assert_one_json(loop(run, "--review"))
     assert doc["stop_reason"] == "max_rounds" and len(doc["rounds"]) == 3
-    assert doc["chosen_round"] == 2 and doc["path"] == str(workdir / "out/fox-r2.png") and doc["score"] == 6
+    assert doc["chosen_round"] == 2 and Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and doc["score"] == 6
     assert all(Path(r["path"]).is_file() for r in doc["rounds"])  # every round is kept
 
 
@@ -126,7 +132,7 @@ def test_best_of_three_keeps_the_best_reviewed_candidate(run, fake, workdir):
     assert len(fake.requests_for("chat")) == 3 and len(fake.requests_for("messages")) == 3
     (only,) = doc["rounds"]
     assert [c["score"] for c in only["candidates"]] == [5, 9, 2]
-    assert doc["path"] == str(workdir / "out/fox-r1-2.png") and doc["score"] == 9
+    assert Path(doc["path"]).samefile(workdir / "out/fox-r1-2.png") and doc["score"] == 9
     assert doc["stop_reason"] == "accepted" and doc["warnings"] == []
     assert all(Path(c["path"] + ".review.json").is_file() for c in only["candidates"])
 
@@ -135,7 +141,7 @@ def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake,
     fake.script_reviews("reject", "refine", "accept", "refine")
     doc = assert_one_json(loop(run, "--best-of", "2", "--review"))
     assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
-    assert doc["path"] == str(workdir / "out/fox-r2.png") and len(fake.requests_for("chat")) == 4
+    assert Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and len(fake.requests_for("chat")) == 4
 
 
 def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
@@ -166,9 +172,10 @@ def test_bad_loop_flags_are_refused_before_anything_is_sent(run, fake, args, mes
     assert result.code == 2 and message in doc["error"] and fake.requests == []
 
 
-def test_a_taken_round_name_is_refused_before_round_one(run, fake, workdir):
+@pytest.mark.parametrize("taken", ["fox-r3.png", "fox.png"])
+def test_a_taken_name_is_refused_before_round_one(run, fake, workdir, taken):
     (workdir / "out").mkdir()
-    (workdir / "out/fox-r3.png").write_bytes(b"someone's")
+    (workdir / "out" / taken).write_bytes(b"someone's")
     doc = assert_one_json(result := loop(run, "--review"))
     assert result.code != 0 and doc["error_kind"] == "output_exists" and fake.requests == []
 
@@ -191,7 +198,7 @@ def test_a_queue_job_with_review_runs_the_loop_and_status_shows_its_rounds(run, 
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "rv-1"))
     assert_valid(status, "queue_status.request")
     (job,) = status["jobs"]
-    chosen = str(workdir / "out/fox-r2.png")
+    chosen = str(workdir / "out/fox.png")
     assert job["chosen"] == chosen and status["attachments"] == [chosen] and job["stop_reason"] == "accepted"
     assert [(r["round"], r["verdict"]) for r in job["rounds"]] == [(1, "refine"), (2, "accept")]
     sidecar = json.loads((workdir / "out/fox-r1.png.json").read_text())
@@ -227,7 +234,7 @@ def test_a_worker_killed_mid_loop_resumes_without_paying_a_round_twice(run, fake
     assert len(fake.requests_for("messages")) == 3  # round 2's review sent again: its first never answered
     result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
     assert [r["verdict"] for r in result["rounds"]] == ["refine", "accept"]
-    assert result["path"] == str(workdir / "out/fox-r2.png")
+    assert result["path"] == str(workdir / "out/fox.png") and Path(result["path"]).samefile(workdir / "out/fox-r2.png")
     paid = [line for line in ledger(env) if line["job_id"] == "rv-k--0000"]
     assert [line["images"] for line in paid] == [1, 0, 1, 0]  # image, review, image, review: none twice
 
@@ -260,7 +267,7 @@ def test_a_round_saved_but_not_recorded_is_adopted_not_paid_again(run, fake, wor
     assert summary["done"] == 1
     assert fake.requests_for("chat") == [] and len(fake.requests_for("messages")) == 1  # only round 2's review
     result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
-    assert result["path"] == str(workdir / "out/fox-r2.png") and result["rounds"][1]["cost_usd"] > 0.04
+    assert Path(result["path"]).samefile(workdir / "out/fox-r2.png") and result["rounds"][1]["cost_usd"] > 0.04
 
 
 def test_a_finished_loop_is_not_run_again(run, fake, workdir):
@@ -294,7 +301,7 @@ def test_a_later_round_that_fails_ends_the_loop_with_what_it_has(run, fake, work
     fake.enqueue("chat", lambda record: None, error_reply(400, "Fake upstream refusal"))
     doc = assert_one_json(result := loop(run, "--review", "--retries", "0"))
     assert result.code == 0 and doc["stop_reason"] == "error" and len(doc["rounds"]) == 1
-    assert doc["path"] == str(workdir / "out/fox-r1.png")
+    assert Path(doc["path"]).samefile(workdir / "out/fox-r1.png")
     assert any(w.startswith("round 2 stopped:") for w in doc["warnings"])
 
 
@@ -374,7 +381,7 @@ def test_the_mcp_generate_tool_runs_the_loop(fake, tmp_path):
             "prompt": PROMPT, "size": "1K", "review": True, "output_file": "out/fox.png"}})
         doc = reply["result"]["structuredContent"]
         assert reply["result"].get("isError") is not True, doc
-        assert doc["stop_reason"] == "accepted" and doc["path"] == str(work / "out/fox-r2.png")
+        assert doc["stop_reason"] == "accepted" and Path(doc["path"]).samefile(work / "out/fox-r2.png")
         assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
     finally:
         server.close()
@@ -400,7 +407,7 @@ def test_generate_image_takes_the_loop_too(run, fake, workdir):
     fake.script_reviews("accept")
     doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--image-size", "low", "--review",
                               "--out", "out/crab.png"))
-    assert doc["stop_reason"] == "accepted" and doc["path"] == str(workdir / "out/crab-r1.png")
+    assert doc["stop_reason"] == "accepted" and Path(doc["path"]).samefile(workdir / "out/crab-r1.png")
     assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image-preview"
 
 
@@ -412,4 +419,4 @@ def test_a_queued_loop_whose_later_round_cannot_be_made_delivers_what_it_has(run
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert summary["done"] == 1 and summary["failed"] == 0
     result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
-    assert result["stop_reason"] == "error" and result["path"] == str(workdir / "out/fox-r1.png")
+    assert result["stop_reason"] == "error" and Path(result["path"]).samefile(workdir / "out/fox-r1.png")

@@ -2,8 +2,9 @@
 
 A round's image is named ``<base>-r<k>.<ext>`` (``-r<k>-<i>`` for the candidates of ``--best-of``),
 its sidecar records ``request.review_round``, and the loop's record ``<base>.loop.json`` names the
-chosen image. :func:`fold` gathers the items of each loop into the card of its chosen image, whose
-``rounds`` list them in order (each with its own score), so the page shows them side by side.
+chosen image (and the copy delivered at ``--out``). :func:`fold` gathers the items of each loop into the
+card of its chosen image, whose ``rounds`` list them in order (each with its own score), so the page
+shows them side by side; the delivered copy is that card too, not one more.
 Images whose loop record is missing or unreadable stay cards of their own.
 """
 
@@ -32,22 +33,26 @@ def record_path(item: Item) -> Path | None:
     return item.path.with_name(match["base"] + ".loop.json")
 
 
-def _chosen(path: Path) -> Path | None:
-    """The chosen image a loop record names (read as untrusted: a regular file, bounded, a string)."""
+def _chosen(path: Path) -> tuple[Path | None, Path | None]:
+    """The chosen round's image and the copy delivered at --out that a loop record names (read as untrusted:
+    a regular file, bounded, strings)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return None
+        return None, None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD_BYTES:
-            return None
+            return None, None
         try:
             record: Any = json.loads(handle.read(MAX_RECORD_BYTES + 1))
         except (ValueError, UnicodeDecodeError, RecursionError, OSError):
-            return None
-    chosen = record.get("chosen") if isinstance(record, dict) else None
-    return Path(chosen).resolve() if isinstance(chosen, str) and chosen else None
+            return None, None
+    if not isinstance(record, dict):
+        return None, None
+    found = [record.get(key) for key in ("chosen", "delivered")]
+    chosen, delivered = (Path(v).resolve() if isinstance(v, str) and v else None for v in found)
+    return chosen, delivered
 
 
 def fold(items: list[Item]) -> list[Item]:
@@ -58,11 +63,14 @@ def fold(items: list[Item]) -> list[Item]:
         if found is not None:
             groups.setdefault(found, []).append(item)
     folded: dict[int, Item] = {}  # id of a member -> the card that now holds it
+    delivered: set[Path] = set()  # the chosen images' copies at --out: the loop's card shows them already
     for path, members in groups.items():
-        chosen_path = _chosen(path)
+        chosen_path, copy = _chosen(path)
         chosen = next((m for m in members if m.path == chosen_path), None)
         if chosen is None:
             continue
+        if copy is not None and copy != chosen_path:
+            delivered.add(copy)
         chosen.rounds = sorted(members, key=lambda m: (m.review_round or 0, str(m.path)))
         chosen.chosen = True
         for member in members:
@@ -70,6 +78,8 @@ def fold(items: list[Item]) -> list[Item]:
     result: list[Item] = []
     placed: set[int] = set()
     for item in items:
+        if item.path in delivered:
+            continue
         card = folded.get(id(item), item)
         if id(card) not in placed:
             placed.add(id(card))

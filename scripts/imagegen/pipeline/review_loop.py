@@ -15,10 +15,13 @@ stopped. A blank image (one flat colour) counts as a reject and is not sent for 
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BudgetError, ImageGenError, UsageError
+from ..fsutil import TEMP_PREFIX, unlink_quietly, write_json_atomic
 from ..progress import note
 from . import generate, loop_record, loop_rounds, rubric
 from . import review as reviewer
@@ -125,7 +128,8 @@ class Loop:
         from ..images.writer import ensure_writable_dir
 
         ensure_writable_dir(self.base.parent)  # the record is written before the first image is
-        if self.suffix and not self.resumable:  # every round's names, refused before round 1 is paid for
+        if self.suffix and not self.resumable:  # every name the loop takes, refused before round 1 is paid for
+            generate.writer_for(self.request, self.slug).check_before_request(1)
             for number in range(1, self.rounds_allowed + 1):
                 self._writer(self._round_request(number, None, None), number).check_before_request(
                     self.request.best_of)
@@ -189,6 +193,51 @@ class Loop:
                     model, rejects = following, 0
                     revision = loop_rounds.revision_for(entry, fresh_model=True)
         self._stop("max_rounds")
+
+    def _deliver(self, chosen: dict[str, Any]) -> Path:
+        """The chosen image where --out asked for it: a hard link to its round's file (nothing copied, every
+        round kept), with its sidecar and review beside it. Without --out, or when the name is taken by a
+        file that is not this loop's, the round's own file (with a warning in the second case)."""
+        source = Path(chosen["path"])
+        if not self.request.output_file:
+            return source
+        target = Path(self.request.output_file).expanduser().absolute()
+        try:
+            if target.exists() and target.samefile(source):
+                return target  # delivered by an attempt killed before the job was filed
+            temp = target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{target.name}.link")  # swept if a kill strands it
+            os.link(source, temp)
+            try:
+                if self.request.overwrite or self.resumable and self._ours(target):
+                    os.replace(temp, target)
+                else:
+                    os.link(temp, target)  # never replaces: a file that appeared meanwhile is kept
+            finally:
+                unlink_quietly(temp)
+        except OSError as error:
+            self.warnings.append(f"the chosen image stays at {source.name}: {target.name} could not be made "
+                                 f"({error.strerror or error})")
+            return source
+        for suffix in (".json", ".review.json"):
+            beside = source.with_name(source.name + suffix)
+            try:
+                record = json.loads(beside.read_text(encoding="utf-8"))
+                if suffix == ".json" and isinstance(record.get("image"), dict):
+                    record["image"] = {**record["image"], "file": target.name}
+                record["review_loop"] = {"chosen_round": chosen["round"], "loop_file": str(self.record_path)}
+                write_json_atomic(target.with_name(target.name + suffix), record)
+            except (OSError, ValueError, AttributeError):
+                continue  # no sidecar (--no-sidecar) or no review: the image itself is delivered
+        return target
+
+    def _ours(self, target: Path) -> bool:
+        """Whether ``target`` is an image this job delivered before (its sidecar names the job)."""
+        try:
+            record = json.loads(target.with_name(target.name + ".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        request = record.get("request") if isinstance(record, dict) else None
+        return isinstance(request, dict) and self.job_id is not None and request.get("job_id") == self.job_id
 
     def _raise_instead(self, error: ImageGenError) -> bool:
         """Whether a round's failure is the run's (no round reviewed yet; or a queue job that a retry or the
@@ -330,6 +379,8 @@ class Loop:
                      suggested_refinement=best["suggested_refinement"], review_file=best.get("review_file"),
                      status="reviewed")
         self._save()
+        score = "blank" if best["score"] is None else f"{best['score']}/10"
+        note(f"round {entry['round']}: {best['verdict']} ({score}) {Path(best['path']).name}", self.paid.options.quiet)
 
     # -- the end -------------------------------------------------------------------------------
     def _stop(self, reason: str, why: str | None = None) -> None:
@@ -352,11 +403,13 @@ class Loop:
         chosen = max(rounds, key=lambda e: (e["verdict"] == "accept", loop_rounds.rank(e), -e["round"]))
         self.record["chosen"] = chosen["path"]
         self.record["chosen_round"] = chosen["round"]
+        delivered = self._deliver(chosen)
+        self.record["delivered"] = str(delivered)
         self._save()
         document = dict(chosen["result"])
         document.update(
-            path=chosen["path"], all_paths=[chosen["path"]], model=chosen["model"],
-            sidecar=chosen["path"] + ".json" if Path(chosen["path"] + ".json").exists() else None,
+            path=str(delivered), all_paths=[str(delivered)], model=chosen["model"],
+            sidecar=str(delivered) + ".json" if Path(str(delivered) + ".json").exists() else None,
             score=chosen["score"], verdict=chosen["verdict"], critique=chosen["critique"],
             review_file=chosen.get("review_file"), chosen_round=chosen["round"],
             stop_reason=self.record["stop_reason"], rounds=[loop_rounds.round_view(e) for e in rounds],
