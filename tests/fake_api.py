@@ -721,11 +721,19 @@ def messages_reply(text: str, model: str = "claude-sonnet-4-6", stop_reason: str
     return Reply(json=body)
 
 
-_MODELS = [
-    ("google/gemini-2.5-flash-image", "Google: Nano Banana", ["image", "text"], "0.0000003", "0.0000025", "0.00003"),
-    ("openai/gpt-5-image", "OpenAI: GPT-5 Image", ["image", "text"], "0.00001", "0.00001", "0.00004"),
-    ("black-forest-labs/flux.2-pro", "Black Forest Labs: FLUX.2 Pro", ["image"], "0", "0", "0.03"),
-]
+#: GET /models entries: id -> (name, output modalities, pricing). OpenRouter's OpenAPI spec
+#: (openapi/openapi.yaml in OpenRouterTeam/docs, schema ``PublicPricing``): USD strings; ``image`` is
+#: the price per *input* image, ``image_output`` per output image, ``image_token`` per image token.
+#: Token-billed models quote their output image price per token in ``image_output`` as well.
+_MODELS: dict[str, tuple[str, list[str], dict[str, str]]] = {
+    "google/gemini-2.5-flash-image": ("Google: Nano Banana", ["image", "text"], {
+        "prompt": "0.0000003", "completion": "0.0000025", "image": "0.001238", "image_output": "0.00003",
+        "request": "0"}),
+    "openai/gpt-5-image": ("OpenAI: GPT-5 Image", ["image", "text"], {
+        "prompt": "0.00001", "completion": "0.00001", "image": "0.01", "image_token": "0.00004", "request": "0"}),
+    "black-forest-labs/flux.2-pro": ("Black Forest Labs: FLUX.2 Pro", ["image"], {
+        "prompt": "0", "completion": "0", "image": "0.015", "image_output": "0.03", "request": "0"}),
+}
 
 
 def models_reply() -> Reply:
@@ -736,9 +744,9 @@ def models_reply() -> Reply:
             "name": name,
             "context_length": 32768,
             "architecture": {"input_modalities": ["text", "image"], "output_modalities": outputs},
-            "pricing": {"prompt": prompt, "completion": completion, "image": image, "request": "0"},
+            "pricing": pricing,
         }
-        for model_id, name, outputs, prompt, completion, image in _MODELS
+        for model_id, (name, outputs, pricing) in _MODELS.items()
     ]
     return Reply(json={"data": data})
 
@@ -772,23 +780,31 @@ IMAGE_MODELS: dict[str, tuple[str, list[str], dict[str, Any], list[dict[str, Any
 
 
 def image_models_reply() -> Reply:
-    """``GET /images/models``: the discovery list with ``supported_parameters`` descriptors."""
-    data = [{"id": model_id, "name": name,
+    """``GET /images/models``: the discovery list (OpenAPI ``ImageModelsListResponse``: ``{"data": [...]}``,
+    each item with ``supported_parameters`` descriptors and ``endpoints``, the relative URL of its
+    per-endpoint records)."""
+    data = [{"id": model_id, "name": name, "description": f"{name}.", "created": 1764547200,
              "architecture": {"input_modalities": ["text", "image"], "output_modalities": outputs},
-             "supported_parameters": parameters, "supports_streaming": False}
+             "supported_parameters": parameters, "supports_streaming": False,
+             "endpoints": f"/api/v1/images/models/{model_id}/endpoints"}
             for model_id, (name, outputs, parameters, _) in IMAGE_MODELS.items()]
     return Reply(json={"data": data})
 
 
 def image_endpoints_reply(model_id: str) -> Reply:
-    """``GET /images/models/{id}/endpoints``: one provider endpoint with its pricing lines."""
+    """``GET /images/models/{author}/{slug}/endpoints``: OpenAPI ``ImageModelEndpointsResponse``,
+    ``{"id", "endpoints": [...]}`` at top level (no ``data`` wrapper); each ``ImageEndpoint`` has
+    ``provider_name``, ``provider_slug``, ``provider_tag``, ``supported_parameters`` (descriptors,
+    the definitive set for that endpoint), ``allowed_passthrough_parameters``, ``supports_streaming``
+    and ``pricing`` lines (``ImagePricingEntry``: ``billable``, ``unit``, ``cost_usd``, ``variant``?)."""
     if model_id not in IMAGE_MODELS:
         return error_reply(404, f"Model {model_id} not found")
-    _, _, parameters, pricing = IMAGE_MODELS[model_id]
-    endpoint = {"provider_slug": model_id.split("/")[0], "provider_tag": model_id.split("/")[0],
-                "supported_parameters": sorted(parameters), "allowed_passthrough_parameters": [],
+    name, _, parameters, pricing = IMAGE_MODELS[model_id]
+    author = model_id.split("/")[0]
+    endpoint = {"provider_name": name.split(":")[0], "provider_slug": author, "provider_tag": author,
+                "supported_parameters": parameters, "allowed_passthrough_parameters": [],
                 "supports_streaming": False, "pricing": pricing}
-    return Reply(json={"data": {"id": model_id, "endpoints": [endpoint]}})
+    return Reply(json={"id": model_id, "endpoints": [endpoint]})
 
 
 # --------------------------------------------------------------------------------------------

@@ -95,3 +95,76 @@ def test_preflight_online_says_which_openai_image_models_the_key_can_use(run, fa
                               env_extra={"IMAGEGEN_OPENAI_EDIT_MODEL": "gpt-image-2.6-flare"}))
     check = next(c for c in doc["checks"] if c["name"] == "openai_models")
     assert check["ok"] is False and "IMAGEGEN_OPENAI_EDIT_MODEL=gpt-image-2" in check["fixup"]
+
+
+def _endpoints_without_output_price(record):
+    """The endpoints document of one model that prices only its input images (callable reply)."""
+    from tests.fake_api import Reply
+
+    model_id = record.path[len("/api/v1/images/models/"):-len("/endpoints")]
+    if model_id != "black-forest-labs/flux.2-pro":
+        return None
+    endpoint = {"provider_name": "Black Forest Labs", "provider_slug": "black-forest-labs",
+                "provider_tag": "black-forest-labs", "supported_parameters": {"seed": {"type": "boolean"}},
+                "allowed_passthrough_parameters": [], "supports_streaming": False,
+                "pricing": [{"billable": "input_image", "unit": "image", "cost_usd": 0.01}]}
+    return Reply(json={"id": model_id, "endpoints": [endpoint]})
+
+
+def test_refresh_counts_only_endpoints_that_price_an_output_image(run, fake):
+    fake.enqueue("image_endpoints", *[_endpoints_without_output_price] * 3)
+    doc = refresh(run)
+    assert doc["capabilities"] == "3 image models, 2 with endpoint prices"
+    # flux.2-pro's endpoint prices no output image: its price comes from GET /models (image_output),
+    # and its parameters are the endpoint's definitive set (seed only), not the listing's union.
+    models = {m["id"]: m for m in assert_one_json(run("models.py"))["models"]}
+    assert models["black-forest-labs/flux.2-pro"]["pricing"]["first_mp_usd"] == 0.03
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--api", "images", "--n", "2",
+                                        "--dry-run"))
+    assert result.code == 2 and doc["error_kind"] == "unsupported" and doc["parameter"] == "n"
+
+
+def test_an_endpoints_document_in_a_data_wrapper_is_still_read(run, fake):
+    from tests.fake_api import image_endpoints_reply, Reply
+
+    def wrapped(record):
+        model_id = record.path[len("/api/v1/images/models/"):-len("/endpoints")]
+        return Reply(json={"data": image_endpoints_reply(model_id).json})
+
+    fake.enqueue("image_endpoints", *[wrapped] * 3)
+    assert refresh(run)["capabilities"] == "3 image models, 3 with endpoint prices"
+
+
+def test_a_token_priced_endpoint_prices_the_estimate(run, fake):
+    refresh(run)
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "gpt-5-image", "--dry-run"))
+    assert "$40/M" in doc["cost_estimate_basis"] and doc["cost_estimate_basis"].endswith("(live price)")
+    assert "warning" not in result.stderr
+
+
+def test_the_price_of_an_input_image_is_never_read_as_an_output_price(run, fake):
+    from tests.fake_api import Reply
+
+    entry = {"id": "black-forest-labs/flux.2-pro", "name": "FLUX.2 Pro",
+             "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image"]},
+             "pricing": {"prompt": "0", "completion": "0", "image": "0.5"}}
+    token = {"id": "openai/gpt-5-image", "name": "GPT-5 Image",
+             "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image", "text"]},
+             "pricing": {"prompt": "0.00001", "completion": "0.00001", "image": "0.0001", "image_token": "0.00002"}}
+    fake.enqueue("models", Reply(json={"data": [entry, token]}))
+    fake.enqueue("image_models", Reply(json={"data": []}))
+    refresh(run)
+    models = {m["id"]: m for m in assert_one_json(run("models.py"))["models"]}
+    assert models["black-forest-labs/flux.2-pro"]["pricing"]["source"] == "builtin"  # 0.5 is per input image
+    assert models["openai/gpt-5-image"]["pricing"]["per_million_image_tokens_usd"] == 20.0  # image_token
+
+
+def test_parameter_descriptors_are_read_as_documented():
+    from imagegen.models.catalogue import accepts
+
+    assert accepts({"type": "enum", "values": ["512", "1K"]}, "512") and not accepts({"type": "enum"}, "1K")
+    assert accepts({"type": "enum", "values": ["1", "2"]}, 2)  # EnumCapability values are strings
+    assert accepts({"type": "range", "min": 1, "max": 4}, 4) and not accepts({"type": "range", "min": 1, "max": 4}, 5)
+    assert not accepts({"type": "range", "min": 0, "max": 1}, True) and not accepts({"type": "range"}, "2")
+    assert accepts({"type": "boolean"}, 7) and accepts({"type": "boolean"}, None)  # present: accepted
+    assert not accepts(None, 1)

@@ -118,16 +118,37 @@ def add_discovery(catalogue: Catalogue, models: list[dict[str, Any]],
             "id": item["id"], "name": str(item.get("name") or item["id"]),
             "input_modalities": _modalities(architecture.get("input_modalities")),
             "output_modalities": _modalities(architecture.get("output_modalities")) or ["image"], "pricing": {}})
-        parameters = item.get("supported_parameters")
-        if isinstance(parameters, dict):
-            entry["supported_parameters"] = {str(k): v for k, v in parameters.items() if isinstance(v, dict)}
         found = endpoints.get(item["id"]) or []
+        parameters = _descriptors(item.get("supported_parameters"))
+        per_endpoint = [_descriptors(e.get("supported_parameters")) for e in found]
+        if any(p is not None for p in per_endpoint):  # each endpoint's set is definitive: their union is
+            parameters = {}
+            for found_parameters in per_endpoint:
+                for name, descriptor in (found_parameters or {}).items():
+                    parameters.setdefault(name, descriptor)
+        if parameters is not None:
+            entry["supported_parameters"] = parameters
         if found:
-            lines = found[0].get("pricing")
-            entry["endpoint_pricing"] = [line for line in lines if isinstance(line, dict)] \
-                if isinstance(lines, list) else []
+            entry["endpoint_pricing"] = priced_endpoint(found) or []
             entry["endpoint_count"] = len(found)
     return catalogue
+
+
+def _descriptors(value: Any) -> dict[str, Any] | None:
+    """A ``SupportedParameters`` object (name -> ``{"type": "enum"|"range"|"boolean", ...}``), or None."""
+    if not isinstance(value, dict):
+        return None
+    return {str(k): v for k, v in value.items() if isinstance(v, dict) and isinstance(v.get("type"), str)}
+
+
+def priced_endpoint(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The pricing lines of the first endpoint that prices an output image, or None when none does."""
+    for endpoint in endpoints:
+        lines = endpoint.get("pricing")
+        lines = [line for line in lines if isinstance(line, dict)] if isinstance(lines, list) else []
+        if any(line.get("billable") == "output_image" and _price(line.get("cost_usd")) for line in lines):
+            return lines
+    return None
 
 
 def from_entries(entries: list[Any]) -> Catalogue:
@@ -252,29 +273,34 @@ def accepts(descriptor: Any, value: Any) -> bool:
     if value is None:
         return True
     kind = descriptor.get("type")
-    if kind == "enum":
-        return value in (descriptor.get("values") or [])
-    if kind == "range":
+    if kind == "enum":  # EnumCapability: string values
+        values = descriptor.get("values")
+        return isinstance(values, list) and str(value) in [str(v) for v in values]
+    if kind == "range":  # RangeCapability: inclusive numeric min and max
         low, high = descriptor.get("min"), descriptor.get("max")
-        return isinstance(value, (int, float)) and (low is None or value >= low) and (high is None or value <= high)
-    return True
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return (not isinstance(low, (int, float)) or value >= low) and (not isinstance(high, (int, float))
+                                                                         or value <= high)
+    return True  # BooleanCapability: present means the parameter is accepted, whatever its value
 
 
 def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> Any:
     """Translate OpenRouter's price strings into the registry's billing model for ``spec``.
 
-    Token-billed models (image and text out) quote USD per output image token in ``image_output``
-    (``image`` there is the price of an *input* image). Image-only models quote one price per image
-    or, for FLUX, per first megapixel.
+    The OpenAPI spec's ``PublicPricing``: ``image`` is USD per *input* image (never an output price),
+    ``image_output`` per output image and ``image_token`` per image token. ``image_output`` below
+    :data:`PER_TOKEN_LIMIT` is read per token (the catalogue quotes token-billed models that way).
+    Image-only models quote one price per image or, for FLUX, per first megapixel.
     """
     pricing = spec.pricing
     from_lines = endpoint_pricing(spec, entry.get("endpoint_pricing") or [])
     if from_lines is not None:
         return from_lines
     prices = entry["pricing"]
-    image_output, image = prices.get("image_output"), prices.get("image")
-    if "text" in outputs:
-        candidates = [p for p in (image_output, image) if p and p < PER_TOKEN_LIMIT]
+    image_output, image_token = prices.get("image_output"), prices.get("image_token")
+    if "text" in outputs or (image_token and not image_output):
+        candidates = [p for p in (image_token, image_output) if p and p < PER_TOKEN_LIMIT]
         if not candidates:
             return pricing
         per_million = candidates[0] * 1_000_000
@@ -286,10 +312,9 @@ def live_pricing(spec: Any, entry: dict[str, Any], outputs: tuple[str, ...]) -> 
             return pricing._replace(per_image=scaled, per_million_tokens=per_million, source="live")
         return Pricing("image_tokens", per_million_tokens=per_million, tokens_per_image=TOKENS_PER_IMAGE_GUESS,
                        guess=True, source="live")
-    candidates = [p for p in (image_output, image) if p and p >= PER_TOKEN_LIMIT]
-    if not candidates:
+    if not image_output or image_output < PER_TOKEN_LIMIT:
         return pricing
-    unit = candidates[0]
+    unit = image_output
     if pricing.kind == "per_mp":
         further = pricing.further_mp * unit / pricing.first_mp if pricing.first_mp else unit / 2
         return pricing._replace(first_mp=unit, further_mp=round(further, 6), source="live")

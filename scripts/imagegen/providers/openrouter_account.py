@@ -67,10 +67,13 @@ def image_endpoints(client: HttpClient, model_id: str, *, with_key: bool) -> lis
     headers = openrouter.headers() if with_key else {}
     document = client.get(openrouter.base_url() + f"/images/models/{quote(model_id, safe='/')}/endpoints",
                           headers).json()
-    data = document.get("data") if isinstance(document, dict) else None
-    if isinstance(data, dict):  # {"data": {"id", "endpoints": [...]}} as well as a bare list
-        data = data.get("endpoints")
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+    if not isinstance(document, dict):
+        return []
+    # The OpenAPI spec's ImageModelEndpointsResponse is {"id", "endpoints": [...]} at top level; a
+    # {"data": {...}} wrapper (an older reading of it) is still understood.
+    wrapped = document.get("data")
+    found = document.get("endpoints", wrapped.get("endpoints") if isinstance(wrapped, dict) else None)
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
 MAX_ENDPOINT_LOOKUPS = 60
@@ -111,4 +114,5 @@ def _add_capabilities(fetched: Any, client: HttpClient, *, with_key: bool) -> st
         except ImageGenError:
             continue  # that model keeps its chat-side prices
     catalogue.add_discovery(fetched, discovered, endpoints)
-    return f"{len(discovered)} image models, {len(endpoints)} with endpoint prices"
+    priced = sum(1 for found in endpoints.values() if catalogue.priced_endpoint(found) is not None)
+    return f"{len(discovered)} image models, {priced} with endpoint prices"
