@@ -522,6 +522,45 @@ def anthropic_error_reply(status: int, message: str = "Fake Anthropic error") ->
     return Reply(status=status, json={"type": "error", "error": {"type": kind, "message": message}})
 
 
+#: Models the fake answers like Claude Sonnet 5 and Opus 4.7+ when a sampling parameter is sent
+#: (id prefixes; OpenRouter's ``anthropic/...`` ids are matched without the vendor part).
+NO_SAMPLING_MODELS = ("claude-sonnet-5", "claude-opus-4-7", "claude-opus-4.7", "claude-opus-4-8", "claude-opus-4.8")
+SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
+
+
+def sampling_rejected_json(name: str = "temperature") -> dict[str, Any]:
+    """Anthropic's answer to a sampling parameter on a model that has none, exactly as the Messages API
+    sends it with HTTP 400 (recorded from the service; see also the anthropic-version notes of
+    anthropic-sdk-python)."""
+    return {"type": "error", "error": {"type": "invalid_request_error",
+                                       "message": f"`{name}` is deprecated for this model."}}
+
+
+def sampling_rejected_reply(name: str = "temperature") -> Reply:
+    return Reply(status=400, json=sampling_rejected_json(name))
+
+
+def openrouter_upstream_error_reply(status: int, raw: dict[str, Any], provider_name: str = "Anthropic",
+                                    error_type: str = "invalid_request") -> Reply:
+    """An upstream error as OpenRouter passes it through: ``{"error": {"code", "message": "Provider
+    returned error", "metadata": {"raw": <the upstream body as a string>, "provider_name",
+    "error_type", "provider_code"}}}`` (OpenRouterTeam/docs api_reference/errors-and-debugging.mdx,
+    "Provider errors" and "Masking and raw provider details")."""
+    upstream = raw.get("error") if isinstance(raw.get("error"), dict) else {}
+    metadata = {"raw": jsonlib.dumps(raw, separators=(",", ":")), "provider_name": provider_name,
+                "error_type": error_type, "provider_code": upstream.get("type")}
+    return Reply(status=status, json={"error": {"code": status, "message": "Provider returned error",
+                                                "metadata": metadata}})
+
+
+def rejects_sampling(model: str, request: Any, extra: Sequence[str] = ()) -> str | None:
+    """The sampling parameter ``request`` sends that ``model`` refuses, or None."""
+    bare = model.split("/", 1)[-1]
+    if not isinstance(request, dict) or not bare.startswith(tuple(NO_SAMPLING_MODELS) + tuple(extra)):
+        return None
+    return next((name for name in SAMPLING_PARAMETERS if name in request), None)
+
+
 def html_reply(status: int = 502) -> Reply:
     """An HTML error page, as a proxy or CDN would send."""
     page = f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
@@ -1021,6 +1060,7 @@ class FakeAPI:
         self.default_image_scale = 1 / 16  #: default images are the documented size times this
         self.default_image_bytes: bytes | None = None  #: if set, default replies send these
         self.strict_modalities = False  #: 404 for ["image","text"] sent to image-only models
+        self.no_sampling_models: list[str] = []  #: more model ids (prefixes) that refuse temperature and top_p
         self.errors: list[str] = []  #: tracebacks of exceptions raised by callable replies
         self._address = (host, port)
         self._lock = threading.Lock()
@@ -1209,6 +1249,9 @@ class FakeAPI:
         model = str(request.get("model") or DEFAULT_CHAT_MODEL)
         modalities = request.get("modalities")
         if not isinstance(modalities, list) or "image" not in modalities:
+            rejected = rejects_sampling(model, request, self.no_sampling_models)
+            if rejected:
+                return openrouter_upstream_error_reply(400, sampling_rejected_json(rejected))
             scripted = self._next_review()
             return openrouter_text_reply(review_text(**(scripted or {})), model=model)  # like OpenRouter: text only
         if self.strict_modalities and "text" in modalities and model.startswith(IMAGE_ONLY_PREFIXES):
@@ -1293,6 +1336,9 @@ class FakeAPI:
 
     def _default_messages(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
+        rejected = rejects_sampling(str(request.get("model") or ""), request, self.no_sampling_models)
+        if rejected:
+            return sampling_rejected_reply(rejected)
         scripted = self._next_review()
         return messages_reply(review_text(**(scripted or {})), model=str(request.get("model") or "claude-sonnet-4-6"))
 

@@ -33,10 +33,9 @@ def enhance_plan(plan: GenerationPlan, paid: PaidRun, model: str) -> None:
     """Rewrite the plan's scene; on a provider failure keep the prompt and add a warning."""
     call = openrouter_text.call(request_body(plan, model))
     outcome = words.Outcome(model)
-    try:
-        reply = paid.send(call, model=model, estimate=None, label=f"enhancing the prompt with {model}")
-    except ImageGenError as error:
-        outcome.warning = f"prompt enhancement failed ({error.kind}: {error.message}); the original prompt was used"
+    (reply,) = paid.send_text([call], model=model, estimate_each=None, label=f"enhancing the prompt with {model}")
+    if isinstance(reply, ImageGenError):
+        outcome.warning = f"prompt enhancement failed ({reply.kind}: {reply.message}); the original prompt was used"
     else:
         outcome = words.judge(plan.prompt, model, reply.text)
         outcome.cost_usd, outcome.generation_id = reply.cost_usd, reply.generation_id

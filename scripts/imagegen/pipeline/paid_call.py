@@ -114,6 +114,25 @@ class PaidRun:
         self._note(_stopped_early(outcomes))
         return outcomes
 
+    def send_text(self, calls: Sequence[Call], *, model: str, estimate_each: float | None,
+                  label: str) -> list[ProviderReply | ImageGenError]:
+        """:meth:`send_all` for text calls (reviews, prompt enhancement): a call whose HTTP 400 names a
+        sampling parameter the model refuses (not charged) is sent once more without it, with a warning."""
+        from ..providers import sampling
+
+        outcomes = self.send_all(calls, model=model, estimate_each=estimate_each, label=label)
+        again = [(index, name) for index, outcome in enumerate(outcomes) if isinstance(outcome, ProviderError)
+                 and (name := sampling.rejected_parameter(outcome, calls[index].body))]
+        if not again:
+            return outcomes
+        names = sorted({name for _, name in again})
+        self._note(f"{model} refused {', '.join(names)} (HTTP 400, not charged): sent again without it")
+        resent = self.send_all([sampling.without(calls[index], name) for index, name in again], model=model,
+                               estimate_each=estimate_each, label=label)
+        for (index, _), outcome in zip(again, resent):
+            outcomes[index] = outcome
+        return outcomes
+
     def _recorded(self, call: Call, model: str, estimate: float | None, spool_dir: Any) -> ProviderReply:
         """Send ``call``; every attempt that reached the provider leaves its ledger line before the
         next step (a retry, reading the reply, saving) can fail."""

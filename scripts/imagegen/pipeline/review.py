@@ -201,15 +201,11 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
     Spending limits are checked before anything is sent; each call joins the ledger."""
     each, budget, notes = check_spending(provider, model, targets, prompt, paid)
     calls = [build_call(provider, model, t, prompt) for t in targets]
-    label = f"reviewing with {model}"
-    if len(calls) == 1:
-        replies = [paid.send(calls[0], model=model, estimate=each[0], label=label)]
-    else:
-        outcomes = paid.send_all(calls, model=model, estimate_each=each[0], label=label)
-        failures = [o for o in outcomes if isinstance(o, Exception)]
-        if failures:
-            raise failures[0]
-        replies = outcomes  # type: ignore[assignment]
+    outcomes = paid.send_text(calls, model=model, estimate_each=each[0], label=f"reviewing with {model}")
+    failures = [o for o in outcomes if isinstance(o, Exception)]
+    if failures:
+        raise failures[0]
+    replies = outcomes
     reviews = [scores_of(reply, provider, model) for reply in replies]  # type: ignore[arg-type]
     warnings: list[str] = notes + list(paid.warnings)
     for index, (target, found) in enumerate(zip(targets, reviews)):

@@ -13,6 +13,7 @@ from .. import config
 from ..errors import ProviderError, provider_error
 from .call import Call
 from .replies import ProviderReply, not_an_object, raise_embedded_error, text_of
+from .sampling import sampling
 
 if TYPE_CHECKING:
     from ..http.client import Response
@@ -37,7 +38,7 @@ def review_body(model: str, system: str, text: str, media_type: str, b64_data: s
     return {
         "model": model,
         "max_tokens": max_tokens,
-        "temperature": 0,
+        **sampling(model, temperature=0),
         "system": system,
         "messages": [{"role": "user", "content": [image, {"type": "text", "text": text}]}],
     }

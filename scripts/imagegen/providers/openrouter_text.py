@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from . import openrouter
 from .call import Call
 from .replies import chat_reply, first_choice, not_an_object
+from .sampling import sampling
 
 if TYPE_CHECKING:
     from ..http.client import Response
@@ -25,7 +26,7 @@ def review_body(model: str, system: str, text: str, image_url: str, *, max_token
     return {
         "model": model,
         "max_tokens": max_tokens,
-        "temperature": 0,
+        **sampling(model, temperature=0),
         "messages": [
             {"role": "system", "content": system},
             {"role": "user", "content": [{"type": "text", "text": text},
@@ -40,7 +41,7 @@ def rewrite_body(model: str, system: str, text: str, *, max_tokens: int, tempera
         "model": model,
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": text}],
         "max_tokens": max_tokens,
-        "temperature": temperature,
+        **sampling(model, temperature=temperature),
     }
 
 
