@@ -657,6 +657,22 @@ def images_reply(images: Sequence[bytes] = (), cost: float = 0.04, media_type: s
     return Reply(json={"created": int(time.time()), "data": data, "usage": {"cost": cost}})
 
 
+def make_svg(width: int = 64, height: int = 64, body: str = '<circle cx="32" cy="32" r="24" fill="#c85028"/>') -> bytes:
+    """A small SVG document, as a vector model sends one."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}">{body}</svg>\n').encode("utf-8")
+
+
+def vector_images_reply(svgs: Sequence[bytes] = (), cost: float = 0.08) -> Reply:
+    """The Images API's answer from a vector model: ``media_type: image/svg+xml``, the SVG markup
+    UTF-8 base64-encoded in ``b64_json`` (OpenRouterTeam/docs guides/overview/multimodal/
+    image-generation.mdx, and ``output_format`` in the OpenAPI spec's ImageGenerationRequest)."""
+    data = [{"b64_json": base64.b64encode(svg).decode("ascii"), "media_type": "image/svg+xml"}
+            for svg in svgs or [make_svg()]]
+    usage = {"prompt_tokens": 0, "completion_tokens": 272, "total_tokens": 272, "cost": cost}
+    return Reply(json={"created": int(time.time()), "data": data, "usage": usage})
+
+
 def edits_reply(images: Sequence[bytes] = ()) -> Reply:
     """An OpenAI ``/images/edits`` response (one small PNG if ``images`` is empty)."""
     data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [make_png(64, 64)]]
@@ -880,6 +896,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/v1/batches/[^/]+/cancel"), "openai_batch_cancel"),
 )
 ROUTE_NAMES = frozenset(ROUTES.values()) | {route for _, _, route in PATTERNS} | {"files", "image_endpoints", "unknown"}
+#: Vector models: the Images API answers them with SVG (a stand-in id for Recraft's vector models).
+VECTOR_MODELS = ("recraft/recraft-v4-vector",)
 #: Model id prefixes of image-only models (checked only with ``FakeAPI.strict_modalities``).
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
 
@@ -1263,6 +1281,8 @@ class FakeAPI:
     def _default_images(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
         count = request.get("n") if isinstance(request.get("n"), int) else 1
+        if request.get("model") in VECTOR_MODELS or request.get("output_format") == "svg":
+            return vector_images_reply([make_svg()] * max(1, min(count, 10)))
         return images_reply([self._image(request.get("aspect_ratio"))] * max(1, min(count, 10)))
 
     def _default_edits(self, record: Recorded) -> Reply:

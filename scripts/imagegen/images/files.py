@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 from ..errors import UsageError
 
-FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
-EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif"}
+FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
+           "svg": "image/svg+xml"}
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif", "svg": ".svg"}
 HEADER_BYTES = 64 * 1024
 MB = 1024 * 1024
 # No input this project sends is larger; a header that claims more is damaged or hostile (a mask
@@ -46,6 +47,10 @@ def dimensions(head: bytes, fmt: str | None = None) -> tuple[int, int] | None:
             return _webp_size(head)
         if fmt == "jpeg":
             return _jpeg_size(head)
+        if fmt == "svg":
+            from .svg import size_of_head
+
+            return size_of_head(head)
     except struct.error:
         return None
     return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import files as images
+from . import svg
 from ..config import redact
 from ..contract import shorten
 from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
@@ -213,6 +214,8 @@ class ImageWriter:
         warnings: list[str] = []
         if self.output_file:
             target = self._explicit(index)
+            if fmt == "svg" and target.suffix.lower() != ".svg":
+                return self._claim_vector(temp, target)
             if target.suffix.lower() not in _extensions_for(fmt):
                 named = target.suffix or "nothing"
                 warnings.append(f"{target.name} holds {fmt.upper()} data although its name says {named}")
@@ -235,6 +238,23 @@ class ImageWriter:
                 continue
             return SavedImage(self.output_dir / name, fmt, None, None, 0, "", warnings=warnings)
         raise OutputError(f"no free file name for {base}{ext} in {self.output_dir}")
+
+    def _claim_vector(self, temp: Path, asked: Path) -> SavedImage:
+        """An SVG answer to an --output-file named for a raster: no viewer would open SVG text under that
+        name, so it takes the name with ``.svg`` (``-2``, ``-3`` ... when that is taken), with a warning."""
+        stem = asked.with_suffix("")
+        for number in range(1, MAX_SUFFIX):
+            target = stem.with_name(f"{stem.name}.svg" if number == 1 else f"{stem.name}-{number}.svg")
+            if self.sidecars and os.path.lexists(target.with_name(target.name + ".json")):
+                continue
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                continue
+            note = (f"the provider sent a vector image (SVG), so it was saved as {target.name} "
+                    f"instead of {asked.name}")
+            return SavedImage(target, "svg", None, None, 0, "", warnings=[note])
+        raise OutputError(f"no free file name for {stem.name}.svg in {asked.parent}")
 
     @staticmethod
     def _disk_error(directory: Path, error: OSError) -> OutputError:
@@ -266,6 +286,14 @@ class StreamedImage:
         self.format, self.size, self.sha256, self.content_credentials = fmt, size, sha256, content_credentials
 
 
+def _refuse_svg(reason: str) -> None:
+    from ..errors import provider_error
+
+    raise provider_error("provider_error", f"the provider sent an SVG that was not saved: {reason}", retryable=False,
+                         details="vector output is saved only as well-formed SVG without scripts; choose a raster "
+                                 "model or output format (retrying brings the same answer)")
+
+
 def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]) -> StreamedImage:
     """Write the decoded chunks, checking the format, and return what was written.
 
@@ -290,19 +318,28 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
         digest.update(data)
         size += len(data)
 
+    text = bytearray()  # an SVG is checked whole before a byte of it is written
     for chunk in chunks:
         if fmt is None:
             head += chunk
             if len(head) < PNG_HEADER_LEN and chunk:
                 continue
             fmt = images.sniff_format(head[:16])
+            if fmt is None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                fmt = "svg"
             if fmt is None:
                 from ..errors import provider_error
 
+                # A well-formed reply in a format we cannot save: the same request would bring it again.
                 raise provider_error("provider_error", "the provider sent data that is not an image "
-                                                       "(no PNG, JPEG, WebP or GIF signature)")
+                                                       "(no PNG, JPEG, WebP, GIF or SVG signature)", retryable=False)
             scanner = CredentialScanner(fmt)
             chunk, head = head, b""
+        if fmt == "svg":
+            text += chunk
+            if len(text) > svg.MAX_BYTES:
+                _refuse_svg(f"it is larger than {svg.MAX_BYTES // (1024 * 1024)} MB")
+            continue
         assert scanner is not None
         scanner.feed(chunk)
         if fmt == "png":
@@ -312,6 +349,13 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
         from ..errors import provider_error
 
         raise provider_error("provider_error", "the provider sent an empty or truncated image")
+    if fmt == "svg":
+        try:
+            svg.check(bytes(text))
+        except ValueError as reason:
+            _refuse_svg(str(reason))
+        write(bytes(text))  # the provider's bytes as they are; the record lives in the sidecar
+        return StreamedImage(fmt, size, digest.hexdigest(), False)
     if held == IEND_CHUNK and metadata and not scanner.found:
         write(png_text_chunk("image-gen", redact(json.dumps(metadata))))
     write(held)

@@ -125,6 +125,8 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     expected = plan.expected_size()
     for image in saved:
         warnings += image.warnings
+        if image.format == "svg":
+            continue  # a vector image's width and height are nominal: it has any size asked of it
         mismatch = shape_warning(expected, image.width, image.height)
         if mismatch and mismatch not in warnings:
             warnings.append(mismatch)
