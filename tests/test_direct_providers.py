@@ -408,13 +408,13 @@ def test_the_key_never_reaches_the_output_even_when_google_echoes_it(run, fake, 
 # -- OpenAI /images/generations ------------------------------------------------------------------------
 
 def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
-    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "gpt-image-2",
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "gpt-image-2.5-flare",
                                         "--aspect-ratio", "16:9", "--quality", "medium", "--output-format", "png",
                                         "--background", "opaque"))
     assert result.code == 0
     (request,) = fake.requests
     assert request.route == "generations" and request.headers["authorization"] == f"Bearer {OPENAI_TEST_KEY}"
-    assert request.json == {"model": "gpt-image-2", "prompt": PROMPT, "n": 1, "size": "1536x1024",
+    assert request.json == {"model": "gpt-image-2.5-flare", "prompt": PROMPT, "n": 1, "size": "1536x1024",
                             "quality": "medium", "output_format": "png", "background": "opaque"}
     assert "response_format" not in request.json
     assert doc["api_provider"] == "openai" and doc["openai_size"] == "1536x1024" and doc["api"] == "images/generations"
@@ -422,7 +422,7 @@ def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
     # 44 text tokens in at $5/M, 1056 image tokens out at $40/M (the reply's usage), not the estimate
     assert doc["cost_usd"] == 0.04246 and doc["cost_estimate_usd"] != doc["cost_usd"]
     (line,) = ledger(env)
-    assert line["model"] == "gpt-image-2" and line["cost_usd"] == 0.04246 and line["outcome"] == "success"
+    assert line["model"] == "gpt-image-2.5-flare" and line["cost_usd"] == 0.04246 and line["outcome"] == "success"
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["api_provider"] == "openai" and sidecar["result"]["cost_usd"] == 0.04246
 
@@ -430,7 +430,7 @@ def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
 def test_openai_count_is_one_call_with_n(run, fake):
     doc = assert_one_json(run(*OPENAI, "--n", "2", "--aspect-ratio", "2:3", "--no-sidecar"))
     (request,) = fake.requests_for("generations")
-    assert request.json["n"] == 2 and request.json["size"] == "1024x1536"
+    assert request.json["n"] == 2 and request.json["size"] == "672x1008"  # 2:3 at 1K: the long side 1008
     assert doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
 
 

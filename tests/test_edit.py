@@ -98,7 +98,8 @@ def test_seed_mask_edit_command(run, fake, photo, mask, workdir, extra):
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["parent"]["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     assert sidecar["request"]["mask"]["generated"] is False
-    assert doc["cost_usd"] == pytest.approx((50 * 5 + 150 * 10 + 4160 * 40) / 1e6)
+    # gpt-image-2's rates: $5/M text in, $8/M image in, $30/M image out
+    assert doc["cost_usd"] == pytest.approx((50 * 5 + 150 * 8 + 4160 * 30) / 1e6)
     assert OPENAI_TEST_KEY not in result.stdout + result.stderr
 
 

@@ -156,6 +156,8 @@ _IMAGES_API = (
     Field("quality", v.choice(*QUALITIES)),
     Field("output_format", v.choice(*OUTPUT_FORMATS)),
     Field("background", v.choice(*BACKGROUNDS)),
+    Field("output_compression", v.compression),
+    Field("moderation", v.choice(*choices.MODERATIONS)),
 )
 _LOOK = (
     Field("provider", v.choice(*choices.PROVIDERS)),
@@ -200,6 +202,8 @@ class ImageRequest(Request):
     quality: str | None
     output_format: str | None
     background: str | None
+    output_compression: int | None
+    moderation: str | None
     output_dir: str
     output_file: str | None
     overwrite: bool

@@ -141,6 +141,7 @@ def whole_number(low: int, high: int, name: str) -> Check:
 
 
 workers = whole_number(1, MAX_WORKERS, "workers")
+compression = whole_number(0, 100, "compression")
 variant_count = whole_number(1, MAX_VARIANTS, "variant_count")
 variant_index = whole_number(0, MAX_VARIANT_INDEX, "variant_index")
 attempts = whole_number(1, MAX_ATTEMPTS, "attempts")

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from .. import validate
 from ..models import registry
 from ..prompt import choices
-from ..prompt.choices import APIS, BACKGROUNDS, OUTPUT_FORMATS, QUALITIES
+from ..prompt.choices import APIS, BACKGROUNDS, MODERATIONS, OUTPUT_FORMATS, QUALITIES
 
 
 def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[str], Any]:
@@ -109,6 +109,12 @@ def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = 
                        help=f"image format to ask the provider for ({where})")
     group.add_argument("--background", choices=BACKGROUNDS,
                        help=f"transparent needs png or webp output ({where})")
+    group.add_argument("--output-compression", type=arg_type(validate.compression), metavar="0-100",
+                       help=f"compression of jpeg or webp output, 0-100 (needs --output-format jpeg or webp; {where})")
+    if not also_openai:
+        group.add_argument("--moderation", choices=MODERATIONS,
+                           help="OpenAI's content-moderation level: low (less restrictive) or auto (OpenAI's "
+                                "default) (--provider openai only)")
 
 
 def add_clarify_args(parser: argparse.ArgumentParser) -> None:

@@ -54,9 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "changes (PNG input and output of the input's size; a warning says when it cannot)")
     group.add_argument("--openai-model", help=f"OpenAI image model (default {openai_edit.DEFAULT_MODEL})")
     group.add_argument("--openai-size", type=cli.arg_type(validate.openai_size),
-                       help="output size: " + ", ".join(openai_edit.SIZES) + " (default: the model's)")
+                       help="output size: " + ", ".join(openai_edit.SIZES) + "; gpt-image-2 takes any WIDTHxHEIGHT "
+                            "with both sides multiples of 16, up to 3840x2160 (default: the model's)")
     group.add_argument("--input-fidelity", choices=openai_edit.FIDELITIES,
-                       help="how closely to preserve faces and details of the input (gpt-image-1)")
+                       help="how closely to preserve faces and details of the input (gpt-image-2.5 and later; "
+                            "gpt-image-2 takes none)")
     cli.add_output_args(parser)
     cli.add_spending_args(parser)
     cli.add_network_args(parser)

@@ -31,14 +31,20 @@ class GeminiModel(NamedTuple):
     best_for: str
 
 
-# Standard (not batch) list prices per output image on Google's Gemini API pricing page.
+# Standard (not batch) list prices per output image on Google's Gemini API pricing page. The GA ids
+# (gemini-3.1-flash-image, gemini-3-pro-image: GA 2026-05-28) are priced as the previews they
+# replaced; gemini-3.1-flash-lite-image (GA 2026-06-30, 1K only) at $0.034 per image (1120 tokens at
+# $30/M), as resellers quote Google's pricing page (second-hand, read 2026-12-06).
+_FLASH = ({"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, ("0.5K", "1K", "2K", "4K"), True, 14,
+          "fast everyday generation, extreme aspect ratios")
+_PRO = ({"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14, "balanced quality, editing and reasoning")
 GEMINI_MODELS = {
-    "gemini-3.1-flash-image-preview": GeminiModel(
-        "nanobanana-2", {"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, ("0.5K", "1K", "2K", "4K"), True, 14,
-        "fast everyday generation, extreme aspect ratios"),
-    "gemini-3-pro-image-preview": GeminiModel(
-        "nanobanana-pro", {"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14,
-        "balanced quality, editing and reasoning"),
+    "gemini-3.1-flash-image": GeminiModel("nanobanana-2", *_FLASH),
+    "gemini-3-pro-image": GeminiModel("nanobanana-pro", *_PRO),
+    "gemini-3.1-flash-lite-image": GeminiModel(
+        "gemini-3.1-flash-lite-image", {"1K": 0.034}, ("1K",), True, 14, "the cheapest 1K drafts, high volume"),
+    "gemini-3.1-flash-image-preview": GeminiModel("nanobanana-2", *_FLASH),
+    "gemini-3-pro-image-preview": GeminiModel("nanobanana-pro", *_PRO),
 }
 GEMINI_RETIRED = {"gemini-2.5-flash-image": "2026-10-02", "gemini-2.5-flash-image-preview": "2026-10-02",
                   "gemini-2.0-flash-preview-image-generation": "2025-11-14"}
@@ -58,57 +64,71 @@ class OpenAIModel(NamedTuple):
     image_in: float
     text_out: float
     image_out: float
-    input_fidelity: bool  # takes input_fidelity (gpt-image-2 must not get it)
+    input_fidelity: bool  # takes input_fidelity on edits (OpenAI's spec: "for gpt-image-2, omit this parameter")
     markup: bool  # takes a markup overlay (GPT Image 2.5)
     prices_known: bool  # False: the rates are assumed from the family's, not OpenAI's list
+    flexible_sizes: bool = False  # any WIDTHxHEIGHT within FLEXIBLE_RULES, not only the three frames
+    price_source: str = ""  # where the rates come from, as every estimate made from them says
 
 
-# The models OpenAI serves (checked on PRICES_AS_OF). gpt-image-1 was shut down on 2026-10-23;
-# gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01. The 2.x rates are
-# gpt-image-1's list prices until OpenAI's list is read here: every estimate from them says so.
+# gpt-image-2's rates: $5/M text in, $8/M image in, $30/M image out, about $0.006 / $0.053 / $0.211
+# per 1024x1024 image at low / medium / high (OpenAI's pricing page as reported by secondary sources
+# read on 2026-12-06: third-hand, verify before relying). Text out is not reported: gpt-image-1's $10/M.
+GPT_IMAGE_2_SOURCE = ("gpt-image-2's published rates ($30/M image tokens out; about $0.006 / $0.053 / $0.211 per "
+                      "1024x1024 image at low / medium / high), reported second-hand on 2026-12-06")
+# The 2.5 and 2.6 rates are gpt-image-1's list prices until OpenAI's list is read here.
 _FAMILY_RATES = (5.0, 10.0, 10.0, 40.0)
+_FAMILY_SOURCE = f"assumed rates (gpt-image-1's list prices, as of {PRICES_AS_OF}), not the model's own"
+# The models OpenAI serves (checked on PRICES_AS_OF). gpt-image-1 was shut down on 2026-10-23;
+# gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01.
 OPENAI_MODELS = {
-    "gpt-image-2": OpenAIModel(*_FAMILY_RATES, input_fidelity=False, markup=False, prices_known=False),
+    "gpt-image-2": OpenAIModel(5.0, 8.0, 10.0, 30.0, input_fidelity=False, markup=False, prices_known=True,
+                               flexible_sizes=True, price_source=GPT_IMAGE_2_SOURCE),
     **{name: OpenAIModel(*_FAMILY_RATES, input_fidelity=True, markup=name.startswith("gpt-image-2.5"),
-                         prices_known=False)
+                         prices_known=False, price_source=_FAMILY_SOURCE)
        for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
 }
 OPENAI_RETIRED = {"gpt-image-1": "2026-10-23", "gpt-image-1-mini": "2026-12-01", "gpt-image-1.5": "2026-12-01",
                   "chatgpt-image-latest": "2026-12-01"}
 OPENAI_DEFAULT = "gpt-image-2"
-# Output tokens per image by quality and size, from OpenAI's image generation guide.
+# Output tokens per image by quality and frame, from OpenAI's image generation guide (the gpt-image-1
+# family's, used for the models that make only the three frames).
 OUTPUT_TOKENS = {
     "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
     "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
     "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
 }
+# gpt-image-2: output tokens of a 1024x1024 image by quality (the published per-image prices at
+# $30/M); other frames in proportion to their pixels, as OpenAI's token counts grow.
+FLEXIBLE_TOKENS_1024 = {"low": 200, "medium": 1767, "high": 7033}
 
 
 def openai_model(model: str) -> OpenAIModel | None:
-    """The table's entry for ``model`` (a dated snapshot such as gpt-image-2-2026-06-01 counts as its model)."""
+    """The table's entry for ``model`` (a dated snapshot such as gpt-image-2-2026-04-21 counts as its model)."""
     if model in OPENAI_MODELS:
         return OPENAI_MODELS[model]
     base = max((name for name in OPENAI_MODELS if model.startswith(name + "-")), key=len, default=None)
     return OPENAI_MODELS[base] if base else None
 
 
-# Our aspect ratios -> the three frames gpt-image models make (square, landscape, portrait).
-SQUARE, LANDSCAPE, PORTRAIT = "1024x1024", "1536x1024", "1024x1536"
+def flexible(model: str) -> bool:
+    """Whether ``model`` takes any WIDTHxHEIGHT (gpt-image-2 and its snapshots), not only three frames."""
+    info = openai_model(model)
+    return info is not None and info.flexible_sizes
 
 
-def frame_for(aspect_ratio: str) -> str:
-    """The gpt-image size nearest ``aspect_ratio`` (w:h)."""
-    width, _, height = aspect_ratio.partition(":")
-    try:
-        shape = float(width) / float(height)
-    except (ValueError, ZeroDivisionError):
-        return SQUARE
-    return SQUARE if 0.8 <= shape <= 1.25 else LANDSCAPE if shape > 1 else PORTRAIT
+def output_tokens(quality: str | None, size: str, model: str | None = None) -> int | None:
+    """Image tokens OpenAI bills for one image of ``size`` (unknown or auto quality: the high tier).
+    A flexible model's count grows with the frame's pixels; the others know only their three frames."""
+    tier = "high" if quality in (None, "auto") else quality
+    if model is not None and flexible(model):
+        from .frames import parse
 
-
-def output_tokens(quality: str | None, size: str) -> int | None:
-    """Image tokens OpenAI bills for one image of ``size`` (unknown or auto quality: the high tier)."""
-    return OUTPUT_TOKENS["high" if quality in (None, "auto") else quality].get(size)
+        frame = parse(size)
+        if frame is None or tier not in FLEXIBLE_TOKENS_1024:
+            return None
+        return round(FLEXIBLE_TOKENS_1024[tier] * frame[0] * frame[1] / (1024 * 1024))
+    return OUTPUT_TOKENS.get(tier, {}).get(size)
 
 
 def _count(details: Any, name: str) -> int | None:
@@ -135,9 +155,9 @@ def openai_cost(model: str, usage: dict[str, Any]) -> float | None:
 
 
 def openai_estimate(model: str, quality: str | None, size: str, count: int) -> float | None:
-    """What ``count`` images of ``size`` should cost, from the output-token table (None: unknown)."""
+    """What ``count`` images of ``size`` should cost, from the output tokens they take (None: unknown)."""
     info = openai_model(model)
-    tokens = output_tokens(quality, size)
+    tokens = output_tokens(quality, size, model)
     if info is None or tokens is None:
         return None
     return round(info.image_out * tokens / 1_000_000 * count, 4)

@@ -72,17 +72,19 @@ def _gemini(model: str) -> ModelSpec:
 
 
 def _openai(model: str) -> ModelSpec:
-    """gpt-image models make three frames at one tier (1K); quality sets the price (see :func:`openai_pricing`)."""
-    return ModelSpec(model, model, "gpt", ("image",), False, 0, False, "natural", STANDARD_RATIOS, ("1K",),
+    """gpt-image-2 makes any frame (1K, 2K and 4K tiers); older gpt-image models make three frames at 1K.
+    Quality and frame set the price (see :func:`openai_pricing`)."""
+    sizes = STANDARD_SIZES if direct.flexible(model) else ("1K",)
+    return ModelSpec(model, model, "gpt", ("image",), False, 0, False, "natural", STANDARD_RATIOS, sizes,
                      openai_pricing(model, None), "text in images, transparent backgrounds", text_rendering=True,
                      known=direct.openai_model(model) is not None, provider="openai")
 
 
-def openai_pricing(model: str, quality: str | None) -> Pricing:
-    """Token pricing of one square image at ``quality`` (other frames cost half as much again)."""
+def openai_pricing(model: str, quality: str | None, frame: str = "1024x1024") -> Pricing:
+    """Token pricing of one image of ``frame`` at ``quality``."""
     info = direct.openai_model(model)
-    tokens = direct.output_tokens(quality, "1024x1024")
+    tokens = direct.output_tokens(quality, frame, model)
     if info is None or tokens is None:
         return Pricing("unknown", guess=True, source="direct")
     return Pricing("image_tokens", per_million_tokens=info.image_out, tokens_per_image=tokens, guess=True,
-                   source="direct")
+                   source="direct", note=info.price_source)

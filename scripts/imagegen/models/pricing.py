@@ -28,4 +28,5 @@ class Pricing(NamedTuple):
     per_million_tokens: float = 0.0  # image_tokens: the rate; per_image: the token rate the table assumes
     tokens_per_image: int = 0
     guess: bool = False
-    source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue)
+    source: str = "builtin"  # "builtin" | "live" (from the models.py --refresh catalogue) | "direct"
+    note: str = ""  # where a direct provider's rates come from, when the table knows more than its date

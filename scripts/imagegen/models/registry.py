@@ -90,6 +90,17 @@ RETIRED_NOTES = {
     "google/gemini-2.5-flash-image": "Google discontinued gemini-2.5-flash-image on its own API on 2026-10-02; "
                                      "if OpenRouter stops routing it (models.py --refresh tells), use nanobanana-2",
 }
+# Built-in prices (of PRICES_AS_OF) for full OpenRouter ids the table above has no entry for: Google's
+# GA image models, priced as the previews they replaced, and Nano Banana 2 Lite (1K only), whose
+# price is quoted second-hand from Google's pricing page. Live prices replace them after a refresh.
+ID_PRICES = {
+    "google/gemini-3.1-flash-image": Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101,
+                                                                     "4K": 0.151}, per_million_tokens=60.0, guess=True),
+    "google/gemini-3-pro-image": Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24},
+                                         per_million_tokens=120.0),
+    "google/gemini-3.1-flash-lite-image": Pricing("per_image", per_image={"1K": 0.034}, per_million_tokens=30.0,
+                                                  guess=True),
+}
 BY_ALIAS = {spec.alias: spec for spec in MODELS}
 BY_ID = {spec.id: spec for spec in MODELS}
 DEFAULT_MODEL = "flux.2-pro"
@@ -167,7 +178,7 @@ def _assumed(model_id: str) -> ModelSpec:
         image_input=True, max_refs=8, system_message=not image_only,
         prompt_format="flux_json" if flux else "natural",
         ratios=STANDARD_RATIOS + EXTRA_TALL_WIDE, sizes=("0.5K",) + STANDARD_SIZES,
-        pricing=Pricing("unknown", guess=True), best_for="(not in the registry)",
+        pricing=ID_PRICES.get(model_id, Pricing("unknown", guess=True)), best_for="(not in the registry)",
         upsampling=flux, known=False,
     )
 
@@ -198,14 +209,11 @@ def megapixels(aspect_ratio: str, size: str) -> int:
 
 
 def image_tokens(pricing: Pricing, aspect_ratio: str, provider: str = "openrouter") -> int:
-    """Output tokens of one token-billed image: non-square frames cost about half as much again
-    (OpenAI makes a square frame for ratios near 1:1)."""
-    square = aspect_ratio == "1:1"
+    """Output tokens of one token-billed image: non-square frames cost about half as much again.
+    OpenAI's pricing is counted for the very frame the plan asks for (``direct_specs.openai_pricing``)."""
     if provider == "openai":
-        from .direct import SQUARE, frame_for
-
-        square = frame_for(aspect_ratio) == SQUARE
-    return int(pricing.tokens_per_image * (1.0 if square else 1.5))
+        return pricing.tokens_per_image
+    return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
 
 
 def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, batch: bool = False) -> Estimate:
@@ -247,7 +255,9 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, b
     elif pricing.source == "direct":
         from .direct import NAMES, PRICES_AS_OF as DIRECT_AS_OF
 
-        basis += f" (list price of {NAMES[spec.provider]}, from the built-in table of {DIRECT_AS_OF}: an estimate)"
+        source = f"; {pricing.note}" if pricing.note else ""
+        basis += (f" (list price of {NAMES[spec.provider]}, from the built-in table of {DIRECT_AS_OF}{source}: "
+                  "an estimate)")
         guess = True
     else:
         basis += f" (built-in price table of {PRICES_AS_OF}, the offline fallback: models.py --refresh for live prices)"

@@ -27,16 +27,26 @@ def adapt(plan: GenerationPlan, options: ImagesOptions | None) -> None:
 
 
 def _adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
+    from ..models import direct, frames
     from ..models.direct_specs import openai_pricing
-    from ..models.direct import frame_for
 
     quality = options.quality if options is not None else None
-    plan.spec = plan.spec._replace(pricing=openai_pricing(plan.spec.id, quality))
-    frame = frame_for(plan.aspect_ratio)
-    width, height = (int(side) for side in frame.split("x"))
-    if _ratio(plan.aspect_ratio) != round(width / height, 2):
-        plan.warnings.append(f"{plan.spec.id} makes {frame} for --aspect-ratio {plan.aspect_ratio}: the nearest of the "
-                             "three frames gpt-image models make (crop the result for the exact shape)")
+    if direct.flexible(plan.spec.id):
+        try:
+            frame = frames.flexible_frame(plan.aspect_ratio, plan.size)
+        except ValueError as error:
+            raise UsageError(f"{plan.spec.id} cannot make --aspect-ratio {plan.aspect_ratio} at --size {plan.size}: "
+                             f"{error}", details="choose another ratio or size", kind="unsupported") from None
+        width, height = (int(side) for side in frame.split("x"))
+        if width * height > frames.EXPERIMENTAL_PIXELS:
+            plan.warnings.append(f"{frame} is above 2560x1440, which OpenAI calls experimental for {plan.spec.id}")
+    else:
+        frame = frames.frame_for(plan.aspect_ratio)
+        width, height = (int(side) for side in frame.split("x"))
+        if _ratio(plan.aspect_ratio) != round(width / height, 2):
+            plan.warnings.append(f"{plan.spec.id} makes {frame} for --aspect-ratio {plan.aspect_ratio}: the nearest of "
+                                 "the three frames it makes (crop the result for the exact shape)")
+    plan.spec = plan.spec._replace(pricing=openai_pricing(plan.spec.id, quality, frame))
     if plan.seed is not None:
         plan.warnings.append(f"OpenAI's Images API takes no seed; --seed {plan.seed} was not sent")
     plan.extra_result["openai_size"] = frame
@@ -63,7 +73,9 @@ def image_calls(plan: GenerationPlan, options: ImagesOptions | None) -> list[Cal
         extra = options or ImagesOptions()
         body = openai_images.generation_body(plan.spec.id, plan.final_prompt, size=plan.extra_result["openai_size"],
                                              n=plan.count, quality=extra.quality, output_format=extra.output_format,
-                                             background=extra.background)
+                                             background=extra.background,
+                                             output_compression=extra.output_compression,
+                                             moderation=extra.moderation)
         return [openai_images.generation_call(body)]
     from ..providers import gemini
 

@@ -23,7 +23,7 @@ EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change o
 # (request field, flag) pairs that only make sense in one mode.
 OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"), ("keep_unmasked", "--keep-unmasked"), ("markup", "--markup"),
                ("openai_model", "--openai-model"), ("openai_size", "--openai-size"),
-               ("input_fidelity", "--input-fidelity"))
+               ("input_fidelity", "--input-fidelity"), ("moderation", "--moderation"))
 OPENROUTER_ONLY = (("model", "--model"), ("aspect_ratio", "--aspect-ratio"), ("size", "--size"),
                    ("seed", "--seed"), ("preset", "--preset"), ("style_refs", "--style-ref"),
                    ("system_prompt", "--system-prompt"))

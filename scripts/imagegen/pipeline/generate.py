@@ -18,19 +18,25 @@ if TYPE_CHECKING:
     from ..providers.call import Call
     from .paid_call import PaidRun
 
-OPTION_FLAGS = (("quality", "--quality"), ("output_format", "--output-format"), ("background", "--background"))
+OPTION_FLAGS = (("quality", "--quality"), ("output_format", "--output-format"), ("background", "--background"),
+                ("output_compression", "--output-compression"), ("moderation", "--moderation"))
 
 
 class ImagesOptions(NamedTuple):
-    """The Images API options a chat completion has no place for."""
+    """The Images API options a chat completion has no place for (``moderation``: OpenAI's only)."""
 
     quality: str | None = None
     output_format: str | None = None
     background: str | None = None
+    output_compression: int | None = None
+    moderation: str | None = None
 
     def record(self) -> dict[str, Any]:
-        return {"api": "images", "quality": self.quality, "output_format": self.output_format,
-                "background": self.background}
+        record = {"api": "images", "quality": self.quality, "output_format": self.output_format,
+                  "background": self.background}
+        record.update({name: value for name, value in (("output_compression", self.output_compression),
+                                                       ("moderation", self.moderation)) if value is not None})
+        return record
 
 
 class Prepared(NamedTuple):
@@ -46,7 +52,9 @@ def images_options(request: Any, provider: str = "openrouter") -> ImagesOptions 
     dropped: an image silently made without the asked-for transparency is worse than an error that
     names the fix.
     """
-    given = [flag for name, flag in OPTION_FLAGS if getattr(request, name) is not None]
+    given = [flag for name, flag in OPTION_FLAGS if getattr(request, name, None) is not None]
+    if request.moderation is not None and provider != "openai":
+        check_openai_options(request, provider)
     if provider == "google":
         if request.api == "images" or given:
             named = ", ".join(given) or "--api images"
@@ -60,11 +68,24 @@ def images_options(request: Any, provider: str = "openrouter") -> ImagesOptions 
             raise UsageError(f"{', '.join(given)} only {verb} to the Images API",
                              details="add --api images, or drop " + ", ".join(given))
         return None
-    options = ImagesOptions(request.quality, request.output_format, request.background)
+    options = ImagesOptions(request.quality, request.output_format, request.background, request.output_compression,
+                            request.moderation)
     if options.background == "transparent" and options.output_format == "jpeg":
         raise UsageError("--background transparent cannot be saved as JPEG",
                          details="use --output-format png or webp (or leave it out)")
+    check_openai_options(options, provider)
     return options
+
+
+def check_openai_options(options: Any, provider: str) -> None:
+    """--moderation is OpenAI's alone; --output-compression needs a lossy --output-format (openai-python:
+    "only supported ... with the webp or jpeg output formats")."""
+    if getattr(options, "moderation", None) is not None and provider != "openai":
+        raise UsageError("--moderation is offered by OpenAI's Images API only",
+                         details="add --provider openai (with a gpt-image model), or drop --moderation")
+    if options.output_compression is not None and options.output_format not in ("jpeg", "webp"):
+        raise UsageError("--output-compression applies to jpeg or webp output only",
+                         details="add --output-format jpeg or webp, or drop --output-compression")
 
 
 def adapt_for_images_api(plan: plans.GenerationPlan, options: ImagesOptions, upsampling_flag: bool | None) -> None:
@@ -170,7 +191,7 @@ def image_calls(plan: plans.GenerationPlan, options: ImagesOptions | None) -> li
     body = openrouter_images.body(
         plan.spec, plan.final_prompt, reference_urls=references, aspect_ratio=plan.aspect_ratio,
         resolution=plan.size, n=plan.count, quality=options.quality, output_format=options.output_format,
-        background=options.background, seed=plan.seed,
+        background=options.background, seed=plan.seed, output_compression=options.output_compression,
     )
     return [openrouter_images.call(body)]
 

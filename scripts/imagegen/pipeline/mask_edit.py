@@ -44,6 +44,7 @@ class OpenAIEditPlan:
     output_format: str | None = None
     background: str | None = None
     input_fidelity: str | None = None
+    output_compression: int | None = None
     keep_unmasked: bool = False
     markup: images.InputImage | None = None
     request_id: str | None = None
@@ -55,7 +56,7 @@ class OpenAIEditPlan:
 
     @property
     def estimate_usd(self) -> float | None:
-        size = self.size if self.size in ("1024x1024", "1536x1024", "1024x1536") else self._nearest_size()
+        size = self.size if self.size and self.size != "auto" else self._nearest_size()
         return direct.openai_estimate(self.model, self.quality, size, self.count)
 
     def compositor(self) -> Any:
@@ -77,9 +78,9 @@ class OpenAIEditPlan:
         info = direct.openai_model(self.model)
         if info is None:
             return f"no price known for {self.model}"
-        source = "OpenAI's list prices" if info.prices_known else \
-            f"assumed rates (gpt-image-1's list prices, as of {direct.PRICES_AS_OF}), not {self.model}'s own"
-        return f"output tokens per image from OpenAI's guide at {source}"
+        size = self.size if self.size and self.size != "auto" else self._nearest_size()
+        return (f"about {direct.output_tokens(self.quality, size, self.model)} output tokens per {size} image at "
+                f"${info.image_out:g}/M, from the built-in table of {direct.PRICES_AS_OF}: {info.price_source}")
 
     def _nearest_size(self) -> str:
         first = self.images[0]
@@ -92,7 +93,7 @@ class OpenAIEditPlan:
         fields, files = openai_images.form(
             self.prompt, self.model, self.images, self.mask, size=self.size, quality=self.quality, n=self.count,
             output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity,
-            markup=self.markup)
+            markup=self.markup, output_compression=self.output_compression)
         return openai_images.edit_call(fields, files, self.model)
 
     def request_record(self) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class OpenAIEditPlan:
             "output_format": self.output_format,
             "background": self.background,
             "input_fidelity": self.input_fidelity,
+            "output_compression": self.output_compression,
             "input_images": [{"path": str(i.path), "sha256": i.sha256, "format": i.format} for i in self.images],
             "mask": self.mask.record() if self.mask else None,
             "keep_unmasked": self.keep_unmasked,
@@ -128,6 +130,7 @@ class OpenAIEditPlan:
             "output_format": self.output_format,
             "background": self.background,
             "input_fidelity": self.input_fidelity,
+            "output_compression": self.output_compression,
             "input_images": [str(i.path) for i in self.images],
             "parent": parent_record(self.images[0]),
             "mask_path": str(self.mask.path) if self.mask and self.mask.path else None,
@@ -151,13 +154,20 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
         raise UsageError(f"{len(request.input_images)} input images given; OpenAI edits take at most {MAX_IMAGES}")
     if request.background == "transparent" and request.output_format == "jpeg":
         raise UsageError("--background transparent cannot be saved as JPEG", details="use --output-format png or webp")
+    if request.moderation is not None:
+        raise UsageError("moderation applies to OpenAI's generations, not its edits",
+                         details="drop it (openai-python's image_edit_params.py has no moderation)")
+    from .generate import check_openai_options
+
+    check_openai_options(request, "openai")
     model = request.openai_model or config.default_model("openai_edit", DEFAULT_MODEL)
     _check_model(model, request)
     inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
                           size=request.openai_size, quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
-                          input_fidelity=request.input_fidelity, keep_unmasked=request.keep_unmasked,
+                          input_fidelity=request.input_fidelity, output_compression=request.output_compression,
+                          keep_unmasked=request.keep_unmasked,
                           request_id=request.request_id)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
     if request.markup:
@@ -180,10 +190,33 @@ def _check_model(model: str, request: EditRequest) -> None:
             takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.markup]
             raise UsageError(f"{model} does not take --markup", details="use --openai-model " + " or ".join(takers),
                              kind="unsupported")
+    _check_size(model, request.openai_size)
     if request.input_fidelity and info is not None and not info.input_fidelity:
         takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",
                          details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported")
+
+
+def _check_size(model: str, size: str | None) -> None:
+    """--openai-size against the model's rules: gpt-image-2 takes any frame within them (``models.frames``);
+    the models that make three frames take those or auto (a model the table does not know: anything)."""
+    from ..models import frames
+
+    if size is None or size == "auto" or direct.openai_model(model) is None:
+        return
+    if not direct.flexible(model):
+        if size not in frames.CLASSIC:
+            raise UsageError(f"{model} makes {', '.join(frames.CLASSIC)} or auto, not --openai-size {size}",
+                             details="choose one of those, or --openai-model gpt-image-2 for any frame",
+                             kind="unsupported")
+        return
+    width, height = frames.parse(size) or (0, 0)
+    reason = frames.problem(width, height)
+    if reason:
+        raise UsageError(f"--openai-size {size} is not a size {model} makes: {reason}",
+                         details="e.g. 2048x1152 (16:9 at 2K) or 3840x2160; the rules: both sides multiples of 16, "
+                                 "long side at most 3840 and 3 times the short one, 655,360 to 8,294,400 pixels",
+                         kind="unsupported")
 
 
 def _mask_from_request(request: EditRequest, image: images.InputImage, warnings: list[str]) -> masks.Mask | None:

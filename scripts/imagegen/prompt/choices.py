@@ -12,6 +12,7 @@ PROVIDERS = ("openrouter", "google", "openai")  # who --provider sends generatio
 QUALITIES = ("low", "medium", "high", "auto")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 BACKGROUNDS = ("transparent", "opaque", "auto")
+MODERATIONS = ("low", "auto")  # OpenAI generations only (openai-python image_generate_params.py)
 REVIEW_PROVIDERS = ("anthropic", "openrouter")
 DEFAULT_REVIEW_MODELS = {"anthropic": "claude-sonnet-4-6", "openrouter": "google/gemini-2.5-flash"}
 DEFAULT_REVIEW_ROUNDS, MAX_REVIEW_ROUNDS = 3, 10  # generate --review --max-rounds

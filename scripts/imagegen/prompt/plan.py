@@ -205,6 +205,8 @@ def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any],
 
 
 def _default_size(spec: registry.ModelSpec) -> str:
+    if spec.provider == "openai":  # OpenAI bills by the pixel: its 1K frames unless a larger size is asked for
+        return spec.sizes[0]
     return DEFAULT_SIZE if DEFAULT_SIZE in spec.sizes else spec.sizes[-1]
 
 

@@ -40,10 +40,12 @@ def generations_url() -> str:
 
 
 def generation_body(model: str, prompt: str, *, size: str, n: int = 1, quality: str | None = None,
-                    output_format: str | None = None, background: str | None = None) -> dict[str, Any]:
+                    output_format: str | None = None, background: str | None = None,
+                    output_compression: int | None = None, moderation: str | None = None) -> dict[str, Any]:
     """The /images/generations body (gpt-image models always answer base64: no response_format)."""
     body: dict[str, Any] = {"model": model, "prompt": prompt, "n": n, "size": size}
-    optional = (("quality", quality), ("output_format", output_format), ("background", background))
+    optional = (("quality", quality), ("output_format", output_format), ("background", background),
+                ("output_compression", output_compression), ("moderation", moderation))
     body.update({name: value for name, value in optional if value is not None})
     return body
 
@@ -75,10 +77,11 @@ def upload_name(image: InputImage) -> str:
 def form(prompt: str, model: str, inputs: list[InputImage], mask: Mask | None, *,
          size: str | None = None, quality: str | None = None, n: int = 1, output_format: str | None = None,
          background: str | None = None, input_fidelity: str | None = None, markup: InputImage | None = None,
-         ) -> tuple[tuple[tuple[str, str], ...], tuple[FilePart, ...]]:
+         output_compression: int | None = None) -> tuple[tuple[tuple[str, str], ...], tuple[FilePart, ...]]:
     """The fields and files of an /images/edits form. Options left as None are not sent."""
     fields = [("prompt", prompt), ("model", model), ("n", str(n))]
     optional = (("size", size), ("quality", quality), ("output_format", output_format),
+                ("output_compression", None if output_compression is None else str(output_compression)),
                 ("background", background), ("input_fidelity", input_fidelity))
     fields += [(name, value) for name, value in optional if value is not None]
     image_field = "image" if len(inputs) == 1 else "image[]"

@@ -27,11 +27,13 @@ def url() -> str:
 
 def body(spec: ModelSpec, prompt: str, *, reference_urls: Sequence[str] = (), aspect_ratio: str | None = None,
          resolution: str | None = None, n: int = 1, quality: str | None = None, output_format: str | None = None,
-         background: str | None = None, seed: int | None = None) -> dict[str, Any]:
+         background: str | None = None, seed: int | None = None, output_compression: int | None = None,
+         ) -> dict[str, Any]:
     request: dict[str, Any] = {"model": spec.id, "prompt": prompt}
     tier = RESOLUTIONS.get(resolution, resolution) if resolution else None
     optional = (("resolution", tier), ("aspect_ratio", aspect_ratio), ("quality", quality),
-                ("output_format", output_format), ("background", background), ("seed", seed))
+                ("output_format", output_format), ("output_compression", output_compression),
+                ("background", background), ("seed", seed))
     request.update({key: value for key, value in optional if value is not None})
     request["n"] = n
     if reference_urls:
