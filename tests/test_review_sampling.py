@@ -106,3 +106,10 @@ def test_prompt_enhancement_on_a_refusing_model_is_resent_without_temperature(ru
     first, second = [r for r in fake.requests_for("chat") if "modalities" not in r.json][:2]
     assert "temperature" in first.json and "temperature" not in second.json
     assert any("refused temperature" in w for w in doc["warnings"])
+
+
+def test_a_review_estimate_says_its_basis(run, fake, image):
+    result, doc = review(run, image, "claude-sonnet-4-6")
+    assert "built-in table of 2026-12-01" in doc["cost_estimate_basis"] and doc["cost_estimate_usd"] > 0
+    result, doc = review(run, image, "claude-sonnet-5", "--dry-run")
+    assert doc["cost_estimate_usd"] is None and "price unknown" in doc["cost_estimate_basis"]

@@ -131,7 +131,11 @@ def markdown() -> str:
         "- Gemini models bill per image by size; the aspect ratio does not change the price.",
         "- GPT-5 Image bills image tokens; the token count is the provider's choice, so its estimates are",
         "  always marked as guesses (non-square frames are counted at about 1.5 times a square one).",
-        "- Full OpenRouter ids outside this table have no price until `models.py --refresh` learns it.",
+        "- Full OpenRouter ids outside this table have no price until `models.py --refresh` learns it, except",
+        "  Google's GA image ids, priced in the built-in table: "
+        + ", ".join(f"`{model_id}`" for model_id in registry.ID_PRICES) + ".",
+        "- Each `cost_estimate_basis` ends with where its price comes from: `(live price)`, or the built-in",
+        "  table and its date.",
         "- Every result reports `cost_estimate_usd`, `cost_estimate_is_guess` and `cost_estimate_basis`;",
         "  the actual charge (`cost_usd`, from the provider's `usage.cost`) goes to the spending ledger.",
         "",

@@ -149,6 +149,19 @@ def estimate_usd(provider: str, model: str, image: InputImage, original_prompt: 
     return round((tokens_in * rates[0] + MAX_REPLY_TOKENS * rates[1]) / 1_000_000, 6)
 
 
+RATES_AS_OF = "2026-12-01"  # when the review models' list rates (RATES in the two endpoint modules) were read
+
+
+def estimate_basis(provider: str, model: str) -> str:
+    """Where a review's estimate comes from, or why there is none."""
+    rates = (anthropic_messages.RATES if provider == "anthropic" else openrouter_text.RATES).get(model)
+    if rates is None:
+        return f"price unknown ({model} is not in the built-in table of review rates); the ledger keeps the " \
+               "cost the provider reports"
+    return (f"an upper bound: the image and prompt tokens at ${rates[0]:g}/M in and the whole {MAX_REPLY_TOKENS}-token "
+            f"reply allowance at ${rates[1]:g}/M out (built-in table of {RATES_AS_OF})")
+
+
 def build_call(provider: str, model: str, image: InputImage, original_prompt: str) -> Call:
     """The exact request for one review (what --dry-run shows and the run sends)."""
     text = review.user_message(original_prompt)
@@ -192,7 +205,8 @@ def dry_run(targets: list[InputImage], prompt: str, provider: str, model: str, p
     key = "request" if len(shown) == 1 else "requests"
     return {"mode": "auto", "dry_run": True, key: shown[0] if len(shown) == 1 else shown, "provider": provider,
             "model": model, "original_prompt": prompt, "images": [str(t.path) for t in targets],
-            "cost_estimate_usd": budget["estimate_usd"], "budget": budget, "warnings": notes}
+            "cost_estimate_usd": budget["estimate_usd"], "cost_estimate_basis": estimate_basis(provider, model),
+            "budget": budget, "warnings": notes}
 
 
 def auto(targets: list[InputImage], prompt: str, source: str, provider: str, model: str, paid: PaidRun, *,
@@ -212,7 +226,8 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None
     common = {"original_prompt": prompt, "original_prompt_source": source, "provider": provider,
-              "model": reviews[0]["model"], "cost_estimate_usd": budget["estimate_usd"], "warnings": warnings}
+              "model": reviews[0]["model"], "cost_estimate_usd": budget["estimate_usd"],
+              "cost_estimate_basis": estimate_basis(provider, model), "warnings": warnings}
     if len(targets) == 1:
         return {"mode": "auto", **reviews[0], "image": str(targets[0].path), **common}
     winner = review.pick_winner(reviews[0], reviews[1])
