@@ -125,7 +125,7 @@ def test_refresh_counts_only_endpoints_that_price_an_output_image(run, fake):
 
 
 def test_an_endpoints_document_in_a_data_wrapper_is_still_read(run, fake):
-    from tests.fake_api import image_endpoints_reply, Reply
+    from tests.fake_api import Reply, image_endpoints_reply
 
     def wrapped(record):
         model_id = record.path[len("/api/v1/images/models/"):-len("/endpoints")]

@@ -3,9 +3,8 @@ models known to refuse them; a 400 naming one is answered by one resend without 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +109,7 @@ def test_prompt_enhancement_on_a_refusing_model_is_resent_without_temperature(ru
 
 def test_a_review_estimate_says_its_basis(run, fake, image):
     result, doc = review(run, image, "claude-sonnet-4-6")
+    assert result.code == 0
     assert "built-in table of 2026-12-01" in doc["cost_estimate_basis"] and doc["cost_estimate_usd"] > 0
-    result, doc = review(run, image, "claude-sonnet-5", "--dry-run")
+    _, doc = review(run, image, "claude-sonnet-5", "--dry-run")
     assert doc["cost_estimate_usd"] is None and "price unknown" in doc["cost_estimate_basis"]

@@ -49,8 +49,8 @@ def test_an_svg_for_an_output_file_named_png_takes_the_svg_name_with_a_warning(r
     assert result.code == 0
     assert Path(doc["path"]).name == "logo-2.svg" and not (workdir / "logo.png").exists()
     assert (workdir / "logo.svg").read_text() == "taken"
-    assert doc["warnings"] == ["the provider sent a vector image (SVG), so it was saved as logo-2.svg "
-                               "instead of logo.png"]
+    assert doc["warnings"] == [("the provider sent a vector image (SVG), so it was saved as logo-2.svg "
+                                "instead of logo.png")]
     assert Path(doc["sidecar"]).name == "logo-2.svg.json"
 
 

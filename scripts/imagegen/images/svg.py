@@ -33,7 +33,7 @@ def check(data: bytes) -> tuple[int | None, int | None]:
         raise ValueError("it is not UTF-8 text") from None
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
         raise ValueError("it declares a DOCTYPE or entities")
-    import xml.etree.ElementTree as ElementTree
+    from xml.etree import ElementTree
 
     try:
         root = ElementTree.fromstring(text)

@@ -32,7 +32,7 @@ class ImagesOptions(NamedTuple):
     moderation: str | None = None
 
     def record(self) -> dict[str, Any]:
-        record = {"api": "images", "quality": self.quality, "output_format": self.output_format,
+        record: dict[str, Any] = {"api": "images", "quality": self.quality, "output_format": self.output_format,
                   "background": self.background}
         record.update({name: value for name, value in (("output_compression", self.output_compression),
                                                        ("moderation", self.moderation)) if value is not None})
