@@ -183,3 +183,21 @@ def test_the_lite_model_makes_1k_only(run, fake):
 def test_gemini_ga_ids_are_priced_on_openrouter(run, fake, model, usd):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", model, "--dry-run"))
     assert doc["cost_estimate_usd"] == usd and "built-in price table of 2026-12-01" in doc["cost_estimate_basis"]
+
+
+def test_an_edit_frame_can_come_from_size_and_ratio(run, fake, photo):
+    result, doc = edit(run, photo, "--size", "2K", "--dry-run")  # the 300x200 input is 3:2
+    assert result.code == 0 and doc["request"]["fields"]["size"] == "2064x1376" and doc["size"] == "2064x1376"
+    result, doc = edit(run, photo, "--size", "2K", "--aspect-ratio", "16:9")
+    assert result.code == 0 and fake.requests_for("edits")[0].form["size"] == "2048x1152"
+
+
+@pytest.mark.parametrize("args, kind, fragment", [
+    (("--size", "2K", "--openai-model", "gpt-image-2.5-flare"), "unsupported", "three frames"),
+    (("--size", "2K", "--openai-size", "1024x1024"), "usage", "cannot be combined"),
+    (("--size", "0.5K"), "unsupported", "0.5K"),
+])
+def test_an_edit_frame_from_size_is_checked_before_upload(run, fake, photo, args, kind, fragment):
+    result, doc = edit(run, photo, *args)
+    assert result.code == 2 and doc["error_kind"] == kind and fragment in doc["error"], doc
+    assert fake.requests == []

@@ -189,7 +189,7 @@ class ImageWriter:
         import hashlib
 
         data = path.read_bytes()
-        fmt = images.sniff_format(data[:16]) or "png"
+        fmt = images.sniff_format(data[:16]) or ("svg" if path.suffix.lower() == ".svg" else "png")
         return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
                               metadata)
 

@@ -24,11 +24,12 @@ EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change o
 OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"), ("keep_unmasked", "--keep-unmasked"), ("markup", "--markup"),
                ("openai_model", "--openai-model"), ("openai_size", "--openai-size"),
                ("input_fidelity", "--input-fidelity"), ("moderation", "--moderation"))
-OPENROUTER_ONLY = (("model", "--model"), ("aspect_ratio", "--aspect-ratio"), ("size", "--size"),
+# --size and --aspect-ratio also pick gpt-image-2's frame in openai mode (mask_edit.frame_from_request).
+OPENROUTER_ONLY = (("model", "--model"),
                    ("seed", "--seed"), ("preset", "--preset"), ("style_refs", "--style-ref"),
                    ("system_prompt", "--system-prompt"))
 
-OPENAI_EQUIVALENT = {"--model": "--openai-model", "--size": "--openai-size"}
+OPENAI_EQUIVALENT = {"--model": "--openai-model"}
 
 
 def resolve_mode(request: EditRequest) -> str:

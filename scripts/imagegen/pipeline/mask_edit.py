@@ -164,7 +164,7 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
     _check_model(model, request)
     inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
-                          size=request.openai_size, quality=request.quality, count=request.n,
+                          size=frame_from_request(request, model, inputs[0]) or request.openai_size, quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
                           input_fidelity=request.input_fidelity, output_compression=request.output_compression,
                           keep_unmasked=request.keep_unmasked,
@@ -195,6 +195,31 @@ def _check_model(model: str, request: EditRequest) -> None:
         takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",
                          details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported")
+
+
+def frame_from_request(request: EditRequest, model: str, image: images.InputImage) -> str | None:
+    """The gpt-image-2 frame --size and --aspect-ratio ask for (the ratio defaults to the input's nearest),
+    or None when neither is given."""
+    if request.size is None and request.aspect_ratio is None:
+        return None
+    from ..models import frames
+    from .edit import closest_ratio
+
+    if request.openai_size:
+        raise UsageError("--openai-size cannot be combined with --size or --aspect-ratio",
+                         details="give the frame with --openai-size WIDTHxHEIGHT, or a tier and ratio")
+    if not direct.flexible(model):
+        raise UsageError(f"{model} makes three frames; --size and --aspect-ratio choose gpt-image-2's",
+                         details="use --openai-size " + " or ".join(frames.CLASSIC), kind="unsupported")
+    ratio = request.aspect_ratio
+    if ratio is None:
+        ratio = closest_ratio(image.width, image.height, registry.STANDARD_RATIOS) if image.width and image.height \
+            else "1:1"
+    try:
+        return frames.flexible_frame(ratio, request.size or "1K")
+    except ValueError as error:
+        raise UsageError(f"{model} cannot make --aspect-ratio {ratio} at --size {request.size or '1K'}: {error}",
+                         details="choose another ratio or size", kind="unsupported") from None
 
 
 def _check_size(model: str, size: str | None) -> None:
