@@ -116,3 +116,31 @@ def test_svg_checks_in_process():
     assert svg.check(b'<svg xmlns="http://www.w3.org/2000/svg" width="100%"/>') == (None, None)
     with pytest.raises(ValueError, match="not <svg>"):
         svg.check(b'<svg:svg xmlns:svg="urn:other"/>')
+
+
+def test_svg_can_be_asked_for_on_the_images_api_and_the_dry_run_names_an_svg(run, fake):
+    result = run("generate.py", "--prompt", PROMPT, "--model", "recraft/recraft-v4", "--api", "images",
+                 "--output-format", "svg", "--dry-run")
+    doc = assert_one_json(result)
+    assert result.code == 0 and doc["request"]["body"]["output_format"] == "svg"
+    assert doc["target_paths"][0].endswith(".svg")
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "recraft/recraft-v4", "--api", "images",
+                              "--output-format", "svg"))
+    assert doc["format"] == "svg" and Path(doc["path"]).suffix == ".svg"
+
+
+@pytest.mark.parametrize("args", [
+    ("--provider", "openai", "--output-format", "svg"),
+    ("--output-format", "svg"),  # chat completions take no format
+])
+def test_svg_is_refused_where_it_cannot_be_made(run, fake, args):
+    result = run("generate.py", "--prompt", PROMPT, *args)
+    assert result.code == 2 and fake.requests == []
+
+
+def test_an_openai_edit_refuses_svg(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "in.png").write_bytes(make_png(32, 32))
+    result = run("edit.py", "--mode", "openai", "--input-image", "in.png", "--prompt", "x", "--output-format", "svg")
+    assert result.code == 2 and "not svg" in assert_one_json(result)["error"] and fake.requests == []

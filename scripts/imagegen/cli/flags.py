@@ -106,7 +106,7 @@ def add_images_api_args(parser: argparse.ArgumentParser, *, also_openai: bool = 
     names = ("--quality", "--openai-quality") if also_openai else ("--quality",)
     group.add_argument(*names, dest="quality", choices=QUALITIES, help=f"rendering quality ({where})")
     group.add_argument("--output-format", choices=OUTPUT_FORMATS,
-                       help=f"image format to ask the provider for ({where})")
+                       help=f"image format to ask the provider for; svg from vector models ({where})")
     group.add_argument("--background", choices=BACKGROUNDS,
                        help=f"transparent needs png or webp output ({where})")
     group.add_argument("--output-compression", type=arg_type(validate.compression), metavar="0-100",

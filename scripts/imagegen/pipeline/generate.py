@@ -78,11 +78,14 @@ def images_options(request: Any, provider: str = "openrouter") -> ImagesOptions 
 
 
 def check_openai_options(options: Any, provider: str) -> None:
-    """--moderation is OpenAI's alone; --output-compression needs a lossy --output-format (openai-python:
-    "only supported ... with the webp or jpeg output formats")."""
+    """--moderation is OpenAI's alone, and so are raster formats only; --output-compression needs a lossy
+    --output-format (openai-python: "only supported ... with the webp or jpeg output formats")."""
     if getattr(options, "moderation", None) is not None and provider != "openai":
         raise UsageError("--moderation is offered by OpenAI's Images API only",
                          details="add --provider openai (with a gpt-image model), or drop --moderation")
+    if options.output_format == "svg" and provider == "openai":
+        raise UsageError("OpenAI's Images API makes png, jpeg or webp, not svg",
+                         details="choose one of those, or a vector model through OpenRouter's --api images")
     if options.output_compression is not None and options.output_format not in ("jpeg", "webp"):
         raise UsageError("--output-compression applies to jpeg or webp output only",
                          details="add --output-format jpeg or webp, or drop --output-compression")
@@ -208,13 +211,20 @@ def dry_run(prepared: Prepared, writer: ImageWriter, paid: PaidRun) -> dict[str,
     result = {
         "dry_run": True,
         "request": image_calls(plan, prepared.options)[0].display(),
-        "target_paths": [str(writer.planned_name(i)) for i in range(plan.count)],
+        "target_paths": [str(writer.planned_name(i, _extension(prepared.options))) for i in range(plan.count)],
         **plan.summary(),
         "budget": budget,
     }
     if enhance_request is not None:
         result["enhance_request"] = enhance_request
     return result
+
+
+def _extension(options: ImagesOptions | None) -> str:
+    """The file extension the asked-for format takes (the saved file's is the format it arrives in)."""
+    from ..images.files import EXTENSIONS
+
+    return EXTENSIONS.get(options.output_format or "png", ".png") if options is not None else ".png"
 
 
 def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response: bool = False) -> dict[str, Any]:
