@@ -201,3 +201,13 @@ def test_an_edit_frame_from_size_is_checked_before_upload(run, fake, photo, args
     result, doc = edit(run, photo, *args)
     assert result.code == 2 and doc["error_kind"] == kind and fragment in doc["error"], doc
     assert fake.requests == []
+
+
+def test_the_review_loops_next_model_is_never_the_same_model_under_its_ga_id_nor_a_smaller_one():
+    from imagegen.models.capability import next_model
+    from imagegen.models.registry import resolve
+
+    flash = resolve("gemini-3.1-flash-image", "google")
+    assert next_model(flash) == "gemini-3-pro-image"
+    assert next_model(flash, ("gemini-3-pro-image",)) is None  # not its preview, nor the 1K-only lite model
+    assert next_model(resolve("gemini-3.1-flash-lite-image", "google")) == "gemini-3.1-flash-image"

@@ -35,12 +35,24 @@ def next_model(spec: ModelSpec, tried: Collection[str] = (), *, needs_image_inpu
 
 
 def _next_direct(spec: ModelSpec, skip: set[str]) -> str | None:
+    """The next model in the provider's table that is not one already used under another id (a GA id and
+    its preview share an alias) and makes images as large as ``spec`` does."""
     from .direct import GEMINI_MODELS, OPENAI_MODELS
+    from .pricing import SIZE_SCALE
 
     table = list(GEMINI_MODELS if spec.provider == "google" else OPENAI_MODELS)
     own = spec.id.split("/")[-1]
     start = table.index(own) + 1 if own in table else 0
+    used = {GEMINI_MODELS[name].alias for name in {own, *skip} if name in GEMINI_MODELS} | {spec.alias}
+
+    def largest(sizes: Collection[str]) -> float:
+        return max((SIZE_SCALE.get(size, 0.0) for size in sizes), default=0.0)
+
     for candidate in table[start:] + table[:start]:
-        if candidate != own and candidate not in skip and f"{spec.provider}/{candidate}" not in skip:
-            return candidate
+        if candidate == own or candidate in skip or f"{spec.provider}/{candidate}" in skip:
+            continue
+        entry = GEMINI_MODELS.get(candidate) if spec.provider == "google" else None
+        if entry is not None and (entry.alias in used or largest(entry.sizes) < largest(spec.sizes)):
+            continue
+        return candidate
     return None

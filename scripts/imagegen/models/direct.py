@@ -41,10 +41,10 @@ _PRO = ({"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14, "
 GEMINI_MODELS = {
     "gemini-3.1-flash-image": GeminiModel("nanobanana-2", *_FLASH),
     "gemini-3-pro-image": GeminiModel("nanobanana-pro", *_PRO),
-    "gemini-3.1-flash-lite-image": GeminiModel(
-        "gemini-3.1-flash-lite-image", {"1K": 0.034}, ("1K",), True, 14, "the cheapest 1K drafts, high volume"),
     "gemini-3.1-flash-image-preview": GeminiModel("nanobanana-2", *_FLASH),
     "gemini-3-pro-image-preview": GeminiModel("nanobanana-pro", *_PRO),
+    "gemini-3.1-flash-lite-image": GeminiModel(
+        "gemini-3.1-flash-lite-image", {"1K": 0.034}, ("1K",), True, 14, "the cheapest 1K drafts, high volume"),
 }
 GEMINI_RETIRED = {"gemini-2.5-flash-image": "2026-10-02", "gemini-2.5-flash-image-preview": "2026-10-02",
                   "gemini-2.0-flash-preview-image-generation": "2025-11-14"}
