@@ -146,6 +146,20 @@ def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> 
     write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive)
 
 
+def open_lock(path: Path) -> int:
+    """A descriptor on the lock file ``path`` (created if missing) to ``flock``: opened without following
+    a link and without blocking, and refused (OSError) when something other than a regular file is there,
+    so a FIFO planted in its place cannot hang whoever takes the lock."""
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file (a lock file must be one)", str(path))
+    return fd
+
+
 def create_exclusive(path: Path, data: bytes, mode: int = 0o644) -> bool:
     """Create ``path`` holding ``data`` unless it exists; False when another writer was first."""
     try:

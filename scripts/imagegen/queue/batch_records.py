@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..fsutil import now_iso, unlink_quietly, write_json_atomic
-from .layout import SAFE_ID, QueueDirs
+from ..fsutil import now_iso, open_lock, unlink_quietly, write_json_atomic
+from .layout import QueueDirs, valid_job_id, valid_request_id
 from .store import _load
 
 SUBMITTING, SUBMITTED = "submitting", "submitted"
 NAME = re.compile(r"imagegen-\d{8}T\d{6}-[0-9a-f]{8}")
+# A provider's batch id goes into a URL path: OpenAI's "batch_abc", Gemini's "batches/abc".
+BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,255}")
 PROVIDERS = ("google", "openai")
 LOCK = ".lock"
 
@@ -71,11 +73,14 @@ def read(path: Path) -> dict[str, Any]:
         raise CorruptRecord(f"{path.name}: no usable model")
     jobs = record.get("jobs")
     if not isinstance(jobs, list) or not jobs or not all(
-            isinstance(j, dict) and isinstance(j.get("job_id"), str) and SAFE_ID.match(j["job_id"])
-            and ".." not in j["job_id"] for j in jobs):
+            isinstance(j, dict) and valid_job_id(j.get("job_id")) for j in jobs):
         raise CorruptRecord(f"{path.name}: its jobs are not job ids")
-    if record.get("batch_id") is not None and not isinstance(record["batch_id"], str):
-        raise CorruptRecord(f"{path.name}: its batch id is not text")
+    if not valid_request_id(record.get("request_id")):
+        raise CorruptRecord(f"{path.name}: its request id is not one")
+    batch_id = record.get("batch_id")
+    if batch_id is not None and not (isinstance(batch_id, str) and BATCH_ID.fullmatch(batch_id)
+                                     and ".." not in batch_id and "//" not in batch_id):
+        raise CorruptRecord(f"{path.name}: its batch id is not one a provider gives")
     return record
 
 
@@ -109,7 +114,7 @@ def exclusive(dirs: QueueDirs) -> Iterator[bool]:
     (another worker holding it is doing so now)."""
     folder = dirs.checked("batches")
     folder.mkdir(exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = open_lock(folder / LOCK)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

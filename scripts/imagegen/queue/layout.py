@@ -15,11 +15,13 @@ SUBDIRS = STATES + ("index", "workers", "logs", "batches")
 # Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
 SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
 VARIANT_SEPARATOR = "--"
+# A worker's id is <host>-<pid>-<8 hex>, the host name reduced to these characters (leases.Worker).
+WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[0-9]{1,10}-[0-9a-f]{8}$")
 
 
 def check_request_id(value: str) -> str:
     """Request ids become file names: refuse anything that could leave the queue directory."""
-    if not SAFE_ID.match(value or "") or ".." in value:
+    if not valid_request_id(value):
         raise UsageError(
             f"invalid request id {value!r}",
             details="at most 128 characters, starting with a letter or digit, without '/', '\\', spaces or '..', "
@@ -27,6 +29,21 @@ def check_request_id(value: str) -> str:
             kind="usage",
         )
     return value
+
+
+def valid_request_id(value: object) -> bool:
+    """Whether ``value`` (read from a file, so of any type) may become part of a path as a request id."""
+    return isinstance(value, str) and bool(SAFE_ID.match(value)) and ".." not in value
+
+
+def valid_job_id(value: object) -> bool:
+    """Whether ``value`` may become part of a path as a job id (``<request>--NNNN`` or a legacy id)."""
+    return valid_request_id(value)
+
+
+def valid_worker_id(value: object) -> bool:
+    """Whether ``value`` (a lease's ``worker_id``) may name a lock file under ``workers/``."""
+    return isinstance(value, str) and bool(WORKER_ID.match(value)) and ".." not in value
 
 
 def job_id(request_id: str, variant: int) -> str:

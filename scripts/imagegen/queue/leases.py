@@ -7,19 +7,24 @@ process dies, however it dies. Nobody ever signals another process.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import now_iso, sweep_abandoned, unlink_quietly, write_json_atomic
+from .. import localjson
+from ..fsutil import now_iso, open_lock, sweep_abandoned, unlink_quietly, write_json_atomic
 from . import store
 from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, corrupt_record
-from .layout import STATES, QueueDirs
+from .layout import STATES, QueueDirs, valid_job_id, valid_worker_id
 
+MAX_LEASE_BYTES = 64 * 1024  # a lease holds a worker id, a pid, a host and two times
 LEASE_WRITE_GRACE = 10.0  # a lease younger than this may still be being written
 DEFAULT_SLOTS = 2
 DEFAULT_ORPHAN_TIMEOUT = 1800.0
@@ -27,12 +32,16 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 
 def _try_lock(path: Path, create: bool) -> int | None:
-    """An fd holding an exclusive flock on ``path``, or None if someone else holds it."""
-    flags = os.O_RDWR | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
+    """An fd holding an exclusive flock on ``path``, or None if someone else holds it (or it is not a
+    regular file: a FIFO or device planted there is never opened for blocking)."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_CREAT if create else 0)
     try:
         fd = os.open(path, flags, 0o644)
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -79,7 +88,9 @@ class Worker:
 
     def __init__(self, dirs: QueueDirs) -> None:
         self.dirs = dirs
-        self.id = f"{os.uname().nodename}-{os.getpid()}-{os.urandom(4).hex()}"
+        host = re.sub(r"[^A-Za-z0-9._-]", "_", os.uname().nodename).strip("._-")[:64] or "host"
+        self.id = f"{host.replace('..', '_')}-{os.getpid()}-{os.urandom(4).hex()}"
+        assert valid_worker_id(self.id)
         self.lock_path = dirs.workers / f"w-{self.id}.lock"
         fd = _try_lock(self.lock_path, create=True)
         assert fd is not None  # a fresh random name cannot be held by anyone else
@@ -96,9 +107,17 @@ class Worker:
 
 
 def worker_alive(dirs: QueueDirs, worker_id: str, *, tidy: bool = True) -> bool:
-    """Whether the worker still holds its lock. ``tidy`` removes a dead worker's lock file."""
+    """Whether the worker still holds its lock. ``tidy`` removes a dead worker's lock file.
+
+    ``worker_id`` comes from a lease, a file anyone could have planted: it must be a worker id
+    (``layout.valid_worker_id``) before it names a file, or ``/../`` in it would reach outside the queue."""
+    if not valid_worker_id(worker_id):
+        raise ValueError(f"not a worker id: {worker_id[:80]!r}")
     path = dirs.workers / f"w-{worker_id}.lock"
-    fd = _try_lock(path, create=False)
+    try:
+        fd = _try_lock(path, create=False)
+    except OSError:  # a link, FIFO or device where a worker's lock belongs: no worker holds it
+        return False
     if fd is None:
         return path.exists()  # held by a live process (missing file: its owner is long gone)
     if tidy:
@@ -138,11 +157,15 @@ def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float) -> Non
 
 
 def read_lease(path: Path) -> dict[str, Any] | None:
+    """A lease's record, or None when the file is not one: not a regular file (a FIFO would block),
+    too big, not JSON, or naming no valid worker id."""
     try:
-        lease = json.loads(path.read_text() or "null")
+        lease = localjson.read_json(path, MAX_LEASE_BYTES)
     except (OSError, ValueError):
         return None
-    return lease if isinstance(lease, dict) else None
+    if not isinstance(lease, dict) or not valid_worker_id(lease.get("worker_id")):
+        return None
+    return lease
 
 
 @dataclass
@@ -167,10 +190,12 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
         return []
     for name in names:
         path = running / name
+        if name.endswith((".lease", ".json")) and not valid_job_id(name.rsplit(".", 1)[0]):
+            continue  # no job of ours has that name: nothing to recover
         if name.endswith(".lease"):
             job = name[:-6]
             try:
-                age = now - path.stat().st_mtime
+                age = now - path.lstat().st_mtime
             except FileNotFoundError:
                 continue
             lease = read_lease(path)
@@ -201,7 +226,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
 def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[dict[str, Any]]:
     """Return orphaned jobs to pending (attempts + 1) or, past ``max_attempts``, to failed/, and
     clear the temp files dead workers left in the queue."""
-    fd = os.open(dirs.checked("workers") / "recovery.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = open_lock(dirs.checked("workers") / "recovery.lock")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one recoverer at a time, or two would requeue one job twice
         actions = [_recover_one(dirs, s, max_attempts) for s in find_orphans(dirs, orphan_timeout)]

@@ -5,23 +5,22 @@ running copy" leaves both, and recovery resolves that in favour of the result)."
 from __future__ import annotations
 
 import fcntl
-import json
 import math
 import os
-import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import validate
+from .. import localjson, validate
 from ..contract import json_text
 from ..errors import UsageError
-from ..fsutil import create_exclusive, now_iso, unlink_quietly, write_json_atomic
+from ..fsutil import create_exclusive, now_iso, open_lock, unlink_quietly, write_json_atomic
 from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, SUBMITTED, CorruptJob
-from .layout import STATES, QueueDirs, job_id, request_of
+from .layout import STATES, QueueDirs, job_id, request_of, valid_job_id
 
 INDEX_LOCK = ".lock"  # in index/<request_id>/: held while a variant is found or claimed
 MAX_JOB_BYTES = 1024 * 1024  # no job the enqueuers write comes near; a bigger file is not a job
+MAX_INDEX_BYTES = 64 * 1024  # an index record holds a job id and an output path
 # Fields the worker reads besides the request, and the JSON types they may have when present.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "format": int, "variant": int, "output": str, "variation": str, "enqueued_by": dict,
@@ -42,6 +41,8 @@ def read_job(path: Path) -> dict[str, Any]:
     if not isinstance(job, dict) or not isinstance(job.get("job_id"), str) \
             or not isinstance(job.get("request", job.get("args")), dict):
         raise CorruptJob(f"{path.name}: JSON but not a job (needs job_id and request)")
+    if not valid_job_id(job["job_id"]):  # it becomes a file name in results/ or failed/
+        raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} cannot be a file name")
     if path.suffix == ".json" and job["job_id"] != path.stem:
         # Results are filed under the job_id: a mismatch would leave this file behind, or write outside the queue.
         raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
@@ -66,29 +67,11 @@ def read_job(path: Path) -> dict[str, Any]:
 
 
 def _load(path: Path) -> Any:
-    """The JSON of a regular file of at most MAX_JOB_BYTES, opened without following a link."""
+    """The JSON of a regular file of at most MAX_JOB_BYTES, opened non-blocking without following a link."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as error:  # ELOOP: a symbolic link
-        raise CorruptJob(f"{path.name}: not a job file ({error.strerror or error})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise CorruptJob(f"{path.name}: not a regular file")
-        if info.st_size > MAX_JOB_BYTES:
-            raise CorruptJob(f"{path.name}: {info.st_size} bytes, larger than any job ({MAX_JOB_BYTES} at most)")
-        try:
-            data = handle.read(MAX_JOB_BYTES + 1)
-        except OSError as error:
-            raise CorruptJob(f"{path.name}: cannot be read ({error.strerror or error})") from None
-    if len(data) > MAX_JOB_BYTES:
-        raise CorruptJob(f"{path.name}: grew past {MAX_JOB_BYTES} bytes while being read")
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise CorruptJob(f"{path.name}: not a readable JSON job ({type(error).__name__}: {error})") from None
+        return localjson.read_json(path, MAX_JOB_BYTES)
+    except localjson.LocalFileError as error:
+        raise CorruptJob(f"not a job file: {error}") from None
 
 
 def _type_name(kinds: type | tuple[type, ...]) -> str:
@@ -116,7 +99,7 @@ def _request_locked(dirs: QueueDirs, request_id: str) -> Iterator[Path]:
     dirs.checked("index")
     folder = dirs.checked(f"index/{request_id}")
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / INDEX_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = open_lock(folder / INDEX_LOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield folder
@@ -135,12 +118,25 @@ def request_index(dirs: QueueDirs, request_id: str) -> list[tuple[int, dict[str,
     for name in names:
         if not name.isdigit():
             continue
-        try:
-            record = json.loads((folder / name).read_text() or "{}")
-        except (OSError, ValueError):
-            record = {}
-        entries.append((int(name), record))
+        entries.append((int(name), index_record(folder / name, request_id)))
     return entries
+
+
+def index_record(path: Path, request_id: str) -> dict[str, Any]:
+    """One claimed variant's record ``{"job_id", "output"}``, or {} when the file is not one (a FIFO, a
+    link, a foreign job id): its number stays claimed, but nothing in it is trusted."""
+    try:
+        record = localjson.read_json(path, MAX_INDEX_BYTES)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    name = record.get("job_id")
+    if not (isinstance(name, str) and valid_job_id(name) and request_of(name) == request_id):
+        record.pop("job_id", None)
+    if not isinstance(record.get("output"), str):
+        record.pop("output", None)
+    return {key: record[key] for key in ("job_id", "output") if key in record}
 
 
 def has_request(dirs: QueueDirs, request_id: str) -> bool:

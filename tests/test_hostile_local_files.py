@@ -1,0 +1,201 @@
+"""Local files as attacks: FIFOs, links, traversal ids and deep JSON planted where the tools read.
+
+Every local file the project reads goes through ``imagegen.localjson`` (non-blocking, regular files
+only, bounded in size and depth), and every id read from a file is checked before it becomes a
+path. The FIFO cases run in a real process: a read that blocked would hang it, not this suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_one_json
+
+QUEUE = "q"
+DEEP = "[" * 5000 + "]" * 5000
+
+
+# -- the helper itself ------------------------------------------------------------------------
+
+def test_read_json_refuses_what_is_not_a_small_regular_json_file(tmp_path):
+    from imagegen import localjson
+
+    (tmp_path / "fifo").parent.mkdir(exist_ok=True)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "big").write_bytes(b" " * 2000)
+    (tmp_path / "deep").write_text(DEEP)
+    (tmp_path / "deep-object").write_text('{"a":' * 3000 + "1" + "}" * 3000)
+    (tmp_path / "latin").write_bytes(b'{"a": "caf\xe9"}')
+    (tmp_path / "good").write_text('{"a": "[[[[ not nesting", "b": [1, [2]]}')
+    (tmp_path / "link").symlink_to(tmp_path / "good")
+    for name, why in (("fifo", "not a regular file"), ("big", "more than the 1000"), ("deep", "nested deeper"),
+                      ("deep-object", "nested deeper"), ("latin", "UnicodeDecodeError"), ("link", "cannot be opened")):
+        with pytest.raises(localjson.LocalFileError, match=why):
+            localjson.read_json(tmp_path / name, 1000 if name == "big" else 100_000)
+    assert localjson.read_json(tmp_path / "good") == {"a": "[[[[ not nesting", "b": [1, [2]]}
+    assert localjson.read_json(tmp_path / "link", follow_links=True)["b"] == [1, [2]]
+    with pytest.raises(FileNotFoundError):
+        localjson.read_json(tmp_path / "missing")
+
+
+def test_deep_json_under_the_depth_cap_still_raises_one_error(tmp_path, monkeypatch):
+    """Without the pre-scan (a cap set high), the parser's own RecursionError is caught too."""
+    from imagegen import localjson
+
+    (tmp_path / "deep").write_text(DEEP)
+    with pytest.raises(localjson.LocalFileError, match="RecursionError"):
+        localjson.read_json(tmp_path / "deep", max_depth=100_000)
+
+
+def test_read_json_or_skip_notes_the_file_and_goes_on(tmp_path, capsys):
+    from imagegen import localjson
+
+    (tmp_path / "deep.json").write_text(DEEP)
+    warnings: list[str] = []
+    assert localjson.read_json_or_skip(tmp_path / "deep.json", "preset", warnings=warnings) is None
+    assert localjson.read_json_or_skip(tmp_path / "gone.json", "preset", warnings=warnings) is None
+    assert len(warnings) == 1 and "skipped preset" in warnings[0] and "deep.json" in warnings[0]
+    assert "skipped preset" in capsys.readouterr().err
+
+
+# -- the queue's files ------------------------------------------------------------------------
+
+def drain(run, timeout: float = 30):
+    return run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--retries", "0",
+               "--orphan-timeout", "1", timeout=timeout)
+
+
+def make_queue(run, workdir: Path) -> Path:
+    doc = assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, watercolour",
+                              "--out", "out/a.png", "--request-id", "req", "--queue-dir", QUEUE))
+    assert doc["status"] == "queued"
+    return workdir / QUEUE
+
+
+def age(path: Path, seconds: float = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+def test_a_lease_naming_a_worker_outside_the_queue_deletes_nothing(run, fake, workdir, tmp_path):
+    """worker_id "x/../../../../outside/victim": recovery would have unlinked outside/victim.lock."""
+    queue = make_queue(run, workdir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.lock"
+    victim.write_text("keep me\n")
+    (queue / "workers" / "w-x").mkdir()  # so that the path through it resolves
+    os.rename(queue / "pending" / "req--0000.json", queue / "running" / "req--0000.json")
+    traversal = os.path.relpath(outside / "victim", queue / "workers" / "w-x")
+    lease = queue / "running" / "req--0000.lease"
+    lease.write_text(json.dumps({"worker_id": f"x/{traversal}", "heartbeat": 0, "host": "elsewhere"}))
+    age(lease)
+    summary = assert_one_json(drain(run))
+    assert victim.read_text() == "keep me\n"
+    assert summary["done"] == 1, summary  # the job was recovered from the bad lease and then run
+
+
+@pytest.mark.parametrize("worker_id", ["../../x-1-0123abcd", "h/../../1-0123abcd", "a" * 300, 7, None, "h-1-XYZ"])
+def test_lease_worker_ids_are_checked(worker_id, tmp_path):
+    from imagegen.queue import leases
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(tmp_path / "q").ensure()
+    lease = dirs.lease_path("r--0000")
+    lease.write_text(json.dumps({"worker_id": worker_id}))
+    assert leases.read_lease(lease) is None
+    if isinstance(worker_id, str):
+        with pytest.raises(ValueError):
+            leases.worker_alive(dirs, worker_id)
+
+
+def test_this_workers_own_id_is_a_valid_one(tmp_path, monkeypatch):
+    from imagegen.queue import leases
+    from imagegen.queue.layout import QueueDirs, valid_worker_id
+
+    dirs = QueueDirs.at(tmp_path / "q").ensure()
+    real = os.uname()
+    monkeypatch.setattr(os, "uname", lambda: real._replace(nodename="../odd host/../name")
+                        if hasattr(real, "_replace") else type(real)(real[:1] + ("../odd host/../name",) + real[2:]))
+    worker = leases.Worker(dirs)
+    try:
+        assert valid_worker_id(worker.id) and worker.lock_path.parent == dirs.workers
+        assert leases.worker_alive(dirs, worker.id)
+    finally:
+        worker.close()
+
+
+@pytest.mark.subprocess
+def test_a_fifo_lease_does_not_hang_a_drain(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    os.mkfifo(queue / "running" / "ghost--0000.lease")
+    age(queue / "running" / "ghost--0000.lease")
+    summary = assert_one_json(drain(run, timeout=30))
+    assert summary["done"] == 1, summary
+
+
+@pytest.mark.subprocess
+def test_a_fifo_in_place_of_the_recovery_lock_stops_the_drain_with_an_error(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    os.mkfifo(queue / "workers" / "recovery.lock")
+    result = drain(run, timeout=30)
+    doc = assert_one_json(result)
+    assert "a lock file must be one" in json.dumps(doc), doc
+    assert fake.requests == []
+
+
+@pytest.mark.subprocess
+def test_a_fifo_in_the_request_index_hangs_nothing(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    os.mkfifo(queue / "index" / "req" / "0001")
+    doc = assert_one_json(run("enqueue_image_job.py", "--prompt", "A fox in snow, watercolour", "--out", "out/b.png",
+                              "--request-id", "req", "--queue-dir", QUEUE, timeout=30))
+    assert doc["status"] == "queued" and doc["job_ids"] == ["req--0002"], doc
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "req", timeout=30))
+    assert {job["job_id"] for job in status["jobs"]} == {"req--0000", "req--0002"}, status
+    gallery = assert_one_json(run("gallery.py", "--queue-dir", QUEUE, "--request-id", "req", "--out", "g.html",
+                                  timeout=30))
+    assert gallery["success"], gallery
+
+
+def test_index_records_naming_foreign_jobs_are_ignored(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    (queue / "index" / "req" / "0001").write_text(json.dumps({"job_id": "../../../etc/passwd", "output": "x"}))
+    (queue / "index" / "req" / "0002").write_text(json.dumps({"job_id": "other--0000", "output": "y"}))
+    (queue / "index" / "req" / "0003").write_text(DEEP)
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "req"))
+    assert [job["job_id"] for job in status["jobs"]] == ["req--0000"], status
+
+
+def test_a_planted_job_with_a_deep_or_traversing_id_is_filed_as_corrupt(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    (queue / "pending" / "deep--0000.json").write_text(DEEP)
+    summary = assert_one_json(drain(run))
+    assert summary["corrupt"] == 1 and summary["done"] == 1, summary
+    assert json.loads((queue / "failed" / "deep--0000.json").read_text())["error_kind"] == "corrupt_job"
+
+
+def test_batch_records_with_bad_ids_are_not_records(tmp_path):
+    from imagegen.queue import batch_records
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(tmp_path / "q").ensure()
+    good = {"name": "imagegen-20261206T000000-0123abcd", "provider": "openai", "model": "gpt-image-2",
+            "request_id": "req", "state": "submitted", "jobs": [{"job_id": "req--0000"}], "batch_id": "batch_1"}
+    path = batch_records.path_of(dirs, good["name"])
+    for change in ({"batch_id": "../../files/x"}, {"batch_id": "b?x=1"}, {"request_id": "../x"},
+                   {"jobs": [{"job_id": ".."}]}):
+        path.write_text(json.dumps({**good, **change}))
+        with pytest.raises(batch_records.CorruptRecord):
+            batch_records.read(path)
+    path.write_text(json.dumps(good))
+    assert batch_records.read(path)["batch_id"] == "batch_1"
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(batch_records.CorruptRecord, match="regular file"):
+        batch_records.read(path)
