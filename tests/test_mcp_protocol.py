@@ -92,8 +92,13 @@ def test_initialize_answers_with_the_clients_revision_when_served(server):
     (b'{"id": "no-version", "method": "ping"}\n', -32600, "no-version"),
     (b'{"jsonrpc": "2.0", "id": "m", "method": 12}\n', -32600, "m"),
     (b'{"jsonrpc": "2.0", "id": "p", "method": "ping", "params": [1]}\n', -32602, "p"),
+    (b'{"jsonrpc": "2.0", "id": "d", "method": "ping", "params": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}\n",
+     -32700, None),
+    (b'{"jsonrpc": "2.0", "id": "d", "method": "ping", "params": {"x": ' + b"[" * 200 + b"]" * 200 + b"}}\n",
+     -32700, None),
+    (b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "ping"}\n', -32600, None),
 ], ids=["not-json", "not-utf8", "nan", "batch", "string", "float-id", "bool-id", "no-jsonrpc", "method-number",
-        "params-list"])
+        "params-list", "nested-5000", "nested-200", "lone-surrogate-id"])
 def test_lines_that_are_not_requests_get_errors(server, line, code, answer_id):
     """With the request's id when it could be read, else null (JSON-RPC 2.0, section 5)."""
     before = len(server.messages)
@@ -112,6 +117,19 @@ def test_unknown_methods_and_bad_params(server):
     assert error_of(server.request("tools/list", {"cursor": "page-2"}))["code"] == -32602
     assert error_of(server.request("initialize", {"capabilities": {}}))["code"] == -32602
     server.initialize()
+
+
+def test_what_is_echoed_holds_no_lone_surrogate(server):
+    """A method or tool name holding \\ud800 is echoed with U+FFFD: strict JSON parsers refuse a lone surrogate."""
+    server.initialize()
+    before = len(server.lines)
+    server.send(b'{"jsonrpc": "2.0", "id": "s1", "method": "x\\ud800y"}\n')
+    server.send(b'{"jsonrpc": "2.0", "id": "s2", "method": "tools/call", "params": {"name": "t\\udfff"}}\n')
+    assert error_of(server.wait_for("s1"))["message"] == "method not found: x\ufffdy"
+    assert error_of(server.wait_for("s2"))["message"] == "Unknown tool: t\ufffd"
+    for line in server.lines[before:]:
+        assert b"\\ud8" not in line.lower() and b"\\udf" not in line.lower(), line
+        line.decode("utf-8", "strict")
 
 
 def test_notifications_are_never_answered(server):

@@ -35,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tool calls that run at once; more wait their turn (default 4)")
     parser.add_argument("--workdir", metavar="DIR",
                         help="folder that relative paths in tool calls start from, ./data/ included "
-                             "(default: the folder the client starts the server in)")
+                             "(default: the folder the client starts the server in); tool calls may read and "
+                             "write only inside it, the --allow-root folders, the allow_roots of the config file "
+                             "and the roots the client lists")
+    parser.add_argument("--allow-root", action="append", default=[], metavar="DIR",
+                        help="also let tool calls read and write inside DIR (repeatable)")
     return parser
 
 
@@ -72,10 +76,23 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             sys.stderr.write(json_text(error_document(error)) + "\n")
             return as_error(error).exit_code
-    output = _claim_stdout()
+    from ..mcp.roots import Roots
+
+    try:
+        roots = Roots(os.getcwd(), args.allow_root)
+    except ImageGenError as error:
+        sys.stderr.write(json_text(error_document(error)) + "\n")
+        return error.exit_code
+    try:
+        reader = sys.stdin.buffer
+        output = _claim_stdout()
+    except (OSError, ValueError, AttributeError) as error:  # a closed stdin or stdout: no client to serve
+        sys.stderr.write(f"image-gen: mcp_server.py needs open stdin and stdout pipes from its client ({error})\n")
+        return 1
     signal.signal(signal.SIGTERM, _stop)
-    server = Server(sys.stdin.buffer, output, Settings(progress_interval=args.progress_interval,
-                                                       shutdown_grace=args.shutdown_grace, max_calls=args.max_calls))
+    server = Server(reader, output, Settings(progress_interval=args.progress_interval,
+                                             shutdown_grace=args.shutdown_grace, max_calls=args.max_calls,
+                                             roots=roots))
     try:
         server.serve()
     except KeyboardInterrupt:

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+def handle(args: argparse.Namespace, context: runner.RunContext, stop: Any = None) -> dict[str, Any]:
+    """``stop(seconds)``: how --wait sleeps between looks; True ends the wait (an MCP cancellation)."""
     dirs = QueueDirs.at(args.queue_dir)
     if not dirs.exists():
         raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
@@ -53,7 +54,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         check_request_id(args.request_id)
         view.require_request(dirs, args.request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if args.wait else 0.0)
         if args.wait:
-            return status.wait_for(dirs, args.request_id, args.timeout)
+            return status.wait_for(dirs, args.request_id, args.timeout, stop=stop)
         return status.request_summary(dirs, args.request_id)
     if args.wait:
         raise UsageError("--wait needs --request-id")

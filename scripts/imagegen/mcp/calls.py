@@ -17,6 +17,7 @@ from ..contract import error_document
 from ..progress import note
 from . import content
 from .invoke import invoke
+from .roots import Roots
 from .tools import Tool
 from .watch import Watch
 
@@ -26,10 +27,12 @@ Write = Callable[[dict[str, Any]], None]
 class Call:
     def __init__(self, request_id: Any, tool: Tool, arguments: dict[str, Any], version: str, *,
                  progress_token: Any, write: Write, respond: Callable[[Any, dict[str, Any], str], None],
-                 slots: threading.Semaphore, interval: float, done: Callable[["Call"], None]) -> None:
+                 slots: threading.Semaphore, interval: float, done: Callable[["Call"], None],
+                 roots: Roots | None = None) -> None:
         self.request_id, self.tool, self.arguments, self.version = request_id, tool, arguments, version
         self.progress_token, self.interval = progress_token, interval
         self._write, self._respond, self._slots, self._done = write, respond, slots, done
+        self.roots = roots
         self.watch = Watch()
         self.finished = threading.Event()
         self._lock = threading.Lock()
@@ -53,7 +56,7 @@ class Call:
                 if self.progress_token is not None:
                     ticker = threading.Thread(target=self._tick, name="mcp progress", daemon=True)
                     ticker.start()
-                document = invoke(self.tool, self.arguments, self.watch)
+                document = invoke(self.tool, self.arguments, self.watch, self.roots)
             self.finished.set()
             if ticker is not None:
                 ticker.join()
@@ -68,7 +71,8 @@ class Call:
 
     def _result(self, document: dict[str, Any]) -> dict[str, Any]:
         try:
-            return content.tool_result(document, self.version, preview=self.arguments.get("inline_preview") is True)
+            return content.tool_result(document, self.version, preview=self.arguments.get("inline_preview") is True,
+                                       may_read=self.roots.holds if self.roots is not None else None)
         except Exception as error:  # a result that cannot be shown is still an answer
             return content.tool_result(error_document(error), self.version)
 

@@ -9,7 +9,7 @@ older than structured output (2025-06-18) gets the document as JSON text instead
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..contract import json_text
 from . import preview as previews
@@ -103,7 +103,10 @@ def resource_link(path: Path) -> dict[str, Any]:
     return link
 
 
-def tool_result(document: dict[str, Any], version: str, *, preview: bool = False) -> dict[str, Any]:
+def tool_result(document: dict[str, Any], version: str, *, preview: bool = False,
+                may_read: Callable[[Path], bool] | None = None) -> dict[str, Any]:
+    """The result of a call; with ``preview``, an image block for each image file ``may_read`` allows
+    (the server's roots: a path in a result can come from a queue's records, which anyone may plant)."""
     import base64
 
     structured = at_least(version, STRUCTURED_SINCE)
@@ -115,7 +118,8 @@ def tool_result(document: dict[str, Any], version: str, *, preview: bool = False
     else:
         blocks.append({"type": "text", "text": json_text(document, indent=None)})
     for path in paths if preview else ():
-        small = previews.preview(path)
+        small = previews.preview(path) if may_read is None or may_read(path) else \
+            f"no preview of {path.name}: outside the folders this server may read"
         if isinstance(small, str):
             text += " " + small + "."
         else:

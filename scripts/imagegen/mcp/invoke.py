@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from ..contract import CONTRACT_VERSION, RunContext, error_document
 from ..requests import InvalidRequest, Request, RunOptions
 from ..cli import arguments as flags
+from .roots import Roots
 from .tools import Tool
 from .watch import Watch, WatchedPaidRun
 
@@ -67,11 +68,14 @@ def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[st
     return request, rest.values()
 
 
-def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch) -> dict[str, Any]:
-    """The document the script would print for this call (``success`` says which kind it is)."""
+def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch, roots: Roots | None = None) -> dict[str, Any]:
+    """The document the script would print for this call (``success`` says which kind it is). With
+    ``roots``, a call naming a path outside them is refused before anything runs."""
     context = RunContext()
     try:
         request, values = check_arguments(tool, arguments)
+        if roots is not None:
+            roots.check_call(tool.name, tool.arguments(), request, values)
         call = Invocation(tool, request, values, context, watch)
         result = tool.run(call) if tool.run else tool.module.handle(call.namespace(), context)
         exit_code = getattr(tool.module, "exit_code", None)  # preflight: a failed check is not an error

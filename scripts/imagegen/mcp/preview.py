@@ -3,6 +3,10 @@
 Standard library only, so only PNG can be shrunk (``images.png`` reads its pixels): a file that is
 already small is sent as it is; a larger PNG is scaled down (nearest neighbour, at most
 :data:`SIDE` pixels a side); anything else is named in the result's text instead of being sent.
+
+The bytes of a file reach the client only when it is a regular file (opened non-blocking, so a
+FIFO or ``/dev/stdin`` is never read), at most :data:`MAX_READ_BYTES`, whose first bytes are an
+image's signature (its name counts for nothing): a key file named ``x.png`` is not an image.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import NamedTuple
 SIDE = 256
 AS_IS_BYTES = 256 * 1024  # a file this small goes as it is
 MAX_PIXELS = 2048 * 2048  # decoding a larger PNG in pure Python takes seconds
+MAX_READ_BYTES = 32 * 1024 * 1024  # a PNG larger than this is not shrunk here
 MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
               ".gif": "image/gif"}
 
@@ -48,13 +53,18 @@ def _shrunk_png(data: bytes) -> bytes:
 
 def preview(path: Path) -> Preview | str:
     """A small copy of the image at ``path``, or why there is none."""
-    kind = mime_type(path)
+    from ..images.files import FORMATS, sniff_format
+    from ..localjson import read_bytes
+
     try:
-        size = path.stat().st_size
-        if size <= AS_IS_BYTES:
-            return Preview(kind, path.read_bytes())
-        if kind != "image/png":
+        data = read_bytes(path, MAX_READ_BYTES, follow_links=True)
+        found = sniff_format(data[:16])
+        if found is None:
+            return f"no preview of {path.name}: not a recognised image"
+        if len(data) <= AS_IS_BYTES:
+            return Preview(FORMATS[found], data)
+        if found != "png":
             return f"no preview of {path.name}: only PNG files can be shrunk here (open the resource link)"
-        return Preview("image/png", _shrunk_png(path.read_bytes()))
+        return Preview("image/png", _shrunk_png(data))
     except (OSError, ValueError) as error:
         return f"no preview of {path.name}: {error}"

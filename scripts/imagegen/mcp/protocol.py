@@ -8,7 +8,7 @@ opens with ``initialize`` and the revision it negotiated holds for the process. 
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any, NamedTuple
 
 from .. import __version__
@@ -40,6 +40,8 @@ INSTRUCTIONS = (
     "(confirm_external_upload); max_cost and the daily budget refuse a run before anything is sent."
 )
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 128  # no message of the protocol nests near this; deeper is refused as a parse error
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -67,15 +69,32 @@ def _no_constants(name: str) -> Any:
 
 
 def parse(line: bytes) -> Any:
-    """One line as JSON (ProtocolError PARSE_ERROR when it is not)."""
+    """One line as JSON (ProtocolError PARSE_ERROR when it is not, or nests past MAX_DEPTH)."""
+    from ..localjson import LocalFileError, loads
+
     try:
-        return json.loads(line.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ProtocolError(PARSE_ERROR, f"parse error: {str(error)[:200]}") from None
+        return loads(line, max_depth=MAX_DEPTH, name="message", parse_constant=_no_constants)
+    except LocalFileError as error:
+        raise ProtocolError(PARSE_ERROR, f"parse error: {str(error).removeprefix('message: ')[:200]}") from None
 
 
 def valid_id(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    """An id this server can echo: an integer, or a string strict JSON parsers can read back."""
+    if isinstance(value, str):
+        return not _LONE_SURROGATE.search(value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def printable(value: Any) -> Any:
+    """``value`` safe to echo to the client: a lone surrogate (which arrives as a ``\\ud800`` escape and
+    which strict parsers refuse to read back) becomes U+FFFD, in strings, lists and objects alike."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    return value
 
 
 def as_request(message: Any) -> Request | None:
@@ -136,9 +155,10 @@ def result(request_id: Any, body: dict[str, Any], version: str | None) -> dict[s
 
 
 def error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
+    """An error response; what it echoes of the request is made :func:`printable`."""
+    body: dict[str, Any] = {"code": code, "message": printable(message)}
     if data is not None:
-        body["data"] = data
+        body["data"] = printable(data)
     return {"jsonrpc": "2.0", "id": request_id, "error": body}
 
 

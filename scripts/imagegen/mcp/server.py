@@ -10,6 +10,7 @@ the calls still running get ``grace`` seconds to finish; those that do not are a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, BinaryIO, Callable, NamedTuple
@@ -19,6 +20,7 @@ from ..progress import note
 from . import protocol
 from .calls import Call
 from .protocol import INVALID_PARAMS, INVALID_REQUEST, ProtocolError
+from .roots import Roots
 from .tools import BY_NAME, TOOLS
 
 
@@ -26,12 +28,17 @@ class Settings(NamedTuple):
     progress_interval: float = 2.0
     shutdown_grace: float = 30.0
     max_calls: int = 4
+    roots: Roots | None = None  # the folders calls may touch (None: anywhere, for in-process tests only)
 
 
 class Server:
     def __init__(self, reader: BinaryIO, writer: BinaryIO, settings: Settings = Settings()) -> None:
         self.reader, self.writer, self.settings = reader, writer, settings
+        self.roots = settings.roots or Roots(os.getcwd(), use_config=False)
         self.legacy_version: str | None = None  # what initialize negotiated
+        self._client_has_roots = False
+        self._roots_asked = 0
+        self._roots_request: str | None = None
         self.calls: dict[Any, Call] = {}
         self._calls_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -93,6 +100,8 @@ class Server:
             request = protocol.as_request(message)
             if request is not None:
                 self.dispatch(request)
+            else:
+                self._answered(message)
         except ProtocolError as error:
             self._refuse(message, error)
         except Exception as error:  # a bug of ours must not end the server
@@ -109,7 +118,9 @@ class Server:
         if request.is_notification:
             if request.method == "notifications/cancelled":
                 self.cancel(request.params)
-            return  # initialized, and any other notification: nothing to do
+            elif request.method in ("notifications/initialized", "notifications/roots/list_changed"):
+                self._ask_roots()
+            return  # any other notification: nothing to do
         handler = self.methods.get(request.method)
         if handler is None:
             raise ProtocolError(protocol.METHOD_NOT_FOUND, f"method not found: {request.method[:100]}")
@@ -132,6 +143,8 @@ class Server:
         if not isinstance(requested, str):
             raise ProtocolError(INVALID_PARAMS, 'invalid params: initialize needs "protocolVersion" (a string)')
         self.legacy_version = protocol.negotiate(requested)
+        capabilities = request.params.get("capabilities")
+        self._client_has_roots = isinstance(capabilities, dict) and isinstance(capabilities.get("roots"), dict)
         return {"protocolVersion": self.legacy_version, "capabilities": protocol.CAPABILITIES,
                 "serverInfo": protocol.SERVER_INFO, "instructions": protocol.INSTRUCTIONS}
 
@@ -172,10 +185,32 @@ class Server:
             call = Call(request.id, BY_NAME[name], arguments, version,
                         progress_token=token if protocol.valid_id(token) else None, write=self.write,
                         respond=self.respond, slots=self._slots, interval=self.settings.progress_interval,
-                        done=self._forget)
+                        done=self._forget, roots=self.roots)
             self.calls[request.id] = call
         call.start()
         return None  # the call responds when it ends
+
+    # -- the client's roots ------------------------------------------------------------------
+
+    def _ask_roots(self) -> None:
+        """Ask a client that offers roots which folders the user shares (``roots/list``)."""
+        if not self._client_has_roots:
+            return
+        self._roots_asked += 1
+        self._roots_request = f"image-gen-roots-{self._roots_asked}"
+        self.write({"jsonrpc": "2.0", "id": self._roots_request, "method": "roots/list"})
+
+    def _answered(self, message: dict[str, Any]) -> None:
+        """A response to a request of ours: only the latest roots/list is awaited."""
+        if message.get("id") != self._roots_request or self._roots_request is None:
+            return
+        self._roots_request = None
+        result = message.get("result")
+        if isinstance(result, dict):
+            found = self.roots.set_client_roots(result.get("roots"))
+            note(f"mcp: the client shares {len(found)} folder(s): {', '.join(found) or 'none'}")
+        else:
+            note("mcp: the client did not list its roots; tool calls keep to --workdir and --allow-root")
 
     # -- cancellation and the end -------------------------------------------------------------
 

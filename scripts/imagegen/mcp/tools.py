@@ -45,8 +45,20 @@ def _review(call: Invocation) -> dict[str, Any]:
     return review.run(call.request, call.paid_run(), call.context.fields)
 
 
-def _hints(read_only: bool, open_world: bool, idempotent: bool = False) -> dict[str, bool]:
-    return {"readOnlyHint": read_only, "destructiveHint": False, "idempotentHint": idempotent,
+MAX_WAIT_SEC = 600.0  # queue_status wait: longer waits are cut to this (the call holds one of --max-calls slots)
+
+
+def _queue_status(call: Invocation) -> dict[str, Any]:
+    """queue_status with its wait capped and stopped by a cancellation (which frees the call's slot)."""
+    args = call.namespace()
+    args.timeout = min(args.timeout, MAX_WAIT_SEC)
+    return call.tool.module.handle(args, call.context, stop=call.watch.wait)
+
+
+def _hints(read_only: bool, open_world: bool, idempotent: bool = False, destructive: bool = False) -> dict[str, bool]:
+    """The tool's annotations. ``destructive``: it can replace a file that exists (an output with
+    overwrite, a review file, a manifest)."""
+    return {"readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent,
             "openWorldHint": open_world}
 
 
@@ -104,7 +116,8 @@ TOOLS = (
          "cost estimate and sends nothing; max_cost refuses a run whose estimate is higher (nothing sent). "
          "review: true has a vision model review each image and goes again until one is accepted (max_rounds, "
          "best_of; max_cost then covers the whole loop): path is the chosen image, rounds lists every round.",
-         "generate", GenerateRequest, ("generate.success", "generate.dry_run"), _hints(False, True), _generate,
+         "generate", GenerateRequest, ("generate.success", "generate.dry_run"), _hints(False, True, destructive=True),
+         _generate,
          preview=True),
     Tool("edit", "Edit an image",
          "Change an existing image. mode openrouter (default without a mask): describe the change and a model "
@@ -112,29 +125,31 @@ TOOLS = (
          "mask_rects are X,Y,W,H in pixels or percentages, mask_invert keeps them instead, keep_unmasked puts "
          "the input's own pixels back outside the mask. The result names the edited image as parent. dry_run "
          "and max_cost as for generate.",
-         "edit", EditRequest, ("edit.success", "edit.dry_run"), _hints(False, True), _edit, preview=True),
+         "edit", EditRequest, ("edit.success", "edit.dry_run"), _hints(False, True, destructive=True), _edit,
+         preview=True),
     Tool("review", "Review an image",
          "Judge an image against the prompt that made it (read from its sidecar when original_prompt is left "
          "out). Without auto nothing is sent: the result holds the rubric and the exact prompts for you to judge "
          "it yourself (inline_preview shows you the image). With auto a vision model scores it: verdict accept, "
          "refine (use suggested_refinement) or reject; compare names the better of two images.",
          "review", ReviewRequest, ("review.manual", "review.auto", "review.compare", "review.dry_run"),
-         _hints(False, True), _review, preview=True),
+         _hints(False, True, destructive=True), _review, preview=True),
     Tool("enqueue", "Queue an image job",
          "Queue one generation job for the background worker and return at once with its job id, target and "
          "cost estimate; nothing is sent now. Give a request_id (e.g. the chat message id), acknowledge the user, "
          "and come back later with queue_status for the finished files. Takes every generate argument.",
-         "enqueue_image_job", GenerateRequest, ("enqueue_image_job.success",), _hints(False, False, True)),
+         "enqueue_image_job", GenerateRequest, ("enqueue_image_job.success",), _hints(False, False, True, True)),
     Tool("enqueue_variants", "Queue variants of one prompt",
          "Queue count variants of one prompt as <prefix>-NN.png in out_dir (each with a recorded, explicit "
          "difference) and write <prefix>-manifest.json; returns at once. The same request_id again returns the "
          "same jobs. Follow up with queue_status.",
-         "enqueue_variants", GenerateRequest, ("enqueue_variants.success",), _hints(False, False, True)),
+         "enqueue_variants", GenerateRequest, ("enqueue_variants.success",), _hints(False, False, True, True)),
     Tool("queue_status", "Queue status",
          "A queue's job counts per state, or with request_id one request's jobs: state, attachments (the finished "
          "image files), failures with their error_kind, and cost; done says when every job has finished. wait "
-         "blocks until then (at most timeout seconds).",
-         "queue_status", None, ("queue_status.success", "queue_status.request"), _hints(True, False)),
+         "blocks until then (at most timeout seconds, and never more than 600; a cancellation ends it).",
+         "queue_status", None, ("queue_status.success", "queue_status.request"), _hints(True, False),
+         _queue_status),
     Tool("models", "Image models",
          "The image models image-gen knows: aliases, full ids, capabilities (ratios, sizes, reference images, "
          "text rendering) and prices. alias resolves one name; refresh fetches OpenRouter's live catalogue first.",

@@ -32,6 +32,7 @@ class Watch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cancelled = False
+        self._event = threading.Event()  # set on cancellation: wakes a call that waits (queue_status wait)
         self._abandoned = False
         self.stage: str | None = None  # what the call waits for now, for progress messages
         self._in_flight: dict[int, tuple[Any, str | None, float | None]] = {}  # id -> (spend, model, estimate)
@@ -45,7 +46,12 @@ class Watch:
         """Stop the call sending anything more; True when a paid call is out (it may be billed)."""
         with self._lock:
             self._cancelled = True
+            self._event.set()
             return bool(self._in_flight)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking at once on a cancellation; True when the call is cancelled."""
+        return self._event.wait(seconds)
 
     @property
     def sending(self) -> bool:
@@ -76,6 +82,7 @@ class Watch:
             if self._abandoned:
                 return 0
             self._abandoned, self._cancelled = True, True
+            self._event.set()
             entries, self._in_flight = list(self._in_flight.values()), {}
         for spend, model, estimate in entries:
             error = ProviderError(reason, kind="interrupted", charge_unknown=True, retryable=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
+from ..errors import ImageGenError
 from . import leases, store
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
 from .layout import QueueDirs
@@ -87,11 +88,19 @@ def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, 
     return name
 
 
-def wait_for(dirs: QueueDirs, request_id: str, timeout: float, poll: float = 0.5) -> dict[str, Any]:
+def wait_for(dirs: QueueDirs, request_id: str, timeout: float, poll: float = 0.5,
+             stop: Callable[[float], bool] | None = None) -> dict[str, Any]:
+    """The request's summary once it is done, or after ``timeout`` seconds (``timed_out``). ``stop(seconds)``
+    sleeps between looks and may end the wait early by returning True (``an interrupted error``)."""
     deadline = time.monotonic() + timeout
     while True:
         summary = request_summary(dirs, request_id)
         if summary["done"] or time.monotonic() >= deadline:
             summary["timed_out"] = not summary["done"]
             return summary
-        time.sleep(poll)
+        pause = max(0.0, min(poll, deadline - time.monotonic()))
+        if stop is None:
+            time.sleep(pause)
+        elif stop(pause):
+            raise ImageGenError(f"stopped waiting for request {request_id}: cancelled", kind="interrupted",
+                                retryable=True, details="the jobs go on in the queue; ask queue_status again later")

@@ -1,0 +1,206 @@
+"""The MCP server under attack through its tools: file reads and writes outside the user's folders,
+key files and devices as "images", waits that never end.
+
+A tool call comes from a model; it may touch files only inside ``--workdir``, the ``--allow-root``
+folders and the roots the client lists, and the bytes of a file go back only when it is an image.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY
+from tests.fake_api import FakeAPI, make_png
+from tests.mcp_harness import KEYS, RawServer, server_env
+
+SERVERS: list[RawServer] = []
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeAPI() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_fake(fake):
+    fake.clear()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, fake):
+    root = tmp_path_factory.mktemp("mcp-hostile")
+    work = root / "work"
+    work.mkdir()
+    env = server_env(root, fake)
+    secret = Path(env["XDG_CONFIG_HOME"]) / "image-gen" / "env"
+    secret.parent.mkdir(parents=True)
+    secret.write_text(f"OPENROUTER_API_KEY={TEST_KEY}\n")
+    yield env, work, secret
+    for server in SERVERS:
+        server.close()
+        everything = b"".join(server.lines) + server.stderr
+        for key in KEYS:
+            assert key.encode() not in everything
+            assert base64.b64encode(key.encode())[:16] not in everything
+
+
+def start(setup, *args: str) -> RawServer:
+    env, work, _ = setup
+    server = RawServer(env, work, *args)
+    SERVERS.append(server)
+    server.initialize()
+    return server
+
+
+def call(server: RawServer, name: str, arguments: dict, timeout: float = 30) -> dict:
+    reply = server.request("tools/call", {"name": name, "arguments": arguments}, timeout=timeout)
+    assert "result" in reply, reply
+    return reply["result"]
+
+
+def image_blocks(result: dict) -> list[dict]:
+    return [block for block in result["content"] if block["type"] == "image"]
+
+
+def test_review_of_a_key_file_outside_the_workdir_is_refused_unread(setup):
+    env, work, secret = setup
+    server = start(setup)
+    result = call(server, "review", {"image": str(secret), "inline_preview": True})
+    assert result["isError"] and result["structuredContent"]["error_kind"] == "outside_roots", result
+    assert image_blocks(result) == []
+
+
+def test_no_bytes_of_a_file_that_is_not_an_image_even_inside_the_roots(setup):
+    env, work, secret = setup
+    server = start(setup, "--allow-root", str(secret.parent))
+    disguised = work / "key.png"
+    disguised.write_text(f"OPENROUTER_API_KEY={TEST_KEY}\n")
+    for path in (secret, disguised):
+        result = call(server, "review", {"image": str(path), "inline_preview": True})
+        assert result["isError"] and image_blocks(result) == [], result
+        assert "not a recognised image" in json.dumps(result)
+
+
+def test_a_real_image_still_gets_its_preview(setup):
+    env, work, _ = setup
+    server = start(setup)
+    (work / "fine.png").write_bytes(make_png(16, 16))
+    result = call(server, "review", {"image": "fine.png", "original_prompt": "a square", "inline_preview": True})
+    assert not result["isError"], result
+    (block,) = image_blocks(result)
+    assert block["mimeType"] == "image/png" and base64.b64decode(block["data"]) == make_png(16, 16)
+
+
+@pytest.mark.parametrize("device", ["/dev/stdin", "/dev/zero", "/dev/fd/0"])
+def test_devices_and_the_servers_own_stdin_are_never_read(setup, device):
+    """Even allowed as a root, a device is no image: the call answers, and the protocol stream is untouched."""
+    server = start(setup, "--allow-root", "/dev")
+    result = call(server, "review", {"image": device, "inline_preview": True}, timeout=20)
+    assert result["isError"] and image_blocks(result) == [], result
+    assert server.request("ping", request_id=f"after-{device}")["result"] == {}
+    assert call(server, "models", {})["isError"] is False  # later messages are still served
+
+
+def test_a_fifo_in_the_workdir_is_never_read(setup):
+    env, work, _ = setup
+    server = start(setup)
+    os.mkfifo(work / "pipe.png")
+    result = call(server, "review", {"image": "pipe.png", "inline_preview": True}, timeout=20)
+    assert result["isError"] and image_blocks(result) == [], result
+
+
+@pytest.mark.parametrize("arguments", [
+    {"prompt": "A red fox", "output_file": "{outside}/victim.txt", "overwrite": True},
+    {"prompt": "A red fox", "output_file": "../victim.txt", "overwrite": True},
+    {"prompt": "A red fox", "output_file": "link/victim.txt", "overwrite": True},
+    {"prompt": "A red fox", "output_dir": "{outside}"},
+    {"prompt": "A red fox", "input_images": ["{outside}/private.png"]},
+    {"prompt": "Make the sky darker", "baseline_image": "{outside}/private.png", "confirm_external_upload": True},
+], ids=["absolute", "dotdot", "symlink", "output-dir", "input-image", "baseline"])
+def test_generate_touches_nothing_outside_the_roots(setup, fake, arguments):
+    env, work, _ = setup
+    outside = work.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "private.png").write_bytes(make_png(8, 8))
+    victim = work.parent / "victim.txt" if "../" in arguments.get("output_file", "") else outside / "victim.txt"
+    victim.write_text("keep me\n")
+    if not (work / "link").exists():
+        (work / "link").symlink_to(outside)
+    server = start(setup)
+    filled = json.loads(json.dumps(arguments).replace("{outside}", str(outside)))
+    result = call(server, "generate", filled)
+    assert result["isError"] and result["structuredContent"]["error_kind"] == "outside_roots", result
+    assert victim.read_text() == "keep me\n" and fake.requests == []
+
+
+def test_edit_and_queue_folders_are_held_to_the_roots_too(setup, fake, tmp_path):
+    server = start(setup)
+    (tmp_path / "in.png").write_bytes(make_png(8, 8))
+    edit = call(server, "edit", {"prompt": "darker sky", "input_images": [str(tmp_path / "in.png")]})
+    status = call(server, "queue_status", {"queue_dir": str(tmp_path)})
+    enqueue = call(server, "enqueue", {"prompt": "A red fox", "queue_dir": str(tmp_path / "q")})
+    for result in (edit, status, enqueue):
+        assert result["structuredContent"]["error_kind"] == "outside_roots", result
+    assert not (tmp_path / "q").exists() and fake.requests == []
+
+
+def test_an_allowed_root_is_usable(setup, fake, tmp_path):
+    server = start(setup, "--allow-root", str(tmp_path))
+    result = call(server, "generate", {"prompt": "A red fox", "output_file": str(tmp_path / "fox.png")})
+    assert not result["isError"], result
+    assert (tmp_path / "fox.png").exists()
+
+
+def test_tools_that_can_replace_a_file_say_so(setup):
+    server = start(setup)
+    tools = {t["name"]: t["annotations"] for t in server.request("tools/list")["result"]["tools"]}
+    for name in ("generate", "edit", "review", "enqueue", "enqueue_variants"):
+        assert tools[name]["destructiveHint"] is True, name
+    for name in ("queue_status", "models", "spend"):
+        assert tools[name]["readOnlyHint"] is True and tools[name]["destructiveHint"] is False, name
+
+
+def test_cancelled_waits_free_their_slots(setup, tmp_path):
+    """queue_status wait with a day-long timeout, cancelled: the slot is free at once for the next call."""
+    env, work, _ = setup
+    server = start(setup, "--max-calls", "1")
+    queued = call(server, "enqueue", {"prompt": "A lighthouse at dusk, watercolour", "request_id": "never-done",
+                                      "output_file": "out/never.png"})
+    assert not queued["isError"], queued
+    for number in range(4):
+        server.send({"jsonrpc": "2.0", "id": f"wait-{number}", "method": "tools/call", "params": {
+            "name": "queue_status", "arguments": {"request_id": "never-done", "wait": True, "timeout": 86400}}})
+        time.sleep(0.2)
+        server.notify("notifications/cancelled", {"requestId": f"wait-{number}"})
+    assert call(server, "spend", {}, timeout=20)["isError"] is False
+    assert not any(f"wait-{n}" in server.responses for n in range(4))
+
+
+def test_the_client_roots_are_asked_for_and_honoured(setup, fake, tmp_path):
+    """A client with the roots capability is asked for roots/list; a root it lists becomes usable."""
+    env, work, _ = setup
+    server = RawServer(env, work)
+    SERVERS.append(server)
+    server.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {"roots": {"listChanged": True}},
+                                  "clientInfo": {"name": "raw-test", "version": "1"}})
+    server.notify("notifications/initialized")
+    deadline = time.monotonic() + 10
+    while not [m for m in server.notifications if m.get("method") == "roots/list"]:
+        assert time.monotonic() < deadline, server.messages
+        time.sleep(0.02)
+    (ask,) = [m for m in server.notifications if m.get("method") == "roots/list"]
+    server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": tmp_path.as_uri(), "name": "t"}]}})
+    deadline = time.monotonic() + 10
+    while True:
+        result = call(server, "generate", {"prompt": "A red fox", "output_file": str(tmp_path / "fox.png")})
+        if not result["isError"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not result["isError"], result
