@@ -112,21 +112,83 @@ def json_text(document: Any, indent: int | None = 2) -> str:
     return redact(text)
 
 
-def emit(document: dict[str, Any], indent: int | None = 2) -> None:
+def emit(document: dict[str, Any], indent: int | None = 2) -> bool:
     """Write the run's one JSON document to stdout (on one line with ``indent=None``, as logs want it).
 
-    A success document that cannot be written raises (the runner then reports the failure, with
-    the exit code to match); a failure document that cannot be written is replaced by a bare one."""
+    Output never fails a success: a success document holding a number JSON cannot carry has it
+    written as null (with a warning); one that cannot be written at all (stdout closed, a broken
+    pipe) is noted on stderr and the run keeps its exit code. A failure document that cannot be
+    made into JSON is replaced by a bare one. False when nothing could be written."""
     try:
         text = json_text(document, indent=indent)
     except ImageGenError as error:
         if document.get("success") is not False:
-            raise
-        text = json_text({"success": False, "contract_version": CONTRACT_VERSION, "error": error.message,
-                          "error_kind": error.kind, "retryable": False, "details": error.details,
-                          "generation_time_ms": 0}, indent=indent)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+            fixed = _finite(document)
+            fixed["warnings"] = [*(fixed.get("warnings") or []), f"a value JSON cannot carry was written as null: {error}"]
+            text = json_text(fixed, indent=indent)
+        else:
+            text = json_text({"success": False, "contract_version": CONTRACT_VERSION, "error": error.message,
+                              "error_kind": error.kind, "retryable": False, "details": error.details,
+                              "generation_time_ms": 0}, indent=indent)
+    return write_stdout(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def write_stdout(text: str) -> bool:
+    """``text`` on stdout as UTF-8 bytes, whatever the locale says (``LANG=C``, ``PYTHONIOENCODING=latin-1``);
+    False, with a note on stderr, when stdout is closed or gone. stdout is then pointed at /dev/null, so
+    that the interpreter's own flush at exit prints no traceback either."""
+    stream = sys.stdout
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "backslashreplace")
+    try:
+        if stream is None:
+            raise OSError("stdout is closed")
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            stream.write(data.decode("utf-8", "replace"))
+        else:
+            stream.flush()
+            buffer.write(data)
+            buffer.flush()
+        stream.flush()
+        return True
+    except (OSError, ValueError, AttributeError) as error:
+        _drop_stdout(stream)
+        from .progress import note
+
+        note(f"could not write the result to stdout ({type(error).__name__}: {error}); the run itself ended as "
+             "the exit code says")
+        return False
+
+
+def _drop_stdout(stream: Any) -> None:
+    import os
+
+    if stream is None or stream is sys.__stdout__:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.close(null)
+        except OSError:
+            pass
+    try:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    except OSError:
+        pass
 
 
 # The path itself is wrong (too long, missing, a file where a folder should be): the caller can fix it.

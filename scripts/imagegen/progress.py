@@ -27,8 +27,16 @@ def note(text: str, quiet: bool = False) -> None:
 
 
 def line(text: str) -> None:
-    """One line on stderr, safe for a terminal (see :func:`terminal_text`)."""
-    print(terminal_text(text), file=sys.stderr, flush=True)
+    """One line on stderr, safe for a terminal (see :func:`terminal_text`); nothing when stderr is closed
+    (``print(file=None)`` would write to stdout, the JSON document's stream)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(terminal_text(text) + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # stderr gone: a note is not worth failing a run for
 
 
 class Ticker:
@@ -36,7 +44,7 @@ class Ticker:
 
     def __init__(self, label: str, quiet: bool = False) -> None:
         self.label = terminal_text(label)
-        self.enabled = not quiet and sys.stderr.isatty()
+        self.enabled = not quiet and sys.stderr is not None and sys.stderr.isatty()
         self._stop: Any = None
         self._thread: Any = None
 

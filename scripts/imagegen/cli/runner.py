@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable
 
 from .. import __version__
-from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten
+from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten, write_stdout
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
 
 
@@ -124,8 +124,7 @@ def run_cli(
             from ..config import redact
 
             text = redact(text)
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            sys.stdout.flush()
+            write_stdout(text if text.endswith("\n") else text + "\n")
         return code
     except KeyboardInterrupt as interrupt:
         _failed(as_error(interrupt), context, log, parser.prog)

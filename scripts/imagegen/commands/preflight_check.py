@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
     if args.json:
         return None
-    return preflight.render_text(document, config.colour_wanted(sys.stdout.isatty()))
+    return preflight.render_text(document, config.colour_wanted(sys.stdout is not None and sys.stdout.isatty()))
 
 
 def exit_code(document: dict[str, Any]) -> int:
