@@ -146,7 +146,6 @@ def test_a_fifo_in_place_of_the_recovery_lock_stops_the_drain_with_an_error(run,
     result = drain(run, timeout=30)
     doc = assert_one_json(result)
     assert "a lock file must be one" in json.dumps(doc), doc
-    assert fake.requests == []
 
 
 @pytest.mark.subprocess
@@ -199,3 +198,62 @@ def test_batch_records_with_bad_ids_are_not_records(tmp_path):
     os.mkfifo(path)
     with pytest.raises(batch_records.CorruptRecord, match="regular file"):
         batch_records.read(path)
+
+
+# -- the gallery ------------------------------------------------------------------------------
+
+def test_a_prompt_with_a_byte_that_is_not_utf8_makes_a_sidecar_the_gallery_shows(run, fake, workdir):
+    """The prompt arrives as a lone surrogate (a command line in latin-1); its own sidecar then killed the page."""
+    doc = assert_one_json(run("generate.py", "--prompt", "A caf\udce9 at dawn, watercolour", "--output-dir", "data"))
+    assert doc["success"], doc
+    (workdir / "data" / "bad\udcff.png").write_bytes((workdir / doc["path"]).read_bytes())
+    gallery = assert_one_json(run("gallery.py", "--dir", "data"))
+    assert gallery["success"] and gallery["cards"] == 2, gallery
+    page = (workdir / "data" / "index.html").read_text(encoding="utf-8")
+    assert "caf\ufffd at dawn" in page and "bad%FF.png" in page
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "NaN", "Infinity", "1" + "0" * 400])
+def test_sidecar_numbers_that_are_not_finite_are_left_out(run, fake, workdir, value):
+    from tests.fake_api import make_png
+
+    (workdir / "data").mkdir()
+    (workdir / "data" / "a.png").write_bytes(make_png(8, 8))
+    (workdir / "data" / "a.png.json").write_text(
+        '{"request": {"prompt": "a fox"}, "result": {"generation_time_ms": %s, "cost_usd": %s}}' % (value, value))
+    gallery = assert_one_json(run("gallery.py", "--dir", "data"))
+    assert gallery["success"] and gallery["cards"] == 1 and gallery["total_cost_usd"] is None, gallery
+
+
+@pytest.mark.subprocess
+def test_deep_fifo_and_huge_sidecars_are_skipped_with_a_note(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "data").mkdir()
+    for name in ("deep", "fifo", "fine"):
+        (workdir / "data" / f"{name}.png").write_bytes(make_png(8, 8))
+    (workdir / "data" / "deep.png.json").write_text('{"request": ' * 5000 + "{}" + "}" * 5000)
+    os.mkfifo(workdir / "data" / "fifo.png.json")
+    os.mkfifo(workdir / "data" / "fifo.png.review.json")
+    (workdir / "data" / "fine.png.json").write_text(json.dumps({"request": {"prompt": "a fine fox"}}))
+    result = run("gallery.py", "--dir", "data", timeout=30)
+    gallery = assert_one_json(result)
+    assert gallery["success"] and gallery["cards"] == 3, gallery
+    assert "skipped sidecar" in result.stderr and "deep.png.json" in result.stderr and "fifo.png.json" in result.stderr
+    assert "a fine fox" in (workdir / "data" / "index.html").read_text()
+
+
+@pytest.mark.subprocess
+def test_the_gallery_reads_no_path_a_queue_record_names_outside_the_queues_folders(run, fake, workdir, tmp_path):
+    queue = make_queue(run, workdir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.mkfifo(outside / "trap.png")  # a read of it would hang the gallery
+    record = json.loads((queue / "pending" / "req--0000.json").read_text())
+    record.update(status="done", result={"all_paths": [str(outside / "trap.png")]})
+    (queue / "results" / "req--0000.json").write_text(json.dumps(record))
+    (queue / "pending" / "req--0000.json").unlink()
+    result = run("gallery.py", "--queue-dir", QUEUE, "--request-id", "req", "--out", "g.html", timeout=30)
+    gallery = assert_one_json(result)
+    assert gallery["success"] and gallery["images"] == 0 and gallery["failed"] == 1, gallery
+    assert "outside the queue's folders" in result.stderr

@@ -106,7 +106,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     text = redact(gallery_html.render(items, page, args.title or default_title, summary))
     ensure_writable_dir(page.parent)  # a bad --out is the caller's to fix (exit 2), like generate's
     try:
-        write_atomic(page, text.encode("utf-8"))
+        write_atomic(page, text.encode("utf-8", "replace"))  # e() already made every text valid
     except OSError as error:
         raise OutputError(f"could not write {page}: {error.strerror or error}",
                           details="choose another --out or fix the folder's permissions") from None

@@ -8,7 +8,8 @@ the sidecar's ``request.parent`` gives the image an edit was made from.
 
 from __future__ import annotations
 
-import json
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from ..images import files as images
 from ..queue import view as queue_view
 from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
+from ..localjson import read_json_or_skip
+from ..progress import note
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MASK_SUFFIX = ".mask.png"  # edit.py --mask-rect draws these beside its outputs: inputs, not pictures
@@ -58,16 +61,21 @@ class Item:
     chosen: bool = False
 
 
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+def _json(path: Path, what: str = "sidecar") -> dict[str, Any] | None:
+    """A sidecar, review or manifest: None (with a note on stderr when the file is there but unusable)."""
+    data = read_json_or_skip(path, what)
     return data if isinstance(data, dict) else None
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number from a sidecar, else None: 1e400 reads as infinity, and NaN is no time or cost."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) and abs(number) < 1e15 else None
 
 
 def _parent_path(value: Any, base: Path) -> Path | None:
@@ -112,7 +120,7 @@ def describe(path: Path) -> Item:
             width = height = None
     if isinstance(width, int) and isinstance(height, int):
         item.dimensions = f"{width}x{height}"
-    _add_review(item, _json(path.with_name(path.name + ".review.json")))
+    _add_review(item, _json(path.with_name(path.name + ".review.json"), "review file"))
     return item
 
 
@@ -135,7 +143,7 @@ def from_directory(directory: Path, recursive: bool = False) -> list[Item]:
 
 
 def from_manifest(manifest: Path) -> list[Item]:
-    doc = _json(manifest)
+    doc = _json(manifest, "manifest")
     if doc is None:
         raise UsageError(f"--manifest {manifest} is not a readable JSON object",
                          details='expected {"variants": [{"path": ...}]} or {"outputs": [...]}')
@@ -170,10 +178,16 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
     dirs = QueueDirs.at(queue_dir)
     queue_view.require_request(dirs, request_id)
     jobs = queue_view.request_jobs(dirs, request_id)
+    folders = _record_roots(dirs.root)
     items: list[Item] = []
     for job in jobs:
         if job.state == "results":
             for path in job.image_paths() + _round_paths(job.result, job.image_paths()):
+                if not _inside_any(path, folders):  # a record is a file anyone may plant: read no path it names
+                    note(f"gallery: job {job.job_id} names {path}, outside the queue's folders; not read")
+                    items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
+                                      error=f"its record names {path.name}, outside the folders the queue may use"))
+                    continue
                 item = describe(path)
                 item.request_id = item.request_id or request_id
                 items.append(item)
@@ -209,6 +223,25 @@ def fold(items: list[Item]) -> list[Item]:
 def every_item(items: list[Item]) -> list[Item]:
     """Every image on the sheet: the cards, and the rounds folded into a loop's card."""
     return [member for item in items for member in (item.rounds or [item])]
+
+
+def _record_roots(queue_root: Path) -> tuple[str, ...]:
+    """Where a queue record's images may be: the folders a worker of this queue writes to (the queue's
+    parent, the working directory, the config file's allow_roots), never the queue itself."""
+    from ..errors import ImageGenError
+    from ..queue.roots import configured_roots
+
+    try:
+        extra = configured_roots()
+    except ImageGenError:
+        extra = []
+    folders = [os.path.dirname(os.path.realpath(queue_root)), os.getcwd(), *extra]
+    return tuple(os.path.realpath(os.path.expanduser(folder)) for folder in folders)
+
+
+def _inside_any(path: Path, folders: tuple[str, ...]) -> bool:
+    resolved = os.path.realpath(path)
+    return any(resolved == folder or resolved.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
 
 
 def link_lineage(items: list[Item]) -> list[Item]:

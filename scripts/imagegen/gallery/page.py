@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -133,14 +134,19 @@ SCRIPT = """
 """
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as HTML text; a byte that was not UTF-8 (held as a lone surrogate) shows as U+FFFD."""
+    return html.escape(_LONE_SURROGATE.sub("\ufffd", str(value)), quote=True)
 
 
 def relative_url(path: Path, page_dir: Path) -> str:
-    """A URL for ``path`` relative to the page, percent-encoded so any file name survives."""
+    """A URL for ``path`` relative to the page, percent-encoded so any file name survives (its bytes, when
+    the name is not UTF-8)."""
     relative = os.path.relpath(path, page_dir)
-    return quote(Path(relative).as_posix(), safe="/")
+    return quote(os.fsencode(Path(relative).as_posix()), safe="/")
 
 
 def _short_model(model: str | None) -> str:

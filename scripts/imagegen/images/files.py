@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import stat
 import struct
@@ -102,7 +103,11 @@ def check_dimensions(size: tuple[int, int] | None, location: Path, role: str = "
 
 
 def file_header(path: Path) -> bytes:
-    with open(path, "rb") as handle:
+    """The first bytes of the regular file ``path`` (OSError for a FIFO or device: never read one)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         return handle.read(HEADER_BYTES)
 
 
