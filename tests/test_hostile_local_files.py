@@ -220,7 +220,7 @@ def test_sidecar_numbers_that_are_not_finite_are_left_out(run, fake, workdir, va
     (workdir / "data").mkdir()
     (workdir / "data" / "a.png").write_bytes(make_png(8, 8))
     (workdir / "data" / "a.png.json").write_text(
-        '{"request": {"prompt": "a fox"}, "result": {"generation_time_ms": %s, "cost_usd": %s}}' % (value, value))
+        f'{{"request": {{"prompt": "a fox"}}, "result": {{"generation_time_ms": {value}, "cost_usd": {value}}}}}')
     gallery = assert_one_json(run("gallery.py", "--dir", "data"))
     assert gallery["success"] and gallery["cards"] == 1 and gallery["total_cost_usd"] is None, gallery
 
@@ -257,3 +257,46 @@ def test_the_gallery_reads_no_path_a_queue_record_names_outside_the_queues_folde
     gallery = assert_one_json(result)
     assert gallery["success"] and gallery["images"] == 0 and gallery["failed"] == 1, gallery
     assert "outside the queue's folders" in result.stderr
+
+
+# -- presets, caches, sidecars, reservations ----------------------------------------------------
+
+def test_a_deep_user_preset_is_a_failed_check_not_a_crash(run, fake, workdir, env):
+    presets = Path(env["XDG_CONFIG_HOME"]) / "image-gen" / "presets"
+    presets.mkdir(parents=True)
+    (presets / "deep.json").write_text('{"style": ' * 5000 + "{}" + "}" * 5000)
+    os.mkfifo(presets / "pipe.json")
+    result = run("preflight_check.py", "--json", timeout=30)
+    doc = assert_one_json(result)
+    assert "checks" in doc, doc
+    failed = {check["name"]: check for check in doc["checks"] if check["kind"] == "preset" and not check["ok"]}
+    assert "nested deeper" in failed["deep"]["detail"] and "pipe" not in failed, failed
+    refused = assert_one_json(run("generate.py", "--prompt", "A fox in snow", "--preset", "deep", "--dry-run"))
+    assert refused["error_kind"] == "preset" and "nested deeper" in refused["error"]
+
+
+def test_a_deep_catalogue_cache_is_ignored(run, fake, workdir, env):
+    from imagegen.models import catalogue
+
+    path = workdir / "deep-catalogue.json"
+    path.write_text('{"models": ' + "[" * 5000 + "]" * 5000 + ', "fetched_at_epoch": 1}')
+    assert catalogue._read(path) is None
+
+
+def test_a_deep_sidecar_leaves_review_to_ask_for_the_prompt(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "a.png").write_bytes(make_png(8, 8))
+    (workdir / "a.png.json").write_text('{"request": ' * 5000 + "{}" + "}" * 5000)
+    result = run("review.py", "--image", "a.png")
+    doc = assert_one_json(result)
+    assert doc["success"] is False and doc["error_kind"] == "usage", doc  # no prompt known: say so, no crash
+    assert "skipped sidecar" in result.stderr
+
+
+def test_a_deep_reservation_line_is_stale_not_fatal(tmp_path):
+    from imagegen.spending import reservations
+
+    ledger = tmp_path / "ledger.jsonl"
+    reservations.path_for(ledger).write_text(DEEP + "\n")
+    assert reservations.read(ledger) == ([], True)

@@ -70,7 +70,7 @@ def image_blocks(result: dict) -> list[dict]:
 
 
 def test_review_of_a_key_file_outside_the_workdir_is_refused_unread(setup):
-    env, work, secret = setup
+    secret = setup[2]
     server = start(setup)
     result = call(server, "review", {"image": str(secret), "inline_preview": True})
     assert result["isError"] and result["structuredContent"]["error_kind"] == "outside_roots", result
@@ -78,7 +78,7 @@ def test_review_of_a_key_file_outside_the_workdir_is_refused_unread(setup):
 
 
 def test_no_bytes_of_a_file_that_is_not_an_image_even_inside_the_roots(setup):
-    env, work, secret = setup
+    _, work, secret = setup
     server = start(setup, "--allow-root", str(secret.parent))
     disguised = work / "key.png"
     disguised.write_text(f"OPENROUTER_API_KEY={TEST_KEY}\n")
@@ -89,7 +89,7 @@ def test_no_bytes_of_a_file_that_is_not_an_image_even_inside_the_roots(setup):
 
 
 def test_a_real_image_still_gets_its_preview(setup):
-    env, work, _ = setup
+    _, work, _ = setup
     server = start(setup)
     (work / "fine.png").write_bytes(make_png(16, 16))
     result = call(server, "review", {"image": "fine.png", "original_prompt": "a square", "inline_preview": True})
@@ -109,7 +109,7 @@ def test_devices_and_the_servers_own_stdin_are_never_read(setup, device):
 
 
 def test_a_fifo_in_the_workdir_is_never_read(setup):
-    env, work, _ = setup
+    _, work, _ = setup
     server = start(setup)
     os.mkfifo(work / "pipe.png")
     result = call(server, "review", {"image": "pipe.png", "inline_preview": True}, timeout=20)
@@ -125,7 +125,7 @@ def test_a_fifo_in_the_workdir_is_never_read(setup):
     {"prompt": "Make the sky darker", "baseline_image": "{outside}/private.png", "confirm_external_upload": True},
 ], ids=["absolute", "dotdot", "symlink", "output-dir", "input-image", "baseline"])
 def test_generate_touches_nothing_outside_the_roots(setup, fake, arguments):
-    env, work, _ = setup
+    _, work, _ = setup
     outside = work.parent / "outside"
     outside.mkdir(exist_ok=True)
     (outside / "private.png").write_bytes(make_png(8, 8))
@@ -169,7 +169,6 @@ def test_tools_that_can_replace_a_file_say_so(setup):
 
 def test_cancelled_waits_free_their_slots(setup, tmp_path):
     """queue_status wait with a day-long timeout, cancelled: the slot is free at once for the next call."""
-    env, work, _ = setup
     server = start(setup, "--max-calls", "1")
     queued = call(server, "enqueue", {"prompt": "A lighthouse at dusk, watercolour", "request_id": "never-done",
                                       "output_file": "out/never.png"})

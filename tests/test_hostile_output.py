@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SCRIPTS, assert_one_json, Run
+from tests.conftest import SCRIPTS, Run, assert_one_json
 
 PROMPT = "A snowman \u2603 on a hill, watercolour"
 

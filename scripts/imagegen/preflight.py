@@ -250,8 +250,12 @@ def check_presets() -> list[Check]:
         try:
             preset = presets.load(name)
         except UsageError as error:
+            try:
+                where = q(presets.find(name))
+            except UsageError:  # gone, or not a regular file, since it was listed
+                where = q(name)
             checks.append(Check("preset", name, False, False, error.message,
-                                f"${{EDITOR:-vi}} {q(presets.find(name))}   # fix the field named above"))
+                                f"${{EDITOR:-vi}} {where}   # fix the field named above"))
             continue
         detail = str(preset.path) + (f"; {len(preset.warnings)} warning(s): " + "; ".join(preset.warnings)
                                      if preset.warnings else "")

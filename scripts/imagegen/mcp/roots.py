@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from ..queue.roots import OutsideRoots, configured_roots
 from ..errors import UsageError
+from ..queue.roots import OutsideRoots, configured_roots
 
 
 def _resolved(path: str | Path) -> str:

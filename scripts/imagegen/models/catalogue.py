@@ -8,7 +8,6 @@ the image models the built-in registry does not know. A stale or broken cache is
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +60,14 @@ def load(path: Path | None = None) -> Catalogue | None:
     return catalogue
 
 
+MAX_CACHE_BYTES = 64 * 1024 * 1024  # OpenRouter's whole catalogue is a few MB
+
+
 def _read(path: Path) -> Catalogue | None:
+    from ..localjson import read_json
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_json(path, MAX_CACHE_BYTES, follow_links=True)
         models = {m["id"]: m for m in doc["models"] if isinstance(m, dict) and isinstance(m.get("id"), str)}
         return Catalogue(float(doc["fetched_at_epoch"]), models, path)
     except (OSError, ValueError, KeyError, TypeError):

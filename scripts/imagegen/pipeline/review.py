@@ -6,7 +6,6 @@ and the ``<image>.review.json`` record later tools read.
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,10 +82,9 @@ def load_image(path: str, flag: str = "--image") -> InputImage:
 def sidecar_prompt(image: images.InputImage) -> str | None:
     """The prompt recorded in the ``<image>.json`` sidecar that generate.py or edit.py wrote, if any."""
     sidecar = image.path.with_name(image.path.name + ".json")
-    try:
-        document = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from ..localjson import read_json_or_skip
+
+    document = read_json_or_skip(sidecar, "sidecar")
     request = document.get("request") if isinstance(document, dict) else None
     prompt = request.get("prompt") if isinstance(request, dict) else None
     return prompt.strip() if isinstance(prompt, str) and prompt.strip() else None

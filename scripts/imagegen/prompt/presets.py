@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -10,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..models import pricing, registry
 from ..errors import UsageError
+from ..models import pricing, registry
 
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 TEXT_STYLE_FIELDS = ("description", "mood", "lighting", "composition", "rendering")
@@ -87,17 +86,19 @@ def available() -> list[str]:
     names: set[str] = set()
     for directory in search_dirs():
         if directory.is_dir():
-            names.update(p.stem for p in directory.glob("*.json"))
+            names.update(p.stem for p in directory.glob("*.json") if p.is_file())  # as find() sees them
     return sorted(names)
 
 
 def load(name_or_path: str) -> Preset:
     path = find(name_or_path)
+    from ..localjson import LocalFileError, read_json
+
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise _invalid(path, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
-    except (OSError, UnicodeDecodeError) as error:
+        raw = read_json(path, follow_links=True)
+    except LocalFileError as error:  # a FIFO, too big, not UTF-8 JSON, nested too deep
+        raise _invalid(path, str(error).removeprefix(path.name + ": ")) from None
+    except OSError as error:
         raise _invalid(path, f"cannot be read: {error}") from None
     preset = parse(raw, path)
     preset.asked = name_or_path

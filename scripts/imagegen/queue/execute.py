@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import localjson
 from ..contract import os_failure
 from ..errors import ImageGenError
 from ..fsutil import Sweeper
@@ -70,7 +70,7 @@ def _already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
         return None
     sidecar = Path(str(target) + ".json")
     try:
-        record = json.loads(sidecar.read_text())
+        record = localjson.read_json(sidecar, follow_links=True)
     except (OSError, ValueError):
         record = None
     if not _names_job(record, job):

@@ -11,13 +11,12 @@ reference images it names, may also come from the preset folders (the user's own
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from .. import config
-from ..errors import ConfigError, ImageGenError, UsageError, EXIT_USAGE
+from .. import config, localjson
+from ..errors import EXIT_USAGE, ConfigError, ImageGenError, UsageError
 
 CONFIG_KEY = "allow_roots"
 
@@ -45,7 +44,7 @@ def configured_roots() -> list[str]:
     """The ``allow_roots`` of the user's config file (none when it does not exist)."""
     path = config_file()
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = localjson.read_json(path, follow_links=True)
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as error:

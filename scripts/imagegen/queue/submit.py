@@ -3,11 +3,11 @@ now, with generate.py's exit code and JSON), then store the job's request with a
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from .. import localjson
 from ..requests import GenerateRequest
 from . import store
 from .job import KIND, PENDING, STATUS_OF, output_dir_of
@@ -152,7 +152,7 @@ def refuse_taken_output(target: Path, request_id: str, overwrite: bool,
     if overwrite or not os.path.lexists(target):
         return
     try:
-        owner = json.loads(Path(str(target) + ".json").read_text())["request"].get("job_id")
+        owner = localjson.read_json(Path(str(target) + ".json"), follow_links=True)["request"].get("job_id")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         owner = None
     if not isinstance(owner, str) or request_of(owner) != request_id:

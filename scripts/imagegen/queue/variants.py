@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .. import localjson
 from ..errors import OutputExistsError
 from ..fsutil import now_iso, write_json_atomic
 from ..requests import GenerateRequest
@@ -40,7 +40,7 @@ def _manifest(path: Path, request_id: str, overwrite: bool) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        manifest = json.loads(path.read_text())
+        manifest = localjson.read_json(path, follow_links=True)
     except (OSError, ValueError):
         manifest = {}
     if manifest.get("request_id") not in (None, request_id) and not overwrite:

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..localjson import loads
+
 _counter = 0
 
 
@@ -44,8 +46,8 @@ def read(ledger: Path) -> tuple[list[dict[str, Any]], bool]:
     live, stale = [], False
     for raw in data.splitlines():
         try:
-            entry = json.loads(raw)
-        except ValueError:
+            entry = loads(raw)
+        except ValueError:  # LocalFileError included: not JSON, or nested too deep
             stale = True
             continue
         if _is_live(entry):
