@@ -318,6 +318,24 @@ def test_a_provider_batch_name_that_is_no_name_is_never_put_in_a_url(run, fake, 
     assert all("/v1beta/models" not in r.path or r.method == "POST" for r in fake.requests)
 
 
+def test_a_completed_openai_batch_with_an_output_file_id_that_is_no_id_is_filed_as_failed(run, fake, env, workdir):
+    """The id is rightly never put in a URL; the batch must still reach a final state, not stay running forever."""
+    enqueue(run, count=2, model="gpt-image-2")
+    drain(run)
+    fake.openai_batches.finish()
+    fake.openai_batches.only()["output_file_id"] = "../../v1/models"
+    result = drain(run)
+    assert result["batches"]["collected"][0]["failed"] == 2, result
+    assert queue(workdir, "submitted") == [] and queue(workdir, "failed") == ["shots--0001", "shots--0002"]
+    failed = json.loads((workdir / QUEUE / "failed" / "shots--0001.json").read_text())
+    assert failed["error_kind"] == "batch_failed" and "cannot be read" in failed["error"], failed
+    assert not list((workdir / QUEUE / "batches").glob("*.json"))
+    after = [line["outcome"] for line in ledger(env) if line["outcome"] != "batch_submitted"]
+    assert after == ["charge_unknown", "charge_unknown"]  # completed: the provider may have billed them
+    assert status(run)["done"] is True
+    assert not any("/v1/models" in r.path for r in fake.requests)
+
+
 # -- money --------------------------------------------------------------------------------------
 
 def test_submitted_batch_holds_the_daily_budget_until_collected(run, fake, env, workdir):

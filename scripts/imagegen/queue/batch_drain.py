@@ -129,8 +129,14 @@ class BatchPhase:
             self.summary["in_flight"].append({"record": record["name"], "batch_id": status.id, **status.progress()})
             return
         keys = [entry["job_id"] for entry in record["jobs"]]
-        lines = batch.refined(lambda: batch.results(self.client(), status, response, keys, record["model"], None,
-                                                    self.dirs.batches))
+        try:
+            lines = batch.refined(lambda: batch.results(self.client(), status, response, keys, record["model"], None,
+                                                        self.dirs.batches))
+        except ImageGenError as error:
+            if error.retryable:
+                raise  # tried again on the next drain
+            self._unreadable(record, status, error)  # asking again gets the same answer: file it now
+            return
         self._collect(record, status, {line.key: line for line in lines if line.key})
 
     # -- submitting --------------------------------------------------------------------------
@@ -350,6 +356,29 @@ class BatchPhase:
             return "failed"
         self._requeue(job, SUBMITTED, why)
         return "requeued"
+
+    def _unreadable(self, record: dict[str, Any], status: BatchStatus, error: ImageGenError) -> None:
+        """The batch finished but its results cannot be read, for good (an output file id that is not one):
+        its jobs are failed, each on the ledger as charge_unknown (the provider may have billed them)."""
+        failure = ImageGenError(f"the provider's batch {status.id} finished but its results cannot be read: "
+                                f"{error.message}", kind="batch_failed", retryable=False,
+                                details="check the batch in the provider's dashboard; queue the jobs again if needed")
+        failed = 0
+        for entry in record["jobs"]:
+            job = _read(self.dirs, SUBMITTED, entry["job_id"])
+            if job is None:
+                continue
+            line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=job["request_id"],
+                                    estimate=entry.get("estimate_usd"), outcome="charge_unknown",
+                                    error_kind="batch_failed", job_id=job["job_id"])
+            line["batch_id"] = status.id
+            self._warn(ledger.write(line, release=entry.get("reservation")))
+            self._fail(job, _cancelled(status) if record.get("cancel_requested") else failure, SUBMITTED)
+            failed += 1
+        records.remove(self.dirs, record["name"])
+        self.summary["collected"].append({"record": record["name"], "batch_id": status.id, "batch_state": BATCH_FAILED,
+                                          "saved": 0, "failed": failed, "requeued": 0})
+        progress.note(f"batch: {failure.message}; {failed} job(s) failed", self.options.quiet)
 
     # -- cancelling --------------------------------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> dict[str, Any]:
