@@ -183,6 +183,31 @@ def test_a_fetched_body_never_reaches_the_error(run, fake, workdir, answer):
     assert_no_key_reached(host)
 
 
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_fetched(run, fake, workdir, monkeypatch):
+    """DNS rebinding: the check sees a public address, the connection is made to 127.0.0.1. The
+    connected peer is checked too, before a byte (TLS or HTTP) is sent."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        address = next(answers, "127.0.0.1")  # public once, for the check; then this machine
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with RawListener(Answer(body=make_png(8, 8), content_type="image/png")) as inside:
+        fake.enqueue("images", Reply(json={"created": 1, "data": [{"url": f"https://rebind.example:{inside.port}/x.png"}]}))
+        result = run(*COMMANDS["images"], "--retries", "0")
+    doc = assert_one_json(result)
+    assert result.code == 1 and doc["error_kind"] == "provider_error" and doc["retryable"] is False, doc
+    assert "127.0.0.1, a loopback address" in doc["error"] and "refused" in doc["error"], doc
+    assert not any(raw.strip() for raw in inside.received)
+    assert images_in(workdir) == []
+
+
 def test_an_image_redirect_into_the_network_is_not_followed(run, fake, workdir):
     with RawListener(Answer(status=302, headers=(("Location", "https://169.254.169.254/latest"),))) as host:
         fake.enqueue("chat", chat_image_reply(as_urls=[host.url + "/image.png"]))

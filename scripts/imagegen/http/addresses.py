@@ -4,12 +4,14 @@ One rule for the two kinds of URL that come from outside: a baseline image URL (
 fetches it) and an image URL in a provider's reply (this client fetches it). Refused: any scheme
 but https, a user name or password in the URL, ``localhost``, and every name that resolves to a
 loopback, link-local (169.254.169.254 is the cloud metadata service), private, multicast, reserved
-or unspecified address (each address a name resolves to is checked).
+or unspecified address (each address a name resolves to is checked). A name is resolved again when
+the connection is made, so the connected peer is checked too (:func:`check_peer`): a DNS answer
+that changes between the two (rebinding) cannot lead inside the network.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -76,6 +78,27 @@ def _addresses(host: str, port: int, resolver: Resolver) -> list[ipaddress._Base
     if not found:
         return Refusal(f"has a host with no IP address: {host}", "no_address")
     return found
+
+
+class NonPublicPeer(OSError):
+    """The connection reached a non-public address although the name was checked to be public (its DNS
+    answer changed between the check and the connection: DNS rebinding)."""
+
+
+def check_peer(sock: Any, host: str) -> None:
+    """Refuse (NonPublicPeer, the socket closed) a connection whose far end is not a public address: the
+    check of the name (:func:`refusal`) and the connection each resolve it, and the second answer wins."""
+    import ipaddress
+
+    try:
+        peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%", 1)[0])
+    except (OSError, ValueError, IndexError, TypeError) as error:
+        sock.close()
+        raise NonPublicPeer(f"cannot tell which address {host} connected to ({error})") from None
+    problem = _non_public(peer)
+    if problem:
+        sock.close()
+        raise NonPublicPeer(f"{host} connected to {peer}, a {problem} address (its DNS answer changed after the check)")
 
 
 def _non_public(address: ipaddress._BaseAddress) -> str | None:

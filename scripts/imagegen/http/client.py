@@ -285,16 +285,20 @@ class HttpClient:
             self._bases = tuple(bases)
         return self._bases
 
+    def _needs_public(self, url: str) -> bool:
+        """Whether ``url`` must lead to a public address: anything but a configured API and its host."""
+        if self._is_api(url):
+            return False
+        scheme, host, _ = origin(url)
+        return not (scheme in ("http", "https") and host and host in {origin(base)[1] for base in self._api_bases()})
+
     def _is_api(self, url: str) -> bool:
         return any(url == base or url.startswith((base + "/", base + "?")) for base in self._api_bases())
 
     def _check_destination(self, url: str) -> None:
         """An endpoint of a configured API, a URL on a configured API's host, or https to a public address."""
-        if self._is_api(url):
-            return
-        scheme, host, _ = origin(url)
-        if scheme in ("http", "https") and host and host in {origin(base)[1] for base in self._api_bases()}:
-            return  # the API's own host (the tests' loopback fake, a local proxy): the user chose it
+        if not self._needs_public(url):
+            return  # a configured API or its host (the tests' loopback fake, a local proxy): the user chose it
         from .addresses import refusal, without_credentials
 
         refused = refusal(url)
@@ -316,6 +320,7 @@ class HttpClient:
         if request.length is not None:
             headers["Content-Length"] = str(request.length)
         raw = urllib.request.Request(request.url, data=request.body, method=request.method, headers=headers)
+        exchange.public_only = self._needs_public(request.url)
 
         def posted() -> bool:
             return request.method == "POST" and exchange.sent
@@ -335,6 +340,13 @@ class HttpClient:
             raise self._timeout(posted(), "no response") from None
         except urllib.error.URLError as error:
             reason = error.reason
+            from .addresses import NonPublicPeer, without_credentials
+
+            if isinstance(reason, NonPublicPeer):
+                raise provider_error("provider_error", self._redact(
+                    f"refused to fetch {without_credentials(request.url)[:200]}: {reason}"), retryable=False,
+                    details="image URLs must be https to a public address; a reply pointing inside the network "
+                            "is not followed") from None
             if isinstance(reason, (TimeoutError, socket.timeout)):
                 raise self._timeout(False, "could not connect") from None
             raise self._network(f"cannot reach {self._host(request.url)}: {reason}") from None

@@ -17,11 +17,12 @@ class Exchange:
     """One attempt's deadline, which every socket read and write of the attempt shares, and
     whether the whole request went out (after that, the provider may be working on it)."""
 
-    __slots__ = ("deadline", "sent")
+    __slots__ = ("deadline", "sent", "public_only")
 
     def __init__(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds
         self.sent = False
+        self.public_only = False  # the URL was checked to lead to a public address: so must the connection
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -101,9 +102,26 @@ def _connection_for(request: Any, kind: type) -> Callable[..., Any]:
     def connect(host: str, **kwargs: Any) -> Any:
         connection = kind(host, **kwargs)
         connection.exchange = request.exchange
+        if request.exchange.public_only:
+            connection._create_connection = _checked_connection(connection)
         return connection
 
     return connect
+
+
+def _checked_connection(connection: Any) -> Callable[..., socket.socket]:
+    """socket.create_connection, refusing a peer that is not public before a byte is sent (TLS included).
+    Through a proxy the peer is the proxy the user set, and the proxy resolves the name."""
+
+    def create(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = socket.create_connection(address, *args, **kwargs)
+        if getattr(connection, "_tunnel_host", None) is None:
+            from .addresses import check_peer
+
+            check_peer(sock, str(address[0]))
+        return sock
+
+    return create
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
