@@ -336,6 +336,35 @@ def test_a_completed_openai_batch_with_an_output_file_id_that_is_no_id_is_filed_
     assert not any("/v1/models" in r.path for r in fake.requests)
 
 
+class Killed(BaseException):
+    """A kill -9 at one exact point: nothing after it runs, no handler catches it."""
+
+
+def test_a_kill_between_saving_and_filing_never_saves_the_image_twice(run, fake, env, workdir, monkeypatch):
+    from imagegen.queue import store
+
+    enqueue(run, count=1, model="gpt-image-2")
+    drain(run)
+    fake.openai_batches.finish()
+    real = store.finish
+
+    def killed(dirs, job, state, *args, **kwargs):
+        if state == "results":
+            raise Killed()
+        return real(dirs, job, state, *args, **kwargs)
+
+    monkeypatch.setattr(store, "finish", killed)
+    run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0")
+    assert len(list((workdir / "out").glob("*.png"))) == 1 and queue(workdir, "submitted") == ["shots--0001"]
+    monkeypatch.setattr(store, "finish", real)
+    result = drain(run)
+    assert result["done"] == 1, result
+    assert len(list((workdir / "out").glob("*.png"))) == 1 and queue(workdir, "results") == ["shots--0001"]
+    assert [line["outcome"] for line in ledger(env)].count("success") == 1
+    record = json.loads((workdir / QUEUE / "results" / "shots--0001.json").read_text())
+    assert record["result"]["recovered_from_previous_attempt"] is True
+
+
 # -- money --------------------------------------------------------------------------------------
 
 def test_submitted_batch_holds_the_daily_budget_until_collected(run, fake, env, workdir):

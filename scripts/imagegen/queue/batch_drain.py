@@ -25,7 +25,7 @@ from ..fsutil import now_iso, unlink_quietly
 from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
 from ..spending import guard as spending, ledger
 from . import batch_records as records, leases, store
-from .execute import SCRIPT, path_failure
+from .execute import SCRIPT, already_done, path_failure
 from .job import DONE, FAILED, PENDING, RUNNING, SUBMITTED, CorruptJob, read_request, record_result
 
 if TYPE_CHECKING:
@@ -295,6 +295,10 @@ class BatchPhase:
 
         prepared, request = planned(job, self.roots)
         plan = prepared.plan
+        writer = _writer(request, plan)
+        earlier = already_done(job, writer)
+        if earlier is not None:  # killed between saving and filing: saved and on the ledger already
+            return self._file_saved(job, {**earlier, "batch_id": status.id})
         if reply.cost_usd is None:  # Google reports no price: the table's, at the batch rate
             reply.usage = {**reply.usage, "cost": plan.estimate_each_usd, "cost_source": "price table"}
         line = ledger.new_entry(script=SCRIPT, model=plan.spec.id, request_id=job["request_id"],
@@ -302,13 +306,15 @@ class BatchPhase:
                                 generation_id=reply.generation_id, images=len(reply.images), job_id=job["job_id"])
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))  # paid: on the ledger before saving
-        writer = _writer(request, plan)
         try:
             result = save_replies(plan, [reply], self.client(), writer, 0, keep_response=True)
         except OSError as error:
             raise path_failure(error) from None
         result["batch_id"] = status.id
         job["provider_response"] = result.pop("provider_response", None)
+        return self._file_saved(job, result)
+
+    def _file_saved(self, job: dict[str, Any], result: dict[str, Any]) -> str:
         record_result(job, result)
         job["finished_at"] = now_iso()
         store.finish(self.dirs, job, DONE, source=SUBMITTED)

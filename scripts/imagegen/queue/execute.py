@@ -56,13 +56,13 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
 
         return review_loop.run_request(request, paid, {}, job_id=job["job_id"], resumable=True,
                                        extra_result=dict(plan.extra_result))
-    finished = _already_done(job, writer)
+    finished = already_done(job, writer)
     if finished is not None:
         return finished
     return generate.run(prepared, writer, paid, keep_response=True)
 
 
-def _already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
+def already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
     """If a previous attempt wrote the image (its sidecar, or the PNG's own metadata, names this
     job), don't pay twice."""
     target = writer.output_file
