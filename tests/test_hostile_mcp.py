@@ -203,3 +203,26 @@ def test_the_client_roots_are_asked_for_and_honoured(setup, fake, tmp_path):
             break
         time.sleep(0.05)
     assert not result["isError"], result
+
+
+def test_a_cancellation_reaches_a_call_waiting_to_retry(setup, fake):
+    """A call backing off after a 503 (for tens of seconds here) stops at once when cancelled: no second
+    attempt is sent, its slot is free for the next call."""
+    from tests.fake_api import error_reply
+    from tests.mcp_harness import ledger_lines
+
+    env, work, _ = setup
+    server = RawServer({**env, "IMAGEGEN_RETRY_BASE_SEC": "60"}, work, "--max-calls", "1")
+    SERVERS.append(server)
+    server.initialize()
+    fake.enqueue("chat", error_reply(503, "overloaded"))
+    server.send({"jsonrpc": "2.0", "id": "retrying", "method": "tools/call", "params": {
+        "name": "generate", "arguments": {"prompt": "A red fox", "request_id": "retry-cancel", "retries": 2}}})
+    deadline = time.monotonic() + 20
+    while not fake.requests_for("chat"):  # the first attempt is out (its 503 back or on its way)
+        assert time.monotonic() < deadline, server.stderr
+        time.sleep(0.02)
+    server.notify("notifications/cancelled", {"requestId": "retrying"})
+    assert call(server, "spend", {}, timeout=20)["isError"] is False  # the slot was freed long before 60 s
+    assert len(fake.requests_for("chat")) == 1 and "retrying" not in server.responses
+    assert [line["outcome"] for line in ledger_lines(env) if line.get("request_id") == "retry-cancel"] == ["error"]

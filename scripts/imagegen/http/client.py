@@ -150,6 +150,8 @@ class HttpClient:
     ) -> None:
         self.timeout = timeout
         self.retries = max(0, retries)
+        # How the wait between attempts is spent: pause(seconds) -> True ends the retries (None: sleep).
+        self.pause: Callable[[float], bool] | None = None
         self.gate = gate
         self.secrets = [s for s in secrets if s]
         self.verbose = verbose
@@ -162,6 +164,7 @@ class HttpClient:
         twin = HttpClient(timeout=self.timeout, retries=self.retries, gate=self.gate, secrets=self.secrets,
                           verbose=self.verbose)
         twin._opener, twin._bases, twin.on_attempt = self._opener, self._bases, on_attempt
+        twin.pause = self.pause
         return twin
 
     # -- public helpers -------------------------------------------------------------------
@@ -205,7 +208,10 @@ class HttpClient:
                     raise
                 attempt += 1
                 self._say(f"{error.message}; retry {attempt}/{self.retries} in {delay:.1f}s")
-                time.sleep(delay)
+                if self.pause is None:
+                    time.sleep(delay)
+                elif self.pause(delay):
+                    raise  # the caller stopped waiting (an MCP cancellation): no further attempt is sent
                 continue
             return response
 

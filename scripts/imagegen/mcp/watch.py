@@ -97,6 +97,12 @@ class WatchedPaidRun(PaidRun):
         super().__init__(spend, options)
         self.watch = watch
 
+    def client(self) -> Any:
+        """The HTTP client, whose waits between retries a cancellation cuts short (no attempt after it)."""
+        client = super().client()
+        client.pause = self.watch.wait
+        return client
+
     def send(self, call: Any, **kwargs: Any) -> Any:
         with self.watch.sends(self.spend, kwargs.get("label"), [(kwargs.get("model"), kwargs.get("estimate"))]):
             return super().send(call, **kwargs)
