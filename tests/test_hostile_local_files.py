@@ -300,3 +300,31 @@ def test_a_deep_reservation_line_is_stale_not_fatal(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     reservations.path_for(ledger).write_text(DEEP + "\n")
     assert reservations.read(ledger) == ([], True)
+
+
+@pytest.mark.subprocess
+def test_a_fifo_at_a_jobs_output_hangs_no_worker(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    (workdir / "out").mkdir(exist_ok=True)
+    os.mkfifo(workdir / "out" / "a.png")
+    summary = assert_one_json(drain(run, timeout=30))
+    assert summary["done"] == 0 and summary["failed"] == 1, summary
+    assert json.loads((queue / "failed" / "req--0000.json").read_text())["error_kind"] == "output_exists"
+
+
+@pytest.mark.subprocess
+def test_a_fifo_as_the_reservations_file_hangs_no_budgeted_run(run, fake, workdir, env):
+    state = Path(env["XDG_STATE_HOME"]) / "image-gen"
+    state.mkdir(parents=True)
+    os.mkfifo(state / "ledger.jsonl.reservations")
+    result = run("generate.py", "--prompt", "A fox in snow, watercolour", "--output-dir", "out",
+                 env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "5"}, timeout=30)
+    doc = assert_one_json(result)
+    assert result.code in (0, 1), doc  # whatever the reservation step makes of it, it ends
+
+
+def test_a_jobs_file_line_nested_too_deep_is_a_usage_error(run, fake, workdir):
+    (workdir / "jobs.jsonl").write_text('{"prompt": "a fox", "x": ' + DEEP + "}\n")
+    result = run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "r", "--queue-dir", QUEUE)
+    doc = assert_one_json(result)
+    assert result.code == 2 and "jobs.jsonl:1" in doc["error"] and "nested deeper" in doc["error"], doc

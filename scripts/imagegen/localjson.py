@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 MAX_BYTES = 1024 * 1024  # no file the project writes comes near this, except the ledger and caches
 MAX_DEPTH = 64  # the deepest document the project writes is about 6 levels
@@ -26,6 +26,25 @@ _BRACKETS = re.compile(rb"[\[\]{}]")
 
 class LocalFileError(ValueError):
     """A local file that cannot be used: not there as a regular file, too big, not UTF-8 JSON, too deep."""
+
+
+def open_regular(path: str | Path, *, follow_links: bool = True) -> BinaryIO:
+    """``path`` opened for reading without blocking, refused (LocalFileError) unless it is a regular file:
+    for a reader that takes only part of a file (an image's header or chunks)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise LocalFileError(f"{Path(path).name}: cannot be opened ({error.strerror or error})") from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise LocalFileError(f"{Path(path).name}: not a regular file")
+    return handle
 
 
 def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES, *, follow_links: bool = False) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from .. import validate
 from ..errors import UsageError
+from ..localjson import loads
 from ..queue.layout import check_request_id
 from ..queue.variants import VariantBatch
 from . import flags as cli
@@ -43,9 +43,9 @@ def jobs_file_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            entry = json.loads(line)
-        except ValueError as error:
-            raise UsageError(f"{path}:{number}: not valid JSON ({error})") from None
+            entry = loads(line, name=f"{path}:{number}")
+        except ValueError as error:  # not JSON, or nested too deep
+            raise UsageError(f"{error}".replace(": not readable JSON", ": not valid JSON", 1)) from None
         if not isinstance(entry, dict):
             raise UsageError(f"{path}:{number}: each line must be a JSON object of flags")
         result.append((number, entry))

@@ -81,9 +81,11 @@ def _check_target(page: Path, overwrite: bool) -> None:
     if not page.exists() or overwrite:
         return
     try:
-        with open(page, "rb") as handle:
+        from ..localjson import open_regular
+
+        with open_regular(page) as handle:
             ours = GENERATOR_MARK in handle.read(4096)
-    except OSError:
+    except (OSError, ValueError):
         ours = False
     if not ours:
         raise OutputExistsError(f"output exists: {page} and was not made by gallery.py "

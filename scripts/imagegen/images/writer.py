@@ -54,8 +54,10 @@ def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, An
     The chunk is found by walking the chunk headers (seeking over their data): it sits before IEND
     (after IHDR in files written by earlier versions)."""
     prefix = b"image-gen" + b"\x00" * 5  # keyword, then no compression, no language, no translation
+    from ..localjson import loads, open_regular
+
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO where an image was expected is never waited on
             if handle.read(8) != b"\x89PNG\r\n\x1a\n":
                 return None
             while True:
@@ -72,11 +74,11 @@ def read_png_metadata(path: Path, limit: int = 16 * 1024 * 1024) -> dict[str, An
                     return None
                 else:
                     handle.seek(length + 4, os.SEEK_CUR)
-    except OSError:
+    except (OSError, ValueError):
         return None
     try:
-        record = json.loads(data[len(prefix):])
-    except (ValueError, UnicodeDecodeError):
+        record = loads(data[len(prefix):], name=path.name)
+    except ValueError:
         return None
     return record if isinstance(record, dict) else None
 
@@ -188,7 +190,10 @@ class ImageWriter:
         sidecar it may be missing (the run was killed between the two)."""
         import hashlib
 
-        data = path.read_bytes()
+        from ..localjson import open_regular
+
+        with open_regular(path) as handle:
+            data = handle.read()
         fmt = images.sniff_format(data[:16]) or ("svg" if path.suffix.lower() == ".svg" else "png")
         return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
                               metadata)
@@ -269,7 +274,9 @@ def _extensions_for(fmt: str) -> tuple[str, ...]:
 
 
 def _jpeg_head(path: Path) -> bytes:
-    with open(path, "rb") as handle:
+    from ..localjson import open_regular
+
+    with open_regular(path) as handle:
         return handle.read(1024 * 1024)
 
 

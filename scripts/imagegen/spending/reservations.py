@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..localjson import loads
+from ..localjson import loads, read_bytes
 
 _counter = 0
 
@@ -40,9 +40,11 @@ def new(usd: float, seconds: float, *, detached: bool = False) -> dict[str, Any]
 def read(ledger: Path) -> tuple[list[dict[str, Any]], bool]:
     """The live reservations, and whether stale ones (expired, of a dead process, unreadable) were seen."""
     try:
-        data = path_for(ledger).read_bytes()
+        data = read_bytes(path_for(ledger), 64 * 1024 * 1024, follow_links=True)
     except FileNotFoundError:
         return [], False
+    except ValueError:  # not a regular file (a FIFO would block every budgeted run), or absurdly big
+        return [], True
     live, stale = [], False
     for raw in data.splitlines():
         try:
@@ -60,7 +62,8 @@ def read(ledger: Path) -> tuple[list[dict[str, Any]], bool]:
 def write(ledger: Path, entries: list[dict[str, Any]]) -> None:
     """Replace the reservations (the ledger's lock is held: nobody reads a half-written file)."""
     data = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in entries).encode("utf-8")
-    fd = os.open(path_for(ledger), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Non-blocking: a FIFO planted in its place must fail the write (ENXIO), not hang every budgeted run.
+    fd = os.open(path_for(ledger), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o600)
     try:
         os.write(fd, data)
     finally:
