@@ -14,14 +14,17 @@ from __future__ import annotations
 import os
 import re
 import stat
+from array import array
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 MAX_BYTES = 1024 * 1024  # no file the project writes comes near this, except the ledger and caches
 MAX_DEPTH = 64  # the deepest document the project writes is about 6 levels
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes included
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))  # deleted by bytes.translate
+_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # as signed bytes: +1 opens, -1 closes
 
 
 class LocalFileError(ValueError):
@@ -78,15 +81,13 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES, *, follow_links: bo
 
 
 def nesting_depth(data: bytes) -> int:
-    """How deep the arrays and objects of the JSON text ``data`` nest (strings do not count)."""
-    depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b'""', data)):
-        if match.group() in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+    """How deep the arrays and objects of the JSON text ``data`` nest (brackets inside strings do not
+    count). Every step runs at C speed: strings cut out, brackets kept as signed bytes (+1, -1), and
+    the deepest running sum taken."""
+    if b'"' in data:
+        data = _STRINGS.sub(b"", data)
+    steps = data.translate(_STEP, _NOT_BRACKETS)
+    return max(accumulate(array("b", steps)), default=0)
 
 
 def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, name: str = "the text",
