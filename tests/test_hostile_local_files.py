@@ -43,6 +43,17 @@ def test_read_json_refuses_what_is_not_a_small_regular_json_file(tmp_path):
         localjson.read_json(tmp_path / "missing")
 
 
+@pytest.mark.parametrize("text, depth", [
+    (b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": []}]}', 4), (b'[{[{}]}]', 4),
+    (b'{"a": "x\\"[[[[", "b": [[1]]}', 3),  # an escaped quote does not end the string
+    (b'["]]]]", "[[[["]', 1), (DEEP.encode(), 5000),
+])
+def test_nesting_depth_counts_brackets_outside_strings(text, depth):
+    from imagegen.localjson import nesting_depth
+
+    assert nesting_depth(text) == depth
+
+
 def test_deep_json_under_the_depth_cap_still_raises_one_error(tmp_path, monkeypatch):
     """Without the pre-scan (a cap set high), the parser's own RecursionError is caught too."""
     from imagegen import localjson
