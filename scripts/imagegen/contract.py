@@ -178,7 +178,7 @@ def write_stdout(text: str) -> bool:
 def _drop_stdout(stream: Any) -> None:
     import os
 
-    if stream is None or stream is sys.__stdout__:
+    if stream is not None and stream is sys.__stdout__:  # (None: fd 1 was closed at start and may be a file now)
         try:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)
