@@ -28,7 +28,7 @@ class Settings(NamedTuple):
     progress_interval: float = 2.0
     shutdown_grace: float = 30.0
     max_calls: int = 4
-    roots: Roots | None = None  # the folders calls may touch (None: anywhere, for in-process tests only)
+    roots: Roots | None = None  # the folders calls may touch (None: the working directory alone)
 
 
 class Server:
