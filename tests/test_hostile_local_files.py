@@ -339,3 +339,19 @@ def test_a_jobs_file_line_nested_too_deep_is_a_usage_error(run, fake, workdir):
     result = run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "r", "--queue-dir", QUEUE)
     doc = assert_one_json(result)
     assert result.code == 2 and "jobs.jsonl:1" in doc["error"] and "nested deeper" in doc["error"], doc
+
+
+def test_review_loop_records_and_sidecars_deep_or_fifo_are_not_theirs(tmp_path):
+    from imagegen.gallery import loops
+    from imagegen.pipeline import loop_record, review_loop
+
+    (tmp_path / "deep.json").write_text(DEEP)
+    os.mkfifo(tmp_path / "fifo.json")
+    for name in ("deep.json", "fifo.json"):
+        assert loop_record.load(tmp_path / name, "a fox", "j--0000") is None
+        assert loops._chosen(tmp_path / name) == (None, None)
+    (tmp_path / "a.png.json").write_text('{"request": ' * 5000 + "{}" + "}" * 5000)
+    loop = review_loop.__dict__.get("ReviewLoop") or next(
+        v for v in vars(review_loop).values() if isinstance(v, type) and hasattr(v, "_ours"))
+    fake_self = type("S", (), {"job_id": "j--0000"})()
+    assert loop._ours(fake_self, tmp_path / "a.png") is False

@@ -10,12 +10,11 @@ Images whose loop record is missing or unreadable stay cards of their own.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
+
+from ..localjson import read_json
 
 Item = Any  # a gallery.collect.Item (not imported: collect imports this module)
 
@@ -37,17 +36,9 @@ def _chosen(path: Path) -> tuple[Path | None, Path | None]:
     """The chosen round's image and the copy delivered at --out that a loop record names (read as untrusted:
     a regular file, bounded, strings)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
+        record: Any = read_json(path, MAX_RECORD_BYTES)
+    except (OSError, ValueError):
         return None, None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD_BYTES:
-            return None, None
-        try:
-            record: Any = json.loads(handle.read(MAX_RECORD_BYTES + 1))
-        except (ValueError, UnicodeDecodeError, RecursionError, OSError):
-            return None, None
     if not isinstance(record, dict):
         return None, None
     found = [record.get(key) for key in ("chosen", "delivered")]

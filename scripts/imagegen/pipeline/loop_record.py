@@ -13,9 +13,6 @@ result document.
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +36,11 @@ def new(prompt: str, settings: dict[str, Any], job_id: str | None) -> dict[str, 
 
 def load(path: Path, prompt: str, job_id: str | None) -> dict[str, Any] | None:
     """The record at ``path`` if it is this loop's (same job, same prompt), else None."""
+    from ..localjson import read_json
+
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD_BYTES:
-            return None
-        data = handle.read(MAX_RECORD_BYTES + 1)
-    try:
-        record = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        record = read_json(path, MAX_RECORD_BYTES)
+    except (OSError, ValueError):
         return None
     if not _usable(record) or record.get("job_id") != job_id or record.get("prompt") != prompt:
         return None

@@ -81,9 +81,8 @@ def round_view(entry: dict[str, Any]) -> dict[str, Any]:
 def adopted(writer: Any, count: int, job_id: str | None, number: int) -> dict[str, Any] | None:
     """The round's images an attempt killed after saving them left, whole with their sidecars naming this
     job and round; None when any is missing (the round is made again)."""
-    import json
-
     from ..images.writer import read_png_metadata
+    from ..localjson import read_json
 
     if writer.output_file is None:
         return None
@@ -96,7 +95,7 @@ def adopted(writer: Any, count: int, job_id: str | None, number: int) -> dict[st
 
     for path in paths:
         try:
-            record = json.loads(Path(str(path) + ".json").read_text())
+            record = read_json(Path(str(path) + ".json"), follow_links=True)
         except (OSError, ValueError):
             record = None
         if not ours(record) and path.exists():  # killed between the image and its sidecar

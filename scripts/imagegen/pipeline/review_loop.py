@@ -15,13 +15,13 @@ stopped. A blank image (one flat colour) counts as a reject and is not sent for 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BudgetError, ImageGenError, UsageError
 from ..fsutil import TEMP_PREFIX, unlink_quietly, write_json_atomic
+from ..localjson import read_json
 from ..progress import note
 from . import generate, loop_record, loop_rounds, rubric
 from . import review as reviewer
@@ -221,7 +221,7 @@ class Loop:
         for suffix in (".json", ".review.json"):
             beside = source.with_name(source.name + suffix)
             try:
-                record = json.loads(beside.read_text(encoding="utf-8"))
+                record = read_json(beside, follow_links=True)
                 if suffix == ".json" and isinstance(record.get("image"), dict):
                     record["image"] = {**record["image"], "file": target.name}
                 record["review_loop"] = {"chosen_round": chosen["round"], "loop_file": str(self.record_path)}
@@ -233,7 +233,7 @@ class Loop:
     def _ours(self, target: Path) -> bool:
         """Whether ``target`` is an image this job delivered before (its sidecar names the job)."""
         try:
-            record = json.loads(target.with_name(target.name + ".json").read_text(encoding="utf-8"))
+            record = read_json(target.with_name(target.name + ".json"), follow_links=True)
         except (OSError, ValueError):
             return False
         request = record.get("request") if isinstance(record, dict) else None
