@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import assert_one_json
 from tests.fake_api import chat_image_reply, images_reply, make_png
 
@@ -78,6 +80,17 @@ def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
 def test_a_model_retired_at_its_maker_says_so(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana"))
     assert any("discontinued gemini-2.5-flash-image" in w and "nanobanana-2" in w for w in doc["warnings"])
+
+
+@pytest.mark.parametrize("script, extra", [("generate.py", ()), ("enqueue_image_job.py", ("--out", "q/a.png")),
+                                           ("enqueue_variants.py", ("--count", "2"))])
+def test_a_dry_run_carries_the_warnings_a_real_run_would(run, fake, script, extra):
+    """The JSON an agent reads says what stderr says: the retired-model note, before anything is paid."""
+    doc = assert_one_json(result := run(script, "--prompt", PROMPT, "--model", "nanobanana", "--dry-run", *extra))
+    assert result.code == 0 and doc["dry_run"] is True and fake.requests == []
+    assert any("discontinued gemini-2.5-flash-image" in w for w in doc["warnings"]), doc
+    quiet = assert_one_json(run(script, "--prompt", PROMPT, "--model", "nanobanana-2", "--dry-run", *extra))
+    assert quiet["warnings"] == []
 
 
 def test_a_taken_sidecar_name_or_a_dangling_symlink_is_refused_before_paying(run, fake, workdir):

@@ -58,7 +58,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     enqueue.refuse_taken_outputs(jobs)  # every job checked before any is queued
     enqueue.notify_warnings([plan for _, plan in batch], args.quiet)
     if args.dry_run:
-        return enqueue.dry_run_document(dirs, request_id, jobs)
+        return enqueue.dry_run_document(dirs, request_id, jobs, [plan for _, plan in batch])
     queued = enqueue.enqueue_all(dirs, jobs, [args.variant_index if len(jobs) == 1 else None] * len(jobs))
     return {
         "status": "queued",

@@ -214,6 +214,7 @@ def dry_run(prepared: Prepared, writer: ImageWriter, paid: PaidRun) -> dict[str,
         "target_paths": [str(writer.planned_name(i, _extension(prepared.options))) for i in range(plan.count)],
         **plan.summary(),
         "budget": budget,
+        "warnings": [*plan.warnings, *paid.warnings],  # what a real run would report, as it would
     }
     if enhance_request is not None:
         result["enhance_request"] = enhance_request

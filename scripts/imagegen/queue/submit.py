@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .. import localjson
 from ..requests import GenerateRequest
@@ -173,21 +173,28 @@ def preview(job: dict[str, Any]) -> dict[str, Any]:
             "request": job["request"], **{k: job[k] for k in ("timeout", "retries", "via") if k in job}}
 
 
-def dry_run_document(dirs: QueueDirs, request_id: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+def dry_run_document(dirs: QueueDirs, request_id: str, jobs: list[dict[str, Any]],
+                     plans: Sequence[Any] = ()) -> dict[str, Any]:
+    """What enqueueing would do; ``plans``' warnings (each once) as the enqueued jobs would meet them."""
     previews = [preview(job) for job in jobs]
     return {
         "status": "dry_run", "dry_run": True, "request_id": request_id, "queue_dir": str(dirs.root),
         "would_queue": len(previews), "jobs": previews, "targets": [p["target"] for p in previews],
         "cost_estimate_usd": total_estimate(previews),
         "note": "dry run: nothing was queued, no worker was started, nothing was sent",
+        "warnings": plan_warnings(plans),
     }
+
+
+def plan_warnings(plans: Sequence[Any]) -> list[str]:
+    return list(dict.fromkeys(w for plan in plans for w in plan.warnings))
 
 
 def notify_warnings(plans: list[Any], quiet: bool) -> None:
     """The plans' warnings on stderr, each once however many jobs share it."""
     from ..pipeline.generate import notify_warnings as notify
 
-    notify(list(dict.fromkeys(w for plan in plans for w in plan.warnings)), quiet)
+    notify(plan_warnings(plans), quiet)
 
 
 def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
             for number, target in targets]
     enqueue.notify_warnings([plan], quiet)
     if dry_run:
-        return {**enqueue.dry_run_document(dirs, request_id, jobs), "manifest": str(manifest_path)}
+        return {**enqueue.dry_run_document(dirs, request_id, jobs, [plan]), "manifest": str(manifest_path)}
     batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
     queued = enqueue.enqueue_all(dirs, jobs, [number for number, _ in targets])
     variants = [{"index": number, "job_id": result["job_id"], "target": str(target),
