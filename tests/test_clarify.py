@@ -40,6 +40,14 @@ CORPUS = [
     ('A poster with the slogan "JUST BREATHE", no other text', "gpt-5-image", "2:3", {}, set()),
     ("A product photo of a sneaker on a transparent background", "gpt-5-image", "1:1",
      {"output_format": "png"}, set()),
+    # Negation: saying what not to draw is no request for text.
+    ("A minimalist fox illustration, flat vector, no text, no lettering", "gpt-5-image", "1:1", {}, set()),
+    ("A watercolor harbour at dawn without lettering or logos", "gpt-5-image", "1:1", {}, set()),
+    ("A product photo of a mug on a table, no logos and no words", "flux.2-pro", "1:1", {}, set()),
+    ("A vector badge for a cycling club, avoid any caption; plain shapes", "gpt-5-image", "1:1", {}, set()),
+    ("A bakery storefront, no people, with a sign that says Fresh Bread", "gpt-5-image", "1:1", {},
+     {"text_unquoted"}),
+    ("A concert poster without a border but with a bold headline", "gpt-5-image", "2:3", {}, {"text_unquoted"}),
     # The no-medium check is for FLUX rendering literally (upsampling off) only.
     ("A red fox in snow", "flux.2-pro", "1:1", {"upsampling": True}, set()),
     ("A red fox in snow", "nanobanana-2", "1:1", {}, set()),

@@ -128,6 +128,18 @@ NO_TEXT = Lazy(
     ("no", "without"),
 )
 
+# A negated phrase asks for nothing: "no text, no lettering", "without any words or logos". It runs
+# to the end of its clause, so "no text, with the headline ..." still asks for a headline.
+NEGATED = Lazy(
+    r"\b(?:no|not|nor|never|without|avoid(?:ing)?|free of|zero)\b[^.;,:!?()\n]*?(?=[.;,:!?()\n]|\bbut\b|\bexcept\b|$)",
+    ("no", "not", "nor", "never", "without", "avoid", "free of", "zero"),
+)
+
+
+def affirmed(text: str) -> str:
+    """``text`` with its negated phrases blanked out: what it asks for."""
+    return NEGATED.sub(" ", text)
+
 
 class Use(NamedTuple):
     """A use of an image whose aspect ratio is conventional.
@@ -199,8 +211,9 @@ def _generic_use(text: str, noun: str) -> bool:
 
 
 def text_requested(scan: Scan) -> bool:
-    """Does the prompt ask for words in the image?"""
-    if any(cue.search(scan.text) for cue in TEXT_CUES):
+    """Does the prompt ask for words in the image? ("no text" does not.)"""
+    text = affirmed(scan.text)
+    if any(cue.search(text) for cue in TEXT_CUES):
         return True
     position = 0
     while (index := scan.text.find(wording.QUOTE_MARK, position)) != -1:
@@ -234,7 +247,7 @@ def _vague_subject(scan: Scan) -> Finding:
 
 
 def _text_unquoted(scan: Scan) -> Finding:
-    if scan.quotes or not any(cue.search(scan.text) for cue in TEXT_CUES):
+    if scan.quotes or not any(cue.search(affirmed(scan.text)) for cue in TEXT_CUES):
         return None
     return ("the prompt asks for text in the image but gives no exact words in quotes; "
             "the model will invent or misspell them",
