@@ -362,3 +362,38 @@ def test_folders_are_walked_without_following_links(tmp_path):
     with pytest.raises(UsageError, match="cannot be opened safely"):
         baseline._open_beneath(str(tmp_path), "link", "photo.png", "link/photo.png")
     os.close(baseline._open_beneath(str(tmp_path), "real", "photo.png", "real/photo.png"))
+
+
+# -- the baseline's frame -------------------------------------------------------------------------
+
+def test_a_variation_keeps_the_baselines_frame(run, fake, workdir):
+    """An 84x48 banner is asked for at the nearest ratio the model takes, not the square default."""
+    (workdir / "banner.png").write_bytes(make_png(84, 48))
+    fake.default_image_scale = 1  # the documented 16:9 frame at 1K: no size warning to blur the check
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "banner.png", CONSENT))
+    assert doc["success"] and doc["aspect_ratio"] == "16:9" and doc["warnings"] == [], doc
+    (request,) = fake.requests_for("chat")
+    assert request.json["image_config"]["aspect_ratio"] == "16:9"
+    tall = workdir / "tall.png"
+    tall.write_bytes(make_png(48, 84))
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "tall.png", CONSENT, "--dry-run"))
+    assert doc["aspect_ratio"] == "9:16" and doc["request"]["body"]["image_config"]["aspect_ratio"] == "9:16"
+
+
+def test_an_asked_ratio_wins_over_the_baselines_frame(run, fake, workdir):
+    (workdir / "banner.png").write_bytes(make_png(84, 48))
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "banner.png", CONSENT,
+                              "--aspect-ratio", "1:1", "--dry-run"))
+    assert doc["aspect_ratio"] == "1:1" and doc["warnings"] == []
+
+
+def test_a_linked_baselines_frame_is_unknown_and_the_run_says_so(run, fake):
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", PUBLIC_URL, "--dry-run"))
+    assert doc["aspect_ratio"] == "1:1" and any("--aspect-ratio to keep its frame" in w for w in doc["warnings"])
+
+
+@pytest.mark.parametrize("size, ratios, expected", [
+    ((84, 48), ("1:1", "16:9", "4:3"), "16:9"), ((48, 84), ("1:1", "16:9", "9:16"), "9:16"),
+    ((100, 100), ("16:9", "1:1"), "1:1"), ((300, 100), ("1:1", "2:3", "3:2"), "3:2")])
+def test_nearest_ratio(size, ratios, expected):
+    assert baseline.nearest_ratio(*size, ratios) == expected

@@ -7,7 +7,6 @@ OpenAI mask edits live in ``pipeline.mask_edit``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..images import files as images
@@ -63,12 +62,10 @@ def parent_record(image: images.InputImage) -> dict[str, Any]:
 
 
 def closest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
-    """The aspect ratio in ``ratios`` nearest to width:height (compared on a log scale)."""
-    def distance(ratio: str) -> float:
-        across, down = (float(part) for part in ratio.split(":"))
-        return abs(math.log((width / height) / (across / down)))
+    """The aspect ratio in ``ratios`` nearest to width:height."""
+    from ..prompt.baseline import nearest_ratio
 
-    return min(ratios, key=distance)
+    return nearest_ratio(width, height, ratios)
 
 
 def as_generation(request: EditRequest) -> GenerateRequest:

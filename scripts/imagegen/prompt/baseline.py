@@ -12,6 +12,7 @@ otherwise internal: every address the name resolves to is checked.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -52,6 +53,12 @@ class Baseline:
         """What goes into the request's image_url: a data URL for a file, the link for a URL."""
         return self.url if self.url is not None else self.image.data_url()  # type: ignore[union-attr]
 
+    def frame(self) -> tuple[int, int] | None:
+        """The baseline's width and height, when known (a link's are not)."""
+        if self.image is None or not self.image.width or not self.image.height:
+            return None
+        return self.image.width, self.image.height
+
     def record(self) -> dict[str, Any]:
         if self.image is None:
             return {"url": self.url, "source_kind": self.source_kind}
@@ -59,6 +66,16 @@ class Baseline:
         return {"path": str(image.path), "sha256": image.sha256, "format": image.format,
                 "width": image.width, "height": image.height, "bytes": len(image.data),
                 "source_kind": self.source_kind}
+
+
+def nearest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
+    """The aspect ratio in ``ratios`` nearest to width:height (compared on a log scale, so 2:1 and 1:2
+    are as far from 1:1)."""
+    def distance(ratio: str) -> float:
+        across, down = (float(part) for part in ratio.split(":"))
+        return abs(math.log((width / height) / (across / down)))
+
+    return min(ratios, key=distance)
 
 
 def is_url(text: str) -> bool:

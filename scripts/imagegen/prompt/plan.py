@@ -168,11 +168,27 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     _resolve_system_message(plan, request.system_prompt)
     _resolve_upsampling(plan, request.prompt_upsampling)
     _load_images(plan, request)
+    if plan.baseline is not None and not request.aspect_ratio and not defaults.get("aspect_ratio"):
+        _keep_baseline_frame(plan)
     steering.apply_rails(plan, request)
     plan.instructions += [line for line in request.instructions if line]
     steering.check_prompt(plan, request)
     compose_prompt(plan)
     return plan
+
+
+def _keep_baseline_frame(plan: GenerationPlan) -> None:
+    """A variation or edit of a baseline asks for the ratio the model takes nearest the baseline's,
+    so an 84x48 banner is not redrawn square; a link's size is unknown, and the run says so."""
+    assert plan.baseline is not None
+    frame = plan.baseline.frame()
+    if frame is None:
+        plan.warnings.append(f"the baseline's size is not known here; asking for {plan.aspect_ratio} "
+                             "(pass --aspect-ratio to keep its frame)")
+        return
+    from .baseline import nearest_ratio
+
+    plan.aspect_ratio = nearest_ratio(*frame, plan.spec.ratios)
 
 
 def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback: str,
