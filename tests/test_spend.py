@@ -106,3 +106,25 @@ def test_parse_day_forms(monkeypatch):
     assert spendreport.parse_day("2026-01-02T23:00:00") == date(2026, 1, 2)
     with pytest.raises(UsageError):
         spendreport.parse_day("0d")
+
+
+def test_a_batchs_bookkeeping_lines_are_not_calls_and_scripts_get_a_table(run, env):
+    """A job handed to a batch writes ``batch_submitted`` and, when collected, the call itself; a cancelled
+    batch's job writes ``batch_cancelled``: one call made, and two lines that are not calls."""
+    batch = {"script": "run_image_queue.py", "model": "google/gemini-3.1-flash-image-preview", "request_id": "b-1"}
+    seed_ledger(
+        ledger_file(env),
+        {**spent_entry(0.0, **batch), "cost_usd": None, "estimate_usd": 0.02, "outcome": "batch_submitted"},
+        {**spent_entry(0.02, **batch), "images": 1},
+        {**spent_entry(0.0, **batch), "cost_usd": None, "estimate_usd": 0.02, "outcome": "batch_submitted"},
+        {**spent_entry(0.0, **batch), "cost_usd": None, "estimate_usd": 0.02, "outcome": "batch_cancelled"},
+        spent_entry(0.04, images=1),
+    )
+    doc = assert_one_json(run("spend.py"))
+    assert doc["calls"] == 2 and doc["cost_usd"] == 0.06, doc
+    assert doc["outcomes"] == {"batch_cancelled": 1, "batch_submitted": 2, "success": 2}
+    scripts = {row["script"]: row for row in doc["by_script"]}
+    assert scripts["run_image_queue.py"]["calls"] == 1 and scripts["generate.py"]["calls"] == 1
+    assert {row["request_id"]: row["calls"] for row in doc["by_request_id"]} == {"b-1": 1, None: 1}
+    table = run("spend.py", "--table").stdout
+    assert "SCRIPT" in table and "run_image_queue.py" in table and "2 calls" in table

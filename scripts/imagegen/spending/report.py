@@ -11,6 +11,9 @@ from ..costs import plausible_cost
 from ..errors import UsageError
 
 _DAYS = re.compile(r"^(\d{1,4})d$")
+# Ledger lines that record a batch's bookkeeping, not a call that made (or tried to make) an image:
+# a job handed to a batch (its result comes as a line of its own) and a job its batch never answered.
+NOT_CALLS = frozenset({"batch_submitted", "batch_cancelled", "batch_expired", "batch_failed", "batch_unanswered"})
 
 
 def parse_day(text: str, *, flag: str = "--since") -> date:
@@ -35,9 +38,14 @@ def parse_day(text: str, *, flag: str = "--since") -> date:
                          details="use YYYY-MM-DD, today, yesterday or Nd (e.g. 7d for the last seven days)") from None
 
 
+def is_call(entry: dict[str, Any]) -> bool:
+    """Whether a ledger line is a call to count (not a batch's bookkeeping)."""
+    return entry.get("outcome") not in NOT_CALLS
+
+
 def _bucket(table: dict[Any, dict[str, Any]], key: Any, label: str, entry: dict[str, Any], cost: float) -> None:
     row = table.setdefault(key, {label: key, "calls": 0, "images": 0, "cost_usd": 0.0, "estimated_calls": 0})
-    row["calls"] += 1
+    row["calls"] += is_call(entry)
     images = entry.get("images")
     row["images"] += images if isinstance(images, int) and not isinstance(images, bool) else 0
     row["cost_usd"] += cost
@@ -74,7 +82,7 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
         if request_id is not None and entry.get("request_id") != request_id:
             continue
         cost = ledger.charged(entry)
-        calls += 1
+        calls += is_call(entry)
         total += cost
         reported_cost = plausible_cost(entry.get("cost_usd"))
         if reported_cost is not None:
@@ -131,6 +139,7 @@ def table(report: dict[str, Any]) -> str:
     lines = [f"Spending from {period}: {report['calls']} calls, ${report['cost_usd']:.4f}", ""]
     lines += _section("day", "day", report["by_day"])
     lines += _section("model", "model", report["by_model"])
+    lines += _section("script", "script", report["by_script"])
     lines += _section("request id", "request_id", report["by_request_id"])
     today = report["today"]
     budget = today["daily_budget_usd"]
