@@ -253,6 +253,19 @@ def test_cancel_stops_the_batch_at_the_provider_and_files_the_jobs(run, fake, wo
     assert fake.openai_batches.creates == 1
 
 
+def test_cancel_of_a_finished_request_says_nothing_was_cancelled(run, fake, workdir):
+    enqueue(run, count=1)
+    drain(run)
+    fake.gemini_batches.finish()
+    drain(run)
+    assert queue(workdir, "results") == ["shots--0001"]
+    answer = assert_one_json(run("queue_status.py", "--cancel", "shots"))
+    assert_valid(answer, "queue_status.cancel")
+    assert answer["status"] == "nothing_to_cancel" and answer["jobs_cancelled"] == [] and answer["batches"] == []
+    assert "every job has finished" in answer["note"] and fake.requests_for("gemini_batch_cancel") == []
+    assert queue(workdir, "results") == ["shots--0001"]
+
+
 def test_cancel_of_an_unknown_request_names_the_known_ones(run, workdir):
     enqueue(run, count=1)
     result = run("queue_status.py", "--cancel", "nope")

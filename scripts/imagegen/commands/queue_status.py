@@ -48,8 +48,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext, stop: Any = Non
 
         check_request_id(args.cancel)
         view.require_request(dirs, args.cancel)
-        return {**cancel_request(dirs, args.cancel, BatchOptions()), "status": "cancelled",
-                "summary": status.request_summary(dirs, args.cancel)}
+        return cancelled(cancel_request(dirs, args.cancel, BatchOptions()), status.request_summary(dirs, args.cancel))
     if args.request_id:
         check_request_id(args.request_id)
         view.require_request(dirs, args.request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if args.wait else 0.0)
@@ -59,6 +58,16 @@ def handle(args: argparse.Namespace, context: runner.RunContext, stop: Any = Non
     if args.wait:
         raise UsageError("--wait needs --request-id")
     return status.queue_summary(dirs, args.max_background_workers)
+
+
+def cancelled(outcome: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """The --cancel document: ``cancelled`` only when a batch or a job was stopped, else says why not."""
+    if outcome["batches"] or outcome["jobs_cancelled"]:
+        return {**outcome, "status": "cancelled", "summary": summary}
+    why = "every job has finished" if summary["done"] else "its jobs are running or already finished"
+    return {**outcome, "status": "nothing_to_cancel", "summary": summary,
+            "note": f"nothing was cancelled: request {outcome['request_id']} has no pending job and no batch "
+                    f"in flight ({why})"}
 
 
 def main(argv: list[str] | None = None) -> int:
