@@ -58,6 +58,9 @@ def test_refresh_works_where_discovery_is_missing(run, fake):
     fake.enqueue("image_models", error_reply(404, "Not found"))
     doc = refresh(run)
     assert doc["capabilities"].startswith("not available")
+    # the catalogue still lists the model (from /models): it is not "not in the live catalogue"
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "gpt-5-image"))
+    assert result.code == 0 and not [w for w in doc["warnings"] if "live catalogue" in w], doc["warnings"]
 
 
 def test_preflight_warns_when_a_configured_default_is_not_served(run, fake):

@@ -139,7 +139,8 @@ def check_parameters(plan: plans.GenerationPlan, options: ImagesOptions | None) 
 
     parameters = catalogue.supported_parameters(plan.spec.id)
     if parameters is None:
-        if catalogue.fresh() is not None:
+        live = catalogue.fresh()  # a model it lists without parameters (discovery was down) is still listed
+        if live is not None and plan.spec.id not in live.models:
             plan.warnings.append(f"{plan.spec.id} is not in the live catalogue: its parameters were not checked")
         return
     from ..providers.openrouter_images import RESOLUTIONS
