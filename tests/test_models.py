@@ -79,6 +79,18 @@ def test_unknown_alias_is_a_usage_error(run):
     result = run("models.py", "--alias", "banana")
     doc = assert_one_json(result)
     assert result.code == 2 and doc["error_kind"] == "unknown_model" and "banana" in doc["error"]
+    doc = assert_one_json(run("models.py", "--alias", "zebra"))
+    assert doc["error_kind"] == "unknown_model" and "did you mean" not in doc["details"]
+
+
+@pytest.mark.parametrize("typed, meant", [("nanobannana", "nanobanana"), ("NanoBanana-Pr", "nanobanana-pro"),
+                                          ("flux2-pro", "flux.2-pro"), ("gpt-5-imag", "gpt-5-image")])
+def test_a_mistyped_model_gets_a_did_you_mean(run, fake, typed, meant):
+    """As a mistyped flag does: the near alias is named in the fix, and nothing is sent."""
+    doc = assert_one_json(result := run("generate.py", "--prompt", "A red fox in snow", "--model", typed))
+    assert result.code == 2 and doc["error_kind"] == "unknown_model"
+    assert doc["details"].startswith(f"did you mean {meant}? "), doc["details"]
+    assert fake.requests == []
 
 
 def test_refresh_caches_live_prices_and_offers_new_models(run, fake, env):

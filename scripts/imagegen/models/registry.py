@@ -144,10 +144,18 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
         return _live(_assumed(name))
     raise UsageError(
         f"unknown model {name!r}",
-        details="use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such as vendor/model "
-                "(models.py lists them)",
+        details=did_you_mean(name) + "use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such "
+                "as vendor/model (models.py lists them)",
         kind="unknown_model",
     )
+
+
+def did_you_mean(name: str) -> str:
+    """``"did you mean nanobanana? "`` for a near miss of an alias (as a mistyped flag gets), else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), aliases(), n=1, cutoff=0.75)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def _live(spec: ModelSpec) -> ModelSpec:
