@@ -83,3 +83,21 @@ def test_committed_cli_reference_matches_every_scripts_help():
     for name in reference.scripts():
         if reference.help_text(name) is not None:
             assert f"## {name}.py\n" in committed
+
+
+def test_performance_figures_say_how_they_were_measured():
+    """The figures can be reproduced: the machine, its load and the commands, which bench/run.py takes."""
+    import shlex
+    import subprocess
+    import sys
+
+    text = (ROOT / "references" / "performance.md").read_text()
+    section = text.split("**How these were measured", 1)[1].split("\n\n", 1)[0]
+    for needed in ("Machine:", "Load:", "Command:", "vCPU", "CPython"):
+        assert needed in section, f"references/performance.md does not say {needed}"
+    commands = re.findall(r"`(python3 bench/run\.py[^`]*)`", section)
+    assert commands, "references/performance.md names no bench/run.py command"
+    for command in commands:  # each command's flags parse (--help after them stops before any measuring)
+        done = subprocess.run([sys.executable, *shlex.split(command)[1:], "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (command, done.stderr)
