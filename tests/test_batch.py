@@ -409,8 +409,13 @@ def test_a_job_file_marked_for_a_batch_on_openrouter_is_refused_not_sent(run, fa
 
 def test_without_the_providers_key_the_jobs_wait_and_nothing_is_sent(run, fake, workdir):
     enqueue(run, count=1)
-    result = drain(run, env_extra={"GEMINI_API_KEY": None})
+    done = run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0", env_extra={"GEMINI_API_KEY": None})
+    result = assert_one_json(done)
+    assert_valid(result, "run_image_queue.success")
     assert any("GEMINI_API_KEY" in e for e in result["batches"]["errors"])
+    # the run fails (exit 2, one line on stderr) so that cron mails the fix; the job only waits
+    assert done.code == 2 and result["error_kind"] == "missing_key" and "GEMINI_API_KEY" in done.stderr
+    assert result["missing_key"]["jobs_waiting"] == ["shots--0001"]
     job = json.loads((workdir / QUEUE / "pending" / "shots--0001.json").read_text())
     assert job["attempts"] == 0 and job["not_before"] > time.time()
     assert fake.requests == [] and list((workdir / QUEUE / "batches").glob("*.json")) == []

@@ -65,7 +65,8 @@ def api_key(provider: str) -> str:
     name = key_variable(provider)
     if name is None:
         names = " or ".join(KEY_VARS[provider])
-        raise ConfigError(f"{names} is not set", details=KEY_HINTS[provider], kind="missing_key")
+        raise ConfigError(f"{names} is not set", details=KEY_HINTS[provider], kind="missing_key",
+                          extra={"provider": provider})
     return os.environ[name].strip()
 
 

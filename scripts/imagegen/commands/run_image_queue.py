@@ -7,10 +7,11 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from .. import validate
+from .. import progress, validate
 from ..cli import flags as cli
 from ..cli import runner
 from ..cli.logfile import LogFile
+from ..errors import EXIT_OK, EXIT_USAGE
 from ..cli import queue_flags
 from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import DrainOptions, drain
@@ -45,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="recorded in each result: who started this drain (default foreground)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--log-file", type=Path, metavar="FILE",
-                        help="append the progress lines and the JSON summary (one line) to FILE instead of "
-                             "stderr and stdout, creating its folders: for cron")
+                        help="append the progress lines and the JSON summary (one line; an idle run: one short "
+                             "line) to FILE instead of stderr and stdout, creating its folders: for cron. Over 1 MB "
+                             "it is rotated to FILE.1 (FILE.2, FILE.3 kept)")
     return parser
 
 
@@ -65,9 +67,50 @@ def handle(args: argparse.Namespace, context: runner.RunContext, log: LogFile | 
         max_jobs=args.max_jobs, request_id=args.request_id, job_timeout=args.job_timeout, retries=args.retries,
         idle_exit=args.idle_exit_sec, handoff_mode=args.handoff_mode, quiet=args.quiet,
     )
-    return {"queue_dir": str(options.queue_dir.root), **drain(options)}
+    result = {"queue_dir": str(options.queue_dir.root), **drain(options)}
+    waiting = result.get("missing_key")
+    if waiting:  # the jobs wait in pending/; the run fails so that cron mails the fix
+        result.update(error=f"{waiting['error']}: {len(waiting['jobs_waiting'])} job(s) wait in pending/ for it",
+                      error_kind="missing_key", retryable=False, details=waiting["details"],
+                      generation_time_ms=result.get("elapsed_ms"))
+    return result
+
+
+def exit_code(document: dict[str, Any]) -> int:
+    return EXIT_USAGE if document.get("missing_key") else EXIT_OK
+
+
+def idle(document: dict[str, Any]) -> bool:
+    """A drain that found nothing to do (or no free slot) and did nothing."""
+    if document.get("status") == "no_free_slot":
+        return True
+    busy = ("done", "failed", "deferred", "corrupt", "recovered", "errors", "missing_key")
+    batches = document.get("batches") or {}
+    return not any(document.get(key) for key in busy) and not any(
+        value for key, value in batches.items() if key != "skipped")
+
+
+def idle_line(document: dict[str, Any]) -> str:
+    from ..fsutil import now_iso
+
+    if document.get("status") == "no_free_slot":
+        return f"{now_iso()} idle: all {document.get('slots')} worker slots are busy"
+    counts = document.get("remaining") or {}
+    shown = ", ".join(f"{counts[state]} {state}" for state in ("pending", "running", "submitted") if counts.get(state))
+    return f"{now_iso()} idle: nothing to run" + (f" ({shown})" if shown else "")
 
 
 def main(argv: list[str] | None = None) -> int:
+    outcome: dict[str, Any] = {}
+
+    def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
+        outcome.update(document)
+        return idle_line(document) if log.active and idle(document) else None  # a minute's log line, not a document
+
+    parser = build_parser()
     with LogFile() as log:
-        return runner.run_cli(build_parser(), functools.partial(handle, log=log), argv, log=log)
+        code = runner.run_cli(parser, functools.partial(handle, log=log), argv, log=log, exit_code=exit_code,
+                              render=render)
+    if outcome.get("missing_key"):  # after the log file let go of stderr: cron mails this line
+        progress.line(f"{parser.prog}: {outcome['error']}; {outcome['details']}")
+    return code

@@ -74,6 +74,7 @@ class BatchPhase:
                                         "errors": []}
         self.jobs: list[dict[str, Any]] = []  # one entry per job filed, as the drain reports them
         self._client: HttpClient | None = None
+        self.missing_key: tuple[ImageGenError, list[str]] | None = None  # no key for a provider, and who waits
 
     # -- the phase ---------------------------------------------------------------------------
     def run(self, *, poll: bool = True) -> dict[str, Any]:
@@ -153,6 +154,7 @@ class BatchPhase:
 
                 config.api_key(provider)  # no key: nothing moves, the jobs wait for one
             except ImageGenError as error:
+                self.missing_key = (error, [member.job["job_id"] for member in members])
                 for member in members:
                     self._release({"reservation": member.reservation})
                     self._requeue(member.job, RUNNING, f"{error.kind}: {error.message}", count_attempt=False,

@@ -7,6 +7,10 @@ Spending limits: a job the daily budget refuses goes back to pending/ with ``def
 ``not_before`` = the budget's reset (local midnight), and runs earlier only if the budget is raised;
 a job whose estimate exceeds its own --max-cost can never run and fails at once (``budget``).
 Neither costs an attempt, and a worker with nothing else to run leaves instead of waiting.
+
+A job whose provider's key is not set waits in pending/ too (``deferred_limit: missing_key``), as
+batch jobs do, and runs as soon as a worker finds the key; the drain reports it (``missing_key``)
+so the run can fail loudly enough for cron to mail the fix.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ RESCAN_INTERVAL = 0.5
 RECOVERY_INTERVAL = 15.0
 MAX_RATE_LIMIT_DEFERRALS = 50
 BUDGET_RETRY_SEC = 600.0  # when a daily-budget refusal does not say when the budget resets
-DEFERRAL_KEYS = ("not_before", "deferred_until", "deferred_reason", "deferred_limit", "deferred_estimate_usd")
+KEY_RETRY_SEC = 300.0  # a job without its provider's key: sooner if a worker finds the key set
+DEFERRAL_KEYS = ("not_before", "deferred_until", "deferred_reason", "deferred_limit", "deferred_estimate_usd",
+                 "deferred_provider")
 WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
 REFUSED_KINDS = ("corrupt_job", "outside_roots")  # failed without being run: counted as "corrupt"
 
@@ -66,6 +72,8 @@ class DrainStats:
     recovered: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    missing_key: ImageGenError | None = None  # the last job (or batch) that found no key for its provider
+    waiting_for_key: set[str] = field(default_factory=set)  # the jobs that did
 
 
 class Drainer:
@@ -138,6 +146,8 @@ class Drainer:
         if not_before <= time.time():
             return True
         if job.get("deferred_limit") == "daily_budget" and self._budget_reopened(job.get("deferred_estimate_usd")):
+            return True
+        if job.get("deferred_limit") == "missing_key" and config.key_variable(str(job.get("deferred_provider"))):
             return True
         self.next_wakeup = min(self.next_wakeup, not_before)
         return False
@@ -218,7 +228,10 @@ class Drainer:
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
-                self._failed_attempt(job, error)
+                if error.kind == "missing_key":
+                    self._wait_for_key(job, error)
+                else:
+                    self._failed_attempt(job, error)
             except OSError as error:  # the job's own paths (a name too long, a folder in the way)
                 self._failed_attempt(job, runner.path_failure(error))
             except Exception as error:  # a bug must not kill the other threads' jobs
@@ -287,6 +300,20 @@ class Drainer:
         with self.lock:
             self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
                                     "deferred_until": job["deferred_until"]})
+
+    def _wait_for_key(self, job: dict[str, Any], error: ImageGenError) -> None:
+        """No key for the job's provider: nothing was sent; back to pending/ for a worker that has one."""
+        job["deferred_limit"] = "missing_key"
+        job["deferred_provider"] = error.extra.get("provider")
+        self._defer(job, error, time.time() + KEY_RETRY_SEC)
+        self.key_missing(error, [job["job_id"]])
+        with self.lock:
+            self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind})
+
+    def key_missing(self, error: ImageGenError, job_ids: list[str]) -> None:
+        with self.lock:
+            self.stats.missing_key = error
+            self.stats.waiting_for_key.update(job_ids)
 
     def _fail(self, job: dict[str, Any], error: ImageGenError) -> None:
         job.update(error=error.message, error_kind=error.kind, details=error.details,
@@ -396,7 +423,17 @@ class Drainer:
             "handoff_mode": self.options.handoff_mode,
             **({"batches": self.batches} if self.batches else {}),
             **({"errors": self.stats.errors} if self.stats.errors else {}),
+            **self._missing_key(),
         }
+
+    def _missing_key(self) -> dict[str, Any]:
+        """The drain's ``missing_key`` report: what is not set, how to set it, which jobs wait for it."""
+        error = self.stats.missing_key
+        if error is None:
+            return {}
+        return {"missing_key": {"error": error.message, "details": error.details,
+                                "provider": error.extra.get("provider"),
+                                "jobs_waiting": sorted(self.stats.waiting_for_key)}}
 
     def _batch_phase(self, poll: bool = True) -> None:
         """Submit, poll and collect the jobs queued for providers' batch engines (see batch_drain)."""
@@ -411,6 +448,8 @@ class Drainer:
             summary = phase.run(poll=poll)
         except OSError as error:
             summary = {"errors": [f"the queue's batches could not be written ({error.strerror or error})"]}
+        if phase.missing_key is not None:
+            self.key_missing(phase.missing_key[0], phase.missing_key[1])
         with self.lock:
             for key, value in summary.items():
                 if isinstance(value, list):
