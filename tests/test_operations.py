@@ -82,3 +82,39 @@ def test_the_log_file_rotates_by_size_keeping_a_few(run, fake, workdir):
     small.write_text("a line\n")
     logfile.rotate(small)
     assert small.read_text() == "a line\n" and not (workdir / "small.log.1").exists()
+
+
+# -- queue names across requests -------------------------------------------------------------------
+
+def test_two_requests_without_a_prefix_never_share_names(run, fake, workdir):
+    """The second request is not refused as output_exists: each request's names are its own."""
+    first = assert_one_json(run("enqueue_variants.py", "--prompt", "A minimalist snow crab logo", "--count", "2",
+                                "--quiet"))
+    second = assert_one_json(result := run("enqueue_variants.py", "--prompt", "A minimalist snow crab logo",
+                                           "--count", "3", "--quiet"))
+    assert result.code == 0, second
+    assert not set(first["targets"]) & set(second["targets"])
+    for doc in (first, second):
+        tag = doc["request_id"].rsplit("-", 1)[1]
+        assert all(Path(t).name.startswith(f"minimalist-snow-crab-logo-{tag}-") for t in doc["targets"]), doc
+    named = assert_one_json(run("queue_and_return.py", "--prompt", "A fox", "--count", "2", "--request-id",
+                                "chat-77", "--dry-run"))
+    assert [Path(t).name for t in named["targets"]] == ["chat-77-01.png", "chat-77-02.png"]
+    again = assert_one_json(run("enqueue_variants.py", "--prompt", "A fox", "--count", "2", "--request-id",
+                                "chat-77", "--quiet"))
+    assert [Path(t).name for t in again["targets"]] == ["chat-77-01.png", "chat-77-02.png"]
+    assert Path(again["manifest"]).name == "chat-77-manifest.json"
+
+
+@pytest.mark.parametrize("prompt, request_id, expected", [
+    ("A minimalist snow crab logo", "req-20261206-085446-5d00e5", "minimalist-snow-crab-logo-5d00e5"),
+    ("The fox", "req-20261206-085446-00aa11", "fox-00aa11"),
+    ("雪の中の狐", "req-20261206-085446-00aa11", "image-00aa11"),
+    ("A fox", "discord-1234", "discord-1234"),
+    ("A fox", "<chat> 7", "chat-7"),
+    ("A fox", "((", "request"),
+])
+def test_default_prefix(prompt, request_id, expected):
+    from imagegen.queue.variants import default_prefix
+
+    assert default_prefix(prompt, request_id) == expected

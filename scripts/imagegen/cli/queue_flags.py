@@ -223,7 +223,8 @@ def add_variant_args(parser: argparse.ArgumentParser, default_count: int = 4) ->
                        help="queue only the first N of --count (a controlled subset)")
     group.add_argument("--out-dir", type=Path, default=Path("./generated"),
                        help="folder for the variants (default ./generated)")
-    group.add_argument("--prefix", default="variant", help="file names <prefix>-NN.png (default variant)")
+    group.add_argument("--prefix", help="file names <prefix>-NN.png (default: the --request-id, else the prompt's "
+                                         "first words and a tag of this request, so requests never share names)")
     group.add_argument("--request-id", help="groups the jobs; re-running with the same id returns the same jobs")
     add_queue_dir_arg(group)
     drop_flags(parser, "output_dir", "output_file")  # the variants' names come from --out-dir and --prefix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -18,7 +19,7 @@ class VariantBatch(NamedTuple):
 
     queue_dir: Path
     out_dir: Path
-    prefix: str = "variant"
+    prefix: str | None = None  # None: one made from the request (default_prefix)
     count: int = 4
     start_index: int = 1
     max_jobs: int | None = None
@@ -27,6 +28,28 @@ class VariantBatch(NamedTuple):
         out_dir = self.out_dir.expanduser().resolve()
         count = self.count if self.max_jobs is None else min(self.count, self.max_jobs)
         return [(n, out_dir / f"{self.prefix}-{n:02d}.png") for n in range(self.start_index, self.start_index + count)]
+
+
+GENERATED_ID = re.compile(r"^req-\d{8}-\d{6}-([0-9a-f]+)$")  # an id made for a request that gave none
+SKIPPED_WORDS = frozenset("a an the of with and in on for to at by some".split())
+PREFIX_WORDS = 4
+PREFIX_CHARS = 40
+
+
+def default_prefix(prompt: str, request_id: str) -> str:
+    """The names of a batch given no --prefix, never the same for two requests: the caller's own
+    request id (re-running it names the same files), else the prompt's first words and the tail of
+    the id made for this request (``snow-crab-logo-5d00e5``)."""
+    generated = GENERATED_ID.match(request_id)
+    if not generated:
+        return _slug(request_id) or "request"
+    words = [w for w in re.findall(r"[a-z0-9]+", prompt.lower(), re.ASCII) if w not in SKIPPED_WORDS]
+    head = _slug("-".join(words[:PREFIX_WORDS])) or "image"
+    return f"{head}-{generated[1]}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:PREFIX_CHARS].strip("-.")
 
 
 def _check_prefix(prefix: str) -> None:
@@ -54,11 +77,13 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
                   quiet: bool = True) -> dict[str, Any]:
     """Validate once, then queue one job per variant and write the manifest (with ``dry_run``, only
     say what would be queued and written)."""
-    _check_prefix(batch.prefix)
+    prefix = batch.prefix or default_prefix(request.prompt, request_id)
+    _check_prefix(prefix)
+    batch = batch._replace(prefix=prefix)
     plan = enqueue.validate(request, show_hints=show_hints, via=(settings or {}).get("via"))
     dirs = QueueDirs.at(batch.queue_dir)
     targets = batch.targets()
-    manifest_path = batch.out_dir.expanduser().resolve() / f"{batch.prefix}-manifest.json"
+    manifest_path = batch.out_dir.expanduser().resolve() / f"{prefix}-manifest.json"
     for _, target in targets:  # an earlier batch's images are not ours to overwrite unless asked
         enqueue.refuse_taken_output(target, request_id, request.overwrite,
                                     fix="or choose another --prefix or --start-index")
