@@ -118,3 +118,40 @@ def test_default_prefix(prompt, request_id, expected):
     from imagegen.queue.variants import default_prefix
 
     assert default_prefix(prompt, request_id) == expected
+
+
+# -- queue_status.py per job --------------------------------------------------------------------------
+
+def test_queue_status_shows_each_jobs_model_cost_warnings_and_image(run, fake, workdir):
+    run("enqueue_variants.py", "--prompt", PROMPT, "--count", "2", "--request-id", "r-7", "--quiet",
+        "--model", "nanobanana")  # a retired model: its note is a warning of the run
+    waiting = assert_one_json(run("queue_status.py", "--request-id", "r-7"))
+    assert all(job["model"] == "google/gemini-2.5-flash-image" and job["cost_estimate_usd"] > 0
+               for job in waiting["jobs"]), waiting["jobs"]
+    run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet")
+    doc = assert_one_json(run("queue_status.py", "--request-id", "r-7"))
+    assert_valid(doc, "queue_status.request")
+    for job in doc["jobs"]:
+        assert job["state"] == "results" and job["model"] == "google/gemini-2.5-flash-image"
+        assert job["cost_usd"] == pytest.approx(0.04)
+        assert any("discontinued" in w for w in job["warnings"])
+        image = job["image"]
+        assert image["width"] > 0 and image["height"] > 0 and image["format"] == "png"
+        assert image["bytes"] == Path(job["paths"][0]).stat().st_size
+        assert json.loads(Path(job["sidecar"]).read_text())["image"]["bytes"] == image["bytes"]
+
+
+def test_queue_status_reads_a_recorded_result_as_hostile(run, fake, workdir):
+    run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "out/a.png", "--request-id", "r-8", "--quiet")
+    run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet")
+    (path,) = (workdir / QUEUE / "results").glob("*.json")
+    job = json.loads(path.read_text())
+    job["result"].update(model=["x"], cost_usd=1e9, warnings=["w" * 5000, 7],
+                         width=True, height=-3, path="/dev/null", sidecar=5)
+    path.write_text(json.dumps(job))
+    doc = assert_one_json(result := run("queue_status.py", "--request-id", "r-8"))
+    assert result.code == 0, doc
+    (shown,) = doc["jobs"]
+    assert shown["model"] is None and shown["cost_usd"] is None and shown["sidecar"] is None
+    assert [len(w) for w in shown["warnings"]] == [300]
+    assert shown["image"] == {"width": None, "height": None, "format": "png", "bytes": None}

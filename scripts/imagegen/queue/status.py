@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from ..contract import shorten
+from ..costs import plausible_cost
 from ..errors import ImageGenError
 from . import leases, store
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
@@ -34,6 +36,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         if job:
             entry["target"] = job.get("output") or output_dir_of(job)
             entry["attempts"] = job.get("attempts", 0)
+            entry.update(outcome(job, state))
             if job.get("deferred_reason") and state == PENDING:
                 entry["deferred_reason"] = job["deferred_reason"]
                 entry["deferred_until"] = job.get("deferred_until")
@@ -68,6 +71,46 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         **({"batches": list(batches.values())} if batches else {}),
         "jobs": jobs,
     }
+
+
+MAX_WARNINGS_SHOWN = 20
+
+
+def outcome(job: dict[str, Any], state: str) -> dict[str, Any]:
+    """What a job made, as an agent reports it: the model, the cost (the estimate until it is done),
+    the warnings and the image's size, from the result its run recorded (read as hostile input)."""
+    result = job.get("result") if isinstance(job.get("result"), dict) else {}
+    model = result.get("model") if state == DONE else job.get("model")
+    shown: dict[str, Any] = {"model": model if isinstance(model, str) else None}
+    if state != DONE:
+        shown["cost_estimate_usd"] = plausible_cost(job.get("cost_estimate_usd"))
+        return shown
+    warnings = result.get("warnings") if isinstance(result.get("warnings"), list) else []
+    shown["cost_usd"] = plausible_cost(result.get("cost_usd"))
+    shown["warnings"] = [shorten(w, 300) for w in warnings if isinstance(w, str)][:MAX_WARNINGS_SHOWN]
+    shown["image"] = {"width": _count(result.get("width")), "height": _count(result.get("height")),
+                      "format": result.get("format") if isinstance(result.get("format"), str) else None,
+                      "bytes": _file_size(result.get("path"))}
+    shown["sidecar"] = result.get("sidecar") if isinstance(result.get("sidecar"), str) else None
+    return shown
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _file_size(path: Any) -> int | None:
+    """The saved image's size on disk now (None when it is gone or the path is not one)."""
+    import os
+    import stat
+
+    if not isinstance(path, str) or not path or "\x00" in path:
+        return None
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, Any]]) -> str | None:
