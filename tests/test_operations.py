@@ -155,3 +155,113 @@ def test_queue_status_reads_a_recorded_result_as_hostile(run, fake, workdir):
     assert shown["model"] is None and shown["cost_usd"] is None and shown["sidecar"] is None
     assert [len(w) for w in shown["warnings"]] == [300]
     assert shown["image"] == {"width": None, "height": None, "format": "png", "bytes": None}
+
+
+# -- a person at a terminal -----------------------------------------------------------------------
+
+def on_a_terminal(script: str, args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """Run a script with stderr on a pseudo-terminal (a person watching) and stdout on a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import SCRIPTS
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=follower, stdin=subprocess.DEVNULL, timeout=60)
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    return done.returncode, done.stdout.decode(), b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.subprocess
+def test_at_a_terminal_the_run_ends_with_one_human_line(env, fake, workdir):
+    code, stdout, stderr = on_a_terminal("generate.py", ["--prompt", PROMPT, "--out", "fox.png"], env, workdir)
+    document = json.loads(stdout)  # stdout stays one JSON document
+    assert code == 0 and document["success"]
+    from imagegen.cli.summary import _size
+
+    last = stderr.strip().splitlines()[-1].split("\x1b[K")[-1]  # after the live ticker cleared its line
+    count = len(document["warnings"])
+    shown = f"{document['width']}x{document['height']}, {_size((workdir / 'fox.png').stat().st_size)}"
+    assert last.startswith(f"image-gen: saved fox.png ({shown}), $0.040, "), last
+    assert last.endswith(f" s, {count} warning{'' if count == 1 else 's'}"), last
+    code, stdout, stderr = on_a_terminal("generate.py", ["--prompt", PROMPT, "--out", "fox.png", "--quiet"], env,
+                                         workdir)
+    assert json.loads(stdout)["error_kind"] == "output_exists" and code == 2
+    assert stderr.count("\n") == 1 and "output exists" in stderr  # a usage error's own one line, no second
+
+
+def test_the_human_line_says_what_each_kind_of_run_did(tmp_path, monkeypatch):
+    from imagegen.cli.summary import human_line
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.png").write_bytes(b"x" * 2500)
+    saved = {"success": True, "path": str(tmp_path / "a.png"), "all_paths": [str(tmp_path / "a.png")],
+             "width": 64, "height": 48, "cost_usd": 0.04, "warnings": ["w"]}
+    assert human_line(saved, 1234) == "saved a.png (64x48, 2.5 KB), $0.040, 1.2 s, 1 warning"
+    assert human_line({**saved, "cost_usd": None, "warnings": []}, 50).endswith("cost not reported, 0.1 s, 0 warnings")
+    dry = {"success": True, "dry_run": True, "target_paths": ["data/x.png"], "cost_estimate_usd": 0.1, "warnings": []}
+    assert human_line(dry, 5) == "dry run, nothing sent; would save data/x.png; about $0.100; 0 warnings"
+    queued = {"success": True, "status": "queued", "job_ids": ["a", "b"], "request_id": "r", "cost_estimate_usd": 0.2}
+    assert human_line(queued, 100) == "queued 2 jobs (request r), about $0.200; 0.1 s"
+    failed = {"success": False, "error": "the provider timed out", "details": "retry"}
+    assert human_line(failed, 0) == "failed: the provider timed out (retry)"
+    assert human_line({"success": True, "counts": {}}, 0) is None
+
+
+# -- progress on long waits, off a terminal -------------------------------------------------------------
+
+FAST_PROGRESS = {"IMAGEGEN_PROGRESS_SEC": "0.1"}  # the 15 s interval, shortened for the test
+
+
+@pytest.mark.subprocess  # a real process: its main thread takes the timer by SIGALRM, no thread loaded
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_long_wait_prints_progress_lines_off_a_terminal(run, fake, quiet):
+    fake.latency = 0.6
+    result = run("generate.py", "--prompt", PROMPT, *(["--quiet"] if quiet else []), env_extra=FAST_PROGRESS)
+    assert result.code == 0 and json.loads(result.stdout)["success"]
+    waiting = [line for line in result.stderr.splitlines() if line.startswith("image-gen: waiting for flux.2-pro … ")]
+    assert (waiting == []) if quiet else waiting, result.stderr
+
+
+def test_a_long_wait_in_a_thread_prints_progress_lines_too(run, fake):
+    fake.latency = 0.6
+    result = run("generate.py", "--prompt", PROMPT, env_extra=FAST_PROGRESS)  # main() off the main thread
+    assert result.code == 0 and "image-gen: waiting for flux.2-pro … " in result.stderr
+
+
+def test_queue_status_wait_and_the_worker_say_they_are_still_waiting(run, fake, workdir, env):
+    import subprocess
+    import sys
+
+    from tests.conftest import SCRIPTS
+
+    run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "out/a.png", "--request-id", "r-9", "--quiet")
+    fake.latency = 0.8
+    worker = subprocess.Popen([sys.executable, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", QUEUE,
+                               "--idle-exit-sec", "0"], cwd=workdir, env={**env, **FAST_PROGRESS},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waited = run("queue_status.py", "--request-id", "r-9", "--wait", "--timeout", "30", env_extra=FAST_PROGRESS)
+    _, worker_stderr = worker.communicate(timeout=60)
+    assert json.loads(waited.stdout)["done"] is True
+    assert "image-gen: waiting for request r-9: 0 of 1 finished" in waited.stderr, waited.stderr
+    assert "running: 1 job in flight, the longest for" in worker_stderr, worker_stderr
+    quiet = run("queue_status.py", "--request-id", "r-9", "--wait", "--quiet", env_extra=FAST_PROGRESS)
+    assert quiet.stderr == ""

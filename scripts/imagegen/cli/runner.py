@@ -120,6 +120,7 @@ def run_cli(
         text = render(args, document) if render else None
         if text is None:
             emit(document, indent=_indent(log))
+            _tell_a_person(document, context, args)
         else:
             from ..config import redact
 
@@ -133,6 +134,18 @@ def run_cli(
         return _failed(as_error(error), context, log, parser.prog)
 
 
+def _tell_a_person(document: dict[str, Any], context: RunContext, args: Any = None) -> None:
+    """End with one human line on stderr when a person is watching it (a terminal), unless --quiet."""
+    if getattr(args, "quiet", False) or sys.stderr is None or not sys.stderr.isatty():
+        return
+    from ..progress import line
+    from .summary import human_line
+
+    text = human_line(document, context.elapsed_ms())
+    if text:
+        line("image-gen: " + text)
+
+
 def _indent(log: Any) -> int | None:
     return None if log is not None and log.active else 2
 
@@ -140,8 +153,11 @@ def _indent(log: Any) -> int | None:
 def _failed(error: ImageGenError, context: RunContext, log: Any, prog: str) -> int:
     """Print the error document (and, for a usage error, one line on stderr for a person at a
     terminal); the error's exit code."""
-    emit(error_envelope(error, context), indent=_indent(log))
-    if error.exit_code == EXIT_USAGE:
+    document = error_envelope(error, context)
+    emit(document, indent=_indent(log))
+    if error.exit_code != EXIT_USAGE:
+        _tell_a_person(document, context)
+    else:
         from ..progress import line
 
         shown = error.message if error.message.startswith(prog + ":") else f"{prog}: {error.message}"

@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait", action="store_true", help="with --request-id: block until every job has finished")
     parser.add_argument("--timeout", type=cli.positive_float, default=600.0,
                         help="seconds --wait may block (default 600)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress line on stderr while --wait blocks (one every 15 s otherwise)")
     parser.add_argument("--cancel", metavar="REQUEST",
                         help="stop this request: cancel its batches at the provider and its pending jobs "
                              "(a call in flight finishes)")
@@ -53,7 +55,11 @@ def handle(args: argparse.Namespace, context: runner.RunContext, stop: Any = Non
         check_request_id(args.request_id)
         view.require_request(dirs, args.request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if args.wait else 0.0)
         if args.wait:
-            return status.wait_for(dirs, args.request_id, args.timeout, stop=stop)
+            from .. import progress
+
+            tell = None if args.quiet else lambda summary, seconds: progress.note(status.waiting_line(summary, seconds))
+            return status.wait_for(dirs, args.request_id, args.timeout, stop=stop, tell=tell,
+                                   every=progress.interval())
         return status.request_summary(dirs, args.request_id)
     if args.wait:
         raise UsageError("--wait needs --request-id")

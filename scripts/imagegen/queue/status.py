@@ -132,18 +132,33 @@ def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, 
 
 
 def wait_for(dirs: QueueDirs, request_id: str, timeout: float, poll: float = 0.5,
-             stop: Callable[[float], bool] | None = None) -> dict[str, Any]:
+             stop: Callable[[float], bool] | None = None,
+             tell: Callable[[dict[str, Any], float], None] | None = None, every: float = 15.0) -> dict[str, Any]:
     """The request's summary once it is done, or after ``timeout`` seconds (``timed_out``). ``stop(seconds)``
-    sleeps between looks and may end the wait early by returning True (``an interrupted error``)."""
-    deadline = time.monotonic() + timeout
+    sleeps between looks and may end the wait early by returning True (``an interrupted error``);
+    ``tell(summary, seconds)`` hears how it stands every ``every`` seconds."""
+    started = time.monotonic()
+    deadline, next_tell = started + timeout, started + every
     while True:
         summary = request_summary(dirs, request_id)
         if summary["done"] or time.monotonic() >= deadline:
             summary["timed_out"] = not summary["done"]
             return summary
+        if tell is not None and time.monotonic() >= next_tell:
+            tell(summary, time.monotonic() - started)
+            next_tell += every
         pause = max(0.0, min(poll, deadline - time.monotonic()))
         if stop is None:
             time.sleep(pause)
         elif stop(pause):
             raise ImageGenError(f"stopped waiting for request {request_id}: cancelled", kind="interrupted",
                                 retryable=True, details="the jobs go on in the queue; ask queue_status again later")
+
+
+def waiting_line(summary: dict[str, Any], seconds: float) -> str:
+    """``waiting for request r-7: 2 of 4 finished (1 failed), 2 running … 30 s``"""
+    states = summary["states"]
+    finished = states.get(DONE, 0) + states.get(FAILED, 0)
+    parts = [f"{finished} of {summary['total']} finished" + (f" ({states[FAILED]} failed)" if states.get(FAILED) else "")]
+    parts += [f"{states[state]} {state}" for state in ("running", PENDING, SUBMITTED) if states.get(state)]
+    return f"waiting for request {summary['request_id']}: {', '.join(parts)} … {seconds:.0f} s"

@@ -96,6 +96,7 @@ class Drainer:
         self.session = os.getsid(0)
         self.budget_room: float | None = None  # today's budget left, read once per scan
         self.reported = 0  # progress lines printed: the n of [n/N]
+        self.last_line = time.monotonic()  # when the last progress line was printed
         self.sweeper = Sweeper()
         self.batch_waiting = False  # a pending job for a provider's batch engine was seen
         self.batches: dict[str, Any] = {}
@@ -364,6 +365,18 @@ class Drainer:
             if cost is not None:
                 parts.append(f"${float(cost):.3f}")
             progress.line(" ".join(parts))
+            self.last_line = time.monotonic()
+
+    def _still_running(self) -> None:
+        """Every progress interval without a line: what is in flight, so a long call never looks hung."""
+        with self.lock:
+            if not self.in_flight or time.monotonic() - self.last_line < progress.interval() * 0.9:
+                return
+            longest = time.time() - min(self.in_flight.values())
+            count = len(self.in_flight)
+            progress.line(f"[{self.reported}/{self.claimed + len(self.candidates)}] running: {count} job"
+                          f"{'' if count == 1 else 's'} in flight, the longest for {longest:.0f} s")
+            self.last_line = time.monotonic()
 
     # -- heartbeats and the whole drain -----------------------------------------------------
     def _leave(self, job: dict[str, Any]) -> None:
@@ -390,6 +403,7 @@ class Drainer:
         beat = threading.Thread(target=self._heartbeat, args=(min(30.0, max(0.5, self.options.orphan_timeout / 4)),),
                                 daemon=True)
         beat.start()
+        ticker = None if self.options.quiet else progress.Every(progress.interval(), self._still_running)
         try:
             self._batch_phase()
             while True:
@@ -411,6 +425,8 @@ class Drainer:
                 self.idle_since = None
         finally:
             self.stop.set()
+            if ticker is not None:
+                ticker.stop()
             if slot is not None:
                 slot.release()
             self.worker.close()
