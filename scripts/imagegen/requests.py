@@ -167,6 +167,7 @@ _LOOK = (
     Field("size", v.size),
     Field("seed", v.integer),
     Field("preset", v.path, path=True),
+    Field("preset_set", v.list_of(v.setting), ()),
     Field("style_refs", _PATHS, (), path=True),
     Field("system_prompt", v.text),
 )
@@ -195,6 +196,7 @@ class ImageRequest(Request):
     size: str | None
     seed: int | None
     preset: str | None
+    preset_set: tuple[str, ...]
     style_refs: tuple[str, ...]
     system_prompt: str | None
     input_images: tuple[str, ...]

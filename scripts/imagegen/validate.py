@@ -216,6 +216,19 @@ def choice(*options: str) -> Check:
     return described({"enum": list(options)})(check)
 
 
+@described({"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.]*=",
+            "examples": ["palette=#2F4858,#33658A,#F6AE2D", "mood=Quiet and cold"]})
+def setting(value: Any) -> str:
+    """A preset change, ``FIELD=VALUE`` (the field is checked against the preset's own where it is used)."""
+    import re
+
+    value = text(value)
+    name, sep, _ = value.partition("=")
+    if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", name.strip()):
+        raise ValueError(f"{value[:60]!r} is not FIELD=VALUE (e.g. palette=#2F4858,#F6AE2D or mood=calm)")
+    return value
+
+
 def list_of(item: Check) -> Check:
     """A list (JSON array, or the list argparse collected) whose every item passes ``item``; a tuple."""
     def check(value: Any) -> tuple:

@@ -22,7 +22,8 @@ from .requests import RENAMED
 
 # Flags that only shape a terminal run: a tool result is always the JSON document, hints and
 # warnings are in it, and a batch is several calls.
-HIDDEN = frozenset({"help", "version", "quiet", "clarify_hints", "jobs_file", "table", "markdown", "json"})
+HIDDEN = frozenset({"help", "version", "quiet", "clarify_hints", "jobs_file", "table", "markdown", "json",
+                    "save_preset"})  # a tool saves no user preset: that is a person's choice at a command line
 # The values a hidden flag takes in a tool call (the others keep their defaults).
 FIXED = {"quiet": True}
 

@@ -37,6 +37,7 @@ variant_count = arg_type(validate.variant_count)
 variant_index = arg_type(validate.variant_index)
 attempts = arg_type(validate.attempts)
 retries = arg_type(validate.retries)
+setting = arg_type(validate.setting)
 
 
 def add_network_args(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +66,13 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
 def add_style_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("style")
     group.add_argument("--preset", help="style preset: a name in presets/ or a path to a preset JSON file")
+    group.add_argument("--preset-set", action="append", default=[], type=setting, metavar="FIELD=VALUE",
+                       help="change one field of --preset for this run, checked as the file's would be "
+                            "(repeatable): palette=#2F4858,#F6AE2D, mood=..., lighting=..., composition=..., "
+                            "rendering=..., anti_patterns=a,b, style.camera.angle=..., defaults.size=4K")
+    group.add_argument("--save-preset", metavar="NAME",
+                       help="save --preset with its --preset-set changes as your preset NAME (in "
+                            "$IMAGEGEN_PRESETS_DIR), before the run; --dry-run saves without generating")
     group.add_argument("--style-ref", action="append", default=[], metavar="PATH",
                        help="style reference image (repeatable, up to the model's limit, 8 for most)")
     group.add_argument("--system-prompt", help="system message for models that take one (GPT-5 Image, Gemini)")

@@ -114,7 +114,10 @@ def run_cli(
         except SystemExit as stop:  # --help / --version printed text, as people expect
             code = stop.code if isinstance(stop.code, int) else EXIT_OK
             return code
+        saved = _save_preset(args)
         result = handler(args, context)
+        if saved:
+            result = {**result, "preset_saved": saved}
         code = exit_code(result) if exit_code else EXIT_OK
         document = {"success": code == EXIT_OK, "contract_version": CONTRACT_VERSION, **result}
         text = render(args, document) if render else None
@@ -132,6 +135,20 @@ def run_cli(
         return 130
     except Exception as error:  # the last line of defence: never a traceback on a user
         return _failed(as_error(error), context, log, parser.prog)
+
+
+def _save_preset(args: argparse.Namespace) -> str | None:
+    """--save-preset NAME: the preset as this run will use it (its --preset-set changes checked) saved
+    as a user preset before the run, so a run that fails later still leaves it; the path saved."""
+    name = getattr(args, "save_preset", None)
+    if not name:
+        return None
+    if not getattr(args, "preset", None):
+        raise UsageError("--save-preset saves a --preset (with its --preset-set changes), and none was given",
+                         details="add --preset default (or the preset to start from)", kind="preset")
+    from ..prompt import preset_edits, presets
+
+    return str(preset_edits.save(presets.load(args.preset, tuple(args.preset_set or ())), name))
 
 
 def _tell_a_person(document: dict[str, Any], context: RunContext, args: Any = None) -> None:

@@ -145,10 +145,13 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     if request.baseline_image is not None and not request.baseline_image.strip():
         raise UsageError("--baseline-image is empty", details="give a workspace file or an https URL, or leave it out")
     preset = None
+    if request.preset_set and not request.preset:
+        raise UsageError("--preset-set changes a preset, and no --preset was given",
+                         details="start from one: --preset default (or a preset of your own)", kind="preset")
     if request.preset:
         from . import presets
 
-        preset = presets.load(request.preset)
+        preset = presets.load(request.preset, request.preset_set)
     defaults = preset.defaults if preset else {}
     fallback = config.default_model(role, request.fallback_model or default_model)  # $IMAGEGEN_MODEL and friends
     notes: list[str] = []
@@ -162,6 +165,8 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     plan.warnings += notes
     if preset:
         plan.warnings += preset.warnings
+        if preset.changed:
+            plan.extra_result["preset_changed"] = list(preset.changed)
     if spec.id in registry.RETIRED_NOTES:
         plan.warnings.append(registry.RETIRED_NOTES[spec.id])
     _check_capabilities(plan)

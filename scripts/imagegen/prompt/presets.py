@@ -30,6 +30,8 @@ class Preset:
     reference_images: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     asked: str = ""  # what --preset said: a name or a path
+    document: dict[str, Any] = field(default_factory=dict)  # the JSON it was parsed from (with any --preset-set)
+    changed: tuple[str, ...] = ()  # the fields --preset-set changed for this run
 
     @property
     def shown(self) -> str:
@@ -90,7 +92,9 @@ def available() -> list[str]:
     return sorted(names)
 
 
-def load(name_or_path: str) -> Preset:
+def load(name_or_path: str, settings: tuple[str, ...] = ()) -> Preset:
+    """The preset ``--preset`` names, with ``--preset-set FIELD=VALUE`` ``settings`` laid over it
+    (``preset_edits``) before it is checked, so a changed field is held to the same rules."""
     path = find(name_or_path)
     from ..localjson import LocalFileError, read_json
 
@@ -100,8 +104,21 @@ def load(name_or_path: str) -> Preset:
         raise _invalid(path, str(error).removeprefix(path.name + ": ")) from None
     except OSError as error:
         raise _invalid(path, f"cannot be read: {error}") from None
-    preset = parse(raw, path)
-    preset.asked = name_or_path
+    changed: tuple[str, ...] = ()
+    if settings:
+        from .preset_edits import apply
+
+        raw, changed = apply(raw, settings, path)
+    try:
+        preset = parse(raw, path)
+    except UsageError as error:
+        field_name = str(error.extra.get("preset_field") or "")
+        if not any(field_name == c or field_name.startswith((c + "[", c + ".")) for c in changed):
+            raise
+        problem = error.message.split(f"'{field_name}': ", 1)[-1]
+        raise UsageError(f"--preset-set {field_name}: {problem}", details=f"the preset is {path}",
+                         kind="preset", extra=error.extra) from None
+    preset.asked, preset.document, preset.changed = name_or_path, raw, changed
     return preset
 
 
