@@ -265,3 +265,72 @@ def test_queue_status_wait_and_the_worker_say_they_are_still_waiting(run, fake, 
     assert "running: 1 job in flight, the longest for" in worker_stderr, worker_stderr
     quiet = run("queue_status.py", "--request-id", "r-9", "--wait", "--quiet", env_extra=FAST_PROGRESS)
     assert quiet.stderr == ""
+
+
+# -- installed commands name themselves ------------------------------------------------------------------
+
+def help_as(monkeypatch, invoked: str, script: str) -> str:
+    import importlib
+
+    monkeypatch.setattr("sys.argv", [invoked])
+    return importlib.import_module(f"imagegen.commands.{script[:-3]}").build_parser().format_help()
+
+
+def test_an_installed_commands_help_names_commands_and_documents_that_exist(monkeypatch):
+    import re
+
+    from imagegen.names import COMMANDS
+
+    for script, command in COMMANDS.items():
+        text = help_as(monkeypatch, f"/venv/bin/{command}", script)
+        assert text.startswith(f"usage: {command} "), text[:200]
+        stale = re.findall(r"\b(?:" + "|".join(s[:-3] for s in COMMANDS) + r")\.py\b", text)
+        assert not stale, f"{command} --help names {stale}"
+        examples = text.split("examples:\n", 1)[-1].split("\n\n", 1)[0] if "examples:" in text else ""
+        for example in re.findall(r"^  (\S+)", examples, re.M):
+            assert example in COMMANDS.values(), (command, example)
+        for document in re.findall(r"(?<!> )(?<!\S)(\S*references/[\w./-]+\.md)", text):  # not a file written
+            assert Path(document).is_absolute() and Path(document).is_file(), (command, document)
+    assert "image-gen-generate --prompt" in help_as(monkeypatch, "/venv/bin/image-gen-generate", "generate.py")
+    assert "image-gen-mcp --workdir" in help_as(monkeypatch, "/venv/bin/image-gen-mcp", "mcp_server.py")
+
+
+def test_a_scripts_help_names_scripts(monkeypatch):
+    text = help_as(monkeypatch, "/checkout/scripts/generate.py", "generate.py")
+    assert text.startswith("usage: generate.py ") and "  generate.py --prompt" in text and "image-gen-" not in text
+    assert "references/mcp.md" in help_as(monkeypatch, "scripts/mcp_server.py", "mcp_server.py")
+
+
+def test_the_command_names_are_the_ones_pyproject_installs():
+    tomllib = pytest.importorskip("tomllib")
+    from imagegen.names import COMMANDS
+    from tests.conftest import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    scripts = project["project"]["scripts"]
+    assert {command: f"imagegen.commands.{script[:-3]}:main" for script, command in COMMANDS.items()} == scripts
+    data = project["tool"]["setuptools"]["package-data"]["imagegen"]
+    assert "references/*.md" in data and "references/schemas/*.json" in data
+
+
+@pytest.mark.slow  # a venv, and pip builds the wheel with setuptools from the package index: 10 s or more
+def test_an_installed_command_names_itself_and_ships_the_documents_it_names(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_preset_lookup import source_copy
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                                str(source_copy(tmp_path))], capture_output=True, text=True, timeout=600)
+    if installed.returncode != 0 and "Could not find a version" in installed.stderr:
+        pytest.skip("no package index reachable for the build's setuptools")
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    shown = subprocess.run([str(venv / "bin" / "image-gen-generate"), "--help"], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=60).stdout
+    assert "  image-gen-generate --prompt" in shown and "generate.py" not in shown
+    shown = subprocess.run([str(venv / "bin" / "image-gen-mcp"), "--help"], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=60).stdout
+    (document,) = [word.rstrip("),.") for word in shown.split() if word.rstrip("),.").endswith("references/mcp.md")]
+    assert "site-packages" in document and Path(document).is_file()

@@ -41,7 +41,7 @@ FORBIDDEN = {
 # The project modules --help may import: what building the parser needs (its flag builders, the
 # shared contract, the choices and the model registry whose aliases the --model help lists).
 # Matched on the last dotted component too.
-HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "flags", "validate", "contract", "choices",
+HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "flags", "validate", "contract", "choices", "names",
                 "errors", "models", "registry", "pricing", "prompt")
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")

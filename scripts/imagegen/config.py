@@ -249,8 +249,10 @@ def script_command(name: str, *args: str) -> str:
     import shlex
     import shutil
 
+    from .names import COMMANDS
+
     path = project_root() / "scripts" / name
-    command = "image-gen-" + name.removesuffix(".py").replace("_check", "").replace("_", "-")
+    command = COMMANDS.get(name, "image-gen-" + name.removesuffix(".py").replace("_", "-"))
     if not path.is_file() and shutil.which(command):
         return " ".join([command, *map(shlex.quote, args)])
     try:

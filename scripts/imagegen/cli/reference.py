@@ -16,7 +16,7 @@ HEADER = """# Command-line reference
 Every script's `--help`, generated from the parsers themselves (do not edit by hand:
 `PYTHONPATH=scripts python3 -m imagegen.cli.reference > references/cli.md`). Each script prints one
 JSON document on stdout (`references/contract.md`); installed with `pipx install .`, the same
-commands are `image-gen-<name>`.
+commands are on PATH under these names, and their `--help` uses them:
 """
 
 
@@ -41,7 +41,10 @@ def help_text(name: str) -> str | None:
 
 
 def markdown() -> str:
-    sections = [HEADER]
+    from ..names import COMMANDS
+
+    installed = ", ".join(f"`{script}`: `{command}`" for script, command in COMMANDS.items())
+    sections = [HEADER + installed + ".\n"]
     for name in scripts():
         text = help_text(name)
         if text is not None:

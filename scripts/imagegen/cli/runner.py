@@ -70,6 +70,15 @@ class JsonArgumentParser(argparse.ArgumentParser):
             raise self._unrecognized_error(extras)
         return namespace
 
+    def format_help(self) -> str:
+        """The help, naming commands and documents as an installed command does when it is one."""
+        text = super().format_help()
+        if not self.prog.startswith("image-gen-"):
+            return text
+        from ..names import for_command
+
+        return for_command(text)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
 
@@ -77,8 +86,9 @@ class JsonArgumentParser(argparse.ArgumentParser):
 def program_name(script: str) -> str:
     """The name to show in usage and errors: an installed console command's own (image-gen-generate),
     else the script's."""
-    invoked = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return invoked if invoked.startswith("image-gen-") else script
+    from ..names import program_name as named
+
+    return named(script)
 
 
 def new_parser(prog: str, description: str) -> JsonArgumentParser:

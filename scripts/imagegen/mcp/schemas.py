@@ -31,9 +31,9 @@ def input_schema(arguments: Sequence[Argument]) -> dict[str, Any]:
 # -- output schemas -----------------------------------------------------------------------------
 
 def schema_dir() -> Path:
-    from ..config import project_root
+    from ..names import docs_dir
 
-    return project_root() / "references" / "schemas"
+    return docs_dir() / "schemas"  # package data in an install, the checkout's references/ by a link
 
 
 @lru_cache(maxsize=None)
