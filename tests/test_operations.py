@@ -334,3 +334,48 @@ def test_an_installed_command_names_itself_and_ships_the_documents_it_names(tmp_
                            cwd=tmp_path, timeout=60).stdout
     (document,) = [word.rstrip("),.") for word in shown.split() if word.rstrip("),.").endswith("references/mcp.md")]
     assert "site-packages" in document and Path(document).is_file()
+
+
+# -- a fresh machine: two commands ---------------------------------------------------------------------------
+
+def readme_first_block() -> list[str]:
+    import re
+
+    from tests.conftest import ROOT
+
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[1]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readmes_first_block_is_the_main_job_and_the_tests_and_ci_runs_it():
+    from tests.conftest import ROOT
+
+    main_job, tests = readme_first_block()
+    assert main_job.startswith("python3 scripts/generate.py ") and "--dry-run" in main_job
+    assert tests.split("#")[0].strip() == "python3 tests/run.py"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "README.md" in ci and 'bash -c "$line"' in ci and "python3 -m pytest" not in ci
+
+
+def test_the_main_job_of_the_readme_runs_without_a_key(run, fake):
+    import shlex
+
+    main_job = readme_first_block()[0].split(" #")[0]
+    argv = shlex.split(main_job)
+    doc = assert_one_json(result := run(argv[1][len("scripts/"):], *argv[2:], env_extra=NO_KEY))
+    assert result.code == 0 and doc["dry_run"] is True and doc["warnings"] == [] and fake.requests == []
+
+
+def test_the_test_runner_reads_the_test_extras_and_finds_what_is_missing():
+    import importlib.util
+    import sys
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("tests_run", ROOT / "tests" / "run.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    extras = runner.test_extras()
+    assert any(e.startswith("pytest") for e in extras) and any(e.startswith("hypothesis") for e in extras)
+    assert [runner.import_name(e) for e in ("c2pa-python>=0.38", "pytest>=7", "mcp>=2.3")] == ["c2pa", "pytest", "mcp"]
+    assert runner.missing(sys.executable, ["pytest>=7", "no-such-package-here>=1"]) == ["no-such-package-here>=1"]
