@@ -99,5 +99,5 @@ def test_performance_figures_say_how_they_were_measured():
     assert commands, "references/performance.md names no bench/run.py command"
     for command in commands:  # each command's flags parse (--help after them stops before any measuring)
         done = subprocess.run([sys.executable, *shlex.split(command)[1:], "--help"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, (command, done.stderr)

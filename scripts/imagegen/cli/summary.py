@@ -10,7 +10,8 @@ from typing import Any
 def human_line(document: dict[str, Any], elapsed_ms: int) -> str | None:
     """The line for ``document`` (None when there is nothing a person needs to be told)."""
     seconds = f"{elapsed_ms / 1000:.1f} s"
-    warnings = document.get("warnings") if isinstance(document.get("warnings"), list) else []
+    listed = document.get("warnings")
+    warnings: list[Any] = listed if isinstance(listed, list) else []
     count = f"{len(warnings)} warning{'' if len(warnings) == 1 else 's'}"
     if document.get("success") is False:
         if "error" not in document:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..contract import shorten
 from ..costs import plausible_cost
@@ -79,13 +80,15 @@ MAX_WARNINGS_SHOWN = 20
 def outcome(job: dict[str, Any], state: str) -> dict[str, Any]:
     """What a job made, as an agent reports it: the model, the cost (the estimate until it is done),
     the warnings and the image's size, from the result its run recorded (read as hostile input)."""
-    result = job.get("result") if isinstance(job.get("result"), dict) else {}
+    recorded = job.get("result")
+    result: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     model = result.get("model") if state == DONE else job.get("model")
     shown: dict[str, Any] = {"model": model if isinstance(model, str) else None}
     if state != DONE:
         shown["cost_estimate_usd"] = plausible_cost(job.get("cost_estimate_usd"))
         return shown
-    warnings = result.get("warnings") if isinstance(result.get("warnings"), list) else []
+    listed = result.get("warnings")
+    warnings: list[Any] = listed if isinstance(listed, list) else []
     shown["cost_usd"] = plausible_cost(result.get("cost_usd"))
     shown["warnings"] = [shorten(w, 300) for w in warnings if isinstance(w, str)][:MAX_WARNINGS_SHOWN]
     shown["image"] = {"width": _count(result.get("width")), "height": _count(result.get("height")),

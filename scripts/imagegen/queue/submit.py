@@ -4,8 +4,9 @@ now, with generate.py's exit code and JSON), then store the job's request with a
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import localjson
 from ..requests import GenerateRequest

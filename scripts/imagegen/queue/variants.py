@@ -31,7 +31,7 @@ class VariantBatch(NamedTuple):
 
 
 GENERATED_ID = re.compile(r"^req-\d{8}-\d{6}-([0-9a-f]+)$")  # an id made for a request that gave none
-SKIPPED_WORDS = frozenset("a an the of with and in on for to at by some".split())
+SKIPPED_WORDS = frozenset({"a", "an", "the", "of", "with", "and", "in", "on", "for", "to", "at", "by", "some"})
 PREFIX_WORDS = 4
 PREFIX_CHARS = 40
 
