@@ -127,7 +127,7 @@ def _signed_png(tmp_path: Path) -> bytes:
     import shutil
     import subprocess
 
-    c2pa = pytest.importorskip("c2pa", reason="the C2PA verifier (pip install c2pa-python) is not installed")
+    c2pa = pytest.importorskip("c2pa", reason="the C2PA verifier is not installed (python3 tests/run.py installs it)")
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a throwaway signing certificate")
     commands = [

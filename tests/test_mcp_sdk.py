@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-mcp = pytest.importorskip("mcp", reason="the MCP Python SDK drives these tests: pip install -e '.[test]' (mcp)")
+mcp = pytest.importorskip("mcp", reason="the MCP Python SDK drives these tests (python3 tests/run.py installs it)")
 
 import anyio  # noqa: E402  (installed with mcp)
 from anyio.from_thread import start_blocking_portal  # noqa: E402
