@@ -381,3 +381,16 @@ def test_the_test_runner_reads_the_test_extras_and_finds_what_is_missing():
     assert any(e.startswith("pytest") for e in extras) and any(e.startswith("hypothesis") for e in extras)
     assert [runner.import_name(e) for e in ("c2pa-python>=0.38", "pytest>=7", "mcp>=2.3")] == ["c2pa", "pytest", "mcp"]
     assert runner.missing(sys.executable, ["pytest>=7", "no-such-package-here>=1"]) == ["no-such-package-here>=1"]
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]])
+def test_at_a_terminal_a_worker_without_a_key_says_so_once(run, env, fake, workdir, quiet):
+    run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "out/a.png", "--quiet", env_extra=NO_KEY)
+    keyless = {k: v for k, v in env.items() if k not in NO_KEY}
+    code, stdout, stderr = on_a_terminal("run_image_queue.py", ["--queue-dir", QUEUE, "--idle-exit-sec", "0",
+                                                               *quiet], keyless, workdir)
+    stderr = "\n".join(line for line in stderr.splitlines() if not line.startswith("[1/1] deferred"))
+    assert code == 2 and json.loads(stdout)["error_kind"] == "missing_key"
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not set" in lines[0] and "export OPENROUTER_API_KEY_IMAGES" in lines[0], lines

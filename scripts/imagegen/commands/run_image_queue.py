@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     outcome: dict[str, Any] = {}
 
     def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
-        outcome.update(document)
+        outcome.update(document, told=not log.active and not args.quiet and sys.stderr.isatty())
         return idle_line(document) if log.active and idle(document) else None  # a minute's log line, not a document
 
     parser = build_parser()
     with LogFile() as log:
         code = runner.run_cli(parser, functools.partial(handle, log=log), argv, log=log, exit_code=exit_code,
                               render=render)
-    if outcome.get("missing_key"):  # after the log file let go of stderr: cron mails this line
+    # After the log file let go of stderr: cron mails this line (unless the runner told a terminal already).
+    if outcome.get("missing_key") and not outcome["told"]:
         progress.line(f"{parser.prog}: {outcome['error']}; {outcome['details']}")
     return code
