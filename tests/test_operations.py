@@ -394,3 +394,16 @@ def test_at_a_terminal_a_worker_without_a_key_says_so_once(run, env, fake, workd
     assert code == 2 and json.loads(stdout)["error_kind"] == "missing_key"
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "is not set" in lines[0] and "export OPENROUTER_API_KEY_IMAGES" in lines[0], lines
+
+
+@pytest.mark.parametrize("provider", [None, "nope", 7, ["openrouter"]])
+def test_a_job_waiting_for_a_key_names_its_provider_as_hostile_input(run, fake, workdir, provider):
+    queued = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "out/a.png", "--quiet"))
+    (job_id,) = queued["job_ids"]
+    path = workdir / QUEUE / "pending" / f"{job_id}.json"
+    job = json.loads(path.read_text())
+    job.update(deferred_limit="missing_key", deferred_provider=provider, not_before=4102444800)  # year 2100
+    path.write_text(json.dumps(job))
+    doc = assert_one_json(result := run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0", "--quiet"))
+    assert result.code == 0 and "errors" not in doc and doc["remaining"]["pending"] == 1, doc
+    assert fake.requests == []

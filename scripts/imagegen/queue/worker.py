@@ -148,8 +148,10 @@ class Drainer:
             return True
         if job.get("deferred_limit") == "daily_budget" and self._budget_reopened(job.get("deferred_estimate_usd")):
             return True
-        if job.get("deferred_limit") == "missing_key" and config.key_variable(str(job.get("deferred_provider"))):
-            return True
+        provider = job.get("deferred_provider")
+        if (job.get("deferred_limit") == "missing_key" and isinstance(provider, str) and provider in config.KEY_VARS
+                and config.key_variable(provider)):
+            return True  # the key it waited for is set now
         self.next_wakeup = min(self.next_wakeup, not_before)
         return False
 
