@@ -8,7 +8,6 @@ reported as an internal error without a traceback (set ``IMAGEGEN_DEBUG=1`` to s
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any, Callable
 
