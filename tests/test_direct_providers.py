@@ -17,8 +17,8 @@ from tests.fake_api import (
 
 GEMINI_KEY = "gm-test-KEYMARKER-5e6f7a8b"
 PROMPT = "A red fox curled up in fresh snow at dawn, telephoto wildlife photo"
-FLASH = "gemini-3.1-flash-image-preview"
-PRO = "gemini-3-pro-image-preview"
+FLASH = "gemini-3.1-flash-image"
+PRO = "gemini-3-pro-image"
 GOOGLE = ("generate.py", "--prompt", PROMPT, "--provider", "google")
 OPENAI = ("generate.py", "--prompt", PROMPT, "--provider", "openai")
 
@@ -135,16 +135,18 @@ def test_no_gemini_key_is_missing_key_naming_the_variable(run, fake):
 
 # -- model names per provider ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, model", [
-    ("nanobanana-2", FLASH),
-    ("nanobanana-pro", PRO),
-    ("google/gemini-3-pro-image-preview", PRO),
-    ("gemini-3-pro-image-preview", PRO),
+@pytest.mark.parametrize("name, model, alias", [
+    ("nanobanana-2", FLASH, "nanobanana-2"),
+    ("nanobanana-pro", PRO, "nanobanana-pro"),
+    ("nanobanana-2-lite", "gemini-3.1-flash-lite-image", "nanobanana-2-lite"),
+    ("google/gemini-3-pro-image", PRO, None),
+    ("gemini-3-pro-image", PRO, None),
 ])
-def test_aliases_resolve_on_google(run, fake, name, model):
+def test_aliases_resolve_on_google(run, fake, name, model, alias):
     doc = assert_one_json(run(*GOOGLE, "--model", name, "--no-sidecar"))
     (request,) = fake.requests
     assert request.route == "gemini" and gemini_model_of(request) == model and doc["model"] == model
+    assert doc["model_alias"] == alias and not [w for w in doc["warnings"] if "shut" in w or "gone" in w or "expire" in w]
 
 
 def test_a_bare_gemini_id_goes_to_google_without_provider(run, fake):
@@ -159,14 +161,15 @@ def test_a_bare_gpt_image_id_goes_to_openai_without_provider(run, fake):
 
 
 @pytest.mark.parametrize("provider, model, listed", [
-    ("google", "flux.2-pro", "nanobanana-2 (gemini-3.1-flash-image-preview)"),
-    ("google", "gpt-image-2", "nanobanana-pro (gemini-3-pro-image-preview)"),
+    ("google", "flux.2-pro", "nanobanana-2 (gemini-3.1-flash-image)"),
+    ("google", "gpt-image-2", "nanobanana-pro (gemini-3-pro-image)"),
     ("openai", "nanobanana-2", "gpt-image-2"),
 ])
 def test_a_model_the_provider_does_not_serve_is_unknown_model(run, fake, provider, model, listed):
     doc = failed(run("generate.py", "--prompt", PROMPT, "--provider", provider, "--model", model), code=2)
     assert doc["error_kind"] == "unknown_model" and model in doc["error"]
     assert listed in doc["details"] and f"drop --provider {provider}" in doc["details"] and fake.requests == []
+    assert "-preview" not in doc["details"] and doc["fallback_models"]
 
 
 def test_max_cost_is_checked_against_the_direct_price_before_sending(run, fake, env):
@@ -182,14 +185,23 @@ def test_a_gemini_id_with_a_path_in_it_is_refused(run, fake):
     assert doc["error_kind"] == "unknown_model" and fake.requests == []
 
 
-@pytest.mark.parametrize("model, replacement", [
-    ("gemini-2.5-flash-image", FLASH),
-    ("gpt-image-1", "gpt-image-2"),
+@pytest.mark.parametrize("model, replacement, route", [
+    ("gemini-2.5-flash-image", "gemini-3.1-flash-lite-image", "gemini"),
+    ("gemini-3.1-flash-image-preview", FLASH, "gemini"),
+    ("gemini-3-pro-image-preview", PRO, "gemini"),
+    ("google/gemini-3-pro-image-preview", PRO, "gemini"),
+    ("gpt-image-1", "gpt-image-2", "generations"),
+    ("gpt-image-1.5", "gpt-image-2", "generations"),
 ])
-def test_a_retired_model_is_refused_with_its_replacement(run, fake, model, replacement):
-    doc = failed(run("generate.py", "--prompt", PROMPT, "--model", model), code=2)
-    assert doc["error_kind"] == "model_unavailable" and model in doc["error"]
-    assert doc["details"].startswith(f"use {replacement}") and fake.requests == []
+def test_a_shut_down_model_is_never_sent_its_successor_is(run, fake, env, model, replacement, route):
+    args = ("--provider", "google") if model.startswith("google/") else ()
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", model, *args, "--no-sidecar"))
+    (request,) = fake.requests
+    sent = gemini_model_of(request) if route == "gemini" else request.json["model"]
+    assert request.route == route and sent == replacement and doc["model"] == replacement
+    (warning,) = [w for w in doc["warnings"] if "shut" in w]
+    assert model.removeprefix("google/") in warning and "shut" in warning and replacement in warning
+    assert [line["model"] for line in ledger(env)] == [replacement]
 
 
 def test_an_unknown_new_gemini_id_is_sent_with_an_unknown_price(run, fake, env):

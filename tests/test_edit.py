@@ -72,8 +72,8 @@ def test_seed_chat_edit_command(run, fake, photo, workdir):
 def test_seed_chat_edit_with_nanobanana_pro(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--mode", "openrouter", "--input-image", str(photo),
                               "--prompt", "Change the background to a sunset beach", "--model", "nanobanana-pro"))
-    assert doc["model"] == "google/gemini-3-pro-image-preview"
-    assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3-pro-image-preview"
+    assert doc["model"] == "google/gemini-3-pro-image"
+    assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3-pro-image"
 
 
 @pytest.mark.subprocess  # as an agent sees it: a real process, its stdout and exit status
@@ -121,7 +121,7 @@ def test_style_ref_preset_and_system_prompt(run, fake, photo, workdir):
                               "--style-ref", "ref.png", "--preset", "illustrated-series",
                               "--system-prompt", "Keep the gouache look."))
     body = fake.requests_for("chat")[0].json
-    assert body["model"] == "google/gemini-3-pro-image-preview"  # the preset's model
+    assert body["model"] == "google/gemini-3-pro-image"  # the preset's model
     assert body["image_config"]["aspect_ratio"] == "3:2"  # the preset's ratio
     assert body["messages"][0] == {"role": "system", "content": "Keep the gouache look."}
     text, first, second = content_of(fake.requests_for("chat")[0])
@@ -411,13 +411,20 @@ def test_console_entry_points_resolve():
         assert callable(getattr(importlib.import_module(module), function))
 
 
-def test_retired_openai_models_and_options_a_model_does_not_take_are_refused_before_paying(run, fake, photo):
+def test_a_shut_down_openai_model_is_never_sent_its_successor_is(run, fake, photo, env):
     doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                                         "--openai-model", "gpt-image-1"))
-    assert result.code == 2 and doc["error_kind"] == "model_unavailable" and "gpt-image-2" in doc["details"]
+    assert result.code == 0 and doc["model"] == "gpt-image-2"
+    assert any("shut gpt-image-1 down" in w and "gpt-image-2" in w for w in doc["warnings"])
+    (request,) = fake.requests_for("edits")
+    assert request.form["model"] == "gpt-image-2"
+
+
+def test_options_a_model_does_not_take_are_refused_before_paying(run, fake, photo):
     doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                                         "--input-fidelity", "high"))
     assert result.code == 2 and doc["error_kind"] == "unsupported" and "--input-fidelity" in doc["error"]
+    assert doc["fallback_models"] and "gpt-image-2" not in doc["fallback_models"]
     assert fake.requests_for("edits") == []
 
 

@@ -36,7 +36,7 @@ def test_series_with_preset_and_golden_reference(env, fake, workdir):
     golden_bytes = (workdir / "storybook" / "page-01.png").read_bytes()
     for index, request in enumerate(requests):
         body = request.json
-        assert body["model"] == "google/gemini-3-pro-image-preview"
+        assert body["model"] == "google/gemini-3-pro-image"
         assert body["image_config"] == {"aspect_ratio": "4:3", "image_size": "2K"}
         assert body["messages"][0]["role"] == "system" and "watercolour" in body["messages"][0]["content"]
         content = body["messages"][-1]["content"]

@@ -81,7 +81,7 @@ def test_cli_overrides_preset_and_system_prompt(run, fake):
                  "--system-prompt", "Only pencil sketches.")
     assert_one_json(result)
     body = fake.requests_for("chat")[0].json
-    assert body["model"] == "google/gemini-3-pro-image-preview"
+    assert body["model"] == "google/gemini-3-pro-image"
     assert body["image_config"] == {"aspect_ratio": "3:2", "image_size": "1K"}
     assert body["messages"][0] == {"role": "system", "content": "Only pencil sketches."}
     assert "\nMood: Calm" in user_content(fake.requests_for("chat")[0])  # structured, one label a line

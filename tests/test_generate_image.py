@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import assert_one_json
 from tests.fake_api import error_reply, make_png, openrouter_text_reply
 
-SEED_MODEL = "google/gemini-3.1-flash-image-preview"
+SEED_MODEL = "google/gemini-3.1-flash-image"
 
 
 def image_calls(fake) -> list:
@@ -43,7 +43,7 @@ def test_generate_image_defaults_to_the_seed_model(run, fake):
 def test_a_preset_model_still_beats_the_generate_image_default(run, fake):
     doc = assert_one_json(run("generate_image.py", "--prompt", "A lighthouse on a cliff", "--preset",
                               "illustrated-series", "--dry-run"))
-    assert doc["model"] == "google/gemini-3-pro-image-preview"
+    assert doc["model"] == "google/gemini-3-pro-image"
 
 
 @pytest.mark.parametrize("model", ["openai/gpt-5-image", "openai/gpt-5-image-mini"])
@@ -141,7 +141,7 @@ def test_edit_intent_without_baseline_exits_4_and_sends_nothing(run, fake, scrip
     result = run(script, "--prompt", prompt)
     doc = assert_one_json(result)
     assert result.code == 4 and doc["error_kind"] == "edit_intent_without_baseline" and fake.requests == []
-    assert doc["model"] == ("google/gemini-3.1-flash-image-preview" if script == "generate_image.py"
+    assert doc["model"] == ("google/gemini-3.1-flash-image" if script == "generate_image.py"
                             else "black-forest-labs/flux.2-pro")
     assert doc["edit_intent_detected"] is True and doc["baseline_applied"] is False
     assert "--baseline-image" in doc["details"] and "--allow-no-baseline-on-edit-intent" in doc["details"]
@@ -181,11 +181,11 @@ ENHANCED = 'A lone red fox curled in fresh powder snow at dawn, soft #F4B183 lig
 
 
 def test_enhance_rewrites_the_scene_and_keeps_the_original(run, fake):
-    fake.enqueue("chat", openrouter_text_reply(ENHANCED, model="google/gemini-2.5-flash", cost=0.0002))
+    fake.enqueue("chat", openrouter_text_reply(ENHANCED, model="google/gemini-3.5-flash", cost=0.0002))
     doc = assert_one_json(run("generate.py", "--prompt", "a fox in snow", "--enhance"))
     (enhancer,) = text_calls(fake)
     (image,) = image_calls(fake)
-    assert enhancer.json["model"] == "google/gemini-2.5-flash" and enhancer.json["messages"][0]["role"] == "system"
+    assert enhancer.json["model"] == "google/gemini-3.5-flash" and enhancer.json["messages"][0]["role"] == "system"
     assert "Target: FLUX" in enhancer.json["messages"][1]["content"]
     assert enhancer.json["messages"][1]["content"].endswith("Prompt: a fox in snow")
     assert image.json["messages"][-1]["content"] == ENHANCED

@@ -113,7 +113,7 @@ def test_documented_line_shapes_keep_working(run, fake, workdir):
     assert doc["status"] == "queued" and len(doc["job_ids"]) == 4
     requests = [job["request"] for job in pending_jobs(workdir / QUEUE)]
     assert requests[0]["output_file"] == str(workdir / "out/crab.png")
-    assert requests[0]["fallback_model"] == "google/gemini-3.1-flash-image-preview"  # generate_image.py's default
+    assert requests[0]["fallback_model"] == "nanobanana-2"  # generate_image.py's default
     second = requests[1]
     assert (second["size"], second["n"], second["sidecar"], second["seed"]) == ("1K", 2, False, 7)
     assert second["style_refs"] == [str(workdir / "ref.png")] and second["lock_palette"] is None  # false: not given

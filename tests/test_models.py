@@ -65,7 +65,7 @@ def test_table_is_for_people(run):
 
 
 @pytest.mark.parametrize("name, model_id", [("nanobanana", "google/gemini-2.5-flash-image"),
-                                            ("NanoBanana-Pro", "google/gemini-3-pro-image-preview"),
+                                            ("NanoBanana-Pro", "google/gemini-3-pro-image"),
                                             ("openai/gpt-5-image", "openai/gpt-5-image"),
                                             ("acme/new-model", "acme/new-model")])
 def test_alias_resolves_one_name(run, name, model_id):

@@ -308,9 +308,9 @@ def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
                         "--prompt", "A minimalist snow crab logo", "--request-id", "qr", "--dry-run-worker"))
     (job_path,) = queue_files(workdir, "pending")
     job = json.loads(job_path.read_text())
-    assert job["format"] == 2 and job["request"]["fallback_model"] == "google/gemini-3.1-flash-image-preview"
+    assert job["format"] == 2 and job["request"]["fallback_model"] == "nanobanana-2"
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
-    assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image-preview"
+    assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image"
 
 
 def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake, workdir):

@@ -76,7 +76,7 @@ def test_openrouter_provider_when_no_anthropic_key(run, fake, image):
     (request,) = fake.requests_for("chat")
     assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
     body = request.json
-    assert body["model"] == "google/gemini-2.5-flash" and "modalities" not in body
+    assert body["model"] == "google/gemini-3.5-flash" and "modalities" not in body
     system, user = body["messages"]
     assert system["role"] == "system" and "strict art director" in system["content"]
     text, picture = user["content"]

@@ -23,10 +23,10 @@ def test_openrouter_calls_carry_app_attribution(run, fake):
 
 
 def test_the_result_names_the_model_that_served(run, fake):
-    fake.enqueue("chat", chat_image_reply(model="google/gemini-3.1-flash-image-preview-20261101"))
+    fake.enqueue("chat", chat_image_reply(model="google/gemini-3.1-flash-image-20261101"))
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
-    assert doc["model"] == "google/gemini-3.1-flash-image-preview"
-    assert doc["served_model"] == "google/gemini-3.1-flash-image-preview-20261101"
+    assert doc["model"] == "google/gemini-3.1-flash-image" and doc["model_alias"] == "nanobanana-2"
+    assert doc["served_model"] == "google/gemini-3.1-flash-image-20261101"
 
 
 def test_an_image_smaller_or_of_another_shape_than_asked_is_flagged(run, fake):
@@ -79,7 +79,7 @@ def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
 
 def test_a_model_retired_at_its_maker_says_so(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana"))
-    assert any("discontinued gemini-2.5-flash-image" in w and "nanobanana-2" in w for w in doc["warnings"])
+    assert any("discontinued gemini-2.5-flash-image" in w and "nanobanana-2-lite" in w for w in doc["warnings"])
 
 
 @pytest.mark.parametrize("script, extra", [("generate.py", ()), ("enqueue_image_job.py", ("--out", "q/a.png")),

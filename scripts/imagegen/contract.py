@@ -85,8 +85,28 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     }
     doc.update(context.fields)
     doc.update(error.document_fields())
+    if error.kind in FALLBACK_KINDS and not doc.get("fallback_models"):
+        doc["fallback_models"] = _fallbacks(doc)
     doc["generation_time_ms"] = context.elapsed_ms()
     return doc
+
+
+# The kinds whose fix is another model: their documents always name some (``fallback_models``).
+FALLBACK_KINDS = frozenset({"model_unavailable", "no_endpoint", "unsupported"})
+
+
+def _fallbacks(doc: dict[str, Any]) -> list[str]:
+    """Live alternatives for an error the code that raised it had none for: the route's best models."""
+    from .models.alternatives import fallback_models
+    from .models.registry import provider_named_by
+
+    model = doc.get("model") if isinstance(doc.get("model"), str) else ""
+    route = doc.get("api_provider") or doc.get("provider") or provider_named_by(model) or "openrouter"
+    if doc.get("mode") == "openai":
+        return fallback_models("openai", role="edit", exclude=(model,))
+    if route == "anthropic":
+        return fallback_models(route, role="review", exclude=(model,))
+    return fallback_models(str(route), exclude=(model,))
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

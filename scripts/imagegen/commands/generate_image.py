@@ -12,10 +12,11 @@ from typing import Any
 from ..cli import runner
 from . import generate
 
-DEFAULT_MODEL = "google/gemini-3.1-flash-image-preview"
+DEFAULT_MODEL = "nanobanana-2"  # an alias: resolved at run time against OpenRouter's catalogue
 
 DESCRIPTION = f"""Generate an image through OpenRouter and print one JSON document on stdout.
-Same flags as generate.py; the default model is {DEFAULT_MODEL} (nanobanana-2).
+Same flags as generate.py; the default model is {DEFAULT_MODEL} (google/gemini-3.1-flash-image, or the
+next id of its chain that OpenRouter's catalogue lists).
 
 examples:
   generate_image.py --prompt "A cinematic portrait of a cyberpunk crab" --image-size low \\

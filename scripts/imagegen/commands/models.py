@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--alias", metavar="NAME", help="resolve one alias or full id and print only that model")
     parser.add_argument("--refresh", action="store_true",
                         help="fetch GET /models?output_modalities=image and cache it "
-                             f"(fresh for {catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory")
+                             f"(fresh for {catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory; "
+                             "with GEMINI_API_KEY or OPENAI_API_KEY set, their model lists too (aliases resolve "
+                             "against them)")
     group = parser.add_argument_group("network (with --refresh)")
     group.add_argument("--timeout", type=cli.positive_float, default=30.0,
                        help="seconds to wait for OpenRouter (default 30)")
@@ -46,9 +48,28 @@ def refresh(args: argparse.Namespace) -> dict[str, Any]:
 
     key_var = config.key_variable("openrouter")
     key = config.api_key("openrouter") if key_var else None
-    client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=[key] if key else [],
-                        verbose=not args.quiet)
-    return openrouter_account.refresh_catalogue(client, with_key=key is not None)
+    secrets = [config.api_key(p) for p in ("openrouter", "google", "openai") if config.key_variable(p)]
+    client = HttpClient(timeout=args.timeout, retries=args.retries, secrets=secrets, verbose=not args.quiet)
+    result = openrouter_account.refresh_catalogue(client, with_key=key is not None)
+    result["model_lists"] = _direct_lists(client)
+    return result
+
+
+def _direct_lists(client: Any) -> dict[str, Any]:
+    """Google's and OpenAI's model lists, for the routes whose key is set (a failure is a note: the
+    OpenRouter catalogue is refreshed either way)."""
+    from ..errors import ImageGenError
+    from ..providers import catalogues
+
+    found: dict[str, Any] = {}
+    for route in ("google", "openai"):
+        if not config.key_variable(route):
+            continue
+        try:
+            found[route] = catalogues.refresh(route, client, with_key=True)
+        except ImageGenError as error:
+            found[route] = {"refreshed": False, "error": f"{error.kind}: {error.message}"}
+    return found
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

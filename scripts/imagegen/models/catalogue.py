@@ -101,12 +101,14 @@ def normalise(item: Any) -> dict[str, Any] | None:
         return None
     pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
     prices = {str(k): p for k, p in ((k, _price(v)) for k, v in pricing.items()) if p is not None}
+    expires = item.get("expiration_date")  # "the date after which the model may be removed", or null
     return {
         "id": item["id"],
         "name": str(item.get("name") or item["id"]),
         "input_modalities": _modalities(architecture.get("input_modalities")),
         "output_modalities": outputs,
         "pricing": prices,
+        "expiration_date": expires[:32] if isinstance(expires, str) and expires else None,
     }
 
 

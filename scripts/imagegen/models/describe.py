@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import registry
+from . import chains, listings, registry
 from .pricing import Pricing
 from .registry import ModelSpec
 
@@ -49,6 +49,10 @@ def describe(spec: ModelSpec) -> dict[str, Any]:
         "pricing": pricing_record(spec.pricing),
         "price": price_text(spec.pricing),
         "estimates_square_usd": estimates,
+        "candidates": {route: list(ids) for route, ids in chains.ALIASES.get(spec.alias, {}).items()}
+        if spec.known else {},
+        "expiration_date": listings.expiration(spec.id, spec.provider),
+        "warnings": list(spec.notes),
     }
 
 
@@ -109,18 +113,19 @@ def markdown() -> str:
         "Prices are the built-in ones in USD. `models.py --refresh` fetches OpenRouter's live prices,",
         "and `models.py --table` shows what the scripts will actually use.",
         "",
-        "| Alias | OpenRouter id | Output | Refs | Sizes | Price | 1:1 1K | 1:1 2K | 16:9 2K | Best for |",
+        "| Alias | OpenRouter ids, in order | Output | Refs | Sizes | Price | 1:1 1K | 1:1 2K | 16:9 2K | Best for |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for spec in registry.MODELS:
         cells = [
-            f"`{spec.alias}`", spec.id, "+".join(spec.output_modalities), str(spec.max_refs), ", ".join(spec.sizes),
+            f"`{spec.alias}`", ", then ".join(chains.chain(spec.alias, "openrouter") or (spec.id,)), "+".join(spec.output_modalities), str(spec.max_refs), ", ".join(spec.sizes),
             price_text(spec.pricing), _money(registry.estimate_usd(spec, "1:1", "1K")),
             _money(registry.estimate_usd(spec, "1:1", "2K")), _money(registry.estimate_usd(spec, "16:9", "2K")),
             spec.best_for,
         ]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", f"Default model: `{registry.DEFAULT_MODEL}`.", ""]
+    out += _chains_section()
     for spec in registry.MODELS:
         out += _section(spec)
     out += [
@@ -143,6 +148,34 @@ def markdown() -> str:
     return "\n".join(out)
 
 
+def _chains_section() -> list[str]:
+    """How aliases resolve on each route, and the ids known to be shut down."""
+    lines = [
+        "## Aliases are chains",
+        "",
+        "An alias names an ordered list of model ids per route. A run takes the first one the route's",
+        "live catalogue lists (`models.py --refresh` caches OpenRouter's, Google's and OpenAI's), or the",
+        "first one when there is no catalogue; if the provider then says that model is gone, the next",
+        "is tried once, with a warning. Results, sidecars and ledger lines give `model` (the id used) and",
+        "`model_alias` (the alias it came from).",
+        "",
+        "| Alias | Route | Candidates, best first |",
+        "|---|---|---|",
+    ]
+    for alias, routes in chains.ALIASES.items():
+        for route, ids in routes.items():
+            lines.append(f"| `{alias}` | {route} | {', '.join(ids)} |")
+    lines += ["", "| Default | Route | Candidates, best first |", "|---|---|---|"]
+    for (role, route), ids in chains.DEFAULTS.items():
+        lines.append(f"| {role} | {route} | {', '.join(ids)} |")
+    lines += ["", "Shut down, never sent (a run moves to the successor and says so):", "",
+              "| Route | Id | Shut down | Successor |", "|---|---|---|---|"]
+    for route, gone in chains.SHUT_DOWN.items():
+        for model_id, (day, successor) in gone.items():
+            lines.append(f"| {route} | {model_id} | {day} | {successor} |")
+    return lines + [""]
+
+
 def _section(spec: ModelSpec) -> list[str]:
     ratios = ", ".join(spec.ratios)
     flags = [
@@ -157,7 +190,8 @@ def _section(spec: ModelSpec) -> list[str]:
         ("Sizes", ", ".join(spec.sizes)),
         ("Price", price_text(spec.pricing)),
     ]
-    lines = [f"## {spec.alias}", "", f"`{spec.id}`: {spec.best_for}.", ""]
+    ids = chains.chain(spec.alias, "openrouter") or (spec.id,)
+    lines = [f"## {spec.alias}", "", f"{', then '.join(f'`{i}`' for i in ids)}: {spec.best_for}.", ""]
     lines += [f"- {name}: {value}" for name, value in flags]
     lines.append("")
     return lines

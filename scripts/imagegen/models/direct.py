@@ -34,7 +34,9 @@ class GeminiModel(NamedTuple):
 # Standard (not batch) list prices per output image on Google's Gemini API pricing page. The GA ids
 # (gemini-3.1-flash-image, gemini-3-pro-image: GA 2026-05-28) are priced as the previews they
 # replaced; gemini-3.1-flash-lite-image (GA 2026-06-30, 1K only) at $0.034 per image (1120 tokens at
-# $30/M), as resellers quote Google's pricing page (second-hand, read 2026-12-06).
+# $30/M), as resellers quote Google's pricing page (second-hand, read 2026-12-06). The previews stay
+# for reading old records and OpenRouter's chains; Google shut them down on 2026-06-25
+# (``chains.SHUT_DOWN``: never sent).
 _FLASH = ({"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, ("0.5K", "1K", "2K", "4K"), True, 14,
           "fast everyday generation, extreme aspect ratios")
 _PRO = ({"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14, "balanced quality, editing and reasoning")
@@ -44,11 +46,9 @@ GEMINI_MODELS = {
     "gemini-3.1-flash-image-preview": GeminiModel("nanobanana-2", *_FLASH),
     "gemini-3-pro-image-preview": GeminiModel("nanobanana-pro", *_PRO),
     "gemini-3.1-flash-lite-image": GeminiModel(
-        "gemini-3.1-flash-lite-image", {"1K": 0.034}, ("1K",), True, 14, "the cheapest 1K drafts, high volume"),
+        "nanobanana-2-lite", {"1K": 0.034}, ("1K",), True, 14, "the cheapest 1K drafts, high volume"),
 }
-GEMINI_RETIRED = {"gemini-2.5-flash-image": "2026-10-02", "gemini-2.5-flash-image-preview": "2026-10-02",
-                  "gemini-2.0-flash-preview-image-generation": "2025-11-14"}
-GEMINI_DEFAULT = "gemini-3.1-flash-image-preview"
+GEMINI_DEFAULT = "nanobanana-2"  # an alias: resolved against Google's model list at run time
 
 
 def gemini_model(model: str) -> GeminiModel | None:
@@ -88,8 +88,6 @@ OPENAI_MODELS = {
                          prices_known=False, price_source=_FAMILY_SOURCE)
        for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
 }
-OPENAI_RETIRED = {"gpt-image-1": "2026-10-23", "gpt-image-1-mini": "2026-12-01", "gpt-image-1.5": "2026-12-01",
-                  "chatgpt-image-latest": "2026-12-01"}
 OPENAI_DEFAULT = "gpt-image-2"
 # Output tokens per image by quality and frame, from OpenAI's image generation guide (the gpt-image-1
 # family's, used for the models that make only the three frames).

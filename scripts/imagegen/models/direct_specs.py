@@ -1,15 +1,16 @@
-"""Model names resolved for a direct provider: ``nanobanana-2``, ``google/gemini-3-pro-image-preview``
-or ``gemini-3-pro-image-preview`` on Google; ``gpt-image-2`` or ``openai/gpt-image-2`` on OpenAI.
+"""Model names resolved for a direct provider: ``nanobanana-2``, ``google/gemini-3-pro-image``
+or ``gemini-3-pro-image`` on Google; ``gpt-image-2`` or ``openai/gpt-image-2`` on OpenAI.
 
-An alias resolves where its model exists at the provider; a model the provider has retired is
-refused with what to use instead; an id the table does not know is sent as it is, priced unknown
+An alias resolves through its chain on the provider; a model the provider has shut down moves to
+its successor with a warning; an id the table does not know is sent as it is, priced unknown
 (models are retired and added every few months: nothing here may depend on one being alive).
 """
 
 from __future__ import annotations
 
 from ..errors import UsageError
-from . import direct
+from . import chains, direct
+from .alternatives import fallback_models
 from .pricing import Pricing
 from .registry import BY_ALIAS, EXTRA_TALL_WIDE, STANDARD_RATIOS, STANDARD_SIZES, ModelSpec
 
@@ -17,7 +18,8 @@ PREFIXES = {"google": "google/", "openai": "openai/"}
 
 
 def default_model(provider: str) -> str:
-    return direct.GEMINI_DEFAULT if provider == "google" else direct.OPENAI_DEFAULT
+    """The provider's default: an alias for Google (resolved at run time), a model id for OpenAI."""
+    return {"google": direct.GEMINI_DEFAULT, "openai": direct.OPENAI_DEFAULT}[provider]
 
 
 def native_id(name: str, provider: str) -> str:
@@ -38,23 +40,36 @@ def served_by(name: str, provider: str) -> bool:
 
 
 def direct_spec(name: str, provider: str) -> ModelSpec:
-    """The spec of ``name`` on ``provider`` (google or openai); UsageError when it is not served there."""
+    """The spec of ``name`` on ``provider`` (google or openai); UsageError when it is not served there.
+
+    An alias resolves through its chain on the provider (``models.chains``); an id the provider has
+    shut down is moved to its successor, with a note: it is never sent."""
     if not served_by(name, provider):
         raise UsageError(f"{name} is not a model of {direct.NAMES[provider]}",
                          details=f"use one of {', '.join(_listed(provider))}, or drop --provider {provider} "
-                                 "to go through OpenRouter", kind="unknown_model")
+                                 "to go through OpenRouter", kind="unknown_model",
+                         extra={"fallback_models": fallback_models(provider)})
+    aliased = BY_ALIAS.get(name) or BY_ALIAS.get(name.lower())
+    candidates = chains.chain(aliased.alias, provider) if aliased is not None else ()
+    if aliased is not None and candidates:
+        choice = chains.choose(candidates, provider, aliased.alias)
+        return _spec(choice.id, provider)._replace(requested=aliased.alias, successors=choice.rest,
+                                                   notes=choice.notes)
     model = native_id(name, provider)
-    retired = (direct.GEMINI_RETIRED if provider == "google" else direct.OPENAI_RETIRED).get(model)
-    if retired:
-        raise UsageError(f"{direct.MAKERS[provider]} shut {model} down on {retired}",
-                         details=f"use {default_model(provider)} (or one of {', '.join(_listed(provider))})",
-                         kind="model_unavailable")
+    moved = chains.moved(model, provider)
+    if moved is not None:
+        return _spec(moved[0], provider)._replace(requested=chains.alias_of(moved[0], provider), notes=(moved[1],))
+    return _spec(model, provider)
+
+
+def _spec(model: str, provider: str) -> ModelSpec:
     return _gemini(model) if provider == "google" else _openai(model)
 
 
 def _listed(provider: str) -> list[str]:
     if provider == "google":
-        return [f"{entry.alias} ({model})" for model, entry in direct.GEMINI_MODELS.items()]
+        return [f"{entry.alias} ({model})" for model, entry in direct.GEMINI_MODELS.items()
+                if not chains.moved(model, provider)]
     return list(direct.OPENAI_MODELS)
 
 

@@ -11,6 +11,7 @@ import math
 from typing import NamedTuple
 
 from ..errors import UsageError
+from . import chains
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
 
 STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -34,6 +35,14 @@ class ModelSpec(NamedTuple):
     upsampling: bool = False
     known: bool = True
     provider: str = "openrouter"  # who is called: openrouter, or google / openai directly
+    requested: str | None = None  # the alias or default chain the id was resolved from (None: named)
+    successors: tuple[str, ...] = ()  # the chain's later candidates, tried once if the id is gone
+    notes: tuple[str, ...] = ()  # what resolving said: a shut-down id moved on, an expiry coming
+
+    @property
+    def model_alias(self) -> str | None:
+        """The alias a run reports beside the id it used (``model_alias``): None for a named id."""
+        return self.requested
 
     @property
     def slug(self) -> str:
@@ -65,7 +74,7 @@ MODELS: tuple[ModelSpec, ...] = (
         "cheaper text rendering and edits", text_rendering=True,
     ),
     ModelSpec(
-        "nanobanana-pro", "google/gemini-3-pro-image-preview", "gemini", ("image", "text"), True, 14, True,
+        "nanobanana-pro", "google/gemini-3-pro-image", "gemini", ("image", "text"), True, 14, True,
         "structured", STANDARD_RATIOS, STANDARD_SIZES,
         Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24}, per_million_tokens=120.0),
         "balanced quality, editing and reasoning", text_rendering=True,
@@ -77,18 +86,25 @@ MODELS: tuple[ModelSpec, ...] = (
         "lowest-cost generation and quick edits",
     ),
     ModelSpec(
-        "nanobanana-2", "google/gemini-3.1-flash-image-preview", "gemini", ("image", "text"), True, 14, True,
+        "nanobanana-2", "google/gemini-3.1-flash-image", "gemini", ("image", "text"), True, 14, True,
         "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES,
         Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151},
                 per_million_tokens=60.0, guess=True),
         "fast everyday generation, extreme aspect ratios", text_rendering=True,
+    ),
+    ModelSpec(
+        "nanobanana-2-lite", "google/gemini-3.1-flash-lite-image", "gemini", ("image", "text"), True, 14, True,
+        "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("1K",),
+        Pricing("per_image", per_image={"1K": 0.034}, per_million_tokens=30.0, guess=True),
+        "cheapest, fastest Gemini images (1K only)", text_rendering=True,
     ),
 )
 
 # Models whose maker has retired them somewhere: a run on one says so, and names what to use.
 RETIRED_NOTES = {
     "google/gemini-2.5-flash-image": "Google discontinued gemini-2.5-flash-image on its own API on 2026-10-02; "
-                                     "if OpenRouter stops routing it (models.py --refresh tells), use nanobanana-2",
+                                     "if OpenRouter stops routing it (models.py --refresh tells), use "
+                                     "nanobanana-2-lite (gemini-3.1-flash-lite-image, its successor)",
 }
 # Built-in prices (of PRICES_AS_OF) for full OpenRouter ids the table above has no entry for: Google's
 # GA image models, priced as the previews they replaced, and Nano Banana 2 Lite (1K only), whose
@@ -102,7 +118,9 @@ ID_PRICES = {
                                                   guess=True),
 }
 BY_ALIAS = {spec.alias: spec for spec in MODELS}
-BY_ID = {spec.id: spec for spec in MODELS}
+# Every id an alias's chain names on OpenRouter, as that alias's spec with that id.
+BY_ID = {**{model_id: spec._replace(id=model_id) for spec in MODELS
+            for model_id in chains.chain(spec.alias, "openrouter")}, **{spec.id: spec for spec in MODELS}}
 DEFAULT_MODEL = "flux.2-pro"
 PRICES_AS_OF = "2026-12-01"  # when the built-in prices below were last checked
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
@@ -137,11 +155,17 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
 
         return direct_spec(name.strip(), provider)
     name = name.strip()
-    spec = BY_ALIAS.get(name) or BY_ID.get(name) or BY_ALIAS.get(name.lower())
+    aliased = BY_ALIAS.get(name) or BY_ALIAS.get(name.lower())
+    if aliased is not None:
+        choice = chains.choose(chains.chain(aliased.alias, "openrouter") or (aliased.id,), "openrouter",
+                               aliased.alias)
+        return with_expiry(_live(aliased._replace(id=choice.id, requested=aliased.alias,
+                                                  successors=choice.rest, notes=choice.notes)))
+    spec = BY_ID.get(name)
     if spec is not None:
-        return _live(spec)
+        return with_expiry(_live(spec))
     if "/" in name and all(part.strip() for part in name.split("/", 1)):
-        return _live(_assumed(name))
+        return with_expiry(_live(_assumed(name)))
     raise UsageError(
         f"unknown model {name!r}",
         details=did_you_mean(name) + "use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such "
@@ -156,6 +180,27 @@ def did_you_mean(name: str) -> str:
 
     close = difflib.get_close_matches(name.lower(), aliases(), n=1, cutoff=0.75)
     return f"did you mean {close[0]}? " if close else ""
+
+
+def successor(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with the next candidate of its chain as the model (the chosen one is gone)."""
+    moved = spec._replace(id=spec.successors[0], successors=spec.successors[1:], notes=())
+    return _live(moved) if spec.provider == "openrouter" else moved
+
+
+def with_expiry(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with a note when its route's catalogue says it expires within 30 days (or has)."""
+    from . import listings
+
+    expires = listings.expiration(spec.id, spec.provider)
+    if expires is None:
+        return spec
+    from .alternatives import fallback_models
+
+    successor = spec.successors[0] if spec.successors else next(iter(fallback_models(
+        spec.provider, image_input=spec.image_input, exclude=(spec.id,))), None)
+    warning = chains.expiry_warning(spec.id, expires, successor)
+    return spec._replace(notes=spec.notes + (warning,)) if warning else spec
 
 
 def _live(spec: ModelSpec) -> ModelSpec:

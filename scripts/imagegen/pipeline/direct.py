@@ -1,6 +1,7 @@
 """Generation on a provider called directly (``--provider google|openai``): what the plan becomes at
-Google's generateContent or OpenAI's /images/generations. The same plan, presets, checks, writer,
-sidecar, ledger and budget apply as through OpenRouter; only the calls differ."""
+Google's generateContent or OpenAI's /images/generations (``pipeline.routes`` chooses). The same
+plan, presets, checks, writer, sidecar, ledger and budget apply as through OpenRouter; only the
+calls differ."""
 
 from __future__ import annotations
 
@@ -11,22 +12,11 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan
-    from ..providers.call import Call
-    from .generate import ImagesOptions
+    from .routes import ImagesOptions
 
 
-def adapt(plan: GenerationPlan, options: ImagesOptions | None) -> None:
-    """Fit the plan to the provider: OpenAI's frames and prices by quality; no images Google cannot take."""
-    if plan.provider == "openai":
-        _adapt_openai(plan, options)
-    else:
-        _adapt_google(plan)
-    if options is not None:
-        plan.extra_result.update(options.record())
-        plan.extra_result["api"] = "images/generations"
-
-
-def _adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
+def adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
+    """Fit the plan to OpenAI: its frame for the ratio and size, prices by quality, no seed."""
     from ..models import direct, frames
     from ..models.direct_specs import openai_pricing
 
@@ -57,29 +47,11 @@ def _ratio(aspect_ratio: str) -> float:
     return round(float(width) / float(height), 2)
 
 
-def _adapt_google(plan: GenerationPlan) -> None:
+def adapt_google(plan: GenerationPlan) -> None:
+    """Google takes images inline only."""
     if plan.baseline is not None and plan.baseline.url is not None:
         raise UsageError("Google's Gemini API takes images inline, not by link: the baseline is a URL",
                          details="download the baseline image and pass its path, or use --provider openrouter")
-
-
-def image_calls(plan: GenerationPlan, options: ImagesOptions | None) -> list[Call]:
-    """One generateContent call per image (Gemini makes one per call), or one /images/generations call."""
-    if plan.provider == "openai":
-        from ..providers import openai_images
-
-        from .generate import ImagesOptions
-
-        extra = options or ImagesOptions()
-        body = openai_images.generation_body(plan.spec.id, plan.final_prompt, size=plan.extra_result["openai_size"],
-                                             n=plan.count, quality=extra.quality, output_format=extra.output_format,
-                                             background=extra.background,
-                                             output_compression=extra.output_compression,
-                                             moderation=extra.moderation)
-        return [openai_images.generation_call(body)]
-    from ..providers import gemini
-
-    return [gemini.call(plan.spec.id, gemini_body(plan), plan.estimate_each_usd)] * plan.count
 
 
 def gemini_body(plan: GenerationPlan) -> dict[str, Any]:

@@ -101,12 +101,12 @@ def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
 
 def prepare_openrouter_edit(request: EditRequest) -> Any:
     """The OpenRouter edit as a prepared generation (chat, or the Images API with its options)."""
-    from .generate import Prepared, adapt_for_images_api, images_options
+    from .generate import Prepared
+    from .routes import route
 
-    options = images_options(request)
+    options = route("openrouter").options(request)
     plan = plan_openrouter_edit(request)
-    if options is not None:
-        adapt_for_images_api(plan, options, None)
+    route(plan.provider).adapt(plan, options, None)
     return Prepared(plan, options, None)
 
 

@@ -29,15 +29,41 @@ def request_body(plan: GenerationPlan, model: str) -> dict[str, Any]:
     return openrouter_text.rewrite_body(model, words.SYSTEM, text, max_tokens=MAX_TOKENS, temperature=TEMPERATURE)
 
 
+DEFAULT_ALIAS = "enhance-default"  # the model_alias of a model taken from the default chain
+
+
+def candidates(model: str) -> tuple[tuple[str, ...], str | None]:
+    """The models to try for ``model`` (the default chain's head stands for the chain, resolved now;
+    a named model alone) and the alias they come from."""
+    from ..models import chains
+
+    chain = chains.default_chain("enhance", "openrouter")
+    if chain and model == chain[0]:
+        choice = chains.choose(chain, "openrouter", DEFAULT_ALIAS, kind="text")
+        return (choice.id,) + choice.rest[:1], DEFAULT_ALIAS
+    return (model,), None
+
+
 def enhance_plan(plan: GenerationPlan, paid: PaidRun, model: str) -> None:
-    """Rewrite the plan's scene; on a provider failure keep the prompt and add a warning."""
-    call = openrouter_text.call(request_body(plan, model))
-    outcome = words.Outcome(model)
-    (reply,) = paid.send_text([call], model=model, estimate_each=None, label=f"enhancing the prompt with {model}")
-    if isinstance(reply, ImageGenError):
-        outcome.warning = f"prompt enhancement failed ({reply.kind}: {reply.message}); the original prompt was used"
-    else:
-        outcome = words.judge(plan.prompt, model, reply.text)
+    """Rewrite the plan's scene; on a provider failure keep the prompt and add a warning. A default
+    model its provider says is gone gives way, once, to the next in its chain."""
+    tried, alias = candidates(model)
+    reply = None
+    for index, name in enumerate(tried):
+        outcome = words.Outcome(name)
+        (answer,) = paid.send_text([openrouter_text.call(request_body(plan, name))], model=name, estimate_each=None,
+                                   label=f"enhancing the prompt with {name}", alias=alias)
+        if not isinstance(answer, ImageGenError):
+            reply = answer
+            break
+        outcome.warning = f"prompt enhancement failed ({answer.kind}: {answer.message}); the original prompt was used"
+        if answer.kind != "model_unavailable" or index + 1 == len(tried):
+            break
+        moved = f"the default enhancement model {name} is gone; tried {tried[index + 1]} instead"
+        plan.warnings.append(moved)
+        note("warning: " + moved, paid.quiet)
+    if reply is not None:
+        outcome = words.judge(plan.prompt, outcome.model, reply.text)
         outcome.cost_usd, outcome.generation_id = reply.cost_usd, reply.generation_id
     plan.enhancement = outcome.record()
     if outcome.scene:

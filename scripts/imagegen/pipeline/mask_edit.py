@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import config, validate
-from ..errors import UsageError
+from ..errors import ImageGenError, UsageError
 from ..images import files as images
 from ..images import masks
 from ..images.writer import ImageWriter
-from ..models import direct, registry
+from ..models import chains, direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
 from .edit import parent_record
@@ -157,10 +157,15 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
     if request.moderation is not None:
         raise UsageError("moderation applies to OpenAI's generations, not its edits",
                          details="drop it (openai-python's image_edit_params.py has no moderation)")
-    from .generate import check_openai_options
+    from .routes import check_openai_options
 
     check_openai_options(request, "openai")
     model = request.openai_model or config.default_model("openai_edit", DEFAULT_MODEL)
+    notes: list[str] = []
+    moved = chains.moved(model, "openai")
+    if moved is not None:  # a model OpenAI has shut down is never sent: its successor is
+        model, warning = moved
+        notes.append(warning)
     _check_model(model, request)
     inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
@@ -168,7 +173,7 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
                           output_format=request.output_format, background=request.background,
                           input_fidelity=request.input_fidelity, output_compression=request.output_compression,
                           keep_unmasked=request.keep_unmasked,
-                          request_id=request.request_id)
+                          request_id=request.request_id, warnings=notes)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
     if request.markup:
         plan.markup = images.load_input_image(request.markup, role="markup", allowed=("png",), max_mb=MAX_IMAGE_MB,
@@ -177,11 +182,7 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
 
 
 def _check_model(model: str, request: EditRequest) -> None:
-    """Refuse, before paying, a model OpenAI has shut down or an option the model does not take."""
-    if model in direct.OPENAI_RETIRED:
-        raise UsageError(f"OpenAI shut {model} down on {direct.OPENAI_RETIRED[model]}",
-                         details=f"use --openai-model {DEFAULT_MODEL} (or one of {', '.join(direct.OPENAI_MODELS)})",
-                         kind="model_unavailable")
+    """Refuse, before paying, an option the model does not take."""
     info = direct.openai_model(model)
     if request.markup:
         if request.mask or request.mask_rects:
@@ -189,12 +190,13 @@ def _check_model(model: str, request: EditRequest) -> None:
         if info is None or not info.markup:
             takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.markup]
             raise UsageError(f"{model} does not take --markup", details="use --openai-model " + " or ".join(takers),
-                             kind="unsupported")
+                             kind="unsupported", extra={"fallback_models": takers})
     _check_size(model, request.openai_size)
     if request.input_fidelity and info is not None and not info.input_fidelity:
         takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",
-                         details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported")
+                         details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported",
+                         extra={"fallback_models": takers})
 
 
 def frame_from_request(request: EditRequest, model: str, image: images.InputImage) -> str | None:
@@ -307,8 +309,13 @@ def run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun, *, on_mask: An
     mask_path = write_generated_mask(plan, writer)  # after the checks: a refused run leaves no mask behind
     if on_mask is not None:
         on_mask(mask_path)
-    reply, elapsed_ms = timed(lambda: paid.send(plan.call(), model=plan.model, estimate=plan.estimate_usd,
-                                                label=f"waiting for {plan.model}", spool_dir=writer.target_dir()))
+    try:
+        reply, elapsed_ms = timed(lambda: paid.send(plan.call(), model=plan.model, estimate=plan.estimate_usd,
+                                                    label=f"waiting for {plan.model}", spool_dir=writer.target_dir()))
+    except ImageGenError as error:
+        from .routes import with_fallbacks
+
+        raise with_fallbacks(error, "openai", plan.model, role="edit") from None
     result = save_replies(plan, [reply], paid.client(), writer, elapsed_ms, transform=plan.compositor())
     if reply.cost_usd is not None:
         result["cost_usd_basis"] = "token usage at OpenAI list prices"

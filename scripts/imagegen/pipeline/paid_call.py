@@ -85,20 +85,21 @@ class PaidRun:
         writer.check_before_request(count)
 
     def send(self, call: Call, *, model: str, estimate: float | None, label: str,
-             spool_dir: Any = None) -> ProviderReply:
-        """One call, ledger-recorded, under a ticker; the run must have been authorized."""
+             spool_dir: Any = None, alias: str | None = None) -> ProviderReply:
+        """One call, ledger-recorded, under a ticker; the run must have been authorized. ``alias``: the
+        alias or default ``model`` was resolved from, for the ledger."""
         assert self.budget is not None, "authorize() before sending"
         with Ticker(label, quiet=self.quiet):
-            return self._recorded(call, model, estimate, spool_dir)
+            return self._recorded(call, (model, alias), estimate, spool_dir)
 
     def send_all(self, calls: Sequence[Call], *, model: str, estimate_each: float | None, label: str,
-                 spool_dir: Any = None) -> list[ProviderReply | ImageGenError]:
+                 spool_dir: Any = None, alias: str | None = None) -> list[ProviderReply | ImageGenError]:
         """Several calls (at most four at once): each reply, or the error that call ended in."""
         assert self.budget is not None, "authorize() before sending"
 
         def one(call: Call) -> ProviderReply | ImageGenError:
             try:
-                return self._recorded(call, model, estimate_each, spool_dir)
+                return self._recorded(call, (model, alias), estimate_each, spool_dir)
             except ImageGenError as error:
                 return error
 
@@ -115,12 +116,12 @@ class PaidRun:
         return outcomes
 
     def send_text(self, calls: Sequence[Call], *, model: str, estimate_each: float | None,
-                  label: str) -> list[ProviderReply | ImageGenError]:
+                  label: str, alias: str | None = None) -> list[ProviderReply | ImageGenError]:
         """:meth:`send_all` for text calls (reviews, prompt enhancement): a call whose HTTP 400 names a
         sampling parameter the model refuses (not charged) is sent once more without it, with a warning."""
         from ..providers import sampling
 
-        outcomes = self.send_all(calls, model=model, estimate_each=estimate_each, label=label)
+        outcomes = self.send_all(calls, model=model, estimate_each=estimate_each, label=label, alias=alias)
         again = [(index, name) for index, outcome in enumerate(outcomes) if isinstance(outcome, ProviderError)
                  and (name := sampling.rejected_parameter(outcome, calls[index].body))]
         if not again:
@@ -128,12 +129,13 @@ class PaidRun:
         names = sorted({name for _, name in again})
         self._note(f"{model} refused {', '.join(names)} (HTTP 400, not charged): sent again without it")
         resent = self.send_all([sampling.without(calls[index], name) for index, name in again], model=model,
-                               estimate_each=estimate_each, label=label)
+                               estimate_each=estimate_each, label=label, alias=alias)
         for (index, _), outcome in zip(again, resent):
             outcomes[index] = outcome
         return outcomes
 
-    def _recorded(self, call: Call, model: str, estimate: float | None, spool_dir: Any) -> ProviderReply:
+    def _recorded(self, call: Call, model: tuple[str, str | None], estimate: float | None,
+                  spool_dir: Any) -> ProviderReply:
         """Send ``call``; every attempt that reached the provider leaves its ledger line before the
         next step (a retry, reading the reply, saving) can fail."""
         hold = self._hold(estimate)

@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__, config
-from ..errors import ConfigError, ProviderError, UsageError
+from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
 from ..images import files as images
-from ..images.files import MB, InputImage
+from ..images.files import InputImage
+from ..progress import note
 from ..prompt import choices
-from ..providers import anthropic_messages, openrouter_text
 from ..requests import ReviewRequest
 from . import rubric as review
+from .review_routes import ReviewModel, review_route
+from .routes import with_fallbacks
 
 if TYPE_CHECKING:
     from ..providers.call import Call
@@ -26,12 +28,7 @@ if TYPE_CHECKING:
 
 PROVIDERS = choices.REVIEW_PROVIDERS
 DEFAULT_MODELS = choices.DEFAULT_REVIEW_MODELS
-ANTHROPIC_MAX_BASE64 = 5 * MB  # Anthropic measures the limit on the base64 text, not the file
-ANTHROPIC_MAX_SIDE = 8000
-OPENROUTER_MAX_BYTES = 20 * MB
 MAX_REPLY_TOKENS = 1024  # what payload's review requests allow the model to answer with
-SHRINK_HINT = ("make a smaller copy for the review, e.g. `sips -Z 2048 in.png --out small.png` (macOS) or "
-               "`magick in.png -resize 2048x2048 small.jpg`")
 
 
 def choose_provider(requested: str | None, *, need_key: bool = True) -> str:
@@ -52,24 +49,7 @@ def choose_provider(requested: str | None, *, need_key: bool = True) -> str:
 
 def check_limits(provider: str, image: InputImage) -> None:
     """Refuse (exit 2) what the provider would reject, before spending an upload on it."""
-    if provider == "anthropic":
-        encoded = 4 * ((len(image.data) + 2) // 3)
-        if encoded > ANTHROPIC_MAX_BASE64:
-            raise UsageError(
-                f"{image.path.name} is {len(image.data) / MB:.1f} MB ({encoded / MB:.1f} MB as base64); "
-                "Anthropic takes at most 5 MB of base64 per image (about 3.75 MB of file)",
-                details=f"{SHRINK_HINT}, or use --provider openrouter", kind="too_large",
-            )
-        side = max(image.width or 0, image.height or 0)
-        if side > ANTHROPIC_MAX_SIDE:
-            raise UsageError(
-                f"{image.path.name} is {image.width}x{image.height}; Anthropic takes at most "
-                f"{ANTHROPIC_MAX_SIDE} pixels a side",
-                details=f"{SHRINK_HINT}, or use --provider openrouter", kind="too_large",
-            )
-    elif len(image.data) > OPENROUTER_MAX_BYTES:
-        raise UsageError(f"{image.path.name} is {len(image.data) / MB:.1f} MB; reviews through OpenRouter "
-                         f"take at most {OPENROUTER_MAX_BYTES // MB} MB", details=SHRINK_HINT, kind="too_large")
+    review_route(provider).check_limits(image)
 
 
 MAX_IMAGE_MB = 50
@@ -129,21 +109,15 @@ def manual(targets: list[images.InputImage], prompt: str, source: str) -> dict[s
     return result
 
 
-def _image_tokens(provider: str, image: InputImage) -> int:
-    width, height = image.width or 2048, image.height or 2048
-    if provider == "anthropic":
-        return min(1600, -(-width * height // 750))  # Anthropic scales large images to about 1.15 MP first
-    return 258 * -(-width // 768) * -(-height // 768)  # Gemini counts 258 tokens per 768-pixel tile
-
-
 def estimate_usd(provider: str, model: str, image: InputImage, original_prompt: str) -> float | None:
     """An upper bound for one review (the whole reply allowance counted), or None for a model whose
     price is not known here."""
-    rates = (anthropic_messages.RATES if provider == "anthropic" else openrouter_text.RATES).get(model)
+    route = review_route(provider)
+    rates = route.rates.get(model)
     if rates is None:
         return None
     text = (len(review.SYSTEM_PROMPT) + len(review.user_message(original_prompt))) // 3
-    tokens_in = text + _image_tokens(provider, image)
+    tokens_in = text + route.image_tokens(image)
     return round((tokens_in * rates[0] + MAX_REPLY_TOKENS * rates[1]) / 1_000_000, 6)
 
 
@@ -152,7 +126,7 @@ RATES_AS_OF = "2026-12-01"  # when the review models' list rates (RATES in the t
 
 def estimate_basis(provider: str, model: str) -> str:
     """Where a review's estimate comes from, or why there is none."""
-    rates = (anthropic_messages.RATES if provider == "anthropic" else openrouter_text.RATES).get(model)
+    rates = review_route(provider).rates.get(model)
     if rates is None:
         return f"price unknown ({model} is not in the built-in table of review rates); the ledger keeps the " \
                "cost the provider reports"
@@ -162,13 +136,8 @@ def estimate_basis(provider: str, model: str) -> str:
 
 def build_call(provider: str, model: str, image: InputImage, original_prompt: str) -> Call:
     """The exact request for one review (what --dry-run shows and the run sends)."""
-    text = review.user_message(original_prompt)
-    if provider == "anthropic":
-        encoded = base64.b64encode(image.data).decode("ascii")
-        return anthropic_messages.call(anthropic_messages.review_body(
-            model, review.SYSTEM_PROMPT, text, image.mime, encoded, max_tokens=MAX_REPLY_TOKENS))
-    return openrouter_text.call(openrouter_text.review_body(model, review.SYSTEM_PROMPT, text, image.data_url(),
-                                                            max_tokens=MAX_REPLY_TOKENS))
+    return review_route(provider).call(model, image, review.SYSTEM_PROMPT, review.user_message(original_prompt),
+                                       MAX_REPLY_TOKENS)
 
 
 def scores_of(reply: ProviderReply, provider: str, model: str) -> dict[str, Any]:
@@ -207,24 +176,53 @@ def dry_run(targets: list[InputImage], prompt: str, provider: str, model: str, p
             "budget": budget, "warnings": notes}
 
 
-def auto(targets: list[InputImage], prompt: str, source: str, provider: str, model: str, paid: PaidRun, *,
-         write_files: bool = True) -> dict[str, Any]:
-    """Review one image, or two against the same prompt (in parallel), and record each review.
-    Spending limits are checked before anything is sent; each call joins the ledger."""
-    each, budget, notes = check_spending(provider, model, targets, prompt, paid)
+def _send(targets: list[InputImage], prompt: str, provider: str, model: str, alias: str | None,
+          each: list[float | None], paid: PaidRun) -> list[ProviderReply]:
     calls = [build_call(provider, model, t, prompt) for t in targets]
-    outcomes = paid.send_text(calls, model=model, estimate_each=each[0], label=f"reviewing with {model}")
+    outcomes = paid.send_text(calls, model=model, estimate_each=each[0], label=f"reviewing with {model}",
+                              alias=alias)
     failures = [o for o in outcomes if isinstance(o, Exception)]
     if failures:
         raise failures[0]
-    replies = outcomes
+    return outcomes  # type: ignore[return-value]
+
+
+def _send_with_fallback(targets: list[InputImage], prompt: str, provider: str, chosen: ReviewModel,
+                        each: list[float | None], paid: PaidRun) -> tuple[list[ProviderReply], str]:
+    """The replies and the model that gave them: a default model its provider says is gone gives way,
+    once, to the next in its chain; a named one fails with ``fallback_models``."""
+    try:
+        return _send(targets, prompt, provider, chosen.id, chosen.alias, each, paid), chosen.id
+    except ImageGenError as error:
+        if error.kind != "model_unavailable" or not chosen.rest:
+            raise with_fallbacks(error, provider, chosen.id, role="review") from None
+        following = chosen.rest[0]
+        warning = (f"the default review model {chosen.id} is gone ({error.message}); "
+                   f"tried {following} instead")
+        paid.warnings.append(warning)
+        note("warning: " + warning, paid.quiet)
+    each = [estimate_usd(provider, following, t, prompt) for t in targets]
+    try:
+        return _send(targets, prompt, provider, following, chosen.alias, each, paid), following
+    except ImageGenError as error:
+        error.extra["model"] = following  # the document names the model that failed last
+        raise with_fallbacks(error, provider, following, role="review", exclude=(chosen.id,)) from None
+
+
+def auto(targets: list[InputImage], prompt: str, source: str, provider: str, model: str | ReviewModel,
+         paid: PaidRun, *, write_files: bool = True) -> dict[str, Any]:
+    """Review one image, or two against the same prompt (in parallel), and record each review.
+    Spending limits are checked before anything is sent; each call joins the ledger."""
+    chosen = model if isinstance(model, ReviewModel) else ReviewModel(model)
+    each, budget, notes = check_spending(provider, chosen.id, targets, prompt, paid)
+    replies, model = _send_with_fallback(targets, prompt, provider, chosen, each, paid)
     reviews = [scores_of(reply, provider, model) for reply in replies]  # type: ignore[arg-type]
     warnings: list[str] = notes + list(paid.warnings)
     for index, (target, found) in enumerate(zip(targets, reviews)):
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None
     common = {"original_prompt": prompt, "original_prompt_source": source, "provider": provider,
-              "model": reviews[0]["model"], "cost_estimate_usd": budget["estimate_usd"],
+              "model": reviews[0]["model"], "model_alias": chosen.alias, "cost_estimate_usd": budget["estimate_usd"],
               "cost_estimate_basis": estimate_basis(provider, model), "warnings": warnings}
     if len(targets) == 1:
         return {"mode": "auto", **reviews[0], "image": str(targets[0].path), **common}
@@ -243,11 +241,9 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
 
 
 def default_review_model(provider: str) -> str:
-    """$IMAGEGEN_REVIEW_MODEL when it suits the provider (OpenRouter ids hold a "/"), else ours."""
-    configured = config.default_model("review", "")
-    if configured and ("/" in configured) == (provider == "openrouter"):
-        return configured
-    return DEFAULT_MODELS[provider]
+    """$IMAGEGEN_REVIEW_MODEL when it suits the provider (OpenRouter ids hold a "/"), else the head of
+    the provider's default chain as resolved now."""
+    return review_route(provider).model(None, config.default_model("review", "")).id
 
 
 def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -> dict[str, Any]:
@@ -262,13 +258,13 @@ def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -
     if not request.auto:
         return manual(targets, prompt, source)
     provider = choose_provider(request.provider, need_key=not paid.options.dry_run)
-    model = request.review_model or default_review_model(provider)
-    context_fields.update(provider=provider, model=model)
+    chosen = review_route(provider).model(request.review_model, config.default_model("review", ""))
+    context_fields.update(provider=provider, model=chosen.id)
     for target in targets:
         check_limits(provider, target)
     if paid.options.dry_run:
-        return dry_run(targets, prompt, provider, model, paid)
-    return auto(targets, prompt, source, provider, model, paid, write_files=request.review_file)
+        return {**dry_run(targets, prompt, provider, chosen.id, paid), "model_alias": chosen.alias}
+    return auto(targets, prompt, source, provider, chosen, paid, write_files=request.review_file)
 
 
 def review_file_path(image: images.InputImage) -> Path:

@@ -81,6 +81,11 @@ class GenerationPlan:
     def provider(self) -> str:
         return self.spec.provider
 
+    @property
+    def takes_images(self) -> bool:
+        """Whether images go with the prompt (a model in its place must accept them too)."""
+        return bool(self.baseline or self.input_images or self.style_refs)
+
     def image_urls(self) -> list[str]:
         """Every image sent, in order: the baseline first, then input images, then style references."""
         first = [self.baseline.request_url()] if self.baseline else []
@@ -95,6 +100,7 @@ class GenerationPlan:
             "prompt": self.prompt,
             "enhanced_prompt": self.enhanced_prompt,
             "model": self.spec.id,
+            "model_alias": self.spec.model_alias,
             "api_provider": self.spec.provider,
             "preset": self.preset.shown if self.preset else None,
             "preset_file": str(self.preset.path) if self.preset else None,
@@ -162,7 +168,7 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
         size=request.size or _preset_value(spec, "size", defaults, notes) or _default_size(spec),
         count=request.n, seed=request.seed, preset=preset,
     )
-    plan.warnings += notes
+    plan.warnings += notes + list(spec.notes)
     if preset:
         plan.warnings += preset.warnings
         if preset.changed:
@@ -215,6 +221,12 @@ def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback:
     return registry.resolve(direct_specs.default_model(provider), provider)
 
 
+def switch_to_successor(plan: GenerationPlan) -> None:
+    """Put the next candidate of the plan's model chain in its place (its provider said the model is
+    gone); the same alias, capabilities and prompt, the candidate's price."""
+    plan.spec = registry.successor(plan.spec)
+
+
 def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any], notes: list[str]) -> Any:
     """A preset's aspect ratio or size, unless a direct provider's model lacks it (then its default, noted)."""
     value = defaults.get(name)
@@ -239,14 +251,22 @@ def compose_prompt(plan: GenerationPlan) -> None:
     )
 
 
+def _unsupported(spec: registry.ModelSpec, message: str, details: str, *, image_input: bool = False) -> UsageError:
+    """The error for what ``spec`` cannot do, with the live models to use instead (``fallback_models``)."""
+    from ..models.alternatives import fallback_models
+
+    others = fallback_models(spec.provider, image_input=image_input, exclude=(spec.id,))
+    return UsageError(message, details=details, kind="unsupported", extra={"fallback_models": others})
+
+
 def _check_capabilities(plan: GenerationPlan) -> None:
     spec = plan.spec
     if plan.aspect_ratio not in spec.ratios:
-        raise UsageError(f"{spec.alias} does not support aspect ratio {plan.aspect_ratio}",
-                         details="supported: " + ", ".join(spec.ratios), kind="unsupported")
+        raise _unsupported(spec, f"{spec.alias} does not support aspect ratio {plan.aspect_ratio}",
+                           "supported: " + ", ".join(spec.ratios))
     if plan.size not in spec.sizes:
-        raise UsageError(f"{spec.alias} does not support size {plan.size}",
-                         details="supported: " + ", ".join(spec.sizes), kind="unsupported")
+        raise _unsupported(spec, f"{spec.alias} does not support size {plan.size}",
+                           "supported: " + ", ".join(spec.sizes))
 
 
 def _resolve_system_message(plan: GenerationPlan, cli_value: str | None) -> None:
@@ -273,12 +293,12 @@ def _load_images(plan: GenerationPlan, request: GenerateRequest) -> None:
     preset_refs = [str(p) for p in plan.preset.reference_images] if plan.preset else []
     total = len(inputs) + len(refs) + len(preset_refs) + (1 if request.baseline_image else 0)
     if total and not spec.image_input:
-        raise UsageError(f"{spec.alias} does not accept input, baseline or reference images",
-                         details="use flux.2-pro, gpt-5-image or a nanobanana model for reference-guided work",
-                         kind="unsupported")
+        raise _unsupported(spec, f"{spec.alias} does not accept input, baseline or reference images",
+                           "use flux.2-pro, gpt-5-image or a nanobanana model for reference-guided work",
+                           image_input=True)
     if total > spec.max_refs:
-        raise UsageError(f"{total} images given but {spec.alias} accepts at most {spec.max_refs}",
-                         details="drop some --style-ref images (preset reference_images count too)", kind="unsupported")
+        raise _unsupported(spec, f"{total} images given but {spec.alias} accepts at most {spec.max_refs}",
+                           "drop some --style-ref images (preset reference_images count too)", image_input=True)
     if request.baseline_image:
         plan.baseline = steering.load_baseline(request)
     plan.input_images = [images.load_input_image(p, flag="--input-image") for p in inputs]
@@ -292,6 +312,7 @@ def summary(plan: GenerationPlan) -> dict[str, Any]:
     estimate = plan.estimate
     return {
         "model": plan.spec.id,
+        "model_alias": plan.spec.model_alias,
         "api_provider": plan.spec.provider,
         "prompt": plan.prompt,
         "enhanced_prompt": plan.enhanced_prompt,

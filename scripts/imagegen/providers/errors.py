@@ -12,6 +12,7 @@ gone is ``model_unavailable`` with the live alternatives as the fix, and the ups
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..errors import PROVIDER_FIXES, PROVIDER_KINDS, ProviderError, provider_error
@@ -46,6 +47,10 @@ GOOGLE_STATUSES = {"INVALID_ARGUMENT": "bad_request", "FAILED_PRECONDITION": "ba
                    "DEADLINE_EXCEEDED": "timeout", "CANCELLED": "provider_error", "ABORTED": "provider_error"}
 GOOGLE_REASONS = {"API_KEY_INVALID": "auth", "API_KEY_SERVICE_BLOCKED": "auth", "SERVICE_DISABLED": "auth",
                   "BILLING_DISABLED": "credits", "CONSUMER_SUSPENDED": "auth"}
+# OpenRouter's words for a model id it does not serve (no error_type comes with them): HTTP 400
+# "<id> is not a valid model ID" and HTTP 404 "No endpoints found for <id>." (replies recorded from
+# the service; see tests/fake_api.py). "No endpoints found that support ..." is about the settings.
+MODEL_GONE_WORDS = re.compile(r"\bis not a valid model ID\b|^No endpoints found for (?!that )", re.IGNORECASE)
 NEVER_RETRIED = frozenset({"moderation", "refusal", "model_unavailable", "auth", "credits", "bad_request"})
 # The fixes that hold whatever else an error says (fallback models come first).
 HINTS = {kind: PROVIDER_FIXES[kind] for kind in ("moderation", "refusal", "model_unavailable")}
@@ -88,6 +93,8 @@ def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError
     else:
         kind = kind or (base.kind if base is not None else "provider_error")
         default_retry = base.retryable if base else PROVIDER_KINDS.get(kind, True)
+    if isinstance(error.get("message"), str) and MODEL_GONE_WORDS.search(error["message"]):
+        kind = "model_unavailable"
     retryable = availability.get("retryable")
     if not isinstance(retryable, bool):
         retryable = False if kind in NEVER_RETRIED else default_retry

@@ -49,14 +49,10 @@ class BatchOptions(NamedTuple):
 
 
 def engine(provider: str) -> Any:
-    """The batch engine module of ``provider`` (both offer create, get, find, cancel, results, refined)."""
-    if provider == "google":
-        from ..providers import gemini_batch
+    """The batch engine module of ``provider`` (each offers create, get, find, cancel, results, refined)."""
+    from ..pipeline.routes import route
 
-        return gemini_batch
-    from ..providers import openai_batch
-
-    return openai_batch
+    return route(provider).batch_engine()
 
 
 class _Member(NamedTuple):

@@ -75,15 +75,17 @@ def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
                          details="queue without --via batch: the worker runs the loop")
     if request.n != 1:
         raise UsageError("a batch job makes one image", details="use enqueue_variants.py --count N, one job each")
-    if request.provider in BATCH_PROVIDERS or spec.provider in BATCH_PROVIDERS:
+    from ..pipeline.routes import ROUTES
+
+    if ROUTES[spec.provider].has_batch:
         return request  # already planned on its provider (make_job records which)
-    if request.provider == "openrouter":
+    if request.provider is not None:  # a route without a batch engine of its own, asked for by name
         raise UsageError("--via batch runs on Google's or OpenAI's own batch engine, not OpenRouter's",
                          details="use --provider google or --provider openai (OpenRouter's batch API takes no "
                                  "image output)")
     from ..models.direct_specs import served_by
 
-    makers = [p for p in BATCH_PROVIDERS if served_by(spec.id, p)]
+    makers = [name for name, route in ROUTES.items() if route.has_batch and served_by(spec.id, name)]
     if not makers:
         raise UsageError(f"{spec.id} has no batch engine: --via batch needs a Google (Gemini) or OpenAI "
                          "(gpt-image) model", details="add --model nanobanana-2 (or gpt-image-2), or queue "

@@ -122,9 +122,11 @@ def release(reservation: str) -> None:
 
 def new_entry(*, script: str, model: str, request_id: str | None = None, estimate: float | None = None,
               cost: float | None = None, outcome: str = "success", generation_id: str | None = None,
-              error_kind: str | None = None, images: int | None = None, job_id: str | None = None) -> dict[str, Any]:
-    """One ledger line: a paid call as it ended."""
-    return {
+              error_kind: str | None = None, images: int | None = None, job_id: str | None = None,
+              model_alias: str | None = None) -> dict[str, Any]:
+    """One ledger line: a paid call as it ended (``model_alias``: the alias or default the model was
+    resolved from, kept only when there was one)."""
+    line = {
         "time": now_iso(),
         "script": script,
         "model": model,
@@ -137,6 +139,9 @@ def new_entry(*, script: str, model: str, request_id: str | None = None, estimat
         "error_kind": error_kind,
         "images": images,
     }
+    if model_alias:
+        line["model_alias"] = model_alias
+    return line
 
 
 def write(entry: dict[str, Any], *, release: str | None = None) -> str | None:
@@ -154,16 +159,18 @@ def record(**fields: Any) -> str | None:
     return write(new_entry(**fields))
 
 
-def call_entry(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,
+def call_entry(spend: Spend, model: str | tuple[str, str | None], estimate: float | None, *, reply: Any = None,
                error: ImageGenError | None = None, answered: bool = False) -> dict[str, Any] | None:
     """The ledger line of one call from its reply or its error; None when it never reached the provider.
+    ``model`` may be (id, the alias it was resolved from).
 
     ``answered``: the provider's reply arrived (the error came from reading it), so it counts
     whatever the error says."""
+    model, alias = model if isinstance(model, tuple) else (model, None)
     if reply is not None:
         return new_entry(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
                          cost=reply.cost_usd, outcome="success", generation_id=reply.generation_id,
-                         images=len(reply.images), job_id=spend.job_id)
+                         images=len(reply.images), job_id=spend.job_id, model_alias=alias)
     assert error is not None
     cost = error.extra.get("cost_usd")
     if getattr(error, "charge_unknown", False) or error.extra.get("charge_unknown") is True:
@@ -174,7 +181,8 @@ def call_entry(spend: Spend, model: str, estimate: float | None, *, reply: Any =
         return None  # the request never reached the provider: nothing to pay
     return new_entry(script=spend.script, model=model, request_id=spend.request_id, estimate=estimate,
                      cost=cost if isinstance(cost, (int, float)) else None, outcome=outcome,
-                     generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id)
+                     generation_id=error.extra.get("generation_id"), error_kind=error.kind, job_id=spend.job_id,
+                     model_alias=alias)
 
 
 def record_call(spend: Spend, model: str, estimate: float | None, *, reply: Any = None,

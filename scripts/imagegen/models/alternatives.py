@@ -1,0 +1,68 @@
+"""Live alternatives to a model that cannot be used: the ``fallback_models`` of an error document.
+
+Best first: the registry's models in :data:`PREFERENCE` order (each alias resolved on the route),
+then any other model the route's fresh catalogue lists with the same capabilities. With a
+catalogue, only what it lists; without one (or when it lists none that fit), the registry's own.
+The list is never empty for a route this tool can call.
+"""
+
+from __future__ import annotations
+
+from . import chains
+
+# Which aliases to offer first: a good everyday model, then the stronger and the cheaper ones.
+PREFERENCE = ("nanobanana-2", "flux.2-pro", "gpt-5-image", "nanobanana-pro", "nanobanana-2-lite",
+              "gpt-5-image-mini", "flux.2-klein", "nanobanana")
+OPENAI_PREFERENCE = ("gpt-image-2", "gpt-image-2.6-flare", "gpt-image-2.6-sunburst", "gpt-image-2.5-flare",
+                     "gpt-image-2.5-sunburst")
+EDITORS = ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2.6-flare", "gpt-image-2.6-sunburst",
+           "gpt-image-2")
+LIMIT = 6
+
+
+def fallback_models(route: str, *, image_input: bool = False, role: str = "generate",
+                    exclude: tuple[str, ...] = ()) -> list[str]:
+    """Up to :data:`LIMIT` models ``route`` can use instead, best first (``image_input``: they must
+    take input images, as an edit needs; ``role`` review or enhance: vision and text models)."""
+    from . import listings
+
+    if role in ("review", "enhance"):
+        # then OpenRouter's (its ids name their maker, so they say which route takes them)
+        kind, built_in = "text", list(dict.fromkeys(chains.default_chain(role, route)
+                                                    + chains.default_chain(role, "openrouter")))
+    elif route == "openai":
+        kind, built_in = "image", list(EDITORS if role == "edit" else OPENAI_PREFERENCE)
+    else:
+        kind, built_in = "image", _registry_ids(route, image_input)
+    listed = listings.listed(route, kind)
+    found = [m for m in built_in if listed is None or m in listed]
+    if listed is not None and route == "openrouter" and kind == "image":
+        found += sorted(m for m in listed if m not in found and _fits(m, image_input))
+    found = [m for m in dict.fromkeys(found) if m not in exclude]
+    return (found or [m for m in built_in if m not in exclude] or built_in)[:LIMIT]
+
+
+def _registry_ids(route: str, image_input: bool) -> list[str]:
+    """The first live candidate of each preferred alias on ``route`` (shut-down ids left out)."""
+    from .registry import BY_ALIAS
+
+    ids = []
+    for alias in PREFERENCE:
+        spec = BY_ALIAS[alias]
+        if image_input and not spec.image_input:
+            continue
+        candidates = chains.chain(alias, route) or ((spec.id,) if route == "openrouter" else ())
+        if candidates:
+            ids.append(chains.choose(candidates, route, alias).id)
+    return ids
+
+
+def _fits(model_id: str, image_input: bool) -> bool:
+    """Whether a catalogue-only OpenRouter model makes images (and takes them, when asked)."""
+    from . import catalogue
+
+    fresh = catalogue.fresh()
+    entry = fresh.models.get(model_id) if fresh is not None else None
+    if entry is None or "image" not in entry.get("output_modalities", []):
+        return False
+    return not image_input or "image" in entry.get("input_modalities", [])

@@ -1,0 +1,69 @@
+"""Each route's free model list, fetched and cached for ``models.listings``: OpenRouter's image
+catalogue (``openrouter_account``), Google's ``GET /v1beta/models`` and OpenAI's ``GET /v1/models``.
+
+Google lists ``{"models": [{"name": "models/<id>", "supportedGenerationMethods": [...]}],
+"nextPageToken"}`` (ai.google.dev API reference, models.list; python-genai ``ListModelsResponse``);
+OpenAI lists ``{"object": "list", "data": [{"id", "object": "model", "owned_by"}]}``
+(openai-python ``types/model.py``). Only ids are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .. import config
+from ..errors import provider_error
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient
+
+MAX_PAGES = 10
+
+
+def refresh(route: str, client: HttpClient, *, with_key: bool) -> dict[str, Any]:
+    """Fetch and cache ``route``'s model list; what was learnt, for ``models.py --refresh``."""
+    if route == "openrouter":
+        from .openrouter_account import refresh_catalogue
+
+        return refresh_catalogue(client, with_key=with_key)
+    from ..models import listings
+
+    ids = google_models(client) if route == "google" else openai_models(client)
+    listings.save(route, ids)
+    return {"refreshed": True, "models": len(ids)}
+
+
+def google_models(client: HttpClient) -> list[str]:
+    """The ids of the Gemini API models that take generateContent (every page, at most :data:`MAX_PAGES`)."""
+    from . import gemini
+
+    ids: list[str] = []
+    token = ""
+    for _ in range(MAX_PAGES):
+        url = gemini.base_url() + "/models?pageSize=1000" + (f"&pageToken={quote(token, safe='')}" if token else "")
+        document = client.get(url, gemini.headers()).json()
+        models = document.get("models") if isinstance(document, dict) else None
+        if not isinstance(models, list):
+            raise provider_error("provider_error", "GET /v1beta/models did not return a model list",
+                                 details='expected {"models": [...]}')
+        for item in models:
+            name = item.get("name") if isinstance(item, dict) else None
+            methods = item.get("supportedGenerationMethods") if isinstance(item, dict) else None
+            if isinstance(name, str) and (not isinstance(methods, list) or "generateContent" in methods):
+                ids.append(name.removeprefix("models/"))
+        token = document.get("nextPageToken") if isinstance(document.get("nextPageToken"), str) else ""
+        if not token:
+            break
+    return ids
+
+
+def openai_models(client: HttpClient) -> list[str]:
+    """Every model id the OpenAI key can use."""
+    document = client.get(config.base_url("openai") + "/models",
+                          {"Authorization": f"Bearer {config.api_key('openai')}"}).json()
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise provider_error("provider_error", "GET /v1/models did not return a model list",
+                             details='expected {"data": [...]}')
+    return [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
