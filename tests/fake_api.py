@@ -561,6 +561,59 @@ def rejects_sampling(model: str, request: Any, extra: Sequence[str] = ()) -> str
     return next((name for name in SAMPLING_PARAMETERS if name in request), None)
 
 
+# -- "this model does not exist", as each provider says it ----------------------------------------
+
+def openrouter_invalid_model_reply(model: str) -> Reply:
+    """OpenRouter, an id it does not serve: HTTP 400 with no metadata, no error_type.
+
+    As the service sends it (quoted in OpenRouterTeam/openrouter-examples issue #74):
+    ``{"error": {"message": "claude-sonnet-4-6 is not a valid model ID", "code": 400}}``;
+    replies recorded through other clients add a top-level ``user_id``."""
+    return Reply(status=400, json={"error": {"message": f"{model} is not a valid model ID", "code": 400},
+                                   "user_id": "user_fake"})
+
+
+def openrouter_no_endpoints_reply(model: str) -> Reply:
+    """OpenRouter, a model it lists no live endpoint for: HTTP 404.
+
+    As the service sends it (quoted in chatboxai/chatbox issue #2743):
+    ``{"error": {"message": "No endpoints found for deepseek/deepseek-chat-v3.1:free.", "code": 404},
+    "user_id": "user_..."}``."""
+    return Reply(status=404, json={"error": {"message": f"No endpoints found for {model}.", "code": 404},
+                                   "user_id": "user_fake"})
+
+
+def gemini_not_found_reply(model: str) -> Reply:
+    """Google's Gemini API, a model it does not have: HTTP 404, google.rpc.Status NOT_FOUND.
+
+    As the API sends it (quoted in google-gemini/gemini-api-quickstart issue #20):
+    ``{"error": {"code": 404, "message": "models/gemini-2.0-flash-exp-image-generation is not found for
+    API version v1beta, or is not supported for generateContent. Call ListModels to see the list of
+    available models and their supported methods.", "status": "NOT_FOUND"}}``."""
+    return gemini_error_reply(404, f"models/{model} is not found for API version v1beta, or is not supported for "
+                                   "generateContent. Call ListModels to see the list of available models and their "
+                                   "supported methods.", rpc_status="NOT_FOUND")
+
+
+def openai_model_not_found_reply(model: str) -> Reply:
+    """OpenAI, a model the key cannot use or that is gone: HTTP 404, ``code: model_not_found``.
+
+    As the API sends it (quoted in openai/openai-agents-python issue #458):
+    ``{"error": {"message": "The model `computer-use-preview-2025-03-11` does not exist or you do not
+    have access to it.", "type": "invalid_request_error", "param": null, "code": "model_not_found"}}``."""
+    return Reply(status=404, json={"error": {
+        "message": f"The model `{model}` does not exist or you do not have access to it.",
+        "type": "invalid_request_error", "param": None, "code": "model_not_found"}})
+
+
+def anthropic_model_not_found_reply(model: str) -> Reply:
+    """Anthropic, an unknown model: HTTP 404 ``not_found_error`` whose message is ``model: <id>``.
+
+    As the API sends it (quoted in anthropics/claude-code issue #5349):
+    ``{"type": "error", "error": {"type": "not_found_error", "message": "model: sonnet4"}}``."""
+    return Reply(status=404, json={"type": "error", "error": {"type": "not_found_error", "message": f"model: {model}"}})
+
+
 def html_reply(status: int = 502) -> Reply:
     """An HTML error page, as a proxy or CDN would send."""
     page = f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
@@ -731,7 +784,7 @@ def gemini_usage(images: int = 1) -> dict[str, Any]:
                                         {"modality": "TEXT", "tokenCount": 20}]}
 
 
-def gemini_response_json(images: Sequence[bytes] = (), model: str = "gemini-3.1-flash-image-preview",
+def gemini_response_json(images: Sequence[bytes] = (), model: str = "gemini-3.1-flash-image",
                          text: str | None = "Here is your image.", finish_reason: str = "STOP",
                          mime: str = "image/png") -> dict[str, Any]:
     """A GenerateContentResponse with image output: ``candidates[0].content.parts`` holding a text
@@ -758,7 +811,7 @@ def gemini_blocked_reply(reason: str = "PROHIBITED_CONTENT") -> Reply:
     """A blocked prompt: no candidates, ``promptFeedback.blockReason``, HTTP 200."""
     return Reply(json={"promptFeedback": {"blockReason": reason}, "usageMetadata": {"promptTokenCount": 9,
                                                                                      "totalTokenCount": 9},
-                       "modelVersion": "gemini-3.1-flash-image-preview", "responseId": f"resp-{next(_GEN_IDS)}"})
+                       "modelVersion": "gemini-3.1-flash-image", "responseId": f"resp-{next(_GEN_IDS)}"})
 
 
 def messages_reply(text: str, model: str = "claude-sonnet-4-6", stop_reason: str = "end_turn") -> Reply:
@@ -791,25 +844,41 @@ _MODELS: dict[str, tuple[str, list[str], dict[str, str]]] = {
 }
 
 
-def models_reply() -> Reply:
-    """``GET /models``: three image models in OpenRouter's shape (prices are USD strings)."""
-    data = [
-        {
-            "id": model_id,
-            "name": name,
-            "context_length": 32768,
-            "architecture": {"input_modalities": ["text", "image"], "output_modalities": outputs},
-            "pricing": pricing,
-        }
-        for model_id, (name, outputs, pricing) in _MODELS.items()
-    ]
-    return Reply(json={"data": data})
+def model_entry(model_id: str, name: str | None = None, outputs: Sequence[str] = ("image", "text"),
+                pricing: dict[str, str] | None = None, expiration_date: str | None = None) -> dict[str, Any]:
+    """One ``GET /models`` entry in OpenRouter's shape (OpenAPI spec ``Model``: prices are USD
+    strings; ``expiration_date`` is "the date after which the model may be removed", nullable)."""
+    return {"id": model_id, "name": name or model_id, "context_length": 32768,
+            "architecture": {"input_modalities": ["text", "image"], "output_modalities": list(outputs)},
+            "pricing": pricing or {"prompt": "0.0000003", "completion": "0.0000025", "image_output": "0.00003",
+                                   "request": "0"},
+            "expiration_date": expiration_date}
+
+
+def models_reply(entries: Sequence[dict[str, Any]] | None = None) -> Reply:
+    """``GET /models``: ``entries`` (default: three image models) under ``data``."""
+    if entries is None:
+        entries = [model_entry(model_id, name, outputs, pricing) for model_id, (name, outputs, pricing) in _MODELS.items()]
+    return Reply(json={"data": list(entries)})
+
+
+#: What Google's GET /v1beta/models lists by default: its GA image models (not the shut-down previews).
+GEMINI_MODELS = ["gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-3.1-flash-lite-image", "gemini-3.5-flash"]
+
+
+def gemini_models_reply(ids: Sequence[str] = tuple(GEMINI_MODELS), page_token: str | None = None) -> Reply:
+    """``GET /v1beta/models``: ``{"models": [{"name": "models/<id>", "supportedGenerationMethods"}],
+    "nextPageToken"}`` (ai.google.dev API reference, models.list)."""
+    models = [{"name": f"models/{i}", "baseModelId": i, "version": "001", "displayName": i,
+               "supportedGenerationMethods": ["generateContent", "countTokens", "batchGenerateContent"]}
+              for i in ids]
+    return Reply(json={"models": models, **({"nextPageToken": page_token} if page_token else {})})
 
 
 _RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
 #: GET /images/models: id -> (name, outputs, supported_parameters, endpoint pricing lines)
 IMAGE_MODELS: dict[str, tuple[str, list[str], dict[str, Any], list[dict[str, Any]]]] = {
-    "google/gemini-3.1-flash-image-preview": (
+    "google/gemini-3.1-flash-image": (
         "Google: Nano Banana 2", ["image", "text"],
         {"aspect_ratio": {"type": "enum", "values": _RATIOS + ["1:4", "4:1", "1:8", "8:1"]},
          "resolution": {"type": "enum", "values": ["512", "1K", "2K", "4K"]}, "n": {"type": "range", "min": 1, "max": 1},
@@ -875,6 +944,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/generation"): "generation",
     ("POST", "/v1/images/edits"): "edits",
     ("GET", "/v1/models"): "openai_models",
+    ("GET", "/v1beta/models"): "gemini_models",
     ("POST", "/v1/messages"): "messages",
 }
 ROUTES[("POST", "/v1/images/generations")] = "generations"
@@ -1079,6 +1149,8 @@ class FakeAPI:
         self.default_image_bytes: bytes | None = None  #: if set, default replies send these
         self.strict_modalities = False  #: 404 for ["image","text"] sent to image-only models
         self.no_sampling_models: list[str] = []  #: more model ids (prefixes) that refuse temperature and top_p
+        #: model ids every route answers with its provider's own "no such model" reply
+        self.gone_models: set[str] = set()
         self.errors: list[str] = []  #: tracebacks of exceptions raised by callable replies
         self._address = (host, port)
         self._lock = threading.Lock()
@@ -1253,7 +1325,29 @@ class FakeAPI:
     def _default(self, record: Recorded) -> Reply:
         if self.latency:
             time.sleep(self.latency)
-        return getattr(self, f"_default_{record.route}")(record)
+        gone = self._gone_reply(record)
+        return gone if gone is not None else getattr(self, f"_default_{record.route}")(record)
+
+    def _gone_reply(self, record: Recorded) -> Reply | None:
+        """The provider's own not-found reply when the request names a model in :attr:`gone_models`."""
+        if not self.gone_models:
+            return None
+        if record.route == "gemini":
+            model = unquote(record.path.rsplit("/", 1)[-1].split(":", 1)[0])
+            return gemini_not_found_reply(model) if model in self.gone_models else None
+        if record.route == "edits":
+            model = record.form.get("model", "")
+        else:
+            model = str(record.json.get("model", "")) if isinstance(record.json, dict) else ""
+        if model not in self.gone_models:
+            return None
+        if record.route in ("chat", "images"):
+            return openrouter_invalid_model_reply(model)
+        if record.route in ("generations", "edits"):
+            return openai_model_not_found_reply(model)
+        if record.route == "messages":
+            return anthropic_model_not_found_reply(model)
+        return None
 
     def _image(self, ratio: Any = None, size: tuple[int, int] | None = None) -> bytes:
         if self.default_image_bytes is not None:
@@ -1372,6 +1466,9 @@ class FakeAPI:
     def _default_openai_models(self, record: Recorded) -> Reply:
         ids = ["gpt-image-2", "gpt-image-2.5-flare", "gpt-4.1", "dall-e-3"]
         return Reply(json={"object": "list", "data": [{"id": i, "object": "model", "owned_by": "openai"} for i in ids]})
+
+    def _default_gemini_models(self, record: Recorded) -> Reply:
+        return gemini_models_reply()
 
     def _default_image_models(self, record: Recorded) -> Reply:
         return image_models_reply()

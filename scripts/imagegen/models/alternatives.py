@@ -21,9 +21,11 @@ LIMIT = 6
 
 
 def fallback_models(route: str, *, image_input: bool = False, role: str = "generate",
-                    exclude: tuple[str, ...] = ()) -> list[str]:
+                    exclude: tuple[str, ...] = (), aspect_ratio: str | None = None,
+                    size: str | None = None) -> list[str]:
     """Up to :data:`LIMIT` models ``route`` can use instead, best first (``image_input``: they must
-    take input images, as an edit needs; ``role`` review or enhance: vision and text models)."""
+    take input images, as an edit needs; ``aspect_ratio``, ``size``: they must make it, as far as
+    the registry knows; ``role`` review or enhance: vision and text models)."""
     from . import listings
 
     if role in ("review", "enhance"):
@@ -33,7 +35,7 @@ def fallback_models(route: str, *, image_input: bool = False, role: str = "gener
     elif route == "openai":
         kind, built_in = "image", list(EDITORS if role == "edit" else OPENAI_PREFERENCE)
     else:
-        kind, built_in = "image", _registry_ids(route, image_input)
+        kind, built_in = "image", _registry_ids(route, image_input, aspect_ratio, size)
     listed = listings.listed(route, kind)
     found = [m for m in built_in if listed is None or m in listed]
     if listed is not None and route == "openrouter" and kind == "image":
@@ -42,18 +44,19 @@ def fallback_models(route: str, *, image_input: bool = False, role: str = "gener
     return (found or [m for m in built_in if m not in exclude] or built_in)[:LIMIT]
 
 
-def _registry_ids(route: str, image_input: bool) -> list[str]:
-    """The first live candidate of each preferred alias on ``route`` (shut-down ids left out)."""
-    from .registry import BY_ALIAS
+def _registry_ids(route: str, image_input: bool, aspect_ratio: str | None, size: str | None) -> list[str]:
+    """The first live candidate of each preferred alias on ``route`` that can do what is asked."""
+    from .registry import resolve
 
     ids = []
     for alias in PREFERENCE:
-        spec = BY_ALIAS[alias]
-        if image_input and not spec.image_input:
+        if not chains.chain(alias, route):
             continue
-        candidates = chains.chain(alias, route) or ((spec.id,) if route == "openrouter" else ())
-        if candidates:
-            ids.append(chains.choose(candidates, route, alias).id)
+        spec = resolve(alias, route)
+        if (image_input and not spec.image_input) or (aspect_ratio and aspect_ratio not in spec.ratios) \
+                or (size and size not in spec.sizes):
+            continue
+        ids.append(spec.id)
     return ids
 
 

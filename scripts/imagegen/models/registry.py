@@ -126,6 +126,28 @@ PRICES_AS_OF = "2026-12-01"  # when the built-in prices below were last checked
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
 
 
+DIRECT_ROUTES = ("google", "openai")  # called without OpenRouter; their models come from models.direct
+
+
+def serves(provider: str | None, name: str) -> bool:
+    """Whether ``provider`` can serve ``name``: OpenRouter (and no provider named) takes any name,
+    Google and OpenAI only their own models."""
+    if provider not in DIRECT_ROUTES:
+        return True
+    from .direct_specs import served_by
+
+    return served_by(name, provider)
+
+
+def default_for(provider: str | None) -> str:
+    """The model a run on ``provider`` uses when nothing names one."""
+    if provider not in DIRECT_ROUTES:
+        return DEFAULT_MODEL
+    from .direct_specs import default_model
+
+    return default_model(provider)
+
+
 def aliases() -> list[str]:
     return list(BY_ALIAS)
 
@@ -150,7 +172,7 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
     Google's and OpenAI's models come from ``models.direct``.
     """
     provider = provider or provider_named_by(name) or "openrouter"
-    if provider != "openrouter":
+    if provider in DIRECT_ROUTES:
         from .direct_specs import direct_spec
 
         return direct_spec(name.strip(), provider)

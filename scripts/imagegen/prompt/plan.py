@@ -208,17 +208,15 @@ def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback:
     bare model id names). On a direct provider a preset's or default model it does not serve gives way
     to the provider's default, with a note; a --model it does not serve is refused."""
     provider = request.provider
-    if provider in (None, "openrouter") or request.model:
-        return registry.resolve(request.model or defaults.get("model") or fallback, provider)
-    from ..models import direct_specs
-
+    if request.model:
+        return registry.resolve(request.model, provider)
     for source, name in (("the preset's model", defaults.get("model")), ("the default model", fallback)):
-        if name and direct_specs.served_by(name, provider):
+        if name and registry.serves(provider, name):
             return registry.resolve(name, provider)
         if name and source == "the preset's model":
             notes.append(f"{source} {name} is not served by --provider {provider}; "
-                         f"using {direct_specs.default_model(provider)}")
-    return registry.resolve(direct_specs.default_model(provider), provider)
+                         f"using {registry.default_for(provider)}")
+    return registry.resolve(registry.default_for(provider), provider)
 
 
 def switch_to_successor(plan: GenerationPlan) -> None:
@@ -231,7 +229,7 @@ def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any],
     """A preset's aspect ratio or size, unless a direct provider's model lacks it (then its default, noted)."""
     value = defaults.get(name)
     allowed = spec.ratios if name == "aspect_ratio" else spec.sizes
-    if value and spec.provider != "openrouter" and value not in allowed:
+    if value and spec.provider in registry.DIRECT_ROUTES and value not in allowed:
         notes.append(f"{spec.id} has no {name.replace('_', ' ')} {value} (the preset's); its default is used")
         return None
     return value
@@ -251,11 +249,12 @@ def compose_prompt(plan: GenerationPlan) -> None:
     )
 
 
-def _unsupported(spec: registry.ModelSpec, message: str, details: str, *, image_input: bool = False) -> UsageError:
-    """The error for what ``spec`` cannot do, with the live models to use instead (``fallback_models``)."""
+def _unsupported(spec: registry.ModelSpec, message: str, details: str, **asked: Any) -> UsageError:
+    """The error for what ``spec`` cannot do, with the live models that can (``fallback_models``;
+    ``asked``: image_input, aspect_ratio, size)."""
     from ..models.alternatives import fallback_models
 
-    others = fallback_models(spec.provider, image_input=image_input, exclude=(spec.id,))
+    others = fallback_models(spec.provider, exclude=(spec.id,), **asked)
     return UsageError(message, details=details, kind="unsupported", extra={"fallback_models": others})
 
 
@@ -263,10 +262,10 @@ def _check_capabilities(plan: GenerationPlan) -> None:
     spec = plan.spec
     if plan.aspect_ratio not in spec.ratios:
         raise _unsupported(spec, f"{spec.alias} does not support aspect ratio {plan.aspect_ratio}",
-                           "supported: " + ", ".join(spec.ratios))
+                           "supported: " + ", ".join(spec.ratios), aspect_ratio=plan.aspect_ratio, size=plan.size)
     if plan.size not in spec.sizes:
         raise _unsupported(spec, f"{spec.alias} does not support size {plan.size}",
-                           "supported: " + ", ".join(spec.sizes))
+                           "supported: " + ", ".join(spec.sizes), aspect_ratio=plan.aspect_ratio, size=plan.size)
 
 
 def _resolve_system_message(plan: GenerationPlan, cli_value: str | None) -> None:

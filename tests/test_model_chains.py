@@ -1,0 +1,262 @@
+"""Models that follow the providers: aliases and defaults as chains resolved against each route's
+catalogue, a model the provider says is gone (its own not-found reply) mended or named in
+fallback_models, expiry seen before it bites, and shut-down ids never sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_one_json
+from tests.fake_api import (
+    gemini_models_reply, model_entry, models_reply, openrouter_no_endpoints_reply,
+)
+
+PROMPT = "A lighthouse at dusk, oil painting"
+GEMINI_KEY = "gm-test-KEYMARKER-0c1d2e3f"
+GA, PREVIEW = "google/gemini-3.1-flash-image", "google/gemini-3.1-flash-image-preview"
+
+
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "GEMINI_API_KEY": GEMINI_KEY}
+
+
+def ledger(env: dict[str, str]) -> list[dict]:
+    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def model_warnings(doc: dict) -> list[str]:
+    """The warnings about the model itself (the fake's small images and a catalogue without
+    parameter descriptors warn of other things)."""
+    return [w for w in doc["warnings"] if any(word in w for word in ("gone", "expire", "shut", "none of"))]
+
+
+def refresh(run, fake, entries: list[dict], google: list[str] | None = None) -> dict:
+    """models.py --refresh against a catalogue of ``entries`` (and Google's list of ``google``)."""
+    fake.enqueue("models", models_reply(entries))
+    fake.enqueue("image_models", models_reply([]))  # no discovery: the chat-side list alone
+    if google is not None:
+        fake.enqueue("gemini_models", gemini_models_reply(google))
+    doc = assert_one_json(result := run("models.py", "--refresh"))
+    assert result.code == 0 and doc["refreshed"] is True
+    fake.clear()
+    return doc
+
+
+# -- resolution against the catalogue ------------------------------------------------------------
+
+@pytest.mark.parametrize("listed, chosen", [
+    ([GA, PREVIEW], GA),  # both listed: the first candidate
+    ([GA], GA),  # only the GA id
+    ([PREVIEW], PREVIEW),  # only the preview: the chain follows the catalogue, no code changes
+])
+def test_an_alias_resolves_to_the_first_candidate_the_catalogue_lists(run, fake, listed, chosen):
+    refresh(run, fake, [model_entry(i) for i in listed])
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--no-sidecar"))
+    (request,) = fake.requests_for("chat")
+    assert request.json["model"] == chosen and doc["model"] == chosen and doc["model_alias"] == "nanobanana-2"
+    assert model_warnings(doc) == []
+
+
+def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run, fake, env):
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert [r.route for r in fake.requests] == ["chat"] and doc["model"] == GA
+    sidecar = json.loads(Path(doc["path"] + ".json").read_text())
+    assert sidecar["request"]["model"] == GA and sidecar["request"]["model_alias"] == "nanobanana-2"
+    (line,) = ledger(env)
+    assert line["model"] == GA and line["model_alias"] == "nanobanana-2"
+
+
+def test_a_named_id_reports_no_alias(run, fake, env):
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", PREVIEW, "--no-sidecar"))
+    assert doc["model"] == PREVIEW and doc["model_alias"] is None
+    assert "model_alias" not in ledger(env)[0]
+
+
+def test_a_catalogue_listing_no_candidate_says_so_and_tries_the_first(run, fake):
+    refresh(run, fake, [model_entry("black-forest-labs/flux.2-pro", outputs=["image"])])
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--dry-run"))
+    assert doc["model"] == GA and any("none of nanobanana-2's models" in w for w in doc["warnings"])
+
+
+def test_google_resolves_against_its_own_model_list(run, fake):
+    refresh(run, fake, [model_entry(GA)], google=["gemini-3-pro-image"])
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--model", "nanobanana-pro",
+                              "--dry-run"))
+    assert doc["model"] == "gemini-3-pro-image" and doc["model_alias"] == "nanobanana-pro"
+    assert "gemini-3-pro-image:generateContent" in doc["request"]["url"]
+
+
+# -- model not found -----------------------------------------------------------------------------
+
+def test_an_alias_whose_model_is_gone_moves_to_the_next_candidate_once(run, fake, env):
+    fake.gone_models = {GA}  # OpenRouter answers 400 "<id> is not a valid model ID"
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--no-sidecar"))
+    assert result.code == 0 and [r.json["model"] for r in fake.requests_for("chat")] == [GA, PREVIEW]
+    assert doc["model"] == PREVIEW and doc["model_alias"] == "nanobanana-2"
+    (warning,) = [w for w in doc["warnings"] if "gone" in w]
+    assert GA in warning and PREVIEW in warning
+    failed, served = ledger(env)
+    assert failed["model"] == GA and failed["outcome"] == "error" and failed["error_kind"] == "model_unavailable"
+    assert failed["cost_usd"] is None and served["model"] == PREVIEW and served["model_alias"] == "nanobanana-2"
+    spend = assert_one_json(run("spend.py"))
+    assert spend["today"]["cost_usd"] == pytest.approx(served["cost_usd"])  # the failed attempt cost nothing
+
+
+def test_a_named_id_that_is_gone_is_model_unavailable_with_live_alternatives(run, fake, env):
+    fake.gone_models = {PREVIEW}
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", PREVIEW))
+    assert result.code == 1 and doc["error_kind"] == "model_unavailable" and doc["retryable"] is False
+    assert doc["provider_message"] == f"{PREVIEW} is not a valid model ID"
+    assert doc["fallback_models"][0] == GA and PREVIEW not in doc["fallback_models"]
+    assert len(fake.requests_for("chat")) == 1 and ledger(env)[0]["outcome"] == "error"
+
+
+def test_fallback_models_follow_the_catalogue(run, fake):
+    refresh(run, fake, [model_entry(GA), model_entry("acme/new-image", outputs=["image"])])
+    fake.gone_models = {"openai/gpt-5-image"}
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "openai/gpt-5-image"))
+    assert doc["error_kind"] == "model_unavailable" and doc["fallback_models"] == [GA, "acme/new-image"]
+
+
+def test_no_endpoints_found_for_a_model_is_model_unavailable(run, fake):
+    fake.enqueue("chat", openrouter_no_endpoints_reply("acme/old-image"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "acme/old-image"))
+    assert doc["error_kind"] == "model_unavailable" and doc["http_status"] == 404 and doc["fallback_models"]
+
+
+def test_google_not_found_on_an_alias_is_mended_or_named(run, fake, env):
+    fake.gone_models = {"gemini-3-pro-image"}  # Google's 404 NOT_FOUND, and the chain has nothing after it
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--model", "nanobanana-pro"))
+    assert doc["error_kind"] == "model_unavailable" and doc["error_status"] == "NOT_FOUND"
+    assert "is not found for API version v1beta" in doc["provider_message"]
+    assert doc["fallback_models"] == ["gemini-3.1-flash-image", "gemini-3.1-flash-lite-image"]
+
+
+def test_openai_model_not_found_names_the_others(run, fake):
+    fake.gone_models = {"gpt-image-2"}
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "openai"))
+    assert doc["error_kind"] == "model_unavailable" and doc["error_code"] == "model_not_found"
+    assert doc["fallback_models"] and "gpt-image-2" not in doc["fallback_models"]
+
+
+def test_a_gone_default_review_model_gives_way_to_the_next(run, fake, workdir, env):
+    from tests.fake_api import make_png
+
+    (workdir / "a.png").write_bytes(make_png(64, 64))
+    fake.gone_models = {"claude-sonnet-4-6"}  # Anthropic's 404 not_found_error "model: <id>"
+    doc = assert_one_json(result := run("review.py", "--image", "a.png", "--original-prompt", PROMPT, "--auto"))
+    assert result.code == 0 and [r.json["model"] for r in fake.requests_for("messages")] == [
+        "claude-sonnet-4-6", "claude-haiku-4-5"]
+    assert doc["model_alias"] == "review-default" and any("claude-haiku-4-5" in w for w in doc["warnings"])
+    named = assert_one_json(run("review.py", "--image", "a.png", "--original-prompt", PROMPT, "--auto",
+                                "--review-model", "claude-sonnet-4-6"))
+    assert named["error_kind"] == "model_unavailable" and named["fallback_models"][0] == "claude-haiku-4-5"
+
+
+def test_a_gone_default_enhancer_gives_way_to_the_next(run, fake):
+    fake.gone_models = {"google/gemini-3.5-flash"}
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--enhance", "--no-sidecar"))
+    models = [r.json["model"] for r in fake.requests_for("chat")]
+    assert models[:2] == ["google/gemini-3.5-flash", "google/gemini-3.1-flash-lite"]
+    assert doc["prompt_enhancement"]["model"] == "google/gemini-3.1-flash-lite"
+    assert doc["prompt_enhancement"]["applied"] is True
+
+
+@pytest.mark.parametrize("args, unable", [
+    (("--aspect-ratio", "8:1", "--model", "flux.2-pro"), "black-forest-labs/"),  # no FLUX makes 8:1
+    (("--model", "flux.2-klein", "--style-ref", "ref.png"), "black-forest-labs/flux.2-klein"),  # takes no images
+])
+def test_every_unsupported_error_names_models_that_can(run, fake, workdir, args, unable):
+    from tests.fake_api import make_png
+
+    (workdir / "ref.png").write_bytes(make_png(8, 8))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, *args))
+    assert doc["error_kind"] == "unsupported" and doc["fallback_models"]
+    assert not any(m.startswith(unable) for m in doc["fallback_models"]) and fake.requests == []
+
+
+# -- expiry and retirement -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("days, words", [(10, "expires on"), (-3, "expired on")])
+def test_a_model_near_or_past_its_expiration_date_warns_with_the_date_and_successor(run, fake, days, words):
+    day = (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    refresh(run, fake, [model_entry(GA, expiration_date=day), model_entry(PREVIEW)])
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--dry-run"))
+    (warning,) = model_warnings(doc)
+    assert f"{GA} {words} {day}" in warning and PREVIEW in warning
+    model = assert_one_json(run("models.py", "--alias", "nanobanana-2"))["model"]
+    assert model["expiration_date"] == day and model["warnings"] == [warning]
+
+
+def test_a_distant_expiration_date_is_not_a_warning(run, fake):
+    day = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+    refresh(run, fake, [model_entry(GA, expiration_date=day)])
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--dry-run"))
+    assert model_warnings(doc) == []
+
+
+def test_generate_image_default_resolves_to_a_live_model(run, fake):
+    doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--no-sidecar"))
+    assert fake.requests_for("chat")[0].json["model"] == GA and doc["model_alias"] == "nanobanana-2"
+
+
+@pytest.mark.parametrize("model", ["nanobanana-2", "google/gemini-3.1-flash-image-preview"])
+def test_batch_mode_resolves_the_same_way_and_never_sends_a_preview(run, fake, workdir, model):
+    result = run("enqueue_variants.py", "--prompt", PROMPT, "--model", model, "--count", "1", "--via", "batch",
+                 "--request-id", "b1", "--out-dir", "out", "--prefix", "b1", "--quiet")
+    assert result.code == 0, result.stdout
+    job = json.loads(next((workdir / "generated/imagegen-queue/pending").glob("*.json")).read_text())
+    assert job["request"]["provider"] == "google"
+    assert_one_json(run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0"))
+    (create,) = fake.requests_for("gemini_batch_create")
+    assert create.path.endswith("/models/gemini-3.1-flash-image:batchGenerateContent")
+
+
+# -- in-process: the chain rules -----------------------------------------------------------------
+
+def test_choose_skips_shut_down_ids_and_offers_the_rest_in_order(base_env, monkeypatch):
+    from imagegen.models import chains
+
+    monkeypatch.setenv("XDG_CACHE_HOME", base_env["XDG_CACHE_HOME"])  # no catalogue cached
+    choice = chains.choose(("gemini-3.1-flash-image-preview", "gemini-3.1-flash-image"), "google", "x")
+    assert choice == chains.Choice("gemini-3.1-flash-image", "x", (), ())
+    choice = chains.choose((GA, PREVIEW), "openrouter", "nanobanana-2")
+    assert choice.id == GA and choice.rest == (PREVIEW,)
+
+
+def test_every_alias_has_a_live_first_candidate_on_each_route():
+    from imagegen.models import chains
+
+    for alias, routes in chains.ALIASES.items():
+        for route, ids in routes.items():
+            assert ids and ids[0] not in chains.SHUT_DOWN.get(route, {}), (alias, route)
+    for (role, route), ids in chains.DEFAULTS.items():
+        assert ids and "gemini-2.5-flash" not in ids[0], (role, route)
+
+
+def test_the_help_defaults_are_the_heads_of_the_default_chains():
+    from imagegen.models import chains
+    from imagegen.prompt import choices
+
+    assert choices.DEFAULT_ENHANCE_MODEL == chains.DEFAULTS[("enhance", "openrouter")][0]
+    assert choices.DEFAULT_REVIEW_MODELS == {route: chains.DEFAULTS[("review", route)][0]
+                                            for route in ("anthropic", "openrouter")}
+
+
+@pytest.mark.parametrize("expires, days, words", [
+    ("2026-12-20", 14, "expires on 2026-12-20 (14 days from now); use b"),
+    ("2026-12-01T00:00:00Z", -5, "expired on 2026-12-01"),
+    ("2027-03-01", None, None),
+    ("not a date", None, None),
+])
+def test_expiry_warning(expires, days, words):
+    from imagegen.models import chains
+
+    warning = chains.expiry_warning("a", expires, "b", today=dt.date(2026, 12, 6))
+    assert (warning is None) if words is None else (words in warning)
