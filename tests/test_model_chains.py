@@ -192,6 +192,7 @@ def test_a_model_near_or_past_its_expiration_date_warns_with_the_date_and_succes
     assert f"{GA} {words} {day}" in warning and PREVIEW in warning
     model = assert_one_json(run("models.py", "--alias", "nanobanana-2"))["model"]
     assert model["expiration_date"] == day and model["warnings"] == [warning]
+    assert f"warning: {warning}" in run("models.py", "--table").stdout
 
 
 def test_a_distant_expiration_date_is_not_a_warning(run, fake):
@@ -199,6 +200,30 @@ def test_a_distant_expiration_date_is_not_a_warning(run, fake):
     refresh(run, fake, [model_entry(GA, expiration_date=day)])
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--dry-run"))
     assert model_warnings(doc) == []
+
+
+def test_a_stale_google_model_list_is_refreshed_after_a_run_not_before(run, fake, env):
+    import os
+    import time
+
+    refresh(run, fake, [model_entry(GA)], google=["gemini-3.1-flash-image"])
+    cache = Path(env["XDG_CACHE_HOME"]) / "image-gen" / "models-google.json"
+    old = time.time() - 2 * 24 * 3600
+    os.utime(cache, (old, old))
+    assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--dry-run"))
+    assert fake.requests == []  # a dry run fetches nothing
+    assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--no-sidecar"))
+    assert [r.route for r in fake.requests] == ["gemini", "gemini_models"]
+    assert time.time() - cache.stat().st_mtime < 60
+
+
+def test_no_endpoints_for_these_settings_stays_no_endpoint_and_names_others(run, fake):
+    from tests.fake_api import error_reply
+
+    fake.enqueue("chat", error_reply(404, "No endpoints found that support the requested output modalities: image, "
+                                          "text"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "acme/image-only"))
+    assert doc["error_kind"] == "no_endpoint" and doc["fallback_models"]
 
 
 def test_generate_image_default_resolves_to_a_live_model(run, fake):

@@ -237,10 +237,10 @@ def _live(spec: ModelSpec) -> ModelSpec:
 
 
 def all_models() -> list[ModelSpec]:
-    """The registry with the live catalogue applied, then image models only the catalogue knows."""
+    """The registry's aliases resolved against the live catalogue, then image models only it knows."""
     from . import catalogue
 
-    known = [catalogue.apply(spec) for spec in MODELS]
+    known = [resolve(spec.alias) for spec in MODELS]  # each alias as a run would resolve it now
     return known + [catalogue.apply(_assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
 
 
