@@ -285,3 +285,16 @@ def test_expiry_warning(expires, days, words):
 
     warning = chains.expiry_warning("a", expires, "b", today=dt.date(2026, 12, 6))
     assert (warning is None) if words is None else (words in warning)
+
+
+def test_a_batch_refused_for_a_gone_model_fails_its_jobs_with_live_alternatives(run, fake, workdir):
+    from tests.fake_api import gemini_not_found_reply
+
+    result = run("enqueue_variants.py", "--prompt", PROMPT, "--model", "nanobanana-pro", "--count", "1", "--via",
+                 "batch", "--request-id", "b2", "--out-dir", "out", "--prefix", "b2", "--quiet")
+    assert result.code == 0, result.stdout
+    fake.enqueue("gemini_batch_create", gemini_not_found_reply("gemini-3-pro-image"))
+    assert_one_json(run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0"))
+    (failed,) = (workdir / "generated/imagegen-queue/failed").glob("*.json")
+    job = json.loads(failed.read_text())
+    assert job["error_kind"] == "model_unavailable" and job["fallback_models"][0] == "gemini-3.1-flash-image"

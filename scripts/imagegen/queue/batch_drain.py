@@ -220,6 +220,9 @@ class BatchPhase:
                 self.summary["errors"].append(f"submitting {record['name']}: {error.message}; the next drain "
                                               "checks whether the provider has it")
                 return
+            from ..pipeline.routes import with_fallbacks
+
+            with_fallbacks(error, provider, model)  # a model that is gone: the jobs name live ones
             self._withdraw(record, f"the provider refused the batch: {error.message}", error)
             return
         self._adopt(record, status)
@@ -417,6 +420,8 @@ class BatchPhase:
         words = error.document_fields().get("provider_message")
         if words:
             job["provider_message"] = words
+        if error.extra.get("fallback_models"):  # what to queue the job again with
+            job["fallback_models"] = list(error.extra["fallback_models"])
         store.finish(self.dirs, job, FAILED, source=state)
         self.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
 

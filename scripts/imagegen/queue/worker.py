@@ -324,6 +324,8 @@ class Drainer:
         words = error.document_fields().get("provider_message")
         if words:
             job["provider_message"] = words
+        if error.extra.get("fallback_models"):  # what to queue the job again with
+            job["fallback_models"] = list(error.extra["fallback_models"])
         self._record_common(job)
         self._leave(job)
         store.finish(self.dirs, job, FAILED)
