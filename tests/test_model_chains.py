@@ -12,7 +12,10 @@ import pytest
 
 from tests.conftest import assert_one_json
 from tests.fake_api import (
-    gemini_models_reply, model_entry, models_reply, openrouter_no_endpoints_reply,
+    gemini_models_reply,
+    model_entry,
+    models_reply,
+    openrouter_no_endpoints_reply,
 )
 
 PROMPT = "A lighthouse at dusk, oil painting"
@@ -298,3 +301,12 @@ def test_a_batch_refused_for_a_gone_model_fails_its_jobs_with_live_alternatives(
     (failed,) = (workdir / "generated/imagegen-queue/failed").glob("*.json")
     job = json.loads(failed.read_text())
     assert job["error_kind"] == "model_unavailable" and job["fallback_models"][0] == "gemini-3.1-flash-image"
+
+
+def test_when_every_candidate_is_gone_the_error_names_the_last_and_neither_is_offered(run, fake, env):
+    fake.gone_models = {GA, PREVIEW}
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert doc["error_kind"] == "model_unavailable" and doc["model"] == PREVIEW
+    assert doc["fallback_models"] and not {GA, PREVIEW} & set(doc["fallback_models"])
+    assert [line["model"] for line in ledger(env)] == [GA, PREVIEW]
+    assert len(fake.requests_for("chat")) == 2  # once each, never more

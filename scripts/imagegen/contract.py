@@ -100,13 +100,13 @@ def _fallbacks(doc: dict[str, Any]) -> list[str]:
     from .models.alternatives import fallback_models
     from .models.registry import provider_named_by
 
-    model = doc.get("model") if isinstance(doc.get("model"), str) else ""
-    route = doc.get("api_provider") or doc.get("provider") or provider_named_by(model) or "openrouter"
+    model = str(doc.get("model") or "")
+    route = str(doc.get("api_provider") or doc.get("provider") or provider_named_by(model) or "openrouter")
     if doc.get("mode") == "openai":
         return fallback_models("openai", role="edit", exclude=(model,))
     if route == "anthropic":
         return fallback_models(route, role="review", exclude=(model,))
-    return fallback_models(str(route), exclude=(model,))
+    return fallback_models(route, exclude=(model,))
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -1,4 +1,5 @@
-"""Generation: a plan sent through OpenRouter's chat completions or its Images API, images saved.
+"""Generation: a plan sent through its provider's route (OpenRouter's chat completions or Images API,
+Google's generateContent, OpenAI's /images/generations), images saved.
 
 :func:`prepare` turns a request into a checked plan (the queue calls it at enqueue time and again
 at run time); :func:`run` spends; :func:`dry_run` describes what :func:`run` would send.
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from ..images.writer import ImageWriter
     from ..providers.call import Call
     from .paid_call import PaidRun
+
 
 class Prepared(NamedTuple):
     plan: plans.GenerationPlan
@@ -99,6 +101,8 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
         enhance.enhance_plan(plan, paid, prepared.enhance_model)
     (replies, failures, gone), elapsed_ms = timed(lambda: _make(plan, options, paid, writer))
     if not replies:
+        if gone:
+            failures[0].extra["model"] = plan.spec.id  # the document names the model that failed last
         raise routes.with_fallbacks(failures[0], plan.provider, plan.spec.id, image_input=plan.takes_images,
                                     exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)

@@ -5,7 +5,6 @@ and the ``<image>.review.json`` record later tools read.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

@@ -6,7 +6,7 @@ before an upload, the call, its list prices and how it counts image tokens, and 
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from ..errors import UsageError
 from ..images.files import MB, InputImage
@@ -33,7 +33,7 @@ class ReviewModel(NamedTuple):
 
 class ReviewRoute:
     name = ""
-    rates: dict[str, tuple[float, float]] = {}  # USD per million tokens (input, output) at list prices
+    rates: ClassVar[dict[str, tuple[float, float]]] = {}  # USD per million tokens (input, output) at list prices
 
     def check_limits(self, image: InputImage) -> None:
         """Refuse (exit 2) what the provider would reject, before spending an upload on it."""
