@@ -58,9 +58,6 @@ def job_estimate(request: GenerateRequest, plan: Any) -> float | None:
     return min(most, request.max_cost) if most is not None and request.max_cost is not None else most
 
 
-BATCH_PROVIDERS = ("google", "openai")
-
-
 def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
     """The request as the batch engines take it: on the provider that makes its model (OpenRouter's
     batch API takes no image output), one image, no prompt enhancement (a separate call first).
