@@ -30,15 +30,15 @@ def fallback_models(route: str, *, image_input: bool = False, role: str = "gener
 
     if role in ("review", "enhance"):
         # then OpenRouter's (its ids name their maker, so they say which route takes them)
-        kind, built_in = "text", list(dict.fromkeys(chains.default_chain(role, route)
+        sort, built_in = "text", list(dict.fromkeys(chains.default_chain(role, route)
                                                     + chains.default_chain(role, "openrouter")))
     elif route == "openai":
-        kind, built_in = "image", list(EDITORS if role == "edit" else OPENAI_PREFERENCE)
+        sort, built_in = "image", list(EDITORS if role == "edit" else OPENAI_PREFERENCE)
     else:
-        kind, built_in = "image", _registry_ids(route, image_input, aspect_ratio, size)
-    listed = listings.listed(route, kind)
+        sort, built_in = "image", _registry_ids(route, image_input, aspect_ratio, size)
+    listed = listings.listed(route, sort)
     found = [m for m in built_in if listed is None or m in listed]
-    if listed is not None and route == "openrouter" and kind == "image":
+    if listed is not None and route == "openrouter" and sort == "image":
         found += sorted(m for m in listed if m not in found and _fits(m, image_input))
     found = [m for m in dict.fromkeys(found) if m not in exclude]
     return (found or [m for m in built_in if m not in exclude] or built_in)[:LIMIT]

@@ -82,14 +82,14 @@ def alias_of(model_id: str, route: str) -> str | None:
     return next((alias for alias, routes in ALIASES.items() if model_id in routes.get(route, ())), None)
 
 
-def choose(candidates: tuple[str, ...], route: str, alias: str | None, *, kind: str = "image") -> Choice:
-    """The first of ``candidates`` the route's catalogue of ``kind`` models lists, or the first
+def choose(candidates: tuple[str, ...], route: str, alias: str | None, *, models: str = "image") -> Choice:
+    """The first of ``candidates`` the route's catalogue of ``models`` (image or text) lists, or the first
     candidate when there is no such catalogue. Shut-down ids are skipped."""
     from . import listings
 
     gone = SHUT_DOWN.get(route, {})
     live = tuple(c for c in candidates if c not in gone) or tuple(gone[c][1] for c in candidates[:1])
-    listed = listings.listed(route, kind)
+    listed = listings.listed(route, models)
     if listed is None:
         return Choice(live[0], alias, live[1:])
     for index, candidate in enumerate(live):

@@ -25,11 +25,11 @@ def path(route: str) -> Path:
     return config.user_cache_dir() / f"models-{route}.json"
 
 
-def listed(route: str, kind: str = "image") -> frozenset[str] | None:
+def listed(route: str, models: str = "image") -> frozenset[str] | None:
     """The ids the route's fresh catalogue lists, or None when there is none (or it lists no
-    ``kind`` models: OpenRouter's cache holds image models only)."""
+    ``models`` of that sort: OpenRouter's cache holds image models only)."""
     if route == "openrouter":
-        if kind != "image" or not config.catalogue_path().exists():
+        if models != "image" or not config.catalogue_path().exists():
             return None  # the catalogue (and its module) load only when one was fetched
         from . import catalogue
 

@@ -39,7 +39,7 @@ def candidates(model: str) -> tuple[tuple[str, ...], str | None]:
 
     chain = chains.default_chain("enhance", "openrouter")
     if chain and model == chain[0]:
-        choice = chains.choose(chain, "openrouter", DEFAULT_ALIAS, kind="text")
+        choice = chains.choose(chain, "openrouter", DEFAULT_ALIAS, models="text")
         return (choice.id,) + choice.rest[:1], DEFAULT_ALIAS
     return (model,), None
 

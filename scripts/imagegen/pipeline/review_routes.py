@@ -53,7 +53,7 @@ class ReviewRoute:
             return ReviewModel(named)
         if configured and ("/" in configured) == (self.name == "openrouter"):
             return ReviewModel(configured)
-        choice = chains.choose(chains.default_chain("review", self.name), self.name, DEFAULT_ALIAS, kind="text")
+        choice = chains.choose(chains.default_chain("review", self.name), self.name, DEFAULT_ALIAS, models="text")
         return ReviewModel(choice.id, DEFAULT_ALIAS, choice.rest)
 
 
