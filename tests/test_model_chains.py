@@ -310,3 +310,17 @@ def test_when_every_candidate_is_gone_the_error_names_the_last_and_neither_is_of
     assert doc["fallback_models"] and not {GA, PREVIEW} & set(doc["fallback_models"])
     assert [line["model"] for line in ledger(env)] == [GA, PREVIEW]
     assert len(fake.requests_for("chat")) == 2  # once each, never more
+
+
+@pytest.mark.parametrize("content", [b"not json", b'{"ids": "x", "fetched_at_epoch": 1}', b"[" * 100000, None])
+def test_a_broken_or_hostile_model_list_is_no_list(run, fake, env, content):
+    import os
+
+    cache = Path(env["XDG_CACHE_HOME"]) / "image-gen" / "models-google.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    if content is None:
+        os.mkfifo(cache)  # would block a plain open
+    else:
+        cache.write_bytes(content)
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--dry-run"))
+    assert doc["model"] == "gemini-3.1-flash-image" and model_warnings(doc) == []

@@ -9,6 +9,8 @@ counts as no catalogue: resolution then takes each chain's first candidate.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -77,20 +79,24 @@ def age_seconds(route: str) -> float | None:
 
 
 def _read(target: Path) -> dict[str, Any] | None:
+    """The cached list, or None: a missing, oversized, non-regular or malformed file is no list
+    (opened without blocking, so a FIFO put in its place cannot hang a run)."""
     try:
-        stat = target.stat()
+        status = target.stat()
     except OSError:
         return None
     cached = _memo.get(target)
-    if cached and cached[0] == stat.st_mtime_ns:
+    if cached and cached[0] == status.st_mtime_ns:
         return cached[1]
     document: dict[str, Any] | None = None
-    if stat.st_size <= MAX_BYTES:
+    if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_BYTES:
         try:
-            raw = json.loads(target.read_text(encoding="utf-8"))
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as handle:
+                raw = json.loads(handle.read(MAX_BYTES + 1))
             ids = [i for i in raw["ids"] if isinstance(i, str)]
             document = {"fetched_at_epoch": float(raw["fetched_at_epoch"]), "ids": ids}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             document = None
-    _memo[target] = (stat.st_mtime_ns, document)
+    _memo[target] = (status.st_mtime_ns, document)
     return document
