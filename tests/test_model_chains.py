@@ -235,7 +235,7 @@ def test_generate_image_default_resolves_to_a_live_model(run, fake):
 
 
 @pytest.mark.parametrize("model", ["nanobanana-2", "google/gemini-3.1-flash-image-preview"])
-def test_batch_mode_resolves_the_same_way_and_never_sends_a_preview(run, fake, workdir, model):
+def test_batch_mode_resolves_the_same_way_and_never_sends_a_preview(run, fake, workdir, env, model):
     result = run("enqueue_variants.py", "--prompt", PROMPT, "--model", model, "--count", "1", "--via", "batch",
                  "--request-id", "b1", "--out-dir", "out", "--prefix", "b1", "--quiet")
     assert result.code == 0, result.stdout
@@ -244,6 +244,11 @@ def test_batch_mode_resolves_the_same_way_and_never_sends_a_preview(run, fake, w
     assert_one_json(run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0"))
     (create,) = fake.requests_for("gemini_batch_create")
     assert create.path.endswith("/models/gemini-3.1-flash-image:batchGenerateContent")
+    fake.gemini_batches.finish()
+    assert_one_json(run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0"))
+    (saved,) = [line for line in ledger(env) if line["outcome"] == "success"]
+    assert saved["model"] == "gemini-3.1-flash-image"
+    assert saved.get("model_alias") == ("nanobanana-2" if model == "nanobanana-2" else None)
 
 
 # -- in-process: the chain rules -----------------------------------------------------------------

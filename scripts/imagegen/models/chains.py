@@ -77,11 +77,6 @@ def chain(alias: str, route: str) -> tuple[str, ...]:
     return ALIASES.get(alias, {}).get(route, ())
 
 
-def alias_of(model_id: str, route: str) -> str | None:
-    """The alias whose chain on ``route`` holds ``model_id``, else None."""
-    return next((alias for alias, routes in ALIASES.items() if model_id in routes.get(route, ())), None)
-
-
 def choose(candidates: tuple[str, ...], route: str, alias: str | None, *, models: str = "image") -> Choice:
     """The first of ``candidates`` the route's catalogue of ``models`` (image or text) lists, or the first
     candidate when there is no such catalogue. Shut-down ids are skipped."""

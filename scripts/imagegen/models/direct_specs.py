@@ -58,7 +58,7 @@ def direct_spec(name: str, provider: str) -> ModelSpec:
     model = native_id(name, provider)
     moved = chains.moved(model, provider)
     if moved is not None:
-        return _spec(moved[0], provider)._replace(requested=chains.alias_of(moved[0], provider), notes=(moved[1],))
+        return _spec(moved[0], provider)._replace(notes=(moved[1],))  # named, then moved: no alias
     return _spec(model, provider)
 
 

@@ -304,7 +304,8 @@ class BatchPhase:
             reply.usage = {**reply.usage, "cost": plan.estimate_each_usd, "cost_source": "price table"}
         line = ledger.new_entry(script=SCRIPT, model=plan.spec.id, request_id=job["request_id"],
                                 estimate=entry.get("estimate_usd"), cost=reply.cost_usd, outcome="success",
-                                generation_id=reply.generation_id, images=len(reply.images), job_id=job["job_id"])
+                                generation_id=reply.generation_id, images=len(reply.images), job_id=job["job_id"],
+                                model_alias=plan.spec.model_alias)
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))  # paid: on the ledger before saving
         try:
