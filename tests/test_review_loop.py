@@ -321,7 +321,8 @@ def test_looks_blank():
     ("flux.2-pro", ("black-forest-labs/flux.2-klein-4b",), True, "openai/gpt-5-image"),
     ("flux.2-klein", (), True, "openai/gpt-5-image"),
     ("gpt-5-image", (), False, "openai/gpt-5-image-mini"),
-    ("nanobanana-2", (), False, "openai/gpt-5-image"),  # past the end, round again; text rendering kept
+    ("nanobanana-2", (), False, "google/gemini-3.1-flash-lite-image"),  # the next that renders text
+    ("nanobanana-2", ("nanobanana-2-lite",), False, "openai/gpt-5-image"),  # past the end, round again
 ])
 def test_next_model_of_the_same_capability(current, tried, images, expected):
     from imagegen.models.capability import next_model
@@ -334,9 +335,10 @@ def test_next_model_on_a_direct_provider_and_when_none_is_left():
     from imagegen.models.capability import next_model
     from imagegen.models.registry import resolve
 
-    spec = resolve("gemini-3.1-flash-image-preview", "google")
-    assert next_model(spec) == "gemini-3-pro-image-preview"
-    assert next_model(spec, ("gemini-3-pro-image-preview",)) is None
+    spec = resolve("gemini-3.1-flash-image-preview", "google")  # shut down: its successor stands in
+    assert spec.id == "gemini-3.1-flash-image" and next_model(spec) == "gemini-3-pro-image"
+    assert next_model(spec, ("gemini-3-pro-image",)) == "gemini-3.1-flash-lite-image"  # never a shut-down preview
+    assert next_model(spec, ("gemini-3-pro-image", "gemini-3.1-flash-lite-image")) is None
 
 
 def test_the_gallery_shows_a_loops_rounds_side_by_side_with_their_scores(run, fake, workdir):
@@ -408,7 +410,7 @@ def test_generate_image_takes_the_loop_too(run, fake, workdir):
     doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--image-size", "low", "--review",
                               "--out", "out/crab.png"))
     assert doc["stop_reason"] == "accepted" and Path(doc["path"]).samefile(workdir / "out/crab-r1.png")
-    assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image-preview"
+    assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image"
 
 
 def test_a_queued_loop_whose_later_round_cannot_be_made_delivers_what_it_has(run, fake, workdir):

@@ -37,10 +37,12 @@ def next_model(spec: ModelSpec, tried: Collection[str] = (), *, needs_image_inpu
 def _next_direct(spec: ModelSpec, skip: set[str]) -> str | None:
     """The next model in the provider's table that is not one already used under another id (a GA id and
     its preview share an alias) and makes images as large as ``spec`` does."""
+    from .chains import SHUT_DOWN
     from .direct import GEMINI_MODELS, OPENAI_MODELS
     from .pricing import SIZE_SCALE
 
-    table = list(GEMINI_MODELS if spec.provider == "google" else OPENAI_MODELS)
+    gone = SHUT_DOWN.get(spec.provider, {})  # kept in the price table for old records, never sent
+    table = [m for m in (GEMINI_MODELS if spec.provider == "google" else OPENAI_MODELS) if m not in gone]
     own = spec.id.split("/")[-1]
     start = table.index(own) + 1 if own in table else 0
     used = {GEMINI_MODELS[name].alias for name in {own, *skip} if name in GEMINI_MODELS} | {spec.alias}
