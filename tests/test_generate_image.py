@@ -181,11 +181,11 @@ ENHANCED = 'A lone red fox curled in fresh powder snow at dawn, soft #F4B183 lig
 
 
 def test_enhance_rewrites_the_scene_and_keeps_the_original(run, fake):
-    fake.enqueue("chat", openrouter_text_reply(ENHANCED, model="google/gemini-3.5-flash", cost=0.0002))
+    fake.enqueue("chat", openrouter_text_reply(ENHANCED, model="google/gemini-3.1-flash-lite", cost=0.0002))
     doc = assert_one_json(run("generate.py", "--prompt", "a fox in snow", "--enhance"))
     (enhancer,) = text_calls(fake)
     (image,) = image_calls(fake)
-    assert enhancer.json["model"] == "google/gemini-3.5-flash" and enhancer.json["messages"][0]["role"] == "system"
+    assert enhancer.json["model"] == "google/gemini-3.1-flash-lite" and enhancer.json["messages"][0]["role"] == "system"
     assert "Target: FLUX" in enhancer.json["messages"][1]["content"]
     assert enhancer.json["messages"][1]["content"].endswith("Prompt: a fox in snow")
     assert image.json["messages"][-1]["content"] == ENHANCED

@@ -163,11 +163,11 @@ def test_a_gone_default_review_model_gives_way_to_the_next(run, fake, workdir, e
 
 
 def test_a_gone_default_enhancer_gives_way_to_the_next(run, fake):
-    fake.gone_models = {"google/gemini-3.5-flash"}
+    fake.gone_models = {"google/gemini-3.1-flash-lite"}
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--enhance", "--no-sidecar"))
     models = [r.json["model"] for r in fake.requests_for("chat")]
-    assert models[:2] == ["google/gemini-3.5-flash", "google/gemini-3.1-flash-lite"]
-    assert doc["prompt_enhancement"]["model"] == "google/gemini-3.1-flash-lite"
+    assert models[:2] == ["google/gemini-3.1-flash-lite", "google/gemini-3.5-flash"]
+    assert doc["prompt_enhancement"]["model"] == "google/gemini-3.5-flash"
     assert doc["prompt_enhancement"]["applied"] is True
 
 

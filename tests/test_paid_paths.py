@@ -106,9 +106,9 @@ def test_failed_edit_call_is_recorded(run, fake, env, photo):
 def test_enhancer_and_image_calls_each_join_the_ledger(run, fake, env):
     doc = assert_one_json(run(*ENHANCE, "--request-id", "e-1"))
     enhancer, image = ledger(env)
-    assert enhancer["model"] == "google/gemini-3.5-flash" and enhancer["images"] == 0
+    assert enhancer["model"] == "google/gemini-3.1-flash-lite" and enhancer["images"] == 0
     assert enhancer["estimate_usd"] is None and enhancer["cost_usd"] == doc["prompt_enhancement"]["cost_usd"]
     assert image["model"] == "black-forest-labs/flux.2-pro" and image["images"] == 1
     assert {enhancer["request_id"], image["request_id"]} == {"e-1"}
-    assert [r.json["model"] for r in fake.requests_for("chat")] == ["google/gemini-3.5-flash",
+    assert [r.json["model"] for r in fake.requests_for("chat")] == ["google/gemini-3.1-flash-lite",
                                                                      "black-forest-labs/flux.2-pro"]

@@ -91,7 +91,7 @@ def test_enhanced_job_records_both_calls_under_the_job(run, fake, env, workdir):
     enqueue(run, "--prompt", "A fox", "--enhance", request_id="e")
     assert_one_json(run(*DRAIN))
     lines = ledger(env)
-    assert [line["model"] for line in lines] == ["google/gemini-3.5-flash", "google/gemini-2.5-flash-image"]
+    assert [line["model"] for line in lines] == ["google/gemini-3.1-flash-lite", "google/gemini-2.5-flash-image"]
     assert {(line["request_id"], line["job_id"], line["script"]) for line in lines} == {
         ("e", "e--0000", "run_image_queue.py")}
     result = records(workdir, "results")["e--0000"]["result"]

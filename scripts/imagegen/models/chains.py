@@ -35,13 +35,13 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # The default models of the text and vision calls, by (role, route): current models first (Google
-# shut gemini-2.5-flash down on 2026-10-16; gemini-3.5-flash is its GA successor).
+# shut gemini-2.5-flash down on 2026-10-16; gemini-3.5-flash, GA since 2026-05-19, is its successor,
+# gemini-3.1-flash-lite the cheap one, fit for rewriting a prompt).
 DEFAULTS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("review", "openrouter"): ("google/gemini-3.5-flash", "google/gemini-3-flash-preview",
+    ("review", "openrouter"): ("google/gemini-3.5-flash", "google/gemini-3.1-flash-lite",
                                "anthropic/claude-sonnet-4.6"),
     ("review", "anthropic"): ("claude-sonnet-4-6", "claude-haiku-4-5"),
-    ("enhance", "openrouter"): ("google/gemini-3.5-flash", "google/gemini-3.1-flash-lite",
-                                "google/gemini-3-flash-preview"),
+    ("enhance", "openrouter"): ("google/gemini-3.1-flash-lite", "google/gemini-3.5-flash"),
 }
 
 # route -> id -> (the day its maker shut it down, its successor). Ids here are never sent.

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from .replies import ProviderReply
 
 # USD per million tokens (input, output) at list prices, for estimates (replies report usage.cost).
-RATES = {"google/gemini-2.5-flash": (0.30, 2.50)}
+# The default chains' models at Google's list prices (Gemini API pricing page, checked 2026-12-06:
+# gemini-3.5-flash $1.50 / $9.00, gemini-3.1-flash-lite $0.25 / $1.50); OpenRouter passes them on.
+RATES = {"google/gemini-2.5-flash": (0.30, 2.50), "google/gemini-3.5-flash": (1.50, 9.00),
+         "google/gemini-3.1-flash-lite": (0.25, 1.50)}
 
 
 def url() -> str:
