@@ -329,3 +329,12 @@ def test_a_broken_or_hostile_model_list_is_no_list(run, fake, env, content):
         cache.write_bytes(content)
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--dry-run"))
     assert doc["model"] == "gemini-3.1-flash-image" and model_warnings(doc) == []
+
+
+def test_the_review_loop_moves_past_a_gone_default_review_model(run, fake):
+    fake.gone_models = {"claude-sonnet-4-6"}
+    fake.script_reviews("accept")
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--review", "--out", "out/a.png"))
+    assert result.code == 0 and doc["stop_reason"] == "accepted"
+    assert [r.json["model"] for r in fake.requests_for("messages")] == ["claude-sonnet-4-6", "claude-haiku-4-5"]
+    assert any("claude-haiku-4-5" in w for w in doc["warnings"])

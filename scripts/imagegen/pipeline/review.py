@@ -239,6 +239,11 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
     }
 
 
+def choose_model(provider: str, named: str | None) -> ReviewModel:
+    """--review-model, else $IMAGEGEN_REVIEW_MODEL when it suits ``provider``, else its default chain."""
+    return review_route(provider).model(named, config.default_model("review", ""))
+
+
 def default_review_model(provider: str) -> str:
     """$IMAGEGEN_REVIEW_MODEL when it suits the provider (OpenRouter ids hold a "/"), else the head of
     the provider's default chain as resolved now."""
@@ -257,7 +262,7 @@ def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -
     if not request.auto:
         return manual(targets, prompt, source)
     provider = choose_provider(request.provider, need_key=not paid.options.dry_run)
-    chosen = review_route(provider).model(request.review_model, config.default_model("review", ""))
+    chosen = choose_model(provider, request.review_model)
     context_fields.update(provider=provider, model=chosen.id)
     for target in targets:
         check_limits(provider, target)

@@ -50,7 +50,8 @@ class Loop:
         self.resumable = resumable  # a queue job: errors go back to the worker, the record resumes the loop
         self.rounds_allowed = request.max_rounds if request.review else 1
         self.provider = reviewer.choose_provider(request.review_provider, need_key=not paid.options.dry_run)
-        self.review_model = request.review_model or reviewer.default_review_model(self.provider)
+        self.review_choice = reviewer.choose_model(self.provider, request.review_model)  # a default: its chain
+        self.review_model = self.review_choice.id
         self.warnings: list[str] = []
         self.base: Path | None = None
         self.record: dict[str, Any] = {}
@@ -365,7 +366,7 @@ class Loop:
             else:
                 reviewer.check_limits(self.provider, image)
                 before = self.paid.spent
-                found = reviewer.auto([image], self.request.prompt, "flag", self.provider, self.review_model,
+                found = reviewer.auto([image], self.request.prompt, "flag", self.provider, self.review_choice,
                                       self.paid)
                 self.warnings += [w for w in found.get("warnings", []) if w not in self.warnings]
                 cost = round(self.paid.spent - before, 6)
