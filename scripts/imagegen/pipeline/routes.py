@@ -1,11 +1,11 @@
 """One object per provider route, behind one interface: which options it takes, how a plan is fitted
-to it, the calls that make the plan's images, what is done after a run, its batch engine, and the
-live alternatives to a model it cannot serve. A provider, or a rule of one, lives here and nowhere
-else; the pipeline and the queue ask :func:`route` instead of comparing provider names.
+to it, the calls that make the plan's images (its endpoint modules under ``providers/`` read its
+errors), what is done after a run, and its batch engine. A provider, or a rule of one, lives here
+and nowhere else; the pipeline and the queue ask :func:`route` instead of comparing provider names.
 
 Model resolution (aliases as chains of candidates, shut-down ids, the catalogues) is the models
-layer's (``models.chains``, ``models.registry``); each route's endpoint modules stay under
-``providers/``, one per endpoint.
+layer's (``models.chains``, ``models.registry``), and so are the live alternatives an error
+names (``models.alternatives``, attached by :func:`with_fallbacks`).
 """
 
 from __future__ import annotations

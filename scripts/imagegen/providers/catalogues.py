@@ -30,7 +30,13 @@ def refresh(route: str, client: HttpClient, *, with_key: bool) -> dict[str, Any]
     from ..models import listings
 
     ids = google_models(client) if route == "google" else openai_models(client)
-    listings.save(route, ids)
+    try:
+        listings.save(route, ids)
+    except OSError as error:
+        from ..errors import OutputError
+
+        raise OutputError(f"could not write the model list {listings.path(route)}: {error.strerror or error}",
+                          details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
     return {"refreshed": True, "models": len(ids)}
 
 
