@@ -337,8 +337,7 @@ def test_next_model_on_a_direct_provider_and_when_none_is_left():
 
     spec = resolve("gemini-3.1-flash-image-preview", "google")  # shut down: its successor stands in
     assert spec.id == "gemini-3.1-flash-image" and next_model(spec) == "gemini-3-pro-image"
-    assert next_model(spec, ("gemini-3-pro-image",)) == "gemini-3.1-flash-lite-image"  # never a shut-down preview
-    assert next_model(spec, ("gemini-3-pro-image", "gemini-3.1-flash-lite-image")) is None
+    assert next_model(spec, ("gemini-3-pro-image",)) is None  # never a shut-down preview, nor the 1K-only lite
 
 
 def test_the_gallery_shows_a_loops_rounds_side_by_side_with_their_scores(run, fake, workdir):
