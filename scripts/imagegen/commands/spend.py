@@ -39,11 +39,11 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     until = spendreport.parse_day(args.until, flag="--until") if args.until else None
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}", details="swap them")
-    entries, bad = ledger.read_entries()
-    report = spendreport.summarise(entries, since=since, until=until, request_id=args.request_id)
-    report["today"] = spendreport.today_status(entries, config.daily_budget_usd())
+    with ledger.streamed() as (entries, reading):  # one line in memory at a time, at any ledger size
+        report = spendreport.summarise(entries, since=since, until=until, request_id=args.request_id)
+    report["today"] = spendreport.today_status(config.daily_budget_usd())
     report["ledger"] = str(config.ledger_path())
-    report["skipped_lines"] = bad
+    report["skipped_lines"] = reading.bad
     return report
 
 

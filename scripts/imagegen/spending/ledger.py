@@ -2,16 +2,19 @@
 
 The ledger is ``$IMAGEGEN_LEDGER`` (default under the user's state directory). Each line is one
 ``write`` on an ``O_APPEND`` descriptor under an exclusive ``flock``, so concurrent workers never
-interleave. "Today" is the local calendar day.
+interleave; a last line left without its newline (a torn write) is ended before the next line is
+appended, so no line is ever glued to another. "Today" is the local calendar day.
+
+A budget check reads only the ledger's recent end and spend.py streams it (``spending.lines``):
+neither grows in time or memory with the ledger's history.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,8 @@ from ..costs import finite_amount, plausible_cost
 from ..errors import ConfigError, ImageGenError
 from ..contract import json_text
 from ..fsutil import now_iso
-from . import reservations
+from . import lines, reservations
+from .lines import entry_time
 
 if TYPE_CHECKING:
     from .guard import Spend
@@ -52,9 +56,8 @@ class Book:
         self._stale = False
 
     def spent_today(self) -> float:
-        size = os.fstat(self.fd).st_size
-        data = os.pread(self.fd, size, 0) if size else b""
-        return spent_on(today(), _parse(_lines_near(data, today()))[0])
+        day = today()
+        return spent_on(day, lines.read_recent(self.fd, day).entries)
 
     def held(self) -> float:
         return reservations.total(self._reservations())
@@ -73,6 +76,9 @@ class Book:
 
     def write_line(self, entry: dict[str, Any]) -> None:
         line = (json_text(entry, indent=None) + "\n").encode("utf-8")  # one line, keys masked, no NaN
+        size = os.fstat(self.fd).st_size
+        if size and os.pread(self.fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # a torn last line: end it, so this line is not glued to it
         written = os.write(self.fd, line)
         if written != len(line):
             raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
@@ -197,64 +203,63 @@ def committed_today() -> tuple[float, float]:
     path = config.ledger_path()
     try:
         with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
-            data = handle.read()
+            day = today()
+            recent = lines.read_recent(handle.fileno(), day)
             held, _ = reservations.read(path)
     except FileNotFoundError:
         return 0.0, 0.0
     except OSError as error:
-        raise ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
-                          details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read") from None
-    return spent_on(today(), _parse(_lines_near(data, today()))[0]), reservations.total(held)
+        raise _unreadable(path, error) from None
+    return spent_on(day, recent.entries), reservations.total(held)
 
 
-def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
-    """Every ledger entry, oldest first, and how many lines could not be parsed."""
+def read_recent(since: date, path: Path | None = None) -> lines.Reading:
+    """The entries from ``since`` on (and some of the day before), read from the ledger's end: the
+    cost follows those days' lines, not the ledger's length. Filter them with :func:`entry_time`."""
     path = path or config.ledger_path()
     try:
         with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
-            data = handle.read()
+            return lines.read_recent(handle.fileno(), since)
     except FileNotFoundError:
-        return [], 0
+        return lines.Reading([])
     except OSError as error:
-        raise ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
-                          details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read") from None
-    return _parse(data.splitlines())
+        raise _unreadable(path, error) from None
 
 
-def _lines_near(data: bytes, day: date) -> list[bytes]:
-    """The lines that can be from ``day`` wherever they were written: a local time's date is within a day
-    of it in any UTC offset. Parsing only those keeps a budget check fast on a years-long ledger."""
-    dates = tuple(f'"{(day + timedelta(days=shift)).isoformat()}'.encode() for shift in (-1, 0, 1))
-    return [line for line in data.splitlines() if any(stamp in line for stamp in dates)]
-
-
-def _parse(lines: list[bytes]) -> tuple[list[dict[str, Any]], int]:
-    entries: list[dict[str, Any]] = []
-    bad = 0
-    for raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            bad += 1
-            continue
-        if isinstance(entry, dict) and entry_time(entry) is not None:
-            entries.append(entry)
-        else:
-            bad += 1
-    return entries, bad
-
-
-def entry_time(entry: dict[str, Any]) -> datetime | None:
-    value = entry.get("time")
-    if not isinstance(value, str):
-        return None
+@contextmanager
+def streamed(path: Path | None = None) -> Iterator[tuple[Iterator[dict[str, Any]], lines.Reading]]:
+    """Every entry, oldest first, one line in memory at a time, and the reading that counts damaged
+    lines as they pass. Lines appended while it runs are left for the next reading (the shared lock
+    is held only to learn where the ledger ends, so paid runs are not kept waiting)."""
+    path = path or config.ledger_path()
+    reading = lines.Reading([])
     try:
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-    except ValueError:
-        return None
-    return moment.astimezone()  # naive times are taken as local
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        yield iter(()), reading
+        return
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    with handle:
+        try:
+            with _locked(handle.fileno(), exclusive=False):
+                size = os.fstat(handle.fileno()).st_size
+        except OSError as error:
+            raise _unreadable(path, error) from None
+        yield lines.stream(handle, size, reading), reading
+
+
+def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Every ledger entry, oldest first, and how many lines could not be parsed. It holds the whole
+    history in memory: prefer :func:`streamed` or :func:`read_recent`."""
+    with streamed(path) as (entries, reading):
+        kept = list(entries)
+    return kept, reading.bad
+
+
+def _unreadable(path: Path, error: OSError) -> ConfigError:
+    return ConfigError(f"cannot read the spending ledger {path}: {error.strerror or error}",
+                       details="fix its permissions, or point IMAGEGEN_LEDGER at a file you can read")
 
 
 def charged(entry: dict[str, Any]) -> float:
@@ -272,8 +277,9 @@ def today() -> date:
     return datetime.now().astimezone().date()
 
 
-def spent_on(day: date, entries: list[dict[str, Any]] | None = None) -> float:
+def spent_on(day: date, entries: Iterable[dict[str, Any]] | None = None) -> float:
+    """What the ledger's lines of ``day`` cost (``entries`` None: read from the ledger's recent end)."""
     if entries is None:
-        entries, _ = read_entries()
+        entries = read_recent(day).entries
     total = sum(charged(e) for e in entries if (moment := entry_time(e)) is not None and moment.date() == day)
     return round(total, 6)

@@ -1,9 +1,14 @@
-"""Totals over the spending ledger: by day, model, script and request id, and as a table."""
+"""Totals over the spending ledger: by day, model, script and request id, and as a table.
+
+Totals are taken as the entries stream past (``ledger.streamed``): memory follows the number of
+distinct days, models, scripts and request ids, never the number of lines.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from . import ledger
@@ -43,32 +48,40 @@ def is_call(entry: dict[str, Any]) -> bool:
     return entry.get("outcome") not in NOT_CALLS
 
 
-def _bucket(table: dict[Any, dict[str, Any]], key: Any, label: str, entry: dict[str, Any], cost: float) -> None:
-    row = table.setdefault(key, {label: key, "calls": 0, "images": 0, "cost_usd": 0.0, "estimated_calls": 0})
-    row["calls"] += is_call(entry)
+_CALLS, _IMAGES, _COST, _ESTIMATED = range(4)
+
+
+def _bucket(table: dict[Any, list[Any]], key: Any, entry: dict[str, Any], cost: float, estimated: bool) -> None:
+    row = table.get(key)
+    if row is None:
+        row = table[key] = [0, 0, 0.0, 0]  # a short list per key, not a dict: spend.py streams a million lines
+    row[_CALLS] += is_call(entry)
     images = entry.get("images")
-    row["images"] += images if isinstance(images, int) and not isinstance(images, bool) else 0
-    row["cost_usd"] += cost
-    if plausible_cost(entry.get("cost_usd")) is None and cost:
-        row["estimated_calls"] += 1
+    row[_IMAGES] += images if isinstance(images, int) and not isinstance(images, bool) and images > 0 else 0
+    row[_COST] += cost
+    row[_ESTIMATED] += estimated
 
 
-def _rows(table: dict[Any, dict[str, Any]], *, by_cost: bool) -> list[dict[str, Any]]:
-    rows = list(table.values())
-    for row in rows:
-        row["cost_usd"] = round(row["cost_usd"], 6)
+def _rows(table: dict[Any, list[Any]], label: str, *, by_cost: bool) -> list[dict[str, Any]]:
+    rows = [{label: key, "calls": row[_CALLS], "images": row[_IMAGES], "cost_usd": round(row[_COST], 6),
+             "estimated_calls": row[_ESTIMATED]} for key, row in table.items()]
     if by_cost:
-        return sorted(rows, key=lambda r: (-r["cost_usd"], str(next(iter(r.values())))))
-    return sorted(rows, key=lambda r: str(next(iter(r.values()))))
+        return sorted(rows, key=lambda r: (-r["cost_usd"], str(r[label])))
+    return sorted(rows, key=lambda r: str(r[label]))
 
 
-def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until: date | None = None,
+def _label(value: Any, limit: int = 200) -> str:
+    """A model or script name as a table key: a string, cut short (a hostile line cannot make it huge)."""
+    return str(value or "unknown")[:limit]
+
+
+def summarise(entries: Iterable[dict[str, Any]], *, since: date | None = None, until: date | None = None,
               request_id: str | None = None) -> dict[str, Any]:
-    """Totals for the entries between ``since`` and ``until`` (both days included)."""
-    days: dict[Any, dict[str, Any]] = {}
-    models: dict[Any, dict[str, Any]] = {}
-    scripts: dict[Any, dict[str, Any]] = {}
-    requests: dict[Any, dict[str, Any]] = {}
+    """Totals for the entries between ``since`` and ``until`` (both days included), read as they pass."""
+    days: dict[Any, list[Any]] = {}
+    models: dict[Any, list[Any]] = {}
+    scripts: dict[Any, list[Any]] = {}
+    requests: dict[Any, list[Any]] = {}
     outcomes: dict[str, int] = {}
     total = reported = 0.0
     calls = estimated = 0
@@ -87,14 +100,16 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
         reported_cost = plausible_cost(entry.get("cost_usd"))
         if reported_cost is not None:
             reported += reported_cost
-        elif cost:
-            estimated += 1
-        outcome = str(entry.get("outcome") or "unknown")
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        _bucket(days, day.isoformat(), "day", entry, cost)
-        _bucket(models, str(entry.get("model") or "unknown"), "model", entry, cost)
-        _bucket(scripts, str(entry.get("script") or "unknown"), "script", entry, cost)
-        _bucket(requests, entry.get("request_id"), "request_id", entry, cost)
+        guessed = reported_cost is None and bool(cost)
+        estimated += guessed
+        outcome = _label(entry.get("outcome"), 40)
+        if outcome in outcomes or len(outcomes) < 100:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        request = entry.get("request_id")
+        _bucket(days, day.isoformat(), entry, cost, guessed)
+        _bucket(models, _label(entry.get("model")), entry, cost, guessed)
+        _bucket(scripts, _label(entry.get("script")), entry, cost, guessed)
+        _bucket(requests, request[:200] if isinstance(request, str) else None, entry, cost, guessed)
     return {
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
@@ -104,17 +119,19 @@ def summarise(entries: list[dict[str, Any]], *, since: date | None = None, until
         "reported_cost_usd": round(reported, 6),
         "estimated_calls": estimated,
         "outcomes": dict(sorted(outcomes.items())),
-        "by_day": _rows(days, by_cost=False),
-        "by_model": _rows(models, by_cost=True),
-        "by_script": _rows(scripts, by_cost=True),
-        "by_request_id": _rows(requests, by_cost=True),
+        "by_day": _rows(days, "day", by_cost=False),
+        "by_model": _rows(models, "model", by_cost=True),
+        "by_script": _rows(scripts, "script", by_cost=True),
+        "by_request_id": _rows(requests, "request_id", by_cost=True),
     }
 
 
-def today_status(entries: list[dict[str, Any]], budget: float | None) -> dict[str, Any]:
-    spent = ledger.spent_on(ledger.today(), entries)
+def today_status(budget: float | None, spent: float | None = None) -> dict[str, Any]:
+    """Today's spending against the daily budget (``spent`` None: read from the ledger's recent end)."""
+    day = ledger.today()
+    spent = ledger.spent_on(day) if spent is None else spent
     return {
-        "day": ledger.today().isoformat(),
+        "day": day.isoformat(),
         "cost_usd": spent,
         "daily_budget_usd": budget,
         "remaining_usd": None if budget is None else round(max(0.0, budget - spent), 6),
