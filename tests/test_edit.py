@@ -228,7 +228,7 @@ def test_awkward_file_names_and_prompt_survive_the_form(run, fake, workdir):
 # -- OpenAI mode: mask checks ------------------------------------------------------------------
 
 def _png_with_trns(width: int, height: int) -> bytes:
-    data = make_png(width, height)
+    data = make_png(width, height, color=(0, 0, 0))  # black is the transparent colour: every pixel is edited
     trns = b"\x00\x00\x00\x06tRNS" + b"\x00\x00" * 3
     import zlib
     trns += zlib.crc32(trns[4:]).to_bytes(4, "big")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from imagegen.images import png
 from tests.conftest import assert_one_json
 from tests.fake_api import edits_reply, make_png, read_png_rgba
@@ -26,14 +28,81 @@ def test_only_the_masked_rectangle_changes(run, fake, workdir):
     assert not [w for w in doc["warnings"] if "keep-unmasked" in w]
 
 
-def test_a_result_of_another_size_is_kept_as_returned_with_a_warning(run, fake, workdir):
-    (workdir / "room.png").write_bytes(make_png(40, 30, color=RED))
-    returned = make_png(64, 64, color=BLUE)
-    fake.enqueue("edits", edits_reply([returned]))
-    doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,5,5", "--prompt", "x",
+def logo(width: int, height: int) -> bytes:
+    """A picture whose every pixel differs from its neighbours: a pasted pixel off by one shows."""
+    from tests.fake_api import encode_png
+
+    return encode_png(width, height, bytes((x * 7 + y * 3 + (x * y) % 11) % 256 for y in range(height)
+                                           for x in range(width) for _ in range(3)))
+
+
+def assert_unmasked_pixels_are_the_inputs(result: bytes, original: bytes, inside) -> None:
+    width, height, rows = png.decode_rgba(result)
+    _, _, before = png.decode_rgba(original)
+    assert (width, height) == (len(before[0]) // 4, len(before))
+    changed = 0
+    for y in range(height):
+        for x in range(width):
+            if inside(x, y):
+                changed += rows[y][4 * x:4 * x + 4] != before[y][4 * x:4 * x + 4]
+            else:
+                assert rows[y][4 * x:4 * x + 4] == before[y][4 * x:4 * x + 4], (x, y)
+    assert changed  # the masked area is the model's
+
+
+@pytest.mark.parametrize("size, rect, frame", [
+    ((512, 512), (100, 120, 200, 90), (1024, 1024)),  # the logo the model answered at 1024x1024
+    ((300, 160), (10, 20, 50, 40), (1536, 1024)),  # another shape: padded to the landscape frame
+])
+def test_any_size_is_sent_in_a_frame_the_model_makes_and_brought_back_exactly(run, fake, workdir, size, rect,
+                                                                               frame):
+    width, height = size
+    original = logo(width, height)
+    (workdir / "logo.png").write_bytes(original)
+    doc = assert_one_json(result := run("edit.py", "--input-image", "logo.png", "--mask-rect",
+                                        ",".join(map(str, rect)), "--prompt", "A small star", "--keep-unmasked"))
+    assert result.code == 0, doc
+    (sent,) = fake.requests_for("edits")
+    assert sent.form["size"] == f"{frame[0]}x{frame[1]}"
+    assert png.decode_rgba(sent.part("image").data)[:2] == frame
+    assert png.decode_rgba(sent.part("mask").data)[:2] == frame
+    assert doc["sent_as"]["width"] == frame[0] and (doc["width"], doc["height"]) == size
+    x0, y0, w, h = rect
+    assert_unmasked_pixels_are_the_inputs(Path(doc["path"]).read_bytes(), original,
+                                          lambda x, y: x0 <= x < x0 + w and y0 <= y < y0 + h)
+    assert doc["warnings"] == []
+
+
+def test_an_answer_of_yet_another_size_is_still_brought_back(run, fake, workdir):
+    original = logo(96, 64)
+    (workdir / "logo.png").write_bytes(original)
+    fake.enqueue("edits", edits_reply([make_png(777, 500)]))  # neither the input's size nor the frame
+    doc = assert_one_json(run("edit.py", "--input-image", "logo.png", "--mask-rect", "0,0,20,20", "--prompt", "x",
                               "--keep-unmasked"))
-    assert any("--keep-unmasked could not apply" in w and "64x64" in w for w in doc["warnings"])
-    assert png.decode_rgba(Path(doc["path"]).read_bytes())[:2] == (64, 64)
+    assert (doc["width"], doc["height"]) == (96, 64)
+    assert_unmasked_pixels_are_the_inputs(Path(doc["path"]).read_bytes(), original, lambda x, y: x < 20 and y < 20)
+    assert not [w for w in doc["warnings"] if "keep-unmasked" in w]
+
+
+def test_an_input_already_in_a_frame_is_sent_as_it_is(run, fake, workdir):
+    original = make_png(1024, 1024)
+    (workdir / "square.png").write_bytes(original)
+    doc = assert_one_json(run("edit.py", "--input-image", "square.png", "--mask-rect", "0,0,5,5", "--prompt", "x",
+                              "--keep-unmasked"))
+    (sent,) = fake.requests_for("edits")
+    assert sent.part("image").data == original and doc["sent_as"]["padding"] == [0, 0, 0, 0]
+
+
+def test_an_unreadable_png_is_refused_before_sending(run, fake, workdir):
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0)  # 16-bit: not read here
+    (workdir / "deep.png").write_bytes(png.SIGNATURE + png.chunk(b"IHDR", header)
+                                       + png.chunk(b"IDAT", zlib.compress(b"\x00" * 8 * 49)) + png.chunk(b"IEND", b""))
+    doc = assert_one_json(result := run("edit.py", "--input-image", "deep.png", "--mask-rect", "0,0,5,5",
+                                        "--prompt", "x", "--keep-unmasked"))
+    assert result.code == 2 and "--keep-unmasked cannot read" in doc["error"] and fake.requests_for("edits") == []
 
 
 def test_keep_unmasked_needs_a_mask_and_a_png(run, fake, workdir):

@@ -11,11 +11,11 @@ import hashlib
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import OutputError, UsageError
-from . import png
+from . import pixels, png
 from .files import MB, InputImage
 from ..fsutil import write_atomic
 
@@ -83,6 +83,7 @@ class Mask:
     rects: list[tuple[int, int, int, int]]
     invert: bool = False
     edit_fraction: float | None = None
+    edited: int | None = None  # pixels the model may repaint (alpha 0); None: not counted
 
     @property
     def sha256(self) -> str:
@@ -142,7 +143,19 @@ def check_mask(mask: InputImage, image: InputImage) -> Mask:
                     f"{FIX_HINT}",
             kind="mask",
         )
-    return Mask(mask.data, mask.path, width, height, generated=False, rects=[])
+    edited = edited_pixels(mask.data)
+    fraction = None if edited is None else round(edited / (width * height), 4)
+    return Mask(mask.data, mask.path, width, height, generated=False, rects=[], edit_fraction=fraction, edited=edited)
+
+
+def edited_pixels(data: bytes) -> int | None:
+    """How many pixels of a mask PNG are fully transparent (the ones OpenAI edits); None when its
+    pixels cannot be read here (16-bit, interlaced: the provider still takes it)."""
+    try:
+        _, _, rows = png.read_rows(data)
+        return sum(row[3::4].count(0) for row in rows)
+    except png.PngError:
+        return None
 
 
 def draw_mask(width: int, height: int, specs: list[RectSpec], *, invert: bool = False) -> Mask:
@@ -168,7 +181,8 @@ def draw_mask(width: int, height: int, specs: list[RectSpec], *, invert: bool = 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     data = PNG_SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", b"".join(idat)) + png.chunk(b"IEND", b"")
     fraction = round(edited / (width * height), 4)
-    return Mask(data, None, width, height, generated=True, rects=rects, invert=invert, edit_fraction=fraction)
+    return Mask(data, None, width, height, generated=True, rects=rects, invert=invert, edit_fraction=fraction,
+                edited=edited)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -215,27 +229,52 @@ def save_beside(mask: Mask, planned_output: Path) -> Path:
     raise UsageError(f"no free name for the mask beside {planned_output}", kind="output_dir")
 
 
-def keep_unmasked(original: bytes, result: bytes, mask: bytes) -> bytes:
-    """``result`` with every pixel the mask keeps (alpha above 0) taken back from ``original``.
+def check_coverage(mask: Mask, *, keep_unmasked: bool) -> None:
+    """Refuse, before paying, a mask whose edit cannot change anything: one that edits no pixel, or
+    (with --keep-unmasked, which puts back every pixel the mask keeps) one that keeps none."""
+    if mask.edited is None:
+        return
+    where = f"the mask {mask.path.name}" if mask.path and not mask.generated else "the drawn mask"
+    if mask.edited == 0:
+        how = ("--mask-invert keeps the rectangles, so they must not cover the whole image"
+               if mask.invert else "make the area to change fully transparent (alpha 0)")
+        raise UsageError(f"{where} edits no pixel of the {mask.width}x{mask.height} image: nothing would change",
+                         details=f"{how}, {FIX_HINT}", kind="mask")
+    if keep_unmasked and mask.edited == mask.width * mask.height:
+        raise UsageError(f"{where} edits every pixel, so --keep-unmasked has nothing to keep",
+                         details="drop --keep-unmasked, or draw a mask that leaves the part to keep opaque",
+                         kind="mask")
 
-    All three must be PNGs of one size; otherwise ValueError says why the result is left as it is.
-    """
+
+def sent_mask(mask: Mask, frame: pixels.Frame) -> Mask:
+    """The mask as sent with an input scaled into ``frame``: the padding kept, edges as sharp as scaled."""
+    _, _, rows = png.decode_rgba(mask.data)
+    framed = [bytearray(row) for row in pixels.into_frame(frame, rows, fill=KEEP_PIXEL)]
+    for row in framed:
+        row[3::4] = row[3::4].translate(_THRESHOLD)  # scaling blurs the edge: each pixel is edited or kept
+    data = png.encode_rgba(frame.frame_width, frame.frame_height, framed)
+    return replace(mask, data=data, width=frame.frame_width, height=frame.frame_height)
+
+
+_THRESHOLD = bytes(0 if value < 128 else 255 for value in range(256))
+
+
+def keep_unmasked(original: bytes, result: bytes, mask: bytes, frame: pixels.Frame | None = None) -> bytes:
+    """``result`` brought back to the original's exact size (from whatever size it came, through
+    ``frame``: the padding and scale the input was sent with) with every pixel the mask keeps
+    (alpha above 0) taken back from ``original``, exactly.
+
+    ``original`` and ``mask`` are PNGs of one size; a result that cannot be read raises ValueError,
+    which says why the image is left as the provider returned it."""
     try:
         width, height, result_rows = png.decode_rgba(result)
-        original_size = png.decode_rgba(original)
-        mask_size = png.decode_rgba(mask)
+        original_width, original_height, original_rows = png.decode_rgba(original)
+        _, _, mask_rows = png.decode_rgba(mask)
     except png.PngError as error:
         raise ValueError(f"--keep-unmasked could not apply ({error}); the image is the provider's as returned") \
             from None
-    if (original_size[0], original_size[1]) != (width, height) or (mask_size[0], mask_size[1]) != (width, height):
-        raise ValueError(f"--keep-unmasked could not apply: the result is {width}x{height}, the input "
-                         f"{original_size[0]}x{original_size[1]}; the image is the provider's as returned "
-                         "(ask for --openai-size auto, or an input of a size the model returns)")
-    rows = []
-    for result_row, original_row, mask_row in zip(result_rows, original_size[2], mask_size[2]):
-        row = bytearray(result_row)
-        for x in range(width):
-            if mask_row[4 * x + 3]:  # alpha above 0: outside the edit, the original's pixel stays
-                row[4 * x:4 * x + 4] = original_row[4 * x:4 * x + 4]
-        rows.append(row)
-    return png.encode_rgba(width, height, rows)
+    if (width, height) != (original_width, original_height):
+        frame = frame or pixels.frame_for(original_width, original_height, width, height)
+        result_rows = pixels.out_of_frame(frame, width, height, result_rows)  # type: ignore[assignment]
+    rows = pixels.keep_outside(original_rows, result_rows, mask_rows)
+    return png.encode_rgba(original_width, original_height, rows)

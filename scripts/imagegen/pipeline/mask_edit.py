@@ -6,13 +6,14 @@ The form and the reply belong to ``providers.openai_images``; images are saved b
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import config, validate
 from ..errors import ImageGenError, UsageError
 from ..images import files as images
-from ..images import masks
+from ..images import masks, pixels, png
 from ..images.writer import ImageWriter
 from ..models import chains, direct, registry
 from ..providers import openai_images
@@ -49,6 +50,10 @@ class OpenAIEditPlan:
     markup: images.InputImage | None = None
     request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # --keep-unmasked: the frame the input is sent in, and the image and mask as sent (None: as given)
+    frame: pixels.Frame | None = None
+    sent_image: images.InputImage | None = None
+    sent_mask: masks.Mask | None = None
 
     @property
     def slug(self) -> str:
@@ -63,11 +68,14 @@ class OpenAIEditPlan:
         """With --keep-unmasked, what turns the provider's image into the one saved (None: saved as is)."""
         if not self.keep_unmasked or self.mask is None:
             return None
-        original, mask = self.images[0].data, self.mask.data
-        return lambda result: masks.keep_unmasked(original, result, mask)
+        original, mask, frame = self.images[0].data, self.mask.data, self.frame
+        return lambda result: masks.keep_unmasked(original, result, mask, frame)
 
     def expected_size(self) -> tuple[int, int] | None:
-        """--openai-size, else (auto, or no size) the first input image's size."""
+        """--openai-size, else (auto, or no size) the first input image's size (with --keep-unmasked,
+        always the input's: the answer is brought back to it)."""
+        if self.frame is not None:
+            return self.frame.width, self.frame.height
         if self.size and "x" in self.size:
             width, height = self.size.split("x")
             return int(width), int(height)
@@ -90,8 +98,9 @@ class OpenAIEditPlan:
         return "1536x1024" if ratio > 1.2 else "1024x1536" if ratio < 1 / 1.2 else "1024x1024"
 
     def call(self) -> Call:
+        inputs = [self.sent_image, *self.images[1:]] if self.sent_image is not None else self.images
         fields, files = openai_images.form(
-            self.prompt, self.model, self.images, self.mask, size=self.size, quality=self.quality, n=self.count,
+            self.prompt, self.model, inputs, self.sent_mask or self.mask, size=self.size, quality=self.quality, n=self.count,
             output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity,
             markup=self.markup, output_compression=self.output_compression)
         return openai_images.edit_call(fields, files, self.model)
@@ -136,6 +145,7 @@ class OpenAIEditPlan:
             "mask_path": str(self.mask.path) if self.mask and self.mask.path else None,
             "mask": self.mask.record() if self.mask else None,
             "keep_unmasked": self.keep_unmasked,
+            **({"sent_as": self._sent_as()} if self.frame is not None else {}),
             "markup": {"path": str(self.markup.path), "sha256": self.markup.sha256} if self.markup else None,
             "cost_estimate": registry.format_estimate(estimate),
             "cost_estimate_usd": estimate,
@@ -143,6 +153,15 @@ class OpenAIEditPlan:
             "cost_estimate_basis": self.estimate_basis(),
             **self._request_id(),
         }
+
+
+    def _sent_as(self) -> dict[str, Any]:
+        """How the input was framed for the model (--keep-unmasked): padded to the frame's shape, then scaled."""
+        frame = self.frame
+        assert frame is not None
+        return {"width": frame.frame_width, "height": frame.frame_height,
+                "padding": [frame.left, frame.top, frame.padded_width - frame.width - frame.left,
+                            frame.padded_height - frame.height - frame.top]}
 
 
 def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
@@ -175,10 +194,33 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
                           keep_unmasked=request.keep_unmasked,
                           request_id=request.request_id, warnings=notes)
     plan.mask = _mask_from_request(request, inputs[0], plan.warnings)
+    if plan.mask is not None:
+        masks.check_coverage(plan.mask, keep_unmasked=request.keep_unmasked)
+        if request.keep_unmasked:
+            _frame_for_keep_unmasked(plan, plan.mask)
     if request.markup:
         plan.markup = images.load_input_image(request.markup, role="markup", allowed=("png",), max_mb=MAX_IMAGE_MB,
                                               flag="--markup")
     return plan
+
+
+def _frame_for_keep_unmasked(plan: OpenAIEditPlan, mask: masks.Mask) -> None:
+    """Send the input in a frame the model answers at (--openai-size, else the gpt-image frame of its
+    shape), padded and scaled to it, so the answer can be brought back to the input's exact size."""
+    first = plan.images[0]
+    try:
+        width, height, rows = png.decode_rgba(first.data)
+    except png.PngError as error:
+        raise UsageError(f"--keep-unmasked cannot read the pixels of {first.path.name} ({error})",
+                         details="save it as an 8-bit PNG that is not interlaced, or drop --keep-unmasked") from None
+    size = plan.size if plan.size and plan.size != "auto" else direct.frame_for(f"{width}:{height}")
+    frame_width, frame_height = (int(side) for side in size.split("x"))
+    plan.size, plan.frame = size, pixels.frame_for(width, height, frame_width, frame_height)
+    if plan.frame.changed:
+        data = png.encode_rgba(frame_width, frame_height, pixels.into_frame(plan.frame, rows))
+        plan.sent_image = images.InputImage(first.path, data, "png", frame_width, frame_height,
+                                            hashlib.sha256(data).hexdigest())
+        plan.sent_mask = masks.sent_mask(mask, plan.frame)
 
 
 def _check_model(model: str, request: EditRequest) -> None:
