@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import files as images
+from . import files as images, pixels
 from . import svg
 from ..config import redact
 from ..contract import shorten
@@ -31,7 +31,8 @@ MAX_SUFFIX = 10_000
 class SavedImage:
     """An image the writer saved: where, what it is, its sidecar, and any note about it."""
 
-    __slots__ = ("path", "format", "width", "height", "bytes", "sha256", "sidecar", "warnings", "content_credentials")
+    __slots__ = ("path", "format", "width", "height", "bytes", "sha256", "sidecar", "warnings", "content_credentials",
+                 "blank")
 
     def __init__(self, path: Path, format: str, width: int | None, height: int | None, bytes: int, sha256: str,
                  sidecar: Path | None = None, warnings: list[str] | None = None) -> None:
@@ -39,6 +40,7 @@ class SavedImage:
         self.bytes, self.sha256, self.sidecar = bytes, sha256, sidecar
         self.warnings = warnings if warnings is not None else []
         self.content_credentials = False  # the file carries C2PA credentials (and is the provider's, unchanged)
+        self.blank: str | None = None  # the one colour of an image that looks blank (images.pixels.flat_colour)
 
 
 def png_text_chunk(keyword: str, text: str) -> bytes:
@@ -203,12 +205,20 @@ class ImageWriter:
         fmt = saved.format
         head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
         saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
+        saved.blank = _blank_colour(saved.path, fmt)
+        if saved.blank:
+            saved.warnings.append(pixels.blank_warning(saved.path.name, saved.blank))
         if self.sidecars:
             sidecar = saved.path.with_name(saved.path.name + ".json")
             image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
                      "bytes": saved.bytes, "sha256": saved.sha256, "content_credentials": saved.content_credentials}
+            if saved.blank:
+                image["looks_blank"] = saved.blank
+            record = {**metadata, "image": image}
+            if saved.warnings:
+                record["warnings"] = list(saved.warnings)
             try:
-                write_json_atomic(sidecar, {**metadata, "image": image})
+                write_json_atomic(sidecar, record)
                 saved.sidecar = sidecar
             except OSError as error:
                 saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
@@ -271,6 +281,20 @@ class ImageWriter:
 
 def _extensions_for(fmt: str) -> tuple[str, ...]:
     return (".jpg", ".jpeg") if fmt == "jpeg" else (images.EXTENSIONS[fmt],)
+
+
+def _blank_colour(path: Path, fmt: str) -> str | None:
+    """The colour of a saved PNG that looks blank (rows read until one varies); None for any other
+    image, and for JPEG, WebP and GIF, whose pixels the standard library cannot read."""
+    if fmt != "png":
+        return None
+    from ..localjson import open_regular
+
+    try:
+        with open_regular(path) as handle:
+            return pixels.flat_colour(handle)
+    except (OSError, ValueError):  # ValueError: not a regular file (LocalFileError)
+        return None
 
 
 def _jpeg_head(path: Path) -> bytes:

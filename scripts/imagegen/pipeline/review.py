@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, config
 from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
-from ..images import files as images
+from ..images import files as images, pixels
 from ..images.files import InputImage
 from ..progress import note
 from ..prompt import choices
@@ -208,15 +208,40 @@ def _send_with_fallback(targets: list[InputImage], prompt: str, provider: str, c
         raise with_fallbacks(error, provider, following, role="review", exclude=(chosen.id,)) from None
 
 
+def blank_colour(image: InputImage) -> str | None:
+    """The one colour of an image that looks blank (PNG only: other formats are not decoded here)."""
+    return pixels.flat_colour(image.data) if image.format == "png" else None
+
+
+def blank_review(image: InputImage, colour: str, provider: str, model: str) -> dict[str, Any]:
+    """The review of a blank image, made here: nothing to send a model, nothing to pay."""
+    return {**{name: 1 for name in review.SCORE_FIELDS}, "verdict": "reject",
+            "critique": pixels.blank_warning(image.path.name, colour).split(";")[0] + ".",
+            "suggested_refinement": "Generate the image again; if it comes back blank again, rephrase the prompt.",
+            "provider": provider, "model": model, "usage": None, "cost_usd": 0.0, "looks_blank": colour}
+
+
 def auto(targets: list[InputImage], prompt: str, source: str, provider: str, model: str | ReviewModel,
          paid: PaidRun, *, write_files: bool = True) -> dict[str, Any]:
     """Review one image, or two against the same prompt (in parallel), and record each review.
-    Spending limits are checked before anything is sent; each call joins the ledger."""
+    Spending limits are checked before anything is sent; each call joins the ledger. An image that
+    looks blank (one flat colour) is rejected here, without a paid review."""
     chosen = model if isinstance(model, ReviewModel) else ReviewModel(model)
-    each, budget, notes = check_spending(provider, chosen.id, targets, prompt, paid)
-    replies, model = _send_with_fallback(targets, prompt, provider, chosen, each, paid)
-    reviews = [scores_of(reply, provider, model) for reply in replies]  # type: ignore[arg-type]
+    colours = [blank_colour(target) for target in targets]
+    sent = [target for target, colour in zip(targets, colours) if colour is None]
+    budget: dict[str, Any] = {"estimate_usd": 0.0}
+    notes: list[str] = []
+    replies: list[ProviderReply] = []
+    model = chosen.id
+    if sent:
+        each, budget, notes = check_spending(provider, chosen.id, sent, prompt, paid)
+        replies, model = _send_with_fallback(sent, prompt, provider, chosen, each, paid)
+    paid_reviews = iter([scores_of(reply, provider, model) for reply in replies])
+    reviews = [blank_review(target, colour, provider, model) if colour else next(paid_reviews)
+               for target, colour in zip(targets, colours)]
     warnings: list[str] = notes + list(paid.warnings)
+    warnings += [pixels.blank_warning(t.path.name, c) + " (rejected without a paid review)"
+                 for t, c in zip(targets, colours) if c]
     for index, (target, found) in enumerate(zip(targets, reviews)):
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None

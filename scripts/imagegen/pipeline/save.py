@@ -149,6 +149,9 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
         "text_response": "\n\n".join(texts) or None,
         "warnings": warnings,
     }
+    blank = [str(image.path.resolve()) for image in saved if image.blank]
+    if blank:
+        result["blank_paths"] = blank  # each also has a "looks blank" warning
     if keep_response:
         result["provider_response"] = documents
     return result

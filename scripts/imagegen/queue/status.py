@@ -27,6 +27,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
     jobs = []
     attachments: list[str] = []
     failures = []
+    blank_paths: list[str] = []
     cost = 0.0
     states: dict[str, int] = {}
     batches: dict[str, dict[str, Any]] = {}
@@ -51,6 +52,9 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                     from ..pipeline.loop_record import rounds_summary
 
                     entry.update(rounds_summary(result))
+                blank = result.get("blank_paths")  # each has a "looks blank" line in the job's warnings
+                if isinstance(blank, list):
+                    blank_paths += [p for p in blank if isinstance(p, str)]
             if state == FAILED:
                 entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
@@ -70,6 +74,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         "failures": failures,
         "cost_usd": round(cost, 6),
         **({"batches": list(batches.values())} if batches else {}),
+        **({"blank_paths": blank_paths} if blank_paths else {}),
         "jobs": jobs,
     }
 
