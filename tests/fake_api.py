@@ -1156,6 +1156,10 @@ class FakeAPI:
         self.no_sampling_models: list[str] = []  #: more model ids (prefixes) that refuse temperature and top_p
         #: model ids every route answers with its provider's own "no such model" reply
         self.gone_models: set[str] = set()
+        #: More images than asked in every default image reply, each billed like the first: a real
+        #: Gemini reply through OpenRouter brought two images when one was asked, billed for both
+        #: (OpenRouter prices image output per image: ``pricing.image`` / ``output_image``).
+        self.extra_images = 0
         self.errors: list[str] = []  #: tracebacks of exceptions raised by callable replies
         self._address = (host, port)
         self._lock = threading.Lock()
@@ -1375,14 +1379,17 @@ class FakeAPI:
             return error_reply(404, "No endpoints found that support the requested output modalities: image, text")
         config = request.get("image_config")
         ratio = config.get("aspect_ratio") if isinstance(config, dict) else None
-        return chat_image_reply([self._image(ratio)], model=model)
+        count = 1 + self.extra_images
+        return chat_image_reply([self._image(ratio)] * count, model=model, cost=round(0.04 * count, 6))
 
     def _default_images(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
         count = request.get("n") if isinstance(request.get("n"), int) else 1
+        count = max(1, min(count, 10))
         if request.get("model") in VECTOR_MODELS or request.get("output_format") == "svg":
-            return vector_images_reply([make_svg()] * max(1, min(count, 10)))
-        return images_reply([self._image(request.get("aspect_ratio"))] * max(1, min(count, 10)))
+            return vector_images_reply([make_svg()] * count)
+        count += self.extra_images
+        return images_reply([self._image(request.get("aspect_ratio"))] * count, cost=round(0.04 * count, 6))
 
     def _default_edits(self, record: Recorded) -> Reply:
         form = record.form
@@ -1391,7 +1398,7 @@ class FakeAPI:
         count = int(form["n"]) if form.get("n", "").isdigit() else 1
         match = re.fullmatch(r"(\d+)x(\d+)", form.get("size", ""))
         size = (int(match[1]), int(match[2])) if match else (1024, 1024)
-        return edits_reply([self._image(size=size)] * max(1, min(count, 10)))
+        return edits_reply([self._image(size=size)] * (max(1, min(count, 10)) + self.extra_images))
 
     def _default_generations(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}

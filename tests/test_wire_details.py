@@ -50,13 +50,14 @@ def test_defaults_can_be_set_without_editing_code(run, fake):
     assert doc["model"] == "black-forest-labs/flux.2-klein-4b"  # the flag wins
 
 
-def test_a_reply_with_more_images_than_asked_saves_only_those_asked_for(run, fake, workdir):
+def test_a_reply_with_more_images_than_asked_keeps_the_extras_apart(run, fake, workdir):
     (workdir / "a-2.png").write_bytes(b"the user's own file")
     fake.enqueue("images", images_reply(images=[make_png(8, 8)] * 5))
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--api", "images", "--out", "a.png", "--overwrite"))
     assert doc["image_count"] == 1 and doc["all_paths"] == [str(workdir / "a.png")]
     assert (workdir / "a-2.png").read_bytes() == b"the user's own file"
     assert any("4 more image(s) than the 1 asked for" in w for w in doc["warnings"])
+    assert doc["extra_paths"] == [str(workdir / f"a-{number}.png") for number in range(3, 7)]
 
 
 def test_a_cost_the_reply_left_out_is_looked_up_after_saving(run, fake):

@@ -167,7 +167,10 @@ class ImageWriter:
             return self.output_file
         return self.output_file.with_name(f"{self.output_file.stem}-{index + 1}{self.output_file.suffix}")
 
-    def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any]) -> SavedImage:
+    def save(self, chunks: Iterable[bytes], index: int, metadata: dict[str, Any], *,
+             extra: bool = False) -> SavedImage:
+        """Write one image of the run as its ``index``-th. ``extra``: an image the provider sent beyond
+        those asked for: it takes the next free name and never replaces a file, even with overwrite."""
         directory = self.target_dir()
         try:
             fd, temp = new_temp(directory)
@@ -178,7 +181,7 @@ class ImageWriter:
                 streamed = _stream_image(handle, chunks, metadata)
                 handle.flush()
                 os.fsync(handle.fileno())
-                saved = self._claim(Path(temp), streamed.format, index)  # while the temp file is still locked
+                saved = self._claim(Path(temp), streamed.format, index, extra)  # while the temp file is still locked
             saved.bytes, saved.sha256 = streamed.size, streamed.sha256
             saved.content_credentials = streamed.content_credentials
         except OSError as error:
@@ -224,9 +227,20 @@ class ImageWriter:
                 saved.warnings.append(f"the image is saved but its sidecar could not be written: {error.strerror}")
         return saved
 
-    def _claim(self, temp: Path, fmt: str, index: int) -> SavedImage:
+    def _claim(self, temp: Path, fmt: str, index: int, extra: bool = False) -> SavedImage:
         ext = images.EXTENSIONS[fmt]
         warnings: list[str] = []
+        if self.output_file and extra:
+            for number in range(index, index + MAX_SUFFIX):
+                target = self._explicit(number)
+                if self.sidecars and os.path.lexists(target.with_name(target.name + ".json")):
+                    continue
+                try:
+                    os.link(temp, target)
+                except FileExistsError:
+                    continue
+                return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
+            raise OutputError(f"no free file name beside {self.output_file}")
         if self.output_file:
             target = self._explicit(index)
             if fmt == "svg" and target.suffix.lower() != ".svg":

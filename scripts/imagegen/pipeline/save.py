@@ -20,7 +20,7 @@ class SavablePlan(Protocol):
     """What save_replies needs of a plan: a GenerationPlan, or another request (the OpenAI edit plan)."""
 
     warnings: list[str]
-    count: int  # images asked for: a reply that brings more has the rest dropped
+    count: int  # images asked for: what a reply brings beyond them is saved as extra images
 
     def request_record(self) -> dict[str, Any]: ...
 
@@ -30,6 +30,7 @@ class SavablePlan(Protocol):
         """About what width and height were asked for (None: the request does not say)."""
 
 
+MAX_EXTRA_PER_CALL = 10  # a reply cannot fill a folder: more than this beyond what was asked is dropped
 RATIO_TOLERANCE = 0.03  # providers round sizes to multiples of 8, 16 or 64
 SMALLER_THAN_ASKED = 0.5  # a long side under half the asked one is another size tier, not rounding
 
@@ -57,8 +58,11 @@ Transform = Callable[[bytes], bytes]
 
 def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpClient, writer: ImageWriter,
                  elapsed_ms: int, *, keep_response: bool = False, transform: Transform | None = None) -> dict[str, Any]:
-    """Save the images of ``replies`` (at most the ``plan.count`` asked for) and build the result
-    (paths, the plan's summary, cost, warnings).
+    """Save the images of ``replies`` and build the result (paths, the plan's summary, cost, warnings).
+
+    The first ``plan.count`` images are the ones asked for (``all_paths``). Images beyond them were
+    paid for too: up to :data:`MAX_EXTRA_PER_CALL` of each reply are saved under the run's next
+    free names (never over a file) and listed in ``extra_paths``, with a warning of what they cost.
 
     ``keep_response`` adds ``provider_response``: each reply's JSON, one per call, with every inline
     image replaced by its size and sha256 (``inline.omit_images``), for callers that keep records.
@@ -69,18 +73,29 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     broken: list[ProviderError] = []
     texts: list[str] = []
     documents: list[Any] = []
-    extra_images = 0
+    extras: list[SavedImage] = []
+    dropped = 0
+    extra_cost = 0.0
+    extra_cost_known = True
     notes: list[str] = []
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     for reply in replies:
         if reply.text:
             texts.append(reply.text)
         written: dict[str, tuple[int, str]] = {}
+        extra_here = 0
         for source in reply.images:
-            if len(saved) >= plan.count:  # a broken image does not use up a place
-                extra_images += 1  # never written: a reply cannot claim names the caller did not ask for
-                source.close()
-                continue
+            extra = len(saved) >= plan.count  # a broken image does not use up a place
+            if extra:
+                extra_here += 1
+                if extra_here > MAX_EXTRA_PER_CALL:
+                    dropped += 1
+                    source.close()
+                    continue
+                if reply.cost_usd is not None and reply.images:
+                    extra_cost += reply.cost_usd / len(reply.images)  # the call's price shared by its images
+                else:
+                    extra_cost_known = False
             metadata = {
                 "image_gen_version": __version__,
                 "created": now_iso(),
@@ -94,7 +109,7 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                     chunks, note = _transformed(b"".join(chunks), transform)
                     if note and note not in notes:
                         notes.append(note)
-                image = writer.save(chunks, len(saved), metadata)
+                image = writer.save(chunks, len(saved) + len(extras), metadata, extra=extra)
             except ImageGenError as error:
                 # The call was answered (and maybe billed): say which generation the failure belongs to,
                 # and which images of this run are already on disk.
@@ -108,7 +123,7 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
                 continue
             finally:
                 source.close()
-            saved.append(image)
+            (extras if extra else saved).append(image)
             if source.inline is not None:
                 written[source.inline.placeholder] = (image.bytes, image.sha256)
         if keep_response:
@@ -118,12 +133,14 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
     first = saved[0]
     warnings = list(plan.warnings)
     warnings += [f"an image of this run could not be saved: {e.kind}: {e.message}" for e in broken]
-    if extra_images:
-        warnings.append(f"the provider returned {extra_images} more image(s) than the {plan.count} asked for; "
-                        "they were not saved")
+    if extras:
+        cost = f"about ${extra_cost:.4f}" if extra_cost_known else "a cost the provider did not report"
+        warnings.append(f"the provider returned {len(extras) + dropped} more image(s) than the {plan.count} asked "
+                        f"for, billed at {cost}; {len(extras)} saved beside the others (extra_paths)"
+                        + (f", {dropped} beyond {MAX_EXTRA_PER_CALL} a call dropped" if dropped else ""))
     warnings += notes
     expected = plan.expected_size()
-    for image in saved:
+    for image in saved + extras:
         warnings += image.warnings
         if image.format == "svg":
             continue  # a vector image's width and height are nominal: it has any size asked of it
@@ -149,7 +166,9 @@ def save_replies(plan: SavablePlan, replies: list[ProviderReply], client: HttpCl
         "text_response": "\n\n".join(texts) or None,
         "warnings": warnings,
     }
-    blank = [str(image.path.resolve()) for image in saved if image.blank]
+    if extras:
+        result["extra_paths"] = [str(image.path.resolve()) for image in extras]
+    blank = [str(image.path.resolve()) for image in saved + extras if image.blank]
     if blank:
         result["blank_paths"] = blank  # each also has a "looks blank" warning
     if keep_response:
