@@ -345,6 +345,48 @@ class Bench:
                  [t / empty for t in times["full"]], 1.25, "x", f"empty folder {empty:.2f} s")
 
 
+    def ledger(self) -> None:
+        """A paid run under a daily budget (it reads the ledger and reserves before sending) with a
+        100,000-line ledger against the same run with an empty one: time in pairs, peak memory."""
+        from datetime import datetime, timedelta
+
+        count = 20_000 if self.quick else 100_000
+        month_ago = (datetime.now() - timedelta(days=30)).astimezone().isoformat(timespec="seconds")
+        line = json.dumps({"time": month_ago, "script": "generate.py", "model": "google/gemini-3.1-flash-image",
+                           "request_id": "cron-nightly", "job_id": None, "generation_id": "gen-" + "0" * 30,
+                           "estimate_usd": 0.04, "cost_usd": 0.04, "outcome": "success", "error_kind": None,
+                           "images": 1}) + "\n"
+        full, empty = self.work / "ledger-full.jsonl", self.work / "ledger-empty.jsonl"
+        full.write_text(line * count)
+        size_mb = full.stat().st_size / 1e6
+        env = {**self.env, "IMAGEGEN_DAILY_BUDGET_USD": "100000"}
+        ledgers = {"full": full, "empty": empty}
+
+        def command(kind: str, index: int) -> tuple[list[str], dict[str, str]]:
+            empty.write_text("")  # the empty ledger stays empty: each run starts from nothing
+            return ([PYTHON, str(SCRIPTS / "generate.py"), "--prompt", PROMPT, "--output-dir",
+                     str(self.work / f"ledger-{kind}-{index}")], {**env, "IMAGEGEN_LEDGER": str(ledgers[kind])})
+
+        times: dict[str, list[float]] = {"full": [], "empty": []}
+        for kind in times:  # warm-up, not counted
+            timed(*command(kind, -1), self.work)
+        for index in range(self.repeat if self.quick else 2 * max(self.repeat, 9)):
+            for kind in ("full", "empty") if index % 2 == 0 else ("empty", "full"):
+                times[kind].append(timed(*command(kind, index), self.work)[0])
+        ratios = [a / b for a, b in zip(times["full"], times["empty"])]
+        medians = statistics.median(times["full"]) * 1000, statistics.median(times["empty"]) * 1000
+        self.row(f"ledger: a budgeted paid run with a {count}-line ledger ({size_mb:.0f} MB) / with an empty one",
+                 ratios, 1.1, "x", f"medians {medians[0]:.0f} vs {medians[1]:.0f} ms")
+        peaks: dict[str, list[float]] = {"full": [], "empty": []}
+        for index in range(max(2, self.repeat // 3)):
+            for kind in peaks:
+                args, run_env = command(kind, 100 + index)
+                peaks[kind].append(peak_rss_mb(args[1], args[2:], run_env, self.work))
+        self.row(f"ledger: peak RSS of that run with a {count}-line ledger / with an empty one",
+                 [a / b for a, b in zip(peaks["full"], peaks["empty"])], 1.1, "x",
+                 f"medians {statistics.median(peaks['full']):.1f} vs {statistics.median(peaks['empty']):.1f} MiB")
+
+
 def table(rows: list[dict]) -> str:
     lines = [f"{'measurement':<88} {'median':>9} {'min':>9} {'max':>9} {'target':>8} {'ratio':>6}"]
     for row in rows:
@@ -354,7 +396,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-MEASUREMENTS = ("startup", "floor", "memory", "throughput", "ack", "scale")
+MEASUREMENTS = ("startup", "floor", "memory", "throughput", "ack", "scale", "ledger")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,8 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     names = [row["name"] for row in report["rows"]]
     for prefix in ("start-up: generate.py --help", "start-up: generate.py --dry-run", "memory:", "queue: drain",
                    "queue: per-job overhead", "ack:", "scale: queue_status.py", "scale: enqueue into",
-                   "scale: enqueue a", "scale: enqueue 200 lines /", "scale: drain"):
+                   "scale: enqueue a", "scale: enqueue 200 lines /", "scale: drain", "ledger: a budgeted paid run",
+                   "ledger: peak RSS"):
         assert any(name.startswith(prefix) for name in names), prefix
     rows = {row["name"]: row for row in report["rows"]}
     for name, target in (("floor: generate.py one image (sidecar, ledger line) / floor_client.py one image", 1.25),

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="GPT Image 2.5: a transparent PNG overlay whose marks guide the edit (not with a mask)")
     group.add_argument("--keep-unmasked", action="store_true",
                        help="put the input's own pixels back everywhere the mask keeps, so only the masked area "
-                            "changes (PNG input and output of the input's size; a warning says when it cannot)")
+                            "changes (PNG input; sent in a frame the model makes, brought back to the input's size)")
     group.add_argument("--openai-model", help=f"OpenAI image model (default {openai_edit.DEFAULT_MODEL})")
     group.add_argument("--openai-size", type=cli.arg_type(validate.openai_size),
                        help="output size: " + ", ".join(openai_edit.SIZES) + "; gpt-image-2 takes any WIDTHxHEIGHT "
