@@ -159,3 +159,51 @@ def test_the_png_reader_undoes_every_filter_and_round_trips():
         expected = b"".join(pixels[y * 36 + 3 * x:y * 36 + 3 * x + 3] + b"\xff" for x in range(12))
         assert bytes(row) == expected, y
     assert png.decode_rgba(png.encode_rgba(width, height, rows))[2] == rows
+
+
+def test_an_answer_that_is_not_a_png_is_kept_as_returned_with_a_warning(run, fake, workdir):
+    from tests.fake_api import make_jpeg_header_only
+
+    (workdir / "logo.png").write_bytes(logo(64, 64))
+    fake.enqueue("edits", edits_reply([make_jpeg_header_only(64, 64)]))
+    doc = assert_one_json(run("edit.py", "--input-image", "logo.png", "--mask-rect", "0,0,8,8", "--prompt", "x",
+                              "--keep-unmasked"))
+    assert doc["format"] == "jpeg" and any("--keep-unmasked could not apply" in w for w in doc["warnings"])
+
+
+# -- the resampler, in-process -------------------------------------------------------------------
+
+def test_halving_is_a_box_average_and_a_flat_colour_stays_flat():
+    import random
+
+    from imagegen.images import pixels
+
+    generator = random.Random(7)
+    rows = [bytes(generator.randrange(256) for _ in range(4 * 6)) for _ in range(4)]
+    half = pixels.resize(6, 4, rows, 3, 2)
+    for y in range(2):
+        for x in range(3):
+            for channel in range(4):
+                block = [rows[2 * y + dy][4 * (2 * x + dx) + channel] for dy in (0, 1) for dx in (0, 1)]
+                assert abs(half[y][4 * x + channel] - sum(block) / 4) <= 1
+    flat = [bytes((10, 20, 30, 255)) * 6] * 4
+    for size in ((13, 7), (2, 1), (6, 9), (1024, 3)):
+        out = pixels.resize(6, 4, flat, *size)
+        assert len(out) == size[1] and set(out) == {bytes((10, 20, 30, 255)) * size[0]}
+
+
+def test_scaling_up_and_back_down_by_two_returns_the_pixels():
+    from imagegen.images import pixels
+
+    rows = [bytes((x * 9 % 256, y * 5 % 256, 7, 255)) * 1 for y in range(8) for x in range(10)]
+    rows = [b"".join(rows[y * 10:(y + 1) * 10]) for y in range(8)]
+    back = pixels.resize(20, 16, pixels.resize(10, 8, rows, 20, 16), 10, 8)
+    assert all(abs(a - b) <= 3 for row, again in zip(rows, back) for a, b in zip(row, again))
+
+
+def test_the_frame_pads_evenly_to_the_frames_shape():
+    from imagegen.images import pixels
+
+    frame = pixels.frame_for(300, 160, 1536, 1024)
+    assert (frame.padded_width, frame.padded_height, frame.left, frame.top) == (300, 200, 0, 20)
+    assert not pixels.frame_for(1024, 1024, 1024, 1024).changed

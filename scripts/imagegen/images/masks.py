@@ -268,13 +268,15 @@ def keep_unmasked(original: bytes, result: bytes, mask: bytes, frame: pixels.Fra
     which says why the image is left as the provider returned it."""
     try:
         width, height, result_rows = png.decode_rgba(result)
-        original_width, original_height, original_rows = png.decode_rgba(original)
-        _, _, mask_rows = png.decode_rgba(mask)
+        original_width, original_height, original_rows = png.read_rows(original)  # streamed: one row at a time
+        mask_width, mask_height, mask_rows = png.read_rows(mask)
+        if (mask_width, mask_height) != (original_width, original_height):
+            raise png.PngError(f"the mask is {mask_width}x{mask_height}, the input {original_width}x{original_height}")
+        if (width, height) != (original_width, original_height):
+            frame = frame or pixels.frame_for(original_width, original_height, width, height)
+            result_rows = pixels.out_of_frame(frame, width, height, result_rows)  # type: ignore[assignment]
+        return png.encode_rgba(original_width, original_height,
+                               pixels.keep_outside(original_rows, result_rows, mask_rows))
     except png.PngError as error:
         raise ValueError(f"--keep-unmasked could not apply ({error}); the image is the provider's as returned") \
             from None
-    if (width, height) != (original_width, original_height):
-        frame = frame or pixels.frame_for(original_width, original_height, width, height)
-        result_rows = pixels.out_of_frame(frame, width, height, result_rows)  # type: ignore[assignment]
-    rows = pixels.keep_outside(original_rows, result_rows, mask_rows)
-    return png.encode_rgba(original_width, original_height, rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple
 
 from . import png
@@ -187,9 +187,9 @@ def out_of_frame(frame: Frame, width: int, height: int, rows: Sequence[bytes | b
 
 
 def keep_outside(original: Iterable[bytes | bytearray], result: Iterable[bytes | bytearray],
-                 mask: Iterable[bytes | bytearray]) -> list[bytearray]:
-    """``result`` with every pixel whose mask alpha is above 0 taken from ``original``, exactly."""
-    rows = []
+                 mask: Iterable[bytes | bytearray]) -> Iterator[bytearray]:
+    """``result`` with every pixel whose mask alpha is above 0 taken from ``original``, exactly,
+    one row at a time (the original and the mask can be streamed)."""
     for original_row, result_row, mask_row in zip(original, result, mask):
         row = bytearray(result_row)
         alpha = mask_row[3::4]
@@ -202,8 +202,7 @@ def keep_outside(original: Iterable[bytes | bytearray], result: Iterable[bytes |
             end = len(alpha) if end < 0 else end
             row[4 * x:4 * end] = original_row[4 * x:4 * end]
             x = end
-        rows.append(row)
-    return rows
+        yield row
 
 
 def _next_keep(alpha: bytes | bytearray, start: int) -> int:
