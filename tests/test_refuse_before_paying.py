@@ -37,3 +37,20 @@ def test_a_mask_that_edits_every_pixel_is_fine_without_keep_unmasked(run, fake, 
                                         "--prompt", "A window"))
     assert result.code == 0 and doc["mask"]["edit_fraction"] == 1.0
     assert not [w for w in doc["warnings"] if "mask" in w or "blank" in w]
+
+
+@pytest.mark.parametrize("size, words", [("1000x1000", "multiples of 16"), ("3200x1024", "3 times"),
+                                         ("4096x2304", "at most 3840")])
+def test_a_size_the_model_does_not_make_is_refused_before_sending(run, fake, workdir, size, words):
+    (workdir / "room.png").write_bytes(make_png(40, 30))
+    doc = assert_one_json(result := run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,9,9",
+                                        "--openai-size", size, "--prompt", "A window"))
+    assert result.code == 2 and doc["error_kind"] == "unsupported" and words in doc["error"], doc
+    assert fake.requests_for("edits") == []
+
+
+def test_a_size_the_model_makes_is_sent(run, fake, workdir):
+    (workdir / "room.png").write_bytes(make_png(40, 30))
+    assert run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,9,9", "--openai-size", "2048x1152",
+               "--prompt", "A window").code == 0
+    assert fake.requests_for("edits")[0].form["size"] == "2048x1152"
