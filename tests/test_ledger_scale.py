@@ -159,7 +159,7 @@ def test_spend_streams_in_flat_memory(ledger):
 def test_spend_does_not_keep_the_reader_waiting(ledger):
     """Lines appended while spend.py reads are left for the next reading, not half read."""
     seed_ledger(ledger, spent_entry(0.5))
-    with ledgers.streamed() as (entries, reading):
+    with ledgers.streamed() as (entries, _):
         ledgers.append(spent_entry(0.25))  # would block forever if the shared lock were still held
         assert [e["cost_usd"] for e in entries] == [0.5]
     assert os.path.getsize(ledger) > 0

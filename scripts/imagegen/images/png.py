@@ -36,7 +36,7 @@ class PngError(ValueError):
 class Header:
     """What comes before the image data: size, colour type, palette and transparency."""
 
-    __slots__ = ("width", "height", "color_type", "palette", "alpha")
+    __slots__ = ("alpha", "color_type", "height", "palette", "width")
 
     def __init__(self, width: int, height: int, color_type: int, palette: bytes, alpha: bytes) -> None:
         self.width, self.height, self.color_type = width, height, color_type
@@ -182,7 +182,8 @@ def _converter(header: Header):  # type: ignore[no-untyped-def]
     if color_type == 6:
         return lambda row: row
 
-    def rgba(red: bytes, green: bytes, blue: bytes, alpha: bytes) -> bytearray:
+    def rgba(red: bytes | bytearray, green: bytes | bytearray, blue: bytes | bytearray,
+             alpha: bytes | bytearray) -> bytearray:
         out = bytearray(4 * width)
         out[0::4], out[1::4], out[2::4], out[3::4] = red, green, blue, alpha
         return out
@@ -215,7 +216,8 @@ def _converter(header: Header):  # type: ignore[no-untyped-def]
     def from_palette(row: bytearray) -> bytearray:
         if row and max(row) >= entries:
             raise PngError("a pixel names a palette entry that does not exist")
-        return rgba(*(row.translate(table) for table in tables))
+        red, green, blue, alpha = (row.translate(table) for table in tables)
+        return rgba(red, green, blue, alpha)
 
     return from_palette
 

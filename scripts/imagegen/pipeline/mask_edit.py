@@ -14,6 +14,7 @@ from .. import config, validate
 from ..errors import ImageGenError, UsageError
 from ..images import files as images
 from ..images import masks, pixels, png
+from ..images.files import InputImage
 from ..images.writer import ImageWriter
 from ..models import chains, direct, registry
 from ..providers import openai_images
@@ -47,12 +48,12 @@ class OpenAIEditPlan:
     input_fidelity: str | None = None
     output_compression: int | None = None
     keep_unmasked: bool = False
-    markup: images.InputImage | None = None
+    markup: InputImage | None = None
     request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     # --keep-unmasked: the frame the input is sent in, and the image and mask as sent (None: as given)
     frame: pixels.Frame | None = None
-    sent_image: images.InputImage | None = None
+    sent_image: InputImage | None = None
     sent_mask: masks.Mask | None = None
 
     @property
@@ -218,7 +219,7 @@ def _frame_for_keep_unmasked(plan: OpenAIEditPlan, mask: masks.Mask) -> None:
     plan.size, plan.frame = size, pixels.frame_for(width, height, frame_width, frame_height)
     if plan.frame.changed:
         data = png.encode_rgba(frame_width, frame_height, pixels.into_frame(plan.frame, rows))
-        plan.sent_image = images.InputImage(first.path, data, "png", frame_width, frame_height,
+        plan.sent_image = InputImage(first.path, data, "png", frame_width, frame_height,
                                             hashlib.sha256(data).hexdigest())
         plan.sent_mask = masks.sent_mask(mask, plan.frame)
 
