@@ -101,3 +101,11 @@ def test_review_compare_pays_only_for_the_image_that_is_not_blank(run, fake, wor
     assert len(fake.requests) == 1 and doc["winner"].endswith("fox.png")
     assert doc["reviews"][0]["looks_blank"] == "#ffffff" and "looks_blank" not in doc["reviews"][1]
     assert_valid(doc, "review.compare")
+
+
+def test_a_review_dry_run_says_the_image_looks_blank(run, fake, workdir):
+    (workdir / "empty.png").write_bytes(make_png(64, 64, color=WHITE))
+    doc = assert_one_json(run("review.py", "--image", "empty.png", "--original-prompt", "A fox", "--auto",
+                              "--dry-run"))
+    assert any("looks blank" in w and "without a paid review" in w for w in doc["warnings"])
+    assert fake.requests == []

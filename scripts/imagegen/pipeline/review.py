@@ -167,6 +167,8 @@ def check_spending(provider: str, model: str, targets: list[InputImage], prompt:
 def dry_run(targets: list[InputImage], prompt: str, provider: str, model: str, paid: PaidRun) -> dict[str, Any]:
     calls = [build_call(provider, model, t, prompt) for t in targets]
     _, budget, notes = check_spending(provider, model, targets, prompt, paid)
+    notes += [pixels.blank_warning(t.path.name, colour) + " (it would be rejected without a paid review)"
+              for t in targets if (colour := blank_colour(t))]
     shown = [c.display() for c in calls]
     key = "request" if len(shown) == 1 else "requests"
     return {"mode": "auto", "dry_run": True, key: shown[0] if len(shown) == 1 else shown, "provider": provider,
