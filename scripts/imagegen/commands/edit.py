@@ -22,7 +22,7 @@ examples:
   edit.py --mode openrouter --input-image photo.png --prompt "Make it night" --model nanobanana-pro
   edit.py --mode openai --input-image room.png --mask mask.png --prompt "A small bonsai tree"
   edit.py --input-image room.png --mask-rect 60%,40%,30%,40% --prompt "A window with a sea view"
-  edit.py --input-image room.png --mask-rect 0,0,512,300 --mask-invert --prompt "Snowy mountains"
+  edit.py --input-image room.png --mask-rect 0,0,100%,40% --mask-invert --prompt "Snowy mountains"
   edit.py --input-image photo.png --prompt "Make it night" --max-cost 0.10 --request-id chat-1234
 """
 
