@@ -18,7 +18,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -32,14 +31,15 @@ _DAMAGED = b"\x00damaged"
 _STAMP = re.compile(rb'^\{\s*"time"\s*:\s*"(\d{4}-\d{2}-\d{2})')
 
 
-@dataclass
 class Reading:
-    """What a read found: the entries (oldest first), how many lines were damaged, and its cost."""
+    """What a read found: the entries (oldest first), how many lines were damaged, and its cost.
+    (A plain class: dataclasses would cost every paid run its import.)"""
 
-    entries: list[dict[str, Any]]
-    bad: int = 0
-    bytes_read: int = 0
-    lines_parsed: int = 0
+    __slots__ = ("bad", "bytes_read", "entries", "lines_parsed")
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self.bad = self.bytes_read = self.lines_parsed = 0
 
 
 def entry_time(entry: dict[str, Any]) -> datetime | None:
