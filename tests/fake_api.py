@@ -98,11 +98,10 @@ def make_png(
     width: int,
     height: int,
     rgba: bool = False,
-    color: Sequence[int] | None = None,
+    color: Sequence[int] = (200, 80, 40),
     noise: bool = False,
 ) -> bytes:
-    """A valid PNG of one ``color`` (alpha ``color[3]`` if given), or of random pixels, or (no
-    colour) a picture: stripes of blue across an orange ground, so that it does not look blank.
+    """A valid PNG of one ``color`` (alpha ``color[3]`` if given), or of random pixels.
 
     ``noise=True`` makes incompressible pixels quickly (stored deflate blocks), so a PNG of
     tens of MB costs well under a second.
@@ -110,10 +109,6 @@ def make_png(
     channels = 4 if rgba else 3
     if noise:
         return encode_png(width, height, os.urandom(width * height * channels), rgba, level=0)
-    if color is None:
-        alpha = b"\xff" if rgba else b""
-        row = b"".join(bytes((200, 80, 40 + (4 * x) % 128)) + alpha for x in range(width))
-        return encode_png(width, height, row * height, rgba)
     pixel = bytes(color[:3]) + (bytes([color[3] if len(color) > 3 else 255]) if rgba else b"")
     return encode_png(width, height, pixel * (width * height), rgba)
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import assert_one_json
-from tests.fake_api import chat_image_reply, make_png
+from tests.fake_api import chat_image_reply, make_picture, make_png
 from tests.schema_check import assert_valid
 
 
@@ -38,7 +38,7 @@ def test_extras_of_an_explicit_output_never_replace_a_file(run, fake, workdir):
 
 
 def test_at_most_ten_extras_a_call_are_kept(run, fake, workdir):
-    fake.enqueue("chat", chat_image_reply([make_png(64, 64)] * 13, cost=0.52))
+    fake.enqueue("chat", chat_image_reply([make_picture(64, 64)] * 13, cost=0.52))
     doc = assert_one_json(run("generate.py", "--prompt", "A fox", "--size", "1K", "--output-dir", "out"))
     assert len(doc["extra_paths"]) == 10 and len(list((workdir / "out").glob("*.png"))) == 11
     (warning,) = [w for w in doc["warnings"] if "more image" in w]

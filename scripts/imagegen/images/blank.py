@@ -1,75 +1,52 @@
 """Whether an image is blank: one flat colour, the failure a model sometimes returns instead of a picture.
 
-A blank image is not worth a paid review (the review loop counts it as a reject for free). Only
-PNGs are read (the standard library decodes nothing else); any other format, or a PNG this module
-cannot read, is not called blank, so the review judges it. Rows are decoded one at a time and the
-reading stops at the first pixel that differs, so a real picture costs a row or two, not a decode.
+A blank image is flagged wherever a result is read (a warning in the result, its sidecar and the
+queue's status) and is not worth a paid review: ``review.py --auto`` and the review loop reject it
+for free. Only PNGs are read (the standard library decodes nothing else); any other format, or a
+PNG this module cannot read, is not called blank. Rows are decoded one at a time and the reading
+stops at the first row that shows variation, so a real picture costs a row or two and memory stays
+one row whatever the image's size.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+from typing import BinaryIO
 
 from . import png
 
 TOLERANCE = 3  # levels per channel: encoders dither a flat fill by a step or two
-MAX_PIXELS = 64 * 1024 * 1024
+
+
+def flat_colour(source: BinaryIO | bytes) -> str | None:
+    """``#rrggbb`` (or ``transparent``) when every pixel of a PNG is within :data:`TOLERANCE` of
+    every other in each channel (or every pixel is transparent); None when it varies or cannot be read."""
+    low, high = [255] * 4, [0] * 4
+    try:
+        _, _, rows = png.read_rows(source)
+        for row in rows:
+            for channel in range(4):
+                values = row[channel::4]
+                low[channel], high[channel] = min(low[channel], min(values)), max(high[channel], max(values))
+            if high[3] - low[3] > TOLERANCE:
+                return None
+            if high[3] > TOLERANCE and any(high[c] - low[c] > TOLERANCE for c in range(3)):
+                return None  # visible, and its colours vary
+    except (png.PngError, OSError):
+        return None
+    if high[3] <= TOLERANCE:
+        return "transparent"
+    if any(high[c] - low[c] > TOLERANCE for c in range(3)):
+        return None
+    return "#" + "".join(f"{(low[c] + high[c]) // 2:02x}" for c in range(3))
 
 
 def looks_blank(data: bytes) -> bool:
     """True when every pixel of the PNG ``data`` is one colour (within :data:`TOLERANCE`)."""
-    try:
-        return _flat(data)
-    except (png.PngError, zlib.error, struct.error, IndexError, ValueError):
-        return False
+    return flat_colour(data) is not None
 
 
-def _flat(data: bytes) -> bool:
-    chunks = png._chunks(data)
-    if not chunks or chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
-        return False
-    width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    if depth != 8 or color_type not in png.CHANNELS or interlace or not 0 < width * height <= MAX_PIXELS:
-        return False
-    palette_data = b"".join(body for kind, body in chunks if kind == b"PLTE")
-    palette = [palette_data[i:i + 3] for i in range(0, len(palette_data), 3)]
-    alpha = b"".join(body for kind, body in chunks if kind == b"tRNS") if color_type == 3 else b""
-    bpp = png.CHANNELS[color_type]
-    stride = width * bpp
-    stream = zlib.decompressobj()
-    pending = bytearray()
-    previous = bytearray(stride)
-    first: bytes | None = None
-    rows = 0
-    for kind, body in chunks:
-        if kind != b"IDAT":
-            continue
-        pending += stream.decompress(body, (stride + 1) * 64)
-        while True:
-            while len(pending) >= stride + 1:
-                row = bytearray(pending[1:stride + 1])
-                png._unfilter(pending[0], row, previous, bpp)
-                del pending[:stride + 1]
-                rgba = png._to_rgba(bytes(row), color_type, palette, alpha)
-                first = first if first is not None else bytes(rgba[:4])
-                if not _all_near(rgba, first):
-                    return False
-                previous = row
-                rows += 1
-                if rows == height:
-                    return True
-            if not stream.unconsumed_tail:
-                break
-            pending += stream.decompress(stream.unconsumed_tail, (stride + 1) * 64)
-    return False  # the data ended before the last row: not an image we can call blank
-
-
-def _all_near(rgba: bytearray, pixel: bytes) -> bool:
-    if rgba == pixel * (len(rgba) // 4):
-        return True
-    for channel in range(4):
-        values = rgba[channel::4]
-        if max(values) - pixel[channel] > TOLERANCE or pixel[channel] - min(values) > TOLERANCE:
-            return False
-    return True
+def warning(name: str, colour: str) -> str:
+    """The warning a blank image carries in results, sidecars and the queue's status."""
+    shade = "fully transparent" if colour == "transparent" else f"one flat colour ({colour})"
+    return (f"{name} looks blank: every pixel is {shade}; check it before using it "
+            "(generate again, or rephrase the prompt)")

@@ -1,5 +1,5 @@
-"""Pixel work in the standard library, on RGBA rows from ``images.png``: is an image blank, the one
-resampler, and the frame an edit is sent in and brought back from (``edit.py --keep-unmasked``).
+"""Pixel work in the standard library, on RGBA rows from ``images.png``: the one resampler, and the
+frame an edit is sent in and brought back from (``edit.py --keep-unmasked``).
 
 Rows are ``bytes``/``bytearray`` of RGBA, never per-pixel objects. The resampler is bilinear
 going up and an area average going down (exactly 2x down is a 2x2 box average), applied to whole
@@ -12,47 +12,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
-from . import png
 
-BLANK_TOLERANCE = 8  # of 255, per channel: compression noise and a faint vignette still count as blank
 _WEIGHT = 256  # the resampler's weights are whole 1/256ths
-
-
-# -- blank ----------------------------------------------------------------------------------------
-
-def flat_colour(source: BinaryIO | bytes) -> str | None:
-    """``#rrggbb`` (``transparent``) when every pixel of a PNG is within :data:`BLANK_TOLERANCE` of
-    every other in each channel (or all are transparent); None when it varies or cannot be read.
-
-    Rows are read one at a time and reading stops at the first row that shows variation, so an
-    ordinary image costs a few rows and memory stays one row whatever the size."""
-    low, high = [255] * 4, [0] * 4
-    try:
-        _, _, rows = png.read_rows(source)
-        for row in rows:
-            for channel in range(4):
-                values = row[channel::4]
-                low[channel], high[channel] = min(low[channel], min(values)), max(high[channel], max(values))
-            if high[3] - low[3] > BLANK_TOLERANCE:
-                return None
-            visible = high[3] > BLANK_TOLERANCE
-            if visible and any(high[c] - low[c] > BLANK_TOLERANCE for c in range(3)):
-                return None
-    except (png.PngError, OSError):
-        return None
-    if high[3] <= BLANK_TOLERANCE:
-        return "transparent"
-    if any(high[c] - low[c] > BLANK_TOLERANCE for c in range(3)):
-        return None
-    return "#" + "".join(f"{(low[c] + high[c]) // 2:02x}" for c in range(3))
-
-
-def blank_warning(name: str, colour: str) -> str:
-    shade = "fully transparent" if colour == "transparent" else f"one flat colour ({colour})"
-    return (f"{name} looks blank: every pixel is {shade}; check it before using it "
-            "(generate again, or rephrase the prompt)")
 
 
 # -- the resampler ---------------------------------------------------------------------------------

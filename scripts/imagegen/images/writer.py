@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import files as images, pixels
+from . import blank, files as images
 from . import svg
 from ..config import redact
 from ..contract import shorten
@@ -40,7 +40,7 @@ class SavedImage:
         self.bytes, self.sha256, self.sidecar = bytes, sha256, sidecar
         self.warnings = warnings if warnings is not None else []
         self.content_credentials = False  # the file carries C2PA credentials (and is the provider's, unchanged)
-        self.blank: str | None = None  # the one colour of an image that looks blank (images.pixels.flat_colour)
+        self.blank: str | None = None  # the one colour of an image that looks blank (images.blank.flat_colour)
 
 
 def png_text_chunk(keyword: str, text: str) -> bytes:
@@ -210,7 +210,7 @@ class ImageWriter:
         saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
         saved.blank = _blank_colour(saved.path, fmt)
         if saved.blank:
-            saved.warnings.append(pixels.blank_warning(saved.path.name, saved.blank))
+            saved.warnings.append(blank.warning(saved.path.name, saved.blank))
         if self.sidecars:
             sidecar = saved.path.with_name(saved.path.name + ".json")
             image = {"file": saved.path.name, "format": fmt, "width": saved.width, "height": saved.height,
@@ -306,7 +306,7 @@ def _blank_colour(path: Path, fmt: str) -> str | None:
 
     try:
         with open_regular(path) as handle:
-            return pixels.flat_colour(handle)
+            return blank.flat_colour(handle)
     except (OSError, ValueError):  # ValueError: not a regular file (LocalFileError)
         return None
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, config
 from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
-from ..images import files as images, pixels
+from ..images import blank, files as images
 from ..images.files import InputImage
 from ..progress import note
 from ..prompt import choices
@@ -167,7 +167,7 @@ def check_spending(provider: str, model: str, targets: list[InputImage], prompt:
 def dry_run(targets: list[InputImage], prompt: str, provider: str, model: str, paid: PaidRun) -> dict[str, Any]:
     calls = [build_call(provider, model, t, prompt) for t in targets]
     _, budget, notes = check_spending(provider, model, targets, prompt, paid)
-    notes += [pixels.blank_warning(t.path.name, colour) + " (it would be rejected without a paid review)"
+    notes += [blank.warning(t.path.name, colour) + " (it would be rejected without a paid review)"
               for t in targets if (colour := blank_colour(t))]
     shown = [c.display() for c in calls]
     key = "request" if len(shown) == 1 else "requests"
@@ -212,13 +212,13 @@ def _send_with_fallback(targets: list[InputImage], prompt: str, provider: str, c
 
 def blank_colour(image: InputImage) -> str | None:
     """The one colour of an image that looks blank (PNG only: other formats are not decoded here)."""
-    return pixels.flat_colour(image.data) if image.format == "png" else None
+    return blank.flat_colour(image.data) if image.format == "png" else None
 
 
 def blank_review(image: InputImage, colour: str, provider: str, model: str) -> dict[str, Any]:
     """The review of a blank image, made here: nothing to send a model, nothing to pay."""
     return {**{name: 1 for name in review.SCORE_FIELDS}, "verdict": "reject",
-            "critique": pixels.blank_warning(image.path.name, colour).split(";")[0] + ".",
+            "critique": blank.warning(image.path.name, colour).split(";")[0] + ".",
             "suggested_refinement": "Generate the image again; if it comes back blank again, rephrase the prompt.",
             "provider": provider, "model": model, "usage": None, "cost_usd": 0.0, "looks_blank": colour}
 
@@ -242,7 +242,7 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
     reviews = [blank_review(target, colour, provider, model) if colour else next(paid_reviews)
                for target, colour in zip(targets, colours)]
     warnings: list[str] = notes + list(paid.warnings)
-    warnings += [pixels.blank_warning(t.path.name, c) + " (rejected without a paid review)"
+    warnings += [blank.warning(t.path.name, c) + " (rejected without a paid review)"
                  for t, c in zip(targets, colours) if c]
     for index, (target, found) in enumerate(zip(targets, reviews)):
         other = targets[1 - index] if len(targets) == 2 else None
