@@ -98,10 +98,12 @@ def make_png(
     width: int,
     height: int,
     rgba: bool = False,
-    color: Sequence[int] = (200, 80, 40),
+    color: Sequence[int] | None = None,
     noise: bool = False,
 ) -> bytes:
-    """A valid PNG of one ``color`` (alpha ``color[3]`` if given), or of random pixels.
+    """A valid PNG of one ``color`` (alpha ``color[3]`` if given), or of random pixels, or (no
+    ``color``) a picture that does not look blank: blue stripes of growing strength across an orange
+    ground, orange in its first pixel. An image review.py is to judge must not be one flat colour.
 
     ``noise=True`` makes incompressible pixels quickly (stored deflate blocks), so a PNG of
     tens of MB costs well under a second.
@@ -109,6 +111,10 @@ def make_png(
     channels = 4 if rgba else 3
     if noise:
         return encode_png(width, height, os.urandom(width * height * channels), rgba, level=0)
+    if color is None:
+        alpha = b"\xff" if rgba else b""
+        row = b"".join(bytes((200, 80, 40 + (4 * x) % 128)) + alpha for x in range(width))
+        return encode_png(width, height, row * height, rgba)
     pixel = bytes(color[:3]) + (bytes([color[3] if len(color) > 3 else 255]) if rgba else b"")
     return encode_png(width, height, pixel * (width * height), rgba)
 
@@ -119,7 +125,7 @@ _PICTURES = itertools.count(1)
 def make_picture(width: int, height: int) -> bytes:
     """A PNG that is not one flat colour and differs from call to call: the default reply's image.
 
-    The left half is the colour of :func:`make_png`; the right half a colour drawn from a counter,
+    The left half is orange (the first pixel of :func:`make_png`); the right half a colour drawn from a counter,
     as real generations differ each time (and a blank-image check must not mistake them for blank).
     """
     number = next(_PICTURES)

@@ -145,7 +145,7 @@ def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake,
 
 
 def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
-    fake.default_image_bytes = make_png(1024, 1024)  # one flat colour
+    fake.default_image_bytes = make_png(1024, 1024, color=(200, 80, 40))  # one flat colour
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "2"))
     assert fake.requests_for("messages") == []
     assert [(r["verdict"], r["blank"], r["score"]) for r in doc["rounds"]] == [("reject", True, None)] * 2
@@ -310,7 +310,8 @@ def test_a_later_round_that_fails_ends_the_loop_with_what_it_has(run, fake, work
 def test_looks_blank():
     from imagegen.images.blank import looks_blank
 
-    assert looks_blank(make_png(40, 30)) and looks_blank(make_png(8, 8, rgba=True, color=(1, 2, 3, 0)))
+    assert looks_blank(make_png(40, 30, color=(200, 80, 40)))
+    assert looks_blank(make_png(8, 8, rgba=True, color=(1, 2, 3, 0)))
     assert not looks_blank(make_picture(40, 30)) and not looks_blank(make_png(16, 16, noise=True))
     assert not looks_blank(b"\xff\xd8\xff\xe0 a jpeg") and not looks_blank(make_png(40, 30)[:60])
 
