@@ -60,7 +60,7 @@ def world(tmp_path_factory, fake):
     work = root / "work"
     work.mkdir()
     (work / "photo.png").write_bytes(make_png(64, 64))
-    (work / "other.png").write_bytes(make_png(64, 64, color=(10, 200, 30)))
+    (work / "other.png").write_bytes(make_png(64, 48))  # a picture: a flat one would be rejected unreviewed
     return server_env(root, fake), work, root
 
 
