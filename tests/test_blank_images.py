@@ -109,3 +109,14 @@ def test_a_review_dry_run_says_the_image_looks_blank(run, fake, workdir):
                               "--dry-run"))
     assert any("looks blank" in w and "without a paid review" in w for w in doc["warnings"])
     assert fake.requests == []
+
+
+def test_a_flat_image_beyond_the_pixel_cap_is_not_read_to_its_end():
+    import struct
+    import zlib
+
+    from imagegen.images import png
+
+    header = struct.pack(">IIBBBBB", 65536, 65536, 8, 0, 0, 0, 0)  # 4 G pixels of grey, claimed
+    bomb = png.SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", zlib.compress(b"\x00" * 65537 * 4))
+    assert blank.flat_colour(bomb) is None

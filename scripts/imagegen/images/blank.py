@@ -22,7 +22,9 @@ def flat_colour(source: BinaryIO | bytes) -> str | None:
     every other in each channel (or every pixel is transparent); None when it varies or cannot be read."""
     low, high = [255] * 4, [0] * 4
     try:
-        _, _, rows = png.read_rows(source)
+        width, height, rows = png.read_rows(source)
+        if width * height > png.MAX_PIXELS:
+            return None  # not judged: a flat image this large would be read to its last row
         for row in rows:
             for channel in range(4):
                 values = row[channel::4]
