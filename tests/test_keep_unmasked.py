@@ -52,7 +52,8 @@ def assert_unmasked_pixels_are_the_inputs(result: bytes, original: bytes, inside
 
 @pytest.mark.parametrize("size, rect, frame", [
     ((512, 512), (100, 120, 200, 90), (1024, 1024)),  # the logo the model answered at 1024x1024
-    ((300, 160), (10, 20, 50, 40), (1536, 1024)),  # another shape: padded to the landscape frame
+    ((300, 160), (10, 20, 50, 40), (1120, 592)),  # gpt-image-2's frame of that shape (a little padding)
+    ((900, 200), (10, 20, 50, 40), (1536, 1024)),  # wider than 3:1: padded into the landscape frame
 ])
 def test_any_size_is_sent_in_a_frame_the_model_makes_and_brought_back_exactly(run, fake, workdir, size, rect,
                                                                                frame):

@@ -214,7 +214,7 @@ def _frame_for_keep_unmasked(plan: OpenAIEditPlan, mask: masks.Mask) -> None:
     except png.PngError as error:
         raise UsageError(f"--keep-unmasked cannot read the pixels of {first.path.name} ({error})",
                          details="save it as an 8-bit PNG that is not interlaced, or drop --keep-unmasked") from None
-    size = plan.size if plan.size and plan.size != "auto" else direct.frame_for(f"{width}:{height}")
+    size = plan.size if plan.size and plan.size != "auto" else _frame_of_shape(plan.model, width, height)
     frame_width, frame_height = (int(side) for side in size.split("x"))
     plan.size, plan.frame = size, pixels.frame_for(width, height, frame_width, frame_height)
     if plan.frame.changed:
@@ -222,6 +222,19 @@ def _frame_for_keep_unmasked(plan: OpenAIEditPlan, mask: masks.Mask) -> None:
         plan.sent_image = InputImage(first.path, data, "png", frame_width, frame_height,
                                             hashlib.sha256(data).hexdigest())
         plan.sent_mask = masks.sent_mask(mask, plan.frame)
+
+
+def _frame_of_shape(model: str, width: int, height: int) -> str:
+    """The frame nearest ``width`` x ``height`` that ``model`` makes: gpt-image-2's of that shape at 1K
+    (the least padding), else the classic frame of the nearest shape."""
+    from ..models import frames
+
+    if direct.flexible(model):
+        try:
+            return frames.flexible_frame(f"{width}:{height}", "1K")
+        except ValueError:  # wider than 3:1: padded into a classic frame instead
+            pass
+    return frames.frame_for(f"{width}:{height}")
 
 
 def _check_model(model: str, request: EditRequest) -> None:

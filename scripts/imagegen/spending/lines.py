@@ -8,18 +8,19 @@ length. :func:`stream` yields every entry of the first ``size`` bytes with memor
 grow with the ledger.
 
 Every line is hostile until parsed: a line longer than :data:`MAX_LINE`, one that is not a JSON
-object with a readable ``time``, or one nested too deep for the parser (RecursionError) is skipped
-and counted as damaged, never a crash.
+object with a readable ``time``, or one nested too deep (``localjson.loads`` bounds the depth) is
+skipped and counted as damaged, never a crash.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
+
+from ..localjson import loads
 
 BLOCK = 64 * 1024
 MAX_LINE = 64 * 1024  # a ledger line is under 2 KiB: one longer than this was not written by us
@@ -59,8 +60,8 @@ def parse(raw: bytes) -> dict[str, Any] | None:
     if len(raw) > MAX_LINE:
         return None
     try:
-        entry = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested thousands deep, a planted line
+        entry = loads(raw, name="a ledger line")  # depth-bounded: a line nested thousands deep is refused
+    except ValueError:
         return None
     if isinstance(entry, dict) and entry_time(entry) is not None:
         return entry
