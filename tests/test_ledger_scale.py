@@ -78,6 +78,8 @@ def test_a_line_nested_thousands_deep_is_skipped_by_the_budget_and_spend(ledger,
     seed_ledger(ledger, spent_entry(0.25))
     monkeypatch.setenv("IMAGEGEN_DAILY_BUDGET_USD", "1")
     assert ledgers.committed_today()[0] == 0.75
+    assert "2 damaged line(s)" in capsys.readouterr().err  # the budgeted run says what it skipped, once
+    assert ledgers.committed_today()[0] == 0.75 and capsys.readouterr().err == ""
     with pytest.raises(Exception) as refused:
         spending.check(0.5)
     assert refused.value.extra["spent_today_usd"] == 0.75

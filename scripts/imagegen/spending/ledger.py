@@ -57,7 +57,9 @@ class Book:
 
     def spent_today(self) -> float:
         day = today()
-        return spent_on(day, lines.read_recent(self.fd, day).entries)
+        recent = lines.read_recent(self.fd, day)
+        _note_damaged(self.path, recent.bad)
+        return spent_on(day, recent.entries)
 
     def held(self) -> float:
         return reservations.total(self._reservations())
@@ -210,6 +212,7 @@ def committed_today() -> tuple[float, float]:
         return 0.0, 0.0
     except OSError as error:
         raise _unreadable(path, error) from None
+    _note_damaged(path, recent.bad)
     return spent_on(day, recent.entries), reservations.total(held)
 
 
@@ -255,6 +258,20 @@ def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
     with streamed(path) as (entries, reading):
         kept = list(entries)
     return kept, reading.bad
+
+
+_noted: set[str] = set()
+
+
+def _note_damaged(path: Path, count: int) -> None:
+    """Say once per process that a budget check skipped damaged lines at the ledger's recent end:
+    the calls they stood for are not counted against the daily budget."""
+    if count and str(path) not in _noted:
+        _noted.add(str(path))
+        from ..progress import note
+
+        note(f"{count} damaged line(s) near the end of the spending ledger {path} were skipped: the daily "
+             "budget does not count them (spend.py --since today --table lists what it could read)")
 
 
 def _unreadable(path: Path, error: OSError) -> ConfigError:
