@@ -208,3 +208,15 @@ def test_the_frame_pads_evenly_to_the_frames_shape():
     frame = pixels.frame_for(300, 160, 1536, 1024)
     assert (frame.padded_width, frame.padded_height, frame.left, frame.top) == (300, 200, 0, 20)
     assert not pixels.frame_for(1024, 1024, 1024, 1024).changed
+
+
+def test_a_dithered_mask_keeps_every_other_pixel_exactly_and_fast():
+    from imagegen.images import pixels
+
+    width = 4096  # a mask that alternates on every pixel: one run per kept pixel
+    original = [bytes((x % 256, 1, 2, 255)) for x in range(width)]
+    rows = list(pixels.keep_outside([b"".join(original)] * 2, [b"\x09" * 4 * width] * 2,
+                                    [(b"\x00" * 4 + b"\x00\x00\x00\xff") * (width // 2)] * 2))
+    for row in rows:
+        assert [row[4 * x:4 * x + 4] for x in range(1, width, 2)] == original[1::2]
+        assert set(row[4 * x:4 * x + 4] for x in range(0, width, 2)) == {b"\x09" * 4}

@@ -10,6 +10,7 @@ become rows by a transpose of 32-bit pixels (array slicing).
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
@@ -155,20 +156,10 @@ def keep_outside(original: Iterable[bytes | bytearray], result: Iterable[bytes |
     one row at a time (the original and the mask can be streamed)."""
     for original_row, result_row, mask_row in zip(original, result, mask):
         row = bytearray(result_row)
-        alpha = mask_row[3::4]
-        x = 0
-        while True:  # runs of kept pixels, found with C-speed searches, copied as slices
-            x = _next_keep(alpha, x)
-            if x < 0:
-                break
-            end = alpha.find(b"\x00", x)
-            end = len(alpha) if end < 0 else end
-            row[4 * x:4 * end] = original_row[4 * x:4 * end]
-            x = end
+        for run in _KEPT.finditer(mask_row[3::4]):  # runs of kept pixels, found in one pass, copied as slices
+            start, end = 4 * run.start(), 4 * run.end()
+            row[start:end] = original_row[start:end]
         yield row
 
 
-def _next_keep(alpha: bytes | bytearray, start: int) -> int:
-    """The first index at or after ``start`` whose alpha is not 0, or -1."""
-    stripped = alpha[start:].lstrip(b"\x00")
-    return -1 if not stripped else len(alpha) - len(stripped)
+_KEPT = re.compile(rb"[^\x00]+")
