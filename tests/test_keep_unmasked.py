@@ -219,4 +219,4 @@ def test_a_dithered_mask_keeps_every_other_pixel_exactly_and_fast():
                                     [(b"\x00" * 4 + b"\x00\x00\x00\xff") * (width // 2)] * 2))
     for row in rows:
         assert [row[4 * x:4 * x + 4] for x in range(1, width, 2)] == original[1::2]
-        assert set(row[4 * x:4 * x + 4] for x in range(0, width, 2)) == {b"\x09" * 4}
+        assert {bytes(row[4 * x:4 * x + 4]) for x in range(0, width, 2)} == {b"\x09" * 4}
