@@ -83,7 +83,7 @@ class Mask:
     rects: list[tuple[int, int, int, int]]
     invert: bool = False
     edit_fraction: float | None = None
-    edited: int | None = None  # pixels the model may repaint (alpha 0); None: not counted
+    coverage: str | None = None  # "none", "some" or "all" of the pixels are repainted; None: not known
 
     @property
     def sha256(self) -> str:
@@ -143,19 +143,28 @@ def check_mask(mask: InputImage, image: InputImage) -> Mask:
                     f"{FIX_HINT}",
             kind="mask",
         )
-    edited = edited_pixels(mask.data)
-    fraction = None if edited is None else round(edited / (width * height), 4)
-    return Mask(mask.data, mask.path, width, height, generated=False, rects=[], edit_fraction=fraction, edited=edited)
+    coverage = _coverage(mask.data, width * height)
+    return Mask(mask.data, mask.path, width, height, generated=False, rects=[], coverage=coverage,
+                edit_fraction={"none": 0.0, "all": 1.0}.get(coverage or ""))
 
 
-def edited_pixels(data: bytes) -> int | None:
-    """How many pixels of a mask PNG are fully transparent (the ones OpenAI edits); None when its
-    pixels cannot be read here (16-bit, interlaced: the provider still takes it)."""
+def _coverage(data: bytes, pixels_in_all: int) -> str | None:
+    """``none``, ``some`` or ``all``: how many pixels of a mask PNG are fully transparent (the ones
+    OpenAI edits). Rows are read only until both kinds were seen, so a usual mask costs a few rows.
+    None when its pixels cannot be read here (16-bit, interlaced: the provider still takes it)."""
+    edited = 0
+    kept = False
     try:
         _, _, rows = png.read_rows(data)
-        return sum(row[3::4].count(0) for row in rows)
+        for row in rows:
+            zeros = row[3::4].count(0)
+            edited += zeros
+            kept = kept or zeros < len(row) // 4
+            if edited and kept:
+                return "some"
     except png.PngError:
         return None
+    return "none" if not edited else "all" if edited == pixels_in_all else "some"
 
 
 def draw_mask(width: int, height: int, specs: list[RectSpec], *, invert: bool = False) -> Mask:
@@ -181,8 +190,9 @@ def draw_mask(width: int, height: int, specs: list[RectSpec], *, invert: bool = 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     data = PNG_SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", b"".join(idat)) + png.chunk(b"IEND", b"")
     fraction = round(edited / (width * height), 4)
+    coverage = "none" if not edited else "all" if edited == width * height else "some"
     return Mask(data, None, width, height, generated=True, rects=rects, invert=invert, edit_fraction=fraction,
-                edited=edited)
+                coverage=coverage)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -232,15 +242,15 @@ def save_beside(mask: Mask, planned_output: Path) -> Path:
 def check_coverage(mask: Mask, *, keep_unmasked: bool) -> None:
     """Refuse, before paying, a mask whose edit cannot change anything: one that edits no pixel, or
     (with --keep-unmasked, which puts back every pixel the mask keeps) one that keeps none."""
-    if mask.edited is None:
+    if mask.coverage is None:
         return
     where = f"the mask {mask.path.name}" if mask.path and not mask.generated else "the drawn mask"
-    if mask.edited == 0:
+    if mask.coverage == "none":
         how = ("--mask-invert keeps the rectangles, so they must not cover the whole image"
                if mask.invert else "make the area to change fully transparent (alpha 0)")
         raise UsageError(f"{where} edits no pixel of the {mask.width}x{mask.height} image: nothing would change",
                          details=f"{how}, {FIX_HINT}", kind="mask")
-    if keep_unmasked and mask.edited == mask.width * mask.height:
+    if keep_unmasked and mask.coverage == "all":
         raise UsageError(f"{where} edits every pixel, so --keep-unmasked has nothing to keep",
                          details="drop --keep-unmasked, or draw a mask that leaves the part to keep opaque",
                          kind="mask")
