@@ -396,6 +396,26 @@ def test_submitted_batch_holds_the_daily_budget_until_collected(run, fake, env, 
     assert [line["outcome"] for line in ledger(env)] == ["batch_submitted", "success"]
 
 
+def test_a_budget_deferred_batch_job_is_recorded_as_a_synchronous_one_is(run, fake, env, workdir):
+    """One transition for both drains: the deferral says until when, and the history says why."""
+    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.01"}
+    enqueue(run, count=1, request="slow")
+    sync = run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "out/sync.png", "--request-id", "fast", "--quiet")
+    assert sync.code == 0, sync.stdout
+    drain(run, env_extra=budget)
+    assert fake.gemini_batches.creates == 0 and not fake.requests
+    batch_job = json.loads((workdir / QUEUE / "pending" / "slow--0001.json").read_text())
+    sync_job = json.loads((workdir / QUEUE / "pending" / "fast--0000.json").read_text())
+    for job in (batch_job, sync_job):
+        assert job["status"] == "pending" and job["deferred_limit"] == "daily_budget", job
+        assert job["deferred_until"] and job["not_before"] > time.time() and job["deferred_reason"].startswith("budget")
+        assert [entry["error_kind"] for entry in job["history"]] == ["budget"]
+        assert job["history"][0]["deferred_until"] == job["deferred_until"]
+        assert job.get("attempts", 0) == 0
+    shown = {j["job_id"]: j for j in status(run, "slow")["jobs"]}
+    assert shown["slow--0001"]["deferred_until"] == batch_job["deferred_until"]
+
+
 
 def test_a_job_file_marked_for_a_batch_on_openrouter_is_refused_not_sent(run, fake, workdir):
     queued = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--out", "a.png", "--quiet"))

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import progress
 from ..errors import BudgetError, ImageGenError, ProviderError
-from ..fsutil import now_iso, unlink_quietly
+from ..fsutil import now_iso
 from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
 from ..spending import guard as spending, ledger
-from . import batch_records as records, leases, store
+from . import batch_records as records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure
-from .job import DONE, FAILED, PENDING, RUNNING, SUBMITTED, CorruptJob, read_request, record_result
+from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, read_request, record_result
+from .states import JobState
 
 if TYPE_CHECKING:
     from ..http.client import HttpClient
@@ -206,10 +207,7 @@ class BatchPhase:
         for member in members:
             job = member.job
             job["batch"] = {"record": record["name"], "provider": provider, "model": model}
-            job["status"] = "submitted"
-            store.rewrite(self.dirs, RUNNING, job)
-            store.move(self.dirs, job["job_id"], RUNNING, SUBMITTED)
-            unlink_quietly(self.dirs.lease_path(job["job_id"]))
+            states.submitted(self.dirs, job)
         batch = engine(provider)
         items = [(m.job["job_id"], m.body) for m in members]
         try:
@@ -319,7 +317,7 @@ class BatchPhase:
     def _file_saved(self, job: dict[str, Any], result: dict[str, Any]) -> str:
         record_result(job, result)
         job["finished_at"] = now_iso()
-        store.finish(self.dirs, job, DONE, source=SUBMITTED)
+        states.finish(self.dirs, job, JobState.DONE, JobState.SUBMITTED)
         self.jobs.append({"job_id": job["job_id"], "status": "done", "path": result.get("path"),
                           "cost_usd": result.get("cost_usd")})
         return "saved"
@@ -406,40 +404,23 @@ class BatchPhase:
         if count_attempt:
             job["attempts"] = int(job.get("attempts", 0)) + 1
         job.setdefault("history", []).append({"at": now_iso(), "error_kind": "batch", "error": reason})
-        job.pop("batch", None)
-        job["status"] = "pending"
-        if wait:
-            job["not_before"] = time.time() + wait
-        store.rewrite(self.dirs, state, job)
-        store.move(self.dirs, job["job_id"], state, PENDING)
-        unlink_quietly(self.dirs.lease_path(job["job_id"]))
+        states.back_to_pending(self.dirs, job, JobState(state), reason=reason,
+                               until=time.time() + wait if wait else None)
         self.jobs.append({"job_id": job["job_id"], "status": "requeued", "reason": reason})
 
     def _fail(self, job: dict[str, Any], error: ImageGenError, state: str) -> None:
-        job.update(error=error.message, error_kind=error.kind, details=error.details, retryable=error.retryable,
-                   finished_at=now_iso())
-        words = error.document_fields().get("provider_message")
-        if words:
-            job["provider_message"] = words
-        if error.extra.get("fallback_models"):  # what to queue the job again with
-            job["fallback_models"] = list(error.extra["fallback_models"])
-        store.finish(self.dirs, job, FAILED, source=state)
-        self.jobs.append({"job_id": job["job_id"], "status": "failed", "error_kind": error.kind})
+        ended = states.end(self.dirs, job, error, JobState(state))
+        self.jobs.append({"job_id": job["job_id"], "status": ended.value, "error_kind": error.kind})
 
     def _budget_refused(self, job: dict[str, Any], error: BudgetError) -> None:
-        """As the synchronous side does: the daily budget defers the job to its reset, --max-cost fails it."""
-        if error.extra.get("limit") != "daily_budget":
-            self._fail(job, error, RUNNING)
-            return
-        job["deferred_limit"] = "daily_budget"
-        job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
-        until = spending.resets_at(error) or time.time() + RETRY_AFTER_SEC
-        job["not_before"] = until
-        job["deferred_reason"] = f"{error.kind}: {error.message}"
-        store.rewrite(self.dirs, RUNNING, job)
-        store.move(self.dirs, job["job_id"], RUNNING, PENDING)
-        unlink_quietly(self.dirs.lease_path(job["job_id"]))
-        self.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind})
+        """As the synchronous side does (the same transition): the daily budget defers the job to its
+        reset, a --max-cost ends it in ``budget``."""
+        state = states.refused_by_budget(self.dirs, job, error, JobState.RUNNING)
+        if state is JobState.PENDING:
+            self.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
+                              "deferred_until": job["deferred_until"]})
+        else:
+            self.jobs.append({"job_id": job["job_id"], "status": state.value, "error_kind": error.kind})
 
     def _update_job(self, job_id: str, **fields: Any) -> None:
         job = _read(self.dirs, SUBMITTED, job_id)

@@ -267,10 +267,11 @@ def rewrite(dirs: QueueDirs, state: str, job: dict[str, Any]) -> None:
     write_json_atomic(dirs.job_path(state, job["job_id"]), job)
 
 
-def finish(dirs: QueueDirs, job: dict[str, Any], state: str, source: str = RUNNING) -> Path:
-    """Record the outcome in results/ or failed/, then drop the ``source`` copy (running/ or
-    submitted/) and its lease."""
-    job["status"] = STATUS_OF[state]
+def finish(dirs: QueueDirs, job: dict[str, Any], state: str, source: str = RUNNING,
+           status: str | None = None) -> Path:
+    """Record the outcome in results/ or failed/ (``status``: which end, by default the folder's),
+    then drop the ``source`` copy (running/ or submitted/) and its lease."""
+    job["status"] = status or STATUS_OF[state]
     job["updated_at"] = now_iso()
     dirs.checked(state)
     target = dirs.job_path(state, job["job_id"])

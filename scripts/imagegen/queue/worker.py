@@ -5,8 +5,9 @@ first takes one of the flock slots, or leaves at once when all are busy.
 
 Spending limits: a job the daily budget refuses goes back to pending/ with ``deferred_reason`` and
 ``not_before`` = the budget's reset (local midnight), and runs earlier only if the budget is raised;
-a job whose estimate exceeds its own --max-cost can never run and fails at once (``budget``).
-Neither costs an attempt, and a worker with nothing else to run leaves instead of waiting.
+a job its own --max-cost-per-job or its request's --max-cost stops can never run and ends in the
+``budget`` state. Neither costs an attempt, and a worker with nothing else to run leaves instead of
+waiting. Every state change is :mod:`queue.states`'.
 
 A job whose provider's key is not set waits in pending/ too (``deferred_limit: missing_key``), as
 batch jobs do, and runs as soon as a worker finds the key; the drain reports it (``missing_key``)
@@ -28,19 +29,17 @@ from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
 from ..errors import BudgetError, ImageGenError
-from ..fsutil import Sweeper, iso, now_iso, unlink_quietly
-from . import leases, execute as runner, store
-from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, record_result
+from ..fsutil import Sweeper, now_iso
+from . import leases, execute as runner, states, store
+from .job import PENDING, CorruptJob, record_result
+from .states import JobState
 from .layout import QueueDirs
 from .roots import Roots
 
 RESCAN_INTERVAL = 0.5
 RECOVERY_INTERVAL = 15.0
 MAX_RATE_LIMIT_DEFERRALS = 50
-BUDGET_RETRY_SEC = 600.0  # when a daily-budget refusal does not say when the budget resets
 KEY_RETRY_SEC = 300.0  # a job without its provider's key: sooner if a worker finds the key set
-DEFERRAL_KEYS = ("not_before", "deferred_until", "deferred_reason", "deferred_limit", "deferred_estimate_usd",
-                 "deferred_provider")
 WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
 REFUSED_KINDS = ("corrupt_job", "outside_roots")  # failed without being run: counted as "corrupt"
 
@@ -222,8 +221,7 @@ class Drainer:
         try:  # whatever happens, the job leaves in_flight, or the other threads would wait for it forever
             job["attempts"] = int(job.get("attempts", 0))
             job["started_at"] = now_iso()
-            for key in DEFERRAL_KEYS:
-                job.pop(key, None)
+            states.clear_deferral(job)
             try:
                 result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
                                         retries=job.get("retries", self.options.retries), roots=self.roots,
@@ -259,7 +257,7 @@ class Drainer:
         job["run_ms"] = int((time.time() - started) * 1000)
         self._record_common(job)
         self._leave(job)
-        store.finish(self.dirs, job, DONE)
+        states.finish(self.dirs, job, JobState.DONE)
         with self.lock:
             self.stats.done += 1
             self.stats.cost_usd += float(result.get("cost_usd") or 0)
@@ -268,11 +266,7 @@ class Drainer:
 
     def _failed_attempt(self, job: dict[str, Any], error: ImageGenError) -> None:
         job["attempts"] += 1
-        entry = {"at": now_iso(), "error_kind": error.kind, "error": error.message}
-        if getattr(error, "charge_unknown", False):
-            entry["charge_unknown"] = True
-            job["charge_unknown"] = True
-        job.setdefault("history", []).append(entry)
+        states.note(job, error)
         if error.kind == "rate_limited":
             job["attempts"] -= 1  # the provider's load, not the job's fault
             job["rate_limited_count"] = int(job.get("rate_limited_count", 0)) + 1
@@ -288,21 +282,22 @@ class Drainer:
 
     def _refused(self, job: dict[str, Any], error: BudgetError) -> None:
         """A spending limit refused the job before anything was sent: wait for the day's budget, or
-        fail for good when the job's own --max-cost can never be met (retrying would not help)."""
-        entry = {"at": now_iso(), "error_kind": error.kind, "error": error.message}
-        job.setdefault("history", []).append(entry)
+        end in ``budget`` when its --max-cost can never be met (retrying would not help)."""
         if error.extra.get("limit") != "daily_budget":
-            job.update({k: error.extra[k] for k in ("limit", "estimate_usd", "max_cost_usd") if k in error.extra})
-            self._fail(job, error)
-            return
-        until = spending.resets_at(error) or time.time() + BUDGET_RETRY_SEC
-        job["deferred_limit"] = "daily_budget"
-        job["deferred_estimate_usd"] = error.extra.get("estimate_usd")
-        entry["deferred_until"] = iso(until)
-        self._defer(job, error, until)
+            self._record_common(job)
+        self._leave(job)
+        state = states.refused_by_budget(self.dirs, job, error)
         with self.lock:
-            self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
-                                    "deferred_until": job["deferred_until"]})
+            if state is JobState.PENDING:
+                self.stats.deferred += 1
+                self.stats.jobs.append({"job_id": job["job_id"], "status": "deferred", "error_kind": error.kind,
+                                        "deferred_until": job["deferred_until"]})
+            else:
+                self._count_failed(job["job_id"], error.kind, state.value)
+        if state is JobState.PENDING:
+            self._progress("deferred", job, job["deferred_reason"], None, None)
+        else:
+            self._progress(state.value, job, f"{error.kind}: {error.message}", None, None)
 
     def _wait_for_key(self, job: dict[str, Any], error: ImageGenError) -> None:
         """No key for the job's provider: nothing was sent; back to pending/ for a worker that has one."""
@@ -319,35 +314,23 @@ class Drainer:
             self.stats.waiting_for_key.update(job_ids)
 
     def _fail(self, job: dict[str, Any], error: ImageGenError) -> None:
-        job.update(error=error.message, error_kind=error.kind, details=error.details,
-                   retryable=error.retryable)
-        words = error.document_fields().get("provider_message")
-        if words:
-            job["provider_message"] = words
-        if error.extra.get("fallback_models"):  # what to queue the job again with
-            job["fallback_models"] = list(error.extra["fallback_models"])
         self._record_common(job)
         self._leave(job)
-        store.finish(self.dirs, job, FAILED)
+        state = states.end(self.dirs, job, error)
         with self.lock:
-            self._count_failed(job["job_id"], error.kind)
-        self._progress("failed", job, f"{error.kind}: {error.message}", None, None)
+            self._count_failed(job["job_id"], error.kind, state.value)
+        self._progress(state.value, job, f"{error.kind}: {error.message}", None, None)
 
-    def _count_failed(self, name: str, kind: str) -> None:
+    def _count_failed(self, name: str, kind: str, status: str = "failed") -> None:
         """Count a job filed in failed/ (the caller holds the lock)."""
         self.stats.failed += 1
         self.stats.corrupt += kind in REFUSED_KINDS
-        self.stats.jobs.append({"job_id": name, "status": "failed", "error_kind": kind})
+        self.stats.jobs.append({"job_id": name, "status": status, "error_kind": kind})
 
     def _defer(self, job: dict[str, Any], error: ImageGenError, until: float) -> None:
         """Back to pending, to run again from ``until`` (epoch seconds) on (leases released last)."""
-        job["not_before"] = until
-        job["deferred_until"] = iso(until)
-        job["deferred_reason"] = f"{error.kind}: {error.message}"
         self._leave(job)
-        store.rewrite(self.dirs, RUNNING, job)
-        store.move(self.dirs, job["job_id"], RUNNING, PENDING)
-        unlink_quietly(self.dirs.lease_path(job["job_id"]))
+        states.back_to_pending(self.dirs, job, JobState.RUNNING, reason=f"{error.kind}: {error.message}", until=until)
         with self.lock:
             self.stats.deferred += 1
         self._progress("deferred", job, job["deferred_reason"], None, None)
@@ -480,7 +463,7 @@ class Drainer:
                 self.stats.jobs.append(entry)
                 self.stats.done += entry["status"] == "done"
                 self.stats.cost_usd += float(entry.get("cost_usd") or 0)
-                self.stats.failed += entry["status"] == "failed"
+                self.stats.failed += entry["status"] in ("failed", "cancelled", "budget")
                 self.stats.deferred += entry["status"] in ("deferred", "requeued")
 
     def _runnable_soon(self) -> bool:
