@@ -1151,6 +1151,8 @@ class FakeAPI:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency = 0.0  #: seconds slept before every default reply
+        self.chat_cost = 0.04  #: usage.cost of each image a default chat or Images API reply carries
+        self.hold: threading.Event | None = None  #: when set, default replies wait for it (a reply held back)
         self.default_image_scale = 1 / 16  #: default images are the documented size times this
         self.default_image_bytes: bytes | None = None  #: if set, default replies send these
         self.strict_modalities = False  #: 404 for ["image","text"] sent to image-only models
@@ -1335,6 +1337,8 @@ class FakeAPI:
     def _default(self, record: Recorded) -> Reply:
         if self.latency:
             time.sleep(self.latency)
+        if self.hold is not None:
+            self.hold.wait(60)
         gone = self._gone_reply(record)
         return gone if gone is not None else getattr(self, f"_default_{record.route}")(record)
 
@@ -1381,7 +1385,7 @@ class FakeAPI:
         config = request.get("image_config")
         ratio = config.get("aspect_ratio") if isinstance(config, dict) else None
         count = 1 + self.extra_images
-        return chat_image_reply([self._image(ratio)] * count, model=model, cost=round(0.04 * count, 6))
+        return chat_image_reply([self._image(ratio)] * count, model=model, cost=self._charge(count))
 
     def _default_images(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
@@ -1390,7 +1394,10 @@ class FakeAPI:
         if request.get("model") in VECTOR_MODELS or request.get("output_format") == "svg":
             return vector_images_reply([make_svg()] * count)
         count += self.extra_images
-        return images_reply([self._image(request.get("aspect_ratio"))] * count, cost=round(0.04 * count, 6))
+        return images_reply([self._image(request.get("aspect_ratio"))] * count, cost=self._charge(count))
+
+    def _charge(self, images: int) -> float | None:
+        return None if self.chat_cost is None else round(self.chat_cost * images, 6)
 
     def _default_edits(self, record: Recorded) -> Reply:
         form = record.form

@@ -123,7 +123,8 @@ def test_concurrent_runs_cannot_all_spend_the_same_room(fake, env, workdir):
 
 def test_a_worker_at_concurrency_8_starts_only_the_calls_the_budget_has_room_for(run, fake, env, workdir):
     seed_ledger(ledger_file(env), spent_entry(0.10))
-    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.25"}  # room for two $0.075 calls
+    budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.31"}  # room for two $0.101 calls (nanobanana-2 at 2K)
+    fake.chat_cost = 0.101  # charged as estimated: nothing to learn
     for number in range(8):
         assert run("enqueue_image_job.py", "--prompt", f"A lighthouse number {number}", "--out",
                    f"out/l-{number}.png", "--request-id", "race", "--queue-dir", "q", env_extra=budget).code == 0
@@ -157,14 +158,26 @@ def test_reservations_are_not_spending_and_do_not_outlive_their_process(run, fak
 
 def test_a_run_stops_before_the_call_that_would_pass_max_cost(run, fake, env):
     # flux.2-pro at 1K is estimated at $0.03 a call and the fake bills $0.04: five calls fit the
-    # estimate (0.15 <= 0.155), but after the first four the fifth would pass --max-cost.
+    # estimate (0.15 <= 0.155). The first goes alone and shows the real price; the others are held
+    # at $0.04, so after three the fourth would pass --max-cost: the run holds on what was charged.
     result = run("generate.py", "--prompt", "A red fox in snow", "--size", "1K", "--n", "5", "--max-cost", "0.155",
                  "--output-dir", "out")
     doc = assert_one_json(result)
-    assert result.code == 0 and doc["image_count"] == 4, doc
-    assert len(fake.requests_for("chat")) == 4
-    assert any("--max-cost" in warning and "4 of 5" in warning for warning in doc["warnings"]), doc["warnings"]
-    assert sum(line["cost_usd"] for line in ledger_lines(ledger_file(env))) == pytest.approx(0.16)
+    assert result.code == 0 and doc["image_count"] == 3, doc
+    assert len(fake.requests_for("chat")) == 3
+    assert any("--max-cost" in warning and "3 of 5" in warning for warning in doc["warnings"]), doc["warnings"]
+    assert sum(line["cost_usd"] for line in ledger_lines(ledger_file(env))) == pytest.approx(0.12)
+
+
+def test_a_run_whose_price_is_far_above_the_table_stays_within_max_cost(run, fake, env):
+    """The provider charges 3.4x the table: the first call shows it, and no later call passes the cap."""
+    fake.chat_cost = 0.102  # flux.2-pro at 1K: the table says $0.03
+    result = run("generate.py", "--prompt", "A red fox in snow", "--size", "1K", "--n", "8", "--max-cost", "0.25",
+                 "--output-dir", "out")
+    doc = assert_one_json(result)
+    spent = sum(line["cost_usd"] for line in ledger_lines(ledger_file(env)))
+    assert result.code == 0 and doc["image_count"] == 2 and spent == pytest.approx(0.204), doc
+    assert any("3.4x" in warning for warning in doc["warnings"]), doc["warnings"]
 
 
 def test_a_run_stops_before_the_call_that_would_pass_the_daily_budget(run, fake, env):
@@ -172,6 +185,6 @@ def test_a_run_stops_before_the_call_that_would_pass_the_daily_budget(run, fake,
     result = run("generate.py", "--prompt", "A red fox in snow", "--size", "1K", "--n", "5", "--output-dir", "out",
                  env_extra=budget)
     doc = assert_one_json(result)
-    assert result.code == 0 and doc["image_count"] == 4, doc
-    assert any("daily budget" in warning and "4 of 5" in warning for warning in doc["warnings"]), doc["warnings"]
-    assert len(fake.requests_for("chat")) == 4
+    assert result.code == 0 and doc["image_count"] == 3, doc
+    assert any("daily budget" in warning and "3 of 5" in warning for warning in doc["warnings"]), doc["warnings"]
+    assert len(fake.requests_for("chat")) == 3

@@ -48,8 +48,11 @@ def test_every_paid_call_joins_the_ledger(run, fake, env):
     for line in lines:
         assert line["script"] == "generate.py" and line["model"] == "black-forest-labs/flux.2-pro"
         assert line["request_id"] == "chat-42" and line["outcome"] == "success"
-        assert line["estimate_usd"] == 0.03 and line["cost_usd"] == 0.04 and line["images"] == 1
+        assert line["cost_usd"] == 0.04 and line["images"] == 1
+        assert line["provider"] == "openrouter" and line["size"] == "1024x1024"
         assert datetime.fromisoformat(line["time"]).tzinfo is not None
+    # The first call went alone to learn the price; the second is estimated on what it was charged.
+    assert [line["estimate_usd"] for line in lines] == [0.03, 0.04]
     ids = {line["generation_id"] for line in lines}
     assert len(ids) == 2 and doc["generation_id"] in ids
     assert doc["request_id"] == "chat-42"

@@ -156,6 +156,7 @@ class HttpClient:
         self.secrets = [s for s in secrets if s]
         self.verbose = verbose
         self.on_attempt: Callable[[ImageGenError], None] | None = None
+        self.posted = False  # a POST went out whole: whatever happens next, it may be billed
         self._opener: urllib.request.OpenerDirector | None = None
         self._bases: tuple[str, ...] | None = None
 
@@ -331,6 +332,13 @@ class HttpClient:
         def posted() -> bool:
             return request.method == "POST" and exchange.sent
 
+        try:
+            return self._exchange(request, raw, max_bytes, spool_dir, exchange, posted)
+        finally:
+            self.posted = self.posted or posted()  # also when interrupted (Ctrl-C, a signal) mid-reply
+
+    def _exchange(self, request: Request, raw: urllib.request.Request, max_bytes: int, spool_dir: Path | None,
+                  exchange: Exchange, posted: Callable[[], bool]) -> Response:
         try:
             with self._opened(raw, exchange) as handle:
                 if spool_dir is None:

@@ -89,7 +89,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
 
     ``keep_response`` adds each reply (image data left out) as ``provider_response``.
     """
-    from .paid_call import timed
+    from .paid_call import Priced, timed
     from .save import save_replies
 
     plan, options = prepared.plan, prepared.options
@@ -120,14 +120,17 @@ def _make(plan: plans.GenerationPlan, options: ImagesOptions | None, paid: PaidR
     """Send the plan's calls: the replies, the errors of the calls that failed, and the models found
     gone. A model from an alias or a default that its provider says is gone gives way, once, to its
     chain's next candidate."""
+    from .paid_call import Priced
+
     gone: list[str] = []
     for attempt in range(2):
         calls = image_calls(plan, options)
         label = f"waiting for {plan.spec.alias}" + (" (Images API)" if options is not None else "")
         one_call = options is not None  # the Images APIs make every image in one call
         estimate_each = plan.estimate_usd if one_call else plan.estimate_each_usd
+        price = Priced(plan.price_key(), plan.count if one_call else 1)
         outcomes = paid.send_all(calls, model=plan.spec.id, estimate_each=estimate_each, label=label,
-                                 spool_dir=writer.target_dir(), alias=plan.spec.model_alias)
+                                 spool_dir=writer.target_dir(), alias=plan.spec.model_alias, price=price)
         replies = [o for o in outcomes if not isinstance(o, ImageGenError)]
         failures = [o for o in outcomes if isinstance(o, ImageGenError)]
         if replies or attempt or failures[0].kind != "model_unavailable" or not plan.spec.successors:

@@ -5,9 +5,16 @@ A :class:`PaidRun` belongs to one run (one script invocation, or one queued job)
 the output pre-check (``writer.check_before_request``: refuse a taken name or an unwritable
 folder before paying), the spending check (once per run, against the whole run's estimate),
 then each call: checked again against what this run has already spent (``--max-cost``) and
-reserved against the daily budget under the ledger's lock, sent under a progress ticker,
-recorded in the ledger attempt by attempt whatever its outcome (the reservation settled by its
-last line), and parsed by its endpoint module. Saving images is :mod:`pipeline.save`'s.
+reserved against the daily budget under the ledger's lock (and, for a queue job, against its
+request's ``--max-cost``: ``spending.request_budget``), sent under a progress ticker, recorded in
+the ledger attempt by attempt whatever its outcome (the reservation settled by its last line),
+and parsed by its endpoint module. Saving images is :mod:`pipeline.save`'s.
+
+Calls that make images name their price key (:class:`Priced`): their ledger lines record it,
+their estimate is what the provider recently charged for it when that disagrees with the table
+(``spending.observed``), and while it has no confirmed charge one call goes alone to learn it
+before the others are sent. A run interrupted (Ctrl-C, SIGTERM, SIGHUP) after a request went out
+leaves a ``charge_unknown`` line counted at the estimate.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from contextlib import nullcontext
 
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..progress import Ticker
-from ..spending import guard as spending, ledger
+from ..spending import guard as spending, ledger, observed
 
 if TYPE_CHECKING:
     from ..http.client import HttpClient, RateGate
@@ -33,11 +40,29 @@ MAX_RETRY_WAIT = 60.0  # the longest back-off between attempts (http.client.MAX_
 HOLD_MARGIN_SEC = 120.0  # a reservation outlives its call's longest run by this much
 
 
-class _Hold(NamedTuple):
-    """What a call in flight holds: its reservation of the daily budget (None: none kept) and estimate."""
+class _Held(NamedTuple):
+    """What a call in flight holds: its reservation of the daily budget (None: none kept), its
+    estimate counted against --max-cost, its hold on the request's budget (None: none), and the
+    estimate its ledger lines record."""
 
     reservation: str | None
     usd: float
+    account: str | None = None
+    estimate: float | None = None
+
+
+class Priced(NamedTuple):
+    """The price key of calls that make images, and how many images each call makes."""
+
+    key: observed.PriceKey
+    images: int = 1
+
+
+class RequestCap(NamedTuple):
+    """A queue request's ``--max-cost`` over all its jobs, and the account that holds it."""
+
+    max_cost: float
+    account: Any  # spending.request_budget.RequestBudget
 
 
 class PaidRun:
@@ -53,6 +78,9 @@ class PaidRun:
         self._spent = 0.0  # what this run's ledger lines count
         self._held = 0.0  # the estimates of this run's calls in flight
         self._lock: Any = nullcontext()  # a real lock once calls run in threads
+        self.request_cap: RequestCap | None = None  # a queue job's request budget
+        self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
+        self.charge_unknown = False  # an interrupted call may have been billed
 
     @property
     def quiet(self) -> bool:
@@ -85,21 +113,23 @@ class PaidRun:
         writer.check_before_request(count)
 
     def send(self, call: Call, *, model: str, estimate: float | None, label: str,
-             spool_dir: Any = None, alias: str | None = None) -> ProviderReply:
+             spool_dir: Any = None, alias: str | None = None, price: Priced | None = None) -> ProviderReply:
         """One call, ledger-recorded, under a ticker; the run must have been authorized. ``alias``: the
         alias or default ``model`` was resolved from, for the ledger."""
         assert self.budget is not None, "authorize() before sending"
         with Ticker(label, quiet=self.quiet):
-            return self._recorded(call, (model, alias), estimate, spool_dir)
+            return self._recorded(call, (model, alias), estimate, spool_dir, price)
 
     def send_all(self, calls: Sequence[Call], *, model: str, estimate_each: float | None, label: str,
-                 spool_dir: Any = None, alias: str | None = None) -> list[ProviderReply | ImageGenError]:
-        """Several calls (at most four at once): each reply, or the error that call ended in."""
+                 spool_dir: Any = None, alias: str | None = None,
+                 price: Priced | None = None) -> list[ProviderReply | ImageGenError]:
+        """Several calls (at most four at once): each reply, or the error that call ended in. While
+        ``price`` has no confirmed charge, the first call goes alone and the others are estimated on it."""
         assert self.budget is not None, "authorize() before sending"
 
         def one(call: Call) -> ProviderReply | ImageGenError:
             try:
-                return self._recorded(call, (model, alias), estimate_each, spool_dir)
+                return self._recorded(call, (model, alias), estimate_each, spool_dir, price)
             except ImageGenError as error:
                 return error
 
@@ -109,9 +139,12 @@ class PaidRun:
             import threading
             from concurrent.futures import ThreadPoolExecutor
 
+            first: list[ProviderReply | ImageGenError] = []
+            if price is not None and not observed.confirmed(price.key):
+                first, calls = [one(calls[0])], calls[1:]
             self._lock = threading.Lock()
             with ThreadPoolExecutor(max_workers=min(len(calls), MAX_PARALLEL_CALLS)) as pool:
-                outcomes = list(pool.map(one, calls))
+                outcomes = first + list(pool.map(one, calls))
         self._note(_stopped_early(outcomes))
         return outcomes
 
@@ -135,44 +168,102 @@ class PaidRun:
         return outcomes
 
     def _recorded(self, call: Call, model: tuple[str, str | None], estimate: float | None,
-                  spool_dir: Any) -> ProviderReply:
+                  spool_dir: Any, price: Priced | None = None) -> ProviderReply:
         """Send ``call``; every attempt that reached the provider leaves its ledger line before the
         next step (a retry, reading the reply, saving) can fail."""
-        hold = self._hold(estimate)
+        hold = self._hold(estimate, price)
+        estimate = hold.estimate
         heard: list[ImageGenError] = []
         answered = False
         last: dict[str, Any] | None = None  # the line the call ends with, which settles its reservation
+        client = self.client().observed(lambda error: on_attempt(error))
+
+        def entry(**outcome: Any) -> dict[str, Any] | None:
+            line = ledger.call_entry(self.spend, model, estimate, **outcome)
+            if line is not None and price is not None:
+                line.update(price.key.fields())
+            return line
 
         def on_attempt(error: ImageGenError) -> None:  # a failed attempt that reached the provider
             heard.append(error)
             read = call.read_failure(error) if isinstance(error, ProviderError) else error
-            self._write(ledger.call_entry(self.spend, model, estimate, error=read))
+            self._write(entry(error=read), hold)
 
         def parse(response: Any) -> ProviderReply:
             nonlocal answered
             answered = True
             return call.parse(response)
 
+        self._told({"model": model, "estimate_usd": estimate, **(price.key.fields() if price else {})})
         try:
-            reply = call._replace(parse=parse).send(self.client().observed(on_attempt), spool_dir)
-            last = ledger.call_entry(self.spend, model, estimate, reply=reply)
+            reply = call._replace(parse=parse).send(client, spool_dir)
+            last = entry(reply=reply)
         except ImageGenError as error:
             if not any(known in (error, getattr(error, "refined_from", None)) for known in heard):
-                last = ledger.call_entry(self.spend, model, estimate, error=error, answered=answered)
+                last = entry(error=error, answered=answered)
             raise
         except Exception as error:  # a reply we could not read: it was still answered, and maybe billed
             if answered:
                 unreadable = ImageGenError(f"unreadable reply: {type(error).__name__}", kind="internal")
-                last = ledger.call_entry(self.spend, model, estimate, error=unreadable, answered=True)
+                last = entry(error=unreadable, answered=True)
+            raise
+        except BaseException as stop:  # interrupted (Ctrl-C, SIGTERM, SIGHUP) while the call was out
+            if answered or client.posted:
+                unknown = ImageGenError(f"interrupted ({type(stop).__name__}) after the request went out",
+                                        kind="interrupted", extra={"charge_unknown": True})
+                last = entry(error=unknown)
+                self.charge_unknown = True
+                stop.charge_unknown = True  # type: ignore[attr-defined]  # for the error document
             raise
         finally:
-            self._settle(hold, last)
+            self._settle(hold, last, price)
+            self._told(None)
         self._note(_implausible_cost(reply, estimate))
+        self._note(observed.well_above(reply.cost_usd, estimate) if price is not None else None)
         return reply
 
-    def _hold(self, estimate: float | None) -> _Hold:
-        """Before a call is sent: BudgetError when it would pass --max-cost given what this run has spent
-        and holds, or the daily budget given every run's; else its reservation."""
+    def _told(self, call: dict[str, Any] | None) -> None:
+        if self.on_call is not None:
+            self.on_call(call)
+
+    def _hold(self, estimate: float | None, price: Priced | None = None) -> _Held:
+        """Before a call is sent: its estimate now (what its price key was last charged, when that
+        disagrees), then BudgetError when it would pass --max-cost given what this run has spent and
+        holds, its request's --max-cost given what all its jobs were charged and hold, or the daily
+        budget given every run's; else what it holds."""
+        if price is not None:
+            estimate = observed.current(price.key, estimate, price.images)
+        account = self._hold_request(estimate, price)
+        if account is not None:
+            estimate = account[1]
+        try:
+            return self._hold_run(estimate, account[0] if account else None)
+        except BaseException:
+            if account is not None:
+                self.request_cap.account.settle(account[0], key=None)  # type: ignore[union-attr]
+            raise
+
+    def _hold_request(self, estimate: float | None, price: Priced | None) -> tuple[str, float | None] | None:
+        """The hold on the request's budget (its id and the estimate held), waiting while the price
+        key is being learned by another job's call; None when the run has no request budget."""
+        cap = self.request_cap
+        if cap is None:
+            return None
+        import uuid
+
+        hold_id = uuid.uuid4().hex
+        key = "|".join(price.key) if price is not None else None
+        learn_first = price is not None and not observed.confirmed(price.key)
+        now = (lambda: observed.current(price.key, estimate, price.images)) if price is not None else None
+        usd = cap.account.hold(hold_id, estimate, cap=cap.max_cost, key=key, learn_first=learn_first,
+                               seconds=self._longest(), estimate_now=now)
+        return hold_id, usd
+
+    def _longest(self) -> float:
+        options = self.options
+        return options.timeout * (options.retries + 1) + options.retries * MAX_RETRY_WAIT + HOLD_MARGIN_SEC
+
+    def _hold_run(self, estimate: float | None, account: str | None) -> _Held:
         with self._lock:
             max_cost = self.spend.max_cost
             committed = round(self._spent + self._held, 6)
@@ -183,15 +274,13 @@ class PaidRun:
                     details="raise --max-cost, or make fewer images per run",
                     extra={"limit": "max_cost", "max_cost_usd": max_cost, "estimate_usd": estimate,
                            "spent_this_run_usd": committed})
-            options = self.options
-            longest = options.timeout * (options.retries + 1) + options.retries * MAX_RETRY_WAIT + HOLD_MARGIN_SEC
-            reservation = spending.reserve(estimate, seconds=longest, what="the next call")
+            reservation = spending.reserve(estimate, seconds=self._longest(), what="the next call")
             usd = estimate or 0.0
             self._held += usd
-            return _Hold(reservation, usd)
+            return _Held(reservation, usd, account, estimate)
 
-    def _settle(self, hold: _Hold, last: dict[str, Any] | None) -> None:
-        """The call is over: write its last line (if it reached the provider) and let its reservation go."""
+    def _settle(self, hold: _Held, last: dict[str, Any] | None, price: Priced | None = None) -> None:
+        """The call is over: write its last line (if it reached the provider) and let its holds go."""
         with self._lock:  # one step, so the next call's check never sees the call neither held nor spent
             self._held -= hold.usd
             self._spent += ledger.charged(last) if last is not None else 0.0
@@ -199,13 +288,20 @@ class PaidRun:
             self._note(ledger.write(last, release=hold.reservation))
         elif hold.reservation is not None:
             ledger.release(hold.reservation)
+        if hold.account is not None and self.request_cap is not None:
+            account = self.request_cap.account
+            if last is not None:
+                account.charge(ledger.charged(last))
+            account.settle(hold.account, key="|".join(price.key) if price is not None else None)
 
-    def _write(self, entry: dict[str, Any] | None) -> None:
+    def _write(self, entry: dict[str, Any] | None, hold: _Held | None = None) -> None:
         if entry is None:
             return
         with self._lock:
             self._spent += ledger.charged(entry)
         self._note(ledger.write(entry))
+        if hold is not None and hold.account is not None and self.request_cap is not None:
+            self.request_cap.account.charge(ledger.charged(entry))
 
     def _note(self, warning: str | None) -> None:
         if warning and warning not in self.warnings:

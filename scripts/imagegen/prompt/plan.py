@@ -53,6 +53,7 @@ class GenerationPlan:
         self.scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
         self.enhancement: dict[str, Any] | None = None
         self.batch = False  # made by the provider's batch engine (a queue job --via batch): batch prices
+        self._estimates: dict[tuple[Any, ...], registry.Estimate] = {}
 
     def expected_size(self) -> tuple[int, int] | None:
         frame = self.extra_result.get("openai_size")  # the frame OpenAI was asked for
@@ -67,7 +68,7 @@ class GenerationPlan:
 
     @property
     def estimate(self) -> registry.Estimate:
-        return registry.estimate(self.spec, self.aspect_ratio, self.size, self.count, batch=self.batch)
+        return self._estimate(self.count)
 
     @property
     def estimate_usd(self) -> float | None:
@@ -75,7 +76,27 @@ class GenerationPlan:
 
     @property
     def estimate_each_usd(self) -> float | None:
-        return registry.estimate_usd(self.spec, self.aspect_ratio, self.size, 1, batch=self.batch)
+        return self._estimate(1).usd
+
+    def _estimate(self, count: int) -> registry.Estimate:
+        """The table's price, or what the provider recently charged when that disagrees (never for a
+        batch: its lines are priced apart). Made once: a result reports the estimate made before sending."""
+        made = (count, self.batch, self.spec.id, self.aspect_ratio, self.size)
+        if made not in self._estimates:
+            table = registry.estimate(self.spec, self.aspect_ratio, self.size, count, batch=self.batch)
+            if not self.batch:
+                from ..spending import observed
+
+                table = observed.correct(table, self.price_key(), count)
+            self._estimates[made] = table
+        return self._estimates[made]
+
+    def price_key(self) -> Any:
+        """What this plan's price depends on (``spending.observed.PriceKey``): provider, model, pixel size."""
+        from ..spending.observed import PriceKey
+
+        frame = self.expected_size()
+        return PriceKey(self.provider, self.spec.id, f"{frame[0]}x{frame[1]}" if frame else self.size)
 
     @property
     def provider(self) -> str:
