@@ -69,11 +69,11 @@ def test_daily_budget_defers_jobs_until_it_resets_and_the_worker_leaves(run, fak
 
 def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_worker(run, fake, env, workdir):
     refused = assert_one_json(result := run("enqueue_image_job.py", "--model", "nanobanana", "--prompt",
-                                            "A lighthouse", "--request-id", "m", "--max-cost", "0.001"))
+                                            "A lighthouse", "--request-id", "m", "--max-cost-per-job", "0.001"))
     assert result.code == 5 and refused["error_kind"] == "budget" and refused["limit"] == "max_cost"
     assert not (workdir / QUEUE / "pending").exists() or records(workdir, "pending") == {}
-    enqueue(run, "--prompt", "A lighthouse", "--max-cost", "0.05", request_id="m")
-    enqueue(run, "--prompt", "A harbour", "--max-cost", "0.05", request_id="m")
+    enqueue(run, "--prompt", "A lighthouse", "--max-cost-per-job", "0.05", request_id="m")
+    enqueue(run, "--prompt", "A harbour", "--max-cost-per-job", "0.05", request_id="m")
     pending = workdir / QUEUE / "pending" / "m--0001.json"
     job = json.loads(pending.read_text())
     assert job["request"]["max_cost"] == 0.05
@@ -83,7 +83,7 @@ def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_wo
     assert summary["done"] == 1 and summary["failed"] == 1 and len(fake.requests_for("chat")) == 1
     failed = records(workdir, "failed")["m--0001"]
     assert failed["error_kind"] == "budget" and failed["limit"] == "max_cost" and failed["retryable"] is False
-    assert failed["attempts"] == 0 and failed["max_cost_usd"] == 0.02
+    assert failed["attempts"] == 0 and failed["max_cost_usd"] == 0.02 and failed["status"] == "budget"
     assert [line["job_id"] for line in ledger(env)] == ["m--0000"]
 
 
@@ -138,3 +138,49 @@ def test_images_api_job_keeps_the_reply_without_image_data(run, fake, workdir):
 def test_generate_stdout_stays_lean(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "A fox"))
     assert "provider_response" not in doc
+
+
+# -- a request's --max-cost over all its jobs ---------------------------------------------------
+
+def test_a_request_whose_estimates_pass_its_max_cost_is_refused_with_nothing_queued(run, workdir):
+    result = run("queue_and_return.py", "--prompt", "A red kettle", "--model", "flux.2-pro", "--size", "1K",
+                 "--count", "20", "--max-cost", "0.50", "--request-id", "shots", "--dry-run-worker")
+    refused = assert_one_json(result)
+    assert result.code == 5 and refused["limit"] == "request_max_cost" and refused["estimate_usd"] == 0.6
+    assert not (workdir / QUEUE / "pending").exists() or records(workdir, "pending") == {}
+
+
+def test_a_request_budget_holds_on_what_the_provider_actually_charges(run, fake, env, workdir):
+    """20 shots with --max-cost 0.70: the table says $0.03 each, the provider charges 3.4 times that.
+    One job goes alone and shows the price; the rest are held at it; those that would pass the cap
+    are never sent and end in the budget state, and the request spends at most one job over its cap."""
+    fake.chat_cost = 0.102
+    queued = assert_one_json(run("queue_and_return.py", "--prompt", "A red kettle", "--model", "flux.2-pro",
+                                 "--size", "1K", "--count", "20", "--max-cost", "0.70", "--request-id", "shots",
+                                 "--out-dir", "out", "--prefix", "kettle", "--dry-run-worker", "--quiet"))
+    assert queued["cost_estimate_usd"] == 0.6
+    fake.latency = 0.2  # calls overlap: four threads would send four at once
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05",
+                                  "--concurrency", "4", "--quiet"))
+    lines = ledger(env)
+    spent = sum(line["cost_usd"] for line in lines)
+    assert spent <= 0.70 + 0.102 + 1e-9, lines
+    assert len(lines) == len(fake.requests_for("chat")) == summary["done"] == 6, summary
+    assert lines[0]["estimate_usd"] == 0.03 and {line["estimate_usd"] for line in lines[1:]} == {0.102}
+    stopped = records(workdir, "failed")
+    assert len(stopped) == 14 and {job["status"] for job in stopped.values()} == {"budget"}
+    assert {job["limit"] for job in stopped.values()} == {"request_max_cost"}
+    assert all(job["attempts"] == 0 for job in stopped.values())
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "shots"))
+    assert status["done"] is True and status["states"] == {"results": 6, "budget": 14}
+    assert status["budget"] == {"max_cost_usd": 0.7, "spent_usd": 0.612, "held_usd": 0.0, "stopped_jobs": 14}
+    assert {job["state"] for job in status["jobs"] if job["state"] != "results"} == {"budget"}
+
+
+def test_max_cost_per_job_keeps_the_per_job_meaning_on_the_queue(run, fake, workdir):
+    queued = assert_one_json(run("enqueue_variants.py", "--prompt", "A red kettle", "--model", "flux.2-pro",
+                                 "--size", "1K", "--count", "3", "--max-cost-per-job", "0.05", "--request-id", "pj",
+                                 "--quiet"))
+    assert len(queued["jobs"]) == 3  # three jobs of $0.03 each: none passes $0.05
+    job = records(workdir, "pending")["pj--0001"]
+    assert job["request"]["max_cost"] == 0.05 and "request_max_cost_usd" not in job

@@ -52,7 +52,7 @@ def as_error(error: BaseException) -> ImageGenError:
     if isinstance(error, ImageGenError):
         return error
     if isinstance(error, KeyboardInterrupt):
-        return ImageGenError("interrupted", kind="interrupted")
+        return _interrupted(error)
     if isinstance(error, OSError):
         return os_failure(error)
     if isinstance(error, RuntimeError) and "home directory" in str(error):
@@ -67,6 +67,17 @@ def as_error(error: BaseException) -> ImageGenError:
         traceback.print_exception(type(error), error, error.__traceback__)
     return ImageGenError("internal error: " + type(error).__name__, details=shorten(str(error)) or None,
                          kind="internal")
+
+
+def _interrupted(stop: KeyboardInterrupt) -> ImageGenError:
+    """A run stopped by Ctrl-C or a stop signal (``cli.signals``); ``charge_unknown`` when a paid
+    call was out (the paid-call path marks the exception: the call is in the ledger at its estimate)."""
+    by = getattr(stop, "signal_name", None) or "SIGINT (Ctrl-C)"
+    unknown = bool(getattr(stop, "charge_unknown", False))
+    details = ("a paid request had gone out: it may be billed, and is in the spending ledger as charge_unknown "
+               "at its estimate" if unknown else "nothing in flight was lost; run the command again")
+    return ImageGenError(f"interrupted by {by}", kind="interrupted", details=details,
+                         extra={"charge_unknown": True} if unknown else {})
 
 
 def error_document(error: BaseException, context: RunContext | None = None) -> dict[str, Any]:

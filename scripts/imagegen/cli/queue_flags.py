@@ -138,6 +138,7 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.description = description
     parser.conflict_handler = "resolve"  # queue scripts give --count and --max-jobs their own meaning
     adapt_generation_flags(parser)
+    add_budget_args(parser)
     parser.add_argument("--via", choices=("sync", "batch"), default="sync",
                         help="sync (default): each job is its own call, within seconds of its turn; batch: the "
                              "provider's batch engine (Google or OpenAI) makes the jobs at half the price within "
@@ -175,11 +176,28 @@ def adapt_generation_flags(parser: argparse.ArgumentParser) -> None:
             action.help = "let the jobs replace existing output files (otherwise refused before queueing)"
 
 
+def add_budget_args(parser: argparse.ArgumentParser) -> None:
+    """On a queue command --max-cost caps the whole request (all its jobs, on what they are charged);
+    --max-cost-per-job caps each job, as --max-cost caps one run of generate.py."""
+    group = parser.add_argument_group("spending")
+    group.add_argument("--max-cost", dest="request_max_cost", type=cli.non_negative_float, metavar="USD",
+                       help="cap the whole request at USD: refused at once (exit 5, nothing queued) when the jobs' "
+                            "estimates pass it; then held on what the provider actually charges, so jobs that "
+                            "would pass it are not sent and end in the budget state (queue_status.py shows what "
+                            "was spent); it can be passed by at most one job's cost")
+    group.add_argument("--max-cost-per-job", dest="max_cost", type=cli.non_negative_float, metavar="USD",
+                       help="refuse any one job whose estimated cost exceeds USD (exit 5 at enqueue; a job that no "
+                            "longer fits when it runs ends in the budget state)")
+
+
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The --timeout, --retries and --via batch given at enqueue time, which the jobs keep."""
+    """The --timeout, --retries, --via batch and the request's --max-cost given at enqueue time,
+    which the jobs keep."""
     settings = {key: getattr(args, key) for key in ("timeout", "retries") if getattr(args, key, None) is not None}
     if getattr(args, "via", "sync") == "batch":
         settings["via"] = "batch"
+    if getattr(args, "request_max_cost", None) is not None:
+        settings["request_max_cost_usd"] = args.request_max_cost
     return settings
 
 

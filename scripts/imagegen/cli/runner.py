@@ -124,7 +124,10 @@ def run_cli(
             code = stop.code if isinstance(stop.code, int) else EXIT_OK
             return code
         saved = _save_preset(args)
-        result = handler(args, context)
+        from .signals import stop_signals_interrupt
+
+        with stop_signals_interrupt():
+            result = handler(args, context)
         if saved:
             result = {**result, "preset_saved": saved}
         code = exit_code(result) if exit_code else EXIT_OK
@@ -139,7 +142,7 @@ def run_cli(
             text = redact(text)
             write_stdout(text if text.endswith("\n") else text + "\n")
         return code
-    except KeyboardInterrupt as interrupt:
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP (cli.signals)
         _failed(as_error(interrupt), context, log, parser.prog)
         return 130
     except Exception as error:  # the last line of defence: never a traceback on a user

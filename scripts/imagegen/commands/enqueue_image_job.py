@@ -56,6 +56,7 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
     jobs = [enqueue.make_job(enqueue.stored_request(request, Path.cwd()), request_id=request_id, plan=plan,
                              settings=settings) for request, plan in batch]
     enqueue.refuse_taken_outputs(jobs)  # every job checked before any is queued
+    enqueue.check_request_cap(jobs)
     enqueue.notify_warnings([plan for _, plan in batch], args.quiet)
     if args.dry_run:
         return enqueue.dry_run_document(dirs, request_id, jobs, [plan for _, plan in batch])

@@ -18,7 +18,8 @@ SCRIPT = "run_image_queue.py"  # how queue calls are named in the spending ledge
 
 
 def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int, roots: Roots,
-            on_plan: Callable[[Any], None] | None = None, sweeper: Sweeper | None = None) -> dict[str, Any]:
+            on_plan: Callable[[Any], None] | None = None, sweeper: Sweeper | None = None,
+            account: Path | None = None, on_call: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Run one job; returns the document generate.py would print, plus ``provider_response``
     (the replies with image data left out) for the results record.
 
@@ -26,7 +27,10 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     paths against the worker's ``roots`` (``outside_roots``), then planned with the same code
     enqueueing used. Spending is the job's: its max_cost, the daily budget, and ledger lines that
     name the request and the job. ``sweeper`` clears temp files killed attempts left in the output
-    folder (a worker's sweeps each folder once a minute; by default, every time).
+    folder (a worker's sweeps each folder once a minute; by default, every time). ``account``: the
+    file of the request's budget, used when the job carries its request's --max-cost
+    (``request_max_cost_usd``). ``on_call`` is told of each paid call going out (a dict) and over
+    (None), for the job's lease.
     """
     from ..pipeline import generate
     from ..pipeline.paid_call import PaidRun
@@ -51,6 +55,13 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     writer.sweep = False  # swept just now (or within the minute): no second listing of a big folder
     spend = Spend(SCRIPT, job["request_id"], request.max_cost, job_id=job["job_id"])
     paid = PaidRun(spend, RunOptions(timeout=timeout, retries=retries, quiet=True), gate=gate)
+    paid.on_call = on_call
+    cap = job.get("request_max_cost_usd")
+    if cap is not None and account is not None:
+        from ..pipeline.paid_call import RequestCap
+        from ..spending.request_budget import RequestBudget
+
+        paid.request_cap = RequestCap(float(cap), RequestBudget(account, job["request_id"]))
     if request.review_loop():  # its record resumes a killed attempt round by round
         from ..pipeline import review_loop
 

@@ -68,6 +68,10 @@ class QueueDirs:
     def job_path(self, state: str, job: str) -> Path:
         return self.root / state / f"{job}.json"
 
+    def request_account(self, request_id: str) -> Path:
+        """The file of a request's budget (its --max-cost over all its jobs), beside its index."""
+        return self.index / request_id / "budget.json"
+
     def lease_path(self, job: str) -> Path:
         return self.root / "running" / f"{job}.lease"
 

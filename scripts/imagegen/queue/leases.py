@@ -146,12 +146,17 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
         raise  # filed in failed/; the caller counts it
 
 
-def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float) -> None:
-    """Rewrite a held lease with a new heartbeat (never create one that is gone)."""
+def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float,
+            calls: list[dict[str, Any]] | None = None) -> None:
+    """Rewrite a held lease with a new heartbeat and the paid calls out now, ``calls_out`` (never
+    create one that is gone): a worker that dies leaves in its lease what may have been billed."""
     if not dirs.lease_path(job_id).exists():
         return
+    lease = worker.lease(started)
+    if calls:
+        lease["calls_out"] = calls
     try:
-        write_json_atomic(dirs.lease_path(job_id), worker.lease(started))
+        write_json_atomic(dirs.lease_path(job_id), lease)
     except OSError:
         pass  # a lease we cannot refresh is recovered only once we are dead: safe
 
@@ -237,6 +242,30 @@ def recover(dirs: QueueDirs, orphan_timeout: float, max_attempts: int) -> list[d
     return [a for a in actions if a]
 
 
+def record_calls_out(lease_path: Path, job: dict[str, Any], why: str = "worker_lost") -> int:
+    """Put in the ledger, as ``charge_unknown`` at their estimates, the paid calls a lease says were
+    out when its worker stopped (every call that may have reached a provider is there); how many."""
+    from ..spending import ledger
+    from .execute import SCRIPT
+
+    lease = read_lease(lease_path) or {}
+    calls = lease.get("calls_out")
+    written = 0
+    for call in calls[:MAX_CALLS_OUT] if isinstance(calls, list) else ():
+        if not isinstance(call, dict):
+            continue
+        entry = ledger.new_entry(script=SCRIPT, model=str(call.get("model") or "unknown")[:200],
+                                 request_id=job.get("request_id"), estimate=call.get("estimate_usd"),
+                                 outcome="charge_unknown", error_kind=why, job_id=job.get("job_id"))
+        entry.update({k: str(call[k])[:40] for k in ("provider", "size") if isinstance(call.get(k), str)})
+        ledger.write(entry)
+        written += 1
+    return written
+
+
+MAX_CALLS_OUT = 10  # a job makes at most this many calls at once (--n)
+
+
 def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict[str, Any] | None:
     job_id = stranded.job_id
     lease = dirs.lease_path(job_id)
@@ -255,6 +284,7 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         return {"job_id": job_id, "action": "failed", "reason": str(error)}
     except FileNotFoundError:
         return None
+    record_calls_out(dirs.lease_path(job_id), job)
     job["attempts"] = int(job.get("attempts", 0)) + 1
     job["charge_unknown"] = True  # the dead worker may have been mid-call
     job.setdefault("history", []).append({"at": now_iso(), "error_kind": "worker_lost",

@@ -11,6 +11,7 @@ from ..costs import plausible_cost
 from ..errors import ImageGenError
 from . import leases, store
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
+from .states import state_of
 from .layout import QueueDirs
 
 
@@ -31,11 +32,13 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
     cost = 0.0
     states: dict[str, int] = {}
     batches: dict[str, dict[str, Any]] = {}
-    for job_id, state, job in store.jobs_of_request(dirs, request_id):
-        state = state or "missing"
+    capped: Any = None  # the request's --max-cost, as its jobs carry it
+    for job_id, folder, job in store.jobs_of_request(dirs, request_id):
+        state = state_of(folder, job)
         states[state] = states.get(state, 0) + 1
         entry: dict[str, Any] = {"job_id": job_id, "state": state}
         if job:
+            capped = job.get("request_max_cost_usd", capped)
             entry["target"] = job.get("output") or output_dir_of(job)
             entry["attempts"] = job.get("attempts", 0)
             entry.update(outcome(job, state))
@@ -55,7 +58,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                 blank = result.get("blank_paths")  # each has a "looks blank" line in the job's warnings
                 if isinstance(blank, list):
                     blank_paths += [p for p in blank if isinstance(p, str)]
-            if state == FAILED:
+            if folder == FAILED:
                 entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
             if job.get("charge_unknown"):
@@ -63,7 +66,8 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
             if state == SUBMITTED and isinstance(job.get("batch"), dict):
                 entry["batch"] = _batch_of(dirs, job["batch"], batches)
         jobs.append(entry)
-    finished = states.get(DONE, 0) + states.get(FAILED, 0)
+    finished = sum(states.get(name, 0) for name in (DONE, FAILED, "cancelled", "budget"))
+    budget = _budget(dirs, request_id, capped, states.get("budget", 0)) if capped is not None else None
     return {
         "queue_dir": str(dirs.root),
         "request_id": request_id,
@@ -75,6 +79,7 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
         "cost_usd": round(cost, 6),
         **({"batches": list(batches.values())} if batches else {}),
         **({"blank_paths": blank_paths} if blank_paths else {}),
+        **({"budget": budget} if budget else {}),
         "jobs": jobs,
     }
 
@@ -119,6 +124,15 @@ def _file_size(path: Any) -> int | None:
     except (OSError, ValueError):
         return None
     return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _budget(dirs: QueueDirs, request_id: str, cap: Any, stopped: int) -> dict[str, Any]:
+    """The request's --max-cost as its jobs have used it: what was charged (failed calls and calls
+    whose charge is unknown included, at their estimates), what calls out hold, how many jobs it stopped."""
+    from ..spending.request_budget import RequestBudget
+
+    snapshot = RequestBudget(dirs.request_account(request_id), request_id).snapshot()
+    return {**(snapshot or {"max_cost_usd": cap, "spent_usd": 0.0, "held_usd": 0.0}), "stopped_jobs": stopped}
 
 
 def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, Any]]) -> str | None:

@@ -48,7 +48,8 @@ def read_job(path: Path) -> dict[str, Any]:
         raise CorruptJob(f"{path.name}: its job_id {job['job_id'][:80]!r} does not match the file name")
     if job.get("request_id") != request_of(job["job_id"]):
         raise CorruptJob(f"{path.name}: its request_id {str(job.get('request_id'))[:80]!r} is not its job's")
-    for key, kinds in (("attempts", int), ("rate_limited_count", int), ("not_before", (int, float))):
+    for key, kinds in (("attempts", int), ("rate_limited_count", int), ("not_before", (int, float)),
+                       ("request_max_cost_usd", (int, float))):
         value = job.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)
                                   or not math.isfinite(value) or (kinds is int and value < 0)):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import localjson
+from ..errors import BudgetError
 from ..requests import GenerateRequest
 from . import store
 from .job import KIND, PENDING, STATUS_OF, output_dir_of
@@ -141,6 +142,28 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
         "enqueued_by": store.origin(),
         "status": STATUS_OF[PENDING],
     }
+
+
+def check_request_cap(jobs: list[dict[str, Any]]) -> None:
+    """Refuse (exit 5, nothing queued) a request whose jobs' estimates together pass its --max-cost:
+    it could only stop part-way. Within it, the worker holds the cap on what is actually charged."""
+    from ..spending.guard import EPSILON
+
+    cap = jobs[0].get("request_max_cost_usd") if jobs else None
+    if cap is None:
+        return
+    total = total_estimate(jobs)
+    if total is None:
+        raise BudgetError(f"--max-cost {cap:g} was given but the price of these {len(jobs)} job(s) is unknown",
+                          details="run models.py --refresh to learn live prices, choose a model with a known price, "
+                                  "or drop --max-cost; nothing was queued",
+                          extra={"limit": "request_max_cost", "max_cost_usd": cap, "estimate_usd": None})
+    if total > cap + EPSILON:
+        raise BudgetError(f"the {len(jobs)} job(s) are estimated at ${total:.4f} together, over the request's "
+                          f"--max-cost {cap:g}",
+                          details="raise --max-cost, queue fewer jobs (--count), or pick a cheaper model or size; "
+                                  "nothing was queued",
+                          extra={"limit": "request_max_cost", "max_cost_usd": cap, "estimate_usd": total})
 
 
 def refuse_taken_output(target: Path, request_id: str, overwrite: bool,

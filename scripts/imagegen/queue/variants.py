@@ -92,6 +92,7 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     jobs = [enqueue.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
                              variation=_variation(batch, number, request), settings=settings)
             for number, target in targets]
+    enqueue.check_request_cap(jobs)
     enqueue.notify_warnings([plan], quiet)
     if dry_run:
         return {**enqueue.dry_run_document(dirs, request_id, jobs, [plan]), "manifest": str(manifest_path)}

@@ -33,7 +33,7 @@ from ..fsutil import Sweeper, now_iso
 from . import leases, execute as runner, states, store
 from .job import PENDING, CorruptJob, record_result
 from .states import JobState
-from .layout import QueueDirs
+from .layout import QueueDirs, request_of
 from .roots import Roots
 
 RESCAN_INTERVAL = 0.5
@@ -87,11 +87,13 @@ class Drainer:
         self.last_scan = 0.0
         self.last_recovery = 0.0
         self.in_flight: dict[str, float] = {}
+        self.calls_out: dict[str, list[dict[str, Any]]] = {}  # job -> its paid calls out now (in its lease)
         self.claimed = 0
         self.idle_since: float | None = None
         self.next_wakeup = float("inf")  # earliest not_before among deferred pending jobs
         self.stop = threading.Event()
         self.worker: leases.Worker | None = None
+        self.slot: Any = None  # the worker slot held while draining
         self.session = os.getsid(0)
         self.budget_room: float | None = None  # today's budget left, read once per scan
         self.reported = 0  # progress lines printed: the n of [n/N]
@@ -225,7 +227,8 @@ class Drainer:
             try:
                 result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
                                         retries=job.get("retries", self.options.retries), roots=self.roots,
-                                        sweeper=self.sweeper)
+                                        sweeper=self.sweeper, account=self.dirs.request_account(job["request_id"]),
+                                        on_call=lambda call: self._calling(name, call))
             except BudgetError as error:
                 self._refused(job, error)
             except ImageGenError as error:
@@ -377,7 +380,39 @@ class Drainer:
             assert self.worker is not None
             with self.lock:  # _leave waits for a refresh in progress, so none outlives its job
                 for name, started in self.in_flight.items():
-                    leases.refresh(self.dirs, name, self.worker, started)
+                    leases.refresh(self.dirs, name, self.worker, started, self.calls_out.get(name))
+
+    def _calling(self, name: str, call: dict[str, Any] | None) -> None:
+        """A job's paid call goes out (``call``) or is over (None, its ledger line written): the job's
+        lease says so before the request is sent, so a worker killed mid-call is known to owe it."""
+        assert self.worker is not None
+        with self.lock:
+            calls = self.calls_out.setdefault(name, [])
+            if call is not None:
+                calls.append({**call, "since": now_iso()})
+            elif calls:
+                calls.pop(0)
+            if name in self.in_flight:
+                leases.refresh(self.dirs, name, self.worker, self.in_flight[name], calls)
+            if not calls:
+                self.calls_out.pop(name, None)
+
+    def _abandon_calls(self) -> int:
+        """The drain is interrupted (Ctrl-C, SIGTERM, SIGHUP) with paid calls out: each goes in the
+        ledger as charge_unknown now, and leaves the job's lease, so the next drain does not add it
+        again when it recovers the job. How many there were."""
+        written = 0
+        with self.lock:
+            for name, calls in list(self.calls_out.items()):
+                path = self.dirs.lease_path(name)
+                if not calls or not path.exists():
+                    continue
+                written += leases.record_calls_out(path, {"job_id": name, "request_id": request_of(name)},
+                                                   "interrupted")
+                if self.worker is not None and name in self.in_flight:
+                    leases.refresh(self.dirs, name, self.worker, self.in_flight[name], None)
+            self.calls_out.clear()
+        return written
 
     def run(self) -> dict[str, Any]:
         self.dirs.ensure()
@@ -385,6 +420,7 @@ class Drainer:
         if slot is None:
             return {"status": "no_free_slot", "slots": self.options.slots,
                     "detail": "all worker slots are busy; the running workers will drain the queue"}
+        self.slot = slot
         self.worker = leases.Worker(self.dirs)
         started = time.monotonic()
         beat = threading.Thread(target=self._heartbeat, args=(min(30.0, max(0.5, self.options.orphan_timeout / 4)),),
@@ -393,29 +429,17 @@ class Drainer:
         ticker = None if self.options.quiet else progress.Every(progress.interval(), self._still_running)
         try:
             self._batch_phase()
-            while True:
-                self._drain_with_threads()
-                if self.batch_waiting and not self.stop.is_set():
-                    self.batch_waiting = False
-                    self._batch_phase(poll=False)  # batch jobs queued while the threads ran
-                slot.release()
-                slot = None
-                if self.stop.is_set():
-                    break
-                # Jobs enqueued while we were leaving would find no free slot to start a worker:
-                # look once more after giving the slot up.
-                if self._at_max_jobs() or not self._runnable_soon():
-                    break
-                slot = leases.acquire_slot(self.dirs, self.options.slots)
-                if slot is None:
-                    break
-                self.idle_since = None
+            self._drain()
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: what may be billed is recorded first
+            if self._abandon_calls():
+                stop.charge_unknown = True  # type: ignore[attr-defined]  # for the error document
+            raise
         finally:
             self.stop.set()
             if ticker is not None:
                 ticker.stop()
-            if slot is not None:
-                slot.release()
+            if self.slot is not None:
+                self.slot.release()
             self.worker.close()
         return {
             "status": "drained", "done": self.stats.done, "failed": self.stats.failed,
@@ -437,6 +461,26 @@ class Drainer:
         return {"missing_key": {"error": error.message, "details": error.details,
                                 "provider": error.extra.get("provider"),
                                 "jobs_waiting": sorted(self.stats.waiting_for_key)}}
+
+    def _drain(self) -> None:
+        """Threads until the queue stays empty, looking once more after giving the slot up."""
+        while True:
+            self._drain_with_threads()
+            if self.batch_waiting and not self.stop.is_set():
+                self.batch_waiting = False
+                self._batch_phase(poll=False)  # batch jobs queued while the threads ran
+            self.slot.release()
+            self.slot = None
+            if self.stop.is_set():
+                break
+            # Jobs enqueued while we were leaving would find no free slot to start a worker:
+            # look once more after giving the slot up.
+            if self._at_max_jobs() or not self._runnable_soon():
+                break
+            self.slot = leases.acquire_slot(self.dirs, self.options.slots)
+            if self.slot is None:
+                break
+            self.idle_since = None
 
     def _batch_phase(self, poll: bool = True) -> None:
         """Submit, poll and collect the jobs queued for providers' batch engines (see batch_drain)."""
