@@ -155,6 +155,10 @@ class ImageWriter:
                     raise OutputExistsError(f"output exists: {name} (pass --overwrite to replace it)",
                                             details="or choose another --output-file")
 
+    def explicit_targets(self, count: int = 1) -> list[Path]:
+        """The files an explicit --output-file run of ``count`` images writes (none without one)."""
+        return [self._explicit(index) for index in range(count)] if self.output_file else []
+
     def planned_name(self, index: int = 0, ext: str = ".png") -> Path:
         """The name an image would get (for --dry-run); the real one may take a -N suffix."""
         if self.output_file:

@@ -15,6 +15,7 @@ from ..prompt import plan as plans
 from ..requests import GenerateRequest
 from . import routes
 from .routes import ImagesOptions
+from .outputs import releasing_outputs
 
 if TYPE_CHECKING:
     from ..images.writer import ImageWriter
@@ -84,6 +85,7 @@ def _extension(options: ImagesOptions | None) -> str:
     return EXTENSIONS.get(options.output_format or "png", ".png") if options is not None else ".png"
 
 
+@releasing_outputs
 def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response: bool = False) -> dict[str, Any]:
     """Check the output and the budget once, enhance the prompt if asked, make the images and save them.
 

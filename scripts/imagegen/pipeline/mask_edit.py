@@ -20,6 +20,7 @@ from ..models import chains, direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
 from .edit import parent_record
+from .outputs import releasing_outputs
 
 if TYPE_CHECKING:
     from ..providers.call import Call
@@ -352,6 +353,7 @@ def dry_run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun) -> dict[st
     }
 
 
+@releasing_outputs
 def run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun, *, on_mask: Any = None) -> dict[str, Any]:
     """Check the output and the budget, save a drawn mask, upload the form once (n images) and save them.
 

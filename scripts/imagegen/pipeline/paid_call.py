@@ -2,8 +2,9 @@
 reviews and prompt enhancement.
 
 A :class:`PaidRun` belongs to one run (one script invocation, or one queued job). In order:
-the output pre-check (``writer.check_before_request``: refuse a taken name or an unwritable
-folder before paying), the spending check (once per run, against the whole run's estimate),
+the output claim and pre-check (``images.claims``, ``writer.check_before_request``: refuse a name
+another run is making, a taken name or an unwritable folder before paying; the claims are let go
+when the run ends, ``pipeline.outputs``), the spending check (once per run, against the whole run's estimate),
 then each call: checked again against what this run has already spent (``--max-cost``) and
 reserved against the daily budget under the ledger's lock (and, for a queue job, against its
 request's ``--max-cost``: ``spending.request_budget``), sent under a progress ticker, recorded in
@@ -81,6 +82,7 @@ class PaidRun:
         self.request_cap: RequestCap | None = None  # a queue job's request budget
         self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
         self.charge_unknown = False  # an interrupted call may have been billed
+        self._claims: Any = None  # images.claims.Claims on the explicit output files
 
     @property
     def quiet(self) -> bool:
@@ -109,8 +111,26 @@ class PaidRun:
         return self.budget
 
     def prepare_output(self, writer: ImageWriter, count: int = 1) -> None:
-        """Refuse what would fail after paying: a taken output name, an unwritable folder."""
-        writer.check_before_request(count)
+        """Refuse what would fail after paying: an output file another run is making (each explicit
+        name is claimed, until :meth:`release_outputs`), a taken output name, an unwritable folder."""
+        from ..images.claims import Claims
+        from ..images.writer import ensure_writable_dir
+
+        if writer.output_file is not None:
+            ensure_writable_dir(writer.target_dir())  # the claim lives beside the file
+            if self._claims is None:
+                self._claims = Claims()
+            self._claims.take(writer.explicit_targets(count))
+        try:
+            writer.check_before_request(count)
+        except BaseException:
+            self.release_outputs()
+            raise
+
+    def release_outputs(self) -> None:
+        """Let go of the output claims this run took (see ``pipeline.outputs``)."""
+        if self._claims is not None:
+            self._claims.release()
 
     def send(self, call: Call, *, model: str, estimate: float | None, label: str,
              spool_dir: Any = None, alias: str | None = None, price: Priced | None = None) -> ProviderReply:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
-from statistics import median
 from typing import Any, NamedTuple
 
 from .. import config
@@ -36,8 +34,7 @@ class PriceKey(NamedTuple):
         return {"provider": self.provider, "size": self.size}
 
 
-_cache: dict[str, Any] = {}
-_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"read": None}  # (stamp, lines): replaced whole, so threads never see half of it
 
 
 def _tail() -> list[dict[str, Any]]:
@@ -52,9 +49,9 @@ def _tail() -> list[dict[str, Any]]:
         if not stat.S_ISREG(info.st_mode):
             return []
         stamp = (str(path), info.st_size, info.st_mtime_ns)
-        with _cache_lock:
-            if _cache.get("stamp") == stamp:
-                return _cache["lines"]
+        cached = _cache["read"]
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         start = max(0, info.st_size - TAIL_BYTES)
         data = os.pread(fd, info.st_size - start, start)
     except OSError:
@@ -74,8 +71,7 @@ def _tail() -> list[dict[str, Any]]:
             continue
         if isinstance(entry, dict) and entry.get("outcome") == "success" and not entry.get("batch_id"):
             found.append(entry)
-    with _cache_lock:
-        _cache.update(stamp=stamp, lines=found)
+    _cache["read"] = (stamp, found)
     return found
 
 
@@ -104,7 +100,9 @@ def learned(key: PriceKey, table_each: float | None) -> tuple[float, int] | None
     seen = charges(key)
     if not seen:
         return None
-    each = round(median(seen), 6)
+    ordered = sorted(seen)
+    middle = len(ordered) // 2
+    each = round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 6)
     if table_each is not None and abs(each - table_each) <= DISAGREE * table_each:
         return None
     return each, len(seen)
