@@ -386,6 +386,29 @@ class Bench:
                  [a / b for a, b in zip(peaks["full"], peaks["empty"])], 1.1, "x",
                  f"medians {statistics.median(peaks['full']):.1f} vs {statistics.median(peaks['empty']):.1f} MiB")
 
+    def money(self) -> None:
+        """A request's --max-cost held on what is charged: 15 jobs estimated at $0.03 (the table), charged
+        3.4 times that. The ratio of what was spent to the cap, in one run (at most one job over: 1 + one/cap)."""
+        folder = self.work / "money"
+        folder.mkdir()
+        cap, charged = 0.50, 0.102
+        env = {**self.env, "IMAGEGEN_LEDGER": str(folder / "ledger.jsonl")}
+        queue = folder / "queue"
+        subprocess.run([PYTHON, str(SCRIPTS / "queue_and_return.py"), "--prompt", PROMPT, "--model", "flux.2-pro",
+                        "--size", "1K", "--count", "15", "--max-cost", str(cap), "--request-id", "shots", "--out-dir",
+                        str(folder / "out"), "--queue-dir", str(queue), "--dry-run-worker", "--quiet"],
+                       env=env, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+        self.fake.chat_cost, self.fake.latency = charged, 0.1
+        try:
+            timed([PYTHON, str(SCRIPTS / "run_image_queue.py"), "--queue-dir", str(queue), "--concurrency", "4",
+                   "--idle-exit-sec", "0", "--quiet"], env, folder)
+        finally:
+            self.fake.chat_cost, self.fake.latency = 0.04, 0.0
+        lines = [json.loads(line) for line in (folder / "ledger.jsonl").read_text().splitlines()]
+        spent = sum(line.get("cost_usd") or line.get("estimate_usd") or 0 for line in lines)
+        self.row("money: a request's spend / its --max-cost, charged 3.4x the table (one run)", [spent / cap],
+                 round(1 + charged / cap, 3), "x", f"${spent:.3f} of ${cap:.2f} in {len(lines)} calls")
+
 
 def table(rows: list[dict]) -> str:
     lines = [f"{'measurement':<88} {'median':>9} {'min':>9} {'max':>9} {'target':>8} {'ratio':>6}"]
@@ -396,7 +419,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-MEASUREMENTS = ("startup", "floor", "memory", "throughput", "ack", "scale", "ledger")
+MEASUREMENTS = ("startup", "floor", "memory", "throughput", "ack", "scale", "ledger", "money")
 
 
 def main(argv: list[str] | None = None) -> int:

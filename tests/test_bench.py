@@ -25,7 +25,7 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     for prefix in ("start-up: generate.py --help", "start-up: generate.py --dry-run", "memory:", "queue: drain",
                    "queue: per-job overhead", "ack:", "scale: queue_status.py", "scale: enqueue into",
                    "scale: enqueue a", "scale: enqueue 200 lines /", "scale: drain", "ledger: a budgeted paid run",
-                   "ledger: peak RSS"):
+                   "ledger: peak RSS", "money:"):
         assert any(name.startswith(prefix) for name in names), prefix
     rows = {row["name"]: row for row in report["rows"]}
     for name, target in (("floor: generate.py one image (sidecar, ledger line) / floor_client.py one image", 1.25),
@@ -34,6 +34,8 @@ def test_bench_quick_reports_every_measurement(tmp_path):
         assert name in rows, (name, names)
         assert rows[name]["target"] == target and rows[name]["unit"] == "x", rows[name]
         assert rows[name]["min"] <= rows[name]["max"], rows[name]
+    money = next(row for row in report["rows"] if row["name"].startswith("money:"))
+    assert money["median"] <= money["target"], money  # a request passes its cap by at most one job
     image_cost = next(row for row in report["rows"] if row["name"].startswith("memory: what the 20 MB image costs"))
     assert image_cost["ratio"] <= 1.0, image_cost
     for row in report["rows"]:
