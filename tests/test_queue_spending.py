@@ -10,6 +10,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import assert_one_json
 from tests.fake_api import images_reply, make_png
 
@@ -184,3 +186,12 @@ def test_max_cost_per_job_keeps_the_per_job_meaning_on_the_queue(run, fake, work
     assert len(queued["jobs"]) == 3  # three jobs of $0.03 each: none passes $0.05
     job = records(workdir, "pending")["pj--0001"]
     assert job["request"]["max_cost"] == 0.05 and "request_max_cost_usd" not in job
+
+
+def test_a_capped_request_still_runs_its_prompt_enhancement(run, fake, env, workdir):
+    enqueue(run, "--prompt", "A fox", "--enhance", "--max-cost", "0.20", request_id="ce")
+    summary = assert_one_json(run(*DRAIN))
+    assert summary["done"] == 1, summary
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "ce"))
+    charged = sum(line["cost_usd"] for line in ledger(env))
+    assert status["budget"]["spent_usd"] == pytest.approx(charged) and status["budget"]["held_usd"] == 0

@@ -275,6 +275,8 @@ class PaidRun:
         key = "|".join(price.key) if price is not None else None
         learn_first = price is not None and not observed.confirmed(price.key)
         now = (lambda: observed.current(price.key, estimate, price.images)) if price is not None else None
+        if estimate is None and price is None:
+            estimate = 0.0  # a call priced only afterwards (the enhancer): counted when it is charged
         usd = cap.account.hold(hold_id, estimate, cap=cap.max_cost, key=key, learn_first=learn_first,
                                seconds=self._longest(), estimate_now=now)
         return hold_id, usd
