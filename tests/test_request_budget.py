@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from imagegen.errors import BudgetError
 from imagegen.models.registry import Estimate
 from imagegen.spending import observed
@@ -35,7 +34,7 @@ def test_a_hold_that_would_pass_the_cap_is_refused_and_charges_count(account):
 
 
 def test_a_hold_left_by_a_dead_process_counts_at_its_estimate(account):
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True,
                               text=True).stdout)
     account.hold("mine", 0.2, cap=1.0, key=None, learn_first=False, seconds=60)
     state = json.loads(account.path.read_text())

@@ -7,7 +7,8 @@ the spending code (start-up is a budget).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 Run = TypeVar("Run", bound=Callable[..., Any])
 

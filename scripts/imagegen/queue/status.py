@@ -67,7 +67,9 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                 entry["batch"] = _batch_of(dirs, job["batch"], batches)
         jobs.append(entry)
     finished = sum(states.get(name, 0) for name in (DONE, FAILED, "cancelled", "budget"))
-    budget = _budget(dirs, request_id, capped, states.get("budget", 0)) if capped is not None else None
+    budget: dict[str, Any] | None = None
+    if capped is not None:
+        budget = _budget(dirs, request_id, capped, states.get("budget", 0))
     return {
         "queue_dir": str(dirs.root),
         "request_id": request_id,
