@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_one_json
-from tests.fake_api import images_reply, make_png
+from tests.fake_api import Reply, images_reply, make_png
 
 QUEUE = "generated/imagegen-queue"
 DRAIN = ("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1")
@@ -195,3 +195,24 @@ def test_a_capped_request_still_runs_its_prompt_enhancement(run, fake, env, work
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "ce"))
     charged = sum(line["cost_usd"] for line in ledger(env))
     assert status["budget"]["spent_usd"] == pytest.approx(charged) and status["budget"]["held_usd"] == 0
+
+
+def test_a_price_learned_after_the_reply_still_holds_the_request_budget(run, fake, env, workdir):
+    """OpenRouter's replies often leave usage.cost out: the charge is looked up after the image is
+    saved (GET /generation). The request's budget counts it, and the others wait for it."""
+    from tests.fake_api import chat_image_reply
+
+    fake.enqueue("chat", *[chat_image_reply(cost=None) for _ in range(8)])
+    fake.enqueue("generation", *[Reply(json={"data": {"total_cost": 0.102}}) for _ in range(8)])
+    assert_one_json(run("queue_and_return.py", "--prompt", "A red kettle", "--model", "flux.2-pro", "--size", "1K",
+                        "--count", "8", "--max-cost", "0.30", "--request-id", "late", "--out-dir", "out",
+                        "--prefix", "kettle", "--dry-run-worker", "--quiet"))
+    fake.latency = 0.2
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "4",
+                        "--quiet"))
+    made = len(fake.requests_for("chat"))
+    assert made * 0.102 <= 0.30 + 0.102 + 1e-9, made
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "late"))
+    assert status["budget"]["spent_usd"] == pytest.approx(made * 0.102) and status["budget"]["stopped_jobs"] == 8 - made
+    learned = (Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl.prices").read_text().splitlines()
+    assert len(learned) == made and json.loads(learned[0])["cost_usd"] == 0.102

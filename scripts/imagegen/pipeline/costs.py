@@ -38,6 +38,7 @@ def look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Paid
                 cost = None
             if cost is not None:
                 reply.usage = {**reply.usage, "cost": cost}
+                paid.cost_found(reply.generation_id, cost)
                 found += 1
                 break
             if attempt + 1 < COST_LOOKUP_TRIES:

@@ -83,6 +83,8 @@ class PaidRun:
         self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
         self.charge_unknown = False  # an interrupted call may have been billed
         self._claims: Any = None  # images.claims.Claims on the explicit output files
+        # generation id -> (price, estimate, images, request hold) of replies whose charge is looked up later
+        self._unpriced: dict[str, tuple[Priced, float | None, int, str | None]] = {}
 
     @property
     def quiet(self) -> bool:
@@ -112,7 +114,7 @@ class PaidRun:
 
     def prepare_output(self, writer: ImageWriter, count: int = 1) -> None:
         """Refuse what would fail after paying: an output file another run is making (each explicit
-        name is claimed, until :meth:`release_outputs`), a taken output name, an unwritable folder."""
+        name is claimed, until :meth:`finish`), a taken output name, an unwritable folder."""
         from ..images.claims import Claims
         from ..images.writer import ensure_writable_dir
 
@@ -124,13 +126,32 @@ class PaidRun:
         try:
             writer.check_before_request(count)
         except BaseException:
-            self.release_outputs()
+            if self._claims is not None:
+                self._claims.release()
             raise
 
-    def release_outputs(self) -> None:
-        """Let go of the output claims this run took (see ``pipeline.outputs``)."""
+    def finish(self) -> None:
+        """The run is over (see ``pipeline.outputs``): let go of its output claims, and of the holds
+        kept while a charge was looked up."""
         if self._claims is not None:
             self._claims.release()
+        unpriced, self._unpriced = self._unpriced, {}
+        for _, _, _, hold_id in unpriced.values():
+            if hold_id is not None and self.request_cap is not None:
+                self.request_cap.account.settle(hold_id, key=None)
+
+    def cost_found(self, generation_id: str, cost: float) -> None:
+        """A call's charge, learned after its ledger line was written (``GET /generation``): the price
+        is remembered for later estimates, and the request's budget counts it instead of the estimate."""
+        found = self._unpriced.pop(generation_id, None)
+        if found is None:
+            return
+        price, estimate, images, hold_id = found
+        observed.remember(price.key, cost, images, generation_id)
+        if hold_id is not None and self.request_cap is not None:
+            account = self.request_cap.account
+            account.charge(cost - (estimate or 0.0))
+            account.settle(hold_id, key="|".join(price.key))
 
     def send(self, call: Call, *, model: str, estimate: float | None, label: str,
              spool_dir: Any = None, alias: str | None = None, price: Priced | None = None) -> ProviderReply:
@@ -242,6 +263,16 @@ class PaidRun:
         self._note(observed.well_above(reply.cost_usd, estimate) if price is not None else None)
         return reply
 
+    def _later(self, last: dict[str, Any] | None, price: Priced | None, hold: _Held) -> bool:
+        """Whether the call's charge is to be looked up after the run saves it (a success that reported
+        none, with a generation id): it is kept in ``_unpriced`` until :meth:`cost_found` or :meth:`finish`."""
+        generation = last.get("generation_id") if last else None
+        if price is None or last is None or last.get("outcome") != "success" or last.get("cost_usd") is not None \
+                or not isinstance(generation, str) or not generation:
+            return False
+        self._unpriced[generation] = (price, hold.estimate, last.get("images") or 1, hold.account)
+        return True
+
     def _told(self, call: dict[str, Any] | None) -> None:
         if self.on_call is not None:
             self.on_call(call)
@@ -310,11 +341,15 @@ class PaidRun:
             self._note(ledger.write(last, release=hold.reservation))
         elif hold.reservation is not None:
             ledger.release(hold.reservation)
+        later = self._later(last, price, hold)
         if hold.account is not None and self.request_cap is not None:
             account = self.request_cap.account
             if last is not None:
                 account.charge(ledger.charged(last))
-            account.settle(hold.account, key="|".join(price.key) if price is not None else None)
+            if later:
+                account.learning(hold.account)  # calls waiting to learn this price wait for its lookup
+            else:
+                account.settle(hold.account, key="|".join(price.key) if price is not None else None)
 
     def _write(self, entry: dict[str, Any] | None, hold: _Held | None = None) -> None:
         if entry is None:

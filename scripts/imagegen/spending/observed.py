@@ -4,6 +4,10 @@ A price table is a guess with a date; the ledger holds what was really charged. 
 charges of a (provider, model, size) disagree with the table, their median is the estimate, and
 the estimate says so (``observed from N calls``). Only the ledger's last :data:`TAIL_BYTES` are
 read (a budget check must not grow with history), and that read is kept until the ledger changes.
+
+A charge learned after its call's ledger line was written (OpenRouter's ``GET /generation``, asked
+once the image is saved) goes to ``<ledger>.prices``, read the same way: it teaches the price
+without counting as spending a second time (``spend.py`` reads the ledger alone).
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import config
 from ..costs import plausible_cost
+from ..fsutil import now_iso
 
 TAIL_BYTES = 256 * 1024  # about a thousand recent calls
 RECENT_CALLS = 5  # the median of at most this many recent charges
@@ -34,12 +40,38 @@ class PriceKey(NamedTuple):
         return {"provider": self.provider, "size": self.size}
 
 
-_cache: dict[str, Any] = {"read": None}  # (stamp, lines): replaced whole, so threads never see half of it
+_cache: dict[str, Any] = {}  # file -> (stamp, lines): replaced whole, so threads never see half of it
+
+
+def prices_path() -> Path:
+    ledger = config.ledger_path()
+    return ledger.with_name(ledger.name + ".prices")
+
+
+def remember(key: PriceKey, cost: float, images: int, generation_id: Any = None) -> None:
+    """Keep a charge learned after its call's ledger line was written (best effort)."""
+    line = {"time": now_iso(), "model": key.model, **key.fields(), "outcome": "success", "cost_usd": cost,
+            "images": images, "generation_id": generation_id if isinstance(generation_id, str) else None}
+    data = (json.dumps(line) + "\n").encode("utf-8")
+    try:
+        fd = os.open(prices_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, data)  # one write on an append-only descriptor: lines never interleave
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _tail() -> list[dict[str, Any]]:
-    """The ledger's recent lines that carry a price key and a charge, oldest first."""
-    path = config.ledger_path()
+    """The recent lines of the ledger and the learned prices that carry a price key and a charge."""
+    found = _read_tail(config.ledger_path(), "ledger") + _read_tail(prices_path(), "prices")
+    return sorted(found, key=lambda entry: str(entry.get("time")))
+
+
+def _read_tail(path: Path, name: str) -> list[dict[str, Any]]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError:
@@ -49,7 +81,7 @@ def _tail() -> list[dict[str, Any]]:
         if not stat.S_ISREG(info.st_mode):
             return []
         stamp = (str(path), info.st_size, info.st_mtime_ns)
-        cached = _cache["read"]
+        cached = _cache.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         start = max(0, info.st_size - TAIL_BYTES)
@@ -71,7 +103,7 @@ def _tail() -> list[dict[str, Any]]:
             continue
         if isinstance(entry, dict) and entry.get("outcome") == "success" and not entry.get("batch_id"):
             found.append(entry)
-    _cache["read"] = (stamp, found)
+    _cache[name] = (stamp, found)
     return found
 
 

@@ -66,10 +66,19 @@ class RequestBudget:
                 time.sleep(WAIT_STEP_SEC)
 
     def charge(self, usd: float) -> None:
-        """A line the request's calls wrote (an attempt, or a call's end): what it counts is spent."""
+        """A line the request's calls wrote (an attempt, or a call's end): what it counts is spent.
+        Negative: a charge learned later was below the estimate that was counted."""
         if usd:
             with self._locked() as state:
-                state["spent_usd"] = round((finite_amount(state.get("spent_usd")) or 0.0) + usd, 6)
+                state["spent_usd"] = round(max(0.0, (finite_amount(state.get("spent_usd")) or 0.0) + usd), 6)
+
+    def learning(self, hold_id: str) -> None:
+        """The call is over but its charge is still being looked up: it holds nothing more, yet calls
+        waiting to learn its price keep waiting until :meth:`settle`."""
+        with self._locked() as state:
+            holds = _live(state)
+            if hold_id in holds:
+                holds[hold_id]["usd"] = 0.0
 
     def settle(self, hold_id: str, *, key: str | None) -> None:
         """The call is over (its lines charged): its hold goes, and its key counts as tried."""
