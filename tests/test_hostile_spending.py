@@ -188,3 +188,16 @@ def test_a_run_stops_before_the_call_that_would_pass_the_daily_budget(run, fake,
     assert result.code == 0 and doc["image_count"] == 3, doc
     assert any("daily budget" in warning and "3 of 5" in warning for warning in doc["warnings"]), doc["warnings"]
     assert len(fake.requests_for("chat")) == 3
+
+
+def test_a_first_call_without_a_reported_cost_is_looked_up_before_the_others_go(run, fake, env):
+    """usage.cost left out (as OpenRouter often does): GET /generation tells the price of the call
+    that went alone, and the others are held at it."""
+    fake.enqueue("chat", *[chat_image_reply(cost=None) for _ in range(8)])
+    fake.enqueue("generation", *[Reply(json={"data": {"total_cost": 0.102}}) for _ in range(8)])
+    result = run("generate.py", "--prompt", "A red fox in snow", "--size", "1K", "--n", "8", "--max-cost", "0.25",
+                 "--output-dir", "out")
+    doc = assert_one_json(result)
+    assert result.code == 0 and doc["image_count"] == 2, doc
+    assert doc["cost_usd"] == pytest.approx(0.204) and doc["cost_usd_source"] == "generation lookup"
+    assert [line["estimate_usd"] for line in ledger_lines(ledger_file(env))] == [0.03, 0.102]

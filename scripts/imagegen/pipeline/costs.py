@@ -22,27 +22,7 @@ def look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Paid
     missing = [r for r in replies if r.cost_usd is None and isinstance(r.generation_id, str) and r.generation_id]
     if not missing:
         return
-    import time
-
-    from ..config import retry_base_seconds
-    from ..http.client import HttpClient
-    from ..providers import openrouter_account
-
-    client = HttpClient(timeout=COST_LOOKUP_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
-    found = 0
-    for reply in missing:
-        for attempt in range(COST_LOOKUP_TRIES):
-            try:
-                cost = openrouter_account.generation_cost(client, reply.generation_id)
-            except ImageGenError:
-                cost = None
-            if cost is not None:
-                reply.usage = {**reply.usage, "cost": cost}
-                paid.cost_found(reply.generation_id, cost)
-                found += 1
-                break
-            if attempt + 1 < COST_LOOKUP_TRIES:
-                time.sleep(COST_LOOKUP_WAIT * retry_base_seconds())
+    found = sum(1 for reply in missing if look_up_cost(reply, paid) is not None)
     costs = [r.cost_usd for r in replies if r.cost_usd is not None]
     result["cost_usd"] = round(sum(costs), 6) if costs else None
     if found:
@@ -50,3 +30,27 @@ def look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Paid
     if found < len(missing):
         result["warnings"].append(f"the cost of {len(missing) - found} call(s) is not known yet (the reply did not "
                                   "say and GET /generation had no answer); the ledger counts them at their estimate")
+
+
+def look_up_cost(reply: Any, paid: PaidRun) -> float | None:
+    """A reply's cost from ``GET /generation`` (a few quick tries), written into the reply and told to
+    ``paid``; None when OpenRouter has no answer yet."""
+    import time
+
+    from ..config import retry_base_seconds
+    from ..http.client import HttpClient
+    from ..providers import openrouter_account
+
+    client = HttpClient(timeout=COST_LOOKUP_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
+    for attempt in range(COST_LOOKUP_TRIES):
+        try:
+            cost = openrouter_account.generation_cost(client, reply.generation_id)
+        except ImageGenError:
+            cost = None
+        if cost is not None:
+            reply.usage = {**reply.usage, "cost": cost}
+            paid.cost_found(reply.generation_id, cost)
+            return cost
+        if attempt + 1 < COST_LOOKUP_TRIES:
+            time.sleep(COST_LOOKUP_WAIT * retry_base_seconds())
+    return None

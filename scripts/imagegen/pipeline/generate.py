@@ -131,6 +131,7 @@ def _make(plan: plans.GenerationPlan, options: ImagesOptions | None, paid: PaidR
         one_call = options is not None  # the Images APIs make every image in one call
         estimate_each = plan.estimate_usd if one_call else plan.estimate_each_usd
         price = Priced(plan.price_key(), plan.count if one_call else 1)
+        paid.look_up_cost = routes.route(plan.provider).cost_lookup(paid)  # for the call that learns a price
         outcomes = paid.send_all(calls, model=plan.spec.id, estimate_each=estimate_each, label=label,
                                  spool_dir=writer.target_dir(), alias=plan.spec.model_alias, price=price)
         replies = [o for o in outcomes if not isinstance(o, ImageGenError)]

@@ -81,6 +81,7 @@ class PaidRun:
         self._lock: Any = nullcontext()  # a real lock once calls run in threads
         self.request_cap: RequestCap | None = None  # a queue job's request budget
         self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
+        self.look_up_cost: Callable[[Any], float | None] | None = None  # a reply's cost, asked after the fact
         self.charge_unknown = False  # an interrupted call may have been billed
         self._claims: Any = None  # images.claims.Claims on the explicit output files
         # generation id -> (price, estimate, images, request hold) of replies whose charge is looked up later
@@ -147,6 +148,8 @@ class PaidRun:
         if found is None:
             return
         price, estimate, images, hold_id = found
+        with self._lock:  # --max-cost counted the estimate until now
+            self._spent += cost - (estimate or 0.0)
         observed.remember(price.key, cost, images, generation_id)
         if hold_id is not None and self.request_cap is not None:
             account = self.request_cap.account
@@ -183,6 +186,7 @@ class PaidRun:
             first: list[ProviderReply | ImageGenError] = []
             if price is not None and not observed.confirmed(price.key):
                 first, calls = [one(calls[0])], calls[1:]
+                self._learn(first[0])
             self._lock = threading.Lock()
             with ThreadPoolExecutor(max_workers=min(len(calls), MAX_PARALLEL_CALLS)) as pool:
                 outcomes = first + list(pool.map(one, calls))
@@ -262,6 +266,13 @@ class PaidRun:
         self._note(_implausible_cost(reply, estimate))
         self._note(observed.well_above(reply.cost_usd, estimate) if price is not None else None)
         return reply
+
+    def _learn(self, outcome: Any) -> None:
+        """The call that went alone to learn a price reported none: ask for it before the others go."""
+        if self.look_up_cost is None or isinstance(outcome, ImageGenError) or outcome.cost_usd is not None:
+            return
+        if isinstance(outcome.generation_id, str) and outcome.generation_id in self._unpriced:
+            self.look_up_cost(outcome)
 
     def _later(self, last: dict[str, Any] | None, price: Priced | None, hold: _Held) -> bool:
         """Whether the call's charge is to be looked up after the run saves it (a success that reported

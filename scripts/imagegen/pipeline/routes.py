@@ -10,6 +10,7 @@ names (``models.alternatives``, attached by :func:`with_fallbacks`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import UsageError
@@ -90,6 +91,11 @@ class Route:
     def image_calls(self, plan: GenerationPlan, options: ImagesOptions | None) -> list[Call]:
         raise NotImplementedError
 
+    def cost_lookup(self, paid: PaidRun) -> Callable[[Any], float | None] | None:
+        """How to learn a reply's cost when it did not say (None: the route cannot ask): the call sent
+        alone to learn a price is asked about before the others go."""
+        return None
+
     def after_run(self, replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
         """Work after the images are saved: refresh the route's model list when it is stale."""
         from .. import config
@@ -167,6 +173,11 @@ class OpenRouter(Route):
             background=options.background, seed=plan.seed, output_compression=options.output_compression,
         )
         return [openrouter_images.call(body)]
+
+    def cost_lookup(self, paid: PaidRun) -> Callable[[Any], float | None] | None:
+        from .costs import look_up_cost
+
+        return lambda reply: look_up_cost(reply, paid)
 
     def after_run(self, replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
         """GET /generation for costs the replies did not say, then the catalogue if it is stale."""
