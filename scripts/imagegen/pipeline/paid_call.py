@@ -82,7 +82,6 @@ class PaidRun:
         self.request_cap: RequestCap | None = None  # a queue job's request budget
         self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
         self.look_up_cost: Callable[[Any], float | None] | None = None  # a reply's cost, asked after the fact
-        self.charge_unknown = False  # an interrupted call may have been billed
         self._claims: Any = None  # images.claims.Claims on the explicit output files
         # generation id -> (price, estimate, images, request hold) of replies whose charge is looked up later
         self._unpriced: dict[str, tuple[Priced, float | None, int, str | None]] = {}
@@ -257,7 +256,6 @@ class PaidRun:
                 unknown = ImageGenError(f"interrupted ({type(stop).__name__}) after the request went out",
                                         kind="interrupted", extra={"charge_unknown": True})
                 last = entry(error=unknown)
-                self.charge_unknown = True
                 stop.charge_unknown = True  # type: ignore[attr-defined]  # for the error document
             raise
         finally:
@@ -311,9 +309,9 @@ class PaidRun:
         cap = self.request_cap
         if cap is None:
             return None
-        import uuid
+        import os
 
-        hold_id = uuid.uuid4().hex
+        hold_id = os.urandom(8).hex()
         key = "|".join(price.key) if price is not None else None
         learn_first = price is not None and not observed.confirmed(price.key)
         now = (lambda: observed.current(price.key, estimate, price.images)) if price is not None else None
