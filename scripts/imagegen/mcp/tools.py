@@ -137,12 +137,14 @@ TOOLS = (
     Tool("enqueue", "Queue an image job",
          "Queue one generation job for the background worker and return at once with its job id, target and "
          "cost estimate; nothing is sent now. Give a request_id (e.g. the chat message id), acknowledge the user, "
-         "and come back later with queue_status for the finished files. Takes every generate argument.",
+         "and come back later with queue_status for the finished files. Takes every generate argument; "
+         "max_cost caps this job, request_max_cost every job of the request together (held on what is charged).",
          "enqueue_image_job", GenerateRequest, ("enqueue_image_job.success",), _hints(False, False, True, True)),
     Tool("enqueue_variants", "Queue variants of one prompt",
          "Queue count variants of one prompt as <prefix>-NN.png in out_dir (each with a recorded, explicit "
          "difference) and write <prefix>-manifest.json; returns at once. The same request_id again returns the "
-         "same jobs. Follow up with queue_status.",
+         "same jobs. request_max_cost caps all of them together, on what is actually charged (max_cost: each). "
+         "Follow up with queue_status.",
          "enqueue_variants", GenerateRequest, ("enqueue_variants.success",), _hints(False, False, True, True)),
     Tool("queue_status", "Queue status",
          "A queue's job counts per state, or with request_id one request's jobs: state, attachments (the finished "
