@@ -236,7 +236,10 @@ def test_a_worker_killed_mid_loop_resumes_without_paying_a_round_twice(run, fake
     assert [r["verdict"] for r in result["rounds"]] == ["refine", "accept"]
     assert result["path"] == str(workdir / "out/fox.png") and Path(result["path"]).samefile(workdir / "out/fox-r2.png")
     paid = [line for line in ledger(env) if line["job_id"] == "rv-k--0000"]
-    assert [line["images"] for line in paid] == [1, 0, 1, 0]  # image, review, image, review: none twice
+    # image, review, image, the review the killed worker had out (charge unknown, written by the next
+    # drain from its lease), the review sent again: no image twice
+    assert [line["images"] for line in paid] == [1, 0, 1, None, 0]
+    assert (paid[3]["outcome"], paid[3]["error_kind"]) == ("charge_unknown", "worker_lost")
 
 
 def finished_job_back_to_pending(workdir: Path) -> None:
@@ -398,10 +401,10 @@ def test_the_queue_prices_a_review_job_as_its_whole_loop(run, fake):
     image = one["cost_estimate_usd"]
     assert 2 * image < loop_of_two["cost_estimate_usd"] < 2 * image + 0.1  # two rounds, each with its review
     capped = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro",
-                                 "--review", "--max-cost", "0.06", "--request-id", "rv-e3", "--dry-run"))
+                                 "--review", "--max-cost-per-job", "0.06", "--request-id", "rv-e3", "--dry-run"))
     assert capped["cost_estimate_usd"] == 0.06
     refused = run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro", "--review",
-                  "--max-cost", "0.035", "--request-id", "rv-e4")
+                  "--max-cost-per-job", "0.035", "--request-id", "rv-e4")
     assert refused.code == 5 and assert_one_json(refused)["error_kind"] == "budget" and fake.requests == []
 
 
