@@ -216,3 +216,15 @@ def test_a_price_learned_after_the_reply_still_holds_the_request_budget(run, fak
     assert status["budget"]["spent_usd"] == pytest.approx(made * 0.102) and status["budget"]["stopped_jobs"] == 8 - made
     learned = (Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl.prices").read_text().splitlines()
     assert len(learned) == made and json.loads(learned[0])["cost_usd"] == 0.102
+
+
+def test_a_request_budget_is_never_kept_through_a_planted_link(run, fake, workdir, tmp_path):
+    enqueue(run, "--prompt", "A fox", "--out", "out/fox.png", "--max-cost", "0.20", request_id="ln")
+    folder = workdir / QUEUE / "index" / "ln"
+    elsewhere = tmp_path / "elsewhere"
+    folder.rename(elsewhere)
+    folder.symlink_to(elsewhere)
+    summary = assert_one_json(run(*DRAIN))
+    assert summary["failed"] == 1 and not fake.requests_for("chat"), summary
+    assert records(workdir, "failed")["ln--0000"]["error_kind"] == "queue_dir"
+    assert not (elsewhere / "budget.json").exists()

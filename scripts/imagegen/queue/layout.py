@@ -69,8 +69,11 @@ class QueueDirs:
         return self.root / state / f"{job}.json"
 
     def request_account(self, request_id: str) -> Path:
-        """The file of a request's budget (its --max-cost over all its jobs), beside its index."""
-        return self.index / request_id / "budget.json"
+        """The file of a request's budget (its --max-cost over all its jobs), beside its index; its
+        folders are refused when they are symbolic links, its id when it is no safe name."""
+        check_request_id(request_id)
+        self.checked("index")
+        return self.checked(f"index/{request_id}") / "budget.json"
 
     def lease_path(self, job: str) -> Path:
         return self.root / "running" / f"{job}.lease"

@@ -227,7 +227,7 @@ class Drainer:
             try:
                 result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
                                         retries=job.get("retries", self.options.retries), roots=self.roots,
-                                        sweeper=self.sweeper, account=self.dirs.request_account(job["request_id"]),
+                                        sweeper=self.sweeper, account=self._account(job),
                                         on_call=lambda call: self._calling(name, call))
             except BudgetError as error:
                 self._refused(job, error)
@@ -246,6 +246,12 @@ class Drainer:
         finally:
             with self.lock:
                 self.in_flight.pop(name, None)
+
+    def _account(self, job: dict[str, Any]) -> Any:
+        """The file of the job's request budget, when the job carries its request's --max-cost."""
+        if job.get("request_max_cost_usd") is None:
+            return None
+        return self.dirs.request_account(job["request_id"])
 
     def _record_common(self, job: dict[str, Any]) -> None:
         enqueued = job.get("enqueued_by") or {}
