@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import signal
 import time
 from pathlib import Path
 
@@ -273,6 +274,22 @@ def test_end_of_input_lets_quick_calls_finish_and_records_abandoned_ones(setup, 
     (line,) = [entry for entry in ledger_lines(env) if entry.get("request_id") == "abandoned-1"]
     assert line["outcome"] == "charge_unknown" and line["error_kind"] == "interrupted"
     assert "charge_unknown" in server.stderr.decode()
+
+
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP])
+def test_a_server_stopped_by_a_signal_records_the_call_it_had_out(setup, fake, sent):
+    env, work = setup
+    server = start(setup)
+    fake.enqueue("chat", Reply(delay=8.0, json=chat_image_reply().json))
+    request_id = f"signalled-{signal.Signals(sent).name}"
+    server.send({"jsonrpc": "2.0", "id": "slow", "method": "tools/call", "params": {
+        "name": "generate", "arguments": {"prompt": "A red fox", "output_dir": str(work / "slow"),
+                                          "request_id": request_id}}})
+    wait_until(lambda: fake.requests_for("chat"))
+    server.process.send_signal(sent)
+    server.process.wait(timeout=10)
+    (line,) = [entry for entry in ledger_lines(env) if entry.get("request_id") == request_id]
+    assert line["outcome"] == "charge_unknown" and line["error_kind"] == "interrupted"
 
 
 def test_a_message_too_long_is_refused_and_the_next_one_served(server):

@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"image-gen: mcp_server.py needs open stdin and stdout pipes from its client ({error})\n")
         return 1
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)  # a closed terminal: calls in flight are recorded as SIGTERM's are
     server = Server(reader, output, Settings(progress_interval=args.progress_interval,
                                              shutdown_grace=args.shutdown_grace, max_calls=args.max_calls,
                                              roots=roots))
