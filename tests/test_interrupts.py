@@ -48,7 +48,7 @@ def held(fake):
 
 def request_out(fake, count: int = 1) -> None:
     wait_for(lambda: len(fake.requests_for("chat")) >= count, "the request to reach the fake")
-    time.sleep(0.3)  # the client has finished sending: it is waiting for the reply
+    time.sleep(0.5)  # the client has finished sending: it is waiting for the reply
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
