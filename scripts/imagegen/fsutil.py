@@ -122,14 +122,16 @@ class Sweeper:
             sweep_abandoned(directory)
 
 
-def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Write ``data`` to ``path`` whole or not at all (exclusive: FileExistsError if it exists)."""
+def write_atomic(path: Path, data: bytes, *, exclusive: bool = False, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` whole or not at all (exclusive: FileExistsError if it exists).
+    ``durable=False`` skips the fsync: whole across a killed process, not across a power cut."""
     fd, temp = new_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
             # Named while still open (so still locked): no sweep can take the temp file first.
             if exclusive:
                 os.link(temp, path)
@@ -139,11 +141,11 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
         unlink_quietly(temp)
 
 
-def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False) -> None:
+def write_json_atomic(path: Path, document: Any, *, exclusive: bool = False, durable: bool = True) -> None:
     """Write ``document`` as JSON, whole or not at all, with any API key masked."""
     from .contract import json_text
 
-    write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive)
+    write_atomic(path, (json_text(document) + "\n").encode("utf-8"), exclusive=exclusive, durable=durable)
 
 
 def open_lock(path: Path) -> int:

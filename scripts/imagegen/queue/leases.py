@@ -155,8 +155,8 @@ def refresh(dirs: QueueDirs, job_id: str, worker: Worker, started: float,
     lease = worker.lease(started)
     if calls:
         lease["calls_out"] = calls
-    try:
-        write_json_atomic(dirs.lease_path(job_id), lease)
+    try:  # a lease outlives its worker's death, never the machine's: no fsync on the hot path
+        write_json_atomic(dirs.lease_path(job_id), lease, durable=False)
     except OSError:
         pass  # a lease we cannot refresh is recovered only once we are dead: safe
 
