@@ -33,7 +33,8 @@ from ..fsutil import Sweeper, now_iso
 from . import leases, execute as runner, states, store
 from .job import PENDING, CorruptJob, record_result
 from .states import JobState
-from .layout import QueueDirs, request_of
+from .calls_out import CallsOut
+from .layout import QueueDirs
 from .roots import Roots
 
 RESCAN_INTERVAL = 0.5
@@ -87,7 +88,7 @@ class Drainer:
         self.last_scan = 0.0
         self.last_recovery = 0.0
         self.in_flight: dict[str, float] = {}
-        self.calls_out: dict[str, list[dict[str, Any]]] = {}  # job -> its paid calls out now (in its lease)
+        self.calls_out = CallsOut(self.dirs, self.lock)  # each job's paid calls out now, in its lease
         self.claimed = 0
         self.idle_since: float | None = None
         self.next_wakeup = float("inf")  # earliest not_before among deferred pending jobs
@@ -386,39 +387,11 @@ class Drainer:
             assert self.worker is not None
             with self.lock:  # _leave waits for a refresh in progress, so none outlives its job
                 for name, started in self.in_flight.items():
-                    leases.refresh(self.dirs, name, self.worker, started, self.calls_out.get(name))
+                    leases.refresh(self.dirs, name, self.worker, started, self.calls_out.of(name))
 
     def _calling(self, name: str, call: dict[str, Any] | None) -> None:
-        """A job's paid call goes out (``call``) or is over (None, its ledger line written): the job's
-        lease says so before the request is sent, so a worker killed mid-call is known to owe it."""
         assert self.worker is not None
-        with self.lock:
-            calls = self.calls_out.setdefault(name, [])
-            if call is not None:
-                calls.append({**call, "since": now_iso()})
-            elif calls:
-                calls.pop(0)
-            if name in self.in_flight:
-                leases.refresh(self.dirs, name, self.worker, self.in_flight[name], calls)
-            if not calls:
-                self.calls_out.pop(name, None)
-
-    def _abandon_calls(self) -> int:
-        """The drain is interrupted (Ctrl-C, SIGTERM, SIGHUP) with paid calls out: each goes in the
-        ledger as charge_unknown now, and leaves the job's lease, so the next drain does not add it
-        again when it recovers the job. How many there were."""
-        written = 0
-        with self.lock:
-            for name, calls in list(self.calls_out.items()):
-                path = self.dirs.lease_path(name)
-                if not calls or not path.exists():
-                    continue
-                written += leases.record_calls_out(path, {"job_id": name, "request_id": request_of(name)},
-                                                   "interrupted")
-                if self.worker is not None and name in self.in_flight:
-                    leases.refresh(self.dirs, name, self.worker, self.in_flight[name], None)
-            self.calls_out.clear()
-        return written
+        self.calls_out.told(self.worker, self.in_flight, name, call)
 
     def run(self) -> dict[str, Any]:
         self.dirs.ensure()
@@ -437,7 +410,7 @@ class Drainer:
             self._batch_phase()
             self._drain()
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: what may be billed is recorded first
-            if self._abandon_calls():
+            if self.calls_out.abandon(self.worker, self.in_flight):
                 stop.charge_unknown = True  # type: ignore[attr-defined]  # for the error document
             raise
         finally:
