@@ -238,7 +238,7 @@ class PaidRun:
             answered = True
             return call.parse(response)
 
-        self._told({"model": model, "estimate_usd": estimate, **(price.key.fields() if price else {})})
+        self._told({"model": model[0], "estimate_usd": estimate, **(price.key.fields() if price else {})})
         try:
             reply = call._replace(parse=parse).send(client, spool_dir)
             last = entry(reply=reply)
