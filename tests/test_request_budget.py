@@ -108,3 +108,11 @@ def test_only_the_same_key_counts(ledger_path):
 def test_a_charge_well_above_its_estimate_is_a_warning():
     assert "3.4x" in observed.well_above(0.102, 0.03)
     assert observed.well_above(0.04, 0.03) is None and observed.well_above(None, 0.03) is None
+
+
+def test_a_hostile_ledger_line_is_skipped_not_a_crash(ledger_path):
+    write_ledger(ledger_path, [0.1])
+    with open(ledger_path, "a") as ledger:
+        ledger.write('{"time": "2026-12-06T10:00:00+00:00", "size": "1024x1024", "outcome": "success", "x": '
+                     + "[" * 5_000 + "\n")
+    assert observed.charges(KEY) == [0.1]

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from .. import config
 from ..costs import plausible_cost
 from ..fsutil import now_iso
+from .lines import parse
 
 TAIL_BYTES = 256 * 1024  # about a thousand recent calls
 RECENT_CALLS = 5  # the median of at most this many recent charges
@@ -97,11 +98,8 @@ def _read_tail(path: Path, name: str) -> list[dict[str, Any]]:
     for raw in lines:
         if b'"size"' not in raw or b'"success"' not in raw:
             continue
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("outcome") == "success" and not entry.get("batch_id"):
+        entry = parse(raw)  # hostile until parsed: bounded in length and depth, with a readable time
+        if entry is not None and entry.get("outcome") == "success" and not entry.get("batch_id"):
             found.append(entry)
     _cache[name] = (stamp, found)
     return found
