@@ -69,8 +69,11 @@ class ErrorKind(str, Enum):
     BATCH_EXPIRED = "batch_expired"
 
     # Written into JSON and messages as the bare value.
-    __str__ = str.__str__
-    __format__ = str.__format__
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
 
 
 class ImageGenError(Exception):

@@ -449,7 +449,7 @@ def report(checks: list[Check], started: float | None = None) -> dict[str, Any]:
     optional = [c for c in checks if not c.required and not c.ok]
     status = "fail" if required else ("warn" if optional else "ok")
     fixups = [c.fixup for c in required + optional if c.fixup]
-    result = {
+    result: dict[str, Any] = {
         "status": status,
         "checks": [c.as_dict() for c in checks],
         "required_failures": [f"{c.kind}:{c.name}" for c in required],

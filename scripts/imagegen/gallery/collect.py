@@ -20,6 +20,7 @@ from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
 from ..localjson import read_json_or_skip
 from ..progress import note
+from ..jsonshape import dict_at
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MASK_SUFFIX = ".mask.png"  # edit.py --mask-rect draws these beside its outputs: inputs, not pictures
@@ -96,9 +97,9 @@ def describe(path: Path) -> Item:
     except OSError:
         item.status = "missing"
     sidecar = _json(path.with_name(path.name + ".json")) or {}
-    request = sidecar.get("request") if isinstance(sidecar.get("request"), dict) else {}
-    result = sidecar.get("result") if isinstance(sidecar.get("result"), dict) else {}
-    image = sidecar.get("image") if isinstance(sidecar.get("image"), dict) else {}
+    request = dict_at(sidecar, "request")
+    result = dict_at(sidecar, "result")
+    image = dict_at(sidecar, "image")
     item.prompt = request.get("prompt") if isinstance(request.get("prompt"), str) else None
     item.model = next((v for v in (request.get("model"), result.get("model")) if isinstance(v, str) and v), None)
     item.preset = request.get("preset") if isinstance(request.get("preset"), str) else None
@@ -127,7 +128,7 @@ def describe(path: Path) -> Item:
 def _add_review(item: Item, review: dict[str, Any] | None) -> None:
     if not review:
         return
-    nested = review.get("review") if isinstance(review.get("review"), dict) else {}
+    nested = dict_at(review, "review")
     source = {**nested, **{k: v for k, v in review.items() if k != "review"}}
     item.score = _number(source.get("score"))
     item.verdict = source.get("verdict") if isinstance(source.get("verdict"), str) else None

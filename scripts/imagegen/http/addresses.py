@@ -56,7 +56,7 @@ def refusal(url: str, resolver: Resolver | None = None) -> Refusal | None:
     return None
 
 
-def _addresses(host: str, port: int, resolver: Resolver) -> list[ipaddress._BaseAddress] | Refusal:
+def _addresses(host: str, port: int, resolver: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | Refusal:
     import ipaddress
     import socket
 
@@ -101,7 +101,7 @@ def check_peer(sock: Any, host: str) -> None:
         raise NonPublicPeer(f"{host} connected to {peer}, a {problem} address (its DNS answer changed after the check)")
 
 
-def _non_public(address: ipaddress._BaseAddress) -> str | None:
+def _non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped

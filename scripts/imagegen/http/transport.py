@@ -131,7 +131,8 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: Any) -> Any:
-        return self.do_open(_connection_for(req, _HTTPSConnection), req, context=self._context)
+        return self.do_open(_connection_for(req, _HTTPSConnection), req,
+                            context=getattr(self, "_context", None))
 
 
 def opener() -> urllib.request.OpenerDirector:

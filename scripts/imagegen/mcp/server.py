@@ -44,7 +44,8 @@ class Server:
         self._write_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(settings.max_calls)
         self._tool_lists: dict[str, list[dict[str, Any]]] = {}
-        self.methods: dict[str, Callable[[protocol.Request, str | None], dict[str, Any]]] = {
+        # A handler's version is None only for initialize (and ping before it); None as its answer: it answers later.
+        self.methods: dict[str, Callable[[protocol.Request, Any], dict[str, Any] | None]] = {
             "initialize": self.initialize, "ping": self.ping, "server/discover": self.discover,
             "tools/list": self.list_tools, "tools/call": self.call_tool}
 

@@ -16,6 +16,7 @@ from typing import Any
 from .. import config
 from ..fsutil import iso
 from .pricing import SIZE_SCALE, Pricing
+from ..jsonshape import dict_at
 
 MAX_AGE_SECONDS = 7 * 24 * 3600
 CACHE_VERSION = 1
@@ -95,11 +96,11 @@ def normalise(item: Any) -> dict[str, Any] | None:
     """One ``/models`` entry reduced to what the registry uses, or None when it is not an image model."""
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):
         return None
-    architecture = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
+    architecture = dict_at(item, "architecture")
     outputs = _modalities(architecture.get("output_modalities"))
     if "image" not in outputs:
         return None
-    pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+    pricing = dict_at(item, "pricing")
     prices = {str(k): p for k, p in ((k, _price(v)) for k, v in pricing.items()) if p is not None}
     expires = item.get("expiration_date")  # "the date after which the model may be removed", or null
     return {
@@ -119,7 +120,7 @@ def add_discovery(catalogue: Catalogue, models: list[dict[str, Any]],
     A model only the discovery list knows joins the catalogue; its chat-side prices stay empty.
     """
     for item in models:
-        architecture = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
+        architecture = dict_at(item, "architecture")
         entry = catalogue.models.setdefault(item["id"], {
             "id": item["id"], "name": str(item.get("name") or item["id"]),
             "input_modalities": _modalities(architecture.get("input_modalities")),
@@ -239,9 +240,11 @@ def endpoint_pricing(spec: Any, lines: list[dict[str, Any]]) -> Pricing | None:
         return None
     unit = output[0].get("unit")
     if unit == "image":
-        per_image = {VARIANT_SIZES.get(str(line.get("variant")).lower() if line.get("variant") else None): float(
-            line["cost_usd"]) for line in output if line.get("unit") == "image"}
-        per_image.pop(None, None)
+        per_image: dict[str, float] = {}
+        for line in output:
+            size = VARIANT_SIZES.get(str(line.get("variant")).lower()) if line.get("variant") else "1K"
+            if line.get("unit") == "image" and size is not None:
+                per_image[size] = float(line["cost_usd"])
         for size in SIZE_SCALE:
             per_image.setdefault(size, per_image.get("1K", max(per_image.values())))
         return Pricing("per_image", per_image=per_image, source="live")

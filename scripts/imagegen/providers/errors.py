@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..errors import PROVIDER_FIXES, PROVIDER_KINDS, ProviderError, provider_error
+from ..jsonshape import dict_at
 
 # OpenRouter metadata.error_type -> our error_kind (https://openrouter.ai/docs, "Errors").
 OPENROUTER_TYPES = {
@@ -79,8 +80,8 @@ def openrouter(error: dict[str, Any], status: int | None, *, base: ProviderError
                prefix: str = "the provider reported an error: ") -> ProviderError:
     """An OpenRouter ``error`` object (in a failed status or inside an HTTP 200) as a typed error.
     Inside a 200, ``error.code`` is the status the failure would have had."""
-    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
-    availability = error.get("availability") if isinstance(error.get("availability"), dict) else {}
+    metadata = dict_at(error, "metadata")
+    availability = dict_at(error, "availability")
     error_type = metadata.get("error_type")
     kind = OPENROUTER_TYPES.get(error_type) if isinstance(error_type, str) else None
     if availability.get("code") in MODEL_GONE:

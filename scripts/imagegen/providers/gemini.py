@@ -21,6 +21,7 @@ from .. import config
 from ..errors import ProviderError, provider_error
 from .call import Call
 from .replies import BLOCK_WORDS, ImageSource, ProviderReply, no_image, skeleton
+from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.b64stream import InlineImage
@@ -97,7 +98,7 @@ def read_reply(document: dict[str, Any], inline: dict[str, InlineImage], model: 
         raise errors.google(error, status)
     candidates = document.get("candidates")
     candidate = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
-    content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
+    content = dict_at(candidate, "content")
     parts = [p for p in content.get("parts") or [] if isinstance(p, dict)] if isinstance(
         content.get("parts"), list) else []
     final, texts = None, []
@@ -110,7 +111,7 @@ def read_reply(document: dict[str, Any], inline: dict[str, InlineImage], model: 
         elif isinstance(part.get("text"), str):
             texts.append(part["text"])
     sources = [ImageSource(inline=final)] if final is not None else []
-    usage = document.get("usageMetadata") if isinstance(document.get("usageMetadata"), dict) else {}
+    usage = dict_at(document, "usageMetadata")
     finish = candidate.get("finishReason") if isinstance(candidate.get("finishReason"), str) else None
     reply = ProviderReply(
         images=sources, text="\n".join(t for t in texts if t).strip() or None,
@@ -126,7 +127,7 @@ def read_reply(document: dict[str, Any], inline: dict[str, InlineImage], model: 
 
 
 def _no_image(document: dict[str, Any], reply: ProviderReply, status: int) -> Exception:
-    feedback = document.get("promptFeedback") if isinstance(document.get("promptFeedback"), dict) else {}
+    feedback = dict_at(document, "promptFeedback")
     blocked = feedback.get("blockReason")
     if isinstance(blocked, str) and blocked in PROMPT_BLOCKS or (
             isinstance(blocked, str) and any(word in blocked for word in BLOCK_WORDS)):

@@ -22,6 +22,7 @@ from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_ANSWER_BYTES, MAX
 from .batch import RUNNING, SUCCEEDED, BatchLine, BatchStatus
 from .batch import count, encode_lines, json_lines
 from .replies import json_object
+from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -95,7 +96,7 @@ def upload(client: HttpClient, name: str, items: list[tuple[str, dict[str, Any]]
     finished = client.post_bytes(session, data, {"Content-Type": "application/jsonl", "X-Goog-Upload-Offset": "0",
                                                  "X-Goog-Upload-Command": "upload, finalize"})
     document = _document(finished)
-    file = document.get("file") if isinstance(document.get("file"), dict) else document
+    file = dict_at(document, "file") or document
     return _checked(file.get("name"), FILE_NAME, "file")
 
 
@@ -116,9 +117,10 @@ def find(client: HttpClient, name: str) -> BatchStatus | None:
         for operation in document.get("operations") or document.get("batches") or []:
             if isinstance(operation, dict) and _metadata(operation).get("displayName") == name:
                 return read_status(operation)
-        token = document.get("nextPageToken")
-        if not isinstance(token, str) or not re.fullmatch(r"[A-Za-z0-9_=-]{1,512}", token):
+        following = document.get("nextPageToken")
+        if not isinstance(following, str) or not re.fullmatch(r"[A-Za-z0-9_=-]{1,512}", following):
             return None
+        token = following
     return None
 
 
@@ -139,7 +141,7 @@ def read_status(operation: dict[str, Any]) -> BatchStatus:
     error = operation.get("error") if isinstance(operation.get("error"), dict) else None
     if operation.get("done") is True and state == RUNNING:
         state = FAILED if error else SUCCEEDED
-    stats = metadata.get("batchStats") if isinstance(metadata.get("batchStats"), dict) else {}
+    stats = dict_at(metadata, "batchStats")
     name = operation.get("name") if isinstance(operation.get("name"), str) else metadata.get("name")
     return BatchStatus(id=_checked(name, BATCH_NAME, "batch"), state=state, provider_state=raw or "(none)",
                        total=count(stats.get("requestCount")), succeeded=count(stats.get("successfulRequestCount")),
@@ -152,9 +154,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
     """Each request's outcome, by key: inline results (keys by position where not echoed), or the
     downloaded results file."""
     operation = status.document
-    output = operation.get("response") if isinstance(operation.get("response"), dict) else None
-    output = output or (_metadata(operation).get("output") if isinstance(_metadata(operation).get("output"),
-                                                                            dict) else {})
+    output = dict_at(operation, "response") or dict_at(_metadata(operation), "output")
     inline = response.inline or {}
     inlined = output.get("inlinedResponses")
     if isinstance(inlined, dict):
@@ -173,7 +173,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
 
 def _line(line: dict[str, Any], fallback_key: str, inline: dict[str, Any], model: str,
           price_each: float | None) -> BatchLine:
-    metadata = line.get("metadata") if isinstance(line.get("metadata"), dict) else {}
+    metadata = dict_at(line, "metadata")
     key = line.get("key") if isinstance(line.get("key"), str) else metadata.get("key")
     key = key if isinstance(key, str) and key else fallback_key
     error = line.get("error")
@@ -181,7 +181,7 @@ def _line(line: dict[str, Any], fallback_key: str, inline: dict[str, Any], model
         from . import errors
 
         return BatchLine(key, error=errors.google(_as_google(error), None))
-    document = line.get("response") if isinstance(line.get("response"), dict) else {}
+    document = dict_at(line, "response")
     try:
         return BatchLine(key, reply=gemini.read_reply(document, inline, model, price_each))
     except ProviderError as failure:

@@ -24,6 +24,7 @@ from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, MAX_R
 from .batch import BatchLine, BatchStatus
 from .batch import count, encode_lines, json_lines
 from .replies import image_list_reply, json_object
+from ..jsonshape import dict_at, text_at
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -84,7 +85,7 @@ def find(client: HttpClient, name: str) -> BatchStatus | None:
                                          openai_images.headers()))
         batches = [b for b in document.get("data") or [] if isinstance(b, dict)]
         for batch in batches:
-            metadata = batch.get("metadata") if isinstance(batch.get("metadata"), dict) else {}
+            metadata = dict_at(batch, "metadata")
             if metadata.get(METADATA_KEY) == name:
                 return read_status(batch)
         if document.get("has_more") is not True or not batches:
@@ -99,8 +100,8 @@ def cancel(client: HttpClient, batch_id: str) -> None:
 
 def read_status(batch: dict[str, Any]) -> BatchStatus:
     raw = str(batch.get("status") or "")
-    counts = batch.get("request_counts") if isinstance(batch.get("request_counts"), dict) else {}
-    errors = batch.get("errors") if isinstance(batch.get("errors"), dict) else {}
+    counts = dict_at(batch, "request_counts")
+    errors = dict_at(batch, "errors")
     first = next((e for e in errors.get("data") or [] if isinstance(e, dict)), None)
     error = None
     if first:
@@ -130,7 +131,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
 def _line(line: dict[str, Any], inline: dict[str, Any], model: str) -> BatchLine:
     from . import errors
 
-    key = line.get("custom_id") if isinstance(line.get("custom_id"), str) else ""
+    key = text_at(line, "custom_id") or ""
     answer = line.get("response") if isinstance(line.get("response"), dict) else None
     error = line.get("error") if isinstance(line.get("error"), dict) else None
     if answer is None or error:
@@ -140,10 +141,10 @@ def _line(line: dict[str, Any], inline: dict[str, Any], model: str) -> BatchLine
         return BatchLine(key, error=provider_error(kind, f"OpenAI's batch did not run this request ({code}: "
                                                          f"{str(found.get('message') or '')[:200]})",
                                                    retryable=True, provider_message=found.get("message")))
-    body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
+    body = dict_at(answer, "body")
     status = count(answer.get("status_code")) or 0
     if status != 200 or isinstance(body.get("error"), dict):
-        failure = body.get("error") if isinstance(body.get("error"), dict) else {"message": f"HTTP {status}"}
+        failure = dict_at(body, "error") or {"message": f"HTTP {status}"}
         base = provider_error(_kind_of(status), f"HTTP {status}", status=status)
         return BatchLine(key, error=errors.openai(failure, status, base=base))
     try:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from . import openrouter
 from .call import Call
 from .replies import ImageSource, ProviderReply, chat_reply, first_choice, no_image, skeleton
+from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.client import Response
@@ -57,7 +58,7 @@ def parse(response: Response) -> ProviderReply:
 
     document, inline = skeleton(response)
     choice = first_choice(document, response.status)
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = dict_at(choice, "message")
     sources = []
     for item in message.get("images") or []:
         image_url = ((item or {}).get("image_url") or {}).get("url") if isinstance(item, dict) else None

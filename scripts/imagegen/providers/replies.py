@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import ProviderError, provider_error
 from ..http.b64stream import InlineImage, split_body
+from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.client import HttpClient, Response
@@ -121,7 +122,7 @@ def first_choice(document: dict[str, Any], status: int) -> dict[str, Any]:
 
 
 def chat_reply(document: dict[str, Any], choice: dict[str, Any], images: list[ImageSource]) -> ProviderReply:
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = dict_at(choice, "message")
     return ProviderReply(
         images=images, text=text_of(message.get("content")), generation_id=document.get("id"),
         model=document.get("model"), provider=document.get("provider"), usage=document.get("usage") or {},
@@ -189,7 +190,7 @@ def no_image(reply: ProviderReply) -> Exception:
     says so (``content_filter``, IMAGE_SAFETY, IMAGE_PROHIBITED_CONTENT, ...), else ``no_image``."""
     reason = reply.native_finish_reason or reply.finish_reason
     blocked = reply.finish_reason == "content_filter" or (
-        bool(reason) and any(word in reason.upper() for word in BLOCK_WORDS))
+        reason is not None and any(word in reason.upper() for word in BLOCK_WORDS))
     message = "the model returned no image"
     if reason and reason.lower() not in ("stop", "end_turn"):
         message += f" (finish reason {reason})"

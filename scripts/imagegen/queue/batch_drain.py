@@ -464,10 +464,12 @@ def cancel_request(dirs: QueueDirs, request_id: str, options: BatchOptions) -> d
             "note": "cancelled batches are collected by the next drain; what the provider had already made is saved"}
 
 
-def planned(job: dict[str, Any], roots: Roots) -> tuple[Any, Any]:
+def planned(job: dict[str, Any], roots: Roots | None) -> tuple[Any, Any]:
     """The job prepared as its synchronous run would be, at batch prices; and its request."""
     from ..pipeline import generate
 
+    if roots is None:  # only a drain plans jobs, and a drain always has its roots
+        raise ImageGenError("a batch job was planned without the worker's roots", kind="internal")
     request = read_request(job)
     roots.check_request(request, job["job_id"])
     prepared = generate.prepare(request)

@@ -30,7 +30,7 @@ VIAS = ("sync", "batch")  # how a job runs: a call of its own, or in a provider'
 KIND = "generate"  # the only job kind: a generation (one variant of a request)
 
 # Format 1 "args" keys -> request fields; keys of neither kind (flags of the invocation) are dropped.
-LEGACY_RENAMES = {"style_ref": "style_refs", "input_image": "input_images"}
+LEGACY_RENAMES: dict[str, str] = {"style_ref": "style_refs", "input_image": "input_images"}
 LEGACY_DROPPED = frozenset({"dry_run", "quiet", "clarify_hints", "timeout", "retries", "help", "version"})
 
 
@@ -59,11 +59,11 @@ def request_document(job: dict[str, Any]) -> dict[str, Any]:
     args = job.get("args")
     if not isinstance(args, dict):
         raise CorruptJob("the job holds no request")
-    document = {}
+    document: dict[str, Any] = {}
     for key, value in args.items():
         if key in LEGACY_DROPPED or value is None:  # None was argparse's "not given"
             continue
-        name = LEGACY_RENAMES.get(key, key)
+        name = LEGACY_RENAMES.get(str(key), str(key))
         if name == "input_images" and isinstance(value, str):
             value = [value]
         document[name] = value

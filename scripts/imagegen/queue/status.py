@@ -13,6 +13,7 @@ from . import leases, store
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
 from .states import state_of
 from .layout import QueueDirs
+from ..jsonshape import dict_at
 
 
 def queue_summary(dirs: QueueDirs, slots: int) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def _batch_of(dirs: QueueDirs, batch: dict[str, Any], seen: dict[str, dict[str, 
         return None
     if name not in seen:
         record = batch_records.find(dirs, name) or {}
-        progress = record.get("progress") if isinstance(record.get("progress"), dict) else {}
+        progress = dict_at(record, "progress")
         seen[name] = {"record": name, "provider": record.get("provider") or batch.get("provider"),
                       "model": record.get("model") or batch.get("model"), "batch_id": record.get("batch_id"),
                       "state": record.get("state", "unknown"), "submitted_at": record.get("submitted_at"),

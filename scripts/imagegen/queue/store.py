@@ -60,10 +60,10 @@ def read_job(path: Path) -> dict[str, Any]:
                 job[key] = check(job[key])
             except ValueError as error:
                 raise CorruptJob(f"{path.name}: '{key}' is not usable: {error}") from None
-    for key, kinds in FIELD_TYPES.items():
+    for key, types in FIELD_TYPES.items():
         value = job.get(key)
-        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and kinds is int):
-            raise CorruptJob(f"{path.name}: '{key}' is {type(value).__name__}, not {_type_name(kinds)}")
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool) and types is int):
+            raise CorruptJob(f"{path.name}: '{key}' is {type(value).__name__}, not {_type_name(types)}")
     return job
 
 

@@ -247,7 +247,7 @@ def total_estimate(queued: list[dict[str, Any]]) -> float | None:
     estimates = [q.get("cost_estimate_usd") for q in queued]
     if any(e is None for e in estimates):
         return None
-    return round(sum(estimates), 6)
+    return round(sum(e for e in estimates if e is not None), 6)
 
 
 def status_command(dirs: QueueDirs, request_id: str) -> str:

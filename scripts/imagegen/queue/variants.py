@@ -20,7 +20,7 @@ class VariantBatch(NamedTuple):
     queue_dir: Path
     out_dir: Path
     prefix: str | None = None  # None: one made from the request (default_prefix)
-    count: int = 4
+    count: int = 4  # type: ignore[assignment]  # a field named as the flag, over tuple.count
     start_index: int = 1
     max_jobs: int | None = None
 

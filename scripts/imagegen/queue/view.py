@@ -18,6 +18,7 @@ from ..errors import UsageError
 from . import leases, store
 from .job import prompt_of
 from .layout import STATES, QueueDirs
+from ..jsonshape import list_at
 
 
 @dataclass
@@ -50,7 +51,7 @@ class JobView:
         """The images a finished job made (results record paths are absolute; others are taken
         from the queue folder)."""
         result = self.result
-        names = result.get("all_paths") if isinstance(result.get("all_paths"), list) else []
+        names = list_at(result, "all_paths")
         if not names and isinstance(result.get("path"), str):
             names = [result["path"]]
         return [Path(n) if Path(n).is_absolute() else self.root / n for n in names if isinstance(n, str)]
