@@ -184,6 +184,20 @@ def test_every_unsupported_error_names_models_that_can(run, fake, workdir, args,
     assert not any(m.startswith(unable) for m in doc["fallback_models"]) and fake.requests == []
 
 
+@pytest.mark.parametrize("args", [
+    ("--openai-model", "gpt-image-2.5-flare", "--openai-size", "999x999"),  # makes three frames
+    ("--openai-model", "gpt-image-2.5-flare", "--size", "2K"),  # --size picks gpt-image-2's frames
+    ("--openai-model", "gpt-image-2", "--openai-size", "1000x1000"),  # not a multiple of 16
+])
+def test_every_unsupported_openai_option_names_models_that_can(run, fake, workdir, args):
+    from tests.fake_api import make_png
+
+    (workdir / "a.png").write_bytes(make_png(8, 8))
+    doc = assert_one_json(run("edit.py", "--input-image", "a.png", "--mask-rect", "0,0,4,4", "--prompt", PROMPT, *args))
+    assert doc["error_kind"] == "unsupported" and doc["fallback_models"], doc
+    assert fake.requests == []
+
+
 # -- expiry and retirement -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("days, words", [(10, "expires on"), (-3, "expired on")])

@@ -42,7 +42,7 @@ FORBIDDEN = {
 # shared contract, the choices and the model registry whose aliases the --model help lists, with
 # the alias chains it is built from). Matched on the last dotted component too.
 HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "flags", "validate", "contract", "choices", "names",
-                "errors", "models", "registry", "chains", "pricing", "prompt")
+                "errors", "reply_words", "models", "registry", "chains", "pricing", "prompt")
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 

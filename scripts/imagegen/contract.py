@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from .errors import ImageGenError, UsageError
+from .reply_words import MAX_PROVIDER_MESSAGE
 
 MAX_DETAILS = 500
 # The version of the JSON documents the scripts print: raised when a field is removed or changes
@@ -96,28 +97,20 @@ def error_envelope(error: ImageGenError, context: RunContext) -> dict[str, Any]:
     }
     doc.update(context.fields)
     doc.update(error.document_fields())
-    if error.kind in FALLBACK_KINDS and not doc.get("fallback_models"):
-        doc["fallback_models"] = _fallbacks(doc)
+    if error.document_fields().get("provider_message"):
+        doc["provider_message"] = provider_words(error)
     doc["generation_time_ms"] = context.elapsed_ms()
     return doc
 
 
-# The kinds whose fix is another model: their documents always name some (``fallback_models``).
-FALLBACK_KINDS = frozenset({"model_unavailable", "no_endpoint", "unsupported"})
-
-
-def _fallbacks(doc: dict[str, Any]) -> list[str]:
-    """Live alternatives for an error the code that raised it had none for: the route's best models."""
-    from .models.alternatives import fallback_models
-    from .models.registry import provider_named_by
-
-    model = str(doc.get("model") or "")
-    route = str(doc.get("api_provider") or doc.get("provider") or provider_named_by(model) or "openrouter")
-    if doc.get("mode") == "openai":
-        return fallback_models("openai", role="edit", exclude=(model,))
-    if route == "anthropic":
-        return fallback_models(route, role="review", exclude=(model,))
-    return fallback_models(route, exclude=(model,))
+def provider_words(error: ImageGenError) -> str | None:
+    """The provider's own words in ``error``, keys masked, on one line, at most MAX_PROVIDER_MESSAGE
+    characters: what an error document or a failed job shows as ``provider_message``."""
+    words = error.document_fields().get("provider_message")
+    if not words:
+        return None
+    # masked before shortening: a key cut in half could not be recognised
+    return " ".join(str(_redacted(words)).split())[:MAX_PROVIDER_MESSAGE]
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

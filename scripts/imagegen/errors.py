@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from .reply_words import words_of
+
 EXIT_OK = 0
 EXIT_FAILURE = 1  # provider, network or runtime failure
 EXIT_USAGE = 2  # bad input or configuration
@@ -165,10 +167,8 @@ class ProviderError(ImageGenError):
 
     def document_fields(self) -> dict:
         fields = super().document_fields()
-        if self.provider_message:
-            from .config import redact  # before shortening: a key cut in half could not be recognised
-
-            fields["provider_message"] = " ".join(redact(self.provider_message).split())[:MAX_PROVIDER_MESSAGE]
+        if self.provider_message:  # as the provider wrote it: the contract masks keys, then shortens it
+            fields["provider_message"] = self.provider_message
         if self.status is not None:
             fields["http_status"] = self.status
         if self.charge_unknown:
@@ -201,7 +201,6 @@ PROVIDER_KINDS: dict[str, bool] = {
 }
 
 
-MAX_PROVIDER_MESSAGE = 300
 # error_kind -> what to do, the details of a provider failure that says nothing more specific.
 PROVIDER_FIXES: dict[str, str] = {
     "auth": "the provider refused the key: check that it is set and valid (preflight_check.py --online tests "
@@ -235,21 +234,3 @@ def provider_error(kind: str, message: str, **kwargs) -> ProviderError:
     if not kwargs.get("details"):
         kwargs["details"] = PROVIDER_FIXES.get(kind)
     return ProviderError(message, kind=kind, **kwargs)
-
-
-def words_of(body: bytes | None) -> str | None:
-    """What a failed reply says in words: the error message of a JSON error body, an HTML page's
-    title, else the start of its text; never the raw JSON."""
-    if not body:
-        return None
-    text = bytes(body[:65536]).decode("utf-8", "replace").strip()
-    if text.startswith(("{", "[")):
-        from .http.client import error_message_from_body  # the one reader of error bodies
-
-        return error_message_from_body(body)
-    if text[:1] == "<":
-        import re
-
-        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        return ("an HTML page: " + " ".join(title[1].split())) if title and title[1].strip() else "an HTML page"
-    return text[:MAX_PROVIDER_MESSAGE * 2] or None

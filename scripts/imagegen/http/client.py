@@ -31,7 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
 from ..errors import ImageGenError, OutputError, ProviderError, provider_error
-from .statuses import RETRY_STATUSES, classify_status, error_message_from_body, retry_after_seconds, snippet
+from ..reply_words import error_message_from_body
+from .statuses import RETRY_STATUSES, classify_status, retry_after_seconds, snippet
 from .transport import Exchange, opener, origin, where
 
 MAX_BACKOFF = 30.0

@@ -1,10 +1,9 @@
 """What a failed HTTP status means before a provider's own words are read: its error kind, whether to
-send again, a Retry-After, and the human message inside a JSON error body."""
+send again, and a Retry-After (the provider's own words are read by ``reply_words``)."""
 
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
@@ -46,26 +45,6 @@ def snippet(body: bytes | bytearray, limit: int = 300) -> str:
     text = redact(bytes(body[:65536]).decode("utf-8", "replace"))
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
-
-
-def error_message_from_body(body: bytes | bytearray) -> str | None:
-    """The human message inside an OpenRouter, OpenAI or Anthropic error body, if any."""
-    if len(body) > 1024 * 1024:
-        return None
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    error = doc.get("error") if isinstance(doc, dict) else None
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type") or error.get("code")
-        reasons = (error.get("metadata") or {}).get("reasons") if isinstance(error.get("metadata"), dict) else None
-        if reasons:
-            message = f"{message} (reasons: {', '.join(map(str, reasons))})"
-        return str(message) if message else None
-    if isinstance(error, str):
-        return error
-    return None
 
 
 def classify_status(status: int) -> str:

@@ -9,10 +9,11 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .fallbacks import with_fallbacks
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan
-    from .routes import ImagesOptions
+    from .images_options import ImagesOptions
 
 
 def adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
@@ -25,8 +26,9 @@ def adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
         try:
             frame = frames.flexible_frame(plan.aspect_ratio, plan.size)
         except ValueError as error:
-            raise UsageError(f"{plan.spec.id} cannot make --aspect-ratio {plan.aspect_ratio} at --size {plan.size}: "
-                             f"{error}", details="choose another ratio or size", kind="unsupported") from None
+            refusal = UsageError(f"{plan.spec.id} cannot make --aspect-ratio {plan.aspect_ratio} at --size "
+                                 f"{plan.size}: {error}", details="choose another ratio or size", kind="unsupported")
+            raise with_fallbacks(refusal, "openai", plan.spec.id) from None
         width, height = (int(side) for side in frame.split("x"))
         if width * height > frames.EXPERIMENTAL_PIXELS:
             plan.warnings.append(f"{frame} is above 2560x1440, which OpenAI calls experimental for {plan.spec.id}")

@@ -14,7 +14,8 @@ from ..progress import note
 from ..prompt import plan as plans
 from ..requests import GenerateRequest
 from . import routes
-from .routes import ImagesOptions
+from .fallbacks import with_fallbacks
+from .images_options import ImagesOptions
 from .outputs import releasing_outputs
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool =
     try:
         route.check(plan, options)
     except ImageGenError as error:
-        raise routes.with_fallbacks(error, plan.provider, plan.spec.id, image_input=plan.takes_images) from None
+        raise with_fallbacks(error, plan.provider, plan.spec.id, image_input=plan.takes_images) from None
     return Prepared(plan, options, request.enhance_model if request.enhance else None)
 
 
@@ -105,7 +106,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     if not replies:
         if gone:
             failures[0].extra["model"] = plan.spec.id  # the document names the model that failed last
-        raise routes.with_fallbacks(failures[0], plan.provider, plan.spec.id, image_input=plan.takes_images,
+        raise with_fallbacks(failures[0], plan.provider, plan.spec.id, image_input=plan.takes_images,
                                     exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
     routes.route(plan.provider).after_run(replies, result, paid)

@@ -20,6 +20,7 @@ from ..models import chains, direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
 from .edit import parent_record
+from .fallbacks import with_fallbacks
 from .outputs import releasing_outputs
 
 if TYPE_CHECKING:
@@ -187,6 +188,14 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
     if moved is not None:  # a model OpenAI has shut down is never sent: its successor is
         model, warning = moved
         notes.append(warning)
+    try:
+        return _checked_plan(request, prompt, model, notes)
+    except ImageGenError as error:  # an option the model does not take: name the ones that do
+        raise with_fallbacks(error, "openai", model, role="edit") from None
+
+
+def _checked_plan(request: EditRequest, prompt: str, model: str, notes: list[str]) -> OpenAIEditPlan:
+    """The plan for ``model``, once the images, the mask and the options it takes are checked."""
     _check_model(model, request)
     inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
@@ -371,8 +380,6 @@ def run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun, *, on_mask: An
         reply, elapsed_ms = timed(lambda: paid.send(plan.call(), model=plan.model, estimate=plan.estimate_usd,
                                                     label=f"waiting for {plan.model}", spool_dir=writer.target_dir()))
     except ImageGenError as error:
-        from .routes import with_fallbacks
-
         raise with_fallbacks(error, "openai", plan.model, role="edit") from None
     result = save_replies(plan, [reply], paid.client(), writer, elapsed_ms, transform=plan.compositor())
     if reply.cost_usd is not None:

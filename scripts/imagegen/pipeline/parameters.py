@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .fallbacks import with_fallbacks
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan
-    from .routes import ImagesOptions
+    from .images_options import ImagesOptions
 
 
 def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> None:
@@ -19,7 +20,7 @@ def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> Non
     does not list is sent with a warning that its parameters could not be checked.
     """
     from .. import config
-    from .routes import OPTION_FLAGS
+    from .images_options import OPTION_FLAGS
 
     if not config.catalogue_path().exists():
         return  # no catalogue cached: the user has not asked for live data
@@ -61,12 +62,7 @@ def _refuse(model: str, name: str, value: Any, flag: str, descriptor: Any, other
     elif isinstance(descriptor, dict) and descriptor.get("type") == "range":
         allowed = f"it takes {descriptor.get('min')} to {descriptor.get('max')}; "
     suggestion = ("models that do: " + ", ".join(others[:6])) if others else "drop " + flag
-    raise UsageError(f"{model} does not support {name}{shown} ({flag}), according to the live catalogue",
-                     details=allowed + suggestion, kind="unsupported",
-                     extra={"parameter": name, "fallback_models": others[:6] or _fallbacks(route, model)})
-
-
-def _fallbacks(route: str, model: str) -> list[str]:
-    from ..models.alternatives import fallback_models
-
-    return fallback_models(route, exclude=(model,))
+    refusal = UsageError(f"{model} does not support {name}{shown} ({flag}), according to the live catalogue",
+                         details=allowed + suggestion, kind="unsupported",
+                         extra={"parameter": name, "fallback_models": others[:6]})
+    raise with_fallbacks(refusal, route, model)

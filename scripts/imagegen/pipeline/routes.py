@@ -5,41 +5,21 @@ and nowhere else; the pipeline and the queue ask :func:`route` instead of compar
 
 Model resolution (aliases as chains of candidates, shut-down ids, the catalogues) is the models
 layer's (``models.chains``, ``models.registry``), and so are the live alternatives an error
-names (``models.alternatives``, attached by :func:`with_fallbacks`).
+names (``models.alternatives``, attached by ``pipeline.fallbacks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .images_options import OPTION_FLAGS, ImagesOptions
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan
     from ..providers.call import Call
     from .paid_call import PaidRun
-
-OPTION_FLAGS = (("quality", "--quality"), ("output_format", "--output-format"), ("background", "--background"),
-                ("output_compression", "--output-compression"), ("moderation", "--moderation"))
-FALLBACK_KINDS = frozenset({"model_unavailable", "no_endpoint", "unsupported"})
-
-
-class ImagesOptions(NamedTuple):
-    """The Images API options a chat completion has no place for (``moderation``: OpenAI's only)."""
-
-    quality: str | None = None
-    output_format: str | None = None
-    background: str | None = None
-    output_compression: int | None = None
-    moderation: str | None = None
-
-    def record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"api": "images", "quality": self.quality, "output_format": self.output_format,
-                                  "background": self.background}
-        record.update({name: value for name, value in (("output_compression", self.output_compression),
-                                                       ("moderation", self.moderation)) if value is not None})
-        return record
 
 
 def _given(request: Any) -> list[str]:
@@ -259,15 +239,3 @@ ROUTES: dict[str, Route] = {route.name: route for route in (OpenRouter(), Google
 def route(name: str | None) -> Route:
     """The route called ``name`` (None: OpenRouter, the default)."""
     return ROUTES[name or "openrouter"]
-
-
-def with_fallbacks(error: Any, route_name: str | None, model: str, *, role: str = "generate",
-                   image_input: bool = False, exclude: tuple[str, ...] = ()) -> Any:
-    """``error`` with ``fallback_models`` when its kind asks for them and it has none: live models of
-    the route with the same capabilities, best first, ``model`` and ``exclude`` left out."""
-    if getattr(error, "kind", None) in FALLBACK_KINDS and not error.extra.get("fallback_models"):
-        from ..models.alternatives import fallback_models
-
-        error.extra["fallback_models"] = fallback_models(route_name or "openrouter", image_input=image_input,
-                                                         role=role, exclude=(model, *exclude))
-    return error

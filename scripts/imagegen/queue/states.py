@@ -13,6 +13,7 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from ..contract import provider_words
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import iso, now_iso, unlink_quietly
 from . import store
@@ -92,7 +93,7 @@ def end(dirs: QueueDirs, job: dict[str, Any], error: ImageGenError,
     """File a job that will not run again: failed, cancelled, or stopped by a spending limit."""
     job.update(error=error.message, error_kind=error.kind, details=error.details, retryable=error.retryable,
                finished_at=now_iso())
-    words = error.document_fields().get("provider_message")
+    words = provider_words(error)
     if words:
         job["provider_message"] = words
     if error.extra.get("fallback_models"):  # what to queue the job again with
