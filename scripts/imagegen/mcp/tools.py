@@ -27,9 +27,9 @@ PREVIEW = flags.Argument(
 
 
 def _generate(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import generate
+    from ..pipeline import generate_request
 
-    return generate.run_request(call.request, call.paid_run(), call.context.fields)
+    return generate_request.run_request(call.request, call.paid_run(), call.context.fields)
 
 
 def _edit(call: Invocation) -> dict[str, Any]:

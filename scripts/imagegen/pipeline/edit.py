@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..images import files as images
 from ..prompt import plan as plans
 from ..requests import EditRequest, GenerateRequest
 from ..errors import UsageError
 from ..prompt.plan import GenerationPlan
+from .lineage import parent_record
 
 DEFAULT_EDIT_MODEL = "gpt-5-image"
 EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change only what the instruction below "
@@ -53,12 +53,6 @@ def resolve_mode(request: EditRequest) -> str:
 
 def _verb(flags: list[str]) -> str:
     return "works" if len(flags) == 1 else "work"
-
-
-def parent_record(image: images.InputImage) -> dict[str, Any]:
-    """The edited image as the sidecar remembers it, so edits form a lineage back to the original."""
-    return {"path": str(image.path), "sha256": image.sha256, "format": image.format,
-            "width": image.width, "height": image.height}
 
 
 def closest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:

@@ -148,23 +148,6 @@ def _make(plan: plans.GenerationPlan, options: ImagesOptions | None, paid: PaidR
     return replies, failures, gone
 
 
-def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any]) -> dict[str, Any]:
-    """A whole generation from its request: plan, then describe (dry run) or make and save the images.
-    ``fields`` learns the model, for an error document."""
-    if request.review_loop():
-        from . import review_loop
-
-        return review_loop.run_request(request, paid, fields)
-    fields["model"] = request.model
-    prepared = prepare(request, show_hints=paid.options.show_hints)
-    fields["model"] = prepared.plan.spec.id
-    notify_warnings(prepared.plan.warnings, paid.options.quiet)
-    writer = writer_for(request, prepared.plan.spec.slug)
-    if paid.options.dry_run:
-        return dry_run(prepared, writer, paid)
-    return run(prepared, writer, paid)
-
-
 def writer_for(request: Any, slug: str) -> ImageWriter:
     """The writer the request's output fields ask for, naming files ``<stamp>-<slug>``."""
     from pathlib import Path

@@ -19,7 +19,7 @@ from ..images.writer import ImageWriter
 from ..models import chains, direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
-from .edit import parent_record
+from .lineage import parent_record
 from .fallbacks import with_fallbacks
 from .outputs import releasing_outputs
 
@@ -271,7 +271,7 @@ def frame_from_request(request: EditRequest, model: str, image: images.InputImag
     if request.size is None and request.aspect_ratio is None:
         return None
     from ..models import frames
-    from .edit import closest_ratio
+    from ..prompt.baseline import nearest_ratio
 
     if request.openai_size:
         raise UsageError("--openai-size cannot be combined with --size or --aspect-ratio",
@@ -281,7 +281,7 @@ def frame_from_request(request: EditRequest, model: str, image: images.InputImag
                          details="use --openai-size " + " or ".join(frames.CLASSIC), kind="unsupported")
     ratio = request.aspect_ratio
     if ratio is None:
-        ratio = closest_ratio(image.width, image.height, registry.STANDARD_RATIOS) if image.width and image.height \
+        ratio = nearest_ratio(image.width, image.height, registry.STANDARD_RATIOS) if image.width and image.height \
             else "1:1"
     try:
         return frames.flexible_frame(ratio, request.size or "1K")

@@ -1,0 +1,29 @@
+"""A generation request run whole, as generate.py and the MCP generate tool run it: the review loop
+when the request asks for one (``pipeline.review_loop``), else one generation (``pipeline.generate``):
+plan, then describe (dry run) or make and save the images."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..requests import GenerateRequest
+from . import generate
+
+if TYPE_CHECKING:
+    from .paid_call import PaidRun
+
+
+def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any]) -> dict[str, Any]:
+    """The request's result document; ``fields`` learns the model, for an error document."""
+    if request.review_loop():
+        from . import review_loop
+
+        return review_loop.run_request(request, paid, fields)
+    fields["model"] = request.model
+    prepared = generate.prepare(request, show_hints=paid.options.show_hints)
+    fields["model"] = prepared.plan.spec.id
+    generate.notify_warnings(prepared.plan.warnings, paid.options.quiet)
+    writer = generate.writer_for(request, prepared.plan.spec.slug)
+    if paid.options.dry_run:
+        return generate.dry_run(prepared, writer, paid)
+    return generate.run(prepared, writer, paid)
