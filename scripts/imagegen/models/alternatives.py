@@ -46,13 +46,14 @@ def fallback_models(route: str, *, image_input: bool = False, role: str = "gener
 
 def _registry_ids(route: str, image_input: bool, aspect_ratio: str | None, size: str | None) -> list[str]:
     """The first live candidate of each preferred alias on ``route`` that can do what is asked."""
-    from .registry import resolve
+    from .live import on_route
+    from .table import BY_ALIAS
 
     ids = []
     for alias in PREFERENCE:
         if not chains.chain(alias, route):
             continue
-        spec = resolve(alias, route)
+        spec = on_route(BY_ALIAS[alias], route)
         if (image_input and not spec.image_input) or (aspect_ratio and aspect_ratio not in spec.ratios) \
                 or (size and size not in spec.sizes):
             continue

@@ -8,11 +8,9 @@ its successor with a warning; an id the table does not know is sent as it is, pr
 
 from __future__ import annotations
 
-from ..errors import UsageError
 from . import chains, direct
-from .alternatives import fallback_models
 from .pricing import Pricing
-from .registry import BY_ALIAS, EXTRA_TALL_WIDE, STANDARD_RATIOS, STANDARD_SIZES, ModelSpec
+from .table import BY_ALIAS, EXTRA_TALL_WIDE, STANDARD_RATIOS, STANDARD_SIZES, ModelSpec
 
 PREFIXES = {"google": "google/", "openai": "openai/"}
 
@@ -40,15 +38,10 @@ def served_by(name: str, provider: str) -> bool:
 
 
 def direct_spec(name: str, provider: str) -> ModelSpec:
-    """The spec of ``name`` on ``provider`` (google or openai); UsageError when it is not served there.
+    """The spec of ``name`` on ``provider`` (google or openai), a name :func:`served_by` the provider.
 
     An alias resolves through its chain on the provider (``models.chains``); an id the provider has
     shut down is moved to its successor, with a note: it is never sent."""
-    if not served_by(name, provider):
-        raise UsageError(f"{name} is not a model of {direct.NAMES[provider]}",
-                         details=f"use one of {', '.join(_listed(provider))}, or drop --provider {provider} "
-                                 "to go through OpenRouter", kind="unknown_model",
-                         extra={"fallback_models": fallback_models(provider)})
     aliased = BY_ALIAS.get(name) or BY_ALIAS.get(name.lower())
     candidates = chains.chain(aliased.alias, provider) if aliased is not None else ()
     if aliased is not None and candidates:
@@ -66,7 +59,8 @@ def _spec(model: str, provider: str) -> ModelSpec:
     return _gemini(model) if provider == "google" else _openai(model)
 
 
-def _listed(provider: str) -> list[str]:
+def listed_models(provider: str) -> list[str]:
+    """The models of ``provider`` a user can name (Google's with their aliases)."""
     if provider == "google":
         return [f"{entry.alias} ({model})" for model, entry in direct.GEMINI_MODELS.items()
                 if not chains.moved(model, provider)]

@@ -1,8 +1,8 @@
-"""The model registry: aliases, OpenRouter ids, capabilities, prices and cost estimates.
+"""The model registry: a name resolved to the spec a run uses, and cost estimates.
 
-The built-in table below is the fallback. After ``models.py --refresh`` a fresh catalogue cache
-(see :mod:`imagegen.models.catalogue`) overrides prices and capabilities of known ids and adds new image
-models by full id; :func:`resolve` and :func:`all_models` apply it.
+The built-in table (``models.table``) is the fallback. After ``models.py --refresh`` a fresh catalogue
+cache (see :mod:`imagegen.models.catalogue`) overrides prices and capabilities of known ids and adds new
+image models by full id; :func:`resolve` and :func:`all_models` apply it (``models.live``).
 """
 
 from __future__ import annotations
@@ -12,121 +12,12 @@ from typing import NamedTuple
 
 from ..errors import UsageError
 from . import chains
+from .live import live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
-
-STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-EXTRA_TALL_WIDE = ("1:4", "4:1", "1:8", "8:1")
-STANDARD_SIZES = ("1K", "2K", "4K")
-
-class ModelSpec(NamedTuple):
-    alias: str
-    id: str
-    family: str  # "flux" | "gpt" | "gemini" | "other"
-    output_modalities: tuple[str, ...]
-    image_input: bool
-    max_refs: int
-    system_message: bool
-    prompt_format: str  # "flux_json" | "natural" | "structured"
-    ratios: tuple[str, ...]
-    sizes: tuple[str, ...]
-    pricing: Pricing
-    best_for: str
-    text_rendering: bool = False
-    upsampling: bool = False
-    known: bool = True
-    provider: str = "openrouter"  # who is called: openrouter, or google / openai directly
-    requested: str | None = None  # the alias or default chain the id was resolved from (None: named)
-    successors: tuple[str, ...] = ()  # the chain's later candidates, tried once if the id is gone
-    notes: tuple[str, ...] = ()  # what resolving said: a shut-down id moved on, an expiry coming
-
-    @property
-    def model_alias(self) -> str | None:
-        """The alias a run reports beside the id it used (``model_alias``): None for a named id."""
-        return self.requested
-
-    @property
-    def slug(self) -> str:
-        base = self.alias if self.known else self.id.split("/")[-1]
-        return "".join(c if c.isalnum() else "-" for c in base.lower()).strip("-")
-
-
-MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        "flux.2-pro", "black-forest-labs/flux.2-pro", "flux", ("image",), True, 8, False, "flux_json",
-        STANDARD_RATIOS, STANDARD_SIZES, Pricing("per_mp", first_mp=0.03, further_mp=0.015),
-        "default high-quality generation without text", upsampling=True,
-    ),
-    ModelSpec(
-        "flux.2-klein", "black-forest-labs/flux.2-klein-4b", "flux", ("image",), False, 0, False, "flux_json",
-        STANDARD_RATIOS, STANDARD_SIZES, Pricing("per_mp", first_mp=0.014, further_mp=0.001),
-        "fast, cheap drafts and bulk generation", upsampling=True,
-    ),
-    ModelSpec(
-        "gpt-5-image", "openai/gpt-5-image", "gpt", ("image", "text"), True, 8, True, "natural",
-        STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("image_tokens", per_million_tokens=40.0, tokens_per_image=1056, guess=True),
-        "text in images, complex edits", text_rendering=True,
-    ),
-    ModelSpec(
-        "gpt-5-image-mini", "openai/gpt-5-image-mini", "gpt", ("image", "text"), True, 8, True, "natural",
-        STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("image_tokens", per_million_tokens=8.0, tokens_per_image=1056, guess=True),
-        "cheaper text rendering and edits", text_rendering=True,
-    ),
-    ModelSpec(
-        "nanobanana-pro", "google/gemini-3-pro-image", "gemini", ("image", "text"), True, 14, True,
-        "structured", STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24}, per_million_tokens=120.0),
-        "balanced quality, editing and reasoning", text_rendering=True,
-    ),
-    ModelSpec(
-        "nanobanana", "google/gemini-2.5-flash-image", "gemini", ("image", "text"), True, 3, True, "structured",
-        STANDARD_RATIOS, STANDARD_SIZES,
-        Pricing("per_image", per_image={"1K": 0.039, "2K": 0.039, "4K": 0.039}, per_million_tokens=30.0),
-        "lowest-cost generation and quick edits",
-    ),
-    ModelSpec(
-        "nanobanana-2", "google/gemini-3.1-flash-image", "gemini", ("image", "text"), True, 14, True,
-        "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES,
-        Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151},
-                per_million_tokens=60.0, guess=True),
-        "fast everyday generation, extreme aspect ratios", text_rendering=True,
-    ),
-    ModelSpec(
-        "nanobanana-2-lite", "google/gemini-3.1-flash-lite-image", "gemini", ("image", "text"), True, 14, True,
-        "structured", STANDARD_RATIOS + EXTRA_TALL_WIDE, ("1K",),
-        Pricing("per_image", per_image={"1K": 0.034}, per_million_tokens=30.0, guess=True),
-        "cheapest, fastest Gemini images (1K only)", text_rendering=True,
-    ),
-)
-
-# Models whose maker has retired them somewhere: a run on one says so, and names what to use.
-RETIRED_NOTES = {
-    "google/gemini-2.5-flash-image": "Google discontinued gemini-2.5-flash-image on its own API on 2026-10-02; "
-                                     "if OpenRouter stops routing it (models.py --refresh tells), use "
-                                     "nanobanana-2-lite (gemini-3.1-flash-lite-image, its successor)",
-}
-# Built-in prices (of PRICES_AS_OF) for full OpenRouter ids the table above has no entry for: Google's
-# GA image models, priced as the previews they replaced, and Nano Banana 2 Lite (1K only), whose
-# price is quoted second-hand from Google's pricing page. Live prices replace them after a refresh.
-ID_PRICES = {
-    "google/gemini-3.1-flash-image": Pricing("per_image", per_image={"0.5K": 0.045, "1K": 0.067, "2K": 0.101,
-                                                                     "4K": 0.151}, per_million_tokens=60.0, guess=True),
-    "google/gemini-3-pro-image": Pricing("per_image", per_image={"1K": 0.134, "2K": 0.134, "4K": 0.24},
-                                         per_million_tokens=120.0),
-    "google/gemini-3.1-flash-lite-image": Pricing("per_image", per_image={"1K": 0.034}, per_million_tokens=30.0,
-                                                  guess=True),
-}
-BY_ALIAS = {spec.alias: spec for spec in MODELS}
-# Every id an alias's chain names on OpenRouter, as that alias's spec with that id.
-BY_ID = {**{model_id: spec._replace(id=model_id) for spec in MODELS
-            for model_id in chains.chain(spec.alias, "openrouter")}, **{spec.id: spec for spec in MODELS}}
-DEFAULT_MODEL = "flux.2-pro"
-PRICES_AS_OF = "2026-12-01"  # when the built-in prices below were last checked
-IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
-
-
-DIRECT_ROUTES = ("google", "openai")  # called without OpenRouter; their models come from models.direct
+# The table's names are read through the registry too (``registry.BY_ALIAS``, ``registry.ModelSpec``).
+from .table import (BY_ALIAS, BY_ID, DEFAULT_MODEL, DIRECT_ROUTES, EXTRA_TALL_WIDE, ID_PRICES,  # noqa: F401
+                    IMAGE_ONLY_PREFIXES, MODELS, PRICES_AS_OF, RETIRED_NOTES, STANDARD_RATIOS, STANDARD_SIZES,
+                    ModelSpec, assumed)
 
 
 def serves(provider: str | None, name: str) -> bool:
@@ -172,28 +63,39 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
     Google's and OpenAI's models come from ``models.direct``.
     """
     provider = provider or provider_named_by(name) or "openrouter"
-    if provider in DIRECT_ROUTES:
-        from .direct_specs import direct_spec
-
-        return direct_spec(name.strip(), provider)
     name = name.strip()
+    if provider in DIRECT_ROUTES:
+        return _direct(name, provider)
     aliased = BY_ALIAS.get(name) or BY_ALIAS.get(name.lower())
     if aliased is not None:
-        choice = chains.choose(chains.chain(aliased.alias, "openrouter") or (aliased.id,), "openrouter",
-                               aliased.alias)
-        return with_expiry(_live(aliased._replace(id=choice.id, requested=aliased.alias,
-                                                  successors=choice.rest, notes=choice.notes)))
+        return with_expiry(on_route(aliased, "openrouter"))
     spec = BY_ID.get(name)
     if spec is not None:
-        return with_expiry(_live(spec))
+        return with_expiry(live(spec))
     if "/" in name and all(part.strip() for part in name.split("/", 1)):
-        return with_expiry(_live(_assumed(name)))
+        return with_expiry(live(assumed(name)))
     raise UsageError(
         f"unknown model {name!r}",
         details=did_you_mean(name) + "use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such "
                 "as vendor/model (models.py lists them)",
         kind="unknown_model",
     )
+
+
+def _direct(name: str, provider: str) -> ModelSpec:
+    """``name`` on Google or OpenAI, called directly; UsageError (with the models it serves) when the
+    provider has no such model."""
+    from . import direct
+    from .direct_specs import direct_spec, listed_models, served_by
+
+    if not served_by(name, provider):
+        from .alternatives import fallback_models
+
+        raise UsageError(f"{name} is not a model of {direct.NAMES[provider]}",
+                         details=f"use one of {', '.join(listed_models(provider))}, or drop --provider {provider} "
+                                 "to go through OpenRouter", kind="unknown_model",
+                         extra={"fallback_models": fallback_models(provider)})
+    return direct_spec(name, provider)
 
 
 def did_you_mean(name: str) -> str:
@@ -207,7 +109,7 @@ def did_you_mean(name: str) -> str:
 def successor(spec: ModelSpec) -> ModelSpec:
     """``spec`` with the next candidate of its chain as the model (the chosen one is gone)."""
     moved = spec._replace(id=spec.successors[0], successors=spec.successors[1:], notes=())
-    return _live(moved) if spec.provider == "openrouter" else moved
+    return live(moved) if spec.provider == "openrouter" else moved
 
 
 def with_expiry(spec: ModelSpec) -> ModelSpec:
@@ -225,37 +127,12 @@ def with_expiry(spec: ModelSpec) -> ModelSpec:
     return spec._replace(notes=spec.notes + (warning,)) if warning else spec
 
 
-def _live(spec: ModelSpec) -> ModelSpec:
-    """``spec`` with the live catalogue's prices laid over it (its module loads only when a cache exists)."""
-    from .. import config
-
-    if not config.catalogue_path().exists():
-        return spec
-    from . import catalogue
-
-    return catalogue.apply(spec)
-
-
 def all_models() -> list[ModelSpec]:
     """The registry's aliases resolved against the live catalogue, then image models only it knows."""
     from . import catalogue
 
     known = [resolve(spec.alias) for spec in MODELS]  # each alias as a run would resolve it now
-    return known + [catalogue.apply(_assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
-
-
-def _assumed(model_id: str) -> ModelSpec:
-    image_only = model_id.lower().startswith(IMAGE_ONLY_PREFIXES)
-    flux = "flux" in model_id.lower()
-    return ModelSpec(
-        alias=model_id, id=model_id, family="flux" if flux else "other",
-        output_modalities=("image",) if image_only else ("image", "text"),
-        image_input=True, max_refs=8, system_message=not image_only,
-        prompt_format="flux_json" if flux else "natural",
-        ratios=STANDARD_RATIOS + EXTRA_TALL_WIDE, sizes=("0.5K",) + STANDARD_SIZES,
-        pricing=ID_PRICES.get(model_id, Pricing("unknown", guess=True)), best_for="(not in the registry)",
-        upsampling=flux, known=False,
-    )
+    return known + [catalogue.apply(assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
 
 
 def with_pricing(spec: ModelSpec, pricing: Pricing) -> ModelSpec:
