@@ -1,9 +1,8 @@
 """Typed requests: built from flags, round-tripped through JSON, and held to the flags' rules when read
-back (the queue's job files), plus the layering rules the package keeps."""
+back (the queue's job files). The package's layering rules are tests/test_layering.py's."""
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from imagegen.commands import edit, generate, review
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
 from tests.conftest import SCRIPTS, assert_one_json
 
-PACKAGE = SCRIPTS / "imagegen"
 
 
 @pytest.mark.parametrize("command, build, argv", [
@@ -141,91 +139,3 @@ def test_enqueue_stores_the_request_not_the_flags(run, fake, workdir):
     assert job["format"] == 2 and "args" not in job and job["status"] == "pending"
     assert GenerateRequest.from_json(job["request"]).output_file == str(workdir / "a.png")
     assert "timeout" not in job["request"] and "dry_run" not in job["request"]
-
-
-# -- layering ---------------------------------------------------------------------------------------
-
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(SCRIPTS).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
-
-
-def _imports(name: str, path: Path, *, top_level_only: bool) -> set[str]:
-    tree = ast.parse(path.read_text())
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
-    targets = set()
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            targets |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            if node.level:
-                base = base[: len(base) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            targets.add(module)
-            targets |= {f"{module}.{alias.name}" for alias in node.names}
-    return targets
-
-
-def test_the_core_never_sees_argparse_and_the_queue_never_imports_the_cli():
-    for name, path in _modules().items():
-        layer = name.split(".")[1] if "." in name else ""
-        imported = _imports(name, path, top_level_only=False)
-        if layer not in ("cli", "commands"):
-            assert "argparse" not in imported, name
-        if layer in ("queue", "pipeline", "providers", "prompt", "models", "http", "spending", "images"):
-            assert not any(t.startswith(("imagegen.commands", "imagegen.cli")) for t in imported), name
-
-
-def test_no_import_cycles_at_module_level():
-    modules = _modules()
-    graph = {name: {t for t in _imports(name, path, top_level_only=True) if t in modules and t != name}
-             for name, path in modules.items()}
-    visiting, done = set(), set()
-
-    def visit(node: str, trail: list[str]) -> None:
-        if node in done:
-            return
-        assert node not in visiting, " -> ".join(trail + [node])
-        visiting.add(node)
-        for target in sorted(graph[node]):
-            visit(target, trail + [node])
-        visiting.discard(node)
-        done.add(node)
-
-    for name in sorted(graph):
-        visit(name, [])
-
-
-# Lower layers never import higher ones (imports inside functions count too).
-NEVER_IMPORTS = {
-    "http": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
-    "models": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
-    "images": ("prompt", "providers", "pipeline", "spending", "queue", "cli", "commands"),
-    "providers": ("pipeline", "spending", "queue", "cli", "commands"),
-    "spending": ("pipeline", "queue", "cli", "commands"),
-    "pipeline": ("queue", "cli", "commands"),
-    "queue": ("cli", "commands"),
-}
-
-
-def test_lower_layers_never_import_higher_ones():
-    for name, path in _modules().items():
-        layer = name.split(".")[1] if name.count(".") >= 1 else ""
-        higher = NEVER_IMPORTS.get(layer, ())
-        imported = _imports(name, path, top_level_only=False)
-        wrong = sorted(t for t in imported if t.split(".")[1:2] and t.split(".")[1] in higher)
-        assert not wrong, f"{name} imports {wrong}"
-
-
-def test_the_catalogue_and_the_registry_do_not_import_each_other():
-    imported = _imports("imagegen.models.catalogue", PACKAGE / "models" / "catalogue.py", top_level_only=False)
-    assert not any(t.startswith("imagegen.models.registry") for t in imported)
