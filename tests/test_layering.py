@@ -205,3 +205,50 @@ def test_the_core_never_sees_argparse_and_the_queue_never_imports_the_cli():
 def test_the_catalogue_and_the_registry_do_not_import_each_other():
     imported = imports("imagegen.models.catalogue", PACKAGE / "models" / "catalogue.py")
     assert not any(t.startswith("imagegen.models.registry") for t in imported)
+
+
+# -- the environment -------------------------------------------------------------------------------
+#
+# config.py is the one reader of the environment: every variable the package heeds is named, parsed
+# and documented there. Elsewhere the only use of os.environ allowed is copying it whole for a child
+# process (``os.environ.copy()`` or ``dict(os.environ)``): that passes the environment on, it reads
+# nothing. os.getenv, os.putenv, os.unsetenv and ``from os import environ`` are not allowed at all.
+
+
+def environment_reads(path: Path, root: Path = SCRIPTS) -> list[str]:
+    """Each place ``path`` reads (or changes) the environment other than by copying it whole."""
+    tree = ast.parse(path.read_text())
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"{where} imports os.{alias.name}" for alias in node.names
+                      if alias.name in ("environ", "environb", "getenv", "getenvb", "putenv", "unsetenv")]
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"):
+            continue
+        if node.attr in ("getenv", "getenvb", "putenv", "unsetenv"):
+            found.append(f"{where} calls os.{node.attr}")
+        elif node.attr in ("environ", "environb"):
+            parent = parents.get(id(node))
+            copied = (isinstance(parent, ast.Attribute) and parent.attr == "copy"
+                      and isinstance(parents.get(id(parent)), ast.Call)) or (
+                isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "dict"
+                and parent.args == [node])
+            if not copied:
+                found.append(f"{where} reads os.{node.attr}")
+    return found
+
+
+def test_only_config_reads_the_environment():
+    faults = [fault for path in sorted(PACKAGE.rglob("*.py")) if path != PACKAGE / "config.py"
+              for fault in environment_reads(path)]
+    assert faults == [], "read the environment through a function of config.py"
+
+
+def test_the_environment_check_sees_every_kind_of_read(tmp_path):
+    sample = tmp_path / "sample_env.py"
+    sample.write_text("import os\nfrom os import getenv\na = os.environ.get('A')\nb = os.environ['B']\n"
+                      "c = os.getenv('C')\nchild = os.environ.copy()\nsame = dict(os.environ)\nchild['D'] = '1'\n")
+    assert sorted(fault.split(":", 1)[1] for fault in environment_reads(sample, tmp_path)) == [
+        "2 imports os.getenv", "3 reads os.environ", "4 reads os.environ", "5 calls os.getenv"]

@@ -1,4 +1,5 @@
-"""Environment: API keys, base URLs and the user's directories. Nothing else reads os.environ."""
+"""Environment: API keys, base URLs, default models, the user's directories and the few tuning variables.
+Nothing else reads os.environ (tests/test_layering.py holds the package to it)."""
 
 from __future__ import annotations
 
@@ -50,15 +51,22 @@ DEFAULT_MODEL_VARS = {
 
 def default_model(role: str, builtin: str) -> str:
     """The model for ``role`` when the command line and the preset name none: the environment's, else ours."""
-    return os.environ.get(DEFAULT_MODEL_VARS[role], "").strip() or builtin
+    return default_model_setting(role) or builtin
+
+
+def default_model_setting(role: str) -> str:
+    """The model the environment names for ``role`` (``$IMAGEGEN_MODEL``, ...), or ``""``."""
+    return os.environ.get(DEFAULT_MODEL_VARS[role], "").strip()
 
 
 def key_variable(provider: str) -> str | None:
-    """The name of the first set variable holding ``provider``'s key, or None."""
-    for name in KEY_VARS[provider]:
-        if os.environ.get(name, "").strip():
-            return name
-    return None
+    """The name of the first set variable holding ``provider``'s key (the one used), or None."""
+    return next(iter(key_variables_set(provider)), None)
+
+
+def key_variables_set(provider: str) -> list[str]:
+    """The names of every set variable holding ``provider``'s key, the one used first."""
+    return [name for name in KEY_VARS[provider] if os.environ.get(name, "").strip()]
 
 
 def api_key(provider: str) -> str:
@@ -260,6 +268,19 @@ def script_command(name: str, *args: str) -> str:
     except ValueError:
         shown = path
     return " ".join(["python3", shlex.quote(str(shown)), *map(shlex.quote, args)])
+
+
+PROGRESS_INTERVAL = 15.0
+
+
+def progress_interval() -> float:
+    """Seconds between progress lines off a terminal (15; ``IMAGEGEN_PROGRESS_SEC`` changes it, from
+    0.05 to 3600)."""
+    try:
+        value = float(os.environ.get("IMAGEGEN_PROGRESS_SEC", PROGRESS_INTERVAL))
+    except ValueError:
+        return PROGRESS_INTERVAL
+    return value if 0.05 <= value <= 3600 else PROGRESS_INTERVAL
 
 
 def retry_base_seconds() -> float:

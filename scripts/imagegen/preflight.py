@@ -103,10 +103,10 @@ def check_openrouter_key() -> Check:
                      "neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: nothing can be generated",
                      "export OPENROUTER_API_KEY_IMAGES=sk-or-...   # from " + KEYS_URL)
     detail = f"{found} is set (generation, chat edits, review through OpenRouter)"
-    others = [v for v in config.OPENROUTER_KEY_VARS if v != found and os.environ.get(v, "").strip()]
+    others = [v for v in config.key_variables_set("openrouter") if v != found]
     if others:
         detail += f"; {', '.join(others)} is also set and ignored"
-    if not os.environ[found].strip().startswith("sk-or-"):
+    if not config.api_key("openrouter").startswith("sk-or-"):
         detail += "; the value does not start with sk-or- (is it an OpenRouter key?)"
     return Check("key", "openrouter", True, True, detail, info={"variable": found})
 
@@ -141,7 +141,7 @@ def _default_model_note(provider: str) -> str:
     from .models import direct
 
     variable = config.DEFAULT_MODEL_VARS["generate"]
-    return f"{variable}={os.environ.get(variable, '').strip()} is a model of {direct.NAMES[provider]}"
+    return f"{variable}={config.default_model_setting('generate')} is a model of {direct.NAMES[provider]}"
 
 
 def check_base_url(provider: str) -> Check:
@@ -296,7 +296,7 @@ def check_defaults() -> list[Check]:
     checks = []
     live = catalogue.fresh()
     for role, variable in config.DEFAULT_MODEL_VARS.items():
-        value = os.environ.get(variable, "").strip()
+        value = config.default_model_setting(role)
         if not value or role in ("openai_edit",) or (role == "review" and "/" not in value):
             continue  # OpenAI and Anthropic models are not in OpenRouter's catalogue
         try:

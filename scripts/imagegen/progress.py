@@ -3,7 +3,6 @@ line every :func:`interval` seconds while a call is waited for, so a long wait n
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from types import TracebackType
@@ -41,16 +40,11 @@ def line(text: str) -> None:
         pass  # stderr gone: a note is not worth failing a run for
 
 
-DEFAULT_INTERVAL = 15.0
-
-
 def interval() -> float:
-    """Seconds between progress lines off a terminal (15; ``IMAGEGEN_PROGRESS_SEC`` changes it)."""
-    try:
-        value = float(os.environ.get("IMAGEGEN_PROGRESS_SEC", DEFAULT_INTERVAL))
-    except ValueError:
-        return DEFAULT_INTERVAL
-    return value if 0.05 <= value <= 3600 else DEFAULT_INTERVAL
+    """Seconds between progress lines off a terminal (``config.progress_interval``)."""
+    from .config import progress_interval
+
+    return progress_interval()
 
 
 class Every:
