@@ -93,6 +93,12 @@ def test_a_mistyped_model_gets_a_did_you_mean(run, fake, typed, meant):
     assert fake.requests == []
 
 
+def test_a_catalogue_that_is_not_found_is_no_endpoint_and_names_models_all_the_same(run, fake):
+    fake.enqueue("models", error_reply(404, "Not Found"))
+    doc = assert_one_json(result := run("models.py", "--refresh"))
+    assert result.code == 1 and doc["error_kind"] == "no_endpoint" and doc["fallback_models"]
+
+
 def test_refresh_caches_live_prices_and_offers_new_models(run, fake, env):
     fake.enqueue("models", LIVE)
     fake.enqueue("image_models", Reply(json={"data": []}))  # this test is about the chat-side list

@@ -1,4 +1,5 @@
-"""Live alternatives to a model that cannot be used: the ``fallback_models`` of an error document.
+"""Live alternatives to a model that cannot be used: the ``fallback_models`` of an error document,
+attached by :func:`with_fallbacks` wherever an error whose fix is another model is raised.
 
 Best first: the registry's models in :data:`PREFERENCE` order (each alias resolved on the route),
 then any other model the route's fresh catalogue lists with the same capabilities. With a
@@ -7,6 +8,8 @@ The list is never empty for a route this tool can call.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from . import chains
 
@@ -18,6 +21,8 @@ OPENAI_PREFERENCE = ("gpt-image-2", "gpt-image-2.6-flare", "gpt-image-2.6-sunbur
 EDITORS = ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2.6-flare", "gpt-image-2.6-sunburst",
            "gpt-image-2")
 LIMIT = 6
+# The kinds whose fix is another model: their documents always name some (``fallback_models``).
+FALLBACK_KINDS = frozenset({"model_unavailable", "no_endpoint", "unsupported"})
 
 
 def fallback_models(route: str, *, image_input: bool = False, role: str = "generate",
@@ -70,3 +75,13 @@ def _fits(model_id: str, image_input: bool) -> bool:
     if entry is None or "image" not in entry.get("output_modalities", []):
         return False
     return not image_input or "image" in entry.get("input_modalities", [])
+
+
+def with_fallbacks(error: Any, route_name: str | None, model: str, *, role: str = "generate",
+                   image_input: bool = False, exclude: tuple[str, ...] = ()) -> Any:
+    """``error`` with ``fallback_models`` when its kind asks for them and it has none: live models of
+    the route with the same capabilities, best first, ``model`` and ``exclude`` left out."""
+    if getattr(error, "kind", None) in FALLBACK_KINDS and not error.extra.get("fallback_models"):
+        error.extra["fallback_models"] = fallback_models(route_name or "openrouter", image_input=image_input,
+                                                         role=role, exclude=(model, *exclude))
+    return error

@@ -14,7 +14,7 @@ from ..progress import note
 from ..prompt import plan as plans
 from ..requests import GenerateRequest
 from . import routes
-from .fallbacks import with_fallbacks
+from ..models.alternatives import with_fallbacks
 from .images_options import ImagesOptions
 from .outputs import releasing_outputs
 

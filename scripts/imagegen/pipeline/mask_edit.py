@@ -20,7 +20,7 @@ from ..models import chains, direct, registry
 from ..providers import openai_images
 from ..requests import EditRequest
 from .lineage import parent_record
-from .fallbacks import with_fallbacks
+from ..models.alternatives import with_fallbacks
 from .outputs import releasing_outputs
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .fallbacks import with_fallbacks
+from ..models.alternatives import with_fallbacks
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan

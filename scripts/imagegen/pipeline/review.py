@@ -18,7 +18,7 @@ from ..prompt import choices
 from ..requests import ReviewRequest
 from . import rubric as review
 from .review_routes import ReviewModel, review_route
-from .fallbacks import with_fallbacks
+from ..models.alternatives import with_fallbacks
 
 if TYPE_CHECKING:
     from ..providers.call import Call

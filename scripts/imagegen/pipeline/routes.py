@@ -5,7 +5,7 @@ and nowhere else; the pipeline and the queue ask :func:`route` instead of compar
 
 Model resolution (aliases as chains of candidates, shut-down ids, the catalogues) is the models
 layer's (``models.chains``, ``models.registry``), and so are the live alternatives an error
-names (``models.alternatives``, attached by ``pipeline.fallbacks``).
+names (``models.alternatives``, attached by its ``with_fallbacks``).
 """
 
 from __future__ import annotations

@@ -82,11 +82,16 @@ MAX_ENDPOINT_LOOKUPS = 60
 def refresh_catalogue(client: HttpClient, *, with_key: bool) -> dict[str, Any]:
     """Fetch the chat-side model list, the image discovery and each model's endpoints; cache them.
     Returns what ``models.py --refresh`` reports (new models, what the discovery added)."""
-    from ..errors import OutputError
+    from ..errors import ImageGenError, OutputError
     from ..models import catalogue, registry
+    from ..models.alternatives import with_fallbacks
 
     before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
-    fetched = catalogue.from_entries(image_models(client, with_key=with_key))
+    try:
+        entries = image_models(client, with_key=with_key)
+    except ImageGenError as error:  # a 404 is no_endpoint, which names models to use like any other
+        raise with_fallbacks(error, "openrouter", "") from None
+    fetched = catalogue.from_entries(entries)
     capabilities = _add_capabilities(fetched, client, with_key=with_key)
     try:
         catalogue.save(fetched)

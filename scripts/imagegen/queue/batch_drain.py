@@ -218,7 +218,7 @@ class BatchPhase:
                 self.summary["errors"].append(f"submitting {record['name']}: {error.message}; the next drain "
                                               "checks whether the provider has it")
                 return
-            from ..pipeline.fallbacks import with_fallbacks
+            from ..models.alternatives import with_fallbacks
 
             with_fallbacks(error, provider, model)  # a model that is gone: the jobs name live ones
             self._withdraw(record, f"the provider refused the batch: {error.message}", error)
