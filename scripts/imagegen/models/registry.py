@@ -14,10 +14,24 @@ from ..errors import UsageError
 from . import chains
 from .live import live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
+
 # The table's names are read through the registry too (``registry.BY_ALIAS``, ``registry.ModelSpec``).
-from .table import (BY_ALIAS, BY_ID, DEFAULT_MODEL, DIRECT_ROUTES, EXTRA_TALL_WIDE, ID_PRICES,  # noqa: F401
-                    IMAGE_ONLY_PREFIXES, MODELS, PRICES_AS_OF, RETIRED_NOTES, STANDARD_RATIOS, STANDARD_SIZES,
-                    ModelSpec, assumed)
+from .table import (  # noqa: F401
+    BY_ALIAS,
+    BY_ID,
+    DEFAULT_MODEL,
+    DIRECT_ROUTES,
+    EXTRA_TALL_WIDE,
+    ID_PRICES,
+    IMAGE_ONLY_PREFIXES,
+    MODELS,
+    PRICES_AS_OF,
+    RETIRED_NOTES,
+    STANDARD_RATIOS,
+    STANDARD_SIZES,
+    ModelSpec,
+    assumed,
+)
 
 
 def serves(provider: str | None, name: str) -> bool:
@@ -205,7 +219,8 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, b
     if pricing.source == "live":
         basis += " (live price)"
     elif pricing.source == "direct":
-        from .direct import NAMES, PRICES_AS_OF as DIRECT_AS_OF
+        from .direct import NAMES
+        from .direct import PRICES_AS_OF as DIRECT_AS_OF
 
         source = f"; {pricing.note}" if pricing.note else ""
         basis += (f" (list price of {NAMES[spec.provider]}, from the built-in table of {DIRECT_AS_OF}{source}: "

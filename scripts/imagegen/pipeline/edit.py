@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..prompt import plan as plans
-from ..requests import EditRequest, GenerateRequest
 from ..errors import UsageError
+from ..prompt import plan as plans
 from ..prompt.plan import GenerationPlan
+from ..requests import EditRequest, GenerateRequest
 from .lineage import parent_record
 
 DEFAULT_EDIT_MODEL = "gpt-5-image"

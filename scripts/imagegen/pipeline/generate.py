@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ImageGenError
+from ..models.alternatives import with_fallbacks
 from ..progress import note
 from ..prompt import plan as plans
 from ..requests import GenerateRequest
 from . import routes
-from ..models.alternatives import with_fallbacks
 from .images_options import ImagesOptions
 from .outputs import releasing_outputs
 

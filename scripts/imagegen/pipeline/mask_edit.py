@@ -17,10 +17,10 @@ from ..images import masks, pixels, png
 from ..images.files import InputImage
 from ..images.writer import ImageWriter
 from ..models import chains, direct, registry
+from ..models.alternatives import with_fallbacks
 from ..providers import openai_images
 from ..requests import EditRequest
 from .lineage import parent_record
-from ..models.alternatives import with_fallbacks
 from .outputs import releasing_outputs
 
 if TYPE_CHECKING:

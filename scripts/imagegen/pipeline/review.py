@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, config
 from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
-from ..images import blank, files as images
+from ..images import blank
+from ..images import files as images
 from ..images.files import InputImage
+from ..models.alternatives import with_fallbacks
 from ..progress import note
 from ..prompt import choices
 from ..requests import ReviewRequest
 from . import rubric as review
 from .review_routes import ReviewModel, review_route
-from ..models.alternatives import with_fallbacks
 
 if TYPE_CHECKING:
     from ..providers.call import Call
