@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_api import FakeAPI  # noqa: E402
+from tests.fake_api import OPENROUTER_TEST_KEY, FakeAPI  # noqa: E402
 
 PYTHON = sys.executable
 FLOOR = ROOT / "bench" / "floor_client.py"
@@ -116,8 +116,8 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="imagegen-bench-"))
         self.fake = FakeAPI().start()
         home = self.work / "home"  # user config, cache and state: nothing of the caller's is read or written
-        self.env = {**os.environ, **self.fake.env(), "OPENROUTER_API_KEY_IMAGES": "bench-key",
-                    "OPENROUTER_API_KEY": "bench-key", "IMAGEGEN_LEDGER": str(self.work / "ledger.jsonl"),
+        self.env = {**os.environ, **self.fake.env(), "OPENROUTER_API_KEY_IMAGES": OPENROUTER_TEST_KEY,
+                    "OPENROUTER_API_KEY": OPENROUTER_TEST_KEY, "IMAGEGEN_LEDGER": str(self.work / "ledger.jsonl"),
                     "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
                     "XDG_STATE_HOME": str(home / "state"), "NO_COLOR": "1"}
         self.env.pop("IMAGEGEN_DAILY_BUDGET_USD", None)

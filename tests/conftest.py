@@ -30,11 +30,17 @@ SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_api import FakeAPI, make_png  # noqa: E402
+from tests.fake_api import (  # noqa: E402  (the keys the fake accepts)
+    ANTHROPIC_TEST_KEY,
+    GEMINI_TEST_KEY,
+    OPENAI_TEST_KEY,
+    OPENROUTER_TEST_KEY,
+    FakeAPI,
+    make_png,
+)
 
-TEST_KEY = "sk-or-test-KEYMARKER-4f1d2c"
-OPENAI_TEST_KEY = "sk-openai-test-KEYMARKER-9a8b"
-ANTHROPIC_TEST_KEY = "sk-anthropic-test-KEYMARKER-77c1"
+TEST_KEY = OPENROUTER_TEST_KEY
+__all__ = ["ANTHROPIC_TEST_KEY", "GEMINI_TEST_KEY", "OPENAI_TEST_KEY", "TEST_KEY"]
 
 
 @dataclass

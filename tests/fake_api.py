@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import itertools
 import json as jsonlib
 import math
@@ -70,7 +71,17 @@ ASPECT_SIZES: dict[str, tuple[int, int]] = {
     "9:16": (768, 1344),
     "16:9": (1344, 768),
     "21:9": (1536, 672),
+    # only the gemini-3.1-flash-image family (same docs page)
+    "1:4": (512, 2048),
+    "4:1": (2048, 512),
+    "1:8": (384, 3072),
+    "8:1": (3072, 384),
 }
+#: How much a size tier scales the 1K frame: OpenRouter's ``image_config.image_size`` ("0.5K" to
+#: "4K"; OpenRouterTeam/docs guides/overview/multimodal/image-generation.mdx), its Images API's
+#: ``resolution`` / tier ``size`` ("512", "1K", "2K", "4K"; openapi.yaml ImageGenerationRequest) and
+#: Gemini's ``imageConfig.imageSize`` ("1K", "2K", "4K"; ai.google.dev image-generation, "1K" if unset).
+SIZE_TIERS: dict[str, float] = {"512": 0.5, "0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -120,20 +131,62 @@ def make_png(
 
 
 _PICTURES = itertools.count(1)
+_LEFT = bytes((200, 80, 40))
+
+
+def _picture_row(width: int, right: bytes) -> bytes:
+    """One unfiltered RGB scanline: the left half :data:`_LEFT`, the right half ``right``."""
+    return b"\x00" + _LEFT * (width // 2) + right * (width - width // 2)
+
+
+@functools.lru_cache(maxsize=32)
+def _picture_body(width: int, height: int) -> tuple[bytes, int]:
+    """Raw deflate of every scanline but the first (one row, built once and fed again and again, so a
+    4K picture costs a fraction of a second and no more memory than its compressed bytes), and
+    the Adler-32 of those rows: what every picture of this size shares."""
+    row = _picture_row(width, bytes((40, 120, 220)))
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts, adler = [], 1
+    for _ in range(height - 1):
+        parts.append(deflate.compress(row))
+        adler = zlib.adler32(row, adler)
+    parts.append(deflate.flush(zlib.Z_FINISH))
+    return b"".join(parts), adler
+
+
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings one after the other, from theirs (zlib's adler32_combine)."""
+    base = 65521
+    a = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % base
+    b = ((first >> 16) + (second >> 16) + second_length * ((first & 0xFFFF) - 1)) % base
+    return (b << 16) | a
 
 
 def make_picture(width: int, height: int) -> bytes:
-    """A PNG that is not one flat colour and differs from call to call: the default reply's image.
+    """An RGB PNG of ``width`` x ``height`` that is not one flat colour and differs from call to call:
+    the default reply's image, at any size, cheaply.
 
-    The left half is orange (the first pixel of :func:`make_png`); the right half a colour drawn from a counter,
-    as real generations differ each time (and a blank-image check must not mistake them for blank).
+    Every row has two halves of different colours (so a blank-image check never calls it blank);
+    the first row's right half takes a colour drawn from a counter, as real generations differ each
+    time. The other rows are compressed once per size (:func:`_picture_body`) and spliced after the
+    first row's own deflate block, so a 4096x4096 picture costs about a millisecond after the first.
     """
     number = next(_PICTURES)
     other = bytes(((40 + 53 * number) % 256, (120 + 29 * number) % 256, (220 + 17 * number) % 256))
     if width == 1:
-        return encode_png(1, height, bytes((200, 80, 40)) * (height // 2 or 1) + other * (height - (height // 2 or 1)))
-    row = bytes((200, 80, 40)) * (width // 2) + other * (width - width // 2)
-    return encode_png(width, height, row * height)
+        return encode_png(1, height, _LEFT * (height // 2 or 1) + other * (height - (height // 2 or 1)))
+    first = _picture_row(width, other)
+    head = zlib.compressobj(9, zlib.DEFLATED, -15)
+    if height == 1:
+        stream = head.compress(first) + head.flush(zlib.Z_FINISH)
+        adler = zlib.adler32(first)
+    else:
+        body, body_adler = _picture_body(width, height)
+        stream = head.compress(first) + head.flush(zlib.Z_FULL_FLUSH) + body  # a full flush: the body needs no history
+        adler = _adler32_combine(zlib.adler32(first), body_adler, (height - 1) * len(first))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = b"\x78\xda" + stream + struct.pack(">I", adler)
+    return PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def make_png_of_size(approx_bytes: int) -> bytes:
@@ -286,6 +339,62 @@ def aspect_size(ratio: Any) -> tuple[int, int]:
         return 1024, 1024
     width = math.sqrt(1024 * 1024 * float(match[1]) / float(match[2]))
     return round(width), round(1024 * 1024 / width)
+
+
+def frame_size(ratio: Any = None, tier: Any = None) -> tuple[int, int]:
+    """The frame an aspect ratio and size tier ask for: the 1K frame of the ratio times the tier."""
+    width, height = aspect_size(ratio)
+    scale = SIZE_TIERS.get(tier, 1.0) if isinstance(tier, str) else 1.0
+    return round(width * scale), round(height * scale)
+
+
+def pixel_size(text: Any) -> tuple[int, int] | None:
+    """``(width, height)`` of a ``"WIDTHxHEIGHT"`` size, or None."""
+    match = re.fullmatch(r"(\d{1,5})x(\d{1,5})", text if isinstance(text, str) else "")
+    return (int(match[1]), int(match[2])) if match and int(match[1]) and int(match[2]) else None
+
+
+def chat_asked_size(request: Any) -> tuple[int, int]:
+    """What an OpenRouter chat completion asks for: ``image_config.aspect_ratio`` and ``image_size``."""
+    config = request.get("image_config") if isinstance(request, dict) else None
+    config = config if isinstance(config, dict) else {}
+    return frame_size(config.get("aspect_ratio"), config.get("image_size"))
+
+
+def images_asked_size(request: Any) -> tuple[int, int]:
+    """What an OpenRouter Images API request asks for: ``size`` in pixels wins; else a tier (``size``
+    or ``resolution``) over the ``aspect_ratio`` (openapi.yaml ImageGenerationRequest)."""
+    request = request if isinstance(request, dict) else {}
+    exact = pixel_size(request.get("size"))
+    if exact:
+        return exact
+    tier = request.get("size") if request.get("size") in SIZE_TIERS else request.get("resolution")
+    return frame_size(request.get("aspect_ratio"), tier)
+
+
+def gemini_asked_size(request: Any) -> tuple[int, int]:
+    """What a generateContent request asks for: ``generationConfig.imageConfig`` ``aspectRatio`` and
+    ``imageSize`` (ai.google.dev/api/generate-content#ImageConfig)."""
+    config = request.get("generationConfig") if isinstance(request, dict) else None
+    image_config = config.get("imageConfig") if isinstance(config, dict) else None
+    image_config = image_config if isinstance(image_config, dict) else {}
+    return frame_size(image_config.get("aspectRatio"), image_config.get("imageSize"))
+
+
+def openai_asked_size(size: Any, first_image: bytes | None = None) -> tuple[int, int]:
+    """What an OpenAI images request asks for: ``size`` in pixels; ``auto`` (or none) is one of the
+    three standard frames, chosen by the shape of the first input image if there is one
+    (openai-python ``image_edit_params.py`` / ``image_generate_params.py``: "1024x1024, 1536x1024
+    (landscape), 1024x1536 (portrait), or auto")."""
+    exact = pixel_size(size)
+    if exact:
+        return exact
+    try:
+        width, height = png_size(first_image) if first_image else (1, 1)
+    except ValueError:
+        width, height = 1, 1
+    ratio = width / height
+    return (1536, 1024) if ratio > 1.2 else (1024, 1536) if ratio < 1 / 1.2 else (1024, 1024)
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -518,9 +627,10 @@ def error_reply(
     return Reply(status=status, json={"error": error}, headers=headers)
 
 
-def openai_error_reply(status: int, message: str = "Fake OpenAI error") -> Reply:
+def openai_error_reply(status: int, message: str = "Fake OpenAI error", param: str | None = None,
+                       code: str | None = None) -> Reply:
     kind = "server_error" if status >= 500 else "invalid_request_error"
-    return Reply(status=status, json={"error": {"message": message, "type": kind, "param": None, "code": None}})
+    return Reply(status=status, json={"error": {"message": message, "type": kind, "param": param, "code": code}})
 
 
 def anthropic_error_reply(status: int, message: str = "Fake Anthropic error") -> Reply:
@@ -978,16 +1088,203 @@ VECTOR_MODELS = ("recraft/recraft-v4-vector",)
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft")
 
 
-def gemini_request_problem(record: Recorded) -> Reply | None:
-    """The error the Gemini API gives a request without a key, or with a body it cannot take."""
-    if not record.headers.get("x-goog-api-key"):
+# --------------------------------------------------------------------------------------------
+# Keys and body shapes: what each provider refuses before it does any work
+# --------------------------------------------------------------------------------------------
+
+#: The keys the fake accepts, per provider. tests/conftest.py puts the first four in every run's
+#: environment; a test that sets another key adds it with ``fake.keys[provider].add(key)``.
+OPENROUTER_TEST_KEY = "sk-or-test-KEYMARKER-4f1d2c"
+OPENAI_TEST_KEY = "sk-openai-test-KEYMARKER-9a8b"
+ANTHROPIC_TEST_KEY = "sk-anthropic-test-KEYMARKER-77c1"
+GEMINI_TEST_KEY = "gm-test-KEYMARKER-5e6f7a8b"
+
+
+def accepted_keys() -> dict[str, set[str]]:
+    """A fresh copy of the keys every FakeAPI starts with."""
+    return {"openrouter": {OPENROUTER_TEST_KEY}, "openai": {OPENAI_TEST_KEY}, "anthropic": {ANTHROPIC_TEST_KEY},
+            "gemini": {GEMINI_TEST_KEY}}
+
+
+def _bearer(record: Recorded) -> str | None:
+    scheme, _, token = record.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _unknown_fields(request: dict[str, Any], allowed: frozenset[str]) -> list[str]:
+    return sorted(name for name in request if name not in allowed)
+
+
+#: Top-level fields of POST /chat/completions (OpenRouterTeam/docs openapi.yaml ``ChatGenerationParams``
+#: and api-reference/parameters.mdx). OpenRouter itself drops some fields it does not know; the fake
+#: refuses them, so a misspelt field fails a test instead of being ignored silently.
+OPENROUTER_CHAT_FIELDS = frozenset((
+    "messages", "prompt", "model", "models", "route", "provider", "user", "session_id", "metadata", "stream",
+    "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "top_a", "min_p",
+    "frequency_penalty", "presence_penalty", "repetition_penalty", "seed", "stop", "logit_bias", "logprobs",
+    "top_logprobs", "response_format", "structured_outputs", "tools", "tool_choice", "parallel_tool_calls",
+    "prediction", "reasoning", "usage", "transforms", "plugins", "modalities", "image_config", "verbosity", "debug",
+    "prompt_upsampling"))  # a FLUX parameter OpenRouter passes through to Black Forest Labs
+#: Top-level fields of POST /images (openapi.yaml ``ImageGenerationRequest``; model and prompt required).
+OPENROUTER_IMAGES_FIELDS = frozenset((
+    "model", "prompt", "n", "resolution", "aspect_ratio", "size", "quality", "output_format", "background",
+    "output_compression", "seed", "stream", "input_references", "provider", "user"))
+#: Routes under /api/v1 that need a key (``/models`` and the image catalogue are public).
+OPENROUTER_KEYED_ROUTES = frozenset(("chat", "images", "key", "generation"))
+
+
+def openrouter_request_problem(record: Recorded, keys: set[str]) -> Reply | None:
+    """OpenRouter's answer to a request without a valid key or with a body it cannot take.
+
+    No key: 401 ``{"error": {"message": "No auth credentials found", "code": 401}}``; an unknown
+    key: 401 "User not found." (the shapes of api-reference/errors-and-debugging.mdx, messages as the
+    service sends them). A body without ``messages`` (chat) or ``model``/``prompt`` (images), or
+    with a field the OpenAPI spec does not declare: 400 in the same ``{"error": {"code", "message"}}``.
+    """
+    if record.route not in OPENROUTER_KEYED_ROUTES:
+        return None
+    token = _bearer(record)
+    if token is None:
+        return Reply(status=401, json={"error": {"message": "No auth credentials found", "code": 401}})
+    if token not in keys:
+        return Reply(status=401, json={"error": {"message": "User not found.", "code": 401}})
+    if record.route not in ("chat", "images"):
+        return None
+    request = record.json
+    if not isinstance(request, dict):
+        return error_reply(400, "Input validation error: the body is not a JSON object")
+    if record.route == "chat":
+        allowed, missing = OPENROUTER_CHAT_FIELDS, [] if request.get("messages") or request.get("prompt") else ["messages"]
+    else:
+        allowed, missing = OPENROUTER_IMAGES_FIELDS, [name for name in ("model", "prompt") if not request.get(name)]
+    if missing:
+        return error_reply(400, f"Input validation error: {', '.join(missing)}: Required")
+    unknown = _unknown_fields(request, allowed)
+    if unknown:
+        return error_reply(400, f"Input validation error: Unrecognized key(s) in object: {', '.join(unknown)}")
+    return None
+
+
+#: Top-level fields of POST /v1/messages (anthropic-sdk-python ``MessageCreateParamsBase``;
+#: model, max_tokens and messages required).
+ANTHROPIC_MESSAGES_FIELDS = frozenset((
+    "model", "max_tokens", "messages", "system", "metadata", "stop_sequences", "stream", "temperature", "top_p",
+    "top_k", "tools", "tool_choice", "thinking", "service_tier", "container", "mcp_servers", "context_management",
+    "output_config", "inference_geo"))
+
+
+def anthropic_request_problem(record: Recorded, keys: set[str]) -> Reply | None:
+    """The Messages API's answer to a request without a valid key, version or body.
+
+    401 ``authentication_error`` "x-api-key header is required" / "invalid x-api-key"; 400
+    ``invalid_request_error`` "anthropic-version: header is required", "<field>: Field required" and
+    "<field>: Extra inputs are not permitted" (docs.anthropic.com api/errors and api/versioning;
+    the body is ``{"type": "error", "error": {"type", "message"}}``).
+    """
+    key = record.headers.get("x-api-key", "").strip()
+    if not key:
+        return anthropic_error_reply(401, "x-api-key header is required")
+    if key not in keys:
+        return anthropic_error_reply(401, "invalid x-api-key")
+    if not record.headers.get("anthropic-version"):
+        return anthropic_error_reply(400, "anthropic-version: header is required")
+    request = record.json
+    if not isinstance(request, dict):
+        return anthropic_error_reply(400, "The request body is not valid JSON.")
+    missing = [name for name in ("model", "max_tokens", "messages") if name not in request]
+    if missing:
+        return anthropic_error_reply(400, f"{missing[0]}: Field required")
+    unknown = _unknown_fields(request, ANTHROPIC_MESSAGES_FIELDS)
+    if unknown:
+        return anthropic_error_reply(400, f"{unknown[0]}: Extra inputs are not permitted")
+    return None
+
+
+#: Top-level fields of POST /v1/images/generations and /v1/images/edits (openai-python
+#: ``image_generate_params.py``, ``image_edit_params.py``; ``markup`` is GPT Image 2.5's, api-notes).
+OPENAI_GENERATIONS_FIELDS = frozenset((
+    "prompt", "model", "n", "quality", "size", "style", "user", "background", "moderation", "output_compression",
+    "output_format", "partial_images", "stream", "response_format"))
+OPENAI_EDITS_FIELDS = frozenset((
+    "image", "image[]", "mask", "prompt", "model", "n", "quality", "size", "user", "background", "input_fidelity",
+    "output_compression", "output_format", "partial_images", "stream", "response_format", "markup"))
+
+
+def openai_request_problem(record: Recorded, keys: set[str]) -> Reply | None:
+    """OpenAI's answer to a request without a valid key, or an images body it cannot take.
+
+    401 "You didn't provide an API key..." (code null) or "Incorrect API key provided: sk-ab***cd..."
+    (code ``invalid_api_key``, the key shown masked); 400 ``invalid_request_error`` "Missing required
+    parameter: 'prompt'." (``missing_required_parameter``) or "Unknown parameter: 'x'."
+    (``unknown_parameter``, ``param`` naming it) — the ``{"error": {"message", "type", "param",
+    "code"}}`` of platform.openai.com/docs/guides/error-codes.
+    """
+    token = _bearer(record)
+    if token is None:
+        return openai_error_reply(401, "You didn't provide an API key. You need to provide your API key in an "
+                                       "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+    if token not in keys:
+        shown = f"{token[:3]}{'*' * max(0, len(token) - 7)}{token[-4:]}" if len(token) > 8 else "***"
+        return openai_error_reply(401, f"Incorrect API key provided: {shown}. You can find your API key at "
+                                       "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+    if record.route == "generations":
+        request = record.json if isinstance(record.json, dict) else {}
+        fields, allowed = set(request), OPENAI_GENERATIONS_FIELDS
+        missing = [] if isinstance(request.get("prompt"), str) else ["prompt"]
+    elif record.route == "edits":
+        fields, allowed = {part.name for part in record.parts or [] if part.name}, OPENAI_EDITS_FIELDS
+        missing = [name for name in ("prompt",) if name not in fields]
+        missing += [] if fields & {"image", "image[]"} else ["image"]
+    else:
+        return None
+    if missing:
+        return openai_error_reply(400, f"Missing required parameter: '{missing[0]}'.", param=missing[0],
+                                  code="missing_required_parameter")
+    unknown = sorted(fields - allowed)
+    if unknown:
+        return openai_error_reply(400, f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    return None
+
+
+#: Top-level fields of a GenerateContentRequest (ai.google.dev/api/generate-content#request-body), in
+#: both JSON spellings the API accepts (lowerCamelCase and the proto's snake_case).
+GEMINI_REQUEST_FIELDS = frozenset((
+    "contents", "tools", "toolConfig", "tool_config", "safetySettings", "safety_settings", "systemInstruction",
+    "system_instruction", "generationConfig", "generation_config", "cachedContent", "cached_content", "model"))
+
+
+def gemini_key_problem(record: Recorded, keys: set[str]) -> Reply | None:
+    """No key: 403 PERMISSION_DENIED "Method doesn't allow unregistered callers..."; a wrong one: 400
+    INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID (ai.google.dev troubleshooting). The key
+    comes in ``x-goog-api-key`` or ``?key=``."""
+    key = record.headers.get("x-goog-api-key") or record.query.get("key")
+    if not key:
         return gemini_error_reply(403, "Method doesn't allow unregistered callers (callers without established "
                                        "identity). Please use API Key or other form of API consumer identity to "
                                        "call this API.")
+    return None if key in keys else gemini_bad_key_reply()
+
+
+def gemini_request_problem(record: Recorded, keys: set[str] | None = None) -> Reply | None:
+    """The error the Gemini API gives a request without a valid key (``keys``: the accepted ones; None
+    takes any), or with a generateContent body it cannot take: no ``contents``, or a field it does not
+    know (400 INVALID_ARGUMENT ``Invalid JSON payload received. Unknown name "x": Cannot find field.``,
+    with a BadRequest field violation, as the API answers any unknown JSON name)."""
+    problem = gemini_key_problem(record, keys if keys is not None else {record.headers.get("x-goog-api-key")
+                                                                        or record.query.get("key") or ""})
+    if problem is not None:
+        return problem
     request = record.json
     contents = request.get("contents") if isinstance(request, dict) else None
     if not isinstance(contents, list) or not contents:
         return gemini_error_reply(400, "* GenerateContentRequest.contents: contents is not specified")
+    unknown = _unknown_fields(request, GEMINI_REQUEST_FIELDS)
+    if unknown:
+        violation = {"@type": "type.googleapis.com/google.rpc.BadRequest",
+                     "fieldViolations": [{"description": f'Invalid JSON payload received. Unknown name "{unknown[0]}": '
+                                                         "Cannot find field."}]}
+        return gemini_error_reply(400, f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.',
+                                  details=[violation])
     return None
 
 
@@ -1153,7 +1450,7 @@ class FakeAPI:
         self.latency = 0.0  #: seconds slept before every default reply
         self.chat_cost = 0.04  #: usage.cost of each image a default chat or Images API reply carries
         self.hold: threading.Event | None = None  #: when set, default replies wait for it (a reply held back)
-        self.default_image_scale = 1 / 16  #: default images are the documented size times this
+        self.default_image_scale = 1.0  #: default images are the size asked times this
         self.default_image_bytes: bytes | None = None  #: if set, default replies send these
         self.strict_modalities = False  #: 404 for ["image","text"] sent to image-only models
         self.no_sampling_models: list[str] = []  #: more model ids (prefixes) that refuse temperature and top_p
@@ -1164,6 +1461,7 @@ class FakeAPI:
         #: (OpenRouter prices image output per image: ``pricing.image`` / ``output_image``).
         self.extra_images = 0
         self.errors: list[str] = []  #: tracebacks of exceptions raised by callable replies
+        self.keys = accepted_keys()  #: provider -> the API keys it accepts (others get its real 401)
         self._address = (host, port)
         self._lock = threading.Lock()
         self._requests: list[Recorded] = []
@@ -1175,8 +1473,9 @@ class FakeAPI:
         self._thread: threading.Thread | None = None
         from tests.fake_batch import GeminiBatches, OpenAIBatches
 
-        self.gemini_batches = GeminiBatches(lambda: self._image())  #: Gemini Batch Mode's state
-        self.openai_batches = OpenAIBatches(lambda: self._image())  #: OpenAI's Batch API's state
+        #: Gemini Batch Mode's and OpenAI's Batch API's state; each answers a request at the size it asks
+        self.gemini_batches = GeminiBatches(lambda request: self._image(gemini_asked_size(request)))
+        self.openai_batches = OpenAIBatches(lambda body: self._image(openai_asked_size(body.get("size"))))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -1320,7 +1619,27 @@ class FakeAPI:
             with self._lock:
                 self._in_flight -= 1
 
+    def _refusal(self, record: Recorded) -> Reply | None:
+        """What the provider answers before any work: a missing or wrong key, or a body it cannot take.
+        Checked before scripted replies too (a refused request does not use one up)."""
+        route = record.route
+        if route in OPENROUTER_KEYED_ROUTES:
+            return openrouter_request_problem(record, self.keys["openrouter"])
+        if route == "messages":
+            return anthropic_request_problem(record, self.keys["anthropic"])
+        if route in ("generations", "edits", "openai_models") or route.startswith(("openai_file", "openai_batch")):
+            return openai_request_problem(record, self.keys["openai"])
+        if route == "gemini":
+            return gemini_request_problem(record, self.keys["gemini"])
+        if route.startswith("gemini_batch") or route in ("gemini_models", "gemini_download") or (
+                route == "gemini_upload" and record.headers.get("x-goog-upload-command") == "start"):
+            return gemini_key_problem(record, self.keys["gemini"])
+        return None
+
     def _resolve(self, record: Recorded) -> Reply:
+        refused = self._refusal(record)
+        if refused is not None:
+            return refused
         with self._lock:
             queue = self._queues.get(record.route)
             scripted = queue.popleft() if queue else None
@@ -1363,10 +1682,11 @@ class FakeAPI:
             return anthropic_model_not_found_reply(model)
         return None
 
-    def _image(self, ratio: Any = None, size: tuple[int, int] | None = None) -> bytes:
+    def _image(self, size: tuple[int, int]) -> bytes:
+        """The default reply's image: a fresh picture of the ``size`` asked (times ``default_image_scale``)."""
         if self.default_image_bytes is not None:
             return self.default_image_bytes
-        width, height = size or aspect_size(ratio)
+        width, height = size
         scale = self.default_image_scale
         return make_picture(max(1, round(width * scale)), max(1, round(height * scale)))
 
@@ -1382,10 +1702,9 @@ class FakeAPI:
             return openrouter_text_reply(review_text(**(scripted or {})), model=model)  # like OpenRouter: text only
         if self.strict_modalities and "text" in modalities and model.startswith(IMAGE_ONLY_PREFIXES):
             return error_reply(404, "No endpoints found that support the requested output modalities: image, text")
-        config = request.get("image_config")
-        ratio = config.get("aspect_ratio") if isinstance(config, dict) else None
         count = 1 + self.extra_images
-        return chat_image_reply([self._image(ratio)] * count, model=model, cost=self._charge(count))
+        return chat_image_reply([self._image(chat_asked_size(request))] * count, model=model,
+                                cost=self._charge(count))
 
     def _default_images(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
@@ -1394,43 +1713,30 @@ class FakeAPI:
         if request.get("model") in VECTOR_MODELS or request.get("output_format") == "svg":
             return vector_images_reply([make_svg()] * count)
         count += self.extra_images
-        return images_reply([self._image(request.get("aspect_ratio"))] * count, cost=self._charge(count))
+        return images_reply([self._image(images_asked_size(request))] * count, cost=self._charge(count))
 
     def _charge(self, images: int) -> float | None:
         return None if self.chat_cost is None else round(self.chat_cost * images, 6)
 
     def _default_edits(self, record: Recorded) -> Reply:
         form = record.form
-        if "prompt" not in form or not (record.parts_named("image") or record.parts_named("image[]")):
-            return openai_error_reply(400, "Missing required parameter: 'image' and 'prompt' are required.")
+        images = record.parts_named("image") or record.parts_named("image[]")
         count = int(form["n"]) if form.get("n", "").isdigit() else 1
-        match = re.fullmatch(r"(\d+)x(\d+)", form.get("size", ""))
-        size = (int(match[1]), int(match[2])) if match else (1024, 1024)
-        return edits_reply([self._image(size=size)] * (max(1, min(count, 10)) + self.extra_images))
+        size = openai_asked_size(form.get("size"), images[0].data)
+        return edits_reply([self._image(size)] * (max(1, min(count, 10)) + self.extra_images))
 
     def _default_generations(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
-        if not record.headers.get("authorization", "").startswith("Bearer "):
-            return openai_error_reply(401, "You didn't provide an API key.")
-        if not isinstance(request.get("prompt"), str):
-            return openai_error_reply(400, "Missing required parameter: 'prompt'.")
         if "response_format" in request and str(request.get("model", "")).startswith("gpt-image"):
             return openai_error_reply(400, "Unknown parameter: 'response_format'.")
         count = request.get("n") if isinstance(request.get("n"), int) else 1
-        match = re.fullmatch(r"(\d+)x(\d+)", str(request.get("size", "")))
-        size = (int(match[1]), int(match[2])) if match else (1024, 1024)
-        return generations_reply([self._image(size=size)] * max(1, min(count, 10)), size=f"{size[0]}x{size[1]}",
+        size = openai_asked_size(request.get("size"))
+        return generations_reply([self._image(size)] * max(1, min(count, 10)), size=f"{size[0]}x{size[1]}",
                                  quality=str(request.get("quality") or "auto"))
 
     def _default_gemini(self, record: Recorded) -> Reply:
-        problem = gemini_request_problem(record)
-        if problem is not None:
-            return problem
-        request = record.json
-        config = request.get("generationConfig") or {}
-        image_config = config.get("imageConfig") if isinstance(config.get("imageConfig"), dict) else {}
         model = record.path.rsplit("/", 1)[-1].split(":", 1)[0]
-        return gemini_reply([self._image(image_config.get("aspectRatio"))], model=model)
+        return gemini_reply([self._image(gemini_asked_size(record.json))], model=model)
 
     def _default_gemini_batch_create(self, record: Recorded) -> Reply:
         return self.gemini_batches.create(record)

@@ -57,7 +57,7 @@ class Engine:
 # -- Gemini -----------------------------------------------------------------------------------
 
 class GeminiBatches(Engine):
-    def __init__(self, image: Callable[[], bytes]) -> None:
+    def __init__(self, image: Callable[[Any], bytes]) -> None:  # image(request): a picture of the size asked
         super().__init__()
         self.image = image
         self.uploads: dict[str, int] = {}  # upload session -> expected length
@@ -129,7 +129,7 @@ class GeminiBatches(Engine):
             elif outcome == "safety":
                 line = {"response": gemini_response_json([], text=None, finish_reason="IMAGE_SAFETY")}
             else:
-                line = {"response": gemini_response_json([self.image()], model=batch["model"])}
+                line = {"response": gemini_response_json([self.image(request)], model=batch["model"])}
             if not self.inline_results or batch["via_file"]:
                 line["key"] = key
             else:
@@ -204,7 +204,7 @@ class GeminiBatches(Engine):
 # -- OpenAI -----------------------------------------------------------------------------------
 
 class OpenAIBatches(Engine):
-    def __init__(self, image: Callable[[], bytes]) -> None:
+    def __init__(self, image: Callable[[dict[str, Any]], bytes]) -> None:  # image(body): the size asked
         super().__init__()
         self.image = image
 
@@ -262,7 +262,8 @@ class OpenAIBatches(Engine):
                         else "The server had an error.", "type": "image_generation_user_error", "param": None,
                         "code": code}}}, "error": None})
             else:
-                body = generations_reply([self.image()]).json
+                asked = line.get("body") if isinstance(line.get("body"), dict) else {}
+                body = generations_reply([self.image(asked)]).json
                 output.append({"id": f"batch_req_{next(_IDS)}", "custom_id": key,
                                "response": {"status_code": 200, "request_id": "req_y", "body": body}, "error": None})
         for name, lines in (("output_file_id", output), ("error_file_id", errors)):

@@ -369,7 +369,6 @@ def test_folders_are_walked_without_following_links(tmp_path):
 def test_a_variation_keeps_the_baselines_frame(run, fake, workdir):
     """An 84x48 banner is asked for at the nearest ratio the model takes, not the square default."""
     (workdir / "banner.png").write_bytes(make_png(84, 48))
-    fake.default_image_scale = 1  # the documented 16:9 frame at 1K: no size warning to blur the check
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "banner.png", CONSENT))
     assert doc["success"] and doc["aspect_ratio"] == "16:9" and doc["warnings"] == [], doc
     (request,) = fake.requests_for("chat")

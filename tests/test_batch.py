@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, assert_one_json
-from tests.fake_api import Reply, gemini_error_reply
+from tests.fake_api import GEMINI_TEST_KEY, Reply, gemini_error_reply
 from tests.schema_check import assert_valid
 
-GEMINI_KEY = "gm-test-KEYMARKER-5e6f7a8b"
+GEMINI_KEY = GEMINI_TEST_KEY  # the key the fake accepts
 PROMPT = "A product shot of a red enamel kettle on white, soft studio light"
 QUEUE = "generated/imagegen-queue"
 

@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import OPENAI_TEST_KEY, assert_one_json
 from tests.fake_api import (
-    Reply, gemini_bad_key_reply, gemini_blocked_reply, gemini_error_reply, gemini_no_image_reply, gemini_reply,
+    GEMINI_TEST_KEY, Reply, gemini_bad_key_reply, gemini_blocked_reply, gemini_error_reply, gemini_no_image_reply, gemini_reply,
     gemini_response_json, generations_reply, make_png, openai_error_reply, png_size,
 )
 
-GEMINI_KEY = "gm-test-KEYMARKER-5e6f7a8b"
+GEMINI_KEY = GEMINI_TEST_KEY  # the key the fake accepts
 PROMPT = "A red fox curled up in fresh snow at dawn, telephoto wildlife photo"
 FLASH = "gemini-3.1-flash-image"
 PRO = "gemini-3-pro-image"
@@ -121,6 +121,7 @@ def test_generate_image_with_provider_google_uses_its_default_model(run, fake):
 
 
 def test_google_api_key_alone_works(run, fake):
+    fake.keys["gemini"].add("gk-alt-KEYMARKER-0101")
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar", env_extra={"GEMINI_API_KEY": None,
                                                                   "GOOGLE_API_KEY": "gk-alt-KEYMARKER-0101"}))
     assert doc["success"] is True

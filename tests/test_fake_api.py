@@ -16,11 +16,16 @@ from typing import Any
 import pytest
 
 from tests.fake_api import (
+    ANTHROPIC_TEST_KEY,
+    GEMINI_TEST_KEY,
+    OPENAI_TEST_KEY,
+    OPENROUTER_TEST_KEY,
     FakeAPI,
     Reply,
     error_reply,
     make_gif,
     make_jpeg_header_only,
+    make_picture,
     make_png,
     png_size,
     read_png_rgba,
@@ -33,6 +38,13 @@ def fake() -> Iterator[FakeAPI]:
         yield server
 
 
+#: The headers each provider's key travels in, with the key the fake accepts.
+OPENROUTER = {"Authorization": f"Bearer {OPENROUTER_TEST_KEY}"}
+OPENAI = {"Authorization": f"Bearer {OPENAI_TEST_KEY}"}
+ANTHROPIC = {"X-Api-Key": ANTHROPIC_TEST_KEY, "anthropic-version": "2023-06-01"}
+GEMINI = {"x-goog-api-key": GEMINI_TEST_KEY}
+
+
 def call(url: str, payload: Any = None, headers: dict[str, str] | None = None, body: bytes | None = None) -> Any:
     data = body if body is not None else (None if payload is None else json.dumps(payload).encode())
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
@@ -40,31 +52,131 @@ def call(url: str, payload: Any = None, headers: dict[str, str] | None = None, b
         return json.loads(response.read())
 
 
-def test_default_chat_reply_has_png_of_scaled_aspect_size(fake: FakeAPI) -> None:
+def refusal(url: str, payload: Any = None, headers: dict[str, str] | None = None,
+            body: bytes | None = None) -> tuple[int, Any]:
+    """(status, JSON body) of a request the fake must refuse."""
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        call(url, payload, headers, body)
+    return caught.value.code, json.loads(caught.value.read())
+
+
+def test_default_chat_reply_has_png_of_the_asked_size(fake: FakeAPI) -> None:
     request = {
         "model": "google/gemini-3-pro-image-preview",
         "modalities": ["image", "text"],
         "image_config": {"aspect_ratio": "16:9"},
         "messages": [{"role": "user", "content": "a fox"}],
     }
-    reply = call(fake.openrouter_url + "/chat/completions", request)
+    reply = call(fake.openrouter_url + "/chat/completions", request, OPENROUTER)
     assert reply["model"] == request["model"] and reply["id"].startswith("gen-")
     assert reply["usage"]["cost"] == 0.04
     url = reply["choices"][0]["message"]["images"][0]["image_url"]["url"]
     assert url.startswith("data:image/png;base64,")
     png = base64.b64decode(url.split(",", 1)[1])
-    assert png_size(png) == (1344 // 16, 768 // 16)
     width, height, rows = read_png_rgba(png)
-    assert (width, height, len(rows)) == (84, 48, 48) and rows[0][:4] == bytes([200, 80, 40, 255])
+    assert (width, height, len(rows)) == (1344, 768, 768) and rows[0][:4] == bytes([200, 80, 40, 255])
+    assert rows[1][-4:] != rows[1][:4]  # two colours: not a blank image
+
+
+def image_of_chat(reply: Any) -> bytes:
+    return base64.b64decode(reply["choices"][0]["message"]["images"][0]["image_url"]["url"].split(",", 1)[1])
+
+
+def test_every_image_route_answers_at_the_size_asked(fake: FakeAPI) -> None:
+    prompt = [{"role": "user", "content": "a fox"}]
+    chat = {"model": "google/gemini-3-pro-image", "modalities": ["image", "text"], "messages": prompt}
+    sizes = {
+        (1024, 1024): image_of_chat(call(fake.openrouter_url + "/chat/completions", chat, OPENROUTER)),
+        (4096, 4096): image_of_chat(call(fake.openrouter_url + "/chat/completions",
+                                         {**chat, "image_config": {"image_size": "4K"}}, OPENROUTER)),
+        (2688, 1536): image_of_chat(call(fake.openrouter_url + "/chat/completions",
+                                         {**chat, "image_config": {"aspect_ratio": "16:9", "image_size": "2K"}},
+                                         OPENROUTER)),
+    }
+    images = fake.openrouter_url + "/images"
+    for asked, expected in (({"size": "1536x640"}, (1536, 640)), ({"size": "2K"}, (2048, 2048)),
+                            ({"resolution": "4K", "aspect_ratio": "9:16"}, (3072, 5376)), ({}, (1024, 1024))):
+        reply = call(images, {"model": "black-forest-labs/flux.2-pro", "prompt": "a fox", **asked}, OPENROUTER)
+        sizes[expected] = base64.b64decode(reply["data"][0]["b64_json"])
+    gemini = {"contents": [{"parts": [{"text": "a fox"}]}],
+              "generationConfig": {"imageConfig": {"aspectRatio": "3:2", "imageSize": "2K"}}}
+    reply = call(fake.gemini_url + "/models/gemini-3-pro-image:generateContent", gemini, GEMINI)
+    sizes[(2496, 1664)] = base64.b64decode(reply["candidates"][0]["content"]["parts"][1]["inlineData"]["data"])
+    reply = call(fake.openai_url + "/images/generations", {"model": "gpt-image-2", "prompt": "a fox",
+                                                           "size": "3840x2160"}, OPENAI)
+    sizes[(3840, 2160)] = base64.b64decode(reply["data"][0]["b64_json"])
+    for (width, height), png in sizes.items():
+        assert png_size(png) == (width, height)
+    assert len(set(sizes.values())) == len(sizes)  # every reply a new picture
+
+
+def test_make_picture_is_cheap_at_4k_varies_and_decodes() -> None:
+    first, second = make_picture(4096, 2304), make_picture(4096, 2304)
+    assert first != second and len(first) < 200_000  # rows compressed once per size
+    width, height, rows = read_png_rgba(make_picture(33, 7))
+    assert (width, height, len(rows)) == (33, 7, 7) and len(set(rows[0][i:i + 4] for i in range(0, 132, 4))) == 2
+    assert read_png_rgba(make_picture(1, 3))[:2] == (1, 3) and read_png_rgba(make_picture(5, 1))[:2] == (5, 1)
+
+
+def test_a_missing_or_wrong_key_gets_each_providers_401(fake: FakeAPI) -> None:
+    chat = {"model": "m/x", "messages": [{"role": "user", "content": "hi"}]}
+    for headers, message in (({}, "No auth credentials found"),
+                             ({"Authorization": "Bearer sk-or-wrong-0000"}, "User not found.")):
+        assert refusal(fake.openrouter_url + "/chat/completions", chat, headers) == (
+            401, {"error": {"message": message, "code": 401}})
+        assert refusal(fake.openrouter_url + "/key", headers=headers)[0] == 401
+    review = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    for headers, message in (({"anthropic-version": "2023-06-01"}, "x-api-key header is required"),
+                             ({"X-Api-Key": "sk-ant-wrong", "anthropic-version": "2023-06-01"}, "invalid x-api-key")):
+        assert refusal(fake.anthropic_url + "/v1/messages", review, headers) == (
+            401, {"type": "error", "error": {"type": "authentication_error", "message": message}})
+    status, body = refusal(fake.openai_url + "/images/generations", {"prompt": "a fox"},
+                           {"Authorization": "Bearer sk-openai-wrong-1234"})
+    assert status == 401 and body["error"]["code"] == "invalid_api_key" and "sk-openai-wrong-1234" not in json.dumps(body)
+    assert refusal(fake.openai_url + "/images/generations", {"prompt": "a fox"})[1]["error"]["code"] is None
+    gemini = {"contents": [{"parts": [{"text": "a fox"}]}]}
+    url = fake.gemini_url + "/models/gemini-3-pro-image:generateContent"
+    assert refusal(url, gemini)[1]["error"]["status"] == "PERMISSION_DENIED"
+    status, body = refusal(url, gemini, {"x-goog-api-key": "AIza-wrong"})
+    assert status == 400 and body["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+    fake.keys["gemini"].add("AIza-added-by-a-test")
+    assert call(url, gemini, {"x-goog-api-key": "AIza-added-by-a-test"})["candidates"]
+
+
+def test_a_body_missing_a_field_or_with_an_unknown_one_gets_each_providers_400(fake: FakeAPI) -> None:
+    chat = fake.openrouter_url + "/chat/completions"
+    assert refusal(chat, {"model": "m/x"}, OPENROUTER) == (
+        400, {"error": {"code": 400, "message": "Input validation error: messages: Required", "metadata": {}}})
+    status, body = refusal(chat, {"messages": [{"role": "user", "content": "hi"}], "image_confg": {}}, OPENROUTER)
+    assert status == 400 and "image_confg" in body["error"]["message"]
+    assert refusal(fake.openrouter_url + "/images", {"model": "m/x"}, OPENROUTER)[0] == 400
+    review = fake.anthropic_url + "/v1/messages"
+    assert refusal(review, {"model": "claude-sonnet-4-6", "messages": []}, ANTHROPIC) == (
+        400, {"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"}})
+    status, body = refusal(review, {"model": "c", "max_tokens": 5, "messages": [], "temprature": 0}, ANTHROPIC)
+    assert body["error"]["message"] == "temprature: Extra inputs are not permitted"
+    no_version = {"X-Api-Key": ANTHROPIC_TEST_KEY}
+    assert refusal(review, {"model": "c", "max_tokens": 5, "messages": []}, no_version)[1]["error"]["message"] == (
+        "anthropic-version: header is required")
+    generations = fake.openai_url + "/images/generations"
+    assert refusal(generations, {"model": "gpt-image-2"}, OPENAI)[1]["error"] == {
+        "message": "Missing required parameter: 'prompt'.", "type": "invalid_request_error", "param": "prompt",
+        "code": "missing_required_parameter"}
+    assert refusal(generations, {"prompt": "p", "sise": "1x1"}, OPENAI)[1]["error"]["code"] == "unknown_parameter"
+    gemini = fake.gemini_url + "/models/gemini-3-pro-image:generateContent"
+    status, body = refusal(gemini, {"contents": [{"parts": [{"text": "a"}]}], "generation_config": {}, "config": {}},
+                           GEMINI)
+    assert status == 400 and body["error"]["message"].startswith('Invalid JSON payload received. Unknown name "config"')
+    assert fake.requests_for("chat")[0].json == {"model": "m/x"}  # refused requests are recorded too
 
 
 def test_enqueued_429_is_served_once_then_default_resumes(fake: FakeAPI) -> None:
     fake.enqueue("key", error_reply(429, "slow down", retry_after=1))
     with pytest.raises(urllib.error.HTTPError) as caught:
-        call(fake.openrouter_url + "/key")
+        call(fake.openrouter_url + "/key", headers=OPENROUTER)
     assert caught.value.code == 429 and caught.value.headers["Retry-After"] == "1"
     assert json.loads(caught.value.read())["error"] == {"code": 429, "message": "slow down", "metadata": {}}
-    assert call(fake.openrouter_url + "/key")["data"]["limit_remaining"] == 7.5
+    assert call(fake.openrouter_url + "/key", headers=OPENROUTER)["data"]["limit_remaining"] == 7.5
     assert len(fake.requests_for("key")) == 2 and fake.pending("key") == 0
 
 
@@ -86,8 +198,8 @@ def test_multipart_parts_are_parsed(fake: FakeAPI) -> None:
         ]
     )
     content_type = f'multipart/form-data; boundary="{boundary}"'
-    reply = call(fake.openai_url + "/images/edits", body=body, headers={"Content-Type": content_type})
-    assert png_size(base64.b64decode(reply["data"][0]["b64_json"])) == (64, 64)
+    reply = call(fake.openai_url + "/images/edits", body=body, headers={"Content-Type": content_type, **OPENAI})
+    assert png_size(base64.b64decode(reply["data"][0]["b64_json"])) == (1536, 1024)  # auto: the input is landscape
     record = fake.requests_for("edits")[0]
     assert record.json is None and record.form == {"prompt": "make it blue"}
     picture, mask = record.part("image[]"), record.part("mask")
@@ -98,22 +210,21 @@ def test_multipart_parts_are_parsed(fake: FakeAPI) -> None:
 
 def test_reset_gives_a_connection_error_and_recording_keeps_headers(fake: FakeAPI) -> None:
     fake.enqueue("messages", Reply(reset=True))
-    payload = {"model": "claude-sonnet-4-6", "max_tokens": 10}
+    payload = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     with pytest.raises(OSError):
-        headers = {"X-Api-Key": "k", "anthropic-version": "2023-06-01"}
-        call(fake.anthropic_url + "/v1/messages", payload, headers=headers)
+        call(fake.anthropic_url + "/v1/messages", payload, headers=ANTHROPIC)
     record = fake.requests[0]
     assert (record.route, record.method, record.path) == ("messages", "POST", "/v1/messages")
-    assert record.headers["x-api-key"] == "k" and record.headers["anthropic-version"] == "2023-06-01"
+    assert record.headers["x-api-key"] == ANTHROPIC_TEST_KEY and record.headers["anthropic-version"] == "2023-06-01"
     assert record.json == payload
-    review = json.loads(call(fake.anthropic_url + "/v1/messages", payload)["content"][0]["text"])
+    review = json.loads(call(fake.anthropic_url + "/v1/messages", payload, ANTHROPIC)["content"][0]["text"])
     assert review["score"] == 8
 
 
 def test_truncated_body_and_unknown_route(fake: FakeAPI) -> None:
     fake.enqueue("images", Reply(json={"data": ["x" * 100]}, truncate=10))
     with pytest.raises(http.client.IncompleteRead):
-        call(fake.openrouter_url + "/images", {"model": "m", "prompt": "p"})
+        call(fake.openrouter_url + "/images", {"model": "m", "prompt": "p"}, OPENROUTER)
     with pytest.raises(urllib.error.HTTPError) as caught:
         call(fake.url + "/api/v1/nope")
     assert caught.value.code == 404 and fake.requests[-1].route == "unknown"

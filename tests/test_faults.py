@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_json
+from tests.conftest import TEST_KEY, assert_one_json
 from tests.fake_api import (
     Reply,
     anthropic_error_reply,
@@ -312,7 +312,7 @@ def test_download_limit_applies_while_streaming(fake, workdir, monkeypatch, caps
 
     monkeypatch.setattr(response, "MAX_DOWNLOAD", 4096)
     monkeypatch.chdir(workdir)
-    for name, value in {**fake.env(), "OPENROUTER_API_KEY_IMAGES": "sk-or-test", "IMAGEGEN_RETRY_BASE_SEC": "0.01",
+    for name, value in {**fake.env(), "OPENROUTER_API_KEY_IMAGES": TEST_KEY, "IMAGEGEN_RETRY_BASE_SEC": "0.01",
                         "XDG_STATE_HOME": str(workdir / "state")}.items():
         monkeypatch.setenv(name, value)
     url = fake.add_file("big.png", make_png(64, 64, noise=True))

@@ -68,7 +68,7 @@ def test_directory_gallery(run, folder):
     assert ".imagegen-temp" not in page
     first_card = next(c for c in cards(page) if 'data-verdict="accept"' in c)
     assert 'data-model="black-forest-labs/flux.2-pro"' in first_card
-    assert "1K · 1:1 · 64x64" in page and "$0.0500" in page and "12.0s" in page
+    assert "1K · 1:1 · 1024x1024" in page and "$0.0500" in page and "12.0s" in page
     assert re.search(r"<dt>edited from</dt><dd><a href=\"#item-\d\">", page)
     assert re.search(r"<dt>edits</dt><dd><a href=\"#item-\d\">edit-1.png</a>", page)
     assert "8/10 " in page and 'verdict-reject">reject' in page

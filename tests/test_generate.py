@@ -47,16 +47,17 @@ def test_flux_default_request_result_and_files(run, fake, workdir):
     assert path.parent == (workdir / "data").resolve()
     assert path.name.endswith("-flux-2-pro.png")
     assert doc["all_paths"] == [str(path)]
-    assert doc["format"] == "png" and doc["width"] == 64 and doc["height"] == 64
+    assert doc["format"] == "png" and doc["width"] == 2048 and doc["height"] == 2048  # the 2K frame asked for
+    assert doc["warnings"] == []
     assert doc["cost_usd"] == 0.04 and doc["generation_id"].startswith("gen-")
     assert doc["image_count"] == 1 and doc["enhanced_prompt"] is None
     assert doc["cost_estimate"].startswith("~$")
     data = path.read_bytes()
-    assert data.startswith(b"\x89PNG") and b"iTXt" in data[:2000]
+    assert data.startswith(b"\x89PNG") and b"iTXt" in data
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["prompt"] == "A red fox in snow"
     assert sidecar["result"]["generation_id"] == doc["generation_id"]
-    assert sidecar["image"]["sha256"] and sidecar["image"]["width"] == 64
+    assert sidecar["image"]["sha256"] and sidecar["image"]["width"] == 2048
     assert not list((workdir / "data").glob(".imagegen-*"))
     assert TEST_KEY not in result.stdout + result.stderr + path.read_bytes().decode("latin-1")
 
@@ -298,8 +299,9 @@ def test_missing_key_is_a_config_error(run, fake):
 
 
 def test_fallback_key_variable(run, fake):
-    result = run("generate.py", "--prompt", "x", env_extra={"OPENROUTER_API_KEY_IMAGES": "", "OPENROUTER_API_KEY": "k2"})
-    assert result.code == 0 and fake.requests_for("chat")[0].headers["authorization"] == "Bearer k2"
+    fake.keys["openrouter"].add("k2-fallback-key")
+    result = run("generate.py", "--prompt", "x", env_extra={"OPENROUTER_API_KEY_IMAGES": "", "OPENROUTER_API_KEY": "k2-fallback-key"})
+    assert result.code == 0 and fake.requests_for("chat")[0].headers["authorization"] == "Bearer k2-fallback-key"
 
 
 def test_dry_run_needs_no_key_and_sends_nothing(run, fake, workdir):

@@ -36,7 +36,6 @@ def test_gpt_image_2_frame_comes_from_ratio_and_tier(run, fake, size, ratio, fra
 
 
 def test_a_real_2k_run_sends_the_frame_and_warns_of_nothing(run, fake):
-    fake.default_image_scale = 1  # the fake answers at the size asked
     doc = assert_one_json(result := run(*OPENAI, "--size", "2K", "--aspect-ratio", "16:9"))
     assert result.code == 0 and doc["warnings"] == []
     assert fake.requests_for("generations")[0].json["size"] == "2048x1152"

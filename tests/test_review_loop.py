@@ -26,11 +26,6 @@ PROMPT = "A red fox standing in fresh snow at dawn, telephoto wildlife photo"
 QUEUE = "generated/imagegen-queue"
 
 
-@pytest.fixture(autouse=True)
-def full_size_images(fake):
-    fake.default_image_scale = 1  # 1024x1024 for --size 1K: no size warning
-
-
 def loop(run, *args: str):
     return run("generate.py", "--prompt", PROMPT, "--size", "1K", "--out", "out/fox.png", *args)
 

@@ -232,7 +232,8 @@ def test_echoed_keys_are_really_echoed(fake):
     import urllib.request
 
     fake.enqueue("chat", echo_401)
-    request = urllib.request.Request(fake.openrouter_url + "/chat/completions", data=b"{}", method="POST",
+    body = json.dumps({"model": "x/y", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = urllib.request.Request(fake.openrouter_url + "/chat/completions", data=body, method="POST",
                                      headers={"Authorization": f"Bearer {TEST_KEY}"})
     try:
         urllib.request.urlopen(request, timeout=5)
