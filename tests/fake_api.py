@@ -1154,7 +1154,8 @@ def openrouter_request_problem(record: Recorded, keys: set[str]) -> Reply | None
     if not isinstance(request, dict):
         return error_reply(400, "Input validation error: the body is not a JSON object")
     if record.route == "chat":
-        allowed, missing = OPENROUTER_CHAT_FIELDS, [] if request.get("messages") or request.get("prompt") else ["messages"]
+        allowed = OPENROUTER_CHAT_FIELDS
+        missing = [] if request.get("messages") or request.get("prompt") else ["messages"]
     else:
         allowed, missing = OPENROUTER_IMAGES_FIELDS, [name for name in ("model", "prompt") if not request.get(name)]
     if missing:
@@ -1242,7 +1243,8 @@ def openai_request_problem(record: Recorded, keys: set[str]) -> Reply | None:
                                   code="missing_required_parameter")
     unknown = sorted(fields - allowed)
     if unknown:
-        return openai_error_reply(400, f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+        return openai_error_reply(400, f"Unknown parameter: '{unknown[0]}'.", param=unknown[0],
+                                  code="unknown_parameter")
     return None
 
 
@@ -1280,11 +1282,10 @@ def gemini_request_problem(record: Recorded, keys: set[str] | None = None) -> Re
         return gemini_error_reply(400, "* GenerateContentRequest.contents: contents is not specified")
     unknown = _unknown_fields(request, GEMINI_REQUEST_FIELDS)
     if unknown:
+        message = f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.'
         violation = {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                     "fieldViolations": [{"description": f'Invalid JSON payload received. Unknown name "{unknown[0]}": '
-                                                         "Cannot find field."}]}
-        return gemini_error_reply(400, f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.',
-                                  details=[violation])
+                     "fieldViolations": [{"description": message}]}
+        return gemini_error_reply(400, message, details=[violation])
     return None
 
 

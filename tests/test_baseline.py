@@ -67,6 +67,7 @@ def test_baseline_is_the_first_image_with_rails_and_diagnostics(run, fake, workd
     result = run("generate.py", *EDIT, "--baseline-image", "base.png", CONSENT, "--style-ref", "style.png",
                  "--baseline-source-kind", "current_attachment")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0, doc
     parts = content(fake)
     text = parts[0]["text"]
@@ -97,6 +98,7 @@ def test_baseline_is_the_first_image_with_rails_and_diagnostics(run, fake, workd
 def test_jpeg_and_webp_baselines_are_accepted(run, fake, workdir, name, data):
     (workdir / name).write_bytes(data)
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", name, CONSENT))
+    assert doc["warnings"] == []
     assert doc["success"] and content(fake)[1]["image_url"]["url"].startswith(f"data:image/{name.split('.')[1]}"
                                                                                 .replace("jpg", "jpeg"))
 
@@ -130,6 +132,7 @@ def test_symlinked_folder_inside_the_workspace_is_allowed(run, fake, workdir):
     (workdir / "real" / "photo.png").write_bytes(make_png(4, 4))
     (workdir / "alias").symlink_to(workdir / "real")
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "alias/photo.png", CONSENT))
+    assert doc["warnings"] == []
     assert doc["success"] and doc["baseline_source"] == str(workdir / "real" / "photo.png")
 
 
@@ -150,6 +153,7 @@ def test_workspace_root_flag_narrows_and_widens(run, fake, workdir, tmp_path, ba
     (tmp_path / "outside.png").write_bytes(make_png(4, 4))
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "../outside.png", CONSENT,
                               "--workspace-root", str(tmp_path)))
+    assert doc["warnings"] == []
     assert doc["success"], doc
 
 
@@ -271,6 +275,7 @@ def test_explicit_rails_are_recorded_as_requested(run, fake, base):
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "base.png", CONSENT,
                               "--variation-strength", "high", "--no-lock-palette", "--must-keep", "title placement",
                               "--must-keep", "logo mark", "--must-keep", "logo  mark"))
+    assert doc["warnings"] == []
     text = content(fake)[0]["text"]
     assert "bold changes are welcome" in text and "The colour palette may change." in text
     assert "Keep the baseline's composition" in text
@@ -307,10 +312,12 @@ def test_flux_low_variation_edit_turns_upsampling_off_unless_asked(run, fake, ba
     args = ["--prompt", "Make the sky darker and stormy", "--model", "flux.2-pro",
             "--baseline-image", "base.png", CONSENT]
     doc = assert_one_json(run("generate.py", *args))
+    assert doc["warnings"] == []
     assert fake.requests_for("chat")[0].json["prompt_upsampling"] is False
     assert doc["rails_applied"]["provider_parameters"] == {"prompt_upsampling": False}
     fake.clear()
     doc = assert_one_json(run("generate.py", *args, "--prompt-upsampling"))
+    assert doc["warnings"] == []
     assert fake.requests_for("chat")[0].json["prompt_upsampling"] is True
     assert doc["rails_applied"]["provider_parameters"] == {}
 

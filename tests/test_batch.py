@@ -85,6 +85,7 @@ def test_a_dry_run_names_the_batch_price_and_queues_nothing(run, workdir, fake):
     result = run("enqueue_image_job.py", "--prompt", PROMPT, "--model", "gpt-image-2", "--quality", "low", "--via",
                  "batch", "--out", "a.png", "--dry-run")
     document = assert_one_json(result)
+    assert document["warnings"] == []
     # gpt-image-2 low at 1024x1024: about 200 image tokens at $30/M (about $0.006), halved
     assert document["would_queue"] == 1 and document["cost_estimate_usd"] == pytest.approx(30 * 200 / 1e6 / 2, abs=1e-4)
     assert queue(workdir, "pending") == [] and fake.requests == []
@@ -117,6 +118,8 @@ def test_gemini_batch_is_submitted_once_polled_and_collected_like_a_synchronous_
     collected = drain(run)
     assert collected["done"] == 2 and collected["cost_usd"] == pytest.approx(0.101)
     assert fake.gemini_batches.creates == 1
+    records = [json.loads(p.read_text()) for p in (workdir / QUEUE / "results").glob("*.json")]
+    assert len(records) == 2 and [r["result"]["warnings"] for r in records] == [[], []]  # the 2K frame, as asked
     for name in ("shots-01.png", "shots-02.png"):
         sidecar = json.loads((workdir / "out" / (name + ".json")).read_text())
         assert sidecar["request"]["via"] == "batch" and sidecar["request"]["job_id"].startswith("shots--")
@@ -217,6 +220,8 @@ def test_openai_batch_uploads_jsonl_and_collects_output_and_error_files(run, fak
     fake.openai_batches.finish()
     result = drain(run)
     assert result["done"] == 1
+    (done,) = (workdir / QUEUE / "results").glob("*.json")
+    assert json.loads(done.read_text())["result"]["warnings"] == []
     success = [line for line in ledger(env) if line["outcome"] == "success"]
     # 1056 image tokens at $30/M plus 44 text tokens at $5/M (gpt-image-2's rates), halved
     assert success[0]["cost_usd"] == pytest.approx((1056 * 30 + 44 * 5) / 1e6 / 2)

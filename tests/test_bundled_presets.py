@@ -36,6 +36,7 @@ def test_preset_drives_a_dry_run(run, fake, name):
     raw = json.loads((presets.builtin_dir() / f"{name}.json").read_text())
     result = run("generate.py", "--prompt", "A lighthouse keeper feeding a cat", "--preset", name, "--dry-run")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0 and doc["dry_run"] is True and doc["preset"] == name
     assert fake.requests == []
     body = doc["request"]["body"]

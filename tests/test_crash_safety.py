@@ -181,7 +181,8 @@ def test_image_saved_but_sidecar_not_is_adopted_not_paid_again(run, fake, workdi
     assert record["result"]["recovered_from_previous_attempt"] is True
     assert record["result"]["generation_id"] and record["result"]["format"] == "png"
     restored = json.loads(side.read_text())  # the sidecar is written from the PNG's own metadata
-    assert restored["request"]["job_id"] == "adopt--0000" and restored["image"]["width"] == 2048  # the 2K frame the default model asks for
+    assert restored["request"]["job_id"] == "adopt--0000"
+    assert restored["image"]["width"] == 2048  # the 2K frame the default model asks for
 
 
 def test_image_of_another_job_is_never_adopted(run, fake, workdir):

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import OPENAI_TEST_KEY, assert_one_json
 from tests.fake_api import (
-    GEMINI_TEST_KEY, Reply, gemini_bad_key_reply, gemini_blocked_reply, gemini_error_reply, gemini_no_image_reply, gemini_reply,
-    gemini_response_json, generations_reply, make_png, openai_error_reply, png_size,
+    GEMINI_TEST_KEY, Reply, gemini_bad_key_reply, gemini_blocked_reply, gemini_error_reply, gemini_no_image_reply,
+    gemini_reply, gemini_response_json, generations_reply, make_png, openai_error_reply, png_size,
 )
 
 GEMINI_KEY = GEMINI_TEST_KEY  # the key the fake accepts
@@ -54,6 +54,7 @@ def test_gemini_request_body_key_header_file_sidecar_and_ledger(run, fake, env, 
     result = run(*GOOGLE, "--model", "nanobanana-2", "--size", "0.5K", "--aspect-ratio", "16:9", "--seed", "42",
                  "--system-prompt", "Flat colours only.", "--output-dir", "out")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0, doc
     (request,) = fake.requests
     assert request.route == "gemini" and request.path == f"/v1beta/models/{FLASH}:generateContent"
@@ -80,6 +81,7 @@ def test_gemini_request_body_key_header_file_sidecar_and_ledger(run, fake, env, 
 
 def test_gemini_defaults_are_2k_with_no_system_instruction_or_seed(run, fake):
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar"))
+    assert doc["warnings"] == []
     body = fake.requests_for("gemini")[0].json
     assert body["generationConfig"] == {"responseModalities": ["TEXT", "IMAGE"],
                                         "imageConfig": {"aspectRatio": "1:1", "imageSize": "2K"}}
@@ -100,6 +102,7 @@ def test_gemini_parts_are_the_text_then_input_image_then_style_ref(run, fake, wo
 
 def test_gemini_nanobanana_pro_4k_is_priced_from_the_table(run, fake, env):
     doc = assert_one_json(run(*GOOGLE, "--model", "nanobanana-pro", "--size", "4K", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("gemini")
     assert gemini_model_of(request) == PRO and request.json["generationConfig"]["imageConfig"]["imageSize"] == "4K"
     assert doc["cost_usd"] == 0.24 and "Google's Gemini API" in doc["cost_estimate_basis"]
@@ -108,6 +111,7 @@ def test_gemini_nanobanana_pro_4k_is_priced_from_the_table(run, fake, env):
 
 def test_gemini_n_is_one_call_per_image_each_on_the_ledger(run, fake, env):
     doc = assert_one_json(run(*GOOGLE, "--n", "2", "--no-sidecar"))
+    assert doc["warnings"] == []
     assert len(fake.requests_for("gemini")) == 2 and doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
     assert doc["cost_usd"] == 0.202
     assert [line["cost_usd"] for line in ledger(env)] == [0.101, 0.101]
@@ -115,6 +119,7 @@ def test_gemini_n_is_one_call_per_image_each_on_the_ledger(run, fake, env):
 
 def test_generate_image_with_provider_google_uses_its_default_model(run, fake):
     doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--provider", "google", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests
     assert request.route == "gemini" and gemini_model_of(request) == FLASH
     assert doc["api_provider"] == "google" and doc["model"] == FLASH
@@ -124,6 +129,7 @@ def test_google_api_key_alone_works(run, fake):
     fake.keys["gemini"].add("gk-alt-KEYMARKER-0101")
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar", env_extra={"GEMINI_API_KEY": None,
                                                                   "GOOGLE_API_KEY": "gk-alt-KEYMARKER-0101"}))
+    assert doc["warnings"] == []
     assert doc["success"] is True
     assert fake.requests_for("gemini")[0].headers["x-goog-api-key"] == "gk-alt-KEYMARKER-0101"
 
@@ -145,6 +151,7 @@ def test_no_gemini_key_is_missing_key_naming_the_variable(run, fake):
 ])
 def test_aliases_resolve_on_google(run, fake, name, model, alias):
     doc = assert_one_json(run(*GOOGLE, "--model", name, "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests
     assert request.route == "gemini" and gemini_model_of(request) == model and doc["model"] == model
     assert doc["model_alias"] == alias and not [w for w in doc["warnings"] if "shut" in w or "gone" in w or "expire" in w]
@@ -152,11 +159,13 @@ def test_aliases_resolve_on_google(run, fake, name, model, alias):
 
 def test_a_bare_gemini_id_goes_to_google_without_provider(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", PRO, "--no-sidecar"))
+    assert doc["warnings"] == []
     assert [r.route for r in fake.requests] == ["gemini"] and doc["api_provider"] == "google"
 
 
 def test_a_bare_gpt_image_id_goes_to_openai_without_provider(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "gpt-image-2", "--no-sidecar"))
+    assert doc["warnings"] == []
     assert [r.route for r in fake.requests] == ["generations"] and doc["api_provider"] == "openai"
     assert fake.requests[0].json["model"] == "gpt-image-2"
 
@@ -207,6 +216,7 @@ def test_a_shut_down_model_is_never_sent_its_successor_is(run, fake, env, model,
 
 def test_an_unknown_new_gemini_id_is_sent_with_an_unknown_price(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "gemini-9-flash-image", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("gemini")
     assert gemini_model_of(request) == "gemini-9-flash-image" and doc["api_provider"] == "google"
     assert doc["cost_estimate_usd"] is None and "price unknown" in doc["cost_estimate_basis"]
@@ -228,6 +238,7 @@ def test_gemini_dry_run_shows_url_and_body_needs_no_key_and_shortens_images(run,
     (workdir / "big.png").write_bytes(photo)
     doc = assert_one_json(result := run(*GOOGLE, "--input-image", "big.png", "--dry-run",
                                         env_extra={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": None}))
+    assert doc["warnings"] == []
     assert result.code == 0 and doc["dry_run"] is True and fake.requests == []
     request = doc["request"]
     assert request["url"] == f"{fake.gemini_url}/models/{FLASH}:generateContent" and request["method"] == "POST"
@@ -242,6 +253,7 @@ def test_gemini_dry_run_shows_url_and_body_needs_no_key_and_shortens_images(run,
 
 def test_openai_dry_run_shows_the_generations_request_without_a_key(run, fake):
     doc = assert_one_json(run(*OPENAI, "--quality", "low", "--dry-run", env_extra={"OPENAI_API_KEY": None}))
+    assert doc["warnings"] == []
     assert fake.requests == [] and doc["dry_run"] is True
     assert doc["request"]["url"] == fake.openai_url + "/images/generations"
     assert doc["request"]["body"] == {"model": "gpt-image-2", "prompt": PROMPT, "n": 1, "size": "1024x1024",
@@ -333,6 +345,7 @@ def test_resource_exhausted_with_retry_info_is_retried_then_rate_limited(run, fa
 def test_google_retry_info_is_the_wait_before_the_next_attempt(run, fake):
     fake.enqueue("gemini", gemini_error_reply(429, "Resource has been exhausted.", retry_delay="0.4s"))
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar"))  # IMAGEGEN_RETRY_BASE_SEC is 0.01 here
+    assert doc["warnings"] == []
     first, second = fake.requests_for("gemini")
     assert doc["success"] is True and second.received - first.received >= 0.35
 
@@ -340,6 +353,7 @@ def test_google_retry_info_is_the_wait_before_the_next_attempt(run, fake):
 def test_resource_exhausted_then_success_saves_the_image(run, fake):
     fake.enqueue("gemini", gemini_error_reply(429, "Resource has been exhausted.", retry_delay="0.01s"))
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar"))
+    assert doc["warnings"] == []
     assert doc["success"] is True and len(fake.requests_for("gemini")) == 2
 
 
@@ -388,6 +402,7 @@ def test_an_error_object_inside_http_200_is_read_the_google_way(run, fake):
 def test_server_errors_are_retried(run, fake, status):
     fake.enqueue("gemini", gemini_error_reply(status, "The model is overloaded."))
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar"))
+    assert doc["warnings"] == []
     assert doc["success"] is True and len(fake.requests_for("gemini")) == 2
 
 
@@ -442,6 +457,7 @@ def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
 
 def test_openai_count_is_one_call_with_n(run, fake):
     doc = assert_one_json(run(*OPENAI, "--n", "2", "--aspect-ratio", "2:3", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("generations")
     assert request.json["n"] == 2 and request.json["size"] == "672x1008"  # 2:3 at 1K: the long side 1008
     assert doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
@@ -457,6 +473,7 @@ def test_openai_square_frame_has_no_frame_warning_and_seed_is_not_sent(run, fake
 
 def test_openai_takes_api_images_too(run, fake):
     doc = assert_one_json(run(*OPENAI, "--api", "images", "--quality", "high", "--no-sidecar"))
+    assert doc["warnings"] == []
     assert [r.route for r in fake.requests] == ["generations"] and fake.requests[0].json["quality"] == "high"
     assert doc["quality"] == "high"
 

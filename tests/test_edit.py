@@ -50,6 +50,7 @@ def test_seed_chat_edit_command(run, fake, photo, workdir):
                  "--prompt", "Change the background to a sunset beach", "--model", "gpt-5-image",
                  "--output-dir", "./data/")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0
     (request,) = fake.requests_for("chat")
     assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
@@ -72,6 +73,7 @@ def test_seed_chat_edit_command(run, fake, photo, workdir):
 def test_seed_chat_edit_with_nanobanana_pro(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--mode", "openrouter", "--input-image", str(photo),
                               "--prompt", "Change the background to a sunset beach", "--model", "nanobanana-pro"))
+    assert doc["warnings"] == []
     assert doc["model"] == "google/gemini-3-pro-image"
     assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3-pro-image"
 
@@ -82,6 +84,7 @@ def test_seed_mask_edit_command(run, fake, photo, mask, workdir, extra):
     result = run("edit.py", "--mode", "openai", "--input-image", "./data/input.png", "--mask", "./data/mask.png",
                  "--prompt", "Replace masked area with a small bonsai tree", "--openai-size", "1024x1024", *extra)
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0
     (request,) = fake.requests_for("edits")
     assert request.headers["authorization"] == f"Bearer {OPENAI_TEST_KEY}"
@@ -109,6 +112,7 @@ def test_real_mime_and_requested_ratio_and_size(run, fake, workdir):
     (workdir / "shot.png").write_bytes(make_jpeg_header_only(640, 480))  # a JPEG with a .png name
     doc = assert_one_json(run("edit.py", "--input-image", "shot.png", "--prompt", "Make it night",
                               "--aspect-ratio", "16:9", "--size", "1K", "--n", "2", "--no-sidecar"))
+    assert doc["warnings"] == []
     requests = fake.requests_for("chat")
     assert len(requests) == 2 and doc["image_count"] == 2
     assert content_of(requests[0])[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
@@ -120,6 +124,7 @@ def test_style_ref_preset_and_system_prompt(run, fake, photo, workdir):
     doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "Add a red kite in the sky",
                               "--style-ref", "ref.png", "--preset", "illustrated-series",
                               "--system-prompt", "Keep the gouache look."))
+    assert doc["warnings"] == []
     body = fake.requests_for("chat")[0].json
     assert body["model"] == "google/gemini-3-pro-image"  # the preset's model
     assert body["image_config"]["aspect_ratio"] == "3:2"  # the preset's ratio
@@ -135,6 +140,7 @@ def test_style_ref_preset_and_system_prompt(run, fake, photo, workdir):
 def test_images_api_edit_uses_input_references(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "Make it winter",
                               "--api", "images", "--quality", "high", "--output-format", "webp"))
+    assert doc["warnings"] == []
     assert fake.requests_for("chat") == []
     body = fake.requests_for("images")[0].json
     assert body["model"] == "openai/gpt-5-image" and body["prompt"] == "Make it winter"
@@ -149,6 +155,7 @@ def test_chat_edit_dry_run_needs_no_key(run, fake, workdir):
     result = run("edit.py", "--input-image", "big.png", "--prompt", "Make it night", "--dry-run",
                  env_extra={"OPENROUTER_API_KEY_IMAGES": ""})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert doc["dry_run"] is True and fake.requests == [] and len(result.stdout) < 5000
     assert doc["request"]["url"] == fake.openrouter_url + "/chat/completions"
     text, image = doc["request"]["body"]["messages"][0]["content"]
@@ -294,6 +301,7 @@ def alpha_rows(data: bytes) -> list[bytes]:
 def test_mask_rect_in_pixels_draws_the_hole(run, fake, photo, workdir):
     doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--mask-rect", "10,20,30,40",
                               "--prompt", "A bonsai tree", "--output-file", "out/edited.png"))
+    assert doc["warnings"] == []
     assert doc["mode"] == "openai"
     mask_path = Path(doc["mask_path"])
     assert mask_path == (workdir / "out" / "edited.mask.png").resolve()
@@ -314,6 +322,7 @@ def test_mask_rect_in_pixels_draws_the_hole(run, fake, photo, workdir):
 def test_mask_rect_percentages_union_and_invert(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "x",
                               "--mask-rect", "0%,0%,50%,50%", "--mask-rect", "25%,25%,50%,50%", "--mask-invert"))
+    assert doc["warnings"] == []
     alphas = alpha_rows(Path(doc["mask_path"]).read_bytes())
     assert doc["mask"]["rects"] == [[0, 0, 150, 100], [75, 50, 150, 100]]
     assert alphas[0][0] == 255 and alphas[60][100] == 255 and alphas[149][224] == 255  # rectangles are kept
@@ -323,6 +332,7 @@ def test_mask_rect_percentages_union_and_invert(run, fake, photo):
 
 def test_rect_beyond_the_edge_is_clipped(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "x", "--mask-rect", "250,150,500,500"))
+    assert doc["warnings"] == []
     assert doc["mask"]["rects"] == [[250, 150, 50, 50]]
 
 
@@ -346,6 +356,7 @@ def test_dry_run_shows_the_form_and_writes_nothing(run, fake, photo, workdir):
     result = run("edit.py", "--input-image", str(photo), "--prompt", "x", "--mask-rect", "0,0,10,10",
                  "--openai-quality", "low", "--dry-run", env_extra={"OPENAI_API_KEY": ""})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert doc["dry_run"] is True and fake.requests == []
     assert doc["request"]["url"] == fake.openai_url + "/images/edits"
     assert doc["request"]["fields"] == {"prompt": "x", "model": "gpt-image-2", "n": "1", "quality": "low"}
@@ -366,6 +377,7 @@ def test_openai_error_is_typed(run, fake, photo):
 def test_openai_5xx_is_retried_with_the_same_form(run, fake, photo):
     fake.enqueue("edits", openai_error_reply(500, "boom"))
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x"))
+    assert doc["warnings"] == []
     first, second = fake.requests_for("edits")
     assert doc["success"] is True and first.body == second.body
 
@@ -431,6 +443,7 @@ def test_options_a_model_does_not_take_are_refused_before_paying(run, fake, phot
 def test_a_model_outside_the_price_table_has_no_estimate(run, fake, photo):
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                               "--openai-model", "gpt-image-9-preview"))
+    assert doc["warnings"] == []
     assert doc["cost_usd"] is None and doc["cost_estimate"] == "unknown"  # no price list for this model
 
 
@@ -438,6 +451,7 @@ def test_markup_goes_to_gpt_image_2_5_and_nowhere_else(run, fake, photo, workdir
     (workdir / "marks.png").write_bytes(make_png(8, 8, rgba=True, color=(255, 0, 0, 128)))
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "Add a hat here",
                               "--openai-model", "gpt-image-2.5-sunburst", "--markup", "marks.png"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("edits")
     assert request.part("markup") is not None and request.part("markup").content_type == "image/png"
     assert doc["markup"]["path"].endswith("marks.png")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.registry import RETIRED_NOTES
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import (
     chat_error_in_200_reply,
@@ -66,6 +67,7 @@ def test_gpt_with_preset_gets_system_message_and_natural_style(run, fake):
     result = run("generate.py", "--prompt", "A lighthouse on a cliff", "--preset", "illustrated-series",
                  "--model", "gpt-5-image", "--aspect-ratio", "3:2")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     body = fake.requests_for("chat")[0].json
     assert body["modalities"] == ["image", "text"]
     assert "prompt_upsampling" not in body
@@ -107,6 +109,7 @@ def test_style_refs_sent_as_data_urls_with_real_mime(run, fake, workdir):
     result = run("generate.py", "--prompt", "A new scene", "--style-ref", "ref.png", "--style-ref", "ref2.png",
                  "--model", "nanobanana-pro")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     parts = user_content(fake.requests_for("chat")[0])
     assert parts[0]["type"] == "text" and "reference images as the style reference" in parts[0]["text"]
     urls = [p["image_url"]["url"] for p in parts[1:]]
@@ -208,6 +211,7 @@ def test_429_with_retry_after_then_success(run, fake):
     fake.enqueue("chat", error_reply(429, "slow down", retry_after=1))
     result = run("generate.py", "--prompt", "A red fox in snow")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0 and len(fake.requests_for("chat")) == 2
     assert "retry 1/2 in 1.0s" in result.stderr
     assert doc["generation_time_ms"] >= 1000
@@ -269,12 +273,14 @@ def test_output_file_is_never_silently_overwritten(run, fake, workdir):
     assert result.code == 2 and doc["error_kind"] == "output_exists" and "--overwrite" in doc["error"]
     assert (workdir / "keep.png").read_bytes() == b"precious" and fake.requests_for("chat") == []
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--output-file", "keep.png", "--overwrite"))
+    assert doc["warnings"] == []
     assert (workdir / "keep.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_count_makes_several_calls_and_files(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--n", "3", "--no-sidecar", "--model", "nanobanana"))
     assert doc["image_count"] == 3 and len(set(doc["all_paths"])) == 3
+    assert doc["warnings"] == [RETIRED_NOTES[doc["model"]]]  # the one warning a run on a retired model has
     assert len(fake.requests_for("chat")) == 3 and doc["cost_usd"] == pytest.approx(0.12)
     assert doc["sidecar"] is None and not any(p.endswith(".json") for p in doc["all_paths"])
 
@@ -300,7 +306,8 @@ def test_missing_key_is_a_config_error(run, fake):
 
 def test_fallback_key_variable(run, fake):
     fake.keys["openrouter"].add("k2-fallback-key")
-    result = run("generate.py", "--prompt", "x", env_extra={"OPENROUTER_API_KEY_IMAGES": "", "OPENROUTER_API_KEY": "k2-fallback-key"})
+    result = run("generate.py", "--prompt", "x",
+                 env_extra={"OPENROUTER_API_KEY_IMAGES": "", "OPENROUTER_API_KEY": "k2-fallback-key"})
     assert result.code == 0 and fake.requests_for("chat")[0].headers["authorization"] == "Bearer k2-fallback-key"
 
 
@@ -309,6 +316,7 @@ def test_dry_run_needs_no_key_and_sends_nothing(run, fake, workdir):
     result = run("generate.py", "--prompt", "x", "--style-ref", "ref.png", "--dry-run",
                  env_extra={"OPENROUTER_API_KEY_IMAGES": ""})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert doc["dry_run"] is True and fake.requests == []
     assert doc["request"]["url"] == fake.openrouter_url + "/chat/completions"
     url = doc["request"]["body"]["messages"][0]["content"][1]["image_url"]["url"]
@@ -340,6 +348,7 @@ def test_images_and_sidecars_follow_the_umask(run, fake):
     umask = os.umask(0o022)  # the scripts inherit the test process's umask
     os.umask(umask)
     doc = assert_one_json(run("generate.py", "--prompt", "A red fox in the snow at dawn, photo"))
+    assert doc["warnings"] == []
     for path in (doc["path"], doc["sidecar"]):
         assert Path(path).stat().st_mode & 0o777 == 0o666 & ~umask
 

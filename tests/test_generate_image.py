@@ -28,6 +28,7 @@ def test_seed_usage_line_works_as_written(run, fake, workdir):
     result = run("generate_image.py", "--prompt", "A cinematic portrait of a cyberpunk crab",
                  "--model", SEED_MODEL, "--image-size", "low", "--out", "./generated/cyber-crab.png")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0, doc
     body = fake.requests_for("chat")[0].json
     assert body["model"] == SEED_MODEL and body["image_config"] == {"aspect_ratio": "1:1", "image_size": "1K"}
@@ -37,12 +38,14 @@ def test_seed_usage_line_works_as_written(run, fake, workdir):
 
 def test_generate_image_defaults_to_the_seed_model(run, fake):
     doc = assert_one_json(run("generate_image.py", "--prompt", "A cinematic portrait of a cyberpunk crab"))
+    assert doc["warnings"] == []
     assert doc["model"] == SEED_MODEL and fake.requests_for("chat")[0].json["model"] == SEED_MODEL
 
 
 def test_a_preset_model_still_beats_the_generate_image_default(run, fake):
     doc = assert_one_json(run("generate_image.py", "--prompt", "A lighthouse on a cliff", "--preset",
                               "illustrated-series", "--dry-run"))
+    assert doc["warnings"] == []
     assert doc["model"] == "google/gemini-3-pro-image"
 
 
@@ -51,6 +54,7 @@ def test_a_preset_model_still_beats_the_generate_image_default(run, fake):
 def test_seed_optional_models_and_sizes(run, fake, model, level, size):
     doc = assert_one_json(run("generate_image.py", "--prompt", "A cinematic portrait of a cyberpunk crab",
                               "--model", model, "--image-size", level, "--dry-run"))
+    assert doc["warnings"] == []
     assert doc["request"]["body"]["model"] == model and doc["size"] == size
 
 
@@ -64,6 +68,7 @@ def test_seed_optional_flags_all_parse_together(run, fake, workdir):
                  "--lock-palette", "--lock-composition", "--allow-no-baseline-on-edit-intent",
                  "--out", "./generated/poster-v2.png")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0, doc
     assert doc["rails_applied"]["requested"] == ["variation_strength", "lock_palette", "lock_composition", "must_keep"]
     assert doc["rails_applied"]["defaulted"] == [] and doc["baseline_source_kind"] == "reply_attachment"
@@ -81,6 +86,7 @@ def test_strict_clarify_from_the_seed_fails_on_an_underspecified_prompt(run, fak
 def test_both_scripts_accept_the_seed_aliases_and_refuse_doubles(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--image-size", "medium",
                               "--out", "fox.png", "--dry-run"))
+    assert doc["warnings"] == []
     assert doc["size"] == "2K" and doc["target_paths"] == ["fox.png"]
     result = run("generate.py", "--prompt", "x", "--image-size", "low", "--size", "2K")
     assert result.code == 2 and "not allowed with" in assert_one_json(result)["error"]
@@ -102,6 +108,7 @@ def test_hints_are_always_in_the_json_and_on_stderr_only_when_asked(run, fake):
     args = ["--prompt", "A retro 80s crab poster", "--model", "nanobanana-2"]
     quiet = run("generate.py", *args)
     doc = assert_one_json(quiet)
+    assert doc["warnings"] == []
     assert [h["code"] for h in doc["clarify_hints"]] == ["aspect_mismatch"]
     assert doc["clarify_hints"][0]["fix"] == "--aspect-ratio 2:3" and "hint [" not in quiet.stderr
     loud = run("generate.py", *args, "--clarify-hints", "--quiet")
@@ -122,6 +129,7 @@ def test_strict_clarify_refuses_and_prints_hints_when_asked(run, fake):
 def test_strict_clarify_passes_a_good_prompt(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", 'A bakery sign that says "Fresh Bread", watercolour',
                               "--model", "gpt-5-image", "--strict-clarify"))
+    assert doc["warnings"] == []
     assert doc["success"] and doc["clarify_hints"] == []
 
 
@@ -165,6 +173,7 @@ def test_edit_intent_override_generates_with_a_warning(run, fake):
 def test_input_image_satisfies_edit_intent(run, fake, workdir):
     (workdir / "in.png").write_bytes(make_png(4, 4))
     doc = assert_one_json(run("generate.py", "--prompt", "make it darker", "--input-image", "in.png"))
+    assert doc["warnings"] == []
     assert doc["success"] and doc["edit_intent_detected"] is True and doc["rails_applied"] is None
 
 
@@ -172,6 +181,7 @@ def test_input_image_satisfies_edit_intent(run, fake, workdir):
                                     "a same-sex couple dancing at their wedding, film photo"])
 def test_ordinary_prompts_with_edit_words_generate(run, fake, prompt):
     doc = assert_one_json(run("generate.py", "--prompt", prompt, "--aspect-ratio", "2:3"))
+    assert doc["warnings"] == []
     assert doc["success"] and doc["edit_intent_detected"] is False
 
 
@@ -183,6 +193,7 @@ ENHANCED = 'A lone red fox curled in fresh powder snow at dawn, soft #F4B183 lig
 def test_enhance_rewrites_the_scene_and_keeps_the_original(run, fake):
     fake.enqueue("chat", openrouter_text_reply(ENHANCED, model="google/gemini-3.1-flash-lite", cost=0.0002))
     doc = assert_one_json(run("generate.py", "--prompt", "a fox in snow", "--enhance"))
+    assert doc["warnings"] == []
     (enhancer,) = text_calls(fake)
     (image,) = image_calls(fake)
     assert enhancer.json["model"] == "google/gemini-3.1-flash-lite" and enhancer.json["messages"][0]["role"] == "system"
@@ -199,6 +210,7 @@ def test_enhance_model_and_target_shape_follow_the_flags(run, fake):
     fake.enqueue("chat", openrouter_text_reply('A poster reading "OPEN" in bold serif letters'))
     doc = assert_one_json(run("generate.py", "--prompt", 'a poster reading "OPEN"', "--model", "gpt-5-image",
                               "--aspect-ratio", "2:3", "--enhance", "--enhance-model", "openai/gpt-4.1-mini"))
+    assert doc["warnings"] == []
     enhancer = text_calls(fake)[0].json
     assert enhancer["model"] == "openai/gpt-4.1-mini" and "Target: GPT-5 Image" in enhancer["messages"][1]["content"]
     assert doc["prompt_enhancement"]["model"] == "openai/gpt-4.1-mini"
@@ -223,6 +235,7 @@ def test_enhance_dry_run_shows_the_enhancer_request_and_sends_nothing(run, fake)
     result = run("generate.py", "--prompt", "a fox in snow", "--enhance", "--dry-run",
                  env_extra={"OPENROUTER_API_KEY_IMAGES": ""})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0 and fake.requests == []
     assert doc["enhance_request"]["url"] == fake.openrouter_url + "/chat/completions"
     assert doc["enhance_request"]["body"]["messages"][1]["content"].endswith("Prompt: a fox in snow")
@@ -235,6 +248,7 @@ def test_enhance_on_an_edit_asks_to_keep_an_instruction(run, fake, workdir):
     fake.enqueue("chat", openrouter_text_reply("Darken the sky to a deep stormy grey; leave everything else."))
     doc = assert_one_json(run("generate.py", "--prompt", "make it darker", "--model", "nanobanana-2",
                               "--baseline-image", "base.png", "--confirm-external-upload", "--enhance"))
+    assert doc["warnings"] == []
     assert "how to change an attached image" in text_calls(fake)[0].json["messages"][1]["content"]
     text = image_calls(fake)[0].json["messages"][-1]["content"][0]["text"]
     assert text.startswith("The first attached image is the baseline.")

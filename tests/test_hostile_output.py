@@ -39,6 +39,7 @@ def ledger(env: dict[str, str]) -> list[dict]:
 def test_a_non_utf8_locale_still_gets_the_success_as_utf8(env, fake, workdir, locale):
     done = shell(generate(), {**env, **locale}, workdir)
     doc = assert_one_json(Run(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")))
+    assert doc["warnings"] == []
     assert done.returncode == 0 and doc["success"] is True, doc
     if "LANG" not in locale:  # under C the argument itself arrives as undecodable bytes, written as \udcXX
         assert "\u2603" in json.dumps(doc, ensure_ascii=False)

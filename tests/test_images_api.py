@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.registry import RETIRED_NOTES
 from tests.conftest import TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply, html_reply, images_reply, make_png, make_webp
 
@@ -18,6 +19,7 @@ def test_images_api_request_result_and_sidecar(run, fake, workdir):
                  "--output-format", "png", "--background", "transparent")
     doc = assert_one_json(result)
     assert result.code == 0 and fake.requests_for("chat") == []
+    assert doc["warnings"] == [RETIRED_NOTES["google/gemini-2.5-flash-image"]]  # and not a word on the 1344x768 frame
     (request,) = fake.requests_for("images")
     assert request.path == "/api/v1/images" and request.headers["authorization"] == f"Bearer {TEST_KEY}"
     assert request.json == {"model": "google/gemini-2.5-flash-image", "prompt": "A fox sticker", "resolution": "1K",
@@ -44,6 +46,7 @@ def test_defaults_and_references(run, fake, workdir):
 
 def test_count_is_one_call_with_n(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--api", "images", "--n", "3", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("images")
     assert request.json["n"] == 3 and doc["image_count"] == 3 and len(set(doc["all_paths"])) == 3
 
@@ -85,6 +88,7 @@ def test_system_message_and_upsampling_flags_warn(run, fake):
 def test_dry_run_shows_the_images_request(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--api", "images", "--quality", "low", "--dry-run",
                               env_extra={"OPENROUTER_API_KEY_IMAGES": ""}))
+    assert doc["warnings"] == []
     assert fake.requests == [] and doc["dry_run"] is True
     assert doc["request"]["url"] == fake.openrouter_url + "/images"
     assert doc["request"]["body"] == {"model": "black-forest-labs/flux.2-pro", "prompt": "x", "resolution": "2K",

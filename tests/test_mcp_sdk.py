@@ -110,6 +110,7 @@ def test_generate_saves_the_image_and_links_it(client, fake, world):
     result = client.call("generate", {"prompt": "A red fox in snow", "output_dir": str(out), "request_id": "sdk-1"})
     doc = document(result)
     path = Path(doc["path"])
+    assert doc["warnings"] == []
     assert path.is_file() and path.parent == out and Path(doc["sidecar"]).is_file()
     (link,) = [block for block in result.content if block.type == "resource_link"]
     assert str(link.uri) == path.as_uri() and link.mime_type == "image/png" and link.name == path.name

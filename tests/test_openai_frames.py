@@ -168,6 +168,7 @@ def test_an_edit_refuses_compression_for_png(run, fake, photo):
 def test_gemini_ga_ids_are_priced_on_google(run, fake, model, size, usd):
     doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--provider", "google", "--model", model,
                                         "--size", size, "--dry-run"))
+    assert doc["warnings"] == []
     assert result.code == 0 and doc["cost_estimate_usd"] == usd
     assert "built-in table of 2026-12-01" in doc["cost_estimate_basis"]
 
@@ -181,6 +182,7 @@ def test_the_lite_model_makes_1k_only(run, fake):
 @pytest.mark.parametrize("model, usd", [("google/gemini-3.1-flash-image", 0.101), ("google/gemini-3-pro-image", 0.134)])
 def test_gemini_ga_ids_are_priced_on_openrouter(run, fake, model, usd):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", model, "--dry-run"))
+    assert doc["warnings"] == []
     assert doc["cost_estimate_usd"] == usd and "built-in price table of 2026-12-01" in doc["cost_estimate_basis"]
 
 

@@ -23,7 +23,7 @@ def ledger(env: dict[str, str]) -> list[dict]:
 @pytest.fixture
 def photo(workdir: Path) -> Path:
     path = workdir / "photo.png"
-    path.write_bytes(make_png(64, 48))
+    path.write_bytes(make_png(96, 64))  # 3:2, a frame gpt-image makes for size auto: no shape warning
     return path
 
 
@@ -40,6 +40,7 @@ ENHANCE = ["generate.py", "--prompt", "A fox", "--enhance"]
 ])
 def test_one_ledger_line_per_call(run, fake, env, photo, command, route, script, model):
     doc = assert_one_json(result := run(*command, "--request-id", "chat-7"))
+    assert doc["warnings"] == []
     assert result.code == 0
     (line,) = ledger(env)
     assert len(fake.requests_for(route)) == 1
@@ -72,11 +73,13 @@ def test_review_compare_checks_both_calls_and_records_each(run, fake, env, photo
     other = workdir / "other.png"
     other.write_bytes(make_png(48, 64))
     dry = assert_one_json(run(*REVIEW, "--compare", "other.png", "--dry-run"))
+    assert dry["warnings"] == []
     each = dry["budget"]["estimate_usd"] / 2
     assert 0.005 < each < 0.05  # an upper bound: the whole reply allowance at list prices
     refused = assert_one_json(result := run(*REVIEW, "--compare", "other.png", "--max-cost", str(each * 1.5)))
     assert result.code == 5 and "2 images on claude-sonnet-4-6" in refused["error"] and fake.requests == []
     doc = assert_one_json(run(*REVIEW, "--compare", "other.png", "--max-cost", str(each * 2.5)))
+    assert doc["warnings"] == []
     lines = ledger(env)
     assert len(lines) == 2 and all(line["script"] == "review.py" for line in lines)
     # Anthropic reports tokens, not dollars: the cost comes from them (1500 in, 120 out at $3/$15 per M).
@@ -105,6 +108,7 @@ def test_failed_edit_call_is_recorded(run, fake, env, photo):
 
 def test_enhancer_and_image_calls_each_join_the_ledger(run, fake, env):
     doc = assert_one_json(run(*ENHANCE, "--request-id", "e-1"))
+    assert doc["warnings"] == []
     enhancer, image = ledger(env)
     assert enhancer["model"] == "google/gemini-3.1-flash-lite" and enhancer["images"] == 0
     assert enhancer["estimate_usd"] is None and enhancer["cost_usd"] == doc["prompt_enhancement"]["cost_usd"]

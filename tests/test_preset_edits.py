@@ -29,6 +29,7 @@ def test_a_palette_for_one_run_is_sent_and_recorded(run, fake, workdir):
     before = BUILTIN.read_text()
     doc = assert_one_json(result := run("generate.py", *SERIES, "--preset-set", "palette=#112233, #445566",
                                         "--preset-set", "mood=Quiet and cold", "--preset-set", "camera.angle=low"))
+    assert doc["warnings"] == []
     assert result.code == 0 and doc["preset"] == "illustrated-series", doc
     assert doc["preset_changed"] == ["style.color_palette", "style.mood", "style.camera.angle"]
     sent = prompt_sent(fake)
@@ -78,6 +79,7 @@ def test_changes_need_a_preset_and_a_field(run, fake, args, fragment):
 def test_save_preset_keeps_the_changed_preset_for_the_next_run(run, fake, workdir, env):
     doc = assert_one_json(result := run("generate.py", *SERIES, "--preset-set", "palette=#112233,#445566",
                                         "--save-preset", "harbour-series", "--dry-run"))
+    assert doc["warnings"] == []
     assert result.code == 0 and fake.requests == []
     saved = user_presets(env) / "harbour-series.json"
     assert doc["preset_saved"] == str(saved)
@@ -85,6 +87,7 @@ def test_save_preset_keeps_the_changed_preset_for_the_next_run(run, fake, workdi
     assert document["name"] == "harbour-series" and document["style"]["color_palette"] == ["#112233", "#445566"]
     assert document["style"]["mood"] == json.loads(BUILTIN.read_text())["style"]["mood"]
     again = assert_one_json(run("generate.py", "--prompt", PROMPT, "--preset", "harbour-series"))
+    assert again["warnings"] == []
     assert again["preset_file"] == str(saved) and "#112233, #445566" in prompt_sent(fake)
     refused = assert_one_json(result := run("generate.py", *SERIES, "--save-preset", "harbour-series", "--dry-run"))
     assert result.code == 2 and refused["error_kind"] == "output_exists" and "preset exists" in refused["error"]
@@ -101,7 +104,9 @@ def test_a_saved_presets_reference_images_still_resolve(run, fake, workdir, env)
     (folder / "look.json").write_text(json.dumps({"style": {"mood": "calm", "reference_images": ["golden.png"]}}))
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--preset", "mine/look.json",
                               "--save-preset", "look-copy", "--dry-run"))
+    assert doc["warnings"] == []
     saved = json.loads(Path(doc["preset_saved"]).read_text())
     assert saved["style"]["reference_images"] == [str((folder / "golden.png").resolve())]
     again = assert_one_json(run("generate.py", "--prompt", PROMPT, "--preset", "look-copy", "--dry-run"))
+    assert again["warnings"] == []
     assert again["success"], again

@@ -55,7 +55,7 @@ def test_enqueue_then_foreground_drain(run, fake, workdir):
     (record_path,) = queue_files(workdir, "results")
     record = json.loads(record_path.read_text())
     assert record["status"] == "done" and record["attempts"] == 1
-    assert record["result"]["path"] == str(workdir / "generated/crab-01.png")
+    assert record["result"]["path"] == str(workdir / "generated/crab-01.png") and record["result"]["warnings"] == []
     assert record["handoff_mode"] == "foreground" and record["same_turn_drain_detected"] is True
     assert record["provider"]["generation_id"].startswith("gen-")
     assert (workdir / "generated/crab-01.png").read_bytes().startswith(b"\x89PNG")

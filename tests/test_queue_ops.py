@@ -59,6 +59,7 @@ DRY_RUNS = {
 @pytest.mark.parametrize("script", sorted(DRY_RUNS))
 def test_a_queue_dry_run_queues_starts_and_sends_nothing(run, fake, workdir, script):
     document = assert_one_json(run(script, *DRY_RUNS[script], "--request-id", "dry-1", "--dry-run"))
+    assert document["warnings"] == []
     assert document["status"] == "dry_run" and document["dry_run"] is True
     count = 1 if script == "enqueue_image_job.py" else 3
     assert document["would_queue"] == count and len(document["jobs"]) == count

@@ -139,6 +139,7 @@ def test_images_api_job_keeps_the_reply_without_image_data(run, fake, workdir):
 
 def test_generate_stdout_stays_lean(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "A fox"))
+    assert doc["warnings"] == []
     assert "provider_response" not in doc
 
 

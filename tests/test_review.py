@@ -48,6 +48,7 @@ def env_for(provider: str) -> dict[str, str]:
 def test_seed_auto_review_command(run, fake, image, workdir):
     result = run("review.py", "--image", "./data/output.png", "--original-prompt", PROMPT, "--auto")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0
     (request,) = fake.requests_for("messages")
     assert request.headers["x-api-key"] == ANTHROPIC_TEST_KEY
@@ -72,6 +73,7 @@ def test_seed_auto_review_command(run, fake, image, workdir):
 def test_openrouter_provider_when_no_anthropic_key(run, fake, image):
     doc = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
                               env_extra=NO_ANTHROPIC))
+    assert doc["warnings"] == []
     assert fake.requests_for("messages") == []
     (request,) = fake.requests_for("chat")
     assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
@@ -112,6 +114,7 @@ def test_reply_shapes_are_understood(run, fake, image, provider, shape):
     fake.enqueue(route(provider), reply_for(provider, GOOD_REPLIES[shape]))
     doc = assert_one_json(result := run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
                                         env_extra=env_for(provider)))
+    assert doc["warnings"] == []
     assert result.code == 0, doc
     assert (doc["score"], doc["prompt_adherence"], doc["technical_quality"], doc["composition"]) == (5, 4, 7, 6)
     assert doc["verdict"] == "refine" and doc["suggested_refinement"] == "Add falling snow and a snowy field."
@@ -155,6 +158,7 @@ def test_verdict_is_ours_not_the_models(run, fake, image, score, verdict):
     wrong = "reject" if verdict == "accept" else "accept"
     fake.enqueue("messages", messages_reply(review_text(score=score, verdict=wrong)))
     doc = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto"))
+    assert doc["warnings"] == []
     assert doc["score"] == score and doc["verdict"] == verdict
 
 
@@ -232,6 +236,7 @@ def test_dry_run_shows_request_without_key_or_bytes(run, fake, workdir):
     result = run("review.py", "--image", "pic.png", "--original-prompt", PROMPT, "--auto", "--dry-run",
                  "--provider", "anthropic", env_extra={"ANTHROPIC_API_KEY": ""})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert doc["dry_run"] is True and fake.requests == [] and len(result.stdout) < 6000
     assert doc["request"]["url"] == fake.anthropic_url + "/v1/messages"
     data = doc["request"]["body"]["messages"][0]["content"][0]["source"]["data"]
@@ -278,6 +283,7 @@ def test_compare_names_the_winner(run, fake, image, workdir):
     fake.enqueue("messages", by_image, by_image)
     doc = assert_one_json(run("review.py", "--image", str(image), "--compare", str(other),
                               "--original-prompt", PROMPT, "--auto"))
+    assert doc["warnings"] == []
     assert len(fake.requests_for("messages")) == 2
     assert doc["compare"] is True and doc["winner"] == str(other) and doc["winner_index"] == 1
     assert [r["score"] for r in doc["reviews"]] == [5, 9]

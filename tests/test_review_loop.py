@@ -90,6 +90,7 @@ def test_refine_then_accept_revises_the_prompt_and_judges_by_the_original(run, f
 def test_two_rejects_move_to_the_next_model_of_the_same_capability(run, fake, workdir):
     fake.script_reviews("reject", "reject", "accept")
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "3"))
+    assert doc["warnings"] == []
     models = [r["model"] for r in doc["rounds"]]
     assert models == ["black-forest-labs/flux.2-pro"] * 2 + ["black-forest-labs/flux.2-klein-4b"]
     assert [r.json["model"] for r in fake.requests_for("chat")] == models
@@ -100,6 +101,7 @@ def test_two_rejects_move_to_the_next_model_of_the_same_capability(run, fake, wo
 def test_rounds_run_out_and_the_best_round_is_chosen(run, fake, workdir):
     fake.script_reviews("reject", ("refine", {"score": 6}), ("refine", {"score": 4}))
     doc = assert_one_json(loop(run, "--review"))
+    assert doc["warnings"] == []
     assert doc["stop_reason"] == "max_rounds" and len(doc["rounds"]) == 3
     assert doc["chosen_round"] == 2 and Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and doc["score"] == 6
     assert all(Path(r["path"]).is_file() for r in doc["rounds"])  # every round is kept
@@ -135,6 +137,7 @@ def test_best_of_three_keeps_the_best_reviewed_candidate(run, fake, workdir):
 def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake, workdir):
     fake.script_reviews("reject", "refine", "accept", "refine")
     doc = assert_one_json(loop(run, "--best-of", "2", "--review"))
+    assert doc["warnings"] == []
     assert [r["verdict"] for r in doc["rounds"]] == ["refine", "accept"]
     assert Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and len(fake.requests_for("chat")) == 4
 
@@ -142,6 +145,7 @@ def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake,
 def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
     fake.default_image_bytes = make_png(1024, 1024, color=(200, 80, 40))  # one flat colour
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "2"))
+    assert doc["warnings"] == []
     assert fake.requests_for("messages") == []
     assert [(r["verdict"], r["blank"], r["score"]) for r in doc["rounds"]] == [("reject", True, None)] * 2
     assert "blank" in doc["rounds"][1]["revision"] and doc["stop_reason"] == "max_rounds"
@@ -149,6 +153,7 @@ def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdi
 
 def test_dry_run_describes_the_loop_and_sends_nothing(run, fake, workdir):
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "4", "--dry-run"))
+    assert doc["warnings"] == []
     plan = doc["review_loop"]
     assert plan["max_rounds"] == 4 and plan["review_provider"] == "anthropic"
     assert plan["round_estimate_usd"] == pytest.approx(doc["cost_estimate_usd"] + plan["review_estimate_usd"])
@@ -178,6 +183,7 @@ def test_a_taken_name_is_refused_before_round_one(run, fake, workdir, taken):
 def test_review_through_openrouter(run, fake, workdir):
     fake.script_reviews("refine", "accept")
     doc = assert_one_json(loop(run, "--review", "--review-provider", "openrouter"))
+    assert doc["warnings"] == []
     assert doc["review_provider"] == "openrouter" and doc["stop_reason"] == "accepted"
     assert len(fake.requests_for("chat")) == 4 and fake.requests_for("messages") == []
 
@@ -390,13 +396,16 @@ def test_the_mcp_generate_tool_runs_the_loop(fake, tmp_path):
 def test_the_queue_prices_a_review_job_as_its_whole_loop(run, fake):
     one = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro",
                               "--request-id", "rv-e1", "--dry-run"))
+    assert one["warnings"] == []
     loop_of_two = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K",
                                       "--model", "flux.2-pro", "--review", "--max-rounds", "2",
                                       "--request-id", "rv-e2", "--dry-run"))
+    assert loop_of_two["warnings"] == []
     image = one["cost_estimate_usd"]
     assert 2 * image < loop_of_two["cost_estimate_usd"] < 2 * image + 0.1  # two rounds, each with its review
     capped = assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro",
                                  "--review", "--max-cost-per-job", "0.06", "--request-id", "rv-e3", "--dry-run"))
+    assert capped["warnings"] == []
     assert capped["cost_estimate_usd"] == 0.06
     refused = run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--model", "flux.2-pro", "--review",
                   "--max-cost-per-job", "0.035", "--request-id", "rv-e4")
@@ -407,6 +416,7 @@ def test_generate_image_takes_the_loop_too(run, fake, workdir):
     fake.script_reviews("accept")
     doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--image-size", "low", "--review",
                               "--out", "out/crab.png"))
+    assert doc["warnings"] == []
     assert doc["stop_reason"] == "accepted" and Path(doc["path"]).samefile(workdir / "out/crab-r1.png")
     assert doc["rounds"][0]["model"] == "google/gemini-3.1-flash-image"
 

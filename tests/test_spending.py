@@ -42,6 +42,7 @@ def spent_entry(cost: float, when: datetime | None = None, **extra) -> dict:
 def test_every_paid_call_joins_the_ledger(run, fake, env):
     result = run("generate.py", "--prompt", "A fox", "--request-id", "chat-42", "--n", "2", "--size", "1K")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0
     lines = ledger_lines(ledger_file(env))
     assert len(lines) == 2
@@ -119,6 +120,7 @@ def test_daily_budget_shows_in_dry_run(run, env):
     result = run("generate.py", "--prompt", "A fox", "--size", "1K", "--dry-run",
                  env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "2"})
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert doc["budget"] == {"estimate_usd": 0.03, "daily_budget_usd": 2.0, "spent_today_usd": 0.25,
                              "remaining_today_usd": 1.75}
 

@@ -122,10 +122,12 @@ def test_svg_can_be_asked_for_on_the_images_api_and_the_dry_run_names_an_svg(run
     result = run("generate.py", "--prompt", PROMPT, "--model", "recraft/recraft-v4", "--api", "images",
                  "--output-format", "svg", "--dry-run")
     doc = assert_one_json(result)
+    assert doc["warnings"] == []
     assert result.code == 0 and doc["request"]["body"]["output_format"] == "svg"
     assert doc["target_paths"][0].endswith(".svg")
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "recraft/recraft-v4", "--api", "images",
                               "--output-format", "svg"))
+    assert doc["warnings"] == []
     assert doc["format"] == "svg" and Path(doc["path"]).suffix == ".svg"
 
 

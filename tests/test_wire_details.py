@@ -44,9 +44,11 @@ def test_an_image_of_the_asked_shape_is_not_flagged(run, fake):
 
 def test_defaults_can_be_set_without_editing_code(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, env_extra={"IMAGEGEN_MODEL": "gpt-5-image"}))
+    assert doc["warnings"] == []
     assert doc["model"] == "openai/gpt-5-image"
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "flux.2-klein",
                               env_extra={"IMAGEGEN_MODEL": "gpt-5-image"}))
+    assert doc["warnings"] == []
     assert doc["model"] == "black-forest-labs/flux.2-klein-4b"  # the flag wins
 
 
