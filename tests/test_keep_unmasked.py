@@ -90,6 +90,7 @@ def test_an_input_already_in_a_frame_is_sent_as_it_is(run, fake, workdir):
     (workdir / "square.png").write_bytes(original)
     doc = assert_one_json(run("edit.py", "--input-image", "square.png", "--mask-rect", "0,0,5,5", "--prompt", "x",
                               "--keep-unmasked"))
+    assert doc["warnings"] == []
     (sent,) = fake.requests_for("edits")
     assert sent.part("image").data == original and doc["sent_as"]["padding"] == [0, 0, 0, 0]
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import assert_one_json
 from tests.fake_api import (
+    GEMINI_TEST_KEY,
     gemini_models_reply,
     model_entry,
     models_reply,
@@ -19,7 +20,7 @@ from tests.fake_api import (
 )
 
 PROMPT = "A lighthouse at dusk, oil painting"
-GEMINI_KEY = "gm-test-KEYMARKER-0c1d2e3f"
+GEMINI_KEY = GEMINI_TEST_KEY  # the key the fake accepts
 GA, PREVIEW = "google/gemini-3.1-flash-image", "google/gemini-3.1-flash-image-preview"
 
 
@@ -68,6 +69,7 @@ def test_an_alias_resolves_to_the_first_candidate_the_catalogue_lists(run, fake,
 
 def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
+    assert doc["warnings"] == []
     assert [r.route for r in fake.requests] == ["chat"] and doc["model"] == GA
     sidecar = json.loads(Path(doc["path"] + ".json").read_text())
     assert sidecar["request"]["model"] == GA and sidecar["request"]["model_alias"] == "nanobanana-2"
@@ -77,6 +79,7 @@ def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run
 
 def test_a_named_id_reports_no_alias(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", PREVIEW, "--no-sidecar"))
+    assert doc["warnings"] == []
     assert doc["model"] == PREVIEW and doc["model_alias"] is None
     assert "model_alias" not in ledger(env)[0]
 
@@ -245,6 +248,7 @@ def test_no_endpoints_for_these_settings_stays_no_endpoint_and_names_others(run,
 
 def test_generate_image_default_resolves_to_a_live_model(run, fake):
     doc = assert_one_json(run("generate_image.py", "--prompt", PROMPT, "--no-sidecar"))
+    assert doc["warnings"] == []
     assert fake.requests_for("chat")[0].json["model"] == GA and doc["model_alias"] == "nanobanana-2"
 
 

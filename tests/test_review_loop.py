@@ -90,9 +90,10 @@ def test_refine_then_accept_revises_the_prompt_and_judges_by_the_original(run, f
 def test_two_rejects_move_to_the_next_model_of_the_same_capability(run, fake, workdir):
     fake.script_reviews("reject", "reject", "accept")
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "3"))
-    assert doc["warnings"] == []
     models = [r["model"] for r in doc["rounds"]]
     assert models == ["black-forest-labs/flux.2-pro"] * 2 + ["black-forest-labs/flux.2-klein-4b"]
+    (learned,) = doc["warnings"]  # the fake charges klein the $0.04 of every call: the price is learned
+    assert learned.startswith("the provider charged $0.0400 for a call estimated at $0.0140")
     assert [r.json["model"] for r in fake.requests_for("chat")] == models
     assert "no fox" in doc["rounds"][1]["revision"]  # the reject reworks the prompt from the critique
     assert doc["stop_reason"] == "accepted" and doc["model"] == models[2]
@@ -145,7 +146,7 @@ def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake,
 def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
     fake.default_image_bytes = make_png(1024, 1024, color=(200, 80, 40))  # one flat colour
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "2"))
-    assert doc["warnings"] == []
+    assert len(doc["warnings"]) == 2 and all("looks blank" in w for w in doc["warnings"])
     assert fake.requests_for("messages") == []
     assert [(r["verdict"], r["blank"], r["score"]) for r in doc["rounds"]] == [("reject", True, None)] * 2
     assert "blank" in doc["rounds"][1]["revision"] and doc["stop_reason"] == "max_rounds"

@@ -48,7 +48,8 @@ def test_defaults_can_be_set_without_editing_code(run, fake):
     assert doc["model"] == "openai/gpt-5-image"
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "flux.2-klein",
                               env_extra={"IMAGEGEN_MODEL": "gpt-5-image"}))
-    assert doc["warnings"] == []
+    (learned,) = doc["warnings"]  # the fake charges klein the $0.04 of every call: the price is learned
+    assert learned.startswith("the provider charged $0.0400 for a call estimated at")
     assert doc["model"] == "black-forest-labs/flux.2-klein-4b"  # the flag wins
 
 
