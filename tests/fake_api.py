@@ -12,8 +12,11 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 answers, on one port:
 * ``/files/<name>``: bytes registered with :meth:`FakeAPI.add_file` (for https-URL images).
 
 Every request is recorded as a :class:`Recorded` (headers, raw body, parsed JSON or multipart
-parts). Replies are scripted per route with :meth:`FakeAPI.enqueue`; once a route's queue is
-empty a realistic default success reply is produced. A :class:`Reply` can also misbehave:
+parts). First each route refuses what its provider refuses, with the provider's own error body: a
+missing or unknown key (:attr:`FakeAPI.keys`; the test keys are the constants below) and a body
+without a required field or with one the provider does not know. Replies are scripted per route
+with :meth:`FakeAPI.enqueue`; once a route's queue is empty a realistic default success reply is
+produced, its image a fresh picture of the size the request asked for (:func:`make_picture`). A :class:`Reply` can also misbehave:
 delay, drip the body slowly, truncate it, or reset the connection.
 
 Usage::

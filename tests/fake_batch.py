@@ -263,7 +263,7 @@ class OpenAIBatches(Engine):
                         "code": code}}}, "error": None})
             else:
                 asked = line.get("body") if isinstance(line.get("body"), dict) else {}
-                body = generations_reply([self.image(asked)]).json
+                body = generations_reply([self.image(asked)], size=str(asked.get("size") or "1024x1024")).json
                 output.append({"id": f"batch_req_{next(_IDS)}", "custom_id": key,
                                "response": {"status_code": 200, "request_id": "req_y", "body": body}, "error": None})
         for name, lines in (("output_file_id", output), ("error_file_id", errors)):
