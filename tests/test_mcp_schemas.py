@@ -1,8 +1,8 @@
-"""The tools' schemas come from one source: the commands' flags and typed requests.
+"""The tools' schemas come from one source: the commands' declared options and typed requests.
 
-In-process and quick: a tool call's arguments must make exactly the request (or Namespace) the
-same command line makes, every argument must be a flag of its command, and no schema may promise
-a value its flag's check refuses.
+In-process and quick: a tool call's arguments must make exactly the request (and values) the same
+command line makes, every argument must be an option of its command, and no schema may promise a
+value its option's check refuses.
 """
 
 from __future__ import annotations
@@ -16,24 +16,35 @@ import pytest
 
 from imagegen import validate
 from imagegen.cli import arguments as flags
+from imagegen.cli import options
 from imagegen.cli import requests as cli_requests
 from imagegen.mcp import invoke, schemas, tools
-from imagegen.mcp.watch import Watch
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
 
 REQUEST_OF = {GenerateRequest: cli_requests.generate_request, EditRequest: cli_requests.edit_request,
               ReviewRequest: cli_requests.review_request}
 
 
-def test_every_argument_is_a_flag_of_its_command_and_every_flag_is_an_argument():
+def _parser(tool: tools.Tool) -> argparse.ArgumentParser:
+    """The command's parser, built from the same declaration as the tool's arguments."""
+    return options.build(f"{tool.name}.py", "", tool.options())
+
+
+def test_every_argument_is_an_option_of_its_command_and_every_option_is_an_argument():
     for tool in tools.TOOLS:
-        parser = tool.parser()
-        dests = {action.dest for action in parser._actions} - flags.HIDDEN
+        dests = {option.dest for option in tool.options() if option.flags and option.tool}
         names = {argument.name for argument in tool.arguments()} - {"inline_preview"}
-        assert names == {cli_requests.RENAMED.get(dest, dest) for dest in dests}, tool.name
-        options = set(flags._flag_names(parser))
-        for argument in tool.arguments():  # each says what its flag's help says, naming arguments, not flags
-            assert argument.help and not options & set(re.findall(r"--[a-z][a-z0-9-]*", argument.help)), argument
+        assert names == dests, tool.name
+        flag_names = set(flags._flag_names(tool.options()))
+        for argument in tool.arguments():  # each says what its option's help says, naming arguments, not flags
+            assert argument.help and not flag_names & set(re.findall(r"--[a-z][a-z0-9-]*", argument.help)), argument
+
+
+def test_a_terminal_only_option_is_no_argument():
+    generate = {argument.name for argument in tools.BY_NAME["generate"].arguments()}
+    assert not {"quiet", "clarify_hints", "save_preset", "fallback_model"} & generate
+    assert "jobs_file" not in {argument.name for argument in tools.BY_NAME["enqueue"].arguments()}
+    assert not {"table", "markdown"} & {argument.name for argument in tools.BY_NAME["models"].arguments()}
 
 
 CASES = [
@@ -65,11 +76,13 @@ CASES = [
 def test_a_call_makes_the_request_its_command_line_makes(name, arguments, argv):
     tool = tools.BY_NAME[name]
     request, _ = invoke.check_arguments(tool, arguments)
-    assert request == REQUEST_OF[tool.request](tool.parser().parse_args(argv))
+    assert request == REQUEST_OF[tool.request](_parser(tool).parse_args(argv))
 
 
-def _plain(namespace: argparse.Namespace) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(namespace).items() if k != "quiet"}
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(item) for item in value)
+    return str(value) if isinstance(value, Path) else value
 
 
 @pytest.mark.parametrize("name, arguments, argv", [
@@ -84,12 +97,19 @@ def _plain(namespace: argparse.Namespace) -> dict:
     ("preflight", {"online": True, "output_dir": "out", "max_attempts": 3},
      ["--online", "--output-dir", "out", "--max-attempts", "3"]),
 ])
-def test_a_call_makes_the_namespace_its_command_line_makes(name, arguments, argv):
+def test_a_call_makes_the_values_its_command_line_makes(name, arguments, argv):
+    """Every argument the tool's library call gets has the value the command line gives its handler."""
     tool = tools.BY_NAME[name]
     request, values = invoke.check_arguments(tool, arguments)
-    call = invoke.Invocation(tool, request, values, None, Watch())
-    assert _plain(call.namespace()) == _plain(tool.parser().parse_args(argv))
-    assert call.namespace().quiet is True or "quiet" not in vars(tool.parser().parse_args(argv))
+    parsed = vars(_parser(tool).parse_args(argv))
+    for argument in tool.arguments():
+        if argument.name == "inline_preview":
+            continue
+        given = getattr(request, argument.name) if argument.in_request else values[argument.name]
+        expected = parsed[argument.name]
+        if argument.in_request and expected is None and given == ():
+            continue  # an unrepeated list flag is None on the command line, () in a request
+        assert _plain(given) == _plain(expected), argument.name
 
 
 @pytest.mark.parametrize("name, arguments, words", [
@@ -148,7 +168,7 @@ def test_schema_of_describes_the_checks():
 
 def test_defaults_follow_the_flags():
     edit = {argument.name: argument for argument in tools.BY_NAME["edit"].arguments()}
-    assert flags.request_defaults(tools.BY_NAME["edit"].parser(), EditRequest)["fallback_model"] == "gpt-5-image"
+    assert flags.request_defaults(tools.BY_NAME["edit"].options(), EditRequest)["fallback_model"] == "gpt-5-image"
     assert edit["n"].schema()["default"] == 1 and edit["sidecar"].schema()["default"] is True
     assert edit["sidecar"].help.startswith("false: ")
     preflight = {argument.name: argument for argument in tools.BY_NAME["preflight"].arguments()}

@@ -7,8 +7,8 @@ A test fails when the committed file differs from what this prints.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
+from types import ModuleType
 
 WIDTH = 100  # argparse wraps help to the terminal's width: fixed here so the file is the same anywhere
 HEADER = """# Command-line reference
@@ -28,10 +28,19 @@ def scripts() -> list[str]:
     return first + [name for name in names if name not in first]
 
 
+def commands() -> dict[str, ModuleType]:
+    """Each script's command module (imported here, not looked up by name, so the dependency shows)."""
+    from ..commands import (edit, enqueue_image_job, enqueue_variants, gallery, generate, generate_image, mcp_server,
+                            models, preflight_check, queue_and_return, queue_status, review, run_image_queue, spend)
+
+    return {module.__name__.rpartition(".")[2]: module for module in (
+        edit, enqueue_image_job, enqueue_variants, gallery, generate, generate_image, mcp_server, models,
+        preflight_check, queue_and_return, queue_status, review, run_image_queue, spend)}
+
+
 def help_text(name: str) -> str | None:
     """``name``'s ``--help`` text, or None for a script without an argparse parser."""
-    module = importlib.import_module(f"imagegen.commands.{name}")
-    build = getattr(module, "build_parser", None)
+    build = getattr(commands()[name], "build_parser", None)
     if build is None:
         return None
     parser = build()

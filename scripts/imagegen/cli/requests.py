@@ -11,15 +11,10 @@ from typing import Any
 
 from ..requests import EditRequest, GenerateRequest, Request, ReviewRequest, RunOptions
 
-# Flags whose dest differs from the request field they fill.
-RENAMED = {"style_ref": "style_refs", "input_image": "input_images", "mask_rect": "mask_rects"}
-
-
 def _values(args: argparse.Namespace, kind: type[Request]) -> dict[str, Any]:
     fields = {field.name for field in kind.FIELDS}
     values = {}
-    for dest, value in vars(args).items():
-        name = RENAMED.get(dest, dest)
+    for name, value in vars(args).items():  # each option's dest is the field it fills (cli.options)
         if name not in fields:
             continue
         if isinstance(value, list):

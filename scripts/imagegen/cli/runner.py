@@ -20,7 +20,12 @@ REQUIRED_MISSING = "the following arguments are required"
 
 
 class JsonArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors raise UsageError instead of printing text and exiting."""
+    """An ArgumentParser whose errors raise UsageError instead of printing text and exiting.
+
+    ``declared`` holds the options it was built from (``cli.options.build``): what its error
+    messages consult, rather than argparse's private state."""
+
+    declared: tuple[Any, ...] = ()
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
         args = sys.argv[1:] if args is None else list(args)
@@ -41,24 +46,23 @@ class JsonArgumentParser(argparse.ArgumentParser):
             raise self._unrecognized_error(unknown, f" (and still required: {also})") from None
 
     def _unrecognized(self, args: list[str]) -> list[str]:
-        """The arguments no flag takes, found with the required flags relaxed for a moment."""
-        required = [action for action in self._actions if action.required]
-        for action in required:
-            action.required = False
+        """The arguments no flag takes, found by a twin parser whose options are none of them required."""
+        from .options import add_to
+
+        relaxed = JsonArgumentParser(prog=self.prog, add_help=False)
+        add_to(relaxed, [option.but(required=False) for option in self.declared])
         try:
-            _, extras = super().parse_known_args(args, None)
+            _, extras = relaxed.parse_known_args(args)
         except UsageError:
             return []
-        finally:
-            for action in required:
-                action.required = True
         return extras
 
     def _unrecognized_error(self, unknown: list[str], suffix: str = "") -> UsageError:
         import difflib
 
+        flags = ["--help", "--version", *(flag for option in self.declared for flag in option.flags)]
         guesses = [match for arg in unknown if arg.startswith("--")
-                   for match in difflib.get_close_matches(arg.split("=", 1)[0], self._option_string_actions, n=1)]
+                   for match in difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1)]
         hint = f"did you mean {' or '.join(dict.fromkeys(guesses))}? " if guesses else ""
         return UsageError(f"{self.prog}: unrecognized arguments: {' '.join(unknown)}{suffix}",
                           details=f"{hint}run '{self.prog} --help' for usage")

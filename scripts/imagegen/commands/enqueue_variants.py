@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import runner
-from ..cli import queue_flags
-from ..queue import variants
+from ..cli import command_options, options, queue_flags, runner
+from ..queue import submit, variants
+from ..queue.layout import request_id_or_new
 
 DESCRIPTION = """Queue variants <prefix>-NN.png of one prompt and write <prefix>-manifest.json; one JSON document.
 
@@ -19,18 +19,18 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = queue_flags.base_parser("enqueue_variants.py", DESCRIPTION)
-    queue_flags.add_variant_args(parser)
-    return parser
+    return options.build("enqueue_variants.py", DESCRIPTION, command_options.enqueue_variants())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     from ..cli import requests
 
-    request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
-                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints),
-                                    settings=queue_flags.run_settings(args), dry_run=args.dry_run, quiet=args.quiet)
+                                    request_id=request_id_or_new(args.request_id), base=Path.cwd(),
+                                    show_hints=bool(args.clarify_hints),
+                                    settings=submit.job_settings(args.timeout, args.retries, args.via,
+                                                                 args.request_max_cost),
+                                    dry_run=args.dry_run, quiet=args.quiet)
     return queued if args.dry_run else {"status": "queued", **queued}
 
 

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import flags as cli
-from ..cli import runner
+from ..cli import command_options, options, runner
 from ..gallery import collect as gallery, page as gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..queue.layout import DEFAULT_QUEUE_DIR
@@ -28,20 +27,7 @@ GENERATOR_MARK = b'<meta name="generator" content="image-gen gallery">'
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("gallery.py", DESCRIPTION)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dir", type=Path, metavar="DIR", help="every image in DIR (the page goes to DIR/index.html)")
-    source.add_argument("--request-id", type=cli.label, metavar="ID",
-                        help="the images of one queue request (with --queue-dir)")
-    source.add_argument("--manifest", type=Path, metavar="FILE",
-                        help='a JSON file listing outputs: {"variants": [{"path": ...}]} or {"outputs": [...]}')
-    parser.add_argument("--queue-dir", type=Path, help=f"the job queue (default {DEFAULT_QUEUE_DIR})")
-    parser.add_argument("--recursive", action="store_true", help="with --dir, include images in subfolders")
-    parser.add_argument("--out", type=Path, metavar="PATH", help="where to write the page (default: see above)")
-    parser.add_argument("--title", help="page title (default: the folder, request or manifest name)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace --out even if it is not a page this script made earlier")
-    return parser
+    return options.build("gallery.py", DESCRIPTION, command_options.gallery())
 
 
 def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, dict[str, Any]]:

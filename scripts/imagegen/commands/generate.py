@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import flags as cli
-from ..cli import runner
+from ..cli import command_options, options, runner
 
 DESCRIPTION = """Generate images through OpenRouter (or Google or OpenAI directly) and print one JSON document on stdout.
 
@@ -24,31 +23,8 @@ examples:
 """
 
 
-def add_arguments(parser: argparse.ArgumentParser, fallback_model: str | None = None) -> None:
-    """Every generate flag; generate_image.py shares them with another default model."""
-    parser.add_argument("--prompt", required=True, help="what to draw")
-    cli.add_model_args(parser, fallback_model=fallback_model, provider=True)
-    cli.add_style_args(parser)
-    parser.add_argument("--input-image", metavar="PATH", help="an image the model should work from")
-    parser.add_argument("--prompt-upsampling", action=argparse.BooleanOptionalAction, default=None,
-                        help="FLUX prompt upsampling (default on for FLUX, off for low-variation baseline edits; "
-                             "ignored by other models)")
-    parser.add_argument("--n", "--count", dest="n", type=cli.count, default=1,
-                        help="how many images (1-10; chat: one call each, at most 4 at once; --api images: one call)")
-    cli.add_baseline_args(parser)
-    cli.add_clarify_args(parser)
-    cli.add_enhance_args(parser)
-    cli.add_images_api_args(parser)
-    cli.add_review_loop_args(parser)
-    cli.add_output_args(parser)
-    cli.add_spending_args(parser)
-    cli.add_network_args(parser)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("generate.py", DESCRIPTION)
-    add_arguments(parser)
-    return parser
+    return options.build("generate.py", DESCRIPTION, command_options.generate())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "generate.py") -> dict[str, Any]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import runner
+from ..cli import command_options, options, runner
 from . import generate
 
-DEFAULT_MODEL = "nanobanana-2"  # an alias: resolved at run time against OpenRouter's catalogue
+DEFAULT_MODEL = command_options.GENERATE_IMAGE_MODEL  # an alias: resolved at run time against OpenRouter's catalogue
 
 DESCRIPTION = f"""Generate an image through OpenRouter and print one JSON document on stdout.
 Same flags as generate.py; the default model is {DEFAULT_MODEL} (google/gemini-3.1-flash-image, or the
@@ -27,9 +27,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("generate_image.py", DESCRIPTION)
-    generate.add_arguments(parser, fallback_model=DEFAULT_MODEL)
-    return parser
+    return options.build("generate_image.py", DESCRIPTION, command_options.generate_image())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

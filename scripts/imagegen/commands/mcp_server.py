@@ -8,8 +8,7 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from ..cli import flags as cli
-from ..cli import runner
+from ..cli import command_options, options
 
 DESCRIPTION = """Serve image-gen's tools over the Model Context Protocol: JSON-RPC messages, one a line, on
 stdin and stdout. Start it from an MCP client (Claude Desktop, Claude Code, Cursor: references/mcp.md),
@@ -24,23 +23,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("mcp_server.py", DESCRIPTION)
-    parser.add_argument("--progress-interval", type=cli.positive_float, default=2.0, metavar="S",
-                        help="seconds between progress notifications of a running call that asked for them "
-                             "(default 2)")
-    parser.add_argument("--shutdown-grace", type=cli.non_negative_float, default=30.0, metavar="S",
-                        help="at the end of input, seconds the calls still running may take to finish (default 30); "
-                             "paid calls still out after that are recorded as charge_unknown")
-    parser.add_argument("--max-calls", type=cli.workers, default=4, metavar="N",
-                        help="tool calls that run at once; more wait their turn (default 4)")
-    parser.add_argument("--workdir", metavar="DIR",
-                        help="folder that relative paths in tool calls start from, ./data/ included "
-                             "(default: the folder the client starts the server in); tool calls may read and "
-                             "write only inside it, the --allow-root folders, the allow_roots of the config file "
-                             "and the roots the client lists")
-    parser.add_argument("--allow-root", action="append", default=[], metavar="DIR",
-                        help="also let tool calls read and write inside DIR (repeatable)")
-    return parser
+    return options.build("mcp_server.py", DESCRIPTION, command_options.mcp_server())
 
 
 def _claim_stdout() -> BinaryIO:

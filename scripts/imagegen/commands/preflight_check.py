@@ -5,14 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from ..cli import flags as cli
 from .. import config, preflight
-from ..cli import runner
-from ..cli import queue_flags
-from ..queue.layout import DEFAULT_QUEUE_DIR
+from ..cli import command_options, options, runner
 
 DESCRIPTION = """Check that image-gen is ready to run here, and say how to fix what is not.
 
@@ -29,21 +25,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("preflight_check.py", DESCRIPTION)
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    parser.add_argument("--online", action="store_true",
-                        help="also call GET /key to confirm the OpenRouter key works and report its credit")
-    parser.add_argument("--fix", action="store_true",
-                        help="create the missing output and queue directories, and return stranded queue jobs "
-                             "to pending/ (as a worker's recovery would)")
-    parser.add_argument("--output-dir", type=Path, default=Path("./data"),
-                        help="the output directory to check (default ./data, as generate.py uses)")
-    parser.add_argument("--queue-dir", type=Path, default=DEFAULT_QUEUE_DIR,
-                        help=f"the job queue to check (default {DEFAULT_QUEUE_DIR})")
-    queue_flags.add_worker_args(parser)
-    parser.add_argument("--timeout", type=cli.positive_float, default=15.0,
-                        help="seconds to wait for GET /key with --online (default 15)")
-    return parser
+    return options.build("preflight_check.py", DESCRIPTION, command_options.preflight_check())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

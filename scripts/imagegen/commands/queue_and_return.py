@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import runner
-from ..cli import queue_flags
-from ..queue import spawn, variants
-from ..queue.layout import QueueDirs
+from ..cli import command_options, options, queue_flags, runner
+from ..queue import spawn, submit, variants
+from ..queue.layout import QueueDirs, request_id_or_new
 
 DESCRIPTION = """Queue images and return a "queued" acknowledgement immediately; a detached worker drains the
 queue in the background. Read the outcome later with queue_status.py --request-id ID.
@@ -21,22 +20,18 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = queue_flags.base_parser("queue_and_return.py", DESCRIPTION)
-    queue_flags.add_variant_args(parser, default_count=1)
-    queue_flags.add_worker_args(parser)
-    queue_flags.add_allow_root_arg(parser)
-    parser.add_argument("--dry-run-worker", action="store_true",
-                        help="queue the jobs but start no worker (worker state: not_spawned)")
-    return parser
+    return options.build("queue_and_return.py", DESCRIPTION, command_options.queue_and_return())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     from ..cli import requests
 
-    request_id = queue_flags.request_id_from(args)
     queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(args),
-                                    request_id=request_id, base=Path.cwd(), show_hints=bool(args.clarify_hints),
-                                    settings=queue_flags.run_settings(args), dry_run=args.dry_run, quiet=args.quiet)
+                                    request_id=request_id_or_new(args.request_id), base=Path.cwd(),
+                                    show_hints=bool(args.clarify_hints),
+                                    settings=submit.job_settings(args.timeout, args.retries, args.via,
+                                                                 args.request_max_cost),
+                                    dry_run=args.dry_run, quiet=args.quiet)
     if args.dry_run:
         return {**queued, "worker": {"state": "not_spawned", "reason": "dry run"}}
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import flags as cli
-from ..cli import runner
-from ..prompt import choices
+from ..cli import command_options, options, runner
 
 DESCRIPTION = """Review an image against the prompt that made it; prints one JSON document on stdout.
 
@@ -24,21 +22,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("review.py", DESCRIPTION)
-    parser.add_argument("--image", required=True, metavar="PATH", help="the image to review")
-    parser.add_argument("--original-prompt", help="the prompt the image was made from (default: from its sidecar)")
-    parser.add_argument("--compare", metavar="IMG2", help="a second candidate for the same prompt; names the better")
-    parser.add_argument("--auto", action="store_true", help="have a vision model score the image (needs a key)")
-    parser.add_argument("--provider", choices=choices.REVIEW_PROVIDERS,
-                        help="anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its key is set")
-    parser.add_argument("--review-model",
-                        help="vision model (default "
-                             + ", ".join(f"{v} on {k}" for k, v in choices.DEFAULT_REVIEW_MODELS.items()) + ")")
-    parser.add_argument("--no-review-file", dest="review_file", action="store_false",
-                        help="do not write <image>.review.json beside the image")
-    cli.add_spending_args(parser)
-    cli.add_network_args(parser)
-    return parser
+    return options.build("review.py", DESCRIPTION, command_options.review())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from pathlib import Path
 from typing import Any
 
-from .. import progress, validate
-from ..cli import flags as cli
-from ..cli import runner
+from .. import progress
+from ..cli import command_options, options, runner
 from ..cli.logfile import LogFile
 from ..errors import EXIT_OK, EXIT_USAGE
-from ..cli import queue_flags
 from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import DrainOptions, drain
 
@@ -28,29 +25,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("run_image_queue.py", DESCRIPTION)
-    queue_flags.add_queue_dir_arg(parser)
-    queue_flags.add_worker_args(parser)
-    queue_flags.add_allow_root_arg(parser)
-    parser.add_argument("--concurrency", type=cli.count, default=4, metavar="N",
-                        help="jobs run at once by this worker (1-10, default 4)")
-    parser.add_argument("--max-jobs", type=cli.non_negative_int, metavar="N", help="stop after claiming N jobs")
-    parser.add_argument("--request-id", help="drain only this request's jobs (others are left alone)")
-    parser.add_argument("--job-timeout", type=cli.positive_float, default=300.0, metavar="S",
-                        help="seconds one provider call may take (default 300)")
-    parser.add_argument("--retries", type=cli.retries, default=2,
-                        help=f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)")
-    parser.add_argument("--idle-exit-sec", type=cli.non_negative_float, default=3.0, metavar="S",
-                        help="exit after nothing has been runnable this long; 0 exits as soon as the queue is empty "
-                             "(default 3)")
-    parser.add_argument("--handoff-mode", choices=("foreground", "background", "cron"), default="foreground",
-                        help="recorded in each result: who started this drain (default foreground)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument("--log-file", type=Path, metavar="FILE",
-                        help="append the progress lines and the JSON summary (one line; an idle run: one short "
-                             "line) to FILE instead of stderr and stdout, creating its folders: for cron. Over 1 MB "
-                             "it is rotated to FILE.1 (FILE.2, FILE.3 kept)")
-    return parser
+    return options.build("run_image_queue.py", DESCRIPTION, command_options.run_image_queue())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext, log: LogFile | None = None) -> dict[str, Any]:

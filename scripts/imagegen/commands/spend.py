@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import flags as cli
-from .. import config
-from ..cli import runner
-from ..spending import ledger, report as spendreport
-from ..errors import UsageError
+from ..cli import command_options, options, runner
+from ..spending import report as spendreport
 
 DESCRIPTION = """Total the spending ledger (JSON on stdout; --table for people).
 
@@ -26,25 +23,11 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = runner.new_parser("spend.py", DESCRIPTION)
-    parser.add_argument("--since", metavar="DAY", help="first day to count: YYYY-MM-DD, today, yesterday or Nd")
-    parser.add_argument("--until", metavar="DAY", help="last day to count (same forms; default today)")
-    parser.add_argument("--request-id", type=cli.label, metavar="ID", help="only calls made for this request or job id")
-    parser.add_argument("--table", action="store_true", help="print a table instead of JSON")
-    return parser
+    return options.build("spend.py", DESCRIPTION, command_options.spend())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    since = spendreport.parse_day(args.since, flag="--since") if args.since else None
-    until = spendreport.parse_day(args.until, flag="--until") if args.until else None
-    if since and until and since > until:
-        raise UsageError(f"--since {since} is after --until {until}", details="swap them")
-    with ledger.streamed() as (entries, reading):  # one line in memory at a time, at any ledger size
-        report = spendreport.summarise(entries, since=since, until=until, request_id=args.request_id)
-    report["today"] = spendreport.today_status(config.daily_budget_usd())
-    report["ledger"] = str(config.ledger_path())
-    report["skipped_lines"] = reading.bad
-    return report
+    return spendreport.spend_report(args.since, args.until, args.request_id)
 
 
 def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:

@@ -1,8 +1,8 @@
 """One tool call, from its JSON arguments to the document the script would print.
 
 The arguments are checked before anything runs: those that fill the command's typed request go
-through ``Request.from_json`` over the request as the command's flags default it (exactly what a
-job file gets); the others through their flags' checks, the same way. Any failure ends as the
+through ``Request.from_json`` over the request as the command's options default it (exactly what a
+job file gets); the others through their options' checks, the same way. Any failure ends as the
 script's error document, never as an exception out of the call.
 """
 
@@ -36,10 +36,6 @@ class Invocation(NamedTuple):
                              dry_run=self.values["dry_run"], quiet=True)
         return WatchedPaidRun(Spend(SCRIPT, self.request.request_id, self.request.max_cost), options, self.watch)
 
-    def namespace(self) -> Any:
-        """The Namespace the command's parser would have made of the same values, for its handle()."""
-        return flags.namespace(self.tool.parser(), self.tool.arguments(), self.request, self.values)
-
 
 _checkers: dict[str, type[Request]] = {}
 
@@ -61,7 +57,7 @@ def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[st
                              details="its arguments: " + ", ".join(known))
     request = None
     if tool.request is not None:
-        document = flags.request_defaults(tool.parser(), tool.request)
+        document = flags.request_defaults(tool.options(), tool.request)
         document.update({name: value for name, value in arguments.items() if known[name].in_request})
         request = tool.request.from_json(document)
     rest = _checker(tool).from_json({name: value for name, value in arguments.items() if not known[name].in_request})
@@ -77,9 +73,8 @@ def invoke(tool: Tool, arguments: dict[str, Any], watch: Watch, roots: Roots | N
         if roots is not None:
             roots.check_call(tool.name, tool.arguments(), request, values)
         call = Invocation(tool, request, values, context, watch)
-        result = tool.run(call) if tool.run else tool.module.handle(call.namespace(), context)
-        exit_code = getattr(tool.module, "exit_code", None)  # preflight: a failed check is not an error
-        success = (exit_code(result) if exit_code else 0) == 0
+        result = tool.run(call)
+        success = tool.passed(result) if tool.passed else True  # preflight: a failed check is not an error
         return {"success": success, "contract_version": CONTRACT_VERSION, **result}
     except (Exception, SystemExit) as error:
         return error_document(error, context)

@@ -1,58 +1,27 @@
 """The tools: one per script an agent needs, each a thin adapter over the library calls its command
-makes. A tool's arguments are its command's flags (``cli.arguments``); its result is the document the
-script prints.
-
-Paid tools (generate, edit, review) run the pipeline here, with a paid run a cancellation can stop
-(``watch``). The others hand the checked values to their command's own ``handle``, as the parser
-would have: the values were checked by the same rules, never turned back into argv.
+makes. A tool's arguments are its command's declared options (``cli.command_options``, read by
+``cli.arguments``); its result is the document the script prints; what it runs is a typed library
+function (``adapters``), never the command's argparse handler.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .. import validate as v
 from ..cli import arguments as flags
+from ..cli import command_options
+from ..cli.options import Options
 from ..requests import EditRequest, Field, GenerateRequest, Request, ReviewRequest
-from . import protocol, schemas
+from . import adapters, protocol, schemas
 
 if TYPE_CHECKING:
     from .invoke import Invocation
 
 PREVIEW = flags.Argument(
-    "inline_preview", "inline_preview", Field("inline_preview", v.flag, False),
+    "inline_preview", Field("inline_preview", v.flag, False),
     "also return a small preview of each image as an image content block: the file itself when under 256 KB, "
     "else a PNG shrunk to 256 pixels a side (off by default: each saved file is linked as a resource_link)", False)
-
-
-def _generate(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import generate_request
-
-    return generate_request.run_request(call.request, call.paid_run(), call.context.fields)
-
-
-def _edit(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import edit
-
-    return edit.run_request(call.request, call.paid_run(), call.context.fields)
-
-
-def _review(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import review
-
-    call.context.fields["image"] = call.request.image
-    return review.run(call.request, call.paid_run(), call.context.fields)
-
-
-MAX_WAIT_SEC = 600.0  # queue_status wait: longer waits are cut to this (the call holds one of --max-calls slots)
-
-
-def _queue_status(call: Invocation) -> dict[str, Any]:
-    """queue_status with its wait capped and stopped by a cancellation (which frees the call's slot)."""
-    args = call.namespace()
-    args.timeout = min(args.timeout, MAX_WAIT_SEC)
-    return call.tool.module.handle(args, call.context, stop=call.watch.wait)
 
 
 def _hints(read_only: bool, open_world: bool, idempotent: bool = False, destructive: bool = False) -> dict[str, bool]:
@@ -66,25 +35,17 @@ class Tool(NamedTuple):
     name: str
     title: str
     description: str
-    command: str  # imagegen.commands.<command>: its parser gives the arguments, its handle() may run them
+    options: Callable[[], Options]  # its command's declared options (cli.command_options)
     request: type[Request] | None  # the typed request its arguments become
     outputs: tuple[str, ...]  # references/schemas/ documents a success matches
     hints: dict[str, bool]
-    run: Callable[[Invocation], dict[str, Any]] | None = None  # None: the command's own handle()
+    run: Callable[[Invocation], dict[str, Any]]  # the library call it makes (adapters)
     preview: bool = False  # offers inline_preview
-
-    @property
-    def module(self) -> Any:
-        return importlib.import_module(f"imagegen.commands.{self.command}")
-
-    def parser(self) -> Any:  # the command's argparse parser
-        if self.name not in _parsers:
-            _parsers[self.name] = self.module.build_parser()
-        return _parsers[self.name]
+    passed: Callable[[dict[str, Any]], bool] | None = None  # a report's success (preflight); else always
 
     def arguments(self) -> tuple[flags.Argument, ...]:
         if self.name not in _arguments:
-            found = flags.tool_arguments(self.parser(), self.request)
+            found = flags.tool_arguments(self.options(), self.request)
             _arguments[self.name] = found + ((PREVIEW,) if self.preview else ())
         return _arguments[self.name]
 
@@ -103,7 +64,6 @@ class Tool(NamedTuple):
         return found
 
 
-_parsers: dict[str, Any] = {}
 _arguments: dict[str, tuple[flags.Argument, ...]] = {}
 
 TOOLS = (
@@ -116,54 +76,56 @@ TOOLS = (
          "cost estimate and sends nothing; max_cost refuses a run whose estimate is higher (nothing sent). "
          "review: true has a vision model review each image and goes again until one is accepted (max_rounds, "
          "best_of; max_cost then covers the whole loop): path is the chosen image, rounds lists every round.",
-         "generate", GenerateRequest, ("generate.success", "generate.dry_run"), _hints(False, True, destructive=True),
-         _generate,
-         preview=True),
+         command_options.generate, GenerateRequest, ("generate.success", "generate.dry_run"),
+         _hints(False, True, destructive=True), adapters.generate, preview=True),
     Tool("edit", "Edit an image",
          "Change an existing image. mode openrouter (default without a mask): describe the change and a model "
          "redraws the picture. mode openai (default with mask or mask_rects): only the masked area is repainted; "
          "mask_rects are X,Y,W,H in pixels or percentages, mask_invert keeps them instead, keep_unmasked puts "
          "the input's own pixels back outside the mask. The result names the edited image as parent. dry_run "
          "and max_cost as for generate.",
-         "edit", EditRequest, ("edit.success", "edit.dry_run"), _hints(False, True, destructive=True), _edit,
-         preview=True),
+         command_options.edit, EditRequest, ("edit.success", "edit.dry_run"), _hints(False, True, destructive=True),
+         adapters.edit, preview=True),
     Tool("review", "Review an image",
          "Judge an image against the prompt that made it (read from its sidecar when original_prompt is left "
          "out). Without auto nothing is sent: the result holds the rubric and the exact prompts for you to judge "
          "it yourself (inline_preview shows you the image). With auto a vision model scores it: verdict accept, "
          "refine (use suggested_refinement) or reject; compare names the better of two images.",
-         "review", ReviewRequest, ("review.manual", "review.auto", "review.compare", "review.dry_run"),
-         _hints(False, True, destructive=True), _review, preview=True),
+         command_options.review, ReviewRequest, ("review.manual", "review.auto", "review.compare", "review.dry_run"),
+         _hints(False, True, destructive=True), adapters.review, preview=True),
     Tool("enqueue", "Queue an image job",
          "Queue one generation job for the background worker and return at once with its job id, target and "
          "cost estimate; nothing is sent now. Give a request_id (e.g. the chat message id), acknowledge the user, "
          "and come back later with queue_status for the finished files. Takes every generate argument; "
          "max_cost caps this job, request_max_cost every job of the request together (held on what is charged).",
-         "enqueue_image_job", GenerateRequest, ("enqueue_image_job.success",), _hints(False, False, True, True)),
+         command_options.enqueue_image_job, GenerateRequest, ("enqueue_image_job.success",),
+         _hints(False, False, True, True), adapters.enqueue),
     Tool("enqueue_variants", "Queue variants of one prompt",
          "Queue count variants of one prompt as <prefix>-NN.png in out_dir (each with a recorded, explicit "
          "difference) and write <prefix>-manifest.json; returns at once. The same request_id again returns the "
          "same jobs. request_max_cost caps all of them together, on what is actually charged (max_cost: each). "
          "Follow up with queue_status.",
-         "enqueue_variants", GenerateRequest, ("enqueue_variants.success",), _hints(False, False, True, True)),
+         command_options.enqueue_variants, GenerateRequest, ("enqueue_variants.success",),
+         _hints(False, False, True, True), adapters.enqueue_variants),
     Tool("queue_status", "Queue status",
          "A queue's job counts per state, or with request_id one request's jobs: state, attachments (the finished "
          "image files), failures with their error_kind, and cost; done says when every job has finished. wait "
          "blocks until then (at most timeout seconds, and never more than 600; a cancellation ends it).",
-         "queue_status", None, ("queue_status.success", "queue_status.request"), _hints(True, False),
-         _queue_status),
+         command_options.queue_status, None, ("queue_status.success", "queue_status.request"), _hints(True, False),
+         adapters.queue_status),
     Tool("models", "Image models",
          "The image models image-gen knows: aliases, full ids, capabilities (ratios, sizes, reference images, "
          "text rendering) and prices. alias resolves one name; refresh fetches OpenRouter's live catalogue first.",
-         "models", None, ("models.success", "models.alias"), _hints(True, True)),
+         command_options.models, None, ("models.success", "models.alias"), _hints(True, True), adapters.models),
     Tool("spend", "Spending",
          "What the paid calls recorded in the spending ledger cost, by day, model and request id, and today's "
          "total against the daily budget. since and until take YYYY-MM-DD, today, yesterday or Nd.",
-         "spend", None, ("spend.success",), _hints(True, False)),
+         command_options.spend, None, ("spend.success",), _hints(True, False), adapters.spend),
     Tool("preflight", "Preflight check",
          "Check that image-gen is ready here: keys, output and queue folders, presets, base URLs, the queue. "
          "Every failing check comes with fixups (commands for the user). online also confirms the OpenRouter key "
          "and its credit; fix creates missing folders and returns stranded queue jobs to pending.",
-         "preflight_check", None, ("preflight_check.success",), _hints(False, True)),
+         command_options.preflight_check, None, ("preflight_check.success",), _hints(False, True), adapters.preflight,
+         passed=adapters.preflight_passed),
 )
 BY_NAME = {tool.name: tool for tool in TOOLS}

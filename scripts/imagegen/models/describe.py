@@ -16,6 +16,19 @@ CARD_COMMAND = "python3 scripts/models.py --markdown > references/model-card.md"
 TABLE_SIZES = ("1K", "2K", "4K")
 
 
+def listing(alias: str | None = None) -> dict[str, Any]:
+    """What models.py reports: one model (``alias`` resolved), or every model with the default."""
+    from . import catalogue
+
+    if alias:
+        return {"model": describe(registry.resolve(alias)), "catalogue": catalogue.status()}
+    return {
+        "default_model": registry.DEFAULT_MODEL,
+        "models": [describe(spec) for spec in registry.all_models()],
+        "catalogue": catalogue.status(),
+    }
+
+
 def pricing_record(pricing: Pricing) -> dict[str, Any]:
     record: dict[str, Any] = {"kind": pricing.kind, "source": pricing.source, "guess": pricing.guess}
     if pricing.kind == "per_mp":

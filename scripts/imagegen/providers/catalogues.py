@@ -21,6 +21,28 @@ if TYPE_CHECKING:
 MAX_PAGES = 10
 
 
+def refresh_all(*, timeout: float, retries: int, quiet: bool = False) -> dict[str, Any]:
+    """``models.py --refresh``: OpenRouter's image catalogue (with its key when one is set), and the
+    model lists of Google and OpenAI for the routes whose key is set (a failure there is a note: the
+    OpenRouter catalogue is refreshed either way)."""
+    from ..errors import ImageGenError
+    from ..http.client import HttpClient
+
+    secrets = [config.api_key(route) for route in ("openrouter", "google", "openai") if config.key_variable(route)]
+    client = HttpClient(timeout=timeout, retries=retries, secrets=secrets, verbose=not quiet)
+    result = refresh("openrouter", client, with_key=config.key_variable("openrouter") is not None)
+    lists: dict[str, Any] = {}
+    for route in ("google", "openai"):
+        if not config.key_variable(route):
+            continue
+        try:
+            lists[route] = refresh(route, client, with_key=True)
+        except ImageGenError as error:
+            lists[route] = {"refreshed": False, "error": f"{error.kind}: {error.message}"}
+    result["model_lists"] = lists
+    return result
+
+
 def refresh(route: str, client: HttpClient, *, with_key: bool) -> dict[str, Any]:
     """Fetch and cache ``route``'s model list; what was learnt, for ``models.py --refresh``."""
     if route == "openrouter":

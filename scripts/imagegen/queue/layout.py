@@ -31,6 +31,16 @@ def check_request_id(value: str) -> str:
     return value
 
 
+def request_id_or_new(value: str | None) -> str:
+    """The given request id, checked, or a fresh one when none was given."""
+    if value is None:
+        import os
+        import time
+
+        return f"req-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+    return check_request_id(value)
+
+
 def valid_request_id(value: object) -> bool:
     """Whether ``value`` (read from a file, so of any type) may become part of a path as a request id."""
     return isinstance(value, str) and bool(SAFE_ID.match(value)) and ".." not in value

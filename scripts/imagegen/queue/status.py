@@ -8,11 +8,11 @@ from typing import Any
 
 from ..contract import shorten
 from ..costs import plausible_cost
-from ..errors import ImageGenError
-from . import leases, store
+from ..errors import ImageGenError, UsageError
+from . import leases, store, view
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
+from .layout import QueueDirs, check_request_id
 from .states import state_of
-from .layout import QueueDirs
 from ..jsonshape import dict_at
 
 
@@ -187,3 +187,45 @@ def waiting_line(summary: dict[str, Any], seconds: float) -> str:
     parts = [f"{finished} of {summary['total']} finished" + (f" ({states[FAILED]} failed)" if states.get(FAILED) else "")]
     parts += [f"{states[state]} {state}" for state in ("running", PENDING, SUBMITTED) if states.get(state)]
     return f"waiting for request {summary['request_id']}: {', '.join(parts)} … {seconds:.0f} s"
+
+
+def report(dirs: QueueDirs, *, request_id: str | None = None, wait: bool = False, timeout: float = 600.0,
+           cancel: str | None = None, slots: int = 2, quiet: bool = False,
+           stop: Callable[[float], bool] | None = None) -> dict[str, Any]:
+    """What queue_status.py reports: the queue's counts, one request's jobs (after ``wait``ing up to
+    ``timeout`` seconds for them to finish), or the outcome of cancelling request ``cancel``.
+    ``stop(seconds)``: how a wait sleeps between looks; True ends it (an MCP cancellation)."""
+    if not dirs.exists():
+        raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
+                         kind="queue_dir")
+    if cancel:
+        from .batch_drain import BatchOptions, cancel_request
+
+        check_request_id(cancel)
+        view.require_request(dirs, cancel)
+        return cancelled(cancel_request(dirs, cancel, BatchOptions()), request_summary(dirs, cancel))
+    if request_id:
+        check_request_id(request_id)
+        view.require_request(dirs, request_id, grace=view.UNKNOWN_REQUEST_GRACE_SEC if wait else 0.0)
+        if wait:
+            from .. import progress
+
+            def tell(summary: dict[str, Any], seconds: float) -> None:
+                progress.note(waiting_line(summary, seconds))
+
+            return wait_for(dirs, request_id, timeout, stop=stop, tell=None if quiet else tell,
+                            every=progress.interval())
+        return request_summary(dirs, request_id)
+    if wait:
+        raise UsageError("--wait needs --request-id")
+    return queue_summary(dirs, slots)
+
+
+def cancelled(outcome: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """The --cancel document: ``cancelled`` only when a batch or a job was stopped, else says why not."""
+    if outcome["batches"] or outcome["jobs_cancelled"]:
+        return {**outcome, "status": "cancelled", "summary": summary}
+    why = "every job has finished" if summary["done"] else "its jobs are running or already finished"
+    return {**outcome, "status": "nothing_to_cancel", "summary": summary,
+            "note": f"nothing was cancelled: request {outcome['request_id']} has no pending job and no batch "
+                    f"in flight ({why})"}

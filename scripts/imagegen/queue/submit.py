@@ -256,3 +256,42 @@ def status_command(dirs: QueueDirs, request_id: str) -> str:
     return script_command("queue_status.py", "--queue-dir", str(dirs.root), "--request-id", request_id)
 
 
+
+
+def job_settings(timeout: float | None, retries: int | None, via: str = "sync",
+                 request_max_cost: float | None = None) -> dict[str, Any]:
+    """The --timeout, --retries, --via batch and the request's --max-cost given at enqueue time,
+    which the jobs keep."""
+    settings: dict[str, Any] = {key: value for key, value in (("timeout", timeout), ("retries", retries))
+                                if value is not None}
+    if via == "batch":
+        settings["via"] = "batch"
+    if request_max_cost is not None:
+        settings["request_max_cost_usd"] = request_max_cost
+    return settings
+
+
+def queue_requests(dirs: QueueDirs, batch: Sequence[tuple[GenerateRequest, Any]], *, request_id: str,
+                   settings: dict[str, Any], variant_index: int | None = None, dry_run: bool = False,
+                   quiet: bool = False, base: Path | None = None) -> dict[str, Any]:
+    """Queue validated requests (each with its plan) as the jobs of one request: every job is checked
+    before any is queued. The acknowledgement, or with ``dry_run`` what would be queued."""
+    base = base or Path.cwd()
+    jobs = [make_job(stored_request(request, base), request_id=request_id, plan=plan, settings=settings)
+            for request, plan in batch]
+    refuse_taken_outputs(jobs)
+    check_request_cap(jobs)
+    plans = [plan for _, plan in batch]
+    notify_warnings(plans, quiet)
+    if dry_run:
+        return dry_run_document(dirs, request_id, jobs, plans)
+    queued = enqueue_all(dirs, jobs, [variant_index if len(jobs) == 1 else None] * len(jobs))
+    return {
+        "status": "queued",
+        "request_id": request_id,
+        "queue_dir": str(dirs.root),
+        "job_ids": [q["job_id"] for q in queued],
+        "jobs": queued,
+        "cost_estimate_usd": total_estimate(queued),
+        "status_command": status_command(dirs, request_id),
+    }

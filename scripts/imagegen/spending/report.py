@@ -169,3 +169,21 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"{report['skipped_lines']} damaged ledger lines were skipped")
     lines.append(f"Ledger: {report['ledger']}")
     return "\n".join(lines) + "\n"
+
+
+def spend_report(since_text: str | None = None, until_text: str | None = None,
+                 request_id: str | None = None) -> dict[str, Any]:
+    """What spend.py reports: the ledger's totals between two days (YYYY-MM-DD, today, yesterday or
+    Nd), for one request id or all, with today's total against the daily budget."""
+    from .. import config
+
+    since = parse_day(since_text, flag="--since") if since_text else None
+    until = parse_day(until_text, flag="--until") if until_text else None
+    if since and until and since > until:
+        raise UsageError(f"--since {since} is after --until {until}", details="swap them")
+    with ledger.streamed() as (entries, reading):  # one line in memory at a time, at any ledger size
+        report = summarise(entries, since=since, until=until, request_id=request_id)
+    report["today"] = today_status(config.daily_budget_usd())
+    report["ledger"] = str(config.ledger_path())
+    report["skipped_lines"] = reading.bad
+    return report
