@@ -268,7 +268,7 @@ SAFE_TAIL = {  # keep runs short and local whatever the random flags say
 def flags_of(script: str) -> list[str]:
     module = importlib.import_module(f"imagegen.commands.{script}")
     parser = module.build_parser()
-    return sorted({flag for option in parser.declared for flag in option.flags} - TEXT_ONLY)
+    return sorted({flag for option in parser.declared for flag in option.spellings()} - TEXT_ONLY)
 
 
 @st.composite

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,24 @@ def _declared(name: str) -> tuple[Option, ...]:
     return getattr(command_options, name)()
 
 
+def _in_usage(option: Option) -> set[str]:
+    """How the usage line names an option: by its first flag (a toggle by both of its forms)."""
+    if not option.flags:
+        return set()
+    first = option.flags[0]
+    return {first, f"--no-{first[2:]}"} if option.kind == "toggle" else {first}
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_parser_is_built_from_its_declaration(name):
     parser = COMMANDS[name].build_parser()
     assert parser.declared == _declared(name)
     options.check_declaration(parser.declared)
+    usage = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", parser.format_usage()))
+    declared = {flag for option in parser.declared for flag in _in_usage(option)}
+    assert usage == declared | {"--version"}  # argparse was handed every declared option, and nothing else
     helped = parser.format_help()
-    for option in parser.declared:
-        assert all(flag in helped for flag in option.flags), option  # each flag listed in --help
+    assert all(flag in helped for option in parser.declared for flag in option.spellings())
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -100,9 +111,15 @@ def test_an_option_that_fills_a_request_field_accepts_what_the_field_accepts(nam
 
 
 def test_the_jobs_file_keys_are_the_enqueuers_options():
-    fields = jobs_file.line_fields(command_options.enqueue_image_job())
-    assert {"prompt", "model", "style_refs", "n", "output_file", "baseline_image", "max_cost", "via"} - {"via"} <= fields
-    assert not {"timeout", "retries", "request_id", "fallback_model", "dry_run", "quiet"} & fields
+    keys = jobs_file.line_keys(command_options.enqueue_image_job())
+    assert {"prompt", "model", "style_refs", "n", "output_file", "baseline_image", "max_cost"} <= set(keys)
+    command_only = {"timeout", "retries", "request_id", "fallback_model", "dry_run", "quiet", "via", "jobs_file"}
+    assert not command_only & set(keys)
+    assert keys["out"].field == "output_file" and keys["count"].field == "n" and keys["style_ref"].field == "style_refs"
+    assert keys["no_sidecar"] == jobs_file.LineKey("sidecar", True) and keys["sidecar"] == jobs_file.LineKey("sidecar")
+    assert keys["no_lock_palette"].negated and not keys["lock_palette"].negated
+    assert keys["image_size"].field == "size" and keys["image_size"].convert("low") == "1K"
+    assert keys["size"].convert is None  # the field's own rule checks it, in Request.from_json
 
 
 def test_the_queue_scripts_compose_the_generation_options_with_their_own():

@@ -56,7 +56,7 @@ def _converter(option: Option) -> Callable[[Any], Any] | None:
 def _flag_names(options: Options) -> dict[str, str]:
     """What each flag is called as a tool argument, for help texts that mention flags."""
     return {flag: f"{option.dest}=false" if option.negates(flag) else option.dest
-            for option in options for flag in option.flags}
+            for option in options for flag in option.spellings()}
 
 
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*")

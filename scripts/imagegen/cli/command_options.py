@@ -75,7 +75,8 @@ def edit() -> Options:
     mask = "mask inpainting (--mode openai)"
     return (
         Option(("--mode",), "mode", "openrouter (instruction edit) or openai (mask inpainting); default openai when "
-                                    "--mask or --mask-rect is given, else openrouter", choices=("openrouter", "openai")),
+                                    "--mask or --mask-rect is given, else openrouter",
+               choices=("openrouter", "openai")),
         Option(("--input-image",), "input_images",
                "image to edit (PNG, JPEG, WebP); repeat to send more images, the first is edited", kind="list",
                required=True, metavar="PATH"),

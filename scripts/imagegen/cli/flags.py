@@ -24,7 +24,8 @@ NETWORK_OPTIONS: Options = (TIMEOUT, RETRIES, DRY_RUN, QUIET.but(group=NETWORK))
 
 OUTPUT_PATHS: Options = (
     Option(("--output-dir",), "output_dir",
-           "folder for auto-named images YYYYmmdd-HHMMSS-<model>.<ext> (default ./data/)", default="data", group=OUTPUT),
+           "folder for auto-named images YYYYmmdd-HHMMSS-<model>.<ext> (default ./data/)", default="data",
+           group=OUTPUT),
     Option(("--output-file", "--out"), "output_file", "exact output path (never overwritten without --overwrite)",
            group=OUTPUT),
 )

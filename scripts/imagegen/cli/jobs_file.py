@@ -6,18 +6,15 @@ parser. The keys a line may set are the enqueuer's declared options (``cli.comma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import validate
 from ..errors import UsageError
 from ..localjson import loads
 from .options import Options
 
-# Jobs-file keys that name a request field under a flag's name (seed 000's names, dashes or underscores).
-LINE_RENAMED = {"out": "output_file", "count": "n", "style_ref": "style_refs", "input_image": "input_images"}
-LINE_NEGATED = {"no_sidecar": "sidecar", "no_lock_palette": "lock_palette",
-                "no_lock_composition": "lock_composition", "no_prompt_upsampling": "prompt_upsampling"}
 # Flags of an invocation, not of a job: refused on a line rather than silently dropped (or obeyed).
 NOT_JOB_KEYS = frozenset({"help", "version", "dry_run", "quiet", "timeout", "retries", "request_id",
                           "variant_index", "queue_dir", "jobs_file"})
@@ -43,15 +40,33 @@ def jobs_file_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return result
 
 
-def line_fields(options: Options) -> frozenset[str]:
-    """The request fields a jobs-file line may set: those the enqueuer has a flag for."""
+class LineKey(NamedTuple):
+    """What one key of a jobs-file line sets."""
+
+    field: str  # the request field
+    negated: bool = False  # a --no-... flag's name: true sets the field to false
+    convert: Callable[[Any], Any] | None = None  # another spelling's own rule (--image-size low is size 1K)
+
+
+def line_keys(options: Options) -> dict[str, LineKey]:
+    """The keys a jobs-file line may use: each request field the enqueuer has a flag for, by the field's
+    name and by each of its flags' names without the dashes (seed 000's names: out, count, style_ref)."""
     from ..requests import GenerateRequest
 
-    given = {option.dest for option in options if option.flags}
-    return frozenset(given & {field.name for field in GenerateRequest.FIELDS}) - NOT_JOB_KEYS
+    fields = {field.name for field in GenerateRequest.FIELDS} - NOT_JOB_KEYS
+    keys: dict[str, LineKey] = {}
+    for option in options:
+        if not option.flags or option.dest not in fields:
+            continue
+        second_spelling = option.dest in keys  # --image-size after --size: its check turns it into the field's form
+        keys.setdefault(option.dest, LineKey(option.dest))
+        for flag in option.spellings():
+            keys[flag.lstrip("-").replace("-", "_")] = LineKey(option.dest, option.negates(flag),
+                                                               option.check if second_spelling else None)
+    return keys
 
 
-def line_request(entry: dict[str, Any], defaults: Any, fields: frozenset[str]) -> tuple[Any, bool]:
+def line_request(entry: dict[str, Any], defaults: Any, keys: dict[str, LineKey]) -> tuple[Any, bool]:
     """(request, show hints) for one jobs-file line, checked by the request layer as a stored job is.
 
     Every key is data: a line is never handed to a parser, so no value can become ``--help``, an
@@ -67,7 +82,7 @@ def line_request(entry: dict[str, Any], defaults: Any, fields: frozenset[str]) -
         if name == "clarify_hints":
             show_hints = validate_line_value(validate.flag, name, value)
             continue
-        field, value = _line_field(name, value, fields, values)
+        field, value = _line_field(name, value, keys)
         if field in values:
             raise UsageError(f"'{key}' sets '{field}' a second time", details="give each setting once per line")
         values[field] = value
@@ -81,26 +96,26 @@ def line_request(entry: dict[str, Any], defaults: Any, fields: frozenset[str]) -
     return GenerateRequest.from_json({**document, **values}), show_hints
 
 
-def _line_field(name: str, value: Any, fields: frozenset[str], given: dict[str, Any]) -> tuple[str, Any]:
+def _line_field(name: str, value: Any, keys: dict[str, LineKey]) -> tuple[str, Any]:
     """The request field a line's key sets, and the value in the request's JSON form."""
     if name in NOT_JOB_KEYS:
         raise UsageError(f"'{name}' is a flag of the command, not of a job",
                          details=f"a line is a job's data; give --{name.replace('_', '-')} on the command line "
                                  "instead (--timeout and --retries given there are kept for every job)")
-    if name in LINE_NEGATED:
-        return LINE_NEGATED[name], not validate_line_value(validate.flag, name, value)  # only true gets here
-    if name == "image_size":
-        return "size", validate_line_value(validate.image_size, name, value)
     if name == "name":  # as in examples/batch/prompts.jsonl: the output is <output_dir>/<name>.png
         return "name", validate_line_value(_file_stem, name, value)
-    field = LINE_RENAMED.get(name, name)
-    if field not in fields:
+    key = keys.get(name)
+    if key is None:
         raise UsageError(f"unknown key '{name[:40]}'",
                          details="keys are generate_image.py's flags without the dashes, e.g. prompt, out, model, "
                                  "preset, aspect_ratio, size, n, style_ref, baseline_image, max_cost")
-    if field in ("style_refs", "input_images", "must_keep") and isinstance(value, str):
+    if key.negated:
+        return key.field, not validate_line_value(validate.flag, name, value)  # only true gets here
+    if key.convert is not None:
+        return key.field, validate_line_value(key.convert, name, value)
+    if key.field in ("style_refs", "input_images", "must_keep") and isinstance(value, str):
         value = [value]  # one value of a repeatable flag
-    return field, value
+    return key.field, value
 
 
 def validate_line_value(check: Any, name: str, value: Any) -> Any:

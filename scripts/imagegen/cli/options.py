@@ -57,6 +57,12 @@ class Option(NamedTuple):
             return validate.flag
         return validate.path if self.path else validate.text
 
+    def spellings(self) -> tuple[str, ...]:
+        """Every flag that gives it: a toggle's --no-... forms too, as argparse makes them."""
+        if self.kind != "toggle":
+            return self.flags
+        return (*self.flags, *(f"--no-{flag[2:]}" for flag in self.flags))
+
     def negates(self, flag: str) -> bool:
         """Whether giving ``flag`` sets the value to false (--no-sidecar, --no-lock-palette)."""
         return self.kind == "false" or (self.kind == "toggle" and flag.startswith("--no-"))

@@ -60,7 +60,7 @@ class JsonArgumentParser(argparse.ArgumentParser):
     def _unrecognized_error(self, unknown: list[str], suffix: str = "") -> UsageError:
         import difflib
 
-        flags = ["--help", "--version", *(flag for option in self.declared for flag in option.flags)]
+        flags = ["--help", "--version", *(flag for option in self.declared for flag in option.spellings())]
         guesses = [match for arg in unknown if arg.startswith("--")
                    for match in difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1)]
         hint = f"did you mean {' or '.join(dict.fromkeys(guesses))}? " if guesses else ""

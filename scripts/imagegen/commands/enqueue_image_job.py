@@ -45,11 +45,11 @@ def _parse_batch(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     from ..cli import requests
 
     defaults = requests.generate_request(build_parser().parse_args([]))  # the flags' defaults, never a line's data
-    fields = jobs_file.line_fields(command_options.enqueue_image_job())
+    keys = jobs_file.line_keys(command_options.enqueue_image_job())
     batch = []
     for number, entry in jobs_file.jobs_file_lines(args.jobs_file):
         try:
-            request, show_hints = jobs_file.line_request(entry, defaults, fields)
+            request, show_hints = jobs_file.line_request(entry, defaults, keys)
             plan = submit.validate(request, show_hints=show_hints or bool(args.clarify_hints), via=args.via)
         except ImageGenError as error:
             error.message = f"{args.jobs_file}:{number}: {error.message}"
