@@ -19,6 +19,7 @@ from imagegen.cli import arguments as flags
 from imagegen.cli import options
 from imagegen.cli import requests as cli_requests
 from imagegen.mcp import invoke, schemas, tools
+from imagegen.mcp.watch import Watch
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
 
 REQUEST_OF = {GenerateRequest: cli_requests.generate_request, EditRequest: cli_requests.edit_request,
@@ -177,3 +178,60 @@ def test_defaults_follow_the_flags():
     generate = {argument.name: argument for argument in tools.BY_NAME["generate"].arguments()}
     assert "confirm_external_upload" in generate["baseline_image"].help  # flags are named as arguments
     assert "lock_palette" not in generate["baseline_image"].help
+
+
+# -- a tool and its command make one library call --------------------------------------------------
+
+VOLATILE = {"elapsed_ms", "generation_time_ms", "checked_at", "duration_ms"}
+
+
+def _same(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key not in VOLATILE}
+
+
+@pytest.fixture
+def as_tool(env, workdir, monkeypatch):
+    """A tool called in-process as the MCP server would, in the same folder and environment as ``run``."""
+    import os
+
+    for key in list(os.environ):
+        if key not in env:
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(workdir)
+    return lambda name, arguments: invoke.invoke(tools.BY_NAME[name], arguments, Watch())
+
+
+@pytest.mark.parametrize("name, arguments, script, argv", [
+    ("enqueue", {"prompt": "A fox", "output_file": "a.png", "request_id": "r-1", "queue_dir": "q", "dry_run": True},
+     "enqueue_image_job.py", ["--prompt", "A fox", "--out", "a.png", "--request-id", "r-1", "--queue-dir", "q",
+                              "--dry-run"]),
+    ("enqueue_variants", {"prompt": "A fox", "count": 2, "prefix": "fox", "request_id": "r-2", "queue_dir": "q",
+                          "dry_run": True, "timeout": 30, "via": "batch", "model": "nanobanana-2"},
+     "enqueue_variants.py", ["--prompt", "A fox", "--count", "2", "--prefix", "fox", "--request-id", "r-2",
+                             "--queue-dir", "q", "--dry-run", "--timeout", "30", "--via", "batch",
+                             "--model", "nanobanana-2"]),
+    ("models", {"alias": "nanobanana"}, "models.py", ["--alias", "nanobanana"]),
+    ("spend", {"since": "7d", "request_id": "r-1"}, "spend.py", ["--since", "7d", "--request-id", "r-1"]),
+    ("queue_status", {"queue_dir": "nowhere"}, "queue_status.py", ["--queue-dir", "nowhere"]),
+])
+def test_a_tool_gives_the_document_its_command_line_gives(name, arguments, script, argv, run, as_tool):
+    assert _same(as_tool(name, arguments)) == _same(json.loads(run(script, *argv).stdout))
+
+
+def test_queue_tools_read_what_the_queue_scripts_wrote(run, as_tool):
+    queued = json.loads(run("enqueue_image_job.py", "--prompt", "A fox", "--out", "a.png", "--request-id", "r-3",
+                            "--queue-dir", "q").stdout)
+    again = as_tool("enqueue", {"prompt": "A fox", "output_file": "a.png", "request_id": "r-3", "queue_dir": "q"})
+    assert again["job_ids"] == queued["job_ids"] and again["jobs"][0]["created"] is False  # the same job, once
+    for arguments, argv in (({"queue_dir": "q", "request_id": "r-3"}, ["--queue-dir", "q", "--request-id", "r-3"]),
+                            ({"queue_dir": "q"}, ["--queue-dir", "q"])):
+        assert _same(as_tool("queue_status", arguments)) == _same(json.loads(run("queue_status.py", *argv).stdout))
+
+
+def test_preflight_tool_reports_what_the_command_reports(run, as_tool):
+    tool = as_tool("preflight", {"output_dir": "out"})
+    command = json.loads(run("preflight_check.py", "--json", "--output-dir", "out").stdout)
+    assert [(c["name"], c["ok"]) for c in tool["checks"]] == [(c["name"], c["ok"]) for c in command["checks"]]
+    assert tool["success"] is command["success"] and tool["status"] == command["status"]
