@@ -16,7 +16,7 @@ import pytest
 
 from imagegen import validate
 from imagegen.cli import arguments as flags
-from imagegen.cli import options
+from imagegen.cli import runner
 from imagegen.cli import requests as cli_requests
 from imagegen.mcp import invoke, schemas, tools
 from imagegen.mcp.watch import Watch
@@ -28,7 +28,7 @@ REQUEST_OF = {GenerateRequest: cli_requests.generate_request, EditRequest: cli_r
 
 def _parser(tool: tools.Tool) -> argparse.ArgumentParser:
     """The command's parser, built from the same declaration as the tool's arguments."""
-    return options.build(f"{tool.name}.py", "", tool.options())
+    return runner.new_parser(f"{tool.name}.py", "", tool.options())
 
 
 def test_every_argument_is_an_option_of_its_command_and_every_option_is_an_argument():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from imagegen import validate
-from imagegen.cli import command_options, jobs_file, options, reference
+from imagegen.cli import command_options, jobs_file, options, reference, runner
 from imagegen.cli.options import Option
 from imagegen.errors import UsageError
 from imagegen.mcp import tools
@@ -71,7 +71,7 @@ def test_a_bad_declaration_is_refused():
 
 
 def test_one_of_an_exclusive_group_is_required_when_its_options_say_so():
-    parser = options.build("x.py", "", (Option(("--a",), "a", required=True, exclusive="src"),
+    parser = runner.new_parser("x.py", "", (Option(("--a",), "a", required=True, exclusive="src"),
                                         Option(("--b",), "b", required=True, exclusive="src")))
     assert parser.parse_args(["--b", "1"]).b == "1"
     for argv in ([], ["--a", "1", "--b", "2"]):

@@ -1,7 +1,7 @@
 """Which options each command takes, and so each MCP tool: one function per command, composing the
 shared sets of ``cli.flags`` and ``cli.queue_flags`` with the options only it has.
 
-A command builds its parser from its function here (``options.build``); a tool takes its arguments
+A command builds its parser from its function here (``runner.new_parser``); a tool takes its arguments
 from the same function (``cli.arguments``). Imports a command's options need that a plain
 generation does not are made inside its function, so that ``generate.py --help`` stays light.
 """

@@ -1,8 +1,9 @@
 """Options declared once: each is a row (its flags, where its value goes, its check, help and default),
 and a command's options are a tuple of rows (``cli.flags``, ``cli.queue_flags``, ``cli.command_options``).
 
-The argparse parser of a command is built from its rows (:func:`build`), and so are the arguments of
-its MCP tool (``cli.arguments``) and the keys of a jobs-file line (``cli.queue_flags``). The check is
+A command's argparse parser is built from its rows (``runner.new_parser``, by :func:`add_to`), and
+so are the arguments of its MCP tool (``cli.arguments``) and the keys of a jobs-file line
+(``cli.jobs_file``). The check is
 a shared one (``validate``): the same rule for a flag, a tool argument and a stored job. Nothing here
 reads argparse's internals; argparse is only ever handed the rows.
 """
@@ -120,16 +121,6 @@ def add_to(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
                 exclusive[option.exclusive] = target.add_mutually_exclusive_group(required=option.required)
             target = exclusive[option.exclusive]
         target.add_argument(*option.flags, **_keywords(option))
-
-
-def build(prog: str, description: str, options: Iterable[Option]) -> argparse.ArgumentParser:
-    """A command's parser: its name, its description and its declared options."""
-    from . import runner
-
-    parser = runner.new_parser(prog, description)
-    parser.declared = tuple(options)
-    add_to(parser, parser.declared)
-    return parser
 
 
 def check_declaration(options: Options) -> None:

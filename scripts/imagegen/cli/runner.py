@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import __version__
 from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten, write_stdout
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
+from .options import Option, add_to
 
 
 REQUIRED_MISSING = "the following arguments are required"
@@ -22,10 +24,10 @@ REQUIRED_MISSING = "the following arguments are required"
 class JsonArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise UsageError instead of printing text and exiting.
 
-    ``declared`` holds the options it was built from (``cli.options.build``): what its error
+    ``declared`` holds the options it was built from (:func:`new_parser`): what its error
     messages consult, rather than argparse's private state."""
 
-    declared: tuple[Any, ...] = ()
+    declared: tuple[Option, ...] = ()
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
         args = sys.argv[1:] if args is None else list(args)
@@ -47,8 +49,6 @@ class JsonArgumentParser(argparse.ArgumentParser):
 
     def _unrecognized(self, args: list[str]) -> list[str]:
         """The arguments no flag takes, found by a twin parser whose options are none of them required."""
-        from .options import add_to
-
         relaxed = JsonArgumentParser(prog=self.prog, add_help=False)
         add_to(relaxed, [option.but(required=False) for option in self.declared])
         try:
@@ -94,13 +94,16 @@ def program_name(script: str) -> str:
     return named(script)
 
 
-def new_parser(prog: str, description: str) -> JsonArgumentParser:
+def new_parser(prog: str, description: str, declared: Iterable[Option] = ()) -> JsonArgumentParser:
+    """A command's parser: its name, its description and its declared options (``cli.command_options``)."""
     parser = JsonArgumentParser(
         prog=program_name(prog),
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
+    parser.declared = tuple(declared)
+    add_to(parser, parser.declared)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 
 DESCRIPTION = """Edit an image and print one JSON document on stdout.
 
@@ -24,7 +24,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("edit.py", DESCRIPTION, command_options.edit())
+    return runner.new_parser("edit.py", DESCRIPTION, command_options.edit())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

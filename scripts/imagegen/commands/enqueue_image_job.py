@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, jobs_file, options, runner
+from ..cli import command_options, jobs_file, runner
 from ..errors import ImageGenError, UsageError
 from ..queue import submit
 from ..queue.layout import QueueDirs, request_id_or_new
@@ -20,7 +20,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("enqueue_image_job.py", DESCRIPTION, command_options.enqueue_image_job())
+    return runner.new_parser("enqueue_image_job.py", DESCRIPTION, command_options.enqueue_image_job())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

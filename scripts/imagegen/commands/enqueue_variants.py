@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import command_options, options, queue_flags, runner
+from ..cli import command_options, queue_flags, runner
 from ..queue import submit, variants
 from ..queue.layout import request_id_or_new
 
@@ -19,7 +19,7 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("enqueue_variants.py", DESCRIPTION, command_options.enqueue_variants())
+    return runner.new_parser("enqueue_variants.py", DESCRIPTION, command_options.enqueue_variants())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

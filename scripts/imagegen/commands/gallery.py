@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from ..gallery import collect as gallery, page as gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
 from ..queue.layout import DEFAULT_QUEUE_DIR
@@ -27,7 +27,7 @@ GENERATOR_MARK = b'<meta name="generator" content="image-gen gallery">'
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("gallery.py", DESCRIPTION, command_options.gallery())
+    return runner.new_parser("gallery.py", DESCRIPTION, command_options.gallery())
 
 
 def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 
 DESCRIPTION = """Generate images through OpenRouter (or Google or OpenAI directly) and print one JSON document on stdout.
 
@@ -24,7 +24,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("generate.py", DESCRIPTION, command_options.generate())
+    return runner.new_parser("generate.py", DESCRIPTION, command_options.generate())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "generate.py") -> dict[str, Any]:

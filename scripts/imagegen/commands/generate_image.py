@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from . import generate
 
 DEFAULT_MODEL = command_options.GENERATE_IMAGE_MODEL  # an alias: resolved at run time against OpenRouter's catalogue
@@ -27,7 +27,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("generate_image.py", DESCRIPTION, command_options.generate_image())
+    return runner.new_parser("generate_image.py", DESCRIPTION, command_options.generate_image())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

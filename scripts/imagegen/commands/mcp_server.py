@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from ..cli import command_options, options
+from ..cli import command_options, runner
 
 DESCRIPTION = """Serve image-gen's tools over the Model Context Protocol: JSON-RPC messages, one a line, on
 stdin and stdout. Start it from an MCP client (Claude Desktop, Claude Code, Cursor: references/mcp.md),
@@ -23,7 +23,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("mcp_server.py", DESCRIPTION, command_options.mcp_server())
+    return runner.new_parser("mcp_server.py", DESCRIPTION, command_options.mcp_server())
 
 
 def _claim_stdout() -> BinaryIO:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from ..models import describe as modelinfo, registry
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
@@ -20,7 +20,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("models.py", DESCRIPTION, command_options.models())
+    return runner.new_parser("models.py", DESCRIPTION, command_options.models())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .. import config, preflight
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 
 DESCRIPTION = """Check that image-gen is ready to run here, and say how to fix what is not.
 
@@ -25,7 +25,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("preflight_check.py", DESCRIPTION, command_options.preflight_check())
+    return runner.new_parser("preflight_check.py", DESCRIPTION, command_options.preflight_check())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import command_options, options, queue_flags, runner
+from ..cli import command_options, queue_flags, runner
 from ..queue import spawn, submit, variants
 from ..queue.layout import QueueDirs, request_id_or_new
 
@@ -20,7 +20,7 @@ example:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("queue_and_return.py", DESCRIPTION, command_options.queue_and_return())
+    return runner.new_parser("queue_and_return.py", DESCRIPTION, command_options.queue_and_return())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

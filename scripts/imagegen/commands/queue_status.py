@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from ..queue import status
 from ..queue.layout import QueueDirs
 
@@ -19,7 +19,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("queue_status.py", DESCRIPTION, command_options.queue_status())
+    return runner.new_parser("queue_status.py", DESCRIPTION, command_options.queue_status())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 
 DESCRIPTION = """Review an image against the prompt that made it; prints one JSON document on stdout.
 
@@ -22,7 +22,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("review.py", DESCRIPTION, command_options.review())
+    return runner.new_parser("review.py", DESCRIPTION, command_options.review())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:

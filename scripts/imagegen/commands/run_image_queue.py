@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from .. import progress
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from ..cli.logfile import LogFile
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..queue.layout import QueueDirs, check_request_id
@@ -25,7 +25,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("run_image_queue.py", DESCRIPTION, command_options.run_image_queue())
+    return runner.new_parser("run_image_queue.py", DESCRIPTION, command_options.run_image_queue())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext, log: LogFile | None = None) -> dict[str, Any]:

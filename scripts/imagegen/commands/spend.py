@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import command_options, options, runner
+from ..cli import command_options, runner
 from ..spending import report as spendreport
 
 DESCRIPTION = """Total the spending ledger (JSON on stdout; --table for people).
@@ -23,7 +23,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return options.build("spend.py", DESCRIPTION, command_options.spend())
+    return runner.new_parser("spend.py", DESCRIPTION, command_options.spend())
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
