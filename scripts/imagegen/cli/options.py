@@ -3,9 +3,8 @@ and a command's options are a tuple of rows (``cli.flags``, ``cli.queue_flags``,
 
 A command's argparse parser is built from its rows (``runner.new_parser``, by :func:`add_to`), and
 so are the arguments of its MCP tool (``cli.arguments``) and the keys of a jobs-file line
-(``cli.jobs_file``). The check is
-a shared one (``validate``): the same rule for a flag, a tool argument and a stored job. Nothing here
-reads argparse's internals; argparse is only ever handed the rows.
+(``cli.jobs_file``). The check is a shared one (``validate``): the same rule for a flag, a tool
+argument and a stored job. Nothing reads argparse's internals; argparse is only handed the rows.
 """
 
 from __future__ import annotations
