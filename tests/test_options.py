@@ -35,7 +35,7 @@ def _in_usage(option: Option) -> set[str]:
     if not option.flags:
         return set()
     first = option.flags[0]
-    return {first, f"--no-{first[2:]}"} if option.kind == "toggle" else {first}
+    return {first, f"--no-{first[2:]}"} if option.action == "toggle" else {first}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -64,8 +64,8 @@ def test_a_command_line_without_flags_gives_each_option_its_declared_default(nam
 def test_a_bad_declaration_is_refused():
     with pytest.raises(ValueError, match="declared twice"):
         options.check_declaration((Option(("--a",), "a"), Option(("--a",), "b")))
-    with pytest.raises(ValueError, match="unknown kind"):
-        options.check_declaration((Option(("--a",), "a", kind="many"),))
+    with pytest.raises(ValueError, match="unknown action"):
+        options.check_declaration((Option(("--a",), "a", action="many"),))
     with pytest.raises(ValueError, match="only a const"):
         options.check_declaration((Option((), "a"),))
 
@@ -91,20 +91,20 @@ def test_an_option_that_fills_a_request_field_accepts_what_the_field_accepts(nam
     """A flag and a stored job are held to one rule: the flag's check and the field's agree on every sample."""
     fields = {field.name: field for field in REQUESTS[name].FIELDS}
     for option in _declared(name):
-        if option.dest not in fields or option.kind in ("true", "false", "toggle", "const") or option.check is None:
+        if option.dest not in fields or option.action in ("true", "false", "toggle", "const") or option.check is None:
             continue
         if option.flags == ("--image-size",):
             continue  # another spelling of --size: low/medium/high become 1K/2K/4K
         field_check = fields[option.dest].check
         for sample in SAMPLES:
-            value = [sample] if option.kind == "list" else sample
+            value = [sample] if option.action == "list" else sample
             try:
                 expected = field_check(value)
             except ValueError:
                 expected = ValueError
             try:
                 got = option.check(sample)
-                got = (got,) if option.kind == "list" else got
+                got = (got,) if option.action == "list" else got
             except ValueError:
                 got = ValueError
             assert got == expected, (name, option.dest, sample)

@@ -48,7 +48,7 @@ def json_value(value: Any) -> Any:
 def _converter(option: Option) -> Callable[[Any], Any] | None:
     if not option.path:
         return None
-    if option.kind == "list":
+    if option.action == "list":
         return lambda values: [Path(value) for value in values]
     return Path
 
@@ -65,7 +65,7 @@ _FLAG = re.compile(r"--[a-z][a-z0-9-]*")
 def _help(option: Option, names: dict[str, str]) -> str:
     """The option's help, speaking of arguments where it names flags."""
     text = _FLAG.sub(lambda match: names.get(match.group(), match.group()), " ".join(option.help.split()))
-    return "false: " + text if option.kind == "false" else text  # --no-sidecar fills a field with false
+    return "false: " + text if option.action == "false" else text  # --no-sidecar fills a field with false
 
 
 def tool_arguments(options: Options, request: type[Request] | None) -> tuple[Argument, ...]:
@@ -74,7 +74,7 @@ def tool_arguments(options: Options, request: type[Request] | None) -> tuple[Arg
     names = _flag_names(options)
     found: list[Argument] = []
     for option in options:
-        if not option.tool or option.kind == "const":
+        if not option.tool or option.action == "const":
             continue
         check = option.value_check()
         default = option.initial()
@@ -84,7 +84,7 @@ def tool_arguments(options: Options, request: type[Request] | None) -> tuple[Arg
                 field = field._replace(default=default)
             found.append(Argument(option.dest, field, _help(option, names), True))
         else:
-            field = Field(option.dest, v.list_of(check) if option.kind == "list" else check, default,
+            field = Field(option.dest, v.list_of(check) if option.action == "list" else check, default,
                           required=option.required and not option.exclusive)
             found.append(Argument(option.dest, field, _help(option, names), False, _converter(option)))
     return tuple(found)

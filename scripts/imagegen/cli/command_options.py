@@ -31,7 +31,7 @@ def generation(fallback_model: str | None = None, *, prompt: Option = PROMPT,
         Option(("--input-image",), "input_images", "an image the model should work from", metavar="PATH"),
         Option(("--prompt-upsampling",), "prompt_upsampling",
                "FLUX prompt upsampling (default on for FLUX, off for low-variation baseline edits; ignored by other "
-               "models)", kind="toggle"),
+               "models)", action="toggle"),
         Option(count_flags, "n", COUNT_HELP, v.count, 1),
         *flags.BASELINE_OPTIONS,
         *flags.CLARIFY_OPTIONS,
@@ -78,7 +78,7 @@ def edit() -> Options:
                                     "--mask or --mask-rect is given, else openrouter",
                choices=("openrouter", "openai")),
         Option(("--input-image",), "input_images",
-               "image to edit (PNG, JPEG, WebP); repeat to send more images, the first is edited", kind="list",
+               "image to edit (PNG, JPEG, WebP); repeat to send more images, the first is edited", action="list",
                required=True, metavar="PATH"),
         Option(("--prompt",), "prompt", "the edit instruction, or what to paint in the masked area", required=True),
         Option(("--n", "--count"), "n", "how many variants (1-10; openai and --api images: one call, chat: one call "
@@ -91,14 +91,14 @@ def edit() -> Options:
                                         "repainted", metavar="PATH"),
             Option(("--mask-rect",), "mask_rects",
                    "draw the mask: repaint this rectangle, in pixels or percentages (repeatable)", masks.rect_spec,
-                   kind="list", metavar="X,Y,W,H"),
+                   action="list", metavar="X,Y,W,H"),
             Option(("--mask-invert",), "mask_invert", "with --mask-rect: keep the rectangles, repaint the rest",
-                   kind="true"),
+                   action="true"),
             Option(("--markup",), "markup", "GPT Image 2.5: a transparent PNG overlay whose marks guide the edit "
                                             "(not with a mask)", metavar="PATH"),
             Option(("--keep-unmasked",), "keep_unmasked",
                    "put the input's own pixels back everywhere the mask keeps, so only the masked area changes (PNG "
-                   "input; sent in a frame the model makes, brought back to the input's size)", kind="true"),
+                   "input; sent in a frame the model makes, brought back to the input's size)", action="true"),
             Option(("--openai-model",), "openai_model", f"OpenAI image model (default {mask_edit.DEFAULT_MODEL})"),
             Option(("--openai-size",), "openai_size",
                    "output size: " + ", ".join(mask_edit.SIZES) + "; gpt-image-2 takes any WIDTHxHEIGHT with both "
@@ -122,14 +122,14 @@ def review() -> Options:
         Option(("--original-prompt",), "original_prompt",
                "the prompt the image was made from (default: from its sidecar)"),
         Option(("--compare",), "compare", "a second candidate for the same prompt; names the better", metavar="IMG2"),
-        Option(("--auto",), "auto", "have a vision model score the image (needs a key)", kind="true"),
+        Option(("--auto",), "auto", "have a vision model score the image (needs a key)", action="true"),
         Option(("--provider",), "provider",
                "anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its key is set",
                choices=choices.REVIEW_PROVIDERS),
         Option(("--review-model",), "review_model", "vision model (default " + ", ".join(
             f"{model} on {provider}" for provider, model in choices.DEFAULT_REVIEW_MODELS.items()) + ")"),
         Option(("--no-review-file",), "review_file", "do not write <image>.review.json beside the image",
-               kind="false"),
+               action="false"),
         *flags.SPENDING_OPTIONS,
         *flags.NETWORK_OPTIONS,
     )
@@ -157,7 +157,7 @@ def queue_and_return() -> Options:
     return (*queued_generation(count_flags=("--n",)), *queue_flags.variant_options(1),
             *queue_flags.worker_options(), queue_flags.ALLOW_ROOT,
             Option(("--dry-run-worker",), "dry_run_worker",
-                   "queue the jobs but start no worker (worker state: not_spawned)", kind="true"))
+                   "queue the jobs but start no worker (worker state: not_spawned)", action="true"))
 
 
 @cache
@@ -168,10 +168,10 @@ def queue_status() -> Options:
         queue_flags.queue_dir(),
         Option(("--request-id",), "request_id",
                "report this request's jobs: state, attachments, failures, cost, done"),
-        Option(("--wait",), "wait", "with --request-id: block until every job has finished", kind="true"),
+        Option(("--wait",), "wait", "with --request-id: block until every job has finished", action="true"),
         Option(("--timeout",), "timeout", "seconds --wait may block (default 600)", v.positive_float, 600.0),
         Option(("--quiet",), "quiet", "no progress line on stderr while --wait blocks (one every 15 s otherwise)",
-               kind="true", tool=False),
+               action="true", tool=False),
         Option(("--cancel",), "cancel", "stop this request: cancel its batches at the provider and its pending jobs "
                                         "(a call in flight finishes)", metavar="REQUEST"),
         Option(("--max-background-workers",), "max_background_workers",
@@ -201,7 +201,7 @@ def run_image_queue() -> Options:
         Option(("--handoff-mode",), "handoff_mode", "recorded in each result: who started this drain (default "
                                                     "foreground)", default="foreground",
                choices=("foreground", "background", "cron")),
-        Option(("--quiet",), "quiet", "no progress lines on stderr", kind="true", tool=False),
+        Option(("--quiet",), "quiet", "no progress lines on stderr", action="true", tool=False),
         Option(("--log-file",), "log_file",
                "append the progress lines and the JSON summary (one line; an idle run: one short line) to FILE "
                "instead of stderr and stdout, creating its folders: for cron. Over 1 MB it is rotated to FILE.1 "
@@ -215,21 +215,21 @@ def models() -> Options:
 
     network = "network (with --refresh)"
     return (
-        Option(("--table",), "table", "print an aligned table instead of JSON", kind="true", exclusive="show",
+        Option(("--table",), "table", "print an aligned table instead of JSON", action="true", exclusive="show",
                tool=False),
-        Option(("--markdown",), "markdown", "print the model card (built-in registry only) as Markdown", kind="true",
+        Option(("--markdown",), "markdown", "print the model card (built-in registry only) as Markdown", action="true",
                exclusive="show", tool=False),
         Option(("--alias",), "alias", "resolve one alias or full id and print only that model", metavar="NAME",
                exclusive="show"),
         Option(("--refresh",), "refresh", "fetch GET /models?output_modalities=image and cache it (fresh for "
                                           f"{catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory; "
                                           "with GEMINI_API_KEY or OPENAI_API_KEY set, their model lists too (aliases "
-                                          "resolve against them)", kind="true"),
+                                          "resolve against them)", action="true"),
         Option(("--timeout",), "timeout", "seconds to wait for OpenRouter (default 30)", v.positive_float, 30.0,
                group=network),
         Option(("--retries",), "retries", "retries on 429/5xx and connection errors (0-10, default 2)", v.retries, 2,
                group=network),
-        Option(("--quiet",), "quiet", "no notes on stderr", kind="true", group=network, tool=False),
+        Option(("--quiet",), "quiet", "no notes on stderr", action="true", group=network, tool=False),
     )
 
 
@@ -240,7 +240,7 @@ def spend() -> Options:
         Option(("--until",), "until", "last day to count (same forms; default today)", metavar="DAY"),
         Option(("--request-id",), "request_id", "only calls made for this request or job id", v.label,
                metavar="ID"),
-        Option(("--table",), "table", "print a table instead of JSON", kind="true", tool=False),
+        Option(("--table",), "table", "print a table instead of JSON", action="true", tool=False),
     )
 
 
@@ -251,11 +251,11 @@ def preflight_check() -> Options:
     from . import queue_flags
 
     return (
-        Option(("--json",), "json", "print one JSON document instead of text", kind="true", tool=False),
+        Option(("--json",), "json", "print one JSON document instead of text", action="true", tool=False),
         Option(("--online",), "online", "also call GET /key to confirm the OpenRouter key works and report its "
-                                        "credit", kind="true"),
+                                        "credit", action="true"),
         Option(("--fix",), "fix", "create the missing output and queue directories, and return stranded queue jobs "
-                                  "to pending/ (as a worker's recovery would)", kind="true"),
+                                  "to pending/ (as a worker's recovery would)", action="true"),
         Option(("--output-dir",), "output_dir", "the output directory to check (default ./data, as generate.py uses)",
                default=Path("./data"), path=True),
         queue_flags.queue_dir("the job queue to check"),
@@ -281,7 +281,7 @@ def mcp_server() -> Options:
                "client starts the server in); tool calls may read and write only inside it, the --allow-root "
                "folders, the allow_roots of the config file and the roots the client lists", metavar="DIR"),
         Option(("--allow-root",), "allow_root", "also let tool calls read and write inside DIR (repeatable)",
-               default=[], kind="list", metavar="DIR"),
+               default=[], action="list", metavar="DIR"),
     )
 
 
@@ -298,9 +298,9 @@ def gallery() -> Options:
                'a JSON file listing outputs: {"variants": [{"path": ...}]} or {"outputs": [...]}', metavar="FILE",
                path=True, required=True, exclusive="source"),
         Option(("--queue-dir",), "queue_dir", f"the job queue (default {DEFAULT_QUEUE_DIR})", path=True),
-        Option(("--recursive",), "recursive", "with --dir, include images in subfolders", kind="true"),
+        Option(("--recursive",), "recursive", "with --dir, include images in subfolders", action="true"),
         Option(("--out",), "out", "where to write the page (default: see above)", metavar="PATH", path=True),
         Option(("--title",), "title", "page title (default: the folder, request or manifest name)"),
         Option(("--overwrite",), "overwrite", "replace --out even if it is not a page this script made earlier",
-               kind="true"),
+               action="true"),
     )

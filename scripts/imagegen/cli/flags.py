@@ -18,8 +18,8 @@ RETRIES = Option(("--retries",), "retries", f"retries on 408/429/5xx and connect
                                             f"(0-{v.MAX_RETRIES}, default 2)", v.retries, 2, group=NETWORK)
 DRY_RUN = Option(("--dry-run",), "dry_run",
                  "print the exact request, target paths and cost estimate; send nothing, no key needed",
-                 kind="true", group=NETWORK)
-QUIET = Option(("--quiet",), "quiet", "no progress or notes on stderr", kind="true", tool=False)
+                 action="true", group=NETWORK)
+QUIET = Option(("--quiet",), "quiet", "no progress or notes on stderr", action="true", tool=False)
 NETWORK_OPTIONS: Options = (TIMEOUT, RETRIES, DRY_RUN, QUIET.but(group=NETWORK))
 
 OUTPUT_PATHS: Options = (
@@ -29,9 +29,9 @@ OUTPUT_PATHS: Options = (
     Option(("--output-file", "--out"), "output_file", "exact output path (never overwritten without --overwrite)",
            group=OUTPUT),
 )
-OVERWRITE = Option(("--overwrite",), "overwrite", "allow --output-file to replace an existing file", kind="true",
+OVERWRITE = Option(("--overwrite",), "overwrite", "allow --output-file to replace an existing file", action="true",
                    group=OUTPUT)
-SIDECAR = Option(("--no-sidecar",), "sidecar", "do not write the <image>.json metadata sidecar", kind="false",
+SIDECAR = Option(("--no-sidecar",), "sidecar", "do not write the <image>.json metadata sidecar", action="false",
                  group=OUTPUT)
 OUTPUT_OPTIONS: Options = (*OUTPUT_PATHS, OVERWRITE, SIDECAR)
 
@@ -45,7 +45,7 @@ STYLE_OPTIONS: Options = tuple(option.but(group="style") for option in (
            "save --preset with its --preset-set changes as your preset NAME (in $IMAGEGEN_PRESETS_DIR), before "
            "the run; --dry-run saves without generating", metavar="NAME", tool=False),  # a person's choice
     Option(("--style-ref",), "style_refs", "style reference image (repeatable, up to the model's limit, 8 for most)",
-           default=[], kind="list", metavar="PATH"),
+           default=[], action="list", metavar="PATH"),
     Option(("--system-prompt",), "system_prompt", "system message for models that take one (GPT-5 Image, Gemini)"),
 ))
 
@@ -64,7 +64,7 @@ def model_options(default_model: str | None = None, *, fallback_model: str | Non
                             "GEMINI_API_KEY) or openai (the Images API; OPENAI_API_KEY). A gemini-... or "
                             "gpt-image-... --model names its provider", choices=choices.PROVIDERS))
     if fallback_model:
-        found.append(Option((), "fallback_model", default=fallback_model, kind="const"))
+        found.append(Option((), "fallback_model", default=fallback_model, action="const"))
     found += [
         Option(("--aspect-ratio",), "aspect_ratio",
                f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})", v.ratio),
@@ -102,10 +102,10 @@ def images_api_options(*, also_openai: bool = False) -> Options:
 
 CLARIFY_OPTIONS: Options = tuple(option.but(group="prompt checks") for option in (
     Option(("--clarify-hints",), "clarify_hints",
-           "print prompt-quality hints on stderr (they are always in the JSON as clarify_hints)", kind="true",
+           "print prompt-quality hints on stderr (they are always in the JSON as clarify_hints)", action="true",
            tool=False),
     Option(("--strict-clarify",), "strict_clarify",
-           "fail with exit 3 instead of generating when any clarify hint fires", kind="true"),
+           "fail with exit 3 instead of generating when any clarify hint fires", action="true"),
 ))
 
 BASELINE_OPTIONS: Options = tuple(option.but(group="baseline image (edits and variations)") for option in (
@@ -116,28 +116,28 @@ BASELINE_OPTIONS: Options = tuple(option.but(group="baseline image (edits and va
            "where the baseline came from, recorded for provenance (default explicit_path_or_url)",
            default=choices.DEFAULT_BASELINE_SOURCE_KIND, choices=choices.BASELINE_SOURCE_KINDS),
     Option(("--confirm-external-upload",), "confirm_external_upload",
-           "the user approved sending the local baseline file to the provider", kind="true"),
+           "the user approved sending the local baseline file to the provider", action="true"),
     Option(("--workspace-root",), "workspace_root",
            "local baseline files must be inside this folder (default the current directory)", metavar="DIR"),
     Option(("--max-baseline-mb",), "max_baseline_mb",
            f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})", v.megabytes,
            choices.DEFAULT_MAX_BASELINE_MB, metavar="MB"),
     Option(("--allow-no-baseline-on-edit-intent",), "allow_no_baseline_on_edit_intent",
-           "generate a new image even though the prompt reads as an edit and no baseline is given", kind="true"),
+           "generate a new image even though the prompt reads as an edit and no baseline is given", action="true"),
     Option(("--variation-strength",), "variation_strength",
            "how far the result may move from the baseline (default low with a baseline)",
            choices=choices.VARIATION_STRENGTHS),
     Option(("--must-keep",), "must_keep", "something that must not change, e.g. 'logo mark' (repeatable)",
-           kind="list", metavar="TEXT"),
+           action="list", metavar="TEXT"),
     Option(("--lock-palette",), "lock_palette", "keep the baseline's colours (default on with a baseline)",
-           kind="toggle"),
+           action="toggle"),
     Option(("--lock-composition",), "lock_composition",
-           "keep the baseline's framing and layout (default on with a baseline)", kind="toggle"),
+           "keep the baseline's framing and layout (default on with a baseline)", action="toggle"),
 ))
 
 ENHANCE_OPTIONS: Options = tuple(option.but(group="prompt enhancement") for option in (
     Option(("--enhance",), "enhance", "have a cheap text model expand the prompt into the target model's preferred "
-                                      "shape (the original is kept; on failure the original is used)", kind="true"),
+                                      "shape (the original is kept; on failure the original is used)", action="true"),
     Option(("--enhance-model",), "enhance_model",
            f"OpenRouter text model used by --enhance (default {choices.DEFAULT_ENHANCE_MODEL})",
            default=choices.DEFAULT_ENHANCE_MODEL, metavar="MODEL"),
@@ -148,7 +148,7 @@ REVIEW_LOOP_OPTIONS: Options = tuple(option.but(group="review loop") for option 
            "have a vision model review each image (the rubric of review.py --auto) and go again until it is "
            "accepted: refine rewrites the prompt by the review's suggestion, reject reworks it, and two rejects move "
            "to the next model of the same capability; every round is kept, path names the chosen image, --max-cost "
-           "covers the whole loop", kind="true"),
+           "covers the whole loop", action="true"),
     Option(("--max-rounds",), "max_rounds",
            f"--review: at most N rounds (1-{choices.MAX_REVIEW_ROUNDS}, default {choices.DEFAULT_REVIEW_ROUNDS})",
            v.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), choices.DEFAULT_REVIEW_ROUNDS, metavar="N"),

@@ -19,7 +19,7 @@ from .. import validate
 # How a flag takes its value: "value" (one), "list" (repeatable), "true" / "false" (a switch that
 # sets the value), "toggle" (--x / --no-x, None when neither is given), "const" (no flag: a value the
 # command fixes, such as its default model).
-KINDS = ("value", "list", "true", "false", "toggle", "const")
+ACTIONS = ("value", "list", "true", "false", "toggle", "const")
 
 
 class Option(NamedTuple):
@@ -30,7 +30,7 @@ class Option(NamedTuple):
     help: str = ""
     check: Callable[[Any], Any] | None = None  # a shared check (validate); None: text (or a path, see path)
     default: Any = None
-    kind: str = "value"
+    action: str = "value"  # one of ACTIONS
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
     required: bool = False
@@ -45,27 +45,27 @@ class Option(NamedTuple):
 
     def initial(self) -> Any:
         """Its value when no flag gives it (a switch's is the opposite of what it sets)."""
-        return {"true": False, "false": True}.get(self.kind, self.default)
+        return {"true": False, "false": True}.get(self.action, self.default)
 
     def value_check(self) -> Callable[[Any], Any]:
-        """The check of one value: the declared one, else what its kind and choices imply."""
+        """The check of one value: the declared one, else what its action and choices imply."""
         if self.check is not None:
             return self.check
         if self.choices is not None:
             return validate.choice(*self.choices)
-        if self.kind in ("true", "false", "toggle"):
+        if self.action in ("true", "false", "toggle"):
             return validate.flag
         return validate.path if self.path else validate.text
 
     def spellings(self) -> tuple[str, ...]:
         """Every flag that gives it: a toggle's --no-... forms too, as argparse makes them."""
-        if self.kind != "toggle":
+        if self.action != "toggle":
             return self.flags
         return (*self.flags, *(f"--no-{flag[2:]}" for flag in self.flags))
 
     def negates(self, flag: str) -> bool:
         """Whether giving ``flag`` sets the value to false (--no-sidecar, --no-lock-palette)."""
-        return self.kind == "false" or (self.kind == "toggle" and flag.startswith("--no-"))
+        return self.action == "false" or (self.action == "toggle" and flag.startswith("--no-"))
 
 
 Options = tuple[Option, ...]
@@ -85,12 +85,12 @@ def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[
 def _keywords(option: Option) -> dict[str, Any]:
     """What argparse's add_argument is given for ``option``."""
     found: dict[str, Any] = {"dest": option.dest, "help": option.help}
-    if option.kind in ("true", "false"):
-        found["action"] = "store_true" if option.kind == "true" else "store_false"
+    if option.action in ("true", "false"):
+        found["action"] = "store_true" if option.action == "true" else "store_false"
         return found
-    if option.kind == "toggle":
+    if option.action == "toggle":
         return {**found, "action": argparse.BooleanOptionalAction, "default": option.default}
-    if option.kind == "list":
+    if option.action == "list":
         found["action"] = "append"
     if option.check is not None:
         found["type"] = arg_type(option.check)
@@ -109,7 +109,7 @@ def add_to(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
     groups: dict[str | None, Any] = {None: parser}
     exclusive: dict[str, Any] = {}
     for option in options:
-        if option.kind == "const":
+        if option.action == "const":
             parser.set_defaults(**{option.dest: option.default})
             continue
         if option.group not in groups:
@@ -126,9 +126,9 @@ def check_declaration(options: Options) -> None:
     """Refuse a declaration that argparse would take differently than it reads (a test runs it on all)."""
     seen: dict[str, Option] = {}
     for option in options:
-        if option.kind not in KINDS:
-            raise ValueError(f"{option.dest}: unknown kind {option.kind!r}")
-        if (option.kind == "const") != (not option.flags):
+        if option.action not in ACTIONS:
+            raise ValueError(f"{option.dest}: unknown action {option.action!r}")
+        if (option.action == "const") != (not option.flags):
             raise ValueError(f"{option.dest}: only a const option has no flag")
         for flag in option.flags:
             if flag in seen:

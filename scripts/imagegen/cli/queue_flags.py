@@ -89,7 +89,7 @@ def worker_options() -> Options:
 ALLOW_ROOT = Option(("--allow-root",), "allow_root",
                     "a folder jobs may read inputs from and write images to, besides the folder holding the queue "
                     "directory and the working directory (repeatable; also 'allow_roots' in "
-                    "$XDG_CONFIG_HOME/image-gen/config.json)", default=[], kind="list", metavar="DIR")
+                    "$XDG_CONFIG_HOME/image-gen/config.json)", default=[], action="list", metavar="DIR")
 
 
 def variant_options(default_count: int) -> Options:
