@@ -3,9 +3,9 @@ builds some of them)."""
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import validate
 from . import flags
@@ -112,8 +112,9 @@ def variant_options(default_count: int) -> Options:
     ))
 
 
-def variant_batch(args: argparse.Namespace) -> VariantBatch:
+def variant_batch(values: Mapping[str, Any]) -> VariantBatch:
+    """The variants asked for by the options of ``variant_options`` (a Namespace's vars, a tool call's values)."""
     from ..queue.variants import VariantBatch
 
-    return VariantBatch(queue_dir=Path(args.queue_dir), out_dir=Path(args.out_dir), prefix=args.prefix,
-                        count=args.count, start_index=args.start_index, max_jobs=args.max_jobs)
+    return VariantBatch(queue_dir=Path(values["queue_dir"]), out_dir=Path(values["out_dir"]), prefix=values["prefix"],
+                        count=values["count"], start_index=values["start_index"], max_jobs=values["max_jobs"])

@@ -55,14 +55,13 @@ def enqueue(call: Invocation) -> dict[str, Any]:
 
 
 def enqueue_variants(call: Invocation) -> dict[str, Any]:
+    from ..cli.queue_flags import variant_batch
     from ..queue import variants
     from ..queue.layout import request_id_or_new
 
     values = call.values
-    batch = variants.VariantBatch(queue_dir=Path(values["queue_dir"]), out_dir=Path(values["out_dir"]),
-                                  prefix=values["prefix"], count=values["count"], start_index=values["start_index"],
-                                  max_jobs=values["max_jobs"])
-    queued = variants.enqueue_batch(call.request, batch, request_id=request_id_or_new(call.request.request_id),
+    queued = variants.enqueue_batch(call.request, variant_batch(values),
+                                    request_id=request_id_or_new(call.request.request_id),
                                     base=Path.cwd(), show_hints=False, settings=_settings(values),
                                     dry_run=values["dry_run"], quiet=True)
     return queued if values["dry_run"] else {"status": "queued", **queued}
