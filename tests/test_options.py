@@ -199,3 +199,20 @@ def test_the_mcp_server_never_imports_a_command():
 def test_schema_of_a_declared_check_is_the_shared_checks():
     option = next(o for o in command_options.generate() if o.dest == "n")
     assert validate.schema_of(option.check) == {"type": "integer", "minimum": 1, "maximum": validate.MAX_COUNT}
+
+
+def test_only_the_declaration_adds_flags_to_a_parser():
+    """Every flag reaches argparse through ``options.add_to``: no command adds one of its own."""
+    builders = {"add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults",
+                "ArgumentParser"}
+    allowed = {Path("imagegen/cli/options.py"), Path("imagegen/cli/runner.py")}  # the rows' builder, --version
+    found = []
+    for path in _sources():
+        if path.relative_to(SCRIPTS) in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            name = getattr(called, "attr", getattr(called, "id", None))
+            if name in builders:
+                found.append(f"{path.relative_to(SCRIPTS)}:{node.lineno}: {name}")
+    assert not found, "flags added outside the declaration: " + ", ".join(found)
