@@ -71,14 +71,14 @@ class Option(NamedTuple):
 Options = tuple[Option, ...]
 
 
-def arg_type(check: Callable[[Any], Any], name: str | None = None) -> Callable[[str], Any]:
+def arg_type(check: Callable[[Any], Any]) -> Callable[[str], Any]:
     """An argparse type from a shared check: its ValueError becomes argparse's usage error."""
     def parse(text: str) -> Any:
         try:
             return check(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
-    parse.__name__ = name or getattr(check, "__name__", "value")
+    parse.__name__ = str(getattr(check, "__name__", "value"))  # argparse names it in some errors
     return parse
 
 
