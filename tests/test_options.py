@@ -120,6 +120,7 @@ def test_the_jobs_file_keys_are_the_enqueuers_options():
     assert keys["no_lock_palette"].negated and not keys["lock_palette"].negated
     assert keys["image_size"].field == "size" and keys["image_size"].convert("low") == "1K"
     assert keys["size"].convert is None  # the field's own rule checks it, in Request.from_json
+    assert keys["max_cost_per_job"].field == "max_cost" and "request_max_cost" not in keys  # a job caps itself only
 
 
 def test_the_queue_scripts_compose_the_generation_options_with_their_own():
