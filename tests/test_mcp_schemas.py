@@ -13,11 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-
 from imagegen import validate
 from imagegen.cli import arguments as flags
-from imagegen.cli import runner
 from imagegen.cli import requests as cli_requests
+from imagegen.cli import runner
 from imagegen.mcp import invoke, schemas, tools
 from imagegen.mcp.watch import Watch
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest

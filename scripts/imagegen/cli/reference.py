@@ -30,8 +30,22 @@ def scripts() -> list[str]:
 
 def commands() -> dict[str, ModuleType]:
     """Each script's command module (imported here, not looked up by name, so the dependency shows)."""
-    from ..commands import (edit, enqueue_image_job, enqueue_variants, gallery, generate, generate_image, mcp_server,
-                            models, preflight_check, queue_and_return, queue_status, review, run_image_queue, spend)
+    from ..commands import (
+        edit,
+        enqueue_image_job,
+        enqueue_variants,
+        gallery,
+        generate,
+        generate_image,
+        mcp_server,
+        models,
+        preflight_check,
+        queue_and_return,
+        queue_status,
+        review,
+        run_image_queue,
+        spend,
+    )
 
     return {module.__name__.rpartition(".")[2]: module for module in (
         edit, enqueue_image_job, enqueue_variants, gallery, generate, generate_image, mcp_server, models,

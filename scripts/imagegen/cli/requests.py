@@ -11,6 +11,7 @@ from typing import Any
 
 from ..requests import EditRequest, GenerateRequest, Request, ReviewRequest, RunOptions
 
+
 def _values(args: argparse.Namespace, kind: type[Request]) -> dict[str, Any]:
     fields = {field.name for field in kind.FIELDS}
     values = {}

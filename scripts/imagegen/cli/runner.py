@@ -17,7 +17,6 @@ from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envel
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
 from .options import Option, add_to
 
-
 REQUIRED_MISSING = "the following arguments are required"
 
 

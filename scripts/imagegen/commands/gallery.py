@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import command_options, runner
-from ..gallery import collect as gallery, page as gallery_html
 from ..errors import OutputError, OutputExistsError, UsageError
+from ..gallery import collect as gallery
+from ..gallery import page as gallery_html
 from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Build an index.html contact sheet and print JSON with its path.

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from ..cli import command_options, runner
-from ..models import describe as modelinfo, registry
+from ..models import describe as modelinfo
+from ..models import registry
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..cli import arguments as flags
 from ..contract import CONTRACT_VERSION, RunContext, error_document
 from ..requests import InvalidRequest, Request, RunOptions
-from ..cli import arguments as flags
 from .roots import Roots
 from .tools import Tool
 from .watch import Watch, WatchedPaidRun

@@ -6,7 +6,8 @@ function (``adapters``), never the command's argparse handler.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import validate as v
 from ..cli import arguments as flags

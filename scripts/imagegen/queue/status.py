@@ -9,11 +9,11 @@ from typing import Any
 from ..contract import shorten
 from ..costs import plausible_cost
 from ..errors import ImageGenError, UsageError
+from ..jsonshape import dict_at
 from . import leases, store, view
 from .job import DONE, FAILED, PENDING, SUBMITTED, output_dir_of
 from .layout import QueueDirs, check_request_id
 from .states import state_of
-from ..jsonshape import dict_at
 
 
 def queue_summary(dirs: QueueDirs, slots: int) -> dict[str, Any]:

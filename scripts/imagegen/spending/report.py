@@ -7,13 +7,13 @@ distinct days, models, scripts and request ids, never the number of lines.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from . import ledger
 from ..costs import plausible_cost
 from ..errors import UsageError
+from . import ledger
 
 _DAYS = re.compile(r"^(\d{1,4})d$")
 # Ledger lines that record a batch's bookkeeping, not a call that made (or tried to make) an image:
