@@ -31,8 +31,9 @@ COMMANDS = {
     "mcp_server.py": "image-gen-mcp",
 }
 PREFIX = "image-gen-"
-_SCRIPT = re.compile(r"(?:python3\s+)?(?:\S*/)?\b(" + "|".join(re.escape(n[:-3]) for n in COMMANDS) + r")\.py\b")
-_DOCUMENT = re.compile(r"(?<!> )(?<![\w/.-])references/([\w./-]+\.(?:md|json))")
+# Compiled on use (re caches them): only an installed command's --help rewrites its text.
+_SCRIPT = r"(?:python3\s+)?(?:\S*/)?\b(" + "|".join(re.escape(n[:-3]) for n in COMMANDS) + r")\.py\b"
+_DOCUMENT = r"(?<!> )(?<![\w/.-])references/([\w./-]+\.(?:md|json))"
 
 
 def invoked() -> str:
@@ -54,11 +55,11 @@ def docs_dir() -> Path:
 def for_command(text: str) -> str:
     """``text`` as an installed command shows it: scripts by their command names, documents by the path
     they were installed at (left as they are where they were not)."""
-    text = _SCRIPT.sub(lambda match: COMMANDS[match[1] + ".py"], text)
+    text = re.sub(_SCRIPT, lambda match: COMMANDS[match[1] + ".py"], text)
     folder = docs_dir()
 
     def document(match: re.Match[str]) -> str:
         path = folder / match[1]
         return str(path) if path.is_file() else match[0]
 
-    return _DOCUMENT.sub(document, text)
+    return re.sub(_DOCUMENT, document, text)

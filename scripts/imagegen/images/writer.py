@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import blank, files as images
-from . import svg
 from ..config import redact
 from ..contract import shorten
 from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
@@ -375,6 +374,8 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
                 continue
             fmt = images.sniff_format(head[:16])
             if fmt is None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                from . import svg  # only for the rare SVG reply
+
                 fmt = "svg"
             if fmt is None:
                 from ..errors import provider_error
