@@ -26,7 +26,7 @@ _OPENERS = re.compile(rb'"(data:image(?:/|\\/)[A-Za-z0-9.+-]+;base64,)|"(?:b64_j
 _OPENER_TAIL = 256  # bytes kept back between chunks: an opener may straddle two chunks
 _ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b"", ord("\\"): b"\\"}
 PLACEHOLDER = "<inline-image:{}>"
-_PLACEHOLDER = re.compile(r"<inline-image:\d+>")
+_PLACEHOLDER = r"<inline-image:\d+>"  # compiled on use (re caches it), as is _TOKENS: off the plain path
 SLICE = 1024 * 1024  # multiple of 4
 # Real replies nest under ten levels; json's parser recurses, and a body nested 100,000 deep would
 # end in a RecursionError instead of an error that says the provider sent something broken.
@@ -35,7 +35,7 @@ MAX_DEPTH = 200
 # results) whose text alone passes this is no reply any provider sends.
 MAX_SKELETON = 64 * 1024 * 1024
 # A string, a bracket, or a number JSON has no room for: NaN, Infinity, or one too large for a float.
-_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?[eE]\+?\d{3,}')
+_TOKENS = rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?[eE]\+?\d{3,}'
 _NON_FINITE_HINTS = re.compile(rb"NaN|Infinity|[eE]\+?\d{3}")
 
 
@@ -197,7 +197,7 @@ def checked_json(text: bytes) -> bytes:
         return text
     pieces: list[bytes] = []
     depth = kept = 0
-    for match in _TOKENS.finditer(text):
+    for match in re.finditer(_TOKENS, text):
         first = text[match.start()]
         if first in b"[{":
             depth += 1
@@ -241,7 +241,7 @@ def omit_images(document: Any, saved: Mapping[str, tuple[int, str]]) -> Any:
         return [omit_images(value, saved) for value in document]
     if isinstance(document, str):
         key = document.rsplit(",", 1)[-1] if document.startswith("data:") else document
-        if _PLACEHOLDER.fullmatch(key):
+        if re.fullmatch(_PLACEHOLDER, key):
             size, digest = saved.get(key, (None, None))
             return {"omitted_image": True, "bytes": size, "sha256": digest}
     return document
