@@ -59,9 +59,11 @@ def aliases() -> list[str]:
 
 def provider_named_by(name: str) -> str | None:
     """The provider a bare model id belongs to (gemini-... is Google's, gpt-image-... OpenAI's), else None."""
+    lowered = name.strip().lower()
+    if lowered in BY_ALIAS:
+        return None  # an alias names an OpenRouter model: the direct price tables stay unloaded
     from .direct import GEMINI_PREFIX, OPENAI_PREFIXES
 
-    lowered = name.strip().lower()
     if lowered.startswith(GEMINI_PREFIX):
         return "google"
     if lowered.startswith(OPENAI_PREFIXES):
