@@ -222,6 +222,24 @@ def test_a_distant_expiration_date_is_not_a_warning(run, fake):
     assert model_warnings(doc) == []
 
 
+@pytest.mark.parametrize("model, model_id", [
+    ("flux.2-pro", "black-forest-labs/flux.2-pro"),  # an alias with a single candidate
+    ("openai/gpt-5-image", "openai/gpt-5-image"),  # a named full id
+])
+@pytest.mark.parametrize("days", [10, 400])
+def test_an_expiration_date_on_a_model_with_no_next_candidate_resolves(run, fake, model, model_id, days):
+    day = (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    refresh(run, fake, [model_entry(model_id, expiration_date=day), model_entry(GA)])
+    listed = assert_one_json(result := run("models.py"))
+    assert result.code == 0 and listed["success"] is True
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", model, "--dry-run"))
+    assert result.code == 0 and doc["model"] == model_id
+    assert bool(model_warnings(doc)) == (days < 30)
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", model, "--aspect-ratio", "8:1"))
+    assert doc["error_kind"] == "unsupported" and doc["fallback_models"], doc
+    assert fake.requests == []
+
+
 def test_a_stale_google_model_list_is_refreshed_after_a_run_not_before(run, fake, env):
     import os
     import time

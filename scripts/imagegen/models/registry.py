@@ -133,7 +133,8 @@ def with_expiry(spec: ModelSpec) -> ModelSpec:
     from . import listings
 
     expires = listings.expiration(spec.id, spec.provider)
-    if expires is None:
+    # The date window first: only a model near its end needs a successor found for it.
+    if chains.expiry_warning(spec.id, expires, None) is None:
         return spec
     from .alternatives import fallback_models
 
