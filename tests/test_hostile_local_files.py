@@ -150,6 +150,29 @@ def test_a_fifo_lease_does_not_hang_a_drain(run, fake, workdir):
     assert summary["done"] == 1, summary
 
 
+def test_a_directory_in_place_of_a_pending_job_is_corrupt_and_the_others_run(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    (queue / "pending" / "aa--0000.json").mkdir()
+    summary = assert_one_json(drain(run))
+    assert summary["done"] == 1 and summary["corrupt"] == 1, summary
+    assert json.loads((queue / "failed" / "aa--0000.json").read_text())["error_kind"] == "corrupt_job"
+    assert not (queue / "pending" / "aa--0000.json").exists()
+    assert assert_one_json(drain(run))["done"] == 0  # nothing is left to stop a later drain
+
+
+def test_a_directory_lease_is_set_aside_and_its_job_runs(run, fake, workdir):
+    queue = make_queue(run, workdir)
+    job = queue / "pending" / "req--0000.json"
+    job.rename(queue / "running" / "req--0000.json")
+    (queue / "running" / "req--0000.lease").mkdir()
+    age(queue / "running" / "req--0000.lease")
+    age(queue / "running" / "req--0000.json")
+    summary = assert_one_json(drain(run))
+    assert summary["done"] == 1, summary
+    assert (workdir / "out" / "a.png").exists()
+    assert not (queue / "running" / "req--0000.lease").exists()
+
+
 @pytest.mark.subprocess
 def test_a_fifo_in_place_of_the_recovery_lock_stops_the_drain_with_an_error(run, fake, workdir):
     queue = make_queue(run, workdir)

@@ -9,7 +9,9 @@ swept away by :func:`sweep_abandoned`.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,34 @@ def unlink_quietly(path: str | Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def remove_entry(path: str | Path) -> None:
+    """Remove a queue entry that should be a file: gone already is fine; a directory planted in its
+    place is renamed aside (``.corrupt-<name>-<ms>``, which no scan reads) so it blocks nothing."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):
+        set_aside(path)
+
+
+def set_aside(path: str | Path) -> None:
+    """Rename ``path`` to a hidden name beside it that no queue scan reads (it is kept for a person to look at)."""
+    path = Path(path)
+    try:
+        os.rename(path, path.with_name(f".corrupt-{path.name}-{time.time_ns() // 1_000_000}"))
+    except FileNotFoundError:
+        pass
+
+
+def is_regular(path: str | Path) -> bool:
+    """Whether ``path`` is a regular file itself (a link, directory or FIFO is not); False when missing."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def new_temp(directory: Path, suffix: str = ".part") -> tuple[int, str]:

@@ -43,11 +43,10 @@ def open_regular(path: str | Path, *, follow_links: bool = True) -> BinaryIO:
         raise
     except OSError as error:
         raise LocalFileError(f"{Path(path).name}: cannot be opened ({error.strerror or error})") from None
-    handle = os.fdopen(fd, "rb")
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        handle.close()
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked before fdopen, which refuses a directory itself
+        os.close(fd)
         raise LocalFileError(f"{Path(path).name}: not a regular file")
-    return handle
+    return os.fdopen(fd, "rb")
 
 
 def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES, *, follow_links: bool = False) -> bytes:
@@ -65,10 +64,11 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES, *, follow_links: bo
         raise
     except OSError as error:  # ELOOP: a symbolic link; EACCES; ENXIO: a socket
         raise LocalFileError(f"{name}: cannot be opened ({error.strerror or error})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which raises IsADirectoryError itself
+        os.close(fd)
+        raise LocalFileError(f"{name}: not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise LocalFileError(f"{name}: not a regular file")
         if info.st_size > max_bytes:
             raise LocalFileError(f"{name}: {info.st_size} bytes, more than the {max_bytes} allowed")
         try:

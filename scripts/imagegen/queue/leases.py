@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import localjson
-from ..fsutil import now_iso, open_lock, sweep_abandoned, unlink_quietly, write_json_atomic
+from ..fsutil import is_regular, now_iso, open_lock, remove_entry, set_aside, sweep_abandoned, unlink_quietly, \
+    write_json_atomic
 from . import store
 from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, corrupt_record
 from .layout import STATES, QueueDirs, valid_job_id, valid_worker_id
@@ -130,9 +131,17 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
     """Take a pending job: lease first (O_EXCL), then the atomic rename. None if someone was faster;
     CorruptJob (after filing it in failed/) if the file is not a job."""
     lease_path = dirs.checked(RUNNING) / f"{job_id}.lease"
+    pending = dirs.job_path(PENDING, job_id)
+    if os.path.lexists(pending) and not is_regular(pending):
+        # A directory or FIFO where a job file should be: file it as corrupt, never move it about.
+        set_aside(pending)
+        store.finish(dirs, corrupt_record(job_id, CorruptJob(f"{pending.name}: not a regular file")), FAILED)
+        raise CorruptJob(f"{pending.name}: not a regular file")
     try:
         fd = os.open(lease_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
+        if os.path.lexists(lease_path) and not is_regular(lease_path):
+            set_aside(lease_path)  # no worker makes a lease that is not a file: it holds nothing
         return None
     with os.fdopen(fd, "w") as handle:
         json.dump(worker.lease(), handle)
@@ -271,11 +280,11 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
     lease = dirs.lease_path(job_id)
     running = dirs.job_path(RUNNING, job_id)
     if dirs.job_path(DONE, job_id).exists() or dirs.job_path(FAILED, job_id).exists():
-        unlink_quietly(running)  # it finished; the worker died while tidying up
-        unlink_quietly(lease)
+        remove_entry(running)  # it finished; the worker died while tidying up
+        remove_entry(lease)
         return {"job_id": job_id, "action": "already_finished"}
     if not running.exists():
-        unlink_quietly(lease)  # died between taking the lease and the rename: the job is still pending
+        remove_entry(lease)  # died between taking the lease and the rename: the job is still pending
         return {"job_id": job_id, "action": "released_lease"}
     try:
         job = store.read_job(running)
@@ -296,5 +305,5 @@ def _recover_one(dirs: QueueDirs, stranded: Stranded, max_attempts: int) -> dict
         return {"job_id": job_id, "action": "failed", "reason": stranded.reason}
     store.rewrite(dirs, RUNNING, job)
     store.move(dirs, job_id, RUNNING, PENDING)
-    unlink_quietly(lease)
+    remove_entry(lease)
     return {"job_id": job_id, "action": "requeued", "reason": stranded.reason}

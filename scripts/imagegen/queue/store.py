@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from .. import localjson, validate
 from ..contract import json_text
 from ..errors import UsageError
-from ..fsutil import create_exclusive, now_iso, open_lock, unlink_quietly, write_json_atomic
+from ..fsutil import create_exclusive, now_iso, open_lock, remove_entry, write_json_atomic
 from .job import DONE, FAILED, FORMAT, PENDING, RUNNING, STATUS_OF, SUBMITTED, CorruptJob
 from .layout import STATES, QueueDirs, job_id, request_of, valid_job_id
 
@@ -278,7 +278,7 @@ def finish(dirs: QueueDirs, job: dict[str, Any], state: str, source: str = RUNNI
     target = dirs.job_path(state, job["job_id"])
     write_json_atomic(target, job)
     for path in (dirs.job_path(source, job["job_id"]), dirs.lease_path(job["job_id"])):
-        unlink_quietly(path)
+        remove_entry(path)
     return target
 
 
