@@ -100,6 +100,19 @@ def test_a_well_formed_answer_in_a_format_that_cannot_be_saved_is_not_retryable(
     assert "not an image" in doc["error"] and len(fake.requests_for("images")) == 1
 
 
+@pytest.mark.parametrize("body, media_type", [
+    (b"<html>..</html>", "image/svg+xml"),  # a page, labelled as a vector image
+    (b'{"x":1}', "image/png"),
+    (b"GIF8", "image/gif"),
+])
+def test_a_short_answer_that_is_no_image_is_not_retryable(run, fake, body, media_type):
+    fake.enqueue("images", images_reply([body], media_type=media_type))
+    result = run("generate.py", "--prompt", PROMPT, "--model", "flux.2-pro", "--api", "images")
+    doc = assert_one_json(result)
+    assert result.code == 1 and doc["error_kind"] == "provider_error" and doc["retryable"] is False, doc
+    assert len(fake.requests_for("images")) == 1
+
+
 def test_a_cut_off_image_stays_retryable(run, fake):
     png = base64.b64decode(images_reply().json["data"][0]["b64_json"])
     fake.enqueue("images", Reply(json={"created": 1, "data": [{"b64_json": base64.b64encode(png[:20]).decode()}]}))

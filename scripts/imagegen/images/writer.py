@@ -11,6 +11,7 @@ writer that was killed (the only ones nobody holds) can be told apart and swept 
 from __future__ import annotations
 
 import json
+import itertools
 import os
 import struct
 import time
@@ -367,11 +368,14 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
         size += len(data)
 
     text = bytearray()  # an SVG is checked whole before a byte of it is written
-    for chunk in chunks:
+    # The empty chunk at the end judges a reply shorter than a header: bytes that are no image are not one.
+    for chunk in itertools.chain(chunks, (b"",)):
         if fmt is None:
             head += chunk
             if len(head) < PNG_HEADER_LEN and chunk:
                 continue
+            if not head or (len(head) < PNG_HEADER_LEN and images.sniff_format(head[:16])):
+                break  # nothing arrived, or an image cut off in its header: asking again may mend it
             fmt = images.sniff_format(head[:16])
             if fmt is None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
                 from . import svg  # only for the rare SVG reply
