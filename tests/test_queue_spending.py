@@ -229,3 +229,17 @@ def test_a_request_budget_is_never_kept_through_a_planted_link(run, fake, workdi
     assert summary["failed"] == 1 and not fake.requests_for("chat"), summary
     assert records(workdir, "failed")["ln--0000"]["error_kind"] == "queue_dir"
     assert not (elsewhere / "budget.json").exists()
+
+
+def test_a_charged_answer_that_is_no_image_fails_once_and_its_charge_is_counted(run, fake, env, workdir):
+    from tests.fake_api import chat_image_reply
+
+    enqueue(run, "--prompt", "A lighthouse at dusk", "--out", "out/a.png", "--retries", "2")
+    fake.enqueue("chat", chat_image_reply(images=[b'{"x":1}'], cost=0.04))
+    summary = assert_one_json(run(*DRAIN))
+    assert summary["failed"] == 1 and len(fake.requests_for("chat")) == 1, summary  # not paid for again
+    charged = sum(line.get("cost_usd") or 0 for line in ledger(env))
+    assert charged == 0.04 and summary["cost_usd"] == charged
+    assert records(workdir, "failed")["r--0000"]["charged_usd"] == charged
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "r"))
+    assert status["cost_usd"] == charged and status["jobs"][0]["charged_usd"] == charged

@@ -62,15 +62,20 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
         from ..spending.request_budget import RequestBudget
 
         paid.request_cap = RequestCap(float(cap), RequestBudget(account, job["request_id"]))
-    if request.review_loop():  # its record resumes a killed attempt round by round
-        from ..pipeline import review_loop
+    try:
+        if request.review_loop():  # its record resumes a killed attempt round by round
+            from ..pipeline import review_loop
 
-        return review_loop.run_request(request, paid, {}, job_id=job["job_id"], resumable=True,
-                                       extra_result=dict(plan.extra_result))
-    finished = already_done(job, writer)
-    if finished is not None:
-        return finished
-    return generate.run(prepared, writer, paid, keep_response=True)
+            return review_loop.run_request(request, paid, {}, job_id=job["job_id"], resumable=True,
+                                           extra_result=dict(plan.extra_result))
+        finished = already_done(job, writer)
+        if finished is not None:
+            return finished
+        return generate.run(prepared, writer, paid, keep_response=True)
+    except ImageGenError as error:
+        if paid.spent > 0:  # a failed attempt can still have been charged (an answer that was no image)
+            error.extra["charged_usd"] = round(paid.spent, 6)
+        raise
 
 
 def already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:

@@ -62,6 +62,10 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
             if folder == FAILED:
                 entry.update(error=job.get("error"), error_kind=job.get("error_kind"))
                 failures.append({"job_id": job_id, "error_kind": job.get("error_kind"), "error": job.get("error")})
+            charged = plausible_cost(job.get("charged_usd"))  # what its failed attempts were charged
+            if charged:
+                entry["charged_usd"] = charged
+                cost += charged
             if job.get("charge_unknown"):
                 entry["charge_unknown"] = True
             if state == SUBMITTED and isinstance(job.get("batch"), dict):

@@ -28,6 +28,7 @@ from ..spending import guard as spending, ledger
 from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
+from ..costs import plausible_cost
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import Sweeper, now_iso
 from . import leases, execute as runner, states, store
@@ -231,8 +232,10 @@ class Drainer:
                                         sweeper=self.sweeper, account=self._account(job),
                                         on_call=lambda call: self._calling(name, call))
             except BudgetError as error:
+                self._charged(job, error)
                 self._refused(job, error)
             except ImageGenError as error:
+                self._charged(job, error)
                 if error.kind == "missing_key":
                     self._wait_for_key(job, error)
                 else:
@@ -247,6 +250,15 @@ class Drainer:
         finally:
             with self.lock:
                 self.in_flight.pop(name, None)
+
+    def _charged(self, job: dict[str, Any], error: ImageGenError) -> None:
+        """Count what a failed attempt was charged (the ledger has it): in the job's ``charged_usd``,
+        which queue_status adds up, and in this drain's cost."""
+        charged = plausible_cost(error.extra.pop("charged_usd", None))
+        if charged:
+            job["charged_usd"] = round((plausible_cost(job.get("charged_usd")) or 0.0) + charged, 6)
+            with self.lock:
+                self.stats.cost_usd += charged
 
     def _account(self, job: dict[str, Any]) -> Any:
         """The file of the job's request budget, when the job carries its request's --max-cost."""
