@@ -131,6 +131,29 @@ def test_svg_checks_in_process():
         svg.check(b'<svg:svg xmlns:svg="urn:other"/>')
 
 
+@pytest.mark.parametrize("document, reason", [
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><a href="java&#9;script:alert(1)"/></svg>', "javascript:"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><a href="java&#10;script:alert(1)"/></svg>', "javascript:"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><a href="&#13;java\tscript:alert(1)"/></svg>', "javascript:"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><a href="JaVa&#0;Script:x"/></svg>', "well-formed"),  # NUL: not XML
+    (b'<?xml version="1.0"?><?xml-stylesheet href="http://x/a.css"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+     "processing instruction"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><?php echo 1; ?></svg>', "processing instruction"),
+])
+def test_svg_check_refuses_split_script_links_and_processing_instructions(document, reason):
+    from imagegen.images import svg
+
+    with pytest.raises(ValueError, match=reason):
+        svg.check(document)
+
+
+def test_svg_check_keeps_the_xml_declaration_and_ordinary_links():
+    from imagegen.images import svg
+
+    assert svg.check(b'<?xml version="1.0" encoding="UTF-8"?><svg xmlns="http://www.w3.org/2000/svg" '
+                     b'width="10" height="10"><a href="https://example.org/java script"/></svg>') == (10, 10)
+
+
 def test_svg_can_be_asked_for_on_the_images_api_and_the_dry_run_names_an_svg(run, fake):
     result = run("generate.py", "--prompt", PROMPT, "--model", "recraft/recraft-v4", "--api", "images",
                  "--output-format", "svg", "--dry-run")

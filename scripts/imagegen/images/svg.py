@@ -3,8 +3,8 @@ image/svg+xml`` for vector models such as Recraft's), checked before it is saved
 
 An SVG is text that a browser runs, so it is held to more than a raster: bounded in size, UTF-8
 XML without a DOCTYPE (no entities to expand), an ``<svg>`` root, and no active content (scripts,
-event handlers, embedded HTML, ``javascript:`` links). What fails is refused, never retried: the
-same request would bring the same answer.
+event handlers, embedded HTML, ``javascript:`` links, processing instructions). What fails is
+refused, never retried: the same request would bring the same answer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ MAX_BYTES = 20 * 1024 * 1024
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 _START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<svg[\s>/]", re.DOTALL)
 _ACTIVE_TAGS = frozenset({"script", "foreignobject", "iframe", "embed", "object"})
+_CONTROLS = re.compile(r"[\x00-\x20]")
+_SCHEME = re.compile(r"(?:java|vb)script:")
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
 
 
@@ -35,10 +37,19 @@ def check(data: bytes) -> tuple[int | None, int | None]:
         raise ValueError("it declares a DOCTYPE or entities")
     from xml.etree import ElementTree
 
+    parser = ElementTree.XMLPullParser(events=("start", "pi"))  # the XML declaration is not a "pi" event
+    root = None
     try:
-        root = ElementTree.fromstring(text)
+        parser.feed(text)
+        parser.close()
     except ElementTree.ParseError as error:
         raise ValueError(f"it is not well-formed XML ({error})") from None
+    for event, item in parser.read_events():
+        if event == "pi":  # <?xml-stylesheet?> and the like make a browser fetch or run something
+            raise ValueError("it holds a processing instruction (<?...?>)")
+        if root is None:
+            root = item
+    assert root is not None  # a well-formed document has a root element
     if _local(root.tag) != "svg" or _namespace(root.tag) not in ("", SVG_NAMESPACE):
         raise ValueError(f"its root element is <{_local(root.tag)}>, not <svg>")
     for element in root.iter():
@@ -47,7 +58,8 @@ def check(data: bytes) -> tuple[int | None, int | None]:
         for name, value in element.attrib.items():
             if _local(name).lower().startswith("on"):
                 raise ValueError(f"it holds an event handler ({_local(name)})")
-            if "javascript:" in value.replace(" ", "").lower():
+            # A browser drops tabs, line breaks and control characters (entities already decoded here) from a URL.
+            if _SCHEME.search(_CONTROLS.sub("", value).lower()):
                 raise ValueError("it holds a javascript: link")
     return _size(root.attrib)
 
