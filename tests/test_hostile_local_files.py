@@ -358,6 +358,25 @@ def test_a_fifo_as_the_reservations_file_hangs_no_budgeted_run(run, fake, workdi
     assert result.code in (0, 1), doc  # whatever the reservation step makes of it, it ends
 
 
+@pytest.mark.subprocess
+@pytest.mark.parametrize("args, budget", [
+    (("spend.py",), None),
+    (("spend.py", "--since", "today"), None),
+    (("generate.py", "--prompt", "A fox in snow, watercolour", "--dry-run"), "5"),
+    (("generate.py", "--prompt", "A fox in snow, watercolour", "--output-dir", "out"), "5"),
+    (("generate.py", "--prompt", "A fox in snow, watercolour", "--output-dir", "out"), None),
+])
+def test_a_fifo_as_the_ledger_hangs_nothing_and_no_call_goes_unrecorded(run, fake, workdir, env, args, budget):
+    state = Path(env["XDG_STATE_HOME"]) / "image-gen"
+    state.mkdir(parents=True)
+    os.mkfifo(state / "ledger.jsonl")
+    extra = {"IMAGEGEN_DAILY_BUDGET_USD": budget} if budget else {}
+    result = run(*args, env_extra=extra, timeout=30)
+    doc = assert_one_json(result)
+    assert result.code == 2 and doc["error_kind"] == "config" and "ledger" in doc["error"], doc
+    assert fake.requests == []  # refused before anything was paid for
+
+
 def test_a_jobs_file_line_nested_too_deep_is_a_usage_error(run, fake, workdir):
     (workdir / "jobs.jsonl").write_text('{"prompt": "a fox", "x": ' + DEEP + "}\n")
     result = run("enqueue_image_job.py", "--jobs-file", "jobs.jsonl", "--request-id", "r", "--queue-dir", QUEUE)

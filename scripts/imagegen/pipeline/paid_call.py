@@ -291,6 +291,7 @@ class PaidRun:
         disagrees), then BudgetError when it would pass --max-cost given what this run has spent and
         holds, its request's --max-cost given what all its jobs were charged and hold, or the daily
         budget given every run's; else what it holds."""
+        ledger.check_usable()  # a call whose line could not be written is never sent
         if price is not None:
             estimate = observed.current(price.key, estimate, price.images)
         account = self._hold_request(estimate, price)

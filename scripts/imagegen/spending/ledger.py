@@ -11,7 +11,9 @@ neither grows in time or memory with the ledger's history.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -92,12 +94,35 @@ class Book:
         return self._held
 
 
+def _open(path: Path, flags: int) -> int:
+    """A descriptor on the ledger, opened without blocking (a FIFO planted there would hang every
+    paid run) and refused with OSError unless it is a regular file."""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
+
+
+def check_usable(path: Path | None = None) -> None:
+    """ConfigError before a paid call when the ledger is there but is no regular file (a FIFO, a
+    directory): its line could not be written afterwards, and a paid call must never go unrecorded."""
+    path = path or config.ledger_path()
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing (created on the first line) or unreachable (reported when it is written)
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"the spending ledger {path} is not a regular file",
+                          details="remove what is in its place, or point IMAGEGEN_LEDGER at a file")
+
+
 @contextmanager
 def booking(path: Path | None = None) -> Iterator[Book]:
     """The ledger (created if need be) under its exclusive flock; OSError when it cannot be opened."""
     path = path or config.ledger_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
         with _locked(fd, exclusive=True):
             yield Book(fd, path)
@@ -204,7 +229,7 @@ def committed_today() -> tuple[float, float]:
     """Today's spending and what calls in flight hold, read together under the ledger's shared lock."""
     path = config.ledger_path()
     try:
-        with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
+        with os.fdopen(_open(path, os.O_RDONLY), "rb") as handle, _locked(handle.fileno(), exclusive=False):
             day = today()
             recent = lines.read_recent(handle.fileno(), day)
             held, _ = reservations.read(path)
@@ -221,7 +246,7 @@ def read_recent(since: date, path: Path | None = None) -> lines.Reading:
     cost follows those days' lines, not the ledger's length. Filter them with :func:`entry_time`."""
     path = path or config.ledger_path()
     try:
-        with open(path, "rb") as handle, _locked(handle.fileno(), exclusive=False):
+        with os.fdopen(_open(path, os.O_RDONLY), "rb") as handle, _locked(handle.fileno(), exclusive=False):
             return lines.read_recent(handle.fileno(), since)
     except FileNotFoundError:
         return lines.Reading([])
@@ -237,7 +262,7 @@ def streamed(path: Path | None = None) -> Iterator[tuple[Iterator[dict[str, Any]
     path = path or config.ledger_path()
     reading = lines.Reading([])
     try:
-        handle = open(path, "rb")
+        handle = os.fdopen(_open(path, os.O_RDONLY), "rb")
     except FileNotFoundError:
         yield iter(()), reading
         return
