@@ -226,3 +226,23 @@ def test_a_cancellation_reaches_a_call_waiting_to_retry(setup, fake):
     assert call(server, "spend", {}, timeout=20)["isError"] is False  # the slot was freed long before 60 s
     assert len(fake.requests_for("chat")) == 1 and "retrying" not in server.responses
     assert [line["outcome"] for line in ledger_lines(env) if line.get("request_id") == "retry-cancel"] == ["error"]
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("generate", {"prompt": "A red fox\ud800"}),
+    ("generate", {"prompt": "A red fox", "output_file": "fox\ud800.png"}),
+    ("generate", {"prompt": "A red fox", "preset": "p\udfff"}),
+    ("generate", {"prompt": "A red fox", "model": "x\ud800/y"}),
+    ("generate", {"prompt": "A red fox", "instructions": ["keep \ud800"]}),
+    ("review", {"image": "a\ud800.png"}),
+    ("generate", {"prompt": "A red fox", "x\ud800": 1}),
+])
+def test_an_argument_holding_a_lone_surrogate_is_a_usage_error_and_nothing_is_sent(setup, fake, name, arguments):
+    server = start(setup)
+    before = len(server.lines)
+    result = call(server, name, arguments)
+    assert result["isError"] and result["structuredContent"]["error_kind"] == "usage", result
+    assert "lone surrogate" in result["structuredContent"]["error"] and fake.requests == []
+    for line in server.lines[before:]:
+        line.decode("utf-8", "strict")
+        assert b"\\ud8" not in line.lower() and b"\\udf" not in line.lower(), line

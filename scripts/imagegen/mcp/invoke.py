@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from ..cli import arguments as flags
 from ..contract import CONTRACT_VERSION, RunContext, error_document
 from ..requests import InvalidRequest, Request, RunOptions
+from .protocol import holds_lone_surrogate, printable
 from .roots import Roots
 from .tools import Tool
 from .watch import Watch, WatchedPaidRun
@@ -51,6 +52,11 @@ def _checker(tool: Tool) -> type[Request]:
 def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(typed request or None, the other values) from a call's arguments; InvalidRequest if they break a rule."""
     known = {argument.name: argument for argument in tool.arguments()}
+    for name, value in arguments.items():
+        if holds_lone_surrogate(name) or holds_lone_surrogate(value):
+            raise InvalidRequest(f"{tool.name}: argument {printable(name)[:40]} holds a lone surrogate "
+                                 "(a code point from U+D800 to U+DFFF alone), which is not text",
+                                 details="send every argument as valid Unicode text")
     unknown = sorted(str(name)[:40] for name in arguments if name not in known)
     if unknown:
         raise InvalidRequest(f"{tool.name} takes no argument {', '.join(unknown[:5])}",

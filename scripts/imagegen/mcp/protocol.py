@@ -85,6 +85,17 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def holds_lone_surrogate(value: Any) -> bool:
+    """Whether a lone surrogate is anywhere in ``value`` (its strings, list items, object keys and values)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, list):
+        return any(holds_lone_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_lone_surrogate(key) or holds_lone_surrogate(item) for key, item in value.items())
+    return False
+
+
 def printable(value: Any) -> Any:
     """``value`` safe to echo to the client: a lone surrogate (which arrives as a ``\\ud800`` escape and
     which strict parsers refuse to read back) becomes U+FFFD, in strings, lists and objects alike."""

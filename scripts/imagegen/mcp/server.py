@@ -53,7 +53,8 @@ class Server:
 
     def write(self, message: dict[str, Any]) -> None:
         try:
-            data = (json_text(message, indent=None) + "\n").encode("utf-8")
+            # No outgoing message carries a lone surrogate: strict JSON parsers refuse to read one back.
+            data = (json_text(protocol.printable(message), indent=None) + "\n").encode("utf-8")
         except (TypeError, ValueError) as error:  # a value JSON cannot hold: say so rather than hang the client
             note(f"mcp: could not write a message: {type(error).__name__}: {error}")
             if message.get("id") is None:
