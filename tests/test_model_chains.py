@@ -177,6 +177,9 @@ def test_a_gone_default_enhancer_gives_way_to_the_next(run, fake):
 @pytest.mark.parametrize("args, unable", [
     (("--aspect-ratio", "8:1", "--model", "flux.2-pro"), "black-forest-labs/"),  # no FLUX makes 8:1
     (("--model", "flux.2-klein", "--style-ref", "ref.png"), "black-forest-labs/flux.2-klein"),  # takes no images
+    (("--provider", "openai", "--model", "gpt-image-2.6-flare", "--aspect-ratio", "4:1"), "gpt-image-"),
+    (("--provider", "openai", "--model", "gpt-image-2", "--style-ref", "ref.png"), "gpt-image-"),
+    (("--provider", "openai", "--model", "gpt-image-2.5-flare", "--size", "4K"), "gpt-image-2.5"),  # 2 can
 ])
 def test_every_unsupported_error_names_models_that_can(run, fake, workdir, args, unable):
     from tests.fake_api import make_png
@@ -185,6 +188,16 @@ def test_every_unsupported_error_names_models_that_can(run, fake, workdir, args,
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, *args))
     assert doc["error_kind"] == "unsupported" and doc["fallback_models"]
     assert not any(m.startswith(unable) for m in doc["fallback_models"]) and fake.requests == []
+
+
+def test_an_edit_with_input_images_on_an_openai_model_names_models_that_take_images(run, fake, workdir):
+    from tests.fake_api import make_png
+
+    (workdir / "x.png").write_bytes(make_png(8, 8))
+    doc = assert_one_json(run("edit.py", "--input-image", "x.png", "--prompt", PROMPT, "--model", "gpt-image-2",
+                              "--dry-run"))
+    assert doc["error_kind"] == "unsupported" and doc["fallback_models"], doc
+    assert not any(m.startswith("gpt-image-") for m in doc["fallback_models"]) and fake.requests == []
 
 
 @pytest.mark.parametrize("args", [

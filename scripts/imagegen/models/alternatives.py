@@ -37,8 +37,13 @@ def fallback_models(route: str, *, image_input: bool = False, role: str = "gener
         # then OpenRouter's (its ids name their maker, so they say which route takes them)
         sort, built_in = "text", list(dict.fromkeys(chains.default_chain(role, route)
                                                     + chains.default_chain(role, "openrouter")))
+    elif route == "openai" and role == "edit":
+        sort, built_in = "image", list(EDITORS)
     elif route == "openai":
-        sort, built_in = "image", list(EDITORS if role == "edit" else OPENAI_PREFERENCE)
+        sort, built_in = "image", _openai_ids(image_input, aspect_ratio, size)
+        if not built_in:  # no OpenAI model can: the models of the other routes that can
+            return fallback_models("openrouter", image_input=image_input, exclude=exclude,
+                                   aspect_ratio=aspect_ratio, size=size)
     else:
         sort, built_in = "image", _registry_ids(route, image_input, aspect_ratio, size)
     listed = listings.listed(route, sort)
@@ -59,11 +64,23 @@ def _registry_ids(route: str, image_input: bool, aspect_ratio: str | None, size:
         if not chains.chain(alias, route):
             continue
         spec = on_route(BY_ALIAS[alias], route)
-        if (image_input and not spec.image_input) or (aspect_ratio and aspect_ratio not in spec.ratios) \
-                or (size and size not in spec.sizes):
+        if not _can(spec, image_input, aspect_ratio, size):
             continue
         ids.append(spec.id)
     return ids
+
+
+def _openai_ids(image_input: bool, aspect_ratio: str | None, size: str | None) -> list[str]:
+    """OpenAI's preferred models that can do what is asked, as ``models.direct_specs`` describes them."""
+    from .direct_specs import direct_spec
+
+    specs = [direct_spec(model, "openai") for model in OPENAI_PREFERENCE]
+    return [spec.id for spec in specs if _can(spec, image_input, aspect_ratio, size)]
+
+
+def _can(spec: Any, image_input: bool, aspect_ratio: str | None, size: str | None) -> bool:
+    return not ((image_input and not spec.image_input) or (aspect_ratio and aspect_ratio not in spec.ratios)
+                or (size and size not in spec.sizes))
 
 
 def _fits(model_id: str, image_input: bool) -> bool:
