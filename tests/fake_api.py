@@ -974,6 +974,17 @@ def model_entry(model_id: str, name: str | None = None, outputs: Sequence[str] =
             "expiration_date": expiration_date}
 
 
+#: What ``GET /models?output_modalities=text`` lists by default: the review and enhance chains' models.
+TEXT_MODELS = ("google/gemini-3.5-flash", "google/gemini-3.1-flash-lite", "anthropic/claude-sonnet-4.6",
+               "openai/gpt-5.2")
+
+
+def text_models_reply(ids: Sequence[str] = TEXT_MODELS) -> Reply:
+    """``GET /models?output_modalities=text`` (OpenRouter's models API: "text: models that produce text
+    output (default)"): text models in the same ``Model`` shape under ``data``."""
+    return Reply(json={"data": [model_entry(model_id, outputs=("text",)) for model_id in ids]})
+
+
 def models_reply(entries: Sequence[dict[str, Any]] | None = None) -> Reply:
     """``GET /models``: ``entries`` (default: three image models) under ``data``."""
     if entries is None:
@@ -1084,7 +1095,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/v1/batches/[^/]+"), "openai_batch_get"),
     ("POST", re.compile(r"/v1/batches/[^/]+/cancel"), "openai_batch_cancel"),
 )
-ROUTE_NAMES = frozenset(ROUTES.values()) | {route for _, _, route in PATTERNS} | {"files", "image_endpoints", "unknown"}
+ROUTE_NAMES = frozenset(ROUTES.values()) | {route for _, _, route in PATTERNS} | {"files", "image_endpoints", "unknown",
+                                                                               "text_models"}
 #: Vector models: the Images API answers them with SVG (a stand-in id for Recraft's vector models).
 VECTOR_MODELS = ("recraft/recraft-v4-vector",)
 #: Model id prefixes of image-only models (checked only with ``FakeAPI.strict_modalities``).
@@ -1292,7 +1304,10 @@ def gemini_request_problem(record: Recorded, keys: set[str] | None = None) -> Re
     return None
 
 
-def route_for(method: str, path: str) -> str:
+def route_for(method: str, path: str, query: str = "") -> str:
+    if method == "GET" and path == "/api/v1/models" \
+            and dict(parse_qsl(query)).get("output_modalities", "text") == "text":
+        return "text_models"  # OpenRouter's models API: without the filter it lists text models only
     if method == "GET" and path.startswith("/files/"):
         return "files"
     if method == "GET" and path.startswith("/api/v1/images/models/") and path.endswith("/endpoints"):
@@ -1363,7 +1378,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             parts = []  # unparseable form: recorded with no parts; edits then answers 400
         return Recorded(
-            route=route_for(self.command, url.path),
+            route=route_for(self.command, url.path, url.query),
             method=self.command,
             path=url.path,
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
@@ -1792,6 +1807,9 @@ class FakeAPI:
 
     def _default_models(self, record: Recorded) -> Reply:
         return models_reply()
+
+    def _default_text_models(self, record: Recorded) -> Reply:
+        return text_models_reply()
 
     def _default_openai_models(self, record: Recorded) -> Reply:
         ids = ["gpt-image-2", "gpt-image-2.5-flare", "gpt-4.1", "dall-e-3"]

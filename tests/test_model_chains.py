@@ -174,6 +174,24 @@ def test_a_gone_default_enhancer_gives_way_to_the_next(run, fake):
     assert doc["prompt_enhancement"]["applied"] is True
 
 
+def test_the_openrouter_review_and_enhance_chains_resolve_against_the_cached_text_models(run, fake, workdir, env):
+    from tests.fake_api import make_png, text_models_reply
+
+    (workdir / "a.png").write_bytes(make_png(64, 64))
+    fake.enqueue("text_models", text_models_reply(["google/gemini-3.1-flash-lite", "anthropic/claude-sonnet-4.6"]))
+    doc = refresh(run, fake, [model_entry(GA)])
+    assert doc["text_models"] == "2 text models"
+    review = assert_one_json(run("review.py", "--image", "a.png", "--original-prompt", PROMPT, "--auto",
+                                 "--provider", "openrouter"))
+    # google/gemini-3.5-flash heads the chain but the list lacks it: the second is asked, and only it
+    assert [r.json["model"] for r in fake.requests_for("chat")] == ["google/gemini-3.1-flash-lite"], review
+    fake.clear()
+    fake.enqueue("text_models", text_models_reply(["google/gemini-3.5-flash"]))
+    refresh(run, fake, [model_entry(GA)])
+    assert_one_json(run("generate.py", "--prompt", PROMPT, "--enhance", "--no-sidecar"))
+    assert [r.json["model"] for r in fake.requests_for("chat")][0] == "google/gemini-3.5-flash"
+
+
 @pytest.mark.parametrize("args, unable", [
     (("--aspect-ratio", "8:1", "--model", "flux.2-pro"), "black-forest-labs/"),  # no FLUX makes 8:1
     (("--model", "flux.2-klein", "--style-ref", "ref.png"), "black-forest-labs/flux.2-klein"),  # takes no images

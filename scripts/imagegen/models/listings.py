@@ -1,6 +1,7 @@
 """What each route's live catalogue lists today, read from the caches on disk (never fetched here).
 
-OpenRouter's is the image catalogue ``models.py --refresh`` caches (:mod:`models.catalogue`);
+OpenRouter's is the image catalogue ``models.py --refresh`` caches (:mod:`models.catalogue`), with
+the ids of its text models beside it (``models-openrouter-text.json``);
 Google's (``GET /v1beta/models``) and OpenAI's (``GET /v1/models``) are lists of ids cached beside
 it by the same refresh. A cache older than :data:`MAX_AGE_SECONDS`, missing or broken
 counts as no catalogue: resolution then takes each chain's first candidate.
@@ -20,6 +21,7 @@ from .. import config
 CACHE_VERSION = 1
 MAX_AGE_SECONDS = 7 * 24 * 3600  # as the OpenRouter catalogue's (catalogue.MAX_AGE_SECONDS)
 MAX_BYTES = 4 * 1024 * 1024
+OPENROUTER_TEXT = "openrouter-text"  # the cache name of OpenRouter's text models
 _memo: dict[Path, tuple[int, dict[str, Any] | None]] = {}
 
 
@@ -28,10 +30,12 @@ def path(route: str) -> Path:
 
 
 def listed(route: str, models: str = "image") -> frozenset[str] | None:
-    """The ids the route's fresh catalogue lists, or None when there is none (or it lists no
-    ``models`` of that sort: OpenRouter's cache holds image models only)."""
-    if route == "openrouter":
-        if models != "image" or not config.catalogue_path().exists():
+    """The ids the route's fresh catalogue lists, or None when there is none. OpenRouter keeps two:
+    its image catalogue, and the ids of its text models (``models="text"``: review, enhance)."""
+    if route == "openrouter" and models == "text":
+        route = OPENROUTER_TEXT  # the ids models.py --refresh cached from GET /models?output_modalities=text
+    elif route == "openrouter":
+        if not config.catalogue_path().exists():
             return None  # the catalogue (and its module) load only when one was fetched
         from . import catalogue
 

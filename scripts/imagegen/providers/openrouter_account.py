@@ -15,10 +15,11 @@ if TYPE_CHECKING:
     from ..http.client import HttpClient
 
 
-def image_models(client: HttpClient, *, with_key: bool) -> list[Any]:
-    """The raw entries of ``GET /models?output_modalities=image``; ProviderError when it is not a list."""
+def image_models(client: HttpClient, *, with_key: bool, output: str = "image") -> list[Any]:
+    """The raw entries of ``GET /models?output_modalities=image`` (``output``: text for the text
+    models the review and enhance chains use); ProviderError when it is not a list."""
     headers = openrouter.headers() if with_key else {}
-    response = client.get(openrouter.base_url() + "/models?output_modalities=image", headers)
+    response = client.get(openrouter.base_url() + f"/models?output_modalities={output}", headers)
     document = response.json()
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, list):
@@ -99,7 +100,28 @@ def refresh_catalogue(client: HttpClient, *, with_key: bool) -> dict[str, Any]:
         raise OutputError(f"could not write the model cache {fetched.path}: {error.strerror or error}",
                           details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
     added = sorted(set(fetched.models) - before - set(registry.BY_ID))
-    return {"refreshed": True, "new_models": added, "capabilities": capabilities}
+    return {"refreshed": True, "new_models": added, "capabilities": capabilities,
+            "text_models": _refresh_text_models(client, with_key=with_key)}
+
+
+def _refresh_text_models(client: HttpClient, *, with_key: bool) -> str:
+    """Cache the ids of ``GET /models?output_modalities=text`` (OpenRouter's models API: text is also
+    what the list holds without the filter), which the review and enhance chains resolve against;
+    what was learnt, in words. The image catalogue is usable without it, so a failure is a note."""
+    from ..errors import ImageGenError
+    from ..models import listings
+
+    try:
+        entries = image_models(client, with_key=with_key, output="text")
+    except ImageGenError as error:
+        return f"not available ({error.message}); the review and enhance models are not checked"
+    ids = [item["id"] for item in entries if isinstance(item, dict) and isinstance(item.get("id"), str)
+           and 0 < len(item["id"]) <= 200]
+    try:
+        listings.save(listings.OPENROUTER_TEXT, ids)
+    except OSError as error:
+        return f"not cached ({error.strerror or error})"
+    return f"{len(set(ids))} text models"
 
 
 def _add_capabilities(fetched: Any, client: HttpClient, *, with_key: bool) -> str:
