@@ -67,6 +67,27 @@ def test_an_alias_resolves_to_the_first_candidate_the_catalogue_lists(run, fake,
     assert model_warnings(doc) == []
 
 
+@pytest.mark.parametrize("listed, chosen", [
+    (["google/gemini-2.5-flash-image", "google/gemini-3.1-flash-lite-image"], "google/gemini-2.5-flash-image"),
+    (["google/gemini-3.1-flash-lite-image"], "google/gemini-3.1-flash-lite-image"),  # Google's is gone
+])
+def test_nanobanana_on_openrouter_follows_the_catalogue_to_its_successor(run, fake, listed, chosen):
+    refresh(run, fake, [model_entry(model_id) for model_id in listed])
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana", "--dry-run"))
+    assert result.code == 0 and doc["model"] == chosen and model_warnings(doc) == [], doc
+    if chosen.endswith("lite-image"):  # the successor's own capabilities: it makes 1K only
+        assert doc["request"]["body"]["image_config"]["image_size"] == "1K"
+
+
+def test_a_gone_nanobanana_on_openrouter_moves_to_its_successor_at_a_size_it_makes(run, fake):
+    fake.gone_models = {"google/gemini-2.5-flash-image"}
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana", "--no-sidecar"))
+    sent = [(r.json["model"], r.json["image_config"]["image_size"]) for r in fake.requests_for("chat")]
+    assert result.code == 0 and sent == [("google/gemini-2.5-flash-image", "2K"),
+                                         ("google/gemini-3.1-flash-lite-image", "1K")], doc
+    assert doc["model"] == "google/gemini-3.1-flash-lite-image" and doc["model_alias"] == "nanobanana"
+
+
 def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert doc["warnings"] == []

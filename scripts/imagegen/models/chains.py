@@ -26,8 +26,10 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "gpt-5-image-mini": {"openrouter": ("openai/gpt-5-image-mini",)},
     "nanobanana-pro": {"openrouter": ("google/gemini-3-pro-image", "google/gemini-3-pro-image-preview"),
                        "google": ("gemini-3-pro-image",)},
-    # Google's gemini-2.5-flash-image is gone; on OpenRouter only its own id shares its capabilities.
-    "nanobanana": {"openrouter": ("google/gemini-2.5-flash-image",), "google": ("gemini-3.1-flash-lite-image",)},
+    # Google shut gemini-2.5-flash-image down on 2026-10-02: OpenRouter's catalogue decides whether it
+    # still serves it, and gemini-3.1-flash-lite-image follows it there as it does on Google's route.
+    "nanobanana": {"openrouter": ("google/gemini-2.5-flash-image", "google/gemini-3.1-flash-lite-image"),
+                   "google": ("gemini-3.1-flash-lite-image",)},
     "nanobanana-2": {"openrouter": ("google/gemini-3.1-flash-image", "google/gemini-3.1-flash-image-preview"),
                      "google": ("gemini-3.1-flash-image",)},
     "nanobanana-2-lite": {"openrouter": ("google/gemini-3.1-flash-lite-image",),

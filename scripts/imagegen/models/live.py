@@ -27,4 +27,16 @@ def on_route(spec: ModelSpec, route: str) -> ModelSpec:
 
         return direct_spec(spec.alias, route)
     choice = chains.choose(chains.chain(spec.alias, "openrouter") or (spec.id,), "openrouter", spec.alias)
-    return live(spec._replace(id=choice.id, requested=spec.alias, successors=choice.rest, notes=choice.notes))
+    return live(as_candidate(spec, choice.id)._replace(requested=spec.alias, successors=choice.rest,
+                                                       notes=choice.notes))
+
+
+def as_candidate(spec: ModelSpec, model_id: str) -> ModelSpec:
+    """``spec`` with ``model_id`` as its model: with that model's own capabilities and prices when
+    another alias of the table owns it (nanobanana's successor is nanobanana-2-lite's model, 1K only)."""
+    from .table import BY_ID
+
+    owner = BY_ID.get(model_id)
+    if owner is not None and owner.alias != spec.alias:
+        return owner._replace(alias=spec.alias, requested=spec.requested)
+    return spec._replace(id=model_id)

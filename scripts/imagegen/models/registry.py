@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ..errors import UsageError
 from . import chains
-from .live import live, on_route
+from .live import as_candidate, live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
 
 # The table's names are read through the registry too (``registry.BY_ALIAS``, ``registry.ModelSpec``).
@@ -124,7 +124,7 @@ def did_you_mean(name: str) -> str:
 
 def successor(spec: ModelSpec) -> ModelSpec:
     """``spec`` with the next candidate of its chain as the model (the chosen one is gone)."""
-    moved = spec._replace(id=spec.successors[0], successors=spec.successors[1:], notes=())
+    moved = as_candidate(spec, spec.successors[0])._replace(successors=spec.successors[1:], notes=())
     return live(moved) if spec.provider == "openrouter" else moved
 
 

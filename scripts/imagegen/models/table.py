@@ -101,8 +101,8 @@ MODELS: tuple[ModelSpec, ...] = (
 # Models whose maker has retired them somewhere: a run on one says so, and names what to use.
 RETIRED_NOTES = {
     "google/gemini-2.5-flash-image": "Google discontinued gemini-2.5-flash-image on its own API on 2026-10-02; "
-                                     "if OpenRouter stops routing it (models.py --refresh tells), use "
-                                     "nanobanana-2-lite (gemini-3.1-flash-lite-image, its successor)",
+                                     "once OpenRouter's catalogue no longer lists it (models.py --refresh), "
+                                     "nanobanana moves to gemini-3.1-flash-lite-image, its successor",
 }
 # Built-in prices (of PRICES_AS_OF) for full OpenRouter ids the table above has no entry for: Google's
 # GA image models, priced as the previews they replaced, and Nano Banana 2 Lite (1K only), whose

@@ -242,8 +242,13 @@ def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback:
 
 def switch_to_successor(plan: GenerationPlan) -> None:
     """Put the next candidate of the plan's model chain in its place (its provider said the model is
-    gone); the same alias, capabilities and prompt, the candidate's price."""
+    gone); the same alias and prompt, the candidate's capabilities and price: a size it does not make
+    becomes its own default, with a warning."""
     plan.spec = registry.successor(plan.spec)
+    if plan.size not in plan.spec.sizes:
+        size = _default_size(plan.spec)
+        plan.warnings.append(f"{plan.spec.id} does not make size {plan.size}: {size} was asked for instead")
+        plan.size = size
 
 
 def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any], notes: list[str]) -> Any:
