@@ -96,7 +96,7 @@ def test_a_same_origin_get_redirect_is_followed_with_its_key(run, fake):
 
 
 def test_same_origin_redirects_are_followed_a_bounded_number_of_times(run, fake):
-    loop = Reply(status=302, headers={"Location": "/api/v1/models?again=1"})
+    loop = Reply(status=302, headers={"Location": "/api/v1/models?output_modalities=image&again=1"})
     fake.enqueue("models", *[loop] * 10)
     result = run("models.py", "--refresh", "--retries", "0")
     doc = assert_one_json(result)
