@@ -431,3 +431,28 @@ def test_a_queued_loop_whose_later_round_cannot_be_made_delivers_what_it_has(run
     assert summary["done"] == 1 and summary["failed"] == 0
     result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
     assert result["stop_reason"] == "error" and Path(result["path"]).samefile(workdir / "out/fox-r1.png")
+
+
+def test_a_loop_that_no_round_accepted_warns_where_its_image_is_delivered(run, fake, workdir):
+    fake.script_reviews("reject", "reject")
+    doc = assert_one_json(result := loop(run, "--review", "--max-rounds", "2"))
+    assert result.code == 0 and doc["stop_reason"] == "max_rounds" and doc["verdict"] == "reject"
+    (warning,) = doc["warnings"]
+    assert "no round was accepted" in warning and "reject" in warning
+    sidecar = json.loads((workdir / "out/fox.png.json").read_text())
+    assert sidecar["warnings"] == [warning]
+
+
+def test_a_queued_loop_without_an_accept_warns_in_status_and_the_gallery_counts_its_reviews(run, fake, workdir):
+    fake.script_reviews("reject", "reject")
+    assert_one_json(run("enqueue_image_job.py", "--prompt", PROMPT, "--size", "1K", "--review", "--max-rounds", "2",
+                        "--out", "out/fox.png", "--request-id", "rv-w"))
+    assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "rv-w"))
+    (job,) = status["jobs"]
+    assert any("no round was accepted" in w for w in job["warnings"])
+    review_cost = sum(r["cost_usd"] for r in job["rounds"]) - 2 * fake.chat_cost
+    assert review_cost > 0
+    doc = assert_one_json(run("gallery.py", "--queue-dir", QUEUE, "--request-id", "rv-w"))
+    page = Path(doc["path"]).read_text()
+    assert f"${status['cost_usd']:.4f} reported cost" in page

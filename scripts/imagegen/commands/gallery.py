@@ -55,7 +55,8 @@ def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, d
 def _summary(items: list[gallery.Item], source: dict[str, Any]) -> str:
     shown = sum(1 for i in items if i.status == "ok")
     parts = [f"{shown} image{'s' if shown != 1 else ''}"]
-    costs = [i.cost_usd for i in items if i.cost_usd is not None]
+    costs = [i.cost_usd for i in items if i.cost_usd is not None] + [i.review_cost_usd for i in items
+                                                                      if i.review_cost_usd]
     if costs:
         parts.append(f"${sum(costs):.4f} reported cost")
     jobs = source.get("jobs")

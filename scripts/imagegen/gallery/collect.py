@@ -60,6 +60,7 @@ class Item:
     review_round: int | None = None  # a generate --review round (its sidecar says which)
     rounds: list[Item] = field(default_factory=list)  # on a loop's chosen image: every round, in order
     chosen: bool = False
+    review_cost_usd: float = 0.0  # on a loop's chosen image: what the loop's reviews cost (its record says)
 
 
 def _json(path: Path, what: str = "sidecar") -> dict[str, Any] | None:

@@ -32,18 +32,31 @@ def record_path(item: Item) -> Path | None:
     return item.path.with_name(match["base"] + ".loop.json")
 
 
-def _chosen(path: Path) -> tuple[Path | None, Path | None]:
-    """The chosen round's image and the copy delivered at --out that a loop record names (read as untrusted:
-    a regular file, bounded, strings)."""
+def _chosen(path: Path) -> tuple[Path | None, Path | None, float]:
+    """The chosen round's image, the copy delivered at --out that a loop record names, and what its
+    reviews cost (read as untrusted: a regular file, bounded, strings and numbers)."""
     try:
         record: Any = read_json(path, MAX_RECORD_BYTES)
     except (OSError, ValueError):
-        return None, None
+        return None, None, 0.0
     if not isinstance(record, dict):
-        return None, None
+        return None, None, 0.0
     found = [record.get(key) for key in ("chosen", "delivered")]
     chosen, delivered = (Path(v).resolve() if isinstance(v, str) and v else None for v in found)
-    return chosen, delivered
+    return chosen, delivered, _review_cost(record.get("rounds"))
+
+
+def _review_cost(rounds: Any) -> float:
+    """The reviews' cost in a loop record: each reviewed candidate's ``cost_usd`` (its images' cost is in
+    their sidecars)."""
+    total = 0.0
+    for entry in rounds if isinstance(rounds, list) else []:
+        candidates = entry.get("candidates") if isinstance(entry, dict) else None
+        for candidate in candidates if isinstance(candidates, list) else []:
+            cost = candidate.get("cost_usd") if isinstance(candidate, dict) else None
+            if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost < 1e6:
+                total += cost
+    return round(total, 6)
 
 
 def fold(items: list[Item]) -> list[Item]:
@@ -56,7 +69,7 @@ def fold(items: list[Item]) -> list[Item]:
     folded: dict[int, Item] = {}  # id of a member -> the card that now holds it
     delivered: set[Path] = set()  # the chosen images' copies at --out: the loop's card shows them already
     for path, members in groups.items():
-        chosen_path, copy = _chosen(path)
+        chosen_path, copy, review_cost = _chosen(path)
         chosen = next((m for m in members if m.path == chosen_path), None)
         if chosen is None:
             continue
@@ -64,6 +77,7 @@ def fold(items: list[Item]) -> list[Item]:
             delivered.add(copy)
         chosen.rounds = sorted(members, key=lambda m: (m.review_round or 0, str(m.path)))
         chosen.chosen = True
+        chosen.review_cost_usd = review_cost
         for member in members:
             folded[id(member)] = chosen
     result: list[Item] = []

@@ -226,6 +226,8 @@ class Loop:
                 if suffix == ".json" and isinstance(record.get("image"), dict):
                     record["image"] = {**record["image"], "file": target.name}
                 record["review_loop"] = {"chosen_round": chosen["round"], "loop_file": str(self.record_path)}
+                if chosen["verdict"] != "accept":
+                    record["warnings"] = [unaccepted_warning(chosen, len(self.record["rounds"]))]
                 write_json_atomic(target.with_name(target.name + suffix), record)
             except (OSError, ValueError, AttributeError):
                 continue  # no sidecar (--no-sidecar) or no review: the image itself is delivered
@@ -404,6 +406,8 @@ class Loop:
         chosen = max(rounds, key=lambda e: (e["verdict"] == "accept", loop_rounds.rank(e), -e["round"]))
         self.record["chosen"] = chosen["path"]
         self.record["chosen_round"] = chosen["round"]
+        if chosen["verdict"] != "accept":
+            self.warnings.append(unaccepted_warning(chosen, len(rounds)))
         delivered = self._deliver(chosen)
         self.record["delivered"] = str(delivered)
         self._save()
@@ -422,6 +426,13 @@ class Loop:
         document["image_count"] = 1
         return document
 
+
+
+def unaccepted_warning(chosen: dict[str, Any], rounds: int) -> str:
+    """The warning a loop's image carries when no round was accepted: the best of the rest is delivered."""
+    score = "blank" if chosen.get("score") is None else f"{chosen['score']}/10"
+    return (f"no round was accepted: round {chosen['round']} of {rounds} is delivered with verdict "
+            f"{chosen['verdict']} ({score}); look at it before using it")
 
 
 def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any], *, job_id: str | None = None,
