@@ -50,3 +50,15 @@ def test_extras_of_an_edit_are_saved_too(run, fake, workdir):
     fake.extra_images = 1
     doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,8,8", "--prompt", "x"))
     assert len(doc["extra_paths"]) == 1 and "more image(s)" in " ".join(doc["warnings"])
+
+
+def test_queue_status_lists_a_jobs_extra_images_and_attaches_them(run, fake, workdir):
+    fake.extra_images = 1
+    assert_one_json(run("enqueue_image_job.py", "--prompt", "A fox", "--size", "1K", "--request-id", "ex-1"))
+    assert_one_json(run("run_image_queue.py", "--idle-exit-sec", "0.05"))
+    status = assert_one_json(run("queue_status.py", "--request-id", "ex-1"))
+    assert_valid(status, "queue_status.request")
+    (job,) = status["jobs"]
+    (extra,) = job["extra_paths"]
+    assert Path(extra).is_file() and extra not in job["paths"]
+    assert status["attachments"] == job["paths"] + [extra]

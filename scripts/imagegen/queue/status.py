@@ -51,6 +51,10 @@ def request_summary(dirs: QueueDirs, request_id: str) -> dict[str, Any]:
                 paths = result.get("all_paths") or [result.get("path")]
                 entry["paths"] = [p for p in paths if p]
                 attachments += entry["paths"]
+                extras = result.get("extra_paths")  # images the provider sent beyond those asked for (charged)
+                if isinstance(extras, list) and extras:
+                    entry["extra_paths"] = [p for p in extras if isinstance(p, str) and p]
+                    attachments += entry["extra_paths"]
                 cost += float(result.get("cost_usd") or 0)
                 if isinstance(result.get("rounds"), list):  # a --review job: its rounds, and the image chosen
                     from ..pipeline.loop_record import rounds_summary
