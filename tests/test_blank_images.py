@@ -120,3 +120,19 @@ def test_a_flat_image_beyond_the_pixel_cap_is_not_read_to_its_end():
     header = struct.pack(">IIBBBBB", 65536, 65536, 8, 0, 0, 0, 0)  # 4 G pixels of grey, claimed
     bomb = png.SIGNATURE + png.chunk(b"IHDR", header) + png.chunk(b"IDAT", zlib.compress(b"\x00" * 65537 * 4))
     assert blank.flat_colour(bomb) is None
+
+
+def test_a_manual_review_of_a_blank_image_gives_its_verdict_without_a_review(run, fake, workdir):
+    (workdir / "flat.png").write_bytes(make_png(64, 64, color=WHITE))
+    doc = assert_one_json(result := run("review.py", "--image", "flat.png", "--original-prompt", "A fox"))
+    assert result.code == 0 and doc["mode"] == "manual" and doc["verdict"] == "reject"
+    assert doc["looks_blank"] == "#ffffff" and doc["score"] == 1
+    assert any("looks blank" in w for w in doc["warnings"]) and fake.requests == []
+    assert_valid(doc, "review.manual")
+
+
+def test_a_manual_review_of_a_picture_warns_of_nothing(run, fake, workdir):
+    (workdir / "fox.png").write_bytes(make_picture(64, 64))
+    doc = assert_one_json(run("review.py", "--image", "fox.png", "--original-prompt", "A fox"))
+    assert doc["warnings"] == [] and "verdict" not in doc and "looks_blank" not in doc
+    assert_valid(doc, "review.manual")

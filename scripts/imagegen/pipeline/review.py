@@ -106,6 +106,14 @@ def manual(targets: list[images.InputImage], prompt: str, source: str) -> dict[s
         verdict_rule=review.VERDICT_RULE, system_prompt=review.SYSTEM_PROMPT,
         user_message=review.user_message(prompt), instructions=instructions,
     )
+    colours = [blank_colour(target) for target in targets]
+    result["warnings"] = [blank.warning(t.path.name, c) + " (rejected: there is nothing to review)"
+                          for t, c in zip(targets, colours) if c]
+    if len(targets) == 1 and colours[0]:  # the verdict is known: nothing for the agent to judge
+        found = blank_review(targets[0], colours[0], "none", "none")
+        result.update({k: found[k] for k in (*review.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
+                                             "looks_blank")})
+        result["instructions"] = "The image looks blank (one flat colour): it is rejected as it is; generate it again."
     return result
 
 
