@@ -336,6 +336,11 @@ def test_an_installed_command_names_itself_and_ships_the_documents_it_names(tmp_
                            cwd=tmp_path, timeout=60, check=False).stdout
     (document,) = [word.rstrip("),.") for word in shown.split() if word.rstrip("),.").endswith("references/mcp.md")]
     assert "site-packages" in document and Path(document).is_file()
+    # run by full path with its bin directory off PATH (as under cron): hints name the command beside it
+    refused = subprocess.run([str(venv / "bin" / "image-gen-generate"), "--prompt", "x", "--model", "no-such",
+                              "--dry-run"], capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert f"{venv / 'bin' / 'image-gen-models'} lists them" in json.loads(refused.stdout)["details"]
 
 
 # -- a fresh machine: two commands ---------------------------------------------------------------------------

@@ -381,7 +381,39 @@ def test_script_command_is_relative_below_cwd(monkeypatch, tmp_path):
     monkeypatch.chdir(config.project_root())
     assert preflight.script_command("models.py", "--refresh") == "python3 scripts/models.py --refresh"
     monkeypatch.chdir(tmp_path)
-    assert preflight.script_command("x.py", "a b") == f"python3 {config.project_root() / 'scripts' / 'x.py'} 'a b'"
+    assert preflight.script_command("models.py", "a b") == \
+        f"python3 {config.project_root() / 'scripts' / 'models.py'} 'a b'"
+
+
+def test_an_installed_command_names_its_neighbour_when_its_bin_dir_is_not_on_path(monkeypatch, tmp_path):
+    """An installed package has no scripts/; run by full path (as cron does), its hints name the console
+    command beside it, never a scripts/ path that does not exist."""
+    install = tmp_path / "site" / "imagegen"
+    install.mkdir(parents=True)
+    monkeypatch.setattr(config, "project_root", lambda: install.parent)
+    bin_dir = tmp_path / "venv bin"
+    bin_dir.mkdir()
+    (bin_dir / "image-gen-queue-status").write_text("#!/bin/sh\n")
+    monkeypatch.setattr(sys, "argv", [str(bin_dir / "image-gen-generate"), "--prompt", "x"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert config.script_command("queue_status.py", "--request-id", "r1") == \
+        f"'{bin_dir}/image-gen-queue-status' --request-id r1"
+    assert config.script_command("models.py") == "image-gen-models"  # not beside it either: by name
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "image-gen-queue-status").write_text("#!/bin/sh\n")
+    (tmp_path / "empty" / "image-gen-queue-status").chmod(0o755)
+    assert config.script_command("queue_status.py") == "image-gen-queue-status"  # on PATH: by name
+
+
+def test_the_unknown_model_hint_names_the_models_command_as_it_can_be_run(monkeypatch, tmp_path):
+    from imagegen.errors import UsageError
+    from imagegen.models.registry import resolve
+
+    monkeypatch.setattr(config, "project_root", lambda: tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(UsageError) as caught:
+        resolve("no-such-model", None)
+    assert "image-gen-models lists them" in caught.value.details
 
 
 def test_every_script_has_a_console_entry_point():

@@ -252,16 +252,21 @@ def project_root() -> Path:
 
 def script_command(name: str, *args: str) -> str:
     """How to run one of our scripts from here, for fixups and hints: a relative path when it is
-    below the working directory, else the absolute path, else (an installed package) its console
-    command."""
+    below the working directory, else the absolute path; an installed package has no scripts/, so
+    its console command: by name when it is on PATH, else the one beside the running command (a bin
+    directory run by full path, as under cron), else by name."""
     import shlex
     import shutil
+    import sys
 
     from .names import COMMANDS
 
     path = project_root() / "scripts" / name
     command = COMMANDS.get(name, "image-gen-" + name.removesuffix(".py").replace("_", "-"))
-    if not path.is_file() and shutil.which(command):
+    if not path.is_file():
+        beside = Path(sys.argv[0]).absolute().parent / command if sys.argv and sys.argv[0] else None
+        if not shutil.which(command) and beside is not None and beside.is_file():
+            command = shlex.quote(str(beside))
         return " ".join([command, *map(shlex.quote, args)])
     try:
         shown: Path | str = path.relative_to(Path.cwd())

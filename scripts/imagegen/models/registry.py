@@ -90,10 +90,12 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
         return with_expiry(live(spec))
     if "/" in name and all(part.strip() for part in name.split("/", 1)):
         return with_expiry(live(assumed(name)))
+    from ..config import script_command
+
     raise UsageError(
         f"unknown model {name!r}",
         details=did_you_mean(name) + "use an alias (" + ", ".join(aliases()) + ") or a full OpenRouter id such "
-                "as vendor/model (models.py lists them)",
+                f"as vendor/model ({script_command('models.py')} lists them)",
         kind="unknown_model",
     )
 
