@@ -243,3 +243,30 @@ def test_a_charged_answer_that_is_no_image_fails_once_and_its_charge_is_counted(
     assert records(workdir, "failed")["r--0000"]["charged_usd"] == charged
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "r"))
     assert status["cost_usd"] == charged and status["jobs"][0]["charged_usd"] == charged
+
+
+def test_every_queue_estimate_states_its_basis_and_a_stopped_job_shows_the_one_checked(run, fake):
+    from tests.schema_check import assert_valid
+
+    dry = assert_one_json(run("queue_and_return.py", "--prompt", "A mug", "--model", "nanobanana-2", "--count", "2",
+                              "--request-id", "basis-0", "--dry-run"))
+    assert_valid(dry, "queue.dry_run")
+    assert "table" in dry["cost_estimate_basis"] or "$" in dry["cost_estimate_basis"]
+    assert all(job["cost_estimate_basis"] for job in dry["jobs"])
+    fake.chat_cost = 0.058  # the table says $0.017 for flux.2-klein: the first charge teaches the real price
+    acks = [assert_one_json(run("enqueue_image_job.py", "--prompt", f"product shot {i}", "--model", "flux.2-klein",
+                                "--max-cost", "0.1", "--request-id", "basis-1")) for i in range(3)]
+    for ack in acks:
+        assert_valid(ack, "enqueue_image_job.success")
+        assert ack["cost_estimate_basis"] and all(job["cost_estimate_basis"] for job in ack["jobs"])
+    pending = assert_one_json(run("queue_status.py", "--request-id", "basis-1"))
+    assert all(job["cost_estimate_basis"] == acks[0]["jobs"][0]["cost_estimate_basis"] for job in pending["jobs"])
+    assert_one_json(run("run_image_queue.py", "--idle-exit-sec", "0.05"))
+    status = assert_one_json(run("queue_status.py", "--request-id", "basis-1"))
+    assert_valid(status, "queue_status.request")
+    stopped = [job for job in status["jobs"] if job["state"] == "budget"]
+    assert stopped and all(job["cost_estimate_usd"] == 0.058 and "spending limit" in job["cost_estimate_basis"]
+                           and "$0.0580" in job["error"] for job in stopped)
+    later = assert_one_json(run("enqueue_image_job.py", "--prompt", "product shot 9", "--model", "flux.2-klein",
+                                "--request-id", "basis-2"))
+    assert later["cost_estimate_usd"] == 0.058 and "observed" in later["jobs"][0]["cost_estimate_basis"]

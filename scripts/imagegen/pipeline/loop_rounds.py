@@ -42,6 +42,16 @@ def loop_estimate(request: GenerateRequest, plan: Any) -> tuple[float | None, fl
     return each, None if each is None else round(each * rounds, 6)
 
 
+def loop_basis(request: GenerateRequest, plan: Any) -> str:
+    """Where :func:`loop_estimate`'s whole-loop figure comes from, as a result's ``cost_estimate_basis`` says."""
+    provider = reviewer.choose_provider(request.review_provider, need_key=False)
+    model = request.review_model or reviewer.default_review_model(provider)
+    rounds = request.max_rounds if request.review else 1
+    capped = f", at most --max-cost {request.max_cost:g}" if request.max_cost is not None else ""
+    return (f"every round the loop may run ({rounds}){capped}: each round's {request.best_of} image(s) at "
+            f"{plan.estimate.basis}, and their reviews at {reviewer.estimate_basis(provider, model)}")
+
+
 def rank(review: dict[str, Any]) -> tuple[int, int, int]:
     """How good a reviewed candidate is (the order of ``review.py --compare``); a blank one is last."""
     if review.get("score") is None:

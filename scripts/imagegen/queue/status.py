@@ -107,6 +107,14 @@ def outcome(job: dict[str, Any], state: str) -> dict[str, Any]:
     shown: dict[str, Any] = {"model": model if isinstance(model, str) else None}
     if state != DONE:
         shown["cost_estimate_usd"] = plausible_cost(job.get("cost_estimate_usd"))
+        basis = job.get("cost_estimate_basis")
+        shown["cost_estimate_basis"] = shorten(basis, 300) if isinstance(basis, str) else None
+        checked = plausible_cost(job.get("estimate_usd")) if job.get("limit") else None
+        if checked is not None:  # stopped by a spending limit: the estimate the worker checked, at the price it knew
+            shown["cost_estimate_usd"] = checked
+            shown["cost_estimate_basis"] = ("the estimate the worker checked when a spending limit stopped the job "
+                                            "(recent charges of this model and size, where they disagree with the "
+                                            "table)")
         return shown
     listed = result.get("warnings")
     warnings: list[Any] = listed if isinstance(listed, list) else []

@@ -59,6 +59,16 @@ def job_estimate(request: GenerateRequest, plan: Any) -> float | None:
     return min(most, request.max_cost) if most is not None and request.max_cost is not None else most
 
 
+def job_basis(request: GenerateRequest, plan: Any) -> str:
+    """Where :func:`job_estimate` comes from: the plan's own basis (the table, or recent charges where they
+    disagree, as generate.py says), or the whole loop's for a --review job."""
+    if not request.review_loop():
+        return str(plan.estimate.basis)
+    from ..pipeline.loop_rounds import loop_basis
+
+    return loop_basis(request, plan)
+
+
 def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
     """The request as the batch engines take it: on the provider that makes its model (OpenRouter's
     batch API takes no image output), one image, no prompt enhancement (a separate call first).
@@ -138,6 +148,7 @@ def make_job(request: GenerateRequest, *, request_id: str, plan: Any,
         "variation": variation["instruction"] if variation else None,
         "variation_delta": variation,
         "cost_estimate_usd": job_estimate(request, plan),
+        "cost_estimate_basis": job_basis(request, plan),
         "inputs": inputs,
         "enqueued_by": store.origin(),
         "status": STATUS_OF[PENDING],
@@ -192,7 +203,8 @@ def refuse_taken_outputs(jobs: list[dict[str, Any]]) -> None:
 def preview(job: dict[str, Any]) -> dict[str, Any]:
     """What enqueueing ``job`` would add, for --dry-run (nothing is written)."""
     return {"state": "would_queue", "target": job.get("output") or output_dir_of(job), "model": job.get("model"),
-            "cost_estimate_usd": job.get("cost_estimate_usd"), "variation": job.get("variation"),
+            "cost_estimate_usd": job.get("cost_estimate_usd"), "cost_estimate_basis": job.get("cost_estimate_basis"),
+            "variation": job.get("variation"),
             "request": job["request"], **{k: job[k] for k in ("timeout", "retries", "via") if k in job}}
 
 
@@ -204,6 +216,7 @@ def dry_run_document(dirs: QueueDirs, request_id: str, jobs: list[dict[str, Any]
         "status": "dry_run", "dry_run": True, "request_id": request_id, "queue_dir": str(dirs.root),
         "would_queue": len(previews), "jobs": previews, "targets": [p["target"] for p in previews],
         "cost_estimate_usd": total_estimate(previews),
+        "cost_estimate_basis": total_basis(previews),
         "note": "dry run: nothing was queued, no worker was started, nothing was sent",
         "warnings": plan_warnings(plans),
     }
@@ -239,6 +252,7 @@ def _queued(saved: dict[str, Any], created: bool) -> dict[str, Any]:
         "created": created,
         "target": saved.get("output") or output_dir_of(saved),
         "cost_estimate_usd": saved.get("cost_estimate_usd"),
+        "cost_estimate_basis": saved.get("cost_estimate_basis"),
     }
 
 
@@ -248,6 +262,16 @@ def total_estimate(queued: list[dict[str, Any]]) -> float | None:
     if any(e is None for e in estimates):
         return None
     return round(sum(e for e in estimates if e is not None), 6)
+
+
+def total_basis(queued: list[dict[str, Any]]) -> str | None:
+    """Where :func:`total_estimate` comes from: the jobs' one basis, or a pointer to each job's."""
+    bases = list(dict.fromkeys(q.get("cost_estimate_basis") for q in queued))
+    if not bases:
+        return None
+    if len(bases) == 1 and isinstance(bases[0], str):
+        return f"the sum of {len(queued)} job(s), each at {bases[0]}"
+    return "the sum of the jobs' estimates (each job's cost_estimate_basis says where its own comes from)"
 
 
 def status_command(dirs: QueueDirs, request_id: str) -> str:
@@ -293,5 +317,6 @@ def queue_requests(dirs: QueueDirs, batch: Sequence[tuple[GenerateRequest, Any]]
         "job_ids": [q["job_id"] for q in queued],
         "jobs": queued,
         "cost_estimate_usd": total_estimate(queued),
+        "cost_estimate_basis": total_basis(queued),
         "status_command": status_command(dirs, request_id),
     }

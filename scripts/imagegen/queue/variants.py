@@ -105,6 +105,7 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
             "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),
             "cost_estimate_usd": enqueue.total_estimate(queued),
+            "cost_estimate_basis": enqueue.total_basis(queued),
             "status_command": enqueue.status_command(dirs, request_id)}
 
 
