@@ -456,3 +456,38 @@ def test_a_queued_loop_without_an_accept_warns_in_status_and_the_gallery_counts_
     doc = assert_one_json(run("gallery.py", "--queue-dir", QUEUE, "--request-id", "rv-w"))
     page = Path(doc["path"]).read_text()
     assert f"${status['cost_usd']:.4f} reported cost" in page
+
+
+@pytest.mark.subprocess
+def test_an_interrupted_loop_reports_what_it_kept_and_the_same_command_resumes_it(run, fake, workdir, env):
+    slow = dataclasses.replace(review_reply("accept"), delay=60)  # round 2's review: interrupted while out
+    fake.enqueue("messages", review_reply("refine"), slow)
+    argv = [sys.executable, str(SCRIPTS / "generate.py"), "--prompt", PROMPT, "--size", "1K", "--out", "out/fox.png",
+            "--review"]
+    victim = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(fake.requests_for("messages")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.requests_for("messages")) == 2
+    victim.send_signal(signal.SIGINT)
+    out, _ = victim.communicate(timeout=30)
+    doc = json.loads(out)
+    assert victim.returncode == 130 and doc["error_kind"] == "interrupted" and doc["charge_unknown"] is True
+    assert doc["loop_file"] == str(workdir / "out/fox.loop.json")
+    assert [r["verdict"] for r in doc["rounds"]] == ["refine"]
+    assert doc["kept_paths"] == [str(workdir / "out/fox-r1.png"), str(workdir / "out/fox-r2.png")]
+    assert doc["cost_usd"] > 0 and "fox-r2.png" in doc["details"] and "resume" in doc["details"]
+    assert_valid(doc, "error")
+    fake.script_reviews("accept")
+    again = assert_one_json(result := loop(run, "--review"))
+    assert result.code == 0 and again["stop_reason"] == "accepted" and again["chosen_round"] == 2
+    assert len(fake.requests_for("chat")) == 2  # round 1 and 2 images, each paid for once
+    assert len(fake.requests_for("messages")) == 3  # round 2's review asked again: its first never answered
+    assert Path(again["path"]).samefile(workdir / "out/fox-r2.png")
+
+
+def test_a_finished_loop_is_not_resumed_the_same_command_refuses_its_names(run, fake, workdir):
+    fake.script_reviews("accept")
+    assert_one_json(loop(run, "--review"))
+    doc = assert_one_json(result := loop(run, "--review"))
+    assert result.code == 2 and doc["error_kind"] == "output_exists" and len(fake.requests_for("chat")) == 1

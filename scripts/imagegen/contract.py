@@ -77,8 +77,16 @@ def _interrupted(stop: KeyboardInterrupt) -> ImageGenError:
     unknown = bool(getattr(stop, "charge_unknown", False))
     details = ("a paid request had gone out: it may be billed, and is in the spending ledger as charge_unknown "
                "at its estimate" if unknown else "nothing in flight was lost; run the command again")
-    return ImageGenError(f"interrupted by {by}", kind="interrupted", details=details,
-                         extra={"charge_unknown": True} if unknown else {})
+    extra: dict[str, Any] = {"charge_unknown": True} if unknown else {}
+    progress = getattr(stop, "loop_progress", None)  # a review loop's rounds so far (pipeline.review_loop)
+    if isinstance(progress, dict) and progress.get("loop_file"):
+        kept = progress.get("kept_paths") or []
+        details += (f"; kept: {len(kept)} image(s) of {len(progress.get('rounds') or [])} reviewed round(s) "
+                    f"({', '.join(str(p).rsplit('/', 1)[-1] for p in kept) or 'none'}) and the loop's record {progress['loop_file']}")
+        details += ("; run the same command again to resume the loop from its record (rounds made are not paid "
+                    "for again)" if progress.get("resumable") else "; the rounds are kept; a new run starts afresh")
+        extra.update({k: progress.get(k) for k in ("rounds", "loop_file", "kept_paths", "cost_usd")})
+    return ImageGenError(f"interrupted by {by}", kind="interrupted", details=details, extra=extra)
 
 
 def error_document(error: BaseException, context: RunContext | None = None) -> dict[str, Any]:

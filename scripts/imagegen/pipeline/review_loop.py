@@ -58,6 +58,7 @@ class Loop:
         self.record_path: Path | None = None
         self.stamp = self.slug = self.suffix = ""
         self.spent_before = 0.0  # what earlier attempts of this job's loop cost (the record says)
+        self.resumed = False  # a command line's loop taking up the record an interrupted run of it left
 
     # -- naming --------------------------------------------------------------------------------
     def _name_rounds(self, slug: str, stamp: str) -> None:
@@ -129,20 +130,26 @@ class Loop:
         from ..images.writer import ensure_writable_dir
 
         ensure_writable_dir(self.base.parent)  # the record is written before the first image is
-        if self.suffix and not self.resumable:  # every name the loop takes, refused before round 1 is paid for
-            generate.writer_for(self.request, self.slug).check_before_request(1)
-            for number in range(1, self.rounds_allowed + 1):
-                self._writer(self._round_request(number, None, None), number).check_before_request(
-                    self.request.best_of)
         settings = {"review": self.request.review, "max_rounds": self.rounds_allowed,
                     "best_of": self.request.best_of, "review_provider": self.provider,
                     "review_model": self.review_model, "max_cost_usd": self.request.max_cost,
                     "base": str(self.base), "suffix": self.suffix}
-        found = loop_record.load(self.record_path, self.request.prompt, self.job_id) if self.resumable else None
+        found = None
+        if self.resumable:
+            found = loop_record.load(self.record_path, self.request.prompt, self.job_id)
+        elif self.suffix and not self.request.overwrite:
+            found = self._interrupted_run()
         if found is not None and not self._trusted(found, plan.spec.id):
             note(f"{self.record_path.name} does not describe this loop's rounds; starting afresh",
                  self.paid.options.quiet)
             found = None
+        self.resumed = found is not None and not self.resumable
+        if self.suffix and not self.resumable:  # every name the loop takes, refused before round 1 is paid for
+            generate.writer_for(self.request, self.slug).check_before_request(1)
+            recorded = len(found["rounds"]) if found is not None else 0  # an interrupted run's rounds are its own
+            for number in range(recorded + 1, self.rounds_allowed + 1):
+                self._writer(self._round_request(number, None, None), number).check_before_request(
+                    self.request.best_of)
         if found is not None:
             self.record = found
             self.spent_before = loop_record.spent(found)
@@ -155,8 +162,32 @@ class Loop:
         # Resumed, the next round is checked by _plan_round against what is left; the daily budget still applies.
         first_estimate = 0.0 if found is not None else self.round_estimate(plan)
         self.paid.authorize(first_estimate, model=plan.spec.alias, count=self.request.best_of)
-        self._loop(plan.spec)
-        return self._result()
+        try:
+            self._loop(plan.spec)
+            return self._result()
+        except KeyboardInterrupt as stop:  # Ctrl-C or a stop signal: the error document says what is kept
+            stop.loop_progress = self._progress()  # type: ignore[attr-defined]  # read by contract._interrupted
+            raise
+
+    def _interrupted_run(self) -> dict[str, Any] | None:
+        """The record an interrupted ``generate --review`` run of this same command left at --out's name
+        (same prompt and settings, not finished): run again, the command resumes it instead of paying
+        for its rounds twice."""
+        assert self.record_path is not None
+        found = loop_record.load(self.record_path, self.request.prompt, None)
+        if found is None or found.get("stop_reason") or found.get("chosen"):
+            return None
+        if found.get("best_of") != self.request.best_of or found.get("review") != self.request.review:
+            return None
+        return found
+
+    def _progress(self) -> dict[str, Any]:
+        """What an interrupted loop leaves: its rounds so far, their files, its record, and what they cost."""
+        rounds = self.record.get("rounds") or []
+        kept = [c["path"] for e in rounds for c in e.get("candidates", []) if Path(c["path"]).exists()]
+        return {"rounds": [loop_rounds.round_view(e) for e in rounds if e.get("status") == "reviewed"],
+                "loop_file": str(self.record_path) if self.record_path and self.record_path.exists() else None,
+                "kept_paths": kept, "cost_usd": self.total_spent(), "resumable": bool(self.suffix)}
 
     def _loop(self, first_spec: Any) -> None:
         rounds = self.record["rounds"]
@@ -339,7 +370,8 @@ class Loop:
         prepared.plan.extra_result["review_round"] = number
         writer = self._writer(round_request, number)
         before = self.paid.spent
-        result = loop_rounds.adopted(writer, self.request.best_of, self.job_id, number) if self.resumable else None
+        resuming = self.resumable or self.resumed
+        result = loop_rounds.adopted(writer, self.request.best_of, self.job_id, number) if resuming else None
         if result is None:
             result = generate.run(prepared, writer, self.paid, keep_response=False)
         self.warnings += [w for w in result.pop("warnings", []) if w not in self.warnings]
