@@ -20,6 +20,7 @@ def test_an_extra_image_is_saved_and_its_cost_named(run, fake, env):
     assert Path(extra).is_file() and extra != doc["path"] and Path(extra + ".json").is_file()
     (warning,) = [w for w in doc["warnings"] if "more image" in w]
     assert "1 more image(s) than the 1 asked for" in warning and "$0.0400" in warning
+    assert not [w for w in doc["warnings"] if "estimated at" in w]  # each image cost what was estimated
     assert doc["cost_usd"] == 0.08
     (line,) = [json.loads(text) for text in (Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl")
                .read_text().splitlines()]

@@ -262,7 +262,10 @@ class PaidRun:
             self._settle(hold, last, price)
             self._told(None)
         self._note(_implausible_cost(reply, estimate))
-        self._note(observed.well_above(reply.cost_usd, estimate) if price is not None else None)
+        expected = estimate
+        if price is not None and expected and len(reply.images) > price.images:  # extras are billed too: per image
+            expected = round(expected * len(reply.images) / price.images, 6)
+        self._note(observed.well_above(reply.cost_usd, expected) if price is not None else None)
         return reply
 
     def _learn(self, outcome: Any) -> None:
