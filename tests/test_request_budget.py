@@ -116,3 +116,13 @@ def test_a_hostile_ledger_line_is_skipped_not_a_crash(ledger_path):
         ledger.write('{"time": "2026-12-06T10:00:00+00:00", "size": "1024x1024", "outcome": "success", "x": '
                      + "[" * 5_000 + "\n")
     assert observed.charges(KEY) == [0.1]
+
+
+def test_calls_a_budget_stops_alike_make_one_warning(run, fake):
+    from tests.conftest import assert_one_json
+
+    doc = assert_one_json(result := run("generate.py", "--prompt", "A fox", "--n", "10", "--max-cost", "0.2",
+                                        "--model", "flux.2-klein"))
+    assert result.code == 0 and doc["image_count"] == 5
+    failed = [w for w in doc["warnings"] if "calls failed" in w]
+    assert len(failed) == 1 and failed[0].startswith("5 of 10 calls failed: budget:")

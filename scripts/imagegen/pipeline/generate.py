@@ -110,8 +110,12 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
                                     exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
     routes.route(plan.provider).after_run(replies, result, paid)
+    alike: dict[str, int] = {}  # one line for the calls that failed alike (a budget stops several at once)
     for failure in failures:
-        result["warnings"].append(f"one of {plan.count} calls failed: {failure.kind}: {failure.message}")
+        said = f"{failure.kind}: {failure.message}"
+        alike[said] = alike.get(said, 0) + 1
+    for said, times in alike.items():
+        result["warnings"].append(f"{'one' if times == 1 else times} of {plan.count} calls failed: {said}")
     if options is not None and result["image_count"] < plan.count:
         result["warnings"].append(f"asked for {plan.count} images, the Images API returned {result['image_count']}")
     result["warnings"] += paid.warnings
