@@ -403,3 +403,13 @@ def test_a_linked_baselines_frame_is_unknown_and_the_run_says_so(run, fake):
     ((100, 100), ("16:9", "1:1"), "1:1"), ((300, 100), ("1:1", "2:3", "3:2"), "3:2")])
 def test_nearest_ratio(size, ratios, expected):
     assert baseline.nearest_ratio(*size, ratios) == expected
+
+
+def test_an_input_image_keeps_its_frame_unless_a_ratio_is_asked_for(run, fake, workdir):
+    (workdir / "banner.png").write_bytes(make_png(84, 48))
+    doc = assert_one_json(run("generate.py", "--prompt", "A fox in this style", "--input-image", "banner.png",
+                              "--dry-run"))
+    assert doc["aspect_ratio"] == "16:9" and doc["request"]["body"]["image_config"]["aspect_ratio"] == "16:9"
+    doc = assert_one_json(run("generate.py", "--prompt", "A fox in this style", "--input-image", "banner.png",
+                              "--aspect-ratio", "1:1", "--dry-run"))
+    assert doc["aspect_ratio"] == "1:1"

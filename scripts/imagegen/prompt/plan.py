@@ -202,6 +202,12 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
     _load_images(plan, request)
     if plan.baseline is not None and not request.aspect_ratio and not defaults.get("aspect_ratio"):
         _keep_baseline_frame(plan)
+    elif plan.input_images and not request.aspect_ratio and not defaults.get("aspect_ratio"):
+        first = plan.input_images[0]  # the image to work from keeps its frame too, as edit.py's does
+        if first.width and first.height:
+            from .baseline import nearest_ratio
+
+            plan.aspect_ratio = nearest_ratio(first.width, first.height, plan.spec.ratios)
     steering.apply_rails(plan, request)
     plan.instructions += [line for line in request.instructions if line]
     steering.check_prompt(plan, request)
