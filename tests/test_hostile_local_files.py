@@ -392,7 +392,7 @@ def test_review_loop_records_and_sidecars_deep_or_fifo_are_not_theirs(tmp_path):
     os.mkfifo(tmp_path / "fifo.json")
     for name in ("deep.json", "fifo.json"):
         assert loop_record.load(tmp_path / name, "a fox", "j--0000") is None
-        assert loops._chosen(tmp_path / name) == (None, None)
+        assert loops._chosen(tmp_path / name) == (None, None, 0.0)
     (tmp_path / "a.png.json").write_text('{"request": ' * 5000 + "{}" + "}" * 5000)
     loop = review_loop.__dict__.get("ReviewLoop") or next(
         v for v in vars(review_loop).values() if isinstance(v, type) and hasattr(v, "_ours"))
