@@ -102,7 +102,8 @@ def test_two_rejects_move_to_the_next_model_of_the_same_capability(run, fake, wo
 def test_rounds_run_out_and_the_best_round_is_chosen(run, fake, workdir):
     fake.script_reviews("reject", ("refine", {"score": 6}), ("refine", {"score": 4}))
     doc = assert_one_json(loop(run, "--review"))
-    assert doc["warnings"] == []
+    (warning,) = doc["warnings"]  # the best round is delivered, though none was accepted
+    assert warning.startswith("no round was accepted: round 2 of 3 is delivered with verdict refine (6/10)")
     assert doc["stop_reason"] == "max_rounds" and len(doc["rounds"]) == 3
     assert doc["chosen_round"] == 2 and Path(doc["path"]).samefile(workdir / "out/fox-r2.png") and doc["score"] == 6
     assert all(Path(r["path"]).is_file() for r in doc["rounds"])  # every round is kept
@@ -146,7 +147,8 @@ def test_best_of_with_review_goes_again_when_no_candidate_is_accepted(run, fake,
 def test_a_blank_image_is_a_reject_that_is_not_sent_for_review(run, fake, workdir):
     fake.default_image_bytes = make_png(1024, 1024, color=(200, 80, 40))  # one flat colour
     doc = assert_one_json(loop(run, "--review", "--max-rounds", "2"))
-    assert len(doc["warnings"]) == 2 and all("looks blank" in w for w in doc["warnings"])
+    *blank, unaccepted = doc["warnings"]
+    assert len(blank) == 2 and all("looks blank" in w for w in blank) and "no round was accepted" in unaccepted
     assert fake.requests_for("messages") == []
     assert [(r["verdict"], r["blank"], r["score"]) for r in doc["rounds"]] == [("reject", True, None)] * 2
     assert "blank" in doc["rounds"][1]["revision"] and doc["stop_reason"] == "max_rounds"
