@@ -12,7 +12,8 @@ from ..cli import command_options, runner
 from ..cli.logfile import LogFile
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..queue.layout import QueueDirs, check_request_id
-from ..queue.worker import DrainOptions, drain
+from ..queue.drain_settings import DrainOptions
+from ..queue.worker import drain
 
 DESCRIPTION = """Drain an image queue with N threads and exit when it stays empty; prints a JSON summary.
 Safe to start at any time (cron every minute): it leaves at once when all worker slots are busy.

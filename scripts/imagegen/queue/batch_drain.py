@@ -24,9 +24,9 @@ from ..errors import BudgetError, ImageGenError, ProviderError
 from ..fsutil import now_iso
 from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
 from ..spending import guard as spending, ledger
-from . import batch_records as records, leases, states, store
+from . import batch_plan, batch_records as records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure
-from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, read_request, record_result
+from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, record_result
 from .states import JobState
 
 if TYPE_CHECKING:
@@ -186,18 +186,18 @@ class BatchPhase:
 
     def _plan(self, job: dict[str, Any]) -> _Member:
         """The job planned and checked as its synchronous run would be, holding its batch estimate."""
-        prepared, request = planned(job, self.roots)
+        prepared, request = batch_plan.planned(job, self.roots)
         plan = prepared.plan
         if plan.provider not in records.PROVIDERS or plan.count != 1:
             from .job import corrupt
 
             raise corrupt(f"job {job['job_id']} is marked for a batch but asks for {plan.count} image(s) on "
                           f"{plan.provider}: only one image on Google or OpenAI can go in a batch")
-        _writer(request, plan).check_before_request(plan.count)
+        batch_plan.writer_for(request, plan).check_before_request(plan.count)
         spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
         reservation = spending.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
                                        detached=True)
-        return _Member(job, plan, request_body(prepared), reservation)
+        return _Member(job, plan, batch_plan.request_body(prepared), reservation)
 
     def _submit(self, provider: str, model: str, request_id: str, members: list[_Member]) -> None:
         entries = [{"job_id": m.job["job_id"], "estimate_usd": m.plan.estimate_usd, "reservation": m.reservation}
@@ -292,9 +292,9 @@ class BatchPhase:
     def _save(self, job: dict[str, Any], entry: dict[str, Any], reply: Any, status: BatchStatus) -> str:
         from ..pipeline.save import save_replies
 
-        prepared, request = planned(job, self.roots)
+        prepared, request = batch_plan.planned(job, self.roots)
         plan = prepared.plan
-        writer = _writer(request, plan)
+        writer = batch_plan.writer_for(request, plan)
         earlier = already_done(job, writer)
         if earlier is not None:  # killed between saving and filing: saved and on the ledger already
             return self._file_saved(job, {**earlier, "batch_id": status.id})
@@ -462,37 +462,6 @@ def cancel_request(dirs: QueueDirs, request_id: str, options: BatchOptions) -> d
     return {"request_id": request_id, "batches": cancelled,
             "jobs_cancelled": [j["job_id"] for j in phase.jobs],
             "note": "cancelled batches are collected by the next drain; what the provider had already made is saved"}
-
-
-def planned(job: dict[str, Any], roots: Roots | None) -> tuple[Any, Any]:
-    """The job prepared as its synchronous run would be, at batch prices; and its request."""
-    from ..pipeline import generate
-
-    if roots is None:  # only a drain plans jobs, and a drain always has its roots
-        raise ImageGenError("a batch job was planned without the worker's roots", kind="internal")
-    request = read_request(job)
-    roots.check_request(request, job["job_id"])
-    prepared = generate.prepare(request)
-    plan = prepared.plan
-    roots.check_plan(plan, job["job_id"])
-    plan.batch = True
-    plan.extra_result.update({"job_id": job["job_id"], "request_id": job["request_id"], "via": "batch"})
-    if job.get("variation"):
-        plan.extra_result["variation"] = job["variation"]
-    return prepared, request
-
-
-def request_body(prepared: Any) -> dict[str, Any]:
-    """The body one request of the batch sends: what the synchronous call would send."""
-    from ..pipeline import generate
-
-    return generate.image_calls(prepared.plan, prepared.options)[0].body or {}
-
-
-def _writer(request: Any, plan: Any) -> Any:
-    from ..pipeline import generate
-
-    return generate.writer_for(request, plan.spec.slug)
 
 
 def _read(dirs: QueueDirs, state: str, job_id: str) -> dict[str, Any] | None:

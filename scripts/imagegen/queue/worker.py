@@ -20,7 +20,6 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config, progress
@@ -35,7 +34,7 @@ from . import leases, execute as runner, states, store
 from .job import PENDING, CorruptJob, record_result
 from .states import JobState
 from .calls_out import CallsOut
-from .layout import QueueDirs
+from .drain_settings import DrainOptions, DrainStats
 from .roots import Roots
 
 RESCAN_INTERVAL = 0.5
@@ -44,37 +43,6 @@ MAX_RATE_LIMIT_DEFERRALS = 50
 KEY_RETRY_SEC = 300.0  # a job without its provider's key: sooner if a worker finds the key set
 WAIT_FOR_DEFERRED_SEC = 120.0  # stay for jobs deferred this briefly (429 back-off); leave for longer ones
 REFUSED_KINDS = ("corrupt_job", "outside_roots")  # failed without being run: counted as "corrupt"
-
-
-@dataclass
-class DrainOptions:
-    queue_dir: QueueDirs
-    concurrency: int = 4
-    slots: int = leases.DEFAULT_SLOTS
-    orphan_timeout: float = leases.DEFAULT_ORPHAN_TIMEOUT
-    max_attempts: int = leases.DEFAULT_MAX_ATTEMPTS
-    max_jobs: int | None = None
-    request_id: str | None = None
-    job_timeout: float = 300.0
-    retries: int = 2
-    idle_exit: float = 3.0
-    handoff_mode: str = "foreground"
-    quiet: bool = False
-    roots: Roots | None = None  # default: Roots.for_worker(queue_dir.root)
-
-
-@dataclass
-class DrainStats:
-    done: int = 0
-    failed: int = 0
-    deferred: int = 0
-    corrupt: int = 0
-    cost_usd: float = 0.0
-    recovered: list[dict[str, Any]] = field(default_factory=list)
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    missing_key: ImageGenError | None = None  # the last job (or batch) that found no key for its provider
-    waiting_for_key: set[str] = field(default_factory=set)  # the jobs that did
 
 
 class Drainer:
