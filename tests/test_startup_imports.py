@@ -47,7 +47,7 @@ PLAIN_ALLOWED = (
     "imagegen", "commands", "cli", "models", "prompt", "pipeline", "spending", "images", "http", "providers",
     "generate", "options", "command_options", "flags", "runner", "signals", "requests", "validate", "contract", "names",
     "errors", "reply_words", "config", "costs", "fsutil", "localjson", "jsonshape", "progress",
-    "registry", "table", "live", "chains", "pricing", "listings", "alternatives",
+    "registry", "table", "live", "chains", "pricing", "listings",
     "choices", "plan", "steering", "clarify", "wording", "intent", "lazyre", "compose",
     "generate_request", "routes", "images_options", "parameters", "outputs", "paid_call", "save",
     "guard", "ledger", "lines", "reservations", "observed",

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ImageGenError
-from ..models.alternatives import with_fallbacks
 from ..progress import note
 from ..prompt import plan as plans
 from ..requests import GenerateRequest
@@ -48,6 +47,8 @@ def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool =
     try:
         route.check(plan, options)
     except ImageGenError as error:
+        from ..models.alternatives import with_fallbacks  # failure path only
+
         raise with_fallbacks(error, plan.provider, plan.spec.id, image_input=plan.takes_images) from None
     return Prepared(plan, options, request.enhance_model if request.enhance else None)
 
@@ -106,6 +107,8 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     if not replies:
         if gone:
             failures[0].extra["model"] = plan.spec.id  # the document names the model that failed last
+        from ..models.alternatives import with_fallbacks  # failure path only
+
         raise with_fallbacks(failures[0], plan.provider, plan.spec.id, image_input=plan.takes_images,
                                     exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..models.alternatives import with_fallbacks
 
 if TYPE_CHECKING:
     from ..prompt.plan import GenerationPlan
@@ -65,4 +64,6 @@ def _refuse(model: str, name: str, value: Any, flag: str, descriptor: Any, other
     refusal = UsageError(f"{model} does not support {name}{shown} ({flag}), according to the live catalogue",
                          details=allowed + suggestion, kind="unsupported",
                          extra={"parameter": name, "fallback_models": others[:6]})
+    from ..models.alternatives import with_fallbacks  # a refusal only
+
     raise with_fallbacks(refusal, route, model)

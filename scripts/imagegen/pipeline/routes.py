@@ -155,15 +155,19 @@ class OpenRouter(Route):
         return [openrouter_images.call(body)]
 
     def cost_lookup(self, paid: PaidRun) -> Callable[[Any], float | None] | None:
-        from .costs import look_up_cost
+        def look_up(reply: Any) -> float | None:
+            from .costs import look_up_cost  # only for a reply that did not state its cost
 
-        return lambda reply: look_up_cost(reply, paid)
+            return look_up_cost(reply, paid)
+
+        return look_up
 
     def after_run(self, replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
         """GET /generation for costs the replies did not say, then the catalogue if it is stale."""
-        from .costs import look_up_missing_costs
+        if any(reply.cost_usd is None for reply in replies):  # most replies state it: no lookup to load
+            from .costs import look_up_missing_costs
 
-        look_up_missing_costs(replies, result, paid)
+            look_up_missing_costs(replies, result, paid)
         super().after_run(replies, result, paid)
 
 
