@@ -116,7 +116,7 @@ class GeminiBatches(Engine):
 
     def finish(self, batch_id: str | None = None) -> None:
         """Answer every request (per ``outcome``) and mark the batch succeeded."""
-        from tests.fake_api import gemini_error_json, gemini_response_json
+        from tests.fake_api import gemini_response_json
 
         batch = self.batches[batch_id] if batch_id else self.only()
         results = []

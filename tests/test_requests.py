@@ -11,7 +11,7 @@ import pytest
 from imagegen.cli import requests as from_flags
 from imagegen.commands import edit, generate, review
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
-from tests.conftest import SCRIPTS, assert_one_json
+from tests.conftest import assert_one_json
 
 
 

@@ -348,5 +348,3 @@ class RunOptions:
         self.timeout, self.retries, self.dry_run, self.quiet, self.show_hints = (
             timeout, retries, dry_run, quiet, show_hints)
 
-
-KINDS: dict[str, type[Request]] = {cls.KIND: cls for cls in (GenerateRequest, EditRequest, ReviewRequest)}

@@ -13,16 +13,10 @@ import re
 
 MAX_BYTES = 20 * 1024 * 1024
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<svg[\s>/]", re.DOTALL)
 _ACTIVE_TAGS = frozenset({"script", "foreignobject", "iframe", "embed", "object"})
 _CONTROLS = re.compile(r"[\x00-\x20]")
 _SCHEME = re.compile(r"(?:java|vb)script:")
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$")
-
-
-def looks_like_svg(head: bytes) -> bool:
-    """Whether a file's first bytes open an SVG document (an XML declaration and comments may come first)."""
-    return _START.match(head[:4096]) is not None
 
 
 def check(data: bytes) -> tuple[int | None, int | None]:

@@ -172,6 +172,3 @@ def error(request_id: Any, code: int, message: str, data: Any = None) -> dict[st
         body["data"] = printable(data)
     return {"jsonrpc": "2.0", "id": request_id, "error": body}
 
-
-def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "method": method, "params": params}

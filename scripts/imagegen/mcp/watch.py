@@ -53,11 +53,6 @@ class Watch:
         """Sleep up to ``seconds``, waking at once on a cancellation; True when the call is cancelled."""
         return self._event.wait(seconds)
 
-    @property
-    def sending(self) -> bool:
-        with self._lock:
-            return bool(self._in_flight)
-
     @contextmanager
     def sends(self, spend: Any, label: str | None, calls: list[tuple[str | None, float | None]]) -> Iterator[None]:
         with self._lock:

@@ -66,7 +66,6 @@ class OpenAIModel(NamedTuple):
     image_out: float
     input_fidelity: bool  # takes input_fidelity on edits (OpenAI's spec: "for gpt-image-2, omit this parameter")
     markup: bool  # takes a markup overlay (GPT Image 2.5)
-    prices_known: bool  # False: the rates are assumed from the family's, not OpenAI's list
     flexible_sizes: bool = False  # any WIDTHxHEIGHT within FLEXIBLE_RULES, not only the three frames
     price_source: str = ""  # where the rates come from, as every estimate made from them says
 
@@ -82,10 +81,10 @@ _FAMILY_SOURCE = f"assumed rates (gpt-image-1's list prices, as of {PRICES_AS_OF
 # The models OpenAI serves (checked on PRICES_AS_OF). gpt-image-1 was shut down on 2026-10-23;
 # gpt-image-1-mini, gpt-image-1.5 and chatgpt-image-latest on 2026-12-01.
 OPENAI_MODELS = {
-    "gpt-image-2": OpenAIModel(5.0, 8.0, 10.0, 30.0, input_fidelity=False, markup=False, prices_known=True,
-                               flexible_sizes=True, price_source=GPT_IMAGE_2_SOURCE),
+    "gpt-image-2": OpenAIModel(5.0, 8.0, 10.0, 30.0, input_fidelity=False, markup=False, flexible_sizes=True,
+                               price_source=GPT_IMAGE_2_SOURCE),
     **{name: OpenAIModel(*_FAMILY_RATES, input_fidelity=True, markup=name.startswith("gpt-image-2.5"),
-                         prices_known=False, price_source=_FAMILY_SOURCE)
+                         price_source=_FAMILY_SOURCE)
        for name in ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-2.6-sunburst", "gpt-image-2.6-flare")},
 }
 OPENAI_DEFAULT = "gpt-image-2"

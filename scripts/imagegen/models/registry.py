@@ -154,10 +154,6 @@ def all_models() -> list[ModelSpec]:
     return known + [catalogue.apply(assumed(model_id)) for model_id in catalogue.extra_ids(BY_ID)]
 
 
-def with_pricing(spec: ModelSpec, pricing: Pricing) -> ModelSpec:
-    return spec._replace(pricing=pricing)
-
-
 def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
     """Approximate output pixels for a ratio and size (what an estimate bills on)."""
     width, height = RATIO_PIXELS_1K.get(aspect_ratio, (1024, 1024))

@@ -93,7 +93,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
 
     ``keep_response`` adds each reply (image data left out) as ``provider_response``.
     """
-    from .paid_call import Priced, timed
+    from .paid_call import timed
     from .save import save_replies
 
     plan, options = prepared.plan, prepared.options

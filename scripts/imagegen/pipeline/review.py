@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .paid_call import PaidRun
 
 PROVIDERS = choices.REVIEW_PROVIDERS
-DEFAULT_MODELS = choices.DEFAULT_REVIEW_MODELS
 MAX_REPLY_TOKENS = 1024  # what payload's review requests allow the model to answer with
 
 

@@ -24,9 +24,7 @@ from . import choices
 from ..images import files as images
 from ..errors import UsageError
 
-SOURCE_KINDS = choices.BASELINE_SOURCE_KINDS
 DEFAULT_SOURCE_KIND = choices.DEFAULT_BASELINE_SOURCE_KIND
-RESOLUTION_POLICY = choices.BASELINE_RESOLUTION_POLICY
 ALLOWED_FORMATS = ("png", "jpeg", "webp")
 DEFAULT_MAX_MB = choices.DEFAULT_MAX_BASELINE_MB
 ROLE = "baseline image"

@@ -11,7 +11,6 @@ APIS = ("chat", "images")
 PROVIDERS = ("openrouter", "google", "openai")  # who --provider sends generations to (default openrouter)
 QUALITIES = ("low", "medium", "high", "auto")
 OUTPUT_FORMATS = ("png", "jpeg", "webp", "svg")  # svg: OpenRouter's Images API, vector models only
-RASTER_FORMATS = ("png", "jpeg", "webp")  # what OpenAI's Images API makes
 BACKGROUNDS = ("transparent", "opaque", "auto")
 MODERATIONS = ("low", "auto")  # OpenAI generations only (openai-python image_generate_params.py)
 REVIEW_PROVIDERS = ("anthropic", "openrouter")

@@ -329,7 +329,6 @@ RULES: tuple[Rule, ...] = (
     Rule("mono_and_colour", _mono_and_colour),
     Rule("text_and_no_text", _text_and_no_text),
 )
-CODES = tuple(rule.code for rule in RULES)
 
 
 def scan(facts: PromptFacts) -> Scan:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import choices
 from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest
 
-STRENGTHS = choices.VARIATION_STRENGTHS
 DEFAULTS: dict[str, Any] = {"variation_strength": "low", "lock_palette": True, "lock_composition": True}
 
 BASELINE_LEAD = ("The first attached image is the baseline. Edit that image to carry out the request below; "

@@ -12,7 +12,6 @@ before it goes into a URL.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from ..errors import ProviderError
     from .call import Call
 
-SAMPLING = ("temperature", "top_p", "top_k")
 _CLAUDE = re.compile(r"(?:^|/)claude-(opus|sonnet|haiku)-(\d+)(?:[-.](\d{1,2})(?!\d))?")
 _REJECTED = re.compile(r"`?\b(temperature|top_p|top_k)\b`?\s*(?:is|are)?\s*(?:deprecated|not supported|unsupported|"
                        r"not allowed|not permitted|no longer supported)|(?:unsupported|unknown|unrecognized) "

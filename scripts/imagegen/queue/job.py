@@ -26,7 +26,6 @@ from .layout import STATES
 FORMAT = 2
 PENDING, RUNNING, SUBMITTED, DONE, FAILED = STATES  # the folders; DONE is results/
 STATUS_OF = {PENDING: "pending", RUNNING: "running", SUBMITTED: "submitted", DONE: "done", FAILED: "failed"}
-VIAS = ("sync", "batch")  # how a job runs: a call of its own, or in a provider's batch
 KIND = "generate"  # the only job kind: a generation (one variant of a request)
 
 # Format 1 "args" keys -> request fields; keys of neither kind (flags of the invocation) are dropped.

@@ -233,10 +233,6 @@ def notify_warnings(plans: list[Any], quiet: bool) -> None:
     notify(plan_warnings(plans), quiet)
 
 
-def enqueue(dirs: QueueDirs, job: dict[str, Any], variant: int | None) -> dict[str, Any]:
-    return enqueue_all(dirs, [job], [variant])[0]
-
-
 def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]], variants: list[int | None]) -> list[dict[str, Any]]:
     """Queue the jobs of one request (each with its variant number, or None for the next free one);
     what the acknowledgement says of each."""

@@ -28,7 +28,6 @@ from ..errors import BudgetError
 EPSILON = 1e-9
 WAIT_STEP_SEC = 0.2  # how often a call waiting for the price to be learned looks again
 MAX_ACCOUNT_BYTES = 256 * 1024
-ACCOUNT_NAME = "budget.json"
 
 
 class RequestBudget:
