@@ -136,9 +136,9 @@ def test_a_job_file_with_an_unusable_timeout_is_corrupt(run, workdir):
 # -- 3. an unknown request id is exit 2 with the ids that exist nearby -------------------------------
 
 def test_waiting_on_a_mistyped_request_id_fails_fast_and_names_the_real_ones(run, monkeypatch):
-    from imagegen.queue import view
+    from imagegen.queue import status
 
-    monkeypatch.setattr(view, "UNKNOWN_REQUEST_GRACE_SEC", 0.3)
+    monkeypatch.setattr(status, "UNKNOWN_REQUEST_GRACE_SEC", 0.3)
     for request in ("discord-1234", "nightly"):
         assert_one_json(run("enqueue_image_job.py", "--prompt", "A lighthouse at dusk, oil painting",
                             "--request-id", request))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..images import files as images
-from ..queue import view as queue_view
+from ..queue import status as queue_status
 from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
 from ..localjson import read_json_or_skip
@@ -178,8 +178,8 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
         raise UsageError(f"--queue-dir {queue_dir} is not a directory",
                          details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
     dirs = QueueDirs.at(queue_dir)
-    queue_view.require_request(dirs, request_id)
-    jobs = queue_view.request_jobs(dirs, request_id)
+    queue_status.require_request(dirs, request_id)
+    jobs = queue_status.request_jobs(dirs, request_id)
     folders = _record_roots(dirs.root)
     items: list[Item] = []
     for job in jobs:
@@ -196,7 +196,7 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
         elif job.state == "failed":
             items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
                               prompt=job.prompt, error=job.error or "failed"))
-    return link_lineage(fold(items)), queue_view.job_states(jobs)
+    return link_lineage(fold(items)), queue_status.job_states(jobs)
 
 
 def _round_paths(result: dict[str, Any], shown: list[Path]) -> list[Path]:
