@@ -178,13 +178,13 @@ def test_every_top_level_module_and_package_has_a_layer():
 
 def test_the_checks_see_a_cycle_inside_a_function_an_upward_import_and_an_unplaced_module(tmp_path):
     edges = {"imagegen.errors": {"imagegen.config"}, "imagegen.config": {"imagegen.errors"},
-             "imagegen.newthing": set(), "imagegen.http.client": {"imagegen.pipeline.generate"},
-             "imagegen.pipeline.generate": set()}
+             "imagegen.newthing": set(), "imagegen.http.client": {"imagegen.pipeline.generation"},
+             "imagegen.pipeline.generation": set()}
     assert cycles(edges) == [["imagegen.config", "imagegen.errors"]]
     faults = layering_faults(edges, LAYERS)
     assert "newthing has no place in LAYERS" in faults
     assert "imagegen.errors imports imagegen.config: config is not below errors" in faults
-    assert "imagegen.http.client imports imagegen.pipeline.generate: pipeline is not below http" in faults
+    assert "imagegen.http.client imports imagegen.pipeline.generation: pipeline is not below http" in faults
     (tmp_path / "late.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n"
                                       "def f():\n    from .b import c\n")
     assert imports("imagegen.late", tmp_path / "late.py") == {"imagegen.b", "imagegen.b.c", "typing",

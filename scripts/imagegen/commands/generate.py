@@ -30,10 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "generate.py") -> dict[str, Any]:
     """Run the generation; ``script`` is the name the spending ledger records the call under."""
     from ..cli import requests  # not for --help: keep start-up fast
-    from ..pipeline import generate_request
+    from ..pipeline import run_generation
 
     request = requests.generate_request(args)
-    return generate_request.run_request(request, requests.paid_run(args, script, request), context.fields)
+    return run_generation.run_request(request, requests.paid_run(args, script, request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,9 +19,9 @@ MAX_WAIT_SEC = 600.0  # queue_status wait: longer waits are cut to this (the cal
 
 
 def generate(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import generate_request
+    from ..pipeline import run_generation
 
-    return generate_request.run_request(call.request, call.paid_run(), call.context.fields)
+    return run_generation.run_request(call.request, call.paid_run(), call.context.fields)
 
 
 def edit(call: Invocation) -> dict[str, Any]:

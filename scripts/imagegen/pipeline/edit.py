@@ -1,7 +1,7 @@
 """What edit.py decides before sending: which mode, which fields fit it, the OpenRouter edit plan, lineage.
 
 OpenRouter edits are generations with the image to edit in ``plan.input_images``: they are planned
-by ``prompt.plan.build`` and sent by ``pipeline.generate.run``, never by a second chat path.
+by ``prompt.plan.build`` and sent by ``pipeline.generation.run``, never by a second chat path.
 OpenAI mask edits live in ``pipeline.mask_edit``.
 """
 
@@ -95,7 +95,7 @@ def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
 
 def prepare_openrouter_edit(request: EditRequest) -> Any:
     """The OpenRouter edit as a prepared generation (chat, or the Images API with its options)."""
-    from .generate import Prepared
+    from .generation import Prepared
     from .routes import route
 
     options = route("openrouter").options(request)
@@ -107,7 +107,7 @@ def prepare_openrouter_edit(request: EditRequest) -> Any:
 def run_request(request: EditRequest, paid: Any, fields: dict[str, Any]) -> dict[str, Any]:
     """A whole edit from its request, in the mode it resolves to; ``fields`` learns the mode, the model
     and a drawn mask's path, for an error document."""
-    from . import generate
+    from . import generation
 
     mode = resolve_mode(request)
     fields["mode"] = mode
@@ -116,15 +116,15 @@ def run_request(request: EditRequest, paid: Any, fields: dict[str, Any]) -> dict
 
         plan = mask_edit.plan_from_request(request)
         fields["model"] = plan.model
-        writer = generate.writer_for(request, plan.slug)
-        generate.notify_warnings(plan.warnings, paid.options.quiet)
+        writer = generation.writer_for(request, plan.slug)
+        generation.notify_warnings(plan.warnings, paid.options.quiet)
         if paid.options.dry_run:
             return mask_edit.dry_run(plan, writer, paid)
         return mask_edit.run(plan, writer, paid, on_mask=lambda path: fields.__setitem__("mask_path", path))
     prepared = prepare_openrouter_edit(request)
     fields["model"] = prepared.plan.spec.id
-    generate.notify_warnings(prepared.plan.warnings, paid.options.quiet)
-    writer = generate.writer_for(request, prepared.plan.spec.slug + "-edit")
+    generation.notify_warnings(prepared.plan.warnings, paid.options.quiet)
+    writer = generation.writer_for(request, prepared.plan.spec.slug + "-edit")
     if paid.options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+        return generation.dry_run(prepared, writer, paid)
+    return generation.run(prepared, writer, paid)

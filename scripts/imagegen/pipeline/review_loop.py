@@ -1,7 +1,7 @@
 """The review loop: generate, review, then refine or rework until an image is accepted.
 
 ``generate --review`` (and the queue worker, and the MCP generate tool) run :func:`run`: each round
-makes ``best_of`` candidates through :func:`pipeline.generate.run`, has each reviewed through
+makes ``best_of`` candidates through :func:`pipeline.generation.run`, has each reviewed through
 :func:`pipeline.review.auto` (the rubric of ``review.py --auto``) and keeps the best. On ``refine``
 the next round adds the review's suggestion to the prompt; on ``reject`` it reworks the prompt from
 the critique, and after two rejects in a row moves to the next model of the same capability
@@ -23,7 +23,7 @@ from ..errors import BudgetError, ImageGenError, UsageError
 from ..fsutil import TEMP_PREFIX, unlink_quietly, write_json_atomic
 from ..localjson import read_json
 from ..progress import note
-from . import generate, loop_record, loop_rounds, rubric
+from . import generation, loop_record, loop_rounds, rubric
 from . import review as reviewer
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Loop:
 
     def _writer(self, round_request: GenerateRequest, number: int) -> Any:
         """The round's writer: its explicit names, or ``<stamp>-<slug>-r<k>`` on the loop's one stamp."""
-        writer = generate.writer_for(round_request, f"{self.slug}-r{number}")
+        writer = generation.writer_for(round_request, f"{self.slug}-r{number}")
         writer.stamp = self.stamp
         return writer
 
@@ -106,9 +106,9 @@ class Loop:
         return loop_rounds.round_estimate(plan, self.provider, self.review_model, self.request.best_of)
 
     # -- the loop ------------------------------------------------------------------------------
-    def dry_run(self, prepared: generate.Prepared, writer: Any) -> dict[str, Any]:
+    def dry_run(self, prepared: generation.Prepared, writer: Any) -> dict[str, Any]:
         each = self.round_estimate(prepared.plan)
-        result = generate.dry_run(prepared, writer, self.paid)
+        result = generation.dry_run(prepared, writer, self.paid)
         result["review_loop"] = {
             "review": self.request.review, "max_rounds": self.rounds_allowed, "best_of": self.request.best_of,
             "review_provider": self.provider, "review_model": self.review_model,
@@ -119,11 +119,11 @@ class Loop:
         return result
 
     def run(self, fields: dict[str, Any]) -> dict[str, Any]:
-        prepared = generate.prepare(self.request, show_hints=self.paid.options.show_hints)
+        prepared = generation.prepare(self.request, show_hints=self.paid.options.show_hints)
         plan = prepared.plan
         fields["model"] = plan.spec.id
-        generate.notify_warnings(plan.warnings, self.paid.options.quiet)
-        self._name_rounds(plan.spec.slug, generate.writer_for(self.request, plan.spec.slug).stamp)
+        generation.notify_warnings(plan.warnings, self.paid.options.quiet)
+        self._name_rounds(plan.spec.slug, generation.writer_for(self.request, plan.spec.slug).stamp)
         if self.paid.options.dry_run:
             return self.dry_run(prepared, self._writer(self._round_request(1, None, None), 1))
         assert self.record_path is not None and self.base is not None
@@ -145,7 +145,7 @@ class Loop:
             found = None
         self.resumed = found is not None and not self.resumable
         if self.suffix and not self.resumable:  # every name the loop takes, refused before round 1 is paid for
-            generate.writer_for(self.request, self.slug).check_before_request(1)
+            generation.writer_for(self.request, self.slug).check_before_request(1)
             recorded = len(found["rounds"]) if found is not None else 0  # an interrupted run's rounds are its own
             for number in range(recorded + 1, self.rounds_allowed + 1):
                 self._writer(self._round_request(number, None, None), number).check_before_request(
@@ -294,7 +294,7 @@ class Loop:
         while (following := next_model(spec, tried, needs_image_input=needs_images)) is not None:
             tried.add(following)
             try:
-                generate.prepare(self._round_request(entry["round"] + 1, following, None))
+                generation.prepare(self._round_request(entry["round"] + 1, following, None))
             except ImageGenError as error:
                 self.warnings.append(f"{following} was passed over after two rejects: {error.message}")
                 continue
@@ -334,7 +334,7 @@ class Loop:
     def _plan_round(self, number: int, model: str | None, revision: str | None) -> dict[str, Any] | None:
         """The next round, recorded as started; None (and the loop stopped) when the budget cannot cover it."""
         round_request = self._round_request(number, model, revision)
-        prepared = generate.prepare(round_request)
+        prepared = generation.prepare(round_request)
         estimate = self.round_estimate(prepared.plan)
         limit = self.request.max_cost
         spent = self.total_spent()
@@ -365,7 +365,7 @@ class Loop:
         number = entry["round"]
         round_request = entry.pop("_request", None) or self._round_request(
             number, entry["model"], entry.get("revision"))
-        prepared = entry.pop("_prepared", None) or generate.prepare(round_request)
+        prepared = entry.pop("_prepared", None) or generation.prepare(round_request)
         prepared.plan.extra_result.update(self.extra_result)
         prepared.plan.extra_result["review_round"] = number
         writer = self._writer(round_request, number)
@@ -373,7 +373,7 @@ class Loop:
         resuming = self.resumable or self.resumed
         result = loop_rounds.adopted(writer, self.request.best_of, self.job_id, number) if resuming else None
         if result is None:
-            result = generate.run(prepared, writer, self.paid, keep_response=False)
+            result = generation.run(prepared, writer, self.paid, keep_response=False)
         self.warnings += [w for w in result.pop("warnings", []) if w not in self.warnings]
         entry["result"] = result
         entry["candidates"] = [{"path": p} for p in result["all_paths"]]

@@ -12,13 +12,13 @@ from .roots import Roots
 
 def planned(job: dict[str, Any], roots: Roots | None) -> tuple[Any, Any]:
     """The job prepared as its synchronous run would be, at batch prices; and its request."""
-    from ..pipeline import generate
+    from ..pipeline import generation
 
     if roots is None:  # only a drain plans jobs, and a drain always has its roots
         raise ImageGenError("a batch job was planned without the worker's roots", kind="internal")
     request = read_request(job)
     roots.check_request(request, job["job_id"])
-    prepared = generate.prepare(request)
+    prepared = generation.prepare(request)
     plan = prepared.plan
     roots.check_plan(plan, job["job_id"])
     plan.batch = True
@@ -30,13 +30,13 @@ def planned(job: dict[str, Any], roots: Roots | None) -> tuple[Any, Any]:
 
 def request_body(prepared: Any) -> dict[str, Any]:
     """The body one request of the batch sends: what the synchronous call would send."""
-    from ..pipeline import generate
+    from ..pipeline import generation
 
-    return generate.image_calls(prepared.plan, prepared.options)[0].body or {}
+    return generation.image_calls(prepared.plan, prepared.options)[0].body or {}
 
 
 def writer_for(request: Any, plan: Any) -> Any:
     """The writer that saves this job's image, as the synchronous run would make it."""
-    from ..pipeline import generate
+    from ..pipeline import generation
 
-    return generate.writer_for(request, plan.spec.slug)
+    return generation.writer_for(request, plan.spec.slug)

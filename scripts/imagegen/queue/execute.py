@@ -32,14 +32,14 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
     (``request_max_cost_usd``). ``on_call`` is told of each paid call going out (a dict) and over
     (None), for the job's lease.
     """
-    from ..pipeline import generate
+    from ..pipeline import generation
     from ..pipeline.paid_call import PaidRun
     from ..requests import RunOptions
     from ..spending.guard import Spend
 
     request = read_request(job)
     roots.check_request(request, job["job_id"])
-    prepared = generate.prepare(request)
+    prepared = generation.prepare(request)
     plan = prepared.plan
     roots.check_plan(plan, job["job_id"])
     if plan.preset is not None and job.get("preset_asked"):
@@ -50,7 +50,7 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
         plan.extra_result["variation"] = variation
     if on_plan:
         on_plan(plan)
-    writer = generate.writer_for(request, plan.spec.slug)
+    writer = generation.writer_for(request, plan.spec.slug)
     (sweeper or Sweeper(interval=0)).sweep(writer.target_dir())  # an earlier attempt may have died mid-write
     writer.sweep = False  # swept just now (or within the minute): no second listing of a big folder
     spend = Spend(SCRIPT, job["request_id"], request.max_cost, job_id=job["job_id"])
@@ -71,7 +71,7 @@ def execute(job: dict[str, Any], *, gate: RateGate, timeout: float, retries: int
         finished = already_done(job, writer)
         if finished is not None:
             return finished
-        return generate.run(prepared, writer, paid, keep_response=True)
+        return generation.run(prepared, writer, paid, keep_response=True)
     except ImageGenError as error:
         if paid.spent > 0:  # a failed attempt can still have been charged (an answer that was no image)
             error.extra["charged_usd"] = round(paid.spent, 6)

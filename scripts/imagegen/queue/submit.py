@@ -31,14 +31,14 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
     exceeds its max_cost). The daily budget is not checked here: a job it refuses waits in the
     queue for the budget to reset. ``via`` "batch": the job must suit a provider's batch engine,
     and is priced at its rate."""
-    from ..pipeline import generate
+    from ..pipeline import generation
     from ..spending import guard as spending
 
-    plan = generate.prepare(request, show_hints=show_hints).plan
+    plan = generation.prepare(request, show_hints=show_hints).plan
     if via == "batch":
         batch_request = for_batch(request, plan.spec)
         if batch_request is not request:  # the model's own provider, not OpenRouter: plan it there
-            plan = generate.prepare(batch_request).plan
+            plan = generation.prepare(batch_request).plan
         plan.batch = True
     estimate = plan.estimate_usd
     if request.review_loop():  # --max-cost is the loop's: its first round, images and reviews, must fit
@@ -228,7 +228,7 @@ def plan_warnings(plans: Sequence[Any]) -> list[str]:
 
 def notify_warnings(plans: list[Any], quiet: bool) -> None:
     """The plans' warnings on stderr, each once however many jobs share it."""
-    from ..pipeline.generate import notify_warnings as notify
+    from ..pipeline.generation import notify_warnings as notify
 
     notify(plan_warnings(plans), quiet)
 

@@ -1,5 +1,5 @@
 """A generation request run whole, as generate.py and the MCP generate tool run it: the review loop
-when the request asks for one (``pipeline.review_loop``), else one generation (``pipeline.generate``):
+when the request asks for one (``pipeline.review_loop``), else one generation (``pipeline.generation``):
 plan, then describe (dry run) or make and save the images."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..requests import GenerateRequest
-from . import generate
+from . import generation
 
 if TYPE_CHECKING:
     from .paid_call import PaidRun
@@ -20,10 +20,10 @@ def run_request(request: GenerateRequest, paid: PaidRun, fields: dict[str, Any])
 
         return review_loop.run_request(request, paid, fields)
     fields["model"] = request.model
-    prepared = generate.prepare(request, show_hints=paid.options.show_hints)
+    prepared = generation.prepare(request, show_hints=paid.options.show_hints)
     fields["model"] = prepared.plan.spec.id
-    generate.notify_warnings(prepared.plan.warnings, paid.options.quiet)
-    writer = generate.writer_for(request, prepared.plan.spec.slug)
+    generation.notify_warnings(prepared.plan.warnings, paid.options.quiet)
+    writer = generation.writer_for(request, prepared.plan.spec.slug)
     if paid.options.dry_run:
-        return generate.dry_run(prepared, writer, paid)
-    return generate.run(prepared, writer, paid)
+        return generation.dry_run(prepared, writer, paid)
+    return generation.run(prepared, writer, paid)
