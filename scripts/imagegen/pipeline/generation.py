@@ -64,9 +64,9 @@ def dry_run(prepared: Prepared, writer: ImageWriter, paid: PaidRun) -> dict[str,
     budget = paid.authorize(plan.estimate_usd, model=plan.spec.alias, count=plan.count)
     enhance_request = None
     if prepared.enhance_model:
-        from . import enhance
+        from . import enhance_call
 
-        enhance_request = enhance.dry_run_request(plan, prepared.enhance_model)
+        enhance_request = enhance_call.dry_run_request(plan, prepared.enhance_model)
     result = {
         "dry_run": True,
         "request": image_calls(plan, prepared.options)[0].display(),
@@ -100,9 +100,9 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     paid.prepare_output(writer, plan.count)
     paid.authorize(plan.estimate_usd, model=plan.spec.alias, count=plan.count)
     if prepared.enhance_model:
-        from . import enhance
+        from . import enhance_call
 
-        enhance.enhance_plan(plan, paid, prepared.enhance_model)
+        enhance_call.enhance_plan(plan, paid, prepared.enhance_model)
     (replies, failures, gone), elapsed_ms = timed(lambda: _make(plan, options, paid, writer))
     if not replies:
         if gone:

@@ -1,4 +1,5 @@
-"""Prompt enhancement: a cheap text model expands a terse prompt into the target model's shape.
+"""Prompt enhancement's words: what a cheap text model is asked to expand a terse prompt into the target
+model's shape, and which rewrite is kept (``pipeline.enhance_call`` makes the paid call).
 
 Off by default (``--enhance``). The user's prompt is kept; the rewrite becomes the scene that the
 rest of the prompt (preset style, rails) is composed around. Any provider failure -- an HTTP

@@ -1,4 +1,5 @@
-"""Prompt enhancement as a paid call: a cheap text model rewrites the prompt before the images are made.
+"""Prompt enhancement as a paid call: a cheap text model rewrites the prompt before the images are made
+(what it is asked and which rewrite is kept: ``prompt.enhance_text``).
 
 Any provider failure falls back to the original prompt with a warning: enhancement may improve a
 run, never break it. The run's spending check has already passed (``PaidRun.authorize``), so a run
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageGenError
 from ..progress import note
-from ..prompt import enhance as words
+from ..prompt import enhance_text
 from ..providers import openrouter_text
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ TEMPERATURE = 0.3
 
 def request_body(plan: GenerationPlan, model: str) -> dict[str, Any]:
     edit = plan.baseline is not None or bool(plan.input_images)
-    text = words.request_text(plan.prompt, plan.spec, edit=edit)
-    return openrouter_text.rewrite_body(model, words.SYSTEM, text, max_tokens=MAX_TOKENS, temperature=TEMPERATURE)
+    text = enhance_text.request_text(plan.prompt, plan.spec, edit=edit)
+    return openrouter_text.rewrite_body(model, enhance_text.SYSTEM, text, max_tokens=MAX_TOKENS, temperature=TEMPERATURE)
 
 
 DEFAULT_ALIAS = "enhance-default"  # the model_alias of a model taken from the default chain
@@ -50,7 +51,7 @@ def enhance_plan(plan: GenerationPlan, paid: PaidRun, model: str) -> None:
     tried, alias = candidates(model)
     reply = None
     for index, name in enumerate(tried):
-        outcome = words.Outcome(name)
+        outcome = enhance_text.Outcome(name)
         (answer,) = paid.send_text([openrouter_text.call(request_body(plan, name))], model=name, estimate_each=None,
                                    label=f"enhancing the prompt with {name}", alias=alias)
         if not isinstance(answer, ImageGenError):
@@ -63,7 +64,7 @@ def enhance_plan(plan: GenerationPlan, paid: PaidRun, model: str) -> None:
         plan.warnings.append(moved)
         note("warning: " + moved, paid.quiet)
     if reply is not None:
-        outcome = words.judge(plan.prompt, outcome.model, reply.text)
+        outcome = enhance_text.judge(plan.prompt, outcome.model, reply.text)
         outcome.cost_usd, outcome.generation_id = reply.cost_usd, reply.generation_id
     plan.enhancement = outcome.record()
     if outcome.scene:
