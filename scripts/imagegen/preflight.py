@@ -138,10 +138,10 @@ def check_optional_key(provider: str) -> Check:
 
 
 def _default_model_note(provider: str) -> str:
-    from .models import direct
+    from .models import direct_table
 
     variable = config.DEFAULT_MODEL_VARS["generate"]
-    return f"{variable}={config.default_model_setting('generate')} is a model of {direct.NAMES[provider]}"
+    return f"{variable}={config.default_model_setting('generate')} is a model of {direct_table.NAMES[provider]}"
 
 
 def check_base_url(provider: str) -> Check:

@@ -38,7 +38,7 @@ def _next_direct(spec: ModelSpec, skip: set[str]) -> str | None:
     """The next model in the provider's table that is not one already used under another id (a GA id and
     its preview share an alias) and makes images as large as ``spec`` does."""
     from .chains import SHUT_DOWN
-    from .direct import GEMINI_MODELS, OPENAI_MODELS
+    from .direct_table import GEMINI_MODELS, OPENAI_MODELS
     from .pricing import SIZE_SCALE
 
     gone = SHUT_DOWN.get(spec.provider, {})  # kept in the price table for old records, never sent

@@ -1,5 +1,5 @@
 """A spec of the built-in table as its route serves it today: an alias through its chain of
-candidates (``models.chains``), Google's and OpenAI's models from ``models.direct_specs``,
+candidates (``models.chains``), Google's and OpenAI's models from ``models.direct_resolve``,
 OpenRouter's with the live catalogue's prices and capabilities laid over the table's."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def on_route(spec: ModelSpec, route: str) -> ModelSpec:
     """The table's alias ``spec`` as ``route`` serves it: its chain's first live candidate, the rest
     kept as successors, priced as the route prices it (``registry.resolve`` adds expiry notes)."""
     if route in DIRECT_ROUTES:
-        from .direct_specs import direct_spec
+        from .direct_resolve import direct_spec
 
         return direct_spec(spec.alias, route)
     choice = chains.choose(chains.chain(spec.alias, "openrouter") or (spec.id,), "openrouter", spec.alias)

@@ -39,7 +39,7 @@ def serves(provider: str | None, name: str) -> bool:
     Google and OpenAI only their own models."""
     if provider not in DIRECT_ROUTES:
         return True
-    from .direct_specs import served_by
+    from .direct_resolve import served_by
 
     return served_by(name, provider)
 
@@ -48,7 +48,7 @@ def default_for(provider: str | None) -> str:
     """The model a run on ``provider`` uses when nothing names one."""
     if provider not in DIRECT_ROUTES:
         return DEFAULT_MODEL
-    from .direct_specs import default_model
+    from .direct_resolve import default_model
 
     return default_model(provider)
 
@@ -62,7 +62,7 @@ def provider_named_by(name: str) -> str | None:
     lowered = name.strip().lower()
     if lowered in BY_ALIAS:
         return None  # an alias names an OpenRouter model: the direct price tables stay unloaded
-    from .direct import GEMINI_PREFIX, OPENAI_PREFIXES
+    from .direct_table import GEMINI_PREFIX, OPENAI_PREFIXES
 
     if lowered.startswith(GEMINI_PREFIX):
         return "google"
@@ -76,7 +76,7 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
     unknown full ids get safe assumptions.
 
     For OpenRouter a fresh live catalogue (``models.py --refresh``) supplies prices and capabilities;
-    Google's and OpenAI's models come from ``models.direct``.
+    Google's and OpenAI's models come from ``models.direct_table``.
     """
     provider = provider or provider_named_by(name) or "openrouter"
     name = name.strip()
@@ -103,13 +103,13 @@ def resolve(name: str, provider: str | None = None) -> ModelSpec:
 def _direct(name: str, provider: str) -> ModelSpec:
     """``name`` on Google or OpenAI, called directly; UsageError (with the models it serves) when the
     provider has no such model."""
-    from . import direct
-    from .direct_specs import direct_spec, listed_models, served_by
+    from . import direct_table
+    from .direct_resolve import direct_spec, listed_models, served_by
 
     if not served_by(name, provider):
         from .alternatives import fallback_models
 
-        raise UsageError(f"{name} is not a model of {direct.NAMES[provider]}",
+        raise UsageError(f"{name} is not a model of {direct_table.NAMES[provider]}",
                          details=f"use one of {', '.join(listed_models(provider))}, or drop --provider {provider} "
                                  "to go through OpenRouter", kind="unknown_model",
                          extra={"fallback_models": fallback_models(provider)})
@@ -177,7 +177,7 @@ def megapixels(aspect_ratio: str, size: str) -> int:
 
 def image_tokens(pricing: Pricing, aspect_ratio: str, provider: str = "openrouter") -> int:
     """Output tokens of one token-billed image: non-square frames cost about half as much again.
-    OpenAI's pricing is counted for the very frame the plan asks for (``direct_specs.openai_pricing``)."""
+    OpenAI's pricing is counted for the very frame the plan asks for (``direct_resolve.openai_pricing``)."""
     if provider == "openai":
         return pricing.tokens_per_image
     return int(pricing.tokens_per_image * (1.0 if aspect_ratio == "1:1" else 1.5))
@@ -213,15 +213,15 @@ def estimate(spec: ModelSpec, aspect_ratio: str, size: str, count: int = 1, *, b
     if count > 1:
         basis += f", x {count} images"
     if batch:
-        from .direct import BATCH_DISCOUNT
+        from .direct_table import BATCH_DISCOUNT
 
         each *= BATCH_DISCOUNT
         basis += f", at the batch rate ({BATCH_DISCOUNT:.0%} of the standard price)"
     if pricing.source == "live":
         basis += " (live price)"
     elif pricing.source == "direct":
-        from .direct import NAMES
-        from .direct import PRICES_AS_OF as DIRECT_AS_OF
+        from .direct_table import NAMES
+        from .direct_table import PRICES_AS_OF as DIRECT_AS_OF
 
         source = f"; {pricing.note}" if pricing.note else ""
         basis += (f" (list price of {NAMES[spec.provider]}, from the built-in table of {DIRECT_AS_OF}{source}: "

@@ -1,7 +1,7 @@
 """The built-in model table: aliases, OpenRouter ids, capabilities and prices as of PRICES_AS_OF.
 
 Data only: ``models.registry`` resolves names against it (with the live catalogue laid over it,
-``models.live``), and ``models.direct_specs`` builds Google's and OpenAI's specs from its ratios
+``models.live``), and ``models.direct_resolve`` builds Google's and OpenAI's specs from its ratios
 and sizes.
 """
 
@@ -124,7 +124,7 @@ PRICES_AS_OF = "2026-12-01"  # when the built-in prices below were last checked
 IMAGE_ONLY_PREFIXES = ("black-forest-labs/", "bytedance-seed/", "recraft", "sourceful/")
 
 
-DIRECT_ROUTES = ("google", "openai")  # called without OpenRouter; their models come from models.direct
+DIRECT_ROUTES = ("google", "openai")  # called without OpenRouter; their models come from models.direct_table
 
 
 def assumed(model_id: str) -> ModelSpec:

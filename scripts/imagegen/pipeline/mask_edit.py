@@ -16,7 +16,7 @@ from ..images import files as images
 from ..images import masks, pixels, png
 from ..images.files import InputImage
 from ..images.writer import ImageWriter
-from ..models import chains, direct, registry
+from ..models import chains, direct_table, registry
 from ..models.alternatives import with_fallbacks
 from ..providers import openai_images
 from ..requests import EditRequest
@@ -65,7 +65,7 @@ class OpenAIEditPlan:
     @property
     def estimate_usd(self) -> float | None:
         size = self.size if self.size and self.size != "auto" else self._nearest_size()
-        return direct.openai_estimate(self.model, self.quality, size, self.count)
+        return direct_table.openai_estimate(self.model, self.quality, size, self.count)
 
     def compositor(self) -> Any:
         """With --keep-unmasked, what turns the provider's image into the one saved (None: saved as is)."""
@@ -86,12 +86,12 @@ class OpenAIEditPlan:
         return (first.width, first.height) if first.width and first.height else None
 
     def estimate_basis(self) -> str:
-        info = direct.openai_model(self.model)
+        info = direct_table.openai_model(self.model)
         if info is None:
             return f"no price known for {self.model}"
         size = self.size if self.size and self.size != "auto" else self._nearest_size()
-        return (f"about {direct.output_tokens(self.quality, size, self.model)} output tokens per {size} image at "
-                f"${info.image_out:g}/M, from the built-in table of {direct.PRICES_AS_OF}: {info.price_source}")
+        return (f"about {direct_table.output_tokens(self.quality, size, self.model)} output tokens per {size} image at "
+                f"${info.image_out:g}/M, from the built-in table of {direct_table.PRICES_AS_OF}: {info.price_source}")
 
     def _nearest_size(self) -> str:
         first = self.images[0]
@@ -239,7 +239,7 @@ def _frame_of_shape(model: str, width: int, height: int) -> str:
     (the least padding), else the classic frame of the nearest shape."""
     from ..models import frames
 
-    if direct.flexible(model):
+    if direct_table.flexible(model):
         try:
             return frames.flexible_frame(f"{width}:{height}", "1K")
         except ValueError:  # wider than 3:1: padded into a classic frame instead
@@ -249,17 +249,17 @@ def _frame_of_shape(model: str, width: int, height: int) -> str:
 
 def _check_model(model: str, request: EditRequest) -> None:
     """Refuse, before paying, an option the model does not take."""
-    info = direct.openai_model(model)
+    info = direct_table.openai_model(model)
     if request.markup:
         if request.mask or request.mask_rects:
             raise UsageError("--markup cannot be combined with a mask", details="give --markup or a mask, not both")
         if info is None or not info.markup:
-            takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.markup]
+            takers = [name for name, entry in direct_table.OPENAI_MODELS.items() if entry.markup]
             raise UsageError(f"{model} does not take --markup", details="use --openai-model " + " or ".join(takers),
                              kind="unsupported", extra={"fallback_models": takers})
     _check_size(model, request.openai_size)
     if request.input_fidelity and info is not None and not info.input_fidelity:
-        takers = [name for name, entry in direct.OPENAI_MODELS.items() if entry.input_fidelity]
+        takers = [name for name, entry in direct_table.OPENAI_MODELS.items() if entry.input_fidelity]
         raise UsageError(f"{model} does not take --input-fidelity",
                          details="drop it, or use a model that does: " + ", ".join(takers), kind="unsupported",
                          extra={"fallback_models": takers})
@@ -276,7 +276,7 @@ def frame_from_request(request: EditRequest, model: str, image: images.InputImag
     if request.openai_size:
         raise UsageError("--openai-size cannot be combined with --size or --aspect-ratio",
                          details="give the frame with --openai-size WIDTHxHEIGHT, or a tier and ratio")
-    if not direct.flexible(model):
+    if not direct_table.flexible(model):
         raise UsageError(f"{model} makes three frames; --size and --aspect-ratio choose gpt-image-2's",
                          details="use --openai-size " + " or ".join(frames.CLASSIC), kind="unsupported")
     ratio = request.aspect_ratio
@@ -295,9 +295,9 @@ def _check_size(model: str, size: str | None) -> None:
     the models that make three frames take those or auto (a model the table does not know: anything)."""
     from ..models import frames
 
-    if size is None or size == "auto" or direct.openai_model(model) is None:
+    if size is None or size == "auto" or direct_table.openai_model(model) is None:
         return
-    if not direct.flexible(model):
+    if not direct_table.flexible(model):
         if size not in frames.CLASSIC:
             raise UsageError(f"{model} makes {', '.join(frames.CLASSIC)} or auto, not --openai-size {size}",
                              details="choose one of those, or --openai-model gpt-image-2 for any frame",

@@ -187,14 +187,14 @@ class Google(Route):
         return None
 
     def adapt(self, plan: GenerationPlan, options: ImagesOptions | None, upsampling_flag: bool | None) -> None:
-        from . import direct
+        from . import direct_routes
 
-        direct.adapt_google(plan)
+        direct_routes.adapt_google(plan)
 
     def image_calls(self, plan: GenerationPlan, options: ImagesOptions | None) -> list[Call]:
         """One generateContent call per image (Gemini makes one per call)."""
         from ..providers import gemini
-        from .direct import gemini_body
+        from .direct_routes import gemini_body
 
         return [gemini.call(plan.spec.id, gemini_body(plan), plan.estimate_each_usd)] * plan.count
 
@@ -212,9 +212,9 @@ class OpenAI(Route):
         return _checked(request, self.name)  # OpenAI's Images API always takes them
 
     def adapt(self, plan: GenerationPlan, options: ImagesOptions | None, upsampling_flag: bool | None) -> None:
-        from . import direct
+        from . import direct_routes
 
-        direct.adapt_openai(plan, options)
+        direct_routes.adapt_openai(plan, options)
         if options is not None:
             plan.extra_result.update(options.record())
             plan.extra_result["api"] = "images/generations"

@@ -6,7 +6,7 @@ messages). The body is ``contents`` (the prompt first, then the images as ``inli
 parts of ``candidates[0].content.parts`` (decoded while they stream in, see ``http.b64stream``).
 A reply may carry no candidate at all (``promptFeedback.blockReason``: the prompt was blocked) or
 a candidate without an image (``finishReason`` IMAGE_SAFETY, NO_IMAGE, ...): both are read as
-our error kinds here. Google reports token counts, not a price: ``models.direct`` prices images.
+our error kinds here. Google reports token counts, not a price: ``models.direct_table`` prices images.
 
 The batch engine (``gemini_batch``) sends these same request bodies, so :func:`body` and
 :func:`read_reply` serve both.

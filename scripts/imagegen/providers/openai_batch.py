@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import ProviderError, provider_error
 from ..http.multipart import FilePart
-from ..models import direct
+from ..models import direct_table
 from . import openai_images
 from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, MAX_RESULTS_BYTES, RUNNING, SUCCEEDED
 from .batch import BatchLine, BatchStatus
@@ -151,7 +151,7 @@ def _line(line: dict[str, Any], inline: dict[str, Any], model: str) -> BatchLine
     except ProviderError as failure:
         return BatchLine(key, error=failure)
     reply.provider, reply.model = "OpenAI", reply.model or model
-    cost = direct.batch_price(direct.openai_cost(model, reply.usage))
+    cost = direct_table.batch_price(direct_table.openai_cost(model, reply.usage))
     if cost is not None:
         reply.usage = {**reply.usage, "cost": cost}
     return BatchLine(key, reply=reply)

@@ -3,7 +3,7 @@ edits (``POST {OPENAI_BASE_URL}/images/edits``, multipart: mask inpainting) with
 
 The multipart form is built by one pure function (:func:`form`) that the run and ``--dry-run``
 share. ``response_format`` is never sent: gpt-image models answer it with HTTP 400 and always
-return base64 anyway. OpenAI reports token counts, not a price; ``models.direct`` prices them at
+return base64 anyway. OpenAI reports token counts, not a price; ``models.direct_table`` prices them at
 list rates.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import config
 from ..errors import ProviderError
 from ..http.multipart import FilePart
-from ..models import direct
+from ..models import direct_table
 from .call import Call
 from .replies import parse_image_list
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..images.masks import Mask
     from .replies import ProviderReply
 
-DEFAULT_MODEL = direct.OPENAI_DEFAULT
+DEFAULT_MODEL = direct_table.OPENAI_DEFAULT
 
 
 def available_models(client: Any) -> list[str]:
@@ -111,7 +111,7 @@ def parse(response: Response, model: str) -> ProviderReply:
     reply = parse_image_list(response)
     reply.provider = reply.provider or "OpenAI"
     reply.model = reply.model or model
-    cost = direct.openai_cost(model, reply.usage)
+    cost = direct_table.openai_cost(model, reply.usage)
     if cost is not None:
         reply.usage = {**reply.usage, "cost": cost}
     return reply

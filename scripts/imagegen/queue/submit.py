@@ -91,7 +91,7 @@ def for_batch(request: GenerateRequest, spec: Any) -> GenerateRequest:
         raise UsageError("--via batch runs on Google's or OpenAI's own batch engine, not OpenRouter's",
                          details="use --provider google or --provider openai (OpenRouter's batch API takes no "
                                  "image output)")
-    from ..models.direct_specs import served_by
+    from ..models.direct_resolve import served_by
 
     makers = [name for name, route in ROUTES.items() if route.has_batch and served_by(spec.id, name)]
     if not makers:

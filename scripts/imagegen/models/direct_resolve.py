@@ -8,7 +8,7 @@ its successor with a warning; an id the table does not know is sent as it is, pr
 
 from __future__ import annotations
 
-from . import chains, direct
+from . import chains, direct_table
 from .pricing import Pricing
 from .table import BY_ALIAS, EXTRA_TALL_WIDE, STANDARD_RATIOS, STANDARD_SIZES, ModelSpec
 
@@ -17,7 +17,7 @@ PREFIXES = {"google": "google/", "openai": "openai/"}
 
 def default_model(provider: str) -> str:
     """The provider's default: an alias for Google (resolved at run time), a model id for OpenAI."""
-    return {"google": direct.GEMINI_DEFAULT, "openai": direct.OPENAI_DEFAULT}[provider]
+    return {"google": direct_table.GEMINI_DEFAULT, "openai": direct_table.OPENAI_DEFAULT}[provider]
 
 
 def native_id(name: str, provider: str) -> str:
@@ -34,7 +34,7 @@ def served_by(name: str, provider: str) -> bool:
     model = native_id(name, provider).lower()
     if "/" in model:
         return False
-    return model.startswith(direct.GEMINI_PREFIX if provider == "google" else direct.OPENAI_PREFIXES)
+    return model.startswith(direct_table.GEMINI_PREFIX if provider == "google" else direct_table.OPENAI_PREFIXES)
 
 
 def direct_spec(name: str, provider: str) -> ModelSpec:
@@ -62,13 +62,13 @@ def _spec(model: str, provider: str) -> ModelSpec:
 def listed_models(provider: str) -> list[str]:
     """The models of ``provider`` a user can name (Google's with their aliases)."""
     if provider == "google":
-        return [f"{entry.alias} ({model})" for model, entry in direct.GEMINI_MODELS.items()
+        return [f"{entry.alias} ({model})" for model, entry in direct_table.GEMINI_MODELS.items()
                 if not chains.moved(model, provider)]
-    return list(direct.OPENAI_MODELS)
+    return list(direct_table.OPENAI_MODELS)
 
 
 def _gemini(model: str) -> ModelSpec:
-    entry = direct.gemini_model(model)
+    entry = direct_table.gemini_model(model)
     if entry is None:  # a model newer than the table: send it, price unknown
         return ModelSpec(model, model, "gemini", ("image", "text"), True, 14, True, "structured",
                          STANDARD_RATIOS + EXTRA_TALL_WIDE, ("0.5K",) + STANDARD_SIZES, Pricing("unknown", guess=True),
@@ -83,16 +83,16 @@ def _gemini(model: str) -> ModelSpec:
 def _openai(model: str) -> ModelSpec:
     """gpt-image-2 makes any frame (1K, 2K and 4K tiers); older gpt-image models make three frames at 1K.
     Quality and frame set the price (see :func:`openai_pricing`)."""
-    sizes = STANDARD_SIZES if direct.flexible(model) else ("1K",)
+    sizes = STANDARD_SIZES if direct_table.flexible(model) else ("1K",)
     return ModelSpec(model, model, "gpt", ("image",), False, 0, False, "natural", STANDARD_RATIOS, sizes,
                      openai_pricing(model, None), "text in images, transparent backgrounds", text_rendering=True,
-                     known=direct.openai_model(model) is not None, provider="openai")
+                     known=direct_table.openai_model(model) is not None, provider="openai")
 
 
 def openai_pricing(model: str, quality: str | None, frame: str = "1024x1024") -> Pricing:
     """Token pricing of one image of ``frame`` at ``quality``."""
-    info = direct.openai_model(model)
-    tokens = direct.output_tokens(quality, frame, model)
+    info = direct_table.openai_model(model)
+    tokens = direct_table.output_tokens(quality, frame, model)
     if info is None or tokens is None:
         return Pricing("unknown", guess=True, source="direct")
     return Pricing("image_tokens", per_million_tokens=info.image_out, tokens_per_image=tokens, guess=True,

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 def adapt_openai(plan: GenerationPlan, options: ImagesOptions | None) -> None:
     """Fit the plan to OpenAI: its frame for the ratio and size, prices by quality, no seed."""
-    from ..models import direct, frames
-    from ..models.direct_specs import openai_pricing
+    from ..models import direct_table, frames
+    from ..models.direct_resolve import openai_pricing
 
     quality = options.quality if options is not None else None
-    if direct.flexible(plan.spec.id):
+    if direct_table.flexible(plan.spec.id):
         try:
             frame = frames.flexible_frame(plan.aspect_ratio, plan.size)
         except ValueError as error:
