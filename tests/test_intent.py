@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from imagegen.cli import requests
-from imagegen.prompt import plan as plans
+from imagegen.prompt.plan import build
 from imagegen.requests import GenerateRequest
 from imagegen.prompt import intent, rails
 from imagegen.commands import generate
@@ -108,7 +108,7 @@ def test_queue_instructions_are_sent_but_never_read_as_intent():
     """A queue adds its own variation line through the request's instructions."""
     line = "Variant 2 of 4: make it darker and keep the same composition."
     assert intent.detect(line) is not None  # it would trip the detector if it were read
-    plan = plans.build(parse("--prompt", "A minimalist snow crab logo", instructions=(line,)))
+    plan = build(parse("--prompt", "A minimalist snow crab logo", instructions=(line,)))
     assert plan.edit_intent is None and plan.instructions == [line]
     assert line in plan.final_prompt and plan.final_prompt.endswith("A minimalist snow crab logo")
     assert plan.diagnostics()["instructions"] == [line] and plan.request_record()["instructions"] == [line]
@@ -119,7 +119,7 @@ def test_rails_text_is_not_read_as_intent(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "base.png").write_bytes(make_png(4, 4))
-    plan = plans.build(parse("--prompt", "A snowy mountain cabin at night, oil painting",
+    plan = build(parse("--prompt", "A snowy mountain cabin at night, oil painting",
                                            "--baseline-image", "base.png", "--confirm-external-upload"))
     assert plan.instructions[:2] == [rails.BASELINE_LEAD, rails.VARIATION_TEXT["low"]]
     assert plan.edit_intent is None and plan.diagnostics()["edit_intent_detected"] is False
@@ -129,7 +129,7 @@ def test_plan_from_args_refuses_edit_intent_like_the_script():
     from imagegen.contract import RunContext, error_envelope
 
     with pytest.raises(EditIntentError) as caught:
-        plans.build(parse("--prompt", "make it darker"))
+        build(parse("--prompt", "make it darker"))
     assert caught.value.exit_code == EXIT_EDIT_INTENT == 4
     document = error_envelope(caught.value, RunContext())
     assert document["error_kind"] == "edit_intent_without_baseline" and document["edit_intent_detected"] is True

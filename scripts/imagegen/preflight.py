@@ -24,7 +24,7 @@ from typing import Any
 from .models import catalogue
 from . import config
 from .prompt import presets
-from .queue import status as queue_status
+from .queue.status import health
 from .spending import ledger
 from .config import script_command
 from .errors import ImageGenError, UsageError
@@ -322,7 +322,7 @@ def check_queue(options: Options) -> list[Check]:
     from .queue.layout import QueueDirs
 
     dirs = QueueDirs.at(options.queue_dir)
-    view = queue_status.health(dirs, options.slots, options.orphan_timeout)
+    view = health(dirs, options.slots, options.orphan_timeout)
     counts = view.counts
     waiting = f"{counts['pending']} pending, {counts['running']} running"
     busy = ", ".join(f"slot-{n}" for n in view.busy_slots)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..images import files as images
-from ..queue import status as queue_status
+from ..images import files
+from ..queue.status import job_states, request_jobs, require_request
 from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
 from ..localjson import read_json_or_skip
@@ -117,7 +117,7 @@ def describe(path: Path) -> Item:
     width, height = image.get("width"), image.get("height")
     if not (isinstance(width, int) and isinstance(height, int)) and item.status == "ok":
         try:
-            width, height = images.dimensions(images.file_header(path)) or (None, None)
+            width, height = files.dimensions(files.file_header(path)) or (None, None)
         except OSError:
             width = height = None
     if isinstance(width, int) and isinstance(height, int):
@@ -178,8 +178,8 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
         raise UsageError(f"--queue-dir {queue_dir} is not a directory",
                          details=f"give the queue folder, e.g. ./{DEFAULT_QUEUE_DIR}")
     dirs = QueueDirs.at(queue_dir)
-    queue_status.require_request(dirs, request_id)
-    jobs = queue_status.request_jobs(dirs, request_id)
+    require_request(dirs, request_id)
+    jobs = request_jobs(dirs, request_id)
     folders = _record_roots(dirs.root)
     items: list[Item] = []
     for job in jobs:
@@ -196,7 +196,7 @@ def from_queue(queue_dir: Path, request_id: str) -> tuple[list[Item], dict[str, 
         elif job.state == "failed":
             items.append(Item(path=None, title=job.job_id, status="failed", request_id=request_id,
                               prompt=job.prompt, error=job.error or "failed"))
-    return link_lineage(fold(items)), queue_status.job_states(jobs)
+    return link_lineage(fold(items)), job_states(jobs)
 
 
 def _round_paths(result: dict[str, Any], shown: list[Path]) -> list[Path]:

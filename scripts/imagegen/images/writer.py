@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import blank, files as images
+from . import blank, files
 from ..config import redact
 from ..contract import shorten
 from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
@@ -203,15 +203,15 @@ class ImageWriter:
 
         with open_regular(path) as handle:
             data = handle.read()
-        fmt = images.sniff_format(data[:16]) or ("svg" if path.suffix.lower() == ".svg" else "png")
+        fmt = files.sniff_format(data[:16]) or ("svg" if path.suffix.lower() == ".svg" else "png")
         return self._describe(SavedImage(path, fmt, None, None, len(data), hashlib.sha256(data).hexdigest()),
                               metadata)
 
     def _describe(self, saved: SavedImage, metadata: dict[str, Any]) -> SavedImage:
         """Read the saved image's size and write its sidecar (a warning, not a failure, if that fails)."""
         fmt = saved.format
-        head = images.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
-        saved.width, saved.height = images.dimensions(head, fmt) or (None, None)
+        head = files.file_header(saved.path) if fmt != "jpeg" else _jpeg_head(saved.path)
+        saved.width, saved.height = files.dimensions(head, fmt) or (None, None)
         saved.blank = _blank_colour(saved.path, fmt)
         if saved.blank:
             saved.warnings.append(blank.warning(saved.path.name, saved.blank))
@@ -232,7 +232,7 @@ class ImageWriter:
         return saved
 
     def _claim(self, temp: Path, fmt: str, index: int, extra: bool = False) -> SavedImage:
-        ext = images.EXTENSIONS[fmt]
+        ext = files.EXTENSIONS[fmt]
         warnings: list[str] = []
         if self.output_file and extra:
             for number in range(index, index + MAX_SUFFIX):
@@ -298,7 +298,7 @@ class ImageWriter:
 
 
 def _extensions_for(fmt: str) -> tuple[str, ...]:
-    return (".jpg", ".jpeg") if fmt == "jpeg" else (images.EXTENSIONS[fmt],)
+    return (".jpg", ".jpeg") if fmt == "jpeg" else (files.EXTENSIONS[fmt],)
 
 
 def _blank_colour(path: Path, fmt: str) -> str | None:
@@ -374,9 +374,9 @@ def _stream_image(handle: Any, chunks: Iterable[bytes], metadata: dict[str, Any]
             head += chunk
             if len(head) < PNG_HEADER_LEN and chunk:
                 continue
-            if not head or (len(head) < PNG_HEADER_LEN and images.sniff_format(head[:16])):
+            if not head or (len(head) < PNG_HEADER_LEN and files.sniff_format(head[:16])):
                 break  # nothing arrived, or an image cut off in its header: asking again may mend it
-            fmt = images.sniff_format(head[:16])
+            fmt = files.sniff_format(head[:16])
             if fmt is None and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
                 from . import svg  # only for the rare SVG reply
 

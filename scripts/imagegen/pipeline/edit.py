@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UsageError
-from ..prompt import plan as plans
-from ..prompt.plan import GenerationPlan
+from ..prompt.plan import GenerationPlan, build, compose_prompt
 from ..requests import EditRequest, GenerateRequest
 from .lineage import parent_record
 
@@ -75,7 +74,7 @@ def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
     Without an aspect ratio (from the request or its preset) the ratio nearest the input image's
     is asked for, so a 16:9 photo is not returned square.
     """
-    plan = plans.build(as_generation(request), role="edit")
+    plan = build(as_generation(request), role="edit")
     first = plan.input_images[0]
     preset_ratio = plan.preset.defaults.get("aspect_ratio") if plan.preset else None
     if not request.aspect_ratio and not preset_ratio:
@@ -86,7 +85,7 @@ def plan_openrouter_edit(request: EditRequest) -> GenerationPlan:
                                  "(pass --aspect-ratio to choose)")
     if plan.style_refs or len(plan.input_images) > 1:
         plan.instructions.append(EDIT_WITH_REFERENCES)
-        plans.compose_prompt(plan)
+        compose_prompt(plan)
     plan.extra_result.update(mode="openrouter", parent=parent_record(first))
     if request.request_id:
         plan.extra_result["request_id"] = request.request_id

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ImageGenError
 from ..progress import note
-from ..prompt import plan as plans
+from ..prompt.plan import GenerationPlan, build, switch_to_successor
 from ..requests import GenerateRequest
 from . import routes
 from .images_options import ImagesOptions
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Prepared(NamedTuple):
-    plan: plans.GenerationPlan
+    plan: GenerationPlan
     options: ImagesOptions | None  # None: chat completions
     enhance_model: str | None  # set when the prompt is to be enhanced first
 
@@ -34,7 +34,7 @@ def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool =
     if request.provider:
         routes.route(request.provider).options(request)  # refused before any file is read
     try:
-        plan = plans.build(request)
+        plan = build(request)
     except ImageGenError as error:
         notify_hints(error.extra.get("clarify_hints") or [], show_hints)
         raise
@@ -53,7 +53,7 @@ def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool =
     return Prepared(plan, options, request.enhance_model if request.enhance else None)
 
 
-def image_calls(plan: plans.GenerationPlan, options: ImagesOptions | None) -> list[Call]:
+def image_calls(plan: GenerationPlan, options: ImagesOptions | None) -> list[Call]:
     """The calls that make the plan's images, as its route builds them."""
     return routes.route(plan.provider).image_calls(plan, options)
 
@@ -125,7 +125,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
     return result
 
 
-def _make(plan: plans.GenerationPlan, options: ImagesOptions | None, paid: PaidRun,
+def _make(plan: GenerationPlan, options: ImagesOptions | None, paid: PaidRun,
           writer: ImageWriter) -> tuple[list[Any], list[ImageGenError], list[str]]:
     """Send the plan's calls: the replies, the errors of the calls that failed, and the models found
     gone. A model from an alias or a default that its provider says is gone gives way, once, to its
@@ -147,7 +147,7 @@ def _make(plan: plans.GenerationPlan, options: ImagesOptions | None, paid: PaidR
         if replies or attempt or failures[0].kind != "model_unavailable" or not plan.spec.successors:
             break
         gone.append(plan.spec.id)
-        plans.switch_to_successor(plan)
+        switch_to_successor(plan)
         warning = (f"{plan.spec.requested} resolved to {gone[-1]}, which the provider says is gone "
                    f"({failures[0].message}); tried {plan.spec.id} instead")
         paid.warnings.append(warning)

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from . import review as reviewer
+from . import review
 from . import rubric
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def review_estimate(plan: Any, provider: str, model: str, count: int) -> float |
     """The reviews of one round's ``count`` candidates, priced on the size the plan asks for."""
     width, height = plan.expected_size() or (1024, 1024)
     stand_in: Any = SimpleNamespace(width=width, height=height)  # a review is priced on its size alone
-    each = reviewer.estimate_usd(provider, model, stand_in, plan.prompt)
+    each = review.estimate_usd(provider, model, stand_in, plan.prompt)
     return None if each is None else round(each * count, 6)
 
 
@@ -35,8 +35,8 @@ def round_estimate(plan: Any, provider: str, model: str, count: int) -> float | 
 
 def loop_estimate(request: GenerateRequest, plan: Any) -> tuple[float | None, float | None]:
     """(one round, every round run) for a request planned as ``plan`` (the queue's estimate; no key needed)."""
-    provider = reviewer.choose_provider(request.review_provider, need_key=False)
-    model = request.review_model or reviewer.default_review_model(provider)
+    provider = review.choose_provider(request.review_provider, need_key=False)
+    model = request.review_model or review.default_review_model(provider)
     each = round_estimate(plan, provider, model, request.best_of)
     rounds = request.max_rounds if request.review else 1
     return each, None if each is None else round(each * rounds, 6)
@@ -44,20 +44,20 @@ def loop_estimate(request: GenerateRequest, plan: Any) -> tuple[float | None, fl
 
 def loop_basis(request: GenerateRequest, plan: Any) -> str:
     """Where :func:`loop_estimate`'s whole-loop figure comes from, as a result's ``cost_estimate_basis`` says."""
-    provider = reviewer.choose_provider(request.review_provider, need_key=False)
-    model = request.review_model or reviewer.default_review_model(provider)
+    provider = review.choose_provider(request.review_provider, need_key=False)
+    model = request.review_model or review.default_review_model(provider)
     rounds = request.max_rounds if request.review else 1
     capped = f", at most --max-cost {request.max_cost:g}" if request.max_cost is not None else ""
     return (f"every round the loop may run ({rounds}){capped}: each round's {request.best_of} image(s) at "
-            f"{plan.estimate.basis}, and their reviews at {reviewer.estimate_basis(provider, model)}")
+            f"{plan.estimate.basis}, and their reviews at {review.estimate_basis(provider, model)}")
 
 
-def rank(review: dict[str, Any]) -> tuple[int, int, int]:
+def rank(verdict: dict[str, Any]) -> tuple[int, int, int]:
     """How good a reviewed candidate is (the order of ``review.py --compare``); a blank one is last."""
-    if review.get("score") is None:
+    if verdict.get("score") is None:
         return (0, 0, 0)
-    return (review["score"], review.get("prompt_adherence") or 0,
-            sum(review.get(name) or 0 for name in rubric.SCORE_FIELDS))
+    return (verdict["score"], verdict.get("prompt_adherence") or 0,
+            sum(verdict.get(name) or 0 for name in rubric.SCORE_FIELDS))
 
 
 def revision_for(entry: dict[str, Any], *, fresh_model: bool = False) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config, validate
 from ..errors import ImageGenError, UsageError
-from ..images import files as images
+from ..images import files
 from ..images import masks, pixels, png
 from ..images.files import InputImage
 from ..images.writer import ImageWriter
@@ -40,7 +40,7 @@ class OpenAIEditPlan:
 
     prompt: str
     model: str
-    images: list[images.InputImage]
+    images: list[files.InputImage]
     mask: masks.Mask | None = None
     size: str | None = None
     quality: str | None = None
@@ -102,11 +102,11 @@ class OpenAIEditPlan:
 
     def call(self) -> Call:
         inputs = [self.sent_image, *self.images[1:]] if self.sent_image is not None else self.images
-        fields, files = openai_images.form(
+        fields, parts = openai_images.form(
             self.prompt, self.model, inputs, self.sent_mask or self.mask, size=self.size, quality=self.quality, n=self.count,
             output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity,
             markup=self.markup, output_compression=self.output_compression)
-        return openai_images.edit_call(fields, files, self.model)
+        return openai_images.edit_call(fields, parts, self.model)
 
     def request_record(self) -> dict[str, Any]:
         return {
@@ -197,7 +197,7 @@ def plan_from_request(request: EditRequest) -> OpenAIEditPlan:
 def _checked_plan(request: EditRequest, prompt: str, model: str, notes: list[str]) -> OpenAIEditPlan:
     """The plan for ``model``, once the images, the mask and the options it takes are checked."""
     _check_model(model, request)
-    inputs = [images.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
+    inputs = [files.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
                           size=frame_from_request(request, model, inputs[0]) or request.openai_size, quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
@@ -210,7 +210,7 @@ def _checked_plan(request: EditRequest, prompt: str, model: str, notes: list[str
         if request.keep_unmasked:
             _frame_for_keep_unmasked(plan, plan.mask)
     if request.markup:
-        plan.markup = images.load_input_image(request.markup, role="markup", allowed=("png",), max_mb=MAX_IMAGE_MB,
+        plan.markup = files.load_input_image(request.markup, role="markup", allowed=("png",), max_mb=MAX_IMAGE_MB,
                                               flag="--markup")
     return plan
 
@@ -265,7 +265,7 @@ def _check_model(model: str, request: EditRequest) -> None:
                          extra={"fallback_models": takers})
 
 
-def frame_from_request(request: EditRequest, model: str, image: images.InputImage) -> str | None:
+def frame_from_request(request: EditRequest, model: str, image: files.InputImage) -> str | None:
     """The gpt-image-2 frame --size and --aspect-ratio ask for (the ratio defaults to the input's nearest),
     or None when neither is given."""
     if request.size is None and request.aspect_ratio is None:
@@ -312,7 +312,7 @@ def _check_size(model: str, size: str | None) -> None:
                          kind="unsupported")
 
 
-def _mask_from_request(request: EditRequest, image: images.InputImage, warnings: list[str]) -> masks.Mask | None:
+def _mask_from_request(request: EditRequest, image: files.InputImage, warnings: list[str]) -> masks.Mask | None:
     if request.mask and request.mask_rects:
         raise UsageError("--mask and --mask-rect cannot be combined",
                          details="give a mask file or rectangles, not both")
@@ -325,7 +325,7 @@ def _mask_from_request(request: EditRequest, image: images.InputImage, warnings:
         raise UsageError("--mask-invert needs --mask-rect",
                          details="it keeps the rectangles and edits the rest; invert a mask file in an image editor")
     if request.mask:
-        loaded = images.load_input_image(request.mask, role="mask", max_mb=MAX_IMAGE_MB, flag="--mask")
+        loaded = files.load_input_image(request.mask, role="mask", max_mb=MAX_IMAGE_MB, flag="--mask")
         if image.width is None:
             warnings.append(f"could not read the size of {image.path.name}; the mask size was not checked")
         return masks.check_mask(loaded, image)
@@ -347,7 +347,7 @@ def write_generated_mask(plan: OpenAIEditPlan, writer: ImageWriter) -> str | Non
 
 def dry_run(plan: OpenAIEditPlan, writer: ImageWriter, paid: PaidRun) -> dict[str, Any]:
     budget = paid.authorize(plan.estimate_usd, model=plan.model, count=plan.count)
-    ext = images.EXTENSIONS.get(plan.output_format or "png", ".png")
+    ext = files.EXTENSIONS.get(plan.output_format or "png", ".png")
     planned_mask = None
     if plan.mask is not None and plan.mask.generated:
         planned_mask = str(masks.name_beside(writer.planned_name(0)))

@@ -27,7 +27,7 @@ from contextlib import nullcontext
 
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..progress import Ticker
-from ..spending import guard as spending, ledger, observed
+from ..spending import guard, ledger, observed
 
 if TYPE_CHECKING:
     from ..http.client import HttpClient, RateGate
@@ -69,7 +69,7 @@ class RequestCap(NamedTuple):
 class PaidRun:
     """Who pays, how to send, and what the run has already checked."""
 
-    def __init__(self, spend: spending.Spend, options: RunOptions, *, gate: RateGate | None = None) -> None:
+    def __init__(self, spend: guard.Spend, options: RunOptions, *, gate: RateGate | None = None) -> None:
         self.spend = spend
         self.options = options
         self.gate = gate
@@ -109,7 +109,7 @@ class PaidRun:
     def authorize(self, estimate_usd: float | None, *, model: str, count: int) -> dict[str, Any]:
         """The spending check, once per run: BudgetError (nothing sent) when a limit refuses the run."""
         if self.budget is None:
-            self.budget = spending.check(estimate_usd, self.spend.max_cost, model=model, count=count)
+            self.budget = guard.check(estimate_usd, self.spend.max_cost, model=model, count=count)
         return self.budget
 
     def prepare_output(self, writer: ImageWriter, count: int = 1) -> None:
@@ -333,14 +333,14 @@ class PaidRun:
         with self._lock:
             max_cost = self.spend.max_cost
             committed = round(self._spent + self._held, 6)
-            if max_cost is not None and estimate is not None and committed + estimate > max_cost + spending.EPSILON:
+            if max_cost is not None and estimate is not None and committed + estimate > max_cost + guard.EPSILON:
                 raise BudgetError(
                     f"--max-cost {max_cost:g} stops this run: ${committed:.4f} is spent or in flight, and the next "
                     f"call's estimate ${estimate:.4f} would pass it",
                     details="raise --max-cost, or make fewer images per run",
                     extra={"limit": "max_cost", "max_cost_usd": max_cost, "estimate_usd": estimate,
                            "spent_this_run_usd": committed})
-            reservation = spending.reserve(estimate, seconds=self._longest(), what="the next call")
+            reservation = guard.reserve(estimate, seconds=self._longest(), what="the next call")
             usd = estimate or 0.0
             self._held += usd
             return _Held(reservation, usd, account, estimate)

@@ -12,13 +12,13 @@ from .. import __version__, config
 from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
 from ..images import blank
-from ..images import files as images
+from ..images import files
 from ..images.files import InputImage
 from ..models.alternatives import with_fallbacks
 from ..progress import note
 from ..prompt import choices
 from ..requests import ReviewRequest
-from . import rubric as review
+from . import rubric
 from .review_routes import ReviewModel, review_route
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ MAX_IMAGE_MB = 50
 
 
 def load_image(path: str, flag: str = "--image") -> InputImage:
-    return images.load_input_image(path, role="image", max_mb=MAX_IMAGE_MB, flag=flag)
+    return files.load_input_image(path, role="image", max_mb=MAX_IMAGE_MB, flag=flag)
 
 
-def sidecar_prompt(image: images.InputImage) -> str | None:
+def sidecar_prompt(image: files.InputImage) -> str | None:
     """The prompt recorded in the ``<image>.json`` sidecar that generate.py or edit.py wrote, if any."""
     sidecar = image.path.with_name(image.path.name + ".json")
     from ..localjson import read_json_or_skip
@@ -69,7 +69,7 @@ def sidecar_prompt(image: images.InputImage) -> str | None:
     return prompt.strip() if isinstance(prompt, str) and prompt.strip() else None
 
 
-def resolve_prompt(given: str | None, candidates: list[images.InputImage]) -> tuple[str, str]:
+def resolve_prompt(given: str | None, candidates: list[files.InputImage]) -> tuple[str, str]:
     """(prompt, source): --original-prompt, else the first sidecar that records one."""
     if given is not None:
         if not given.strip():
@@ -84,26 +84,26 @@ def resolve_prompt(given: str | None, candidates: list[images.InputImage]) -> tu
                              f"{candidates[0].path.name}.json unless --no-sidecar was used")
 
 
-def image_info(image: images.InputImage) -> dict[str, Any]:
+def image_info(image: files.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "format": image.format, "width": image.width, "height": image.height,
             "bytes": len(image.data)}
 
 
-def manual(targets: list[images.InputImage], prompt: str, source: str) -> dict[str, Any]:
+def manual(targets: list[files.InputImage], prompt: str, source: str) -> dict[str, Any]:
     """Everything an agent needs to review the image itself: rubric, prompts, and the path (never the bytes)."""
     result: dict[str, Any] = {"mode": "manual"}
     if len(targets) == 1:
         result.update(image=str(targets[0].path), image_info=image_info(targets[0]))
-        instructions = review.manual_instructions()
+        instructions = rubric.manual_instructions()
     else:
         result.update(compare=True, images=[str(t.path) for t in targets],
                       image_info=[image_info(t) for t in targets])
-        instructions = (review.manual_instructions().replace("the image at `image`", "each image in `images`")
+        instructions = (rubric.manual_instructions().replace("the image at `image`", "each image in `images`")
                         + " The better image is the one with the higher score (then higher prompt_adherence).")
     result.update(
-        original_prompt=prompt, original_prompt_source=source, rubric=review.RUBRIC,
-        verdict_rule=review.VERDICT_RULE, system_prompt=review.SYSTEM_PROMPT,
-        user_message=review.user_message(prompt), instructions=instructions,
+        original_prompt=prompt, original_prompt_source=source, rubric=rubric.RUBRIC,
+        verdict_rule=rubric.VERDICT_RULE, system_prompt=rubric.SYSTEM_PROMPT,
+        user_message=rubric.user_message(prompt), instructions=instructions,
     )
     colours = [blank_colour(target) for target in targets]
     result["warnings"] = [blank.warning(t.path.name, c) + " (rejected: there is nothing to review)"
@@ -123,7 +123,7 @@ def estimate_usd(provider: str, model: str, image: InputImage, original_prompt: 
     rates = route.rates.get(model)
     if rates is None:
         return None
-    text = (len(review.SYSTEM_PROMPT) + len(review.user_message(original_prompt))) // 3
+    text = (len(rubric.SYSTEM_PROMPT) + len(rubric.user_message(original_prompt))) // 3
     tokens_in = text + route.image_tokens(image)
     return round((tokens_in * rates[0] + MAX_REPLY_TOKENS * rates[1]) / 1_000_000, 6)
 
@@ -143,14 +143,14 @@ def estimate_basis(provider: str, model: str) -> str:
 
 def build_call(provider: str, model: str, image: InputImage, original_prompt: str) -> Call:
     """The exact request for one review (what --dry-run shows and the run sends)."""
-    return review_route(provider).call(model, image, review.SYSTEM_PROMPT, review.user_message(original_prompt),
+    return review_route(provider).call(model, image, rubric.SYSTEM_PROMPT, rubric.user_message(original_prompt),
                                        MAX_REPLY_TOKENS)
 
 
 def scores_of(reply: ProviderReply, provider: str, model: str) -> dict[str, Any]:
     """The parsed scores with verdict, plus model, usage and cost."""
     try:
-        scores = review.parse_reply(reply.text)
+        scores = rubric.parse_reply(reply.text)
     except ProviderError as error:
         if reply.finish_reason in ("max_tokens", "length"):
             error.details = f"the reply was cut off (stop reason {reply.finish_reason}); run again"
@@ -225,7 +225,7 @@ def blank_colour(image: InputImage) -> str | None:
 
 def blank_review(image: InputImage, colour: str, provider: str, model: str) -> dict[str, Any]:
     """The review of a blank image, made here: nothing to send a model, nothing to pay."""
-    return {**{name: 1 for name in review.SCORE_FIELDS}, "verdict": "reject",
+    return {**{name: 1 for name in rubric.SCORE_FIELDS}, "verdict": "reject",
             "critique": blank.warning(image.path.name, colour).split(";")[0] + ".",
             "suggested_refinement": "Generate the image again; if it comes back blank again, rephrase the prompt.",
             "provider": provider, "model": model, "usage": None, "cost_usd": 0.0, "looks_blank": colour}
@@ -260,7 +260,7 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
               "cost_estimate_basis": estimate_basis(provider, model), "warnings": warnings}
     if len(targets) == 1:
         return {"mode": "auto", **reviews[0], "image": str(targets[0].path), **common}
-    winner = review.pick_winner(reviews[0], reviews[1])
+    winner = rubric.pick_winner(reviews[0], reviews[1])
     costs = [r["cost_usd"] for r in reviews if r["cost_usd"] is not None]
     return {
         "mode": "auto",
@@ -306,12 +306,12 @@ def run(request: ReviewRequest, paid: PaidRun, context_fields: dict[str, Any]) -
     return auto(targets, prompt, source, provider, chosen, paid, write_files=request.review_file)
 
 
-def review_file_path(image: images.InputImage) -> Path:
+def review_file_path(image: files.InputImage) -> Path:
     return image.path.with_name(image.path.name + ".review.json")
 
 
-def _write_review_file(image: images.InputImage, found: dict[str, Any], prompt: str,
-                       other: images.InputImage | None, warnings: list[str]) -> str | None:
+def _write_review_file(image: files.InputImage, found: dict[str, Any], prompt: str,
+                       other: files.InputImage | None, warnings: list[str]) -> str | None:
     """``<image>.review.json`` beside the image, replaced whole; a warning (not a failure) if it cannot be."""
     target = review_file_path(image)
     record = {
@@ -320,7 +320,7 @@ def _write_review_file(image: images.InputImage, found: dict[str, Any], prompt: 
         "reviewed_at": now_iso(),
         "image_gen_version": __version__,
         "original_prompt": prompt,
-        **{k: found[k] for k in (*review.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
+        **{k: found[k] for k in (*rubric.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
                                  "provider", "model")},
         "compared_with": str(other.path) if other is not None else None,
     }

@@ -24,7 +24,7 @@ from ..fsutil import TEMP_PREFIX, unlink_quietly, write_json_atomic
 from ..localjson import read_json
 from ..progress import note
 from . import generation, loop_record, loop_rounds, rubric
-from . import review as reviewer
+from . import review
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest
@@ -49,8 +49,8 @@ class Loop:
         self.extra_result = extra_result or {}  # what each round's result and sidecar carry (a queue's job id)
         self.resumable = resumable  # a queue job: errors go back to the worker, the record resumes the loop
         self.rounds_allowed = request.max_rounds if request.review else 1
-        self.provider = reviewer.choose_provider(request.review_provider, need_key=not paid.options.dry_run)
-        self.review_choice = reviewer.choose_model(self.provider, request.review_model)  # a default: its chain
+        self.provider = review.choose_provider(request.review_provider, need_key=not paid.options.dry_run)
+        self.review_choice = review.choose_model(self.provider, request.review_model)  # a default: its chain
         self.review_model = self.review_choice.id
         self.warnings: list[str] = []
         self.base: Path | None = None
@@ -391,16 +391,16 @@ class Loop:
         for candidate in entry["candidates"]:
             if "verdict" in candidate:
                 continue  # reviewed before a kill
-            image = reviewer.load_image(candidate["path"])
+            image = review.load_image(candidate["path"])
             if looks_blank(image.data):
                 candidate.update(score=None, verdict="reject", blank=True, critique=BLANK_CRITIQUE,
                                  suggested_refinement="", review_file=None, cost_usd=0.0)
                 note(f"round {entry['round']}: {image.path.name} is blank; counted as a reject, not reviewed",
                      self.paid.options.quiet)
             else:
-                reviewer.check_limits(self.provider, image)
+                review.check_limits(self.provider, image)
                 before = self.paid.spent
-                found = reviewer.auto([image], self.request.prompt, "flag", self.provider, self.review_choice,
+                found = review.auto([image], self.request.prompt, "flag", self.provider, self.review_choice,
                                       self.paid)
                 self.warnings += [w for w in found.get("warnings", []) if w not in self.warnings]
                 cost = round(self.paid.spent - before, 6)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import choices
-from ..images import files as images
+from ..images import files
 from ..errors import UsageError
 
 DEFAULT_SOURCE_KIND = choices.DEFAULT_BASELINE_SOURCE_KIND
@@ -40,7 +40,7 @@ class Baseline:
 
     given: str
     source_kind: str
-    image: images.InputImage | None = None
+    image: files.InputImage | None = None
     url: str | None = None
 
     @property
@@ -125,7 +125,7 @@ _URL_FIXES = {
 
 # -- local files -----------------------------------------------------------------------------
 
-def load_local(given: str, *, root: Path, max_mb: float = DEFAULT_MAX_MB) -> images.InputImage:
+def load_local(given: str, *, root: Path, max_mb: float = DEFAULT_MAX_MB) -> files.InputImage:
     """Load a workspace-local image file under the rules in the module docstring."""
     root_real = os.path.realpath(root)
     if not os.path.isdir(root_real):
@@ -155,7 +155,7 @@ def load_local(given: str, *, root: Path, max_mb: float = DEFAULT_MAX_MB) -> ima
     if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
         os.close(fd)
         raise _file_error(f"baseline image {given} changed while it was being opened", "run again")
-    return images.read_image_fd(fd, Path(location), role=ROLE, allowed=ALLOWED_FORMATS, max_mb=max_mb)
+    return files.read_image_fd(fd, Path(location), role=ROLE, allowed=ALLOWED_FORMATS, max_mb=max_mb)
 
 
 def _inside(path: str, root: str) -> bool:

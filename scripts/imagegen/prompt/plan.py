@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import choices, steering
 from .. import config
-from . import compose as prompting
+from .compose import compose
 from ..errors import UsageError
-from ..images import files as images
+from ..images import files
 from ..models import registry
 
 if TYPE_CHECKING:  # presets, baselines and rails load only for the runs that use them
     from ..requests import GenerateRequest
     from . import clarify, intent, presets
-    from . import baseline as baselines
-    from . import rails as rails_
+    from .baseline import Baseline
+    from .rails import Rails
 
 DEFAULT_ASPECT_RATIO = "1:1"
 DEFAULT_SIZE = "2K"
@@ -41,13 +41,13 @@ class GenerationPlan:
         self.preset = preset
         self.system_message: str | None = None
         self.upsampling: bool | None = None
-        self.style_refs: list[images.InputImage] = []
-        self.input_images: list[images.InputImage] = []
+        self.style_refs: list[files.InputImage] = []
+        self.input_images: list[files.InputImage] = []
         self.instructions: list[str] = []  # rails and tooling text, composed before the scene
         self.warnings: list[str] = []
         self.extra_result: dict[str, Any] = {}
-        self.baseline: baselines.Baseline | None = None
-        self.rails: rails_.Rails | None = None
+        self.baseline: Baseline | None = None
+        self.rails: Rails | None = None
         self.edit_intent: intent.IntentMatch | None = None
         self.clarify_hints: list[clarify.Hint] = []
         self.scene: str | None = None  # the prompt as rewritten by --enhance, when that worked
@@ -153,7 +153,7 @@ class GenerationPlan:
         }
 
 
-def _image_record(image: images.InputImage) -> dict[str, Any]:
+def _image_record(image: files.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
 
 
@@ -275,7 +275,7 @@ def _default_size(spec: registry.ModelSpec) -> str:
 
 def compose_prompt(plan: GenerationPlan) -> None:
     style = plan.preset.style if plan.preset else {}
-    plan.final_prompt = prompting.compose(
+    plan.final_prompt = compose(
         plan.spec, plan.scene or plan.prompt, style, reference_count=len(plan.style_refs),
         instructions=plan.instructions, after_baseline=plan.baseline is not None,
     )
@@ -332,9 +332,9 @@ def _load_images(plan: GenerationPlan, request: GenerateRequest) -> None:
                            "drop some --style-ref images (preset reference_images count too)", image_input=True)
     if request.baseline_image:
         plan.baseline = steering.load_baseline(request)
-    plan.input_images = [images.load_input_image(p, flag="--input-image") for p in inputs]
-    plan.style_refs = [images.load_input_image(p, role="style reference", flag="--style-ref") for p in refs]
-    plan.style_refs += [images.load_input_image(p, role="preset reference image", flag="the preset's reference_images")
+    plan.input_images = [files.load_input_image(p, flag="--input-image") for p in inputs]
+    plan.style_refs = [files.load_input_image(p, role="style reference", flag="--style-ref") for p in refs]
+    plan.style_refs += [files.load_input_image(p, role="preset reference image", flag="the preset's reference_images")
                         for p in preset_refs]
 
 

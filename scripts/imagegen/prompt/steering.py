@@ -15,19 +15,19 @@ from ..errors import ClarifyError, EditIntentError
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest
-    from . import baseline as baselines
+    from .baseline import Baseline
     from .plan import GenerationPlan
 
 
 RAIL_FLAGS = ("variation_strength", "lock_palette", "lock_composition")  # None: not given (False is given)
 
 
-def load_baseline(request: GenerateRequest) -> baselines.Baseline:
+def load_baseline(request: GenerateRequest) -> Baseline:
     assert request.baseline_image is not None
-    from . import baseline as baselines
+    from . import baseline
 
     root = Path(request.workspace_root) if request.workspace_root else None
-    return baselines.load(
+    return baseline.load(
         request.baseline_image, source_kind=request.baseline_source_kind, workspace_root=root,
         max_mb=request.max_baseline_mb, consent=request.confirm_external_upload, upload_host=upload_host(),
     )

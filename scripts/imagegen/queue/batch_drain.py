@@ -23,8 +23,8 @@ from .. import progress
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..fsutil import now_iso
 from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
-from ..spending import guard as spending, ledger
-from . import batch_plan, batch_records as records, leases, states, store
+from ..spending import guard, ledger
+from . import batch_plan, batch_records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure
 from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, record_result
 from .states import JobState
@@ -76,10 +76,10 @@ class BatchPhase:
     # -- the phase ---------------------------------------------------------------------------
     def run(self, *, poll: bool = True) -> dict[str, Any]:
         """Recover, poll and collect (unless ``poll`` is False: this drain did so already), then submit."""
-        with records.exclusive(self.dirs) as mine:
+        with batch_records.exclusive(self.dirs) as mine:
             if not mine:
                 return {"skipped": "another worker is submitting or collecting batches now"}
-            for path, record in records.all_records(self.dirs) if poll else ():
+            for path, record in batch_records.all_records(self.dirs) if poll else ():
                 if record is None:
                     self.summary["errors"].append(f"{path.name} in batches/ is not a batch record; left alone")
                 elif self.options.request_id in (None, record.get("request_id")):
@@ -110,7 +110,7 @@ class BatchPhase:
 
     def _advance(self, record: dict[str, Any]) -> None:
         batch = engine(record["provider"])
-        if record["state"] == records.SUBMITTING:
+        if record["state"] == batch_records.SUBMITTING:
             found = batch.refined(lambda: batch.find(self.client(), record["name"]))
             if found is None:
                 self._withdraw(record, "its submission never reached the provider")
@@ -123,7 +123,7 @@ class BatchPhase:
                                                            spool_dir=self.dirs.batches))
         if not status.finished:
             record.update(progress=status.progress(), polled_at=now_iso())
-            records.write(self.dirs, record)
+            batch_records.write(self.dirs, record)
             self.summary["in_flight"].append({"record": record["name"], "batch_id": status.id, **status.progress()})
             return
         keys = [entry["job_id"] for entry in record["jobs"]]
@@ -188,22 +188,22 @@ class BatchPhase:
         """The job planned and checked as its synchronous run would be, holding its batch estimate."""
         prepared, request = batch_plan.planned(job, self.roots)
         plan = prepared.plan
-        if plan.provider not in records.PROVIDERS or plan.count != 1:
+        if plan.provider not in batch_records.PROVIDERS or plan.count != 1:
             from .job import corrupt
 
             raise corrupt(f"job {job['job_id']} is marked for a batch but asks for {plan.count} image(s) on "
                           f"{plan.provider}: only one image on Google or OpenAI can go in a batch")
         batch_plan.writer_for(request, plan).check_before_request(plan.count)
-        spending.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
-        reservation = spending.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
+        guard.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
+        reservation = guard.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
                                        detached=True)
         return _Member(job, plan, batch_plan.request_body(prepared), reservation)
 
     def _submit(self, provider: str, model: str, request_id: str, members: list[_Member]) -> None:
         entries = [{"job_id": m.job["job_id"], "estimate_usd": m.plan.estimate_usd, "reservation": m.reservation}
                    for m in members]
-        record = records.new_record(provider, model, request_id, entries)
-        records.write(self.dirs, record)  # before any job moves: a kill from here on is recovered by name
+        record = batch_records.new_record(provider, model, request_id, entries)
+        batch_records.write(self.dirs, record)  # before any job moves: a kill from here on is recovered by name
         for member in members:
             job = member.job
             job["batch"] = {"record": record["name"], "provider": provider, "model": model}
@@ -232,9 +232,9 @@ class BatchPhase:
     def _adopt(self, record: dict[str, Any], status: BatchStatus) -> None:
         """The provider has the batch: keep its id, and put the submission in the ledger (every call
         that reached a provider is there; the budget stays held until the batch is collected)."""
-        record.update(state=records.SUBMITTED, batch_id=status.id, submitted_at=now_iso(),
+        record.update(state=batch_records.SUBMITTED, batch_id=status.id, submitted_at=now_iso(),
                       progress=status.progress())
-        records.write(self.dirs, record)
+        batch_records.write(self.dirs, record)
         for entry in record["jobs"]:
             line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=record["request_id"],
                                     estimate=entry.get("estimate_usd"), outcome="batch_submitted",
@@ -260,7 +260,7 @@ class BatchPhase:
                 else:
                     self._requeue(job, state, reason, count_attempt=False, wait=RETRY_AFTER_SEC if error else 0.0)
                 break
-        records.remove(self.dirs, record["name"])
+        batch_records.remove(self.dirs, record["name"])
 
     # -- collecting --------------------------------------------------------------------------
     def _collect(self, record: dict[str, Any], status: BatchStatus, lines: dict[str, Any]) -> None:
@@ -283,7 +283,7 @@ class BatchPhase:
                 self._fail(job, error, SUBMITTED)
                 outcome = "failed"
             counts[outcome] += 1
-        records.remove(self.dirs, record["name"])
+        batch_records.remove(self.dirs, record["name"])
         self.summary["collected"].append({"record": record["name"], "batch_id": status.id,
                                           "batch_state": status.state, **counts})
         progress.note(f"batch: {status.id} is {status.provider_state}: {counts['saved']} saved, "
@@ -381,7 +381,7 @@ class BatchPhase:
             self._warn(ledger.write(line, release=entry.get("reservation")))
             self._fail(job, _cancelled(status) if record.get("cancel_requested") else failure, SUBMITTED)
             failed += 1
-        records.remove(self.dirs, record["name"])
+        batch_records.remove(self.dirs, record["name"])
         self.summary["collected"].append({"record": record["name"], "batch_id": status.id, "batch_state": BATCH_FAILED,
                                           "saved": 0, "failed": failed, "requeued": 0})
         progress.note(f"batch: {failure.message}; {failed} job(s) failed", self.options.quiet)
@@ -390,11 +390,11 @@ class BatchPhase:
     def cancel(self, record: dict[str, Any]) -> dict[str, Any]:
         """Ask the provider to stop the batch; its jobs are filed when the batch is collected."""
         record["cancel_requested"] = True
-        if record["state"] == records.SUBMITTED:
+        if record["state"] == batch_records.SUBMITTED:
             batch = engine(record["provider"])
             batch.refined(lambda: batch.cancel(self.client(), record["batch_id"]))
             record["cancel_sent"] = now_iso()
-        records.write(self.dirs, record)
+        batch_records.write(self.dirs, record)
         return {"record": record["name"], "batch_id": record.get("batch_id"),
                 "cancel": "sent" if record.get("cancel_sent") else "on the next drain"}
 
@@ -447,9 +447,9 @@ def cancel_request(dirs: QueueDirs, request_id: str, options: BatchOptions) -> d
     deadline = time.monotonic() + CANCEL_WAIT_SEC
     phase = BatchPhase(dirs, None, None, options)
     while True:
-        with records.exclusive(dirs) as mine:
+        with batch_records.exclusive(dirs) as mine:
             if mine:
-                cancelled = [phase.cancel(r) for _, r in records.all_records(dirs)
+                cancelled = [phase.cancel(r) for _, r in batch_records.all_records(dirs)
                              if r is not None and r.get("request_id") == request_id]
                 break
         if time.monotonic() >= deadline:

@@ -32,7 +32,7 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
     queue for the budget to reset. ``via`` "batch": the job must suit a provider's batch engine,
     and is priced at its rate."""
     from ..pipeline import generation
-    from ..spending import guard as spending
+    from ..spending import guard
 
     plan = generation.prepare(request, show_hints=show_hints).plan
     if via == "batch":
@@ -45,7 +45,7 @@ def validate(request: GenerateRequest, *, show_hints: bool = False, via: str | N
         from ..pipeline.loop_rounds import loop_estimate
 
         estimate = loop_estimate(request, plan)[0]
-    spending.check(estimate, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
+    guard.check(estimate, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
     return plan
 
 

@@ -10,7 +10,7 @@ from .. import localjson
 from ..errors import OutputExistsError
 from ..fsutil import now_iso, write_json_atomic
 from ..requests import GenerateRequest
-from . import submit as enqueue
+from . import submit
 from .layout import QueueDirs
 
 
@@ -80,33 +80,33 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     prefix = batch.prefix or default_prefix(request.prompt, request_id)
     _check_prefix(prefix)
     batch = batch._replace(prefix=prefix)
-    plan = enqueue.validate(request, show_hints=show_hints, via=(settings or {}).get("via"))
+    plan = submit.validate(request, show_hints=show_hints, via=(settings or {}).get("via"))
     dirs = QueueDirs.at(batch.queue_dir)
     targets = batch.targets()
     manifest_path = batch.out_dir.expanduser().resolve() / f"{prefix}-manifest.json"
     for _, target in targets:  # an earlier batch's images are not ours to overwrite unless asked
-        enqueue.refuse_taken_output(target, request_id, request.overwrite,
+        submit.refuse_taken_output(target, request_id, request.overwrite,
                                     fix="or choose another --prefix or --start-index")
     manifest = _manifest(manifest_path, request_id, request.overwrite)
-    stored = enqueue.stored_request(request, base)
-    jobs = [enqueue.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
+    stored = submit.stored_request(request, base)
+    jobs = [submit.make_job(stored.replace(output_file=str(target)), request_id=request_id, plan=plan,
                              variation=_variation(batch, number, request), settings=settings)
             for number, target in targets]
-    enqueue.check_request_cap(jobs)
-    enqueue.notify_warnings([plan], quiet)
+    submit.check_request_cap(jobs)
+    submit.notify_warnings([plan], quiet)
     if dry_run:
-        return {**enqueue.dry_run_document(dirs, request_id, jobs, [plan]), "manifest": str(manifest_path)}
+        return {**submit.dry_run_document(dirs, request_id, jobs, [plan]), "manifest": str(manifest_path)}
     batch.out_dir.expanduser().mkdir(parents=True, exist_ok=True)
-    queued = enqueue.enqueue_all(dirs, jobs, [number for number, _ in targets])
+    queued = submit.enqueue_all(dirs, jobs, [number for number, _ in targets])
     variants = [{"index": number, "job_id": result["job_id"], "target": str(target),
                  "delta": job["variation_delta"], "state": result["state"]}
                 for (number, target), job, result in zip(targets, jobs, queued)]
     write_json_atomic(manifest_path, _manifest_document(manifest, batch, plan, stored, request_id, dirs, variants))
     return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
             "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),
-            "cost_estimate_usd": enqueue.total_estimate(queued),
-            "cost_estimate_basis": enqueue.total_basis(queued),
-            "status_command": enqueue.status_command(dirs, request_id)}
+            "cost_estimate_usd": submit.total_estimate(queued),
+            "cost_estimate_basis": submit.total_basis(queued),
+            "status_command": submit.status_command(dirs, request_id)}
 
 
 def _variation(batch: VariantBatch, number: int, request: GenerateRequest) -> dict[str, Any] | None:
@@ -114,9 +114,9 @@ def _variation(batch: VariantBatch, number: int, request: GenerateRequest) -> di
     if batch.count <= 1 and batch.start_index <= 1:
         return None
     locks = {"palette": bool(request.lock_palette), "composition": bool(request.lock_composition)}
-    aspect, delta = enqueue.variation_delta(number - 1, locks)
+    aspect, delta = submit.variation_delta(number - 1, locks)
     total = batch.start_index + batch.count - 1
-    return {"aspect": aspect, "delta": delta, "instruction": enqueue.variation_instruction(number, total, delta)}
+    return {"aspect": aspect, "delta": delta, "instruction": submit.variation_instruction(number, total, delta)}
 
 
 def _manifest_document(manifest: dict[str, Any], batch: VariantBatch, plan: Any, stored: GenerateRequest,

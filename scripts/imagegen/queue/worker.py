@@ -23,14 +23,14 @@ from collections import deque
 from typing import Any
 
 from .. import config, progress
-from ..spending import guard as spending, ledger
+from ..spending import guard, ledger
 from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
 from ..costs import plausible_cost
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import Sweeper, now_iso
-from . import leases, execute as runner, states, store
+from . import execute, leases, states, store
 from .job import PENDING, CorruptJob, record_result
 from .states import JobState
 from .calls_out import CallsOut
@@ -142,7 +142,7 @@ class Drainer:
         if self.budget_room == float("inf"):
             return True
         estimate = float(estimate) if isinstance(estimate, (int, float)) else None
-        return not spending.daily_refuses(0.0, estimate, self.budget_room)
+        return not guard.daily_refuses(0.0, estimate, self.budget_room)
 
     # -- running ----------------------------------------------------------------------------
     def _thread_main(self) -> None:
@@ -195,7 +195,7 @@ class Drainer:
             job["started_at"] = now_iso()
             states.clear_deferral(job)
             try:
-                result = runner.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
+                result = execute.execute(job, gate=self.gate, timeout=job.get("timeout") or self.options.job_timeout,
                                         retries=job.get("retries", self.options.retries), roots=self.roots,
                                         sweeper=self.sweeper, account=self._account(job),
                                         on_call=lambda call: self._calling(name, call))
@@ -209,7 +209,7 @@ class Drainer:
                 else:
                     self._failed_attempt(job, error)
             except OSError as error:  # the job's own paths (a name too long, a folder in the way)
-                self._failed_attempt(job, runner.path_failure(error))
+                self._failed_attempt(job, execute.path_failure(error))
             except Exception as error:  # a bug must not kill the other threads' jobs
                 self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
                                                         kind="internal"))
@@ -265,7 +265,7 @@ class Drainer:
                 self.gate.defer(wait)
                 self._defer(job, error, time.time() + wait)
                 return
-        if runner.is_retryable(error) and job["attempts"] < self.options.max_attempts:
+        if execute.is_retryable(error) and job["attempts"] < self.options.max_attempts:
             self._defer(job, error, time.time() + min(60.0, retry_base_seconds() * 2.0 ** job["attempts"]))
             return
         self._fail(job, error)
