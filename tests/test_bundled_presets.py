@@ -6,7 +6,7 @@ import json
 
 import pytest
 from imagegen.prompt import presets
-from imagegen.models import registry
+from imagegen.models import registry, table
 
 from tests.conftest import assert_one_json
 
@@ -41,7 +41,7 @@ def test_preset_drives_a_dry_run(run, fake, name):
     assert fake.requests == []
     body = doc["request"]["body"]
     defaults = raw.get("defaults", {})
-    assert body["model"] == registry.resolve(defaults.get("model", registry.DEFAULT_MODEL)).id
+    assert body["model"] == registry.resolve(defaults.get("model", table.DEFAULT_MODEL)).id
     assert body["image_config"] == {"aspect_ratio": defaults.get("aspect_ratio", "1:1"),
                                     "image_size": defaults.get("size", "2K")}
     assert "no system message" not in result.stderr

@@ -10,7 +10,7 @@ from imagegen.pipeline import edit as editing, rubric as review
 from imagegen.images import masks
 from imagegen.http import multipart
 from imagegen.providers import call as provider_call, openrouter_images
-from imagegen.models import registry
+from imagegen.models import registry, table
 from imagegen.errors import ProviderError, UsageError
 from tests.fake_api import make_png, parse_multipart, read_png_rgba
 
@@ -99,7 +99,7 @@ def test_redaction_shortens_bare_base64_but_not_prompts():
 @pytest.mark.parametrize("size, ratio", [((300, 200), "3:2"), ((1920, 1080), "16:9"), ((1000, 1000), "1:1"),
                                          ((1080, 1920), "9:16"), ((2560, 1080), "21:9"), ((800, 1000), "4:5")])
 def test_closest_ratio(size, ratio):
-    assert editing.closest_ratio(*size, registry.STANDARD_RATIOS) == ratio
+    assert editing.closest_ratio(*size, table.STANDARD_RATIOS) == ratio
 
 
 @pytest.mark.parametrize("score, verdict", [(1, "reject"), (3, "reject"), (4, "refine"), (6, "refine"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.models.registry import RETIRED_NOTES
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import (
     chat_error_in_200_reply,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.models.registry import RETIRED_NOTES
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply, html_reply, images_reply, make_png, make_webp
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from imagegen.models import catalogue, registry
+from imagegen.models import catalogue, registry, table
 from imagegen.commands import models as models_command
 
 from tests.conftest import ROOT, TEST_KEY, assert_one_json
@@ -161,7 +161,7 @@ def test_broken_cache_is_ignored(run, env):
     cache_file(env).parent.mkdir(parents=True)
     cache_file(env).write_text("{not json")
     doc = assert_one_json(run("models.py"))
-    assert doc["catalogue"]["present"] is False and len(doc["models"]) == len(registry.MODELS)
+    assert doc["catalogue"]["present"] is False and len(doc["models"]) == len(table.MODELS)
 
 
 @pytest.mark.parametrize("reply, kind", [(error_reply(401, "No auth credentials found"), "auth"),
@@ -186,5 +186,5 @@ def test_committed_model_card_matches_the_registry(run, fake):
 
 def test_model_card_names_every_model():
     card = models_command.modelinfo.markdown()
-    for spec in registry.MODELS:
+    for spec in table.MODELS:
         assert f"## {spec.alias}\n" in card and spec.id in card

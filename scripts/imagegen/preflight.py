@@ -114,9 +114,9 @@ def check_openrouter_key() -> Check:
 def default_model_provider() -> str | None:
     """The provider called directly for the default model IMAGEGEN_MODEL names (gemini-... is Google's,
     gpt-image-... OpenAI's), or None when it goes through OpenRouter."""
-    from .models import registry
+    from .models import registry, table
 
-    return registry.provider_named_by(config.default_model("generate", registry.DEFAULT_MODEL))
+    return registry.provider_named_by(config.default_model("generate", table.DEFAULT_MODEL))
 
 
 def check_optional_key(provider: str) -> Check:

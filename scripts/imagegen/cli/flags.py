@@ -4,7 +4,7 @@ spending and network. A command's declaration (``cli.command_options``) composes
 from __future__ import annotations
 
 from .. import validate as v
-from ..models import registry
+from ..models import registry, table
 from ..prompt import choices
 from ..prompt.choices import APIS, BACKGROUNDS, MODERATIONS, OUTPUT_FORMATS, QUALITIES
 from .options import Option, Options
@@ -54,7 +54,7 @@ def model_options(default_model: str | None = None, *, fallback_model: str | Non
                   fallback_ratio: str = "1:1", provider: bool = False) -> Options:
     """--model, --provider, --aspect-ratio, --size/--image-size, --seed. ``default_model`` overrides
     presets; ``fallback_model`` only replaces the built-in default (a preset still wins over it)."""
-    default_text = default_model or f"the preset's, else {fallback_model or registry.DEFAULT_MODEL}"
+    default_text = default_model or f"the preset's, else {fallback_model or table.DEFAULT_MODEL}"
     found = [Option(("--model",), "model",
                     f"model alias ({', '.join(registry.aliases())}), full OpenRouter id, or a Google (gemini-...) "
                     f"or OpenAI (gpt-image-...) model id (default {default_text})", default=default_model)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .registry import MODELS, RETIRED_NOTES, ModelSpec
+from .table import MODELS, RETIRED_NOTES, ModelSpec
 
 
 def next_model(spec: ModelSpec, tried: Collection[str] = (), *, needs_image_input: bool = False) -> str | None:

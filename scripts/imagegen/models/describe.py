@@ -10,7 +10,7 @@ from typing import Any
 
 from . import chains, listings, registry
 from .pricing import Pricing
-from .registry import ModelSpec
+from .table import DEFAULT_MODEL, ID_PRICES, MODELS, ModelSpec
 
 CARD_COMMAND = "python3 scripts/models.py --markdown > references/model-card.md"
 TABLE_SIZES = ("1K", "2K", "4K")
@@ -130,7 +130,7 @@ def markdown() -> str:
         "| Alias | OpenRouter ids, in order | Output | Refs | Sizes | Price | 1:1 1K | 1:1 2K | 16:9 2K | Best for |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for spec in registry.MODELS:
+    for spec in MODELS:
         cells = [
             f"`{spec.alias}`", ", then ".join(chains.chain(spec.alias, "openrouter") or (spec.id,)), "+".join(spec.output_modalities), str(spec.max_refs), ", ".join(spec.sizes),
             price_text(spec.pricing), _money(registry.estimate_usd(spec, "1:1", "1K")),
@@ -138,9 +138,9 @@ def markdown() -> str:
             spec.best_for,
         ]
         out.append("| " + " | ".join(cells) + " |")
-    out += ["", f"Default model: `{registry.DEFAULT_MODEL}`.", ""]
+    out += ["", f"Default model: `{DEFAULT_MODEL}`.", ""]
     out += _chains_section()
-    for spec in registry.MODELS:
+    for spec in MODELS:
         out += _section(spec)
     out += [
         "## How estimates are made",
@@ -152,7 +152,7 @@ def markdown() -> str:
         "  always marked as guesses (non-square frames are counted at about 1.5 times a square one).",
         "- Full OpenRouter ids outside this table have no price until `models.py --refresh` learns it, except",
         "  Google's GA image ids, priced in the built-in table: "
-        + ", ".join(f"`{model_id}`" for model_id in registry.ID_PRICES) + ".",
+        + ", ".join(f"`{model_id}`" for model_id in ID_PRICES) + ".",
         "- Each `cost_estimate_basis` ends with where its price comes from: `(live price)`, or the built-in",
         "  table and its date.",
         "- Every result reports `cost_estimate_usd`, `cost_estimate_is_guess` and `cost_estimate_basis`;",

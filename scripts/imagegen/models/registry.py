@@ -15,23 +15,7 @@ from . import chains
 from .live import as_candidate, live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
 
-# The table's names are read through the registry too (``registry.BY_ALIAS``, ``registry.ModelSpec``).
-from .table import (  # noqa: F401
-    BY_ALIAS,
-    BY_ID,
-    DEFAULT_MODEL,
-    DIRECT_ROUTES,
-    EXTRA_TALL_WIDE,
-    ID_PRICES,
-    IMAGE_ONLY_PREFIXES,
-    MODELS,
-    PRICES_AS_OF,
-    RETIRED_NOTES,
-    STANDARD_RATIOS,
-    STANDARD_SIZES,
-    ModelSpec,
-    assumed,
-)
+from .table import BY_ALIAS, BY_ID, DEFAULT_MODEL, DIRECT_ROUTES, MODELS, PRICES_AS_OF, ModelSpec, assumed
 
 
 def serves(provider: str | None, name: str) -> bool:

@@ -16,7 +16,7 @@ from ..images import files
 from ..images import masks, pixels, png
 from ..images.files import InputImage
 from ..images.writer import ImageWriter
-from ..models import chains, direct_table, registry
+from ..models import chains, direct_table, registry, table
 from ..models.alternatives import with_fallbacks
 from ..providers import openai_images
 from ..requests import EditRequest
@@ -281,7 +281,7 @@ def frame_from_request(request: EditRequest, model: str, image: files.InputImage
                          details="use --openai-size " + " or ".join(frames.CLASSIC), kind="unsupported")
     ratio = request.aspect_ratio
     if ratio is None:
-        ratio = nearest_ratio(image.width, image.height, registry.STANDARD_RATIOS) if image.width and image.height \
+        ratio = nearest_ratio(image.width, image.height, table.STANDARD_RATIOS) if image.width and image.height \
             else "1:1"
     try:
         return frames.flexible_frame(ratio, request.size or "1K")

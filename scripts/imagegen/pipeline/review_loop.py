@@ -304,7 +304,7 @@ class Loop:
     def _trusted(self, record: dict[str, Any], first_model: str) -> bool:
         """Whether a record read back names only this loop's own round files and models it could have
         chosen: a record is a file anyone with the folder can write, and its paths are sent for review."""
-        from ..models.registry import BY_ID
+        from ..models.table import BY_ID
 
         assert self.base is not None
         for entry in record["rounds"]:

@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 
 from . import wording
 from .lazyre import Lazy
-from ..models.registry import ModelSpec
+from ..models.table import ModelSpec
 
 
 class Hint(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..models.registry import ModelSpec
+from ..models.table import ModelSpec
 
 STYLE_TRANSFER = (
     "Use the attached reference image{s} as the style reference: match {its} colour palette, rendering, "

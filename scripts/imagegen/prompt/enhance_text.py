@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import choices, wording
-from ..models.registry import ModelSpec
+from ..models.table import ModelSpec
 
 
 DEFAULT_MODEL = choices.DEFAULT_ENHANCE_MODEL

@@ -15,6 +15,7 @@ from .compose import compose
 from ..errors import UsageError
 from ..images import files
 from ..models import registry
+from ..models.table import DEFAULT_MODEL, DIRECT_ROUTES, RETIRED_NOTES, ModelSpec
 
 if TYPE_CHECKING:  # presets, baselines and rails load only for the runs that use them
     from ..requests import GenerateRequest
@@ -29,7 +30,7 @@ DEFAULT_SIZE = "2K"
 class GenerationPlan:
     """Everything a generation needs, validated; building it touches no network."""
 
-    def __init__(self, spec: registry.ModelSpec, prompt: str, aspect_ratio: str, size: str, *, count: int = 1,
+    def __init__(self, spec: ModelSpec, prompt: str, aspect_ratio: str, size: str, *, count: int = 1,
                  seed: int | None = None, preset: presets.Preset | None = None) -> None:
         self.spec = spec
         self.prompt = prompt
@@ -157,7 +158,7 @@ def _image_record(image: files.InputImage) -> dict[str, Any]:
     return {"path": str(image.path), "sha256": image.sha256, "format": image.format}
 
 
-def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MODEL,
+def build(request: GenerateRequest, *, default_model: str = DEFAULT_MODEL,
           role: str = "generate") -> GenerationPlan:
     """Resolve flags > preset > built-in defaults and make every check a run makes before sending.
 
@@ -194,8 +195,8 @@ def build(request: GenerateRequest, *, default_model: str = registry.DEFAULT_MOD
         plan.warnings += preset.warnings
         if preset.changed:
             plan.extra_result["preset_changed"] = list(preset.changed)
-    if spec.id in registry.RETIRED_NOTES:
-        plan.warnings.append(registry.RETIRED_NOTES[spec.id])
+    if spec.id in RETIRED_NOTES:
+        plan.warnings.append(RETIRED_NOTES[spec.id])
     _check_capabilities(plan)
     _resolve_system_message(plan, request.system_prompt)
     _resolve_upsampling(plan, request.prompt_upsampling)
@@ -230,7 +231,7 @@ def _keep_baseline_frame(plan: GenerationPlan) -> None:
 
 
 def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback: str,
-                   notes: list[str]) -> registry.ModelSpec:
+                   notes: list[str]) -> ModelSpec:
     """--model, else the preset's, else the default, for --provider (None: OpenRouter, or the provider a
     bare model id names). On a direct provider a preset's or default model it does not serve gives way
     to the provider's default, with a note; a --model it does not serve is refused."""
@@ -257,17 +258,17 @@ def switch_to_successor(plan: GenerationPlan) -> None:
         plan.size = size
 
 
-def _preset_value(spec: registry.ModelSpec, name: str, defaults: dict[str, Any], notes: list[str]) -> Any:
+def _preset_value(spec: ModelSpec, name: str, defaults: dict[str, Any], notes: list[str]) -> Any:
     """A preset's aspect ratio or size, unless a direct provider's model lacks it (then its default, noted)."""
     value = defaults.get(name)
     allowed = spec.ratios if name == "aspect_ratio" else spec.sizes
-    if value and spec.provider in registry.DIRECT_ROUTES and value not in allowed:
+    if value and spec.provider in DIRECT_ROUTES and value not in allowed:
         notes.append(f"{spec.id} has no {name.replace('_', ' ')} {value} (the preset's); its default is used")
         return None
     return value
 
 
-def _default_size(spec: registry.ModelSpec) -> str:
+def _default_size(spec: ModelSpec) -> str:
     if spec.provider == "openai":  # OpenAI bills by the pixel: its 1K frames unless a larger size is asked for
         return spec.sizes[0]
     return DEFAULT_SIZE if DEFAULT_SIZE in spec.sizes else spec.sizes[-1]
@@ -281,7 +282,7 @@ def compose_prompt(plan: GenerationPlan) -> None:
     )
 
 
-def _unsupported(spec: registry.ModelSpec, message: str, details: str, **asked: Any) -> UsageError:
+def _unsupported(spec: ModelSpec, message: str, details: str, **asked: Any) -> UsageError:
     """The error for what ``spec`` cannot do, with the live models that can (``fallback_models``;
     ``asked``: image_input, aspect_ratio, size)."""
     from ..models.alternatives import fallback_models

@@ -84,10 +84,10 @@ def refresh_catalogue(client: HttpClient, *, with_key: bool) -> dict[str, Any]:
     """Fetch the chat-side model list, the image discovery and each model's endpoints; cache them.
     Returns what ``models.py --refresh`` reports (new models, what the discovery added)."""
     from ..errors import ImageGenError, OutputError
-    from ..models import catalogue, registry
+    from ..models import catalogue, table
     from ..models.alternatives import with_fallbacks
 
-    before = set(registry.BY_ID) | set(catalogue.extra_ids(registry.BY_ID))
+    before = set(table.BY_ID) | set(catalogue.extra_ids(table.BY_ID))
     try:
         entries = image_models(client, with_key=with_key)
     except ImageGenError as error:  # a 404 is no_endpoint, which names models to use like any other
@@ -99,7 +99,7 @@ def refresh_catalogue(client: HttpClient, *, with_key: bool) -> dict[str, Any]:
     except OSError as error:
         raise OutputError(f"could not write the model cache {fetched.path}: {error.strerror or error}",
                           details="fix the permissions of the cache directory or set XDG_CACHE_HOME") from None
-    added = sorted(set(fetched.models) - before - set(registry.BY_ID))
+    added = sorted(set(fetched.models) - before - set(table.BY_ID))
     return {"refreshed": True, "new_models": added, "capabilities": capabilities,
             "text_models": _refresh_text_models(client, with_key=with_key)}
 

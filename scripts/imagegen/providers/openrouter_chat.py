@@ -16,7 +16,7 @@ from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.client import Response
-    from ..models.registry import ModelSpec
+    from ..models.table import ModelSpec
 
 
 def url() -> str:

@@ -13,7 +13,7 @@ from .replies import parse_image_list
 
 if TYPE_CHECKING:
     from ..http.client import Response
-    from ..models.registry import ModelSpec
+    from ..models.table import ModelSpec
     from .replies import ProviderReply
 
 
