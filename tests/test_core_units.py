@@ -10,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from imagegen.images import files as images
+from imagegen.images import files
 from imagegen.http import b64stream as inline, multipart
 from imagegen.models import registry
 from imagegen.http.client import HttpClient
@@ -23,13 +23,13 @@ from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp,
                                         (make_webp, "webp"), (make_gif, "gif")])
 def test_sniff_and_dimensions(maker, fmt):
     data = maker(321, 123)
-    assert images.sniff_format(data[:16]) == fmt
-    assert images.dimensions(data[:65536]) == (321, 123)
+    assert files.sniff_format(data[:16]) == fmt
+    assert files.dimensions(data[:65536]) == (321, 123)
 
 
 def test_unknown_bytes_have_no_format():
-    assert images.sniff_format(b"GIF88a....") is None
-    assert images.dimensions(b"hello") is None
+    assert files.sniff_format(b"GIF88a....") is None
+    assert files.dimensions(b"hello") is None
 
 
 def test_retry_after_seconds_and_dates():

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from imagegen.commands import spend
-from imagegen.spending import guard as spending, ledger as ledgers, lines as ledger_lines
+from imagegen.spending import guard, ledger as ledgers, lines as ledger_lines
 from imagegen.spending import report
 
 from tests.conftest import assert_one_json
@@ -81,7 +81,7 @@ def test_a_line_nested_thousands_deep_is_skipped_by_the_budget_and_spend(ledger,
     assert "2 damaged line(s)" in capsys.readouterr().err  # the budgeted run says what it skipped, once
     assert ledgers.committed_today()[0] == 0.75 and capsys.readouterr().err == ""
     with pytest.raises(Exception) as refused:
-        spending.check(0.5)
+        guard.check(0.5)
     assert refused.value.extra["spent_today_usd"] == 0.75
     assert spend.main([]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -93,8 +93,8 @@ def test_a_line_nested_thousands_deep_is_skipped_by_the_budget_and_spend(ledger,
 def test_a_deep_reservation_line_is_stale_not_a_crash(ledger, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_DAILY_BUDGET_USD", "1")
     ledgers.reservations_path(ledger).write_bytes(b"[" * 5000 + b"]" * 5000 + b"\n")
-    assert spending.check(0.5)["spent_today_usd"] == 0.0
-    assert spending.reserve(0.5, seconds=60) is not None
+    assert guard.check(0.5)["spent_today_usd"] == 0.0
+    assert guard.reserve(0.5, seconds=60) is not None
 
 
 def test_an_overlong_line_is_damaged_whichever_way_it_is_read(ledger):

@@ -12,7 +12,7 @@ import pytest
 from imagegen import config, errors
 from imagegen.models import registry
 from imagegen import fsutil
-from imagegen.spending import guard as spending, ledger as ledgers
+from imagegen.spending import guard, ledger as ledgers
 
 from tests.conftest import assert_one_json
 from tests.fake_api import Reply, chat_text_only_reply, error_reply
@@ -234,12 +234,12 @@ def test_charged(entry, expected):
 
 
 def test_check_returns_state_and_refuses_unknown_estimate_once_budget_is_spent(ledger, monkeypatch):
-    assert spending.check(0.1, 0.2) == {"estimate_usd": 0.1, "max_cost_usd": 0.2}
+    assert guard.check(0.1, 0.2) == {"estimate_usd": 0.1, "max_cost_usd": 0.2}
     monkeypatch.setenv("IMAGEGEN_DAILY_BUDGET_USD", "0.5")
-    assert spending.check(None)["remaining_today_usd"] == 0.5
+    assert guard.check(None)["remaining_today_usd"] == 0.5
     seed_ledger(ledger, spent_entry(0.5))
     with pytest.raises(errors.BudgetError) as caught:
-        spending.check(None)
+        guard.check(None)
     assert caught.value.kind == "budget" and caught.value.exit_code == 5 and caught.value.retryable
 
 
