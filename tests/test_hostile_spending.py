@@ -138,20 +138,20 @@ def test_a_worker_at_concurrency_8_starts_only_the_calls_the_budget_has_room_for
 
 
 def test_reservations_are_not_spending_and_do_not_outlive_their_process(run, fake, env, workdir):
-    from imagegen.spending import ledger
+    from imagegen.spending import reservations
 
     path = ledger_file(env)
     seed_ledger(path, spent_entry(0.10))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = [{"id": "crashed", "pid": int(dead.stdout), "usd": 5.0, "expires": time.time() + 3600},
              {"id": "expired", "pid": os.getpid(), "usd": 5.0, "expires": time.time() - 1}]
-    reservations = ledger.reservations_path(path)
-    reservations.write_text("".join(json.dumps(entry) + "\n" for entry in stale))
+    held = reservations.path_for(path)
+    held.write_text("".join(json.dumps(entry) + "\n" for entry in stale))
     spent = assert_one_json(run("spend.py", "--since", "today"))
     assert spent["cost_usd"] == 0.1 and spent["calls"] == 1
     result = run(*FOX, env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "0.2"})
     assert result.code == 0, result.stdout  # neither stale reservation blocks the budget
-    assert reservations.read_text().strip() == ""  # both were swept; this run's own was settled
+    assert held.read_text().strip() == ""  # both were swept; this run's own was settled
 
 
 # -- 5. a run of several calls stops before the one that would pass a limit ------------------------

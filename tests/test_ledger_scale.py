@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from imagegen.commands import spend
 from imagegen.spending import guard, ledger as ledgers, lines as ledger_lines
-from imagegen.spending import report
+from imagegen.spending import report, reservations
 
 from tests.conftest import assert_one_json
-from tests.test_spending import ledger_file, ledger_lines as read_lines, seed_ledger, spent_entry
+from tests.test_spending import ledger_file, ledger_lines as read_lines, read_entries, seed_ledger, spent_entry
 
 
 def old_history(count: int, days_ago: int = 30) -> bytes:
@@ -55,7 +55,7 @@ def test_a_torn_fragment_stays_a_damaged_line_of_its_own(ledger):
     with ledger.open("a") as handle:
         handle.write('{"time": "2026-')  # a write cut short
     ledgers.append(spent_entry(0.25))
-    entries, bad = ledgers.read_entries()
+    entries, bad = read_entries()
     assert [e["cost_usd"] for e in entries] == [0.5, 0.25] and bad == 1
     assert ledger.read_bytes().endswith(b"}\n") and ledger.read_bytes().count(b"\n") == 3
 
@@ -92,7 +92,7 @@ def test_a_line_nested_thousands_deep_is_skipped_by_the_budget_and_spend(ledger,
 
 def test_a_deep_reservation_line_is_stale_not_a_crash(ledger, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_DAILY_BUDGET_USD", "1")
-    ledgers.reservations_path(ledger).write_bytes(b"[" * 5000 + b"]" * 5000 + b"\n")
+    reservations.path_for(ledger).write_bytes(b"[" * 5000 + b"]" * 5000 + b"\n")
     assert guard.check(0.5)["spent_today_usd"] == 0.0
     assert guard.reserve(0.5, seconds=60) is not None
 
@@ -102,7 +102,7 @@ def test_an_overlong_line_is_damaged_whichever_way_it_is_read(ledger):
     with ledger.open("ab") as handle:
         handle.write(b'{"time": "' + b"9" * (3 * ledger_lines.MAX_LINE) + b'"}\n')
     seed_ledger(ledger, spent_entry(0.25))
-    entries, bad = ledgers.read_entries()
+    entries, bad = read_entries()
     assert [e["cost_usd"] for e in entries] == [0.5, 0.25] and bad == 1
     recent = ledgers.read_recent(ledgers.today())
     assert [e["cost_usd"] for e in recent.entries] == [0.5, 0.25] and recent.bad == 1

@@ -130,10 +130,6 @@ def booking(path: Path | None = None) -> Iterator[Book]:
         os.close(fd)
 
 
-def reservations_path(path: Path | None = None) -> Path:
-    return reservations.path_for(path or config.ledger_path())
-
-
 def append(entry: dict[str, Any], path: Path | None = None, *, release: str | None = None) -> Path:
     """Append ``entry`` as one line (and settle the reservation ``release`` in the same step);
     OSError when the ledger cannot be written."""
@@ -275,14 +271,6 @@ def streamed(path: Path | None = None) -> Iterator[tuple[Iterator[dict[str, Any]
         except OSError as error:
             raise _unreadable(path, error) from None
         yield lines.stream(handle, size, reading), reading
-
-
-def read_entries(path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
-    """Every ledger entry, oldest first, and how many lines could not be parsed. It holds the whole
-    history in memory: prefer :func:`streamed` or :func:`read_recent`."""
-    with streamed(path) as (entries, reading):
-        kept = list(entries)
-    return kept, reading.bad
 
 
 _noted: set[str] = set()
