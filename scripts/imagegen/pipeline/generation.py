@@ -29,7 +29,7 @@ class Prepared(NamedTuple):
     enhance_model: str | None  # set when the prompt is to be enhanced first
 
 
-def prepare(request: GenerateRequest, *, show_hints: bool = False, quiet: bool = True) -> Prepared:
+def prepare(request: GenerateRequest, *, show_hints: bool = False) -> Prepared:
     """Every check a run makes before sending, touching no provider (the same at enqueue and run time)."""
     if request.provider:
         routes.route(request.provider).options(request)  # refused before any file is read

@@ -46,7 +46,7 @@ def field_path(name: str) -> tuple[str, ...]:
     return parts
 
 
-def apply(raw: Any, settings: tuple[str, ...], path: Path) -> tuple[Any, tuple[str, ...]]:
+def apply(raw: Any, settings: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     """``raw`` (a preset's decoded JSON) with each ``FIELD=VALUE`` set; and the fields changed. A list
     field takes comma-separated items (``palette=#2F4858,#F6AE2D``); an empty value clears it."""
     if not isinstance(raw, dict):

@@ -108,7 +108,7 @@ def load(name_or_path: str, settings: tuple[str, ...] = ()) -> Preset:
     if settings:
         from .preset_edits import apply
 
-        raw, changed = apply(raw, settings, path)
+        raw, changed = apply(raw, settings)
     try:
         preset = parse(raw, path)
     except UsageError as error:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 if TYPE_CHECKING:
     from ..errors import ProviderError
-    from ..http.b64stream import InlineImage
     from .replies import ProviderReply
 
 RUNNING, SUCCEEDED, FAILED, EXPIRED, CANCELLED, CANCELLING = (
@@ -69,7 +68,7 @@ def count(value: Any) -> int | None:
     return number if number >= 0 else None
 
 
-def json_lines(skeleton: bytes, inline: dict[str, InlineImage]) -> Iterator[dict[str, Any]]:
+def json_lines(skeleton: bytes) -> Iterator[dict[str, Any]]:
     """Each object of a JSON Lines body whose images were spooled out (unreadable lines skipped)."""
     for raw in bytes(skeleton).splitlines():
         if not raw.strip():

@@ -168,7 +168,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
         return []
     download = client.get(download_url(file_name), gemini.headers(), MAX_RESULTS_BYTES, spool_dir=spool_dir)
     return [_line(line, "", download.inline or {}, model, price_each)
-            for line in json_lines(bytes(download.body), download.inline or {})]
+            for line in json_lines(bytes(download.body))]
 
 
 def _line(line: dict[str, Any], fallback_key: str, inline: dict[str, Any], model: str,

@@ -122,8 +122,7 @@ def results(client: HttpClient, status: BatchStatus, response: Response, keys: l
             continue
         content = client.get(_url(f"/files/{_checked(file_id, FILE_ID, 'file')}/content"), openai_images.headers(),
                              MAX_RESULTS_BYTES, spool_dir=spool_dir)
-        lines += [_line(line, content.inline or {}, model) for line in json_lines(bytes(content.body),
-                                                                                   content.inline or {})]
+        lines += [_line(line, content.inline or {}, model) for line in json_lines(bytes(content.body))]
     return lines
 
 
