@@ -156,7 +156,7 @@ class OpenRouter(Route):
 
     def cost_lookup(self, paid: PaidRun) -> Callable[[Any], float | None] | None:
         def look_up(reply: Any) -> float | None:
-            from .costs import look_up_cost  # only for a reply that did not state its cost
+            from .cost_lookup import look_up_cost  # only for a reply that did not state its cost
 
             return look_up_cost(reply, paid)
 
@@ -165,7 +165,7 @@ class OpenRouter(Route):
     def after_run(self, replies: list[Any], result: dict[str, Any], paid: PaidRun) -> None:
         """GET /generation for costs the replies did not say, then the catalogue if it is stale."""
         if any(reply.cost_usd is None for reply in replies):  # most replies state it: no lookup to load
-            from .costs import look_up_missing_costs
+            from .cost_lookup import look_up_missing_costs
 
             look_up_missing_costs(replies, result, paid)
         super().after_run(replies, result, paid)
