@@ -29,9 +29,9 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         return {"markdown": modelinfo.markdown()}
     refreshed: dict[str, Any] = {"refreshed": False}
     if args.refresh:
-        from ..providers import catalogues
+        from ..providers import model_lists
 
-        refreshed = catalogues.refresh_all(timeout=args.timeout, retries=args.retries, quiet=args.quiet)
+        refreshed = model_lists.refresh_all(timeout=args.timeout, retries=args.retries, quiet=args.quiet)
     return {**modelinfo.listing(args.alias), **refreshed}
 
 

@@ -84,9 +84,9 @@ def models(call: Invocation) -> dict[str, Any]:
     values = call.values
     refreshed: dict[str, Any] = {"refreshed": False}
     if values["refresh"]:
-        from ..providers import catalogues
+        from ..providers import model_lists
 
-        refreshed = catalogues.refresh_all(timeout=values["timeout"], retries=values["retries"], quiet=True)
+        refreshed = model_lists.refresh_all(timeout=values["timeout"], retries=values["retries"], quiet=True)
     return {**describe.listing(values["alias"]), **refreshed}
 
 
