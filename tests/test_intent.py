@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagegen.cli import requests
+from imagegen.cli import from_flags
 from imagegen.prompt.plan import build
 from imagegen.requests import GenerateRequest
 from imagegen.prompt import intent, rails
@@ -100,7 +100,7 @@ def test_ordinary_prompts_are_not_edits(prompt):
 
 def parse(*argv: str, instructions: tuple[str, ...] = ()) -> GenerateRequest:
     """The request generate.py would build from ``argv`` (plus a queue's instruction lines)."""
-    request = requests.generate_request(generate.build_parser().parse_args(["--dry-run", *argv]))
+    request = from_flags.generate_request(generate.build_parser().parse_args(["--dry-run", *argv]))
     return request.replace(instructions=instructions)
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from imagegen import validate
 from imagegen.cli import arguments as flags
-from imagegen.cli import requests as cli_requests
+from imagegen.cli import from_flags
 from imagegen.cli import runner
 from imagegen.mcp import invoke, schemas, tools
 from imagegen.mcp.watch import Watch
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
 
-REQUEST_OF = {GenerateRequest: cli_requests.generate_request, EditRequest: cli_requests.edit_request,
-              ReviewRequest: cli_requests.review_request}
+REQUEST_OF = {GenerateRequest: from_flags.generate_request, EditRequest: from_flags.edit_request,
+              ReviewRequest: from_flags.review_request}
 
 
 def _parser(tool: tools.Tool) -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.cli import requests as from_flags
+from imagegen.cli import from_flags
 from imagegen.commands import edit, generate, review
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest
 from tests.conftest import assert_one_json

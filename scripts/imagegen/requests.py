@@ -1,6 +1,6 @@
 """Typed requests: what a run is asked to do, as plain values that round-trip through JSON.
 
-A command builds a request from its parsed flags (``cli.requests``); the queue stores
+A command builds a request from its parsed flags (``cli.from_flags``); the queue stores
 ``request.to_json()`` in a job file and reads it back with :meth:`Request.from_json`, which runs
 every field through the same checks (``validate``) the flags' argparse types run. So a job file
 is held to the rules of the command line, and a malformed or hostile one fails with a clear

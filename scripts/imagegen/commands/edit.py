@@ -28,11 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    from ..cli import requests  # not for --help: keep start-up fast
+    from ..cli import from_flags  # not for --help: keep start-up fast
     from ..pipeline import edit
 
-    request = requests.edit_request(args)
-    return edit.run_request(request, requests.paid_run(args, "edit.py", request), context.fields)
+    request = from_flags.edit_request(args)
+    return edit.run_request(request, from_flags.paid_run(args, "edit.py", request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,13 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    from ..cli import requests
+    from ..cli import from_flags
 
     request_id = request_id_or_new(args.request_id)
     if args.jobs_file:
         batch = _parse_batch(args)
     elif args.prompt:
-        request = requests.generate_request(args)
+        request = from_flags.generate_request(args)
         batch = [(request, submit.validate(request, show_hints=bool(args.clarify_hints), via=args.via))]
     else:
         raise UsageError("give --prompt or --jobs-file")
@@ -42,9 +42,9 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
 
 def _parse_batch(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     """Every line made a request and validated before any is queued: one bad line queues nothing."""
-    from ..cli import requests
+    from ..cli import from_flags
 
-    defaults = requests.generate_request(build_parser().parse_args([]))  # the flags' defaults, never a line's data
+    defaults = from_flags.generate_request(build_parser().parse_args([]))  # the flags' defaults, never a line's data
     keys = jobs_file.line_keys(command_options.enqueue_image_job())
     batch = []
     for number, entry in jobs_file.jobs_file_lines(args.jobs_file):

@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    from ..cli import requests
+    from ..cli import from_flags
 
-    queued = variants.enqueue_batch(requests.generate_request(args), queue_flags.variant_batch(vars(args)),
+    queued = variants.enqueue_batch(from_flags.generate_request(args), queue_flags.variant_batch(vars(args)),
                                     request_id=request_id_or_new(args.request_id), base=Path.cwd(),
                                     show_hints=bool(args.clarify_hints),
                                     settings=submit.job_settings(args.timeout, args.retries, args.via,

@@ -29,11 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace, context: runner.RunContext, script: str = "generate.py") -> dict[str, Any]:
     """Run the generation; ``script`` is the name the spending ledger records the call under."""
-    from ..cli import requests  # not for --help: keep start-up fast
+    from ..cli import from_flags  # not for --help: keep start-up fast
     from ..pipeline import run_generation
 
-    request = requests.generate_request(args)
-    return run_generation.run_request(request, requests.paid_run(args, script, request), context.fields)
+    request = from_flags.generate_request(args)
+    return run_generation.run_request(request, from_flags.paid_run(args, script, request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,12 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    from ..cli import requests
+    from ..cli import from_flags
     from ..pipeline import review
     
     context.fields["image"] = args.image
-    request = requests.review_request(args)
-    return review.run(request, requests.paid_run(args, "review.py", request), context.fields)
+    request = from_flags.review_request(args)
+    return review.run(request, from_flags.paid_run(args, "review.py", request), context.fields)
 
 
 def main(argv: list[str] | None = None) -> int:
