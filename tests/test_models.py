@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from imagegen.models import catalogue, registry, table
+from imagegen.models import catalogue, describe, registry, table
 from imagegen.commands import models as models_command
 
 from tests.conftest import ROOT, TEST_KEY, assert_one_json
@@ -181,10 +181,10 @@ def test_committed_model_card_matches_the_registry(run, fake):
     result = run("models.py", "--markdown")
     committed = (ROOT / "references" / "model-card.md").read_text()
     assert result.code == 0 and result.stdout.startswith("# Model card\n")
-    assert committed == result.stdout, "references/model-card.md is stale: run " + models_command.modelinfo.CARD_COMMAND
+    assert committed == result.stdout, "references/model-card.md is stale: run " + describe.CARD_COMMAND
 
 
 def test_model_card_names_every_model():
-    card = models_command.modelinfo.markdown()
+    card = describe.markdown()
     for spec in table.MODELS:
         assert f"## {spec.alias}\n" in card and spec.id in card

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..cli import command_options, runner
 from ..errors import OutputError, OutputExistsError, UsageError
-from ..gallery import collect as gallery
-from ..gallery import page as gallery_html
+from ..gallery import collect
+from ..gallery.page import NOT_REVIEWED, render
 from ..queue.layout import DEFAULT_QUEUE_DIR
 
 DESCRIPTION = """Build an index.html contact sheet and print JSON with its path.
@@ -31,28 +31,28 @@ def build_parser() -> argparse.ArgumentParser:
     return runner.new_parser("gallery.py", DESCRIPTION, command_options.gallery())
 
 
-def _collect(args: argparse.Namespace) -> tuple[list[gallery.Item], Path, str, dict[str, Any]]:
+def _collect(args: argparse.Namespace) -> tuple[list[collect.Item], Path, str, dict[str, Any]]:
     if args.queue_dir is not None and args.request_id is None:
         raise UsageError("--queue-dir needs --request-id", details="name the request whose images to show")
     if args.recursive and args.dir is None:
         raise UsageError("--recursive works only with --dir")
     if args.dir is not None:
         directory = args.dir.expanduser()
-        items = gallery.from_directory(directory, args.recursive)
+        items = collect.from_directory(directory, args.recursive)
         return items, directory / "index.html", f"Images in {directory.resolve().name}", \
             {"kind": "dir", "dir": str(directory.resolve())}
     if args.manifest is not None:
         manifest = args.manifest.expanduser()
-        items = gallery.from_manifest(manifest)
+        items = collect.from_manifest(manifest)
         return items, manifest.with_suffix(".html"), f"Outputs of {manifest.name}", \
             {"kind": "manifest", "manifest": str(manifest.resolve())}
     queue_dir = (args.queue_dir or DEFAULT_QUEUE_DIR).expanduser()
-    items, states = gallery.from_queue(queue_dir, args.request_id)
+    items, states = collect.from_queue(queue_dir, args.request_id)
     return items, queue_dir / f"gallery-{args.request_id}.html", f"Request {args.request_id}", \
         {"kind": "queue", "queue_dir": str(queue_dir.resolve()), "request_id": args.request_id, "jobs": states}
 
 
-def _summary(items: list[gallery.Item], source: dict[str, Any]) -> str:
+def _summary(items: list[collect.Item], source: dict[str, Any]) -> str:
     shown = sum(1 for i in items if i.status == "ok")
     parts = [f"{shown} image{'s' if shown != 1 else ''}"]
     costs = [i.cost_usd for i in items if i.cost_usd is not None] + [i.review_cost_usd for i in items
@@ -92,8 +92,8 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         page = page / "index.html"
     _check_target(page, args.overwrite)
     # Files written by older versions, or by hand, may quote a key: the page never does.
-    summary = _summary(gallery.every_item(items), source)
-    text = redact(gallery_html.render(items, page, args.title or default_title, summary))
+    summary = _summary(collect.every_item(items), source)
+    text = redact(render(items, page, args.title or default_title, summary))
     ensure_writable_dir(page.parent)  # a bad --out is the caller's to fix (exit 2), like generate's
     try:
         write_atomic(page, text.encode("utf-8", "replace"))  # e() already made every text valid
@@ -101,10 +101,10 @@ def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, An
         raise OutputError(f"could not write {page}: {error.strerror or error}",
                           details="choose another --out or fix the folder's permissions") from None
     cards = len(items)
-    items = gallery.every_item(items)  # a review loop's rounds count as the images they are
+    items = collect.every_item(items)  # a review loop's rounds count as the images they are
     verdicts: dict[str, int] = {}
     for item in items:
-        key = (item.verdict or gallery_html.NOT_REVIEWED).lower()
+        key = (item.verdict or NOT_REVIEWED).lower()
         verdicts[key] = verdicts.get(key, 0) + 1
     costs = [i.cost_usd for i in items if i.cost_usd is not None]
     return {

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..cli import command_options, runner
-from ..models import describe as modelinfo
+from ..models import describe
 from ..models import registry
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
@@ -26,20 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     if args.markdown:
-        return {"markdown": modelinfo.markdown()}
+        return {"markdown": describe.markdown()}
     refreshed: dict[str, Any] = {"refreshed": False}
     if args.refresh:
         from ..providers import model_lists
 
         refreshed = model_lists.refresh_all(timeout=args.timeout, retries=args.retries, quiet=args.quiet)
-    return {**modelinfo.listing(args.alias), **refreshed}
+    return {**describe.listing(args.alias), **refreshed}
 
 
 def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
     if args.markdown:
         return document["markdown"]
     if args.table:
-        return modelinfo.table(registry.all_models(), document["catalogue"])
+        return describe.table(registry.all_models(), document["catalogue"])
     return None
 
 

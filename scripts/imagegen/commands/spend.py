@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..cli import command_options, runner
-from ..spending import report as spendreport
+from ..spending import report
 
 DESCRIPTION = """Total the spending ledger (JSON on stdout; --table for people).
 
@@ -27,11 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    return spendreport.spend_report(args.since, args.until, args.request_id)
+    return report.spend_report(args.since, args.until, args.request_id)
 
 
 def render(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
-    return spendreport.table(document) if args.table else None
+    return report.table(document) if args.table else None
 
 
 def main(argv: list[str] | None = None) -> int:

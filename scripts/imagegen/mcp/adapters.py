@@ -25,16 +25,16 @@ def generate(call: Invocation) -> dict[str, Any]:
 
 
 def edit(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import edit as editing
+    from ..pipeline.edit import run_request
 
-    return editing.run_request(call.request, call.paid_run(), call.context.fields)
+    return run_request(call.request, call.paid_run(), call.context.fields)
 
 
 def review(call: Invocation) -> dict[str, Any]:
-    from ..pipeline import review as reviewing
+    from ..pipeline.review import run
 
     call.context.fields["image"] = call.request.image
-    return reviewing.run(call.request, call.paid_run(), call.context.fields)
+    return run(call.request, call.paid_run(), call.context.fields)
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -97,14 +97,14 @@ def spend(call: Invocation) -> dict[str, Any]:
 
 
 def preflight(call: Invocation) -> dict[str, Any]:
-    from .. import preflight as checks
+    from ..preflight import Options, report, run_checks
 
     values, started = call.values, time.monotonic()
-    options = checks.Options(output_dir=Path(values["output_dir"]), queue_dir=Path(values["queue_dir"]),
+    options = Options(output_dir=Path(values["output_dir"]), queue_dir=Path(values["queue_dir"]),
                              fix=values["fix"], online=values["online"], timeout=values["timeout"],
                              orphan_timeout=values["orphan_timeout_sec"], max_attempts=values["max_attempts"],
                              slots=values["max_background_workers"])
-    return checks.report(checks.run_checks(options), started)
+    return report(run_checks(options), started)
 
 
 def preflight_passed(document: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..cli import arguments as flags
+from ..cli.arguments import request_defaults
 from ..contract import CONTRACT_VERSION, RunContext, error_document
 from ..requests import InvalidRequest, Request, RunOptions
 from .protocol import holds_lone_surrogate, printable
@@ -63,7 +63,7 @@ def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[Any, dict[st
                              details="its arguments: " + ", ".join(known))
     request = None
     if tool.request is not None:
-        document = flags.request_defaults(tool.options(), tool.request)
+        document = request_defaults(tool.options(), tool.request)
         document.update({name: value for name, value in arguments.items() if known[name].in_request})
         request = tool.request.from_json(document)
     rest = _checker(tool).from_json({name: value for name, value in arguments.items() if not known[name].in_request})

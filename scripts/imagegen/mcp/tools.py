@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import validate as v
-from ..cli import arguments as flags
+from ..cli.arguments import Argument, tool_arguments
 from ..cli import command_options
 from ..cli.options import Options
 from ..requests import EditRequest, Field, GenerateRequest, Request, ReviewRequest
@@ -19,7 +19,7 @@ from . import adapters, protocol, schemas
 if TYPE_CHECKING:
     from .invoke import Invocation
 
-PREVIEW = flags.Argument(
+PREVIEW = Argument(
     "inline_preview", Field("inline_preview", v.flag, False),
     "also return a small preview of each image as an image content block: the file itself when under 256 KB, "
     "else a PNG shrunk to 256 pixels a side (off by default: each saved file is linked as a resource_link)", False)
@@ -44,9 +44,9 @@ class Tool(NamedTuple):
     preview: bool = False  # offers inline_preview
     passed: Callable[[dict[str, Any]], bool] | None = None  # a report's success (preflight); else always
 
-    def arguments(self) -> tuple[flags.Argument, ...]:
+    def arguments(self) -> tuple[Argument, ...]:
         if self.name not in _arguments:
-            found = flags.tool_arguments(self.options(), self.request)
+            found = tool_arguments(self.options(), self.request)
             _arguments[self.name] = found + ((PREVIEW,) if self.preview else ())
         return _arguments[self.name]
 
@@ -65,7 +65,7 @@ class Tool(NamedTuple):
         return found
 
 
-_arguments: dict[str, tuple[flags.Argument, ...]] = {}
+_arguments: dict[str, tuple[Argument, ...]] = {}
 
 TOOLS = (
     Tool("generate", "Generate images",
