@@ -11,7 +11,7 @@ from email.utils import formatdate
 import pytest
 
 from imagegen.images import files
-from imagegen.http import b64stream as inline, multipart
+from imagegen.http import b64stream, multipart
 from imagegen.models import registry
 from imagegen.http.client import HttpClient
 from imagegen.http.statuses import retry_after_seconds
@@ -55,18 +55,18 @@ def _body(*payloads: bytes, escaped: bool = False) -> bytearray:
 @pytest.mark.parametrize("escaped", [False, True])
 def test_inline_images_are_cut_out_and_decoded(escaped):
     first, second = make_png(300, 200, noise=True), make_png(5, 5)
-    skeleton, found = inline.split_body(_body(first, second, escaped=escaped))
+    skeleton, found = b64stream.split_body(_body(first, second, escaped=escaped))
     assert len(skeleton) < 300
     doc = json.loads(skeleton)
     urls = [i["image_url"]["url"] for i in doc["choices"][0]["message"]["images"]]
-    decoded = [b"".join(inline.placeholder_in(u, found).decoded_chunks()) for u in urls]
+    decoded = [b"".join(b64stream.placeholder_in(u, found).decoded_chunks()) for u in urls]
     assert decoded == [first, second]
 
 
 def test_inline_slices_cover_large_images(monkeypatch):
-    monkeypatch.setattr(inline, "SLICE", 8)
+    monkeypatch.setattr(b64stream, "SLICE", 8)
     data = bytes(range(256)) * 3
-    _, found = inline.split_body(_body(data))
+    _, found = b64stream.split_body(_body(data))
     (image,) = found.values()
     assert b"".join(image.decoded_chunks()) == data
 
@@ -74,7 +74,7 @@ def test_inline_slices_cover_large_images(monkeypatch):
 @pytest.mark.parametrize("value", ["!!!!", "QUJD\\q", "QUJDR", "QUJD\\"])
 def test_inline_rejects_invalid_base64(value):
     body = bytearray(b'{"data": [{"b64_json": "' + value.encode() + b'"}]}')
-    _, found = inline.split_body(body)
+    _, found = b64stream.split_body(body)
     with pytest.raises(ProviderError):
         list(next(iter(found.values())).decoded_chunks())
 
@@ -83,11 +83,11 @@ def test_inline_rejects_invalid_base64(value):
 def test_streamed_split_is_independent_of_chunk_boundaries(chunk):
     first, second = make_png(40, 30, noise=True), make_png(3, 3)
     body = bytes(_body(first, second, escaped=True)) + b' , "tail": "data:image/png;base64 is not an opener"'
-    splitter = inline.Splitter(io.BytesIO)
+    splitter = b64stream.Splitter(io.BytesIO)
     for start in range(0, len(body), chunk):
         splitter.feed(body[start:start + chunk])
     skeleton, found = splitter.finish()
-    assert skeleton == inline.split_body(body)[0]
+    assert skeleton == b64stream.split_body(body)[0]
     assert [b"".join(i.decoded_chunks()) for i in found.values()] == [first, second]
 
 
@@ -143,7 +143,7 @@ def test_a_data_url_quoted_inside_text_is_not_an_image(chunk):
         "content": 'I drew it; inline it as "data:image/png;base64,AAAA" if you like.',
         "images": [{"image_url": {"url": "data:image/png;base64," + base64.b64encode(image).decode()}}]}}]}
     body = json.dumps(doc).encode()
-    splitter = inline.Splitter(io.BytesIO)
+    splitter = b64stream.Splitter(io.BytesIO)
     for start in range(0, len(body), chunk):
         splitter.feed(body[start:start + chunk])
     skeleton, found = splitter.finish()
@@ -156,8 +156,6 @@ def test_a_body_whose_text_besides_its_images_is_endless_is_refused(monkeypatch)
     import io
 
     from imagegen.errors import ProviderError
-    from imagegen.http import b64stream
-
     monkeypatch.setattr(b64stream, "MAX_SKELETON", 4096)  # 64 MB in use
     splitter = b64stream.Splitter(io.BytesIO)
     splitter.feed(b'{"data": "' + b"QUJD" * 10_000 + b'", ')  # a large image is fine: it goes to a spool

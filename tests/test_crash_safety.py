@@ -119,28 +119,28 @@ def test_kill_9_at_random_points_then_every_job_is_done_exactly_once(run, fake, 
 # -- the windows the random kills found, pinned down -----------------------------------------------
 
 def test_sweep_removes_only_the_temp_files_of_dead_writers(tmp_path):
-    from imagegen import fsutil as output
+    from imagegen import fsutil
 
-    live_fd, live = output.new_temp(tmp_path)
+    live_fd, live = fsutil.new_temp(tmp_path)
     dead = tmp_path / ".imagegen-dead1234.part"
     dead.write_bytes(b"half an image")
     other = tmp_path / "keep.png"
     other.write_bytes(b"not ours")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, fcntl, os, time; sys.path.insert(0, sys.argv[1]); from imagegen import fsutil as output; "
-        "fd, name = output.new_temp(output.Path(sys.argv[2])); print(name, flush=True); time.sleep(30)"),
+        "import sys, fcntl, os, time; sys.path.insert(0, sys.argv[1]); from imagegen import fsutil; "
+        "fd, name = fsutil.new_temp(fsutil.Path(sys.argv[2])); print(name, flush=True); time.sleep(30)"),
         str(SCRIPTS), str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         held_elsewhere = Path(holder.stdout.readline().strip())
-        assert output.sweep_abandoned(tmp_path) == [dead.name]
+        assert fsutil.sweep_abandoned(tmp_path) == [dead.name]
         assert Path(live).exists() and held_elsewhere.exists() and other.exists()
     finally:
         holder.kill()
         holder.wait()
-    assert output.sweep_abandoned(tmp_path) == [held_elsewhere.name]  # its writer is gone now
+    assert fsutil.sweep_abandoned(tmp_path) == [held_elsewhere.name]  # its writer is gone now
     assert Path(live).exists()
     os.close(live_fd)
-    assert output.sweep_abandoned(tmp_path) == [Path(live).name]
+    assert fsutil.sweep_abandoned(tmp_path) == [Path(live).name]
 
 
 def test_leftover_temp_files_are_cleared_by_the_next_run(run, fake, workdir):

@@ -173,15 +173,15 @@ def test_full_disk_while_writing_the_image(inproc, fake, workdir, capsys, target
 
 
 def test_folder_turns_read_only_after_the_image_arrived(inproc, fake, workdir, capsys, monkeypatch):
-    from imagegen.images import writer as output
+    from imagegen.images import writer
 
-    real_check = output.ImageWriter.check_before_request
+    real_check = writer.ImageWriter.check_before_request
 
     def check_then_lose_the_folder(self, *args):
         real_check(self, *args)
         inproc.read_only = True
 
-    monkeypatch.setattr(output.ImageWriter, "check_before_request", check_then_lose_the_folder)
+    monkeypatch.setattr(writer.ImageWriter, "check_before_request", check_then_lose_the_folder)
     code, doc = generate(capsys, "--output-dir", "out")
     assert code == 1 and doc["error_kind"] == "output" and "Read-only file system" in doc["error"]
     assert len(fake.requests_for("chat")) == 1 and files_in(workdir / "out") == []
@@ -189,16 +189,16 @@ def test_folder_turns_read_only_after_the_image_arrived(inproc, fake, workdir, c
 
 def test_disk_fills_up_mid_write_of_the_image_bytes(inproc, fake, workdir, capsys, monkeypatch):
     """ENOSPC after part of the image is on disk: the temp file goes, nothing takes the final name."""
-    from imagegen.images import writer as output
+    from imagegen.images import writer
 
-    real_stream = output._stream_image
+    real_stream = writer._stream_image
 
     def stream_then_fill(handle, chunks, metadata):
         handle.write(b"\x89PNG\r\n\x1a\n partial")
         handle.flush()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(output, "_stream_image", stream_then_fill)
+    monkeypatch.setattr(writer, "_stream_image", stream_then_fill)
     code, doc = generate(capsys, "--output-file", "out/fox.png")
     assert real_stream is not stream_then_fill
     assert code == 1 and doc["error_kind"] == "output" and "No space left" in doc["error"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from imagegen.pipeline import edit as editing, rubric as review
+from imagegen.pipeline import edit as editing, rubric
 from imagegen.images import masks
 from imagegen.http import multipart
 from imagegen.providers import call as provider_call, openrouter_images
@@ -105,13 +105,13 @@ def test_closest_ratio(size, ratio):
 @pytest.mark.parametrize("score, verdict", [(1, "reject"), (3, "reject"), (4, "refine"), (6, "refine"),
                                             (7, "accept"), (10, "accept")])
 def test_verdict_thresholds(score, verdict):
-    assert review.verdict(score) == verdict
+    assert rubric.verdict(score) == verdict
 
 
 def test_parse_reply_takes_the_last_scored_object():
     text = ('Example shape: {"score": 1}. My answer:\n'
             '{"score": 9, "prompt_adherence": 9, "technical_quality": 8, "composition": 8, "critique": "Great."}')
-    parsed = review.parse_reply(text)
+    parsed = rubric.parse_reply(text)
     assert parsed["score"] == 9 and parsed["verdict"] == "accept" and parsed["suggested_refinement"] == ""
 
 
@@ -119,18 +119,18 @@ def test_parse_reply_takes_the_last_scored_object():
                                   '"technical_quality": 5, "composition": 5, "critique": "x"}'])
 def test_parse_reply_failures(text):
     with pytest.raises(ProviderError) as caught:
-        review.parse_reply(text)
+        rubric.parse_reply(text)
     assert caught.value.kind == "bad_review_reply" and caught.value.retryable is True
 
 
 def test_user_message_carries_the_prompt_and_shape():
-    message = review.user_message("  A fox  ")
-    assert "<prompt>\nA fox\n</prompt>" in message and review.REPLY_SHAPE in message
-    assert all(name in review.SYSTEM_PROMPT for name in review.RUBRIC)
+    message = rubric.user_message("  A fox  ")
+    assert "<prompt>\nA fox\n</prompt>" in message and rubric.REPLY_SHAPE in message
+    assert all(name in rubric.SYSTEM_PROMPT for name in rubric.RUBRIC)
 
 
 def test_pick_winner_breaks_ties_on_adherence():
     base = {"score": 7, "prompt_adherence": 7, "technical_quality": 7, "composition": 7}
-    assert review.pick_winner(base, {**base, "prompt_adherence": 8}) == 1
-    assert review.pick_winner({**base, "composition": 9}, base) == 0
-    assert review.pick_winner(base, dict(base)) is None
+    assert rubric.pick_winner(base, {**base, "prompt_adherence": 8}) == 1
+    assert rubric.pick_winner({**base, "composition": 9}, base) == 0
+    assert rubric.pick_winner(base, dict(base)) is None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from imagegen import validate
-from imagegen.cli import arguments as flags
+from imagegen.cli.arguments import _flag_names, request_defaults
 from imagegen.cli import from_flags
 from imagegen.cli import runner
 from imagegen.mcp import invoke, schemas, tools
@@ -35,7 +35,7 @@ def test_every_argument_is_an_option_of_its_command_and_every_option_is_an_argum
         dests = {option.dest for option in tool.options() if option.flags and option.tool}
         names = {argument.name for argument in tool.arguments()} - {"inline_preview"}
         assert names == dests, tool.name
-        flag_names = set(flags._flag_names(tool.options()))
+        flag_names = set(_flag_names(tool.options()))
         for argument in tool.arguments():  # each says what its option's help says, naming arguments, not flags
             assert argument.help and not flag_names & set(re.findall(r"--[a-z][a-z0-9-]*", argument.help)), argument
 
@@ -168,7 +168,7 @@ def test_schema_of_describes_the_checks():
 
 def test_defaults_follow_the_flags():
     edit = {argument.name: argument for argument in tools.BY_NAME["edit"].arguments()}
-    assert flags.request_defaults(tools.BY_NAME["edit"].options(), EditRequest)["fallback_model"] == "gpt-5-image"
+    assert request_defaults(tools.BY_NAME["edit"].options(), EditRequest)["fallback_model"] == "gpt-5-image"
     assert edit["n"].schema()["default"] == 1 and edit["sidecar"].schema()["default"] is True
     assert edit["sidecar"].help.startswith("false: ")
     preflight = {argument.name: argument for argument in tools.BY_NAME["preflight"].arguments()}

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from imagegen.models import catalogue, describe, registry, table
-from imagegen.commands import models as models_command
 
 from tests.conftest import ROOT, TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from imagegen.spending import ledger, report as spendreport
+from imagegen.spending import ledger, report
 from imagegen.errors import UsageError
 
 from tests.conftest import assert_one_json
@@ -56,7 +56,7 @@ def test_totals_by_day_model_and_request(run, seeded):
                                           (days_ago(30).date().isoformat(), 5)])
 def test_since(run, seeded, since, calls):
     doc = assert_one_json(run("spend.py", "--since", since))
-    assert doc["calls"] == calls and doc["since"] == spendreport.parse_day(since).isoformat()
+    assert doc["calls"] == calls and doc["since"] == report.parse_day(since).isoformat()
 
 
 def test_until_and_request_filter(run, seeded):
@@ -99,13 +99,13 @@ def test_real_calls_are_totalled(run, fake):
 
 def test_parse_day_forms(monkeypatch):
     monkeypatch.setattr(ledger, "today", lambda: date(2026, 3, 10))
-    assert spendreport.parse_day("today") == date(2026, 3, 10)
-    assert spendreport.parse_day("Yesterday") == date(2026, 3, 9)
-    assert spendreport.parse_day("7d") == date(2026, 3, 4)
-    assert spendreport.parse_day("2026-01-02") == date(2026, 1, 2)
-    assert spendreport.parse_day("2026-01-02T23:00:00") == date(2026, 1, 2)
+    assert report.parse_day("today") == date(2026, 3, 10)
+    assert report.parse_day("Yesterday") == date(2026, 3, 9)
+    assert report.parse_day("7d") == date(2026, 3, 4)
+    assert report.parse_day("2026-01-02") == date(2026, 1, 2)
+    assert report.parse_day("2026-01-02T23:00:00") == date(2026, 1, 2)
     with pytest.raises(UsageError):
-        spendreport.parse_day("0d")
+        report.parse_day("0d")
 
 
 def test_a_batchs_bookkeeping_lines_are_not_calls_and_scripts_get_a_table(run, env):
