@@ -23,7 +23,7 @@ def listing(alias: str | None = None) -> dict[str, Any]:
     if alias:
         return {"model": describe(registry.resolve(alias)), "catalogue": catalogue.status()}
     return {
-        "default_model": registry.DEFAULT_MODEL,
+        "default_model": DEFAULT_MODEL,
         "models": [describe(spec) for spec in registry.all_models()],
         "catalogue": catalogue.status(),
     }
