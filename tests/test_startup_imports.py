@@ -45,11 +45,12 @@ FORBIDDEN = {
 # plain path really uses it, add it here.
 PLAIN_ALLOWED = (
     "imagegen", "commands", "cli", "models", "prompt", "pipeline", "spending", "images", "http", "providers",
-    "generate", "options", "command_options", "flags", "runner", "signals", "requests", "validate", "contract", "names",
+    "generate", "options", "command_options", "flags", "runner", "signals", "from_flags", "requests", "validate",
+    "contract", "names",
     "errors", "reply_words", "config", "costs", "fsutil", "localjson", "jsonshape", "progress",
     "registry", "table", "live", "chains", "pricing", "listings",
     "choices", "plan", "steering", "clarify", "wording", "intent", "lazyre", "compose",
-    "generate_request", "routes", "images_options", "parameters", "outputs", "paid_call", "save",
+    "run_generation", "generation", "routes", "images_options", "parameters", "outputs", "paid_call", "save",
     "guard", "ledger", "lines", "reservations", "observed",
     "files", "writer", "blank", "png", "claims", "credentials",
     "openrouter", "openrouter_chat", "call", "replies", "client", "transport", "statuses", "b64stream",
