@@ -71,8 +71,8 @@ def _registry_ids(route: str, image_input: bool, aspect_ratio: str | None, size:
 
 
 def _openai_ids(image_input: bool, aspect_ratio: str | None, size: str | None) -> list[str]:
-    """OpenAI's preferred models that can do what is asked, as ``models.direct_specs`` describes them."""
-    from .direct_specs import direct_spec
+    """OpenAI's preferred models that can do what is asked, as ``models.direct_resolve`` describes them."""
+    from .direct_resolve import direct_spec
 
     specs = [direct_spec(model, "openai") for model in OPENAI_PREFERENCE]
     return [spec.id for spec in specs if _can(spec, image_input, aspect_ratio, size)]
