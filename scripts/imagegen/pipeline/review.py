@@ -110,7 +110,7 @@ def manual(targets: list[files.InputImage], prompt: str, source: str) -> dict[st
                           for t, c in zip(targets, colours) if c]
     if len(targets) == 1 and colours[0]:  # the verdict is known: nothing for the agent to judge
         found = blank_review(targets[0], colours[0], "none", "none")
-        result.update({k: found[k] for k in (*review.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
+        result.update({k: found[k] for k in (*rubric.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
                                              "looks_blank")})
         result["instructions"] = "The image looks blank (one flat colour): it is rejected as it is; generate it again."
     return result
