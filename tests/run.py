@@ -49,7 +49,7 @@ def missing(python: str, requirements: list[str]) -> list[str]:
     probe = "import importlib.util, sys; print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))"
     found = subprocess.run([python, "-c", probe, *names], capture_output=True, text=True, check=False)
     gone = set(found.stdout.split())
-    return [r for r, n in zip(requirements, names) if n in gone]
+    return [r for r, n in zip(requirements, names, strict=True) if n in gone]
 
 
 def venv_python() -> str:

@@ -200,7 +200,7 @@ def test_scaling_up_and_back_down_by_two_returns_the_pixels():
     rows = [bytes((x * 9 % 256, y * 5 % 256, 7, 255)) * 1 for y in range(8) for x in range(10)]
     rows = [b"".join(rows[y * 10:(y + 1) * 10]) for y in range(8)]
     back = pixels.resize(20, 16, pixels.resize(10, 8, rows, 20, 16), 10, 8)
-    assert all(abs(a - b) <= 3 for row, again in zip(rows, back) for a, b in zip(row, again))
+    assert all(abs(a - b) <= 3 for row, again in zip(rows, back, strict=True) for a, b in zip(row, again, strict=True))
 
 
 def test_the_frame_pads_evenly_to_the_frames_shape():

@@ -39,7 +39,7 @@ class RectSpec:
         """(x, y, w, h) in pixels, clipped to the image; UsageError if nothing is left."""
         scales = (width, height, width, height)
         x, y, w, h = (round(value * scale / 100) if percent else int(value)
-                      for (value, percent), scale in zip(self.values, scales))
+                      for (value, percent), scale in zip(self.values, scales, strict=True))
         x1, y1 = min(width, x + w), min(height, y + h)
         if x >= width or y >= height or x1 <= x or y1 <= y:
             raise UsageError(f"--mask-rect {self.text} covers no pixel of the {width}x{height} image",
@@ -55,7 +55,7 @@ def rect_spec(text: str) -> RectSpec:
     if len(fields) != 4:
         raise ValueError(f"expected X,Y,W,H, got {text!r}; {example}")
     values = []
-    for name, field in zip(("X", "Y", "W", "H"), fields):
+    for name, field in zip(("X", "Y", "W", "H"), fields, strict=True):
         match = _NUMBER.match(field)
         if not match:
             raise ValueError(

@@ -154,7 +154,7 @@ def keep_outside(original: Iterable[bytes | bytearray], result: Iterable[bytes |
                  mask: Iterable[bytes | bytearray]) -> Iterator[bytearray]:
     """``result`` with every pixel whose mask alpha is above 0 taken from ``original``, exactly,
     one row at a time (the original and the mask can be streamed)."""
-    for original_row, result_row, mask_row in zip(original, result, mask):
+    for original_row, result_row, mask_row in zip(original, result, mask, strict=False):
         row = bytearray(result_row)
         for run in _KEPT.finditer(mask_row[3::4]):  # runs of kept pixels, found in one pass, copied as slices
             start, end = 4 * run.start(), 4 * run.end()

@@ -60,7 +60,7 @@ class Watch:
                 raise Cancelled("cancelled by the client before anything was sent", retryable=True,
                                 details="nothing was sent, so nothing is billed; call the tool again to run it")
             ids = [next(self._ids) for _ in calls]
-            self._in_flight.update(zip(ids, ((spend, model, estimate) for model, estimate in calls)))
+            self._in_flight.update(zip(ids, ((spend, model, estimate) for model, estimate in calls), strict=True))
             self.stage = label
         try:
             yield

@@ -102,7 +102,7 @@ def table(specs: list[ModelSpec], catalogue_status: dict[str, Any]) -> str:
             price_text(spec.pricing), _money(registry.estimate_usd(spec, "1:1", "2K")), spec.best_for,
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
     lines += [f"warning: {note}" for spec in specs for note in spec.notes]  # an expiry coming, a model moved on
     lines.append("")
     lines.append(catalogue_line(catalogue_status))

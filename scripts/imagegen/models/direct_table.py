@@ -148,7 +148,7 @@ def openai_cost(model: str, usage: dict[str, Any]) -> float | None:
     if info is None or any(c is None for c in counts):
         return None
     rates = (info.text_in, info.image_in, info.text_out, info.image_out)
-    return round(sum(rate * count for rate, count in zip(rates, counts) if count is not None) / 1_000_000, 6)
+    return round(sum(rate * count for rate, count in zip(rates, counts, strict=True) if count is not None) / 1_000_000, 6)
 
 
 def openai_estimate(model: str, quality: str | None, size: str, count: int) -> float | None:

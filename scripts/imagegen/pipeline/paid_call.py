@@ -207,7 +207,7 @@ class PaidRun:
         self._note(f"{model} refused {', '.join(names)} (HTTP 400, not charged): sent again without it")
         resent = self.send_all([sampling.without(calls[index], name) for index, name in again], model=model,
                                estimate_each=estimate_each, label=label, alias=alias)
-        for (index, _), outcome in zip(again, resent):
+        for (index, _), outcome in zip(again, resent, strict=True):
             outcomes[index] = outcome
         return outcomes
 

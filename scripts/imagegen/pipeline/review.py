@@ -107,7 +107,7 @@ def manual(targets: list[files.InputImage], prompt: str, source: str) -> dict[st
     )
     colours = [blank_colour(target) for target in targets]
     result["warnings"] = [blank.warning(t.path.name, c) + " (rejected: there is nothing to review)"
-                          for t, c in zip(targets, colours) if c]
+                          for t, c in zip(targets, colours, strict=True) if c]
     if len(targets) == 1 and colours[0]:  # the verdict is known: nothing for the agent to judge
         found = blank_review(targets[0], colours[0], "none", "none")
         result.update({k: found[k] for k in (*rubric.SCORE_FIELDS, "verdict", "critique", "suggested_refinement",
@@ -238,7 +238,7 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
     looks blank (one flat colour) is rejected here, without a paid review."""
     chosen = model if isinstance(model, ReviewModel) else ReviewModel(model)
     colours = [blank_colour(target) for target in targets]
-    sent = [target for target, colour in zip(targets, colours) if colour is None]
+    sent = [target for target, colour in zip(targets, colours, strict=True) if colour is None]
     budget: dict[str, Any] = {"estimate_usd": 0.0}
     notes: list[str] = []
     replies: list[ProviderReply] = []
@@ -248,11 +248,11 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
         replies, model = _send_with_fallback(sent, prompt, provider, chosen, each, paid)
     paid_reviews = iter([scores_of(reply, provider, model) for reply in replies])
     reviews = [blank_review(target, colour, provider, model) if colour else next(paid_reviews)
-               for target, colour in zip(targets, colours)]
+               for target, colour in zip(targets, colours, strict=True)]
     warnings: list[str] = notes + list(paid.warnings)
     warnings += [blank.warning(t.path.name, c) + " (rejected without a paid review)"
-                 for t, c in zip(targets, colours) if c]
-    for index, (target, found) in enumerate(zip(targets, reviews)):
+                 for t, c in zip(targets, colours, strict=True) if c]
+    for index, (target, found) in enumerate(zip(targets, reviews, strict=True)):
         other = targets[1 - index] if len(targets) == 2 else None
         found["review_file"] = _write_review_file(target, found, prompt, other, warnings) if write_files else None
     common = {"original_prompt": prompt, "original_prompt_source": source, "provider": provider,
@@ -268,7 +268,7 @@ def auto(targets: list[InputImage], prompt: str, source: str, provider: str, mod
         "winner": str(targets[winner].path) if winner is not None else None,
         "winner_index": winner,
         "tie": winner is None,
-        "reviews": [{"image": str(t.path), **r} for t, r in zip(targets, reviews)],
+        "reviews": [{"image": str(t.path), **r} for t, r in zip(targets, reviews, strict=True)],
         "cost_usd": round(sum(costs), 6) if costs else None,
         **common,
     }

@@ -100,7 +100,7 @@ def enqueue_batch(request: GenerateRequest, batch: VariantBatch, *, request_id: 
     queued = submit.enqueue_all(dirs, jobs, [number for number, _ in targets])
     variants = [{"index": number, "job_id": result["job_id"], "target": str(target),
                  "delta": job["variation_delta"], "state": result["state"]}
-                for (number, target), job, result in zip(targets, jobs, queued)]
+                for (number, target), job, result in zip(targets, jobs, queued, strict=True)]
     write_json_atomic(manifest_path, _manifest_document(manifest, batch, plan, stored, request_id, dirs, variants))
     return {"request_id": request_id, "queue_dir": str(dirs.root), "job_ids": [q["job_id"] for q in queued],
             "targets": [str(t) for _, t in targets], "jobs": queued, "manifest": str(manifest_path),

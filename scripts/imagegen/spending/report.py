@@ -144,7 +144,7 @@ def _section(title: str, key: str, rows: list[dict[str, Any]]) -> list[str]:
     labels = [("(none)" if row[key] is None else str(row[key])) for row in rows]
     width = max(len(title), *(len(label) for label in labels))
     lines = [f"{title.upper().ljust(width)}  {'CALLS':>5}  {'IMAGES':>6}  {'COST USD':>10}"]
-    for label, row in zip(labels, rows):
+    for label, row in zip(labels, rows, strict=True):
         mark = "*" if row["estimated_calls"] else " "
         lines.append(f"{label.ljust(width)}  {row['calls']:>5}  {row['images']:>6}  {row['cost_usd']:>10.4f}{mark}")
     return lines + [""]
