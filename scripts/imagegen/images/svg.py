@@ -31,17 +31,19 @@ def check(data: bytes) -> tuple[int | None, int | None]:
         raise ValueError("it declares a DOCTYPE or entities")
     from xml.etree import ElementTree
 
-    parser = ElementTree.XMLPullParser(events=("start", "pi"))  # the XML declaration is not a "pi" event
-    root = None
+    # The XML declaration is not a "pi" event.
+    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(events=("start", "pi"))
+    root: ElementTree.Element | None = None
     try:
         parser.feed(text)
         parser.close()
     except ElementTree.ParseError as error:
         raise ValueError(f"it is not well-formed XML ({error})") from None
-    for event, item in parser.read_events():
-        if event == "pi":  # <?xml-stylesheet?> and the like make a browser fetch or run something
+    for event in parser.read_events():
+        item = event[-1]
+        if event[0] == "pi":  # <?xml-stylesheet?> and the like make a browser fetch or run something
             raise ValueError("it holds a processing instruction (<?...?>)")
-        if root is None:
+        if root is None and isinstance(item, ElementTree.Element):
             root = item
     assert root is not None  # a well-formed document has a root element
     if _local(root.tag) != "svg" or _namespace(root.tag) not in ("", SVG_NAMESPACE):
