@@ -111,7 +111,7 @@ def test_corpus_is_large_and_covers_every_rule():
 
 
 def test_every_hint_has_code_message_and_fix():
-    for prompt, model, ratio, facts, expected in CORPUS:
+    for prompt, model, ratio, facts, _expected in CORPUS:
         hints = clarify.check(clarify.PromptFacts(prompt, registry.resolve(model), ratio, **facts))
         for hint in hints:
             document = hint.to_dict()

@@ -243,7 +243,8 @@ class HttpClient:
                 return self._once(request, max_bytes, spool_dir, exchange)
             except _Redirected as redirect:
                 if hops == MAX_REDIRECTS:
-                    raise self._redirect_refused(request, redirect, f"more than {MAX_REDIRECTS} redirects in a row")
+                    raise self._redirect_refused(request, redirect,
+                                                  f"more than {MAX_REDIRECTS} redirects in a row") from None
                 hops += 1
                 request = self._redirected(request, redirect)
                 exchange.sent = False

@@ -42,10 +42,10 @@ class Call:
     def start(self) -> None:
         self.thread.start()
 
-    def _emit(self, send: Callable[[], None]) -> None:
+    def _emit(self, send: Callable[..., None], *args: Any) -> None:
         with self._lock:
             if not self._silenced:
-                send()
+                send(*args)
 
     def _run(self) -> None:
         ticker = None
@@ -83,7 +83,7 @@ class Call:
             last = max(round(elapsed, 1), round(last + 0.1, 1))
             message = f"{self.tool.name}: {self.watch.stage or 'working'} ({elapsed:.0f}s)"
             params = {"progressToken": self.progress_token, "progress": last, "message": message}
-            self._emit(lambda: self._write({"jsonrpc": "2.0", "method": "notifications/progress", "params": params}))
+            self._emit(self._write, {"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
 
     def cancel(self, reason: Any) -> None:
         """The client cancelled: send nothing more for this call, and stop it before it pays."""

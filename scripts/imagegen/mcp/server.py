@@ -32,7 +32,8 @@ class Settings(NamedTuple):
 
 
 class Server:
-    def __init__(self, reader: BinaryIO, writer: BinaryIO, settings: Settings = Settings()) -> None:
+    def __init__(self, reader: BinaryIO, writer: BinaryIO, settings: Settings | None = None) -> None:
+        settings = Settings() if settings is None else settings
         self.reader, self.writer, self.settings = reader, writer, settings
         self.roots = settings.roots or Roots(os.getcwd(), use_config=False)
         self.legacy_version: str | None = None  # what initialize negotiated

@@ -170,22 +170,22 @@ def _open_beneath(root: str, relative_dir: str, name: str, given: str) -> int:
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     flags = os.O_RDONLY | nofollow | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if not nofollow or os.open not in os.supports_dir_fd:
-        return _open_error_wrapped(lambda: os.open(os.path.join(root, relative_dir, name), flags), given)
+        return _open_error_wrapped(os.path.join(root, relative_dir, name), flags, given)
     dir_flags = os.O_RDONLY | nofollow | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
-    directory = _open_error_wrapped(lambda: os.open(root, dir_flags), given)
+    directory = _open_error_wrapped(root, dir_flags, given)
     try:
         for part in [p for p in relative_dir.split(os.sep) if p not in ("", ".")]:
-            inner = _open_error_wrapped(lambda: os.open(part, dir_flags, dir_fd=directory), given)
+            inner = _open_error_wrapped(part, dir_flags, given, dir_fd=directory)
             os.close(directory)
             directory = inner
-        return _open_error_wrapped(lambda: os.open(name, flags, dir_fd=directory), given)
+        return _open_error_wrapped(name, flags, given, dir_fd=directory)
     finally:
         os.close(directory)
 
 
-def _open_error_wrapped(opener: Callable[[], int], given: str) -> int:
+def _open_error_wrapped(path: str, flags: int, given: str, dir_fd: int | None = None) -> int:
     try:
-        return opener()
+        return os.open(path, flags, dir_fd=dir_fd)
     except PermissionError:
         raise _file_error(f"baseline image is not readable: {given}", "check its permissions") from None
     except OSError as error:  # ELOOP/ENOTDIR: a link appeared after the checks
