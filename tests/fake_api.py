@@ -16,8 +16,8 @@ parts). First each route refuses what its provider refuses, with the provider's 
 missing or unknown key (:attr:`FakeAPI.keys`; the test keys are the constants below) and a body
 without a required field or with one the provider does not know. Replies are scripted per route
 with :meth:`FakeAPI.enqueue`; once a route's queue is empty a realistic default success reply is
-produced, its image a fresh picture of the size the request asked for (:func:`make_picture`). A :class:`Reply` can also misbehave:
-delay, drip the body slowly, truncate it, or reset the connection.
+produced, its image a fresh picture of the size the request asked for (:func:`make_picture`).
+A :class:`Reply` can also misbehave: delay, drip the body slowly, truncate it, or reset the connection.
 
 Usage::
 
@@ -865,8 +865,8 @@ def generations_reply(images: Sequence[bytes] = (), quality: str = "medium", siz
     usage = {"total_tokens": 1100 * len(data), "input_tokens": 44, "output_tokens": 1056 * len(data),
              "input_tokens_details": {"text_tokens": 44, "image_tokens": 0},
              "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056 * len(data)}}
-    return Reply(json={"created": int(time.time()), "background": "opaque", "data": data, "output_format": output_format,
-                       "quality": quality, "size": size, "usage": usage})
+    return Reply(json={"created": int(time.time()), "background": "opaque", "data": data,
+                       "output_format": output_format, "quality": quality, "size": size, "usage": usage})
 
 
 #: google.rpc.Code names by HTTP status, as the Gemini API sends them (ai.google.dev troubleshooting).
@@ -876,7 +876,8 @@ GOOGLE_STATUSES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_
 
 def gemini_error_json(status: int, message: str = "Fake Gemini error", rpc_status: str | None = None,
                       details: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message, "status": rpc_status or GOOGLE_STATUSES.get(status, "UNKNOWN"),
+    return {"error": {"code": status, "message": message,
+                      "status": rpc_status or GOOGLE_STATUSES.get(status, "UNKNOWN"),
                       **({"details": list(details)} if details else {})}}
 
 
@@ -988,7 +989,8 @@ def text_models_reply(ids: Sequence[str] = TEXT_MODELS) -> Reply:
 def models_reply(entries: Sequence[dict[str, Any]] | None = None) -> Reply:
     """``GET /models``: ``entries`` (default: three image models) under ``data``."""
     if entries is None:
-        entries = [model_entry(model_id, name, outputs, pricing) for model_id, (name, outputs, pricing) in _MODELS.items()]
+        entries = [model_entry(model_id, name, outputs, pricing)
+                   for model_id, (name, outputs, pricing) in _MODELS.items()]
     return Reply(json={"data": list(entries)})
 
 
@@ -1011,14 +1013,16 @@ IMAGE_MODELS: dict[str, tuple[str, list[str], dict[str, Any], list[dict[str, Any
     "google/gemini-3.1-flash-image": (
         "Google: Nano Banana 2", ["image", "text"],
         {"aspect_ratio": {"type": "enum", "values": _RATIOS + ["1:4", "4:1", "1:8", "8:1"]},
-         "resolution": {"type": "enum", "values": ["512", "1K", "2K", "4K"]}, "n": {"type": "range", "min": 1, "max": 1},
+         "resolution": {"type": "enum", "values": ["512", "1K", "2K", "4K"]},
+         "n": {"type": "range", "min": 1, "max": 1},
          "input_references": {"type": "range", "min": 0, "max": 14}, "seed": {"type": "boolean"}},
         [{"billable": "output_image", "unit": "image", "cost_usd": 0.067},
          {"billable": "output_image", "unit": "image", "cost_usd": 0.101, "variant": "2k"},
          {"billable": "output_image", "unit": "image", "cost_usd": 0.151, "variant": "4k"}]),
     "black-forest-labs/flux.2-pro": (
         "Black Forest Labs: FLUX.2 Pro", ["image"],
-        {"aspect_ratio": {"type": "enum", "values": _RATIOS}, "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
+        {"aspect_ratio": {"type": "enum", "values": _RATIOS},
+         "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
          "seed": {"type": "boolean"}, "n": {"type": "range", "min": 1, "max": 4},
          "input_references": {"type": "range", "min": 0, "max": 8}},
         [{"billable": "output_image", "unit": "megapixel", "cost_usd": 0.03}]),
@@ -1027,7 +1031,8 @@ IMAGE_MODELS: dict[str, tuple[str, list[str], dict[str, Any], list[dict[str, Any
         {"aspect_ratio": {"type": "enum", "values": ["1:1", "2:3", "3:2"]},
          "quality": {"type": "enum", "values": ["auto", "low", "medium", "high"]},
          "background": {"type": "enum", "values": ["auto", "transparent", "opaque"]},
-         "output_format": {"type": "enum", "values": ["png", "jpeg", "webp"]}, "n": {"type": "range", "min": 1, "max": 10},
+         "output_format": {"type": "enum", "values": ["png", "jpeg", "webp"]},
+         "n": {"type": "range", "min": 1, "max": 10},
          "input_references": {"type": "range", "min": 0, "max": 8}},
         [{"billable": "output_image", "unit": "token", "cost_usd": 0.00004}]),
 }

@@ -46,7 +46,8 @@ def missing(python: str, requirements: list[str]) -> list[str]:
     if python == sys.executable:
         return [r for r in requirements if importlib.util.find_spec(import_name(r)) is None]
     names = [import_name(r) for r in requirements]
-    probe = "import importlib.util, sys; print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))"
+    probe = ("import importlib.util, sys; "
+             "print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))")
     found = subprocess.run([python, "-c", probe, *names], capture_output=True, text=True, check=False)
     gone = set(found.stdout.split())
     return [r for r, n in zip(requirements, names, strict=True) if n in gone]

@@ -39,7 +39,8 @@ def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None 
         if unknown:
             raise ValueError(f"unsupported type {unknown} at {where}")
         if not any(_TYPES[name](instance) for name in names):
-            return problems + [f"{where}: expected {' or '.join(names)}, got {type(instance).__name__} {instance!r:.60}"]
+            got = f"{type(instance).__name__} {instance!r:.60}"
+            return problems + [f"{where}: expected {' or '.join(names)}, got {got}"]
     if "enum" in schema and not any(_same(instance, option) for option in schema["enum"]):
         problems.append(f"{where}: {instance!r:.60} is not one of {schema['enum']}")
     if isinstance(instance, dict):

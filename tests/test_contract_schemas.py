@@ -180,7 +180,8 @@ def test_generate_image_outputs(run, fake):
 def test_review_outputs(run, fake, photo):
     base = ["--image", photo, "--original-prompt", "A fox"]
     for args, name in ((base, "review.manual"), (base + ["--compare", "other.png"], "review.manual"),
-                       (base + ["--auto"], "review.auto"), (base + ["--auto", "--compare", "other.png"], "review.compare"),
+                       (base + ["--auto"], "review.auto"),
+                       (base + ["--auto", "--compare", "other.png"], "review.compare"),
                        (base + ["--auto", "--dry-run"], "review.dry_run"),
                        (base + ["--auto", "--compare", "other.png", "--dry-run"], "review.dry_run")):
         doc = assert_one_json(run("review.py", *args))

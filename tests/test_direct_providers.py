@@ -154,7 +154,8 @@ def test_aliases_resolve_on_google(run, fake, name, model, alias):
     assert doc["warnings"] == []
     (request,) = fake.requests
     assert request.route == "gemini" and gemini_model_of(request) == model and doc["model"] == model
-    assert doc["model_alias"] == alias and not [w for w in doc["warnings"] if "shut" in w or "gone" in w or "expire" in w]
+    assert doc["model_alias"] == alias
+    assert not [w for w in doc["warnings"] if "shut" in w or "gone" in w or "expire" in w]
 
 
 def test_a_bare_gemini_id_goes_to_google_without_provider(run, fake):
@@ -390,7 +391,8 @@ def test_failed_precondition_is_bad_request_with_a_billing_fix(run, fake):
 
 
 def test_an_error_object_inside_http_200_is_read_the_google_way(run, fake):
-    error = {"error": {"code": 429, "message": "Quota exceeded for metric: images, limit: 0", "status": "RESOURCE_EXHAUSTED"}}
+    error = {"error": {"code": 429, "message": "Quota exceeded for metric: images, limit: 0",
+                       "status": "RESOURCE_EXHAUSTED"}}
     fake.enqueue("gemini", Reply(json=error))
     doc = failed(run(*GOOGLE))
     assert doc["error_kind"] == "credits" and doc["retryable"] is False

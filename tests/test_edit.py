@@ -331,7 +331,8 @@ def test_mask_rect_percentages_union_and_invert(run, fake, photo):
 
 
 def test_rect_beyond_the_edge_is_clipped(run, fake, photo):
-    doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "x", "--mask-rect", "250,150,500,500"))
+    doc = assert_one_json(run("edit.py", "--input-image", str(photo), "--prompt", "x",
+                              "--mask-rect", "250,150,500,500"))
     assert doc["warnings"] == []
     assert doc["mask"]["rects"] == [[250, 150, 50, 50]]
 

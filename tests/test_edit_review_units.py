@@ -26,7 +26,8 @@ def test_rect_specs_in_pixels_and_percent(text, pixels):
     assert masks.rect_spec(text).to_pixels(200, 100) == pixels
 
 
-@pytest.mark.parametrize("text", ["", "1,2,3", "1,2,3,4,5", "-1,0,5,5", "x,0,5,5", "0,0,5,0", "0,0,101%,5", "0.5,0,5,5"])
+@pytest.mark.parametrize("text", ["", "1,2,3", "1,2,3,4,5", "-1,0,5,5", "x,0,5,5", "0,0,5,0", "0,0,101%,5",
+                                  "0.5,0,5,5"])
 def test_bad_rect_specs(text):
     with pytest.raises(ValueError):
         masks.rect_spec(text)

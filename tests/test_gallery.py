@@ -82,7 +82,8 @@ def test_regenerating_replaces_our_own_page_but_not_a_foreign_one(run, folder):
     foreign.write_text("<html>my own page</html>")
     result = run("gallery.py", "--dir", "data")
     doc = assert_one_json(result)
-    assert result.code == 2 and doc["error_kind"] == "output_exists" and foreign.read_text() == "<html>my own page</html>"
+    assert result.code == 2 and doc["error_kind"] == "output_exists"
+    assert foreign.read_text() == "<html>my own page</html>"
     assert run("gallery.py", "--dir", "data", "--overwrite").code == 0
 
 

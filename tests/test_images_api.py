@@ -41,7 +41,8 @@ def test_defaults_and_references(run, fake, workdir):
     assert body["aspect_ratio"] == "1:1" and body["n"] == 1
     assert "quality" not in body and "prompt_upsampling" not in body and "modalities" not in body
     assert body["input_references"] == [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(make_png(8, 8)).decode()}}]
+        {"type": "image_url",
+         "image_url": {"url": "data:image/png;base64," + base64.b64encode(make_png(8, 8)).decode()}}]
 
 
 def test_count_is_one_call_with_n(run, fake):

@@ -157,7 +157,8 @@ def test_review_auto_and_compare(client, fake, world):
     fake.enqueue("messages", messages_reply(review_text(score=5)), messages_reply(review_text(score=9)))
     result = client.call("review", {"image": str(work / "photo.png"), "compare": str(work / "other.png"),
                                     "original_prompt": "a fox", "auto": True})
-    assert document(result)["compare"] is True and sorted(r["score"] for r in result.structured_content["reviews"]) == [5, 9]
+    assert document(result)["compare"] is True
+    assert sorted(r["score"] for r in result.structured_content["reviews"]) == [5, 9]
     manual = client.call("review", {"image": str(work / "photo.png"), "original_prompt": "a fox",
                                     "inline_preview": True})
     assert document(manual)["mode"] == "manual"

@@ -27,7 +27,8 @@ def live_models(*entries: tuple[str, list[str], list[str], dict[str, str]]) -> R
 
 
 LIVE = live_models(
-    ("black-forest-labs/flux.2-pro", ["text", "image"], ["image"], {"prompt": "0", "image": "0.01", "image_output": "0.06"}),
+    ("black-forest-labs/flux.2-pro", ["text", "image"], ["image"],
+     {"prompt": "0", "image": "0.01", "image_output": "0.06"}),
     ("google/gemini-2.5-flash-image", ["text", "image"], ["image", "text"],
      {"prompt": "0.0000003", "image": "0.0012", "image_output": "0.00006"}),
     ("openai/gpt-5-image-mini", ["text"], ["image", "text"], {"image_output": "0.00001"}),

@@ -74,7 +74,8 @@ def test_text_mode_reads_well_without_colour(run):
 def test_missing_key_fails_with_a_fixup(run, base_env):
     result = run("preflight_check.py", env_extra={"OPENROUTER_API_KEY_IMAGES": None, "OPENAI_API_KEY": None})
     assert result.code == 1
-    assert "✗ key openrouter" in result.stdout and "Not ready: 1 required check(s) failed: key:openrouter" in result.stdout
+    assert "✗ key openrouter" in result.stdout
+    assert "Not ready: 1 required check(s) failed: key:openrouter" in result.stdout
     assert "Fixups (copy and paste):\n  export OPENROUTER_API_KEY_IMAGES=sk-or-..." in result.stdout
     assert "(optional)" in result.stdout
     _, doc = preflight_json(run, env_extra={"OPENROUTER_API_KEY_IMAGES": None, "OPENAI_API_KEY": None})
@@ -211,7 +212,8 @@ def test_broken_preset_is_reported_with_its_path(run, workdir):
     checks = checks_by_name(doc)
     assert result.code == 0 and doc["status"] == "warn"
     assert "color_palette[0]" in checks["preset:broken"]["detail"]
-    assert checks["preset:broken"]["fixup"] == f"${{EDITOR:-vi}} {(workdir / 'presets' / 'broken.json').resolve()}   # fix the field named above"
+    broken = (workdir / "presets" / "broken.json").resolve()
+    assert checks["preset:broken"]["fixup"] == f"${{EDITOR:-vi}} {broken}   # fix the field named above"
     assert "reference image missing" in checks["preset:lost-ref"]["detail"]
     assert checks["preset:default"]["ok"]
 

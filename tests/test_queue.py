@@ -274,7 +274,8 @@ def test_status_of_whole_queue_and_missing_queue(run, fake, workdir):
     assert result.code == 2 and doc["error_kind"] == "queue_dir"
     assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--request-id", "s"))
     doc = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE))
-    assert doc["counts"] == {"pending": 1, "running": 0, "submitted": 0, "results": 0, "failed": 0} and doc["busy_slots"] == []
+    assert doc["counts"] == {"pending": 1, "running": 0, "submitted": 0, "results": 0, "failed": 0}
+    assert doc["busy_slots"] == []
 
 
 @pytest.mark.subprocess  # spawns a detached worker
@@ -361,7 +362,8 @@ def test_refusals_at_enqueue_time_match_generate(run, fake, workdir, args, code,
 
 
 def test_variant_instructions_never_trip_edit_intent(run, fake, workdir):
-    doc = assert_one_json(result := run("queue_and_return.py", "--prompt", "A red-and-white lighthouse on a rocky point at dusk, watercolour illustration", "--count", "6",
+    prompt = "A red-and-white lighthouse on a rocky point at dusk, watercolour illustration"
+    doc = assert_one_json(result := run("queue_and_return.py", "--prompt", prompt, "--count", "6",
                                         "--request-id", "v", "--strict-clarify", "--dry-run-worker"))
     assert result.code == 0 and len(doc["job_ids"]) == 6
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))

@@ -59,9 +59,9 @@ PLAIN_ALLOWED = (
 # The project modules --help may import: what building the parser needs (the declared options, the
 # shared contract, the choices and the model registry whose aliases the --model help lists, with
 # the alias chains it is built from). Matched on the last dotted component too.
-HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "options", "command_options", "flags", "validate",
-                "contract", "choices", "names", "errors", "reply_words", "models", "registry", "table", "live", "chains",
-                "pricing", "prompt")
+HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "options", "command_options", "flags",
+                "validate", "contract", "choices", "names", "errors", "reply_words", "models", "registry", "table",
+                "live", "chains", "pricing", "prompt")
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 

@@ -83,7 +83,8 @@ def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
 
 def test_a_model_retired_at_its_maker_says_so(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana"))
-    assert any("discontinued gemini-2.5-flash-image" in w and "gemini-3.1-flash-lite-image" in w for w in doc["warnings"])
+    assert any("discontinued gemini-2.5-flash-image" in w and "gemini-3.1-flash-lite-image" in w
+               for w in doc["warnings"])
 
 
 @pytest.mark.parametrize("script, extra", [("generate.py", ()), ("enqueue_image_job.py", ("--out", "q/a.png")),

@@ -82,7 +82,8 @@ def _interrupted(stop: KeyboardInterrupt) -> ImageGenError:
     if isinstance(progress, dict) and progress.get("loop_file"):
         kept = progress.get("kept_paths") or []
         details += (f"; kept: {len(kept)} image(s) of {len(progress.get('rounds') or [])} reviewed round(s) "
-                    f"({', '.join(str(p).rsplit('/', 1)[-1] for p in kept) or 'none'}) and the loop's record {progress['loop_file']}")
+                    f"({', '.join(str(p).rsplit('/', 1)[-1] for p in kept) or 'none'}) "
+                    f"and the loop's record {progress['loop_file']}")
         details += ("; run the same command again to resume the loop from its record (rounds made are not paid "
                     "for again)" if progress.get("resumable") else "; the rounds are kept; a new run starts afresh")
         extra.update({k: progress.get(k) for k in ("rounds", "loop_file", "kept_paths", "cost_usd")})
@@ -156,7 +157,8 @@ def emit(document: dict[str, Any], indent: int | None = 2) -> bool:
     except ImageGenError as error:
         if document.get("success") is not False:
             fixed = _finite(document)
-            fixed["warnings"] = [*(fixed.get("warnings") or []), f"a value JSON cannot carry was written as null: {error}"]
+            fixed["warnings"] = [*(fixed.get("warnings") or []),
+                                 f"a value JSON cannot carry was written as null: {error}"]
             text = json_text(fixed, indent=indent)
         else:
             text = json_text({"success": False, "contract_version": CONTRACT_VERSION, "error": error.message,

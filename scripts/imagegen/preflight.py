@@ -96,7 +96,8 @@ def check_openrouter_key() -> Check:
         direct = default_model_provider()
         if direct is not None:
             return Check("key", "openrouter", False, False,
-                         f"neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: {_default_model_note(direct)}, "
+                         "neither OPENROUTER_API_KEY_IMAGES nor OPENROUTER_API_KEY is set: "
+                         f"{_default_model_note(direct)}, "
                          "so generation works; OpenRouter's models, --enhance and review through OpenRouter do not",
                          "export OPENROUTER_API_KEY_IMAGES=sk-or-...   # from " + KEYS_URL)
         return Check("key", "openrouter", True, False,

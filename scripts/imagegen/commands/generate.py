@@ -7,7 +7,8 @@ from typing import Any
 
 from ..cli import command_options, runner
 
-DESCRIPTION = """Generate images through OpenRouter (or Google or OpenAI directly) and print one JSON document on stdout.
+DESCRIPTION = """Generate images through OpenRouter (or Google or OpenAI directly) and print one JSON document \
+on stdout.
 
 examples:
   generate.py --prompt "A red fox in snow" --output-dir ./data/

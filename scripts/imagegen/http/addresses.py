@@ -56,7 +56,8 @@ def refusal(url: str, resolver: Resolver | None = None) -> Refusal | None:
     return None
 
 
-def _addresses(host: str, port: int, resolver: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | Refusal:
+def _addresses(host: str, port: int,
+               resolver: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | Refusal:
     import ipaddress
     import socket
 

@@ -70,8 +70,9 @@ def _take(target: Path) -> int:
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
-            raise OutputExistsError(f"output is being made by another run: {target}{holder}",
-                                    details="nothing was sent; wait for that run, or choose another --output-file") from None
+            raise OutputExistsError(
+                f"output is being made by another run: {target}{holder}",
+                details="nothing was sent; wait for that run, or choose another --output-file") from None
         try:
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
                 break

@@ -138,7 +138,8 @@ def into_frame(frame: Frame, rows: Sequence[bytes | bytearray], *, fill: bytes |
         after = (fill or bytes(row[-4:])) * right
         padded.append(before + bytes(row) + after)
     above = [padded[0] if fill is None else fill * frame.padded_width] * frame.top
-    below = [padded[-1] if fill is None else fill * frame.padded_width] * (frame.padded_height - frame.height - frame.top)
+    below_rows = frame.padded_height - frame.height - frame.top
+    below = [padded[-1] if fill is None else fill * frame.padded_width] * below_rows
     return resize(frame.padded_width, frame.padded_height, above + padded + below, frame.frame_width,
                   frame.frame_height)
 

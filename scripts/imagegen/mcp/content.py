@@ -58,7 +58,8 @@ def _success_summary(document: dict[str, Any]) -> str:
                 f"{len(document['attachments'])} file(s), {len(document.get('failures') or [])} failure(s), "
                 f"cost {_money(document.get('cost_usd'))}.")
     if "counts" in document:
-        return f"Queue {document.get('queue_dir')}: " + ", ".join(f"{n} {state}" for state, n in document["counts"].items())
+        counts = ", ".join(f"{n} {state}" for state, n in document["counts"].items())
+        return f"Queue {document.get('queue_dir')}: {counts}"
     if "by_day" in document:
         return f"{document.get('calls')} paid call(s), cost {_money(document.get('cost_usd'))}."
     if isinstance(document.get("models"), list):

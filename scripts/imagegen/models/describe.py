@@ -102,7 +102,9 @@ def table(specs: list[ModelSpec], catalogue_status: dict[str, Any]) -> str:
             price_text(spec.pricing), _money(registry.estimate_usd(spec, "1:1", "2K")), spec.best_for,
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    # The last column is left ragged: zip pairs every other cell with its width.
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+             for row in rows]
     lines += [f"warning: {note}" for spec in specs for note in spec.notes]  # an expiry coming, a model moved on
     lines.append("")
     lines.append(catalogue_line(catalogue_status))
@@ -132,7 +134,8 @@ def markdown() -> str:
     ]
     for spec in MODELS:
         cells = [
-            f"`{spec.alias}`", ", then ".join(chains.chain(spec.alias, "openrouter") or (spec.id,)), "+".join(spec.output_modalities), str(spec.max_refs), ", ".join(spec.sizes),
+            f"`{spec.alias}`", ", then ".join(chains.chain(spec.alias, "openrouter") or (spec.id,)),
+            "+".join(spec.output_modalities), str(spec.max_refs), ", ".join(spec.sizes),
             price_text(spec.pricing), _money(registry.estimate_usd(spec, "1:1", "1K")),
             _money(registry.estimate_usd(spec, "1:1", "2K")), _money(registry.estimate_usd(spec, "16:9", "2K")),
             spec.best_for,

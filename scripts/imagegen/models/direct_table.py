@@ -39,7 +39,8 @@ class GeminiModel(NamedTuple):
 # (``chains.SHUT_DOWN``: never sent).
 _FLASH = ({"0.5K": 0.045, "1K": 0.067, "2K": 0.101, "4K": 0.151}, ("0.5K", "1K", "2K", "4K"), True, 14,
           "fast everyday generation, extreme aspect ratios")
-_PRO = ({"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14, "balanced quality, editing and reasoning")
+_PRO = ({"1K": 0.134, "2K": 0.134, "4K": 0.24}, ("1K", "2K", "4K"), False, 14,
+        "balanced quality, editing and reasoning")
 GEMINI_MODELS = {
     "gemini-3.1-flash-image": GeminiModel("nanobanana-2", *_FLASH),
     "gemini-3-pro-image": GeminiModel("nanobanana-pro", *_PRO),
@@ -148,7 +149,8 @@ def openai_cost(model: str, usage: dict[str, Any]) -> float | None:
     if info is None or any(c is None for c in counts):
         return None
     rates = (info.text_in, info.image_in, info.text_out, info.image_out)
-    return round(sum(rate * count for rate, count in zip(rates, counts, strict=True) if count is not None) / 1_000_000, 6)
+    total = sum(rate * count for rate, count in zip(rates, counts, strict=True) if count is not None)
+    return round(total / 1_000_000, 6)
 
 
 def openai_estimate(model: str, quality: str | None, size: str, count: int) -> float | None:

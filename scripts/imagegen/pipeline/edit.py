@@ -19,7 +19,8 @@ EDIT_WITH_REFERENCES = ("The first attached image is the image to edit; change o
                         "asks. The other attached images are references.")
 
 # (request field, flag) pairs that only make sense in one mode.
-OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"), ("keep_unmasked", "--keep-unmasked"), ("markup", "--markup"),
+OPENAI_ONLY = (("mask", "--mask"), ("mask_rects", "--mask-rect"), ("mask_invert", "--mask-invert"),
+               ("keep_unmasked", "--keep-unmasked"), ("markup", "--markup"),
                ("openai_model", "--openai-model"), ("openai_size", "--openai-size"),
                ("input_fidelity", "--input-fidelity"))
 # --size and --aspect-ratio also pick gpt-image-2's frame in openai mode (mask_edit.frame_from_request).

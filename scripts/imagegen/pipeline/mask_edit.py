@@ -103,7 +103,8 @@ class OpenAIEditPlan:
     def call(self) -> Call:
         inputs = [self.sent_image, *self.images[1:]] if self.sent_image is not None else self.images
         fields, parts = openai_images.form(
-            self.prompt, self.model, inputs, self.sent_mask or self.mask, size=self.size, quality=self.quality, n=self.count,
+            self.prompt, self.model, inputs, self.sent_mask or self.mask, size=self.size, quality=self.quality,
+            n=self.count,
             output_format=self.output_format, background=self.background, input_fidelity=self.input_fidelity,
             markup=self.markup, output_compression=self.output_compression)
         return openai_images.edit_call(fields, parts, self.model)
@@ -199,7 +200,8 @@ def _checked_plan(request: EditRequest, prompt: str, model: str, notes: list[str
     _check_model(model, request)
     inputs = [files.load_input_image(p, allowed=EDIT_FORMATS, max_mb=MAX_IMAGE_MB) for p in request.input_images]
     plan = OpenAIEditPlan(prompt=prompt, model=model, images=inputs,
-                          size=frame_from_request(request, model, inputs[0]) or request.openai_size, quality=request.quality, count=request.n,
+                          size=frame_from_request(request, model, inputs[0]) or request.openai_size,
+                          quality=request.quality, count=request.n,
                           output_format=request.output_format, background=request.background,
                           input_fidelity=request.input_fidelity, output_compression=request.output_compression,
                           keep_unmasked=request.keep_unmasked,

@@ -41,7 +41,8 @@ def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> Non
     if plan.seed is not None:
         asked.append(("seed", None, "--seed"))
     if options is not None:
-        asked += [(name, value, flag) for (name, flag), value in zip(OPTION_FLAGS, options, strict=True) if value is not None]
+        asked += [(name, value, flag) for (name, flag), value in zip(OPTION_FLAGS, options, strict=True)
+                  if value is not None]
         if plan.count > 1:
             asked.append(("n", plan.count, "--n"))
     for name, value, flag in asked:

@@ -186,7 +186,8 @@ def build(request: GenerateRequest, *, default_model: str = DEFAULT_MODEL,
     spec = _resolve_model(request, defaults, fallback, notes)
     plan = GenerationPlan(
         spec, prompt,
-        aspect_ratio=request.aspect_ratio or _preset_value(spec, "aspect_ratio", defaults, notes) or DEFAULT_ASPECT_RATIO,
+        aspect_ratio=(request.aspect_ratio or _preset_value(spec, "aspect_ratio", defaults, notes)
+                      or DEFAULT_ASPECT_RATIO),
         size=request.size or _preset_value(spec, "size", defaults, notes) or _default_size(spec),
         count=request.n, seed=request.seed, preset=preset,
     )

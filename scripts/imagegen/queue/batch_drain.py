@@ -350,7 +350,8 @@ class BatchPhase:
             self._fail(job, _cancelled(status), SUBMITTED)
             return "failed"
         if status.state == BATCH_FAILED:
-            self._fail(job, ImageGenError(f"the provider's batch {status.id} failed: {status.error or 'no reason given'}",
+            reason = status.error or "no reason given"
+            self._fail(job, ImageGenError(f"the provider's batch {status.id} failed: {reason}",
                                           kind="batch_failed", retryable=False,
                                           details="fix what the provider names, then queue the job again"), SUBMITTED)
             return "failed"

@@ -209,7 +209,8 @@ def waiting_line(summary: dict[str, Any], seconds: float) -> str:
     """``waiting for request r-7: 2 of 4 finished (1 failed), 2 running … 30 s``"""
     states = summary["states"]
     finished = states.get(DONE, 0) + states.get(FAILED, 0)
-    parts = [f"{finished} of {summary['total']} finished" + (f" ({states[FAILED]} failed)" if states.get(FAILED) else "")]
+    failed = f" ({states[FAILED]} failed)" if states.get(FAILED) else ""
+    parts = [f"{finished} of {summary['total']} finished{failed}"]
     parts += [f"{states[state]} {state}" for state in ("running", PENDING, SUBMITTED) if states.get(state)]
     return f"waiting for request {summary['request_id']}: {', '.join(parts)} … {seconds:.0f} s"
 

@@ -180,7 +180,8 @@ def enqueue_all(dirs: QueueDirs, jobs: list[dict[str, Any]],
     assert all(job["request_id"] == request_id for job in jobs), "one request per call"
     with _request_locked(dirs, request_id) as folder:
         index = _ClaimedVariants(folder, request_index(dirs, request_id))
-        return [_write_pending(dirs, job, index.find_or_claim(job, variant)) for job, variant in zip(jobs, variants, strict=True)]
+        return [_write_pending(dirs, job, index.find_or_claim(job, variant))
+                for job, variant in zip(jobs, variants, strict=True)]
 
 
 class _ClaimedVariants:
