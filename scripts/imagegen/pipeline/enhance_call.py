@@ -27,7 +27,8 @@ TEMPERATURE = 0.3
 def request_body(plan: GenerationPlan, model: str) -> dict[str, Any]:
     edit = plan.baseline is not None or bool(plan.input_images)
     text = enhance_text.request_text(plan.prompt, plan.spec, edit=edit)
-    return openrouter_text.rewrite_body(model, enhance_text.SYSTEM, text, max_tokens=MAX_TOKENS, temperature=TEMPERATURE)
+    return openrouter_text.rewrite_body(model, enhance_text.SYSTEM, text, max_tokens=MAX_TOKENS,
+                                        temperature=TEMPERATURE)
 
 
 DEFAULT_ALIAS = "enhance-default"  # the model_alias of a model taken from the default chain
