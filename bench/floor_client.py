@@ -12,7 +12,7 @@ parser = argparse.ArgumentParser(description="Generate one image through OpenRou
 parser.add_argument("--prompt", required=True, help="what to draw")
 parser.add_argument("--out", required=True, help="where to write the PNG")
 args = parser.parse_args()
-import urllib.request  # after parsing: --help (or a usage error) loads no network code
+import urllib.request  # noqa: E402 - after parsing: --help (or a usage error) loads no network code
 
 body = {"model": MODEL, "messages": [{"role": "user", "content": args.prompt}], "modalities": ["image", "text"]}
 request = urllib.request.Request(

@@ -145,7 +145,7 @@ class Bench:
             return statistics.median(sample[which] for sample in samples)
 
         ratio = median(ours, 0) / median(floor, 0)
-        pairs = [a[0] / b[0] for a, b in zip(ours, floor)]
+        pairs = [a[0] / b[0] for a, b in zip(ours, floor, strict=True)]
         cpu = median(ours, 1) / median(floor, 1) if median(floor, 1) > 0 else float("nan")
         self.rows.append({"name": name, "unit": "x", "median": round(ratio, 4), "min": round(min(pairs), 4),
                           "max": round(max(pairs), 4), "target": target, "ratio": round(ratio / target, 3),
@@ -183,7 +183,7 @@ class Bench:
             "dry-run": lambda i: generate + ["--dry-run"],
         }
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-        for name, command in commands.items():  # warm-up, not counted: byte-code caches, page cache
+        for command in commands.values():  # warm-up, not counted: byte-code caches, page cache
             timed(command("warm"), self.env, self.work)
         for index in range(self.repeat if self.quick else 2 * max(self.repeat, 9)):
             order = list(commands.items())
@@ -373,7 +373,7 @@ class Bench:
         for index in range(self.repeat if self.quick else 2 * max(self.repeat, 9)):
             for kind in ("full", "empty") if index % 2 == 0 else ("empty", "full"):
                 times[kind].append(timed(*command(kind, index), self.work)[0])
-        ratios = [a / b for a, b in zip(times["full"], times["empty"])]
+        ratios = [a / b for a, b in zip(times["full"], times["empty"], strict=True)]
         medians = statistics.median(times["full"]) * 1000, statistics.median(times["empty"]) * 1000
         self.row(f"ledger: a budgeted paid run with a {count}-line ledger ({size_mb:.0f} MB) / with an empty one",
                  ratios, 1.1, "x", f"medians {medians[0]:.0f} vs {medians[1]:.0f} ms")
@@ -383,7 +383,7 @@ class Bench:
                 args, run_env = command(kind, 100 + index)
                 peaks[kind].append(peak_rss_mb(args[1], args[2:], run_env, self.work))
         self.row(f"ledger: peak RSS of that run with a {count}-line ledger / with an empty one",
-                 [a / b for a, b in zip(peaks["full"], peaks["empty"])], 1.1, "x",
+                 [a / b for a, b in zip(peaks["full"], peaks["empty"], strict=True)], 1.1, "x",
                  f"medians {statistics.median(peaks['full']):.1f} vs {statistics.median(peaks['empty']):.1f} MiB")
 
     def money(self) -> None:

@@ -89,7 +89,7 @@ class _Listener:
         while not self._closed.is_set():
             try:
                 connection, _ = self._socket.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -832,7 +832,7 @@ def images_reply(images: Sequence[bytes] = (), cost: float = 0.04, media_type: s
 def make_svg(width: int = 64, height: int = 64, body: str = '<circle cx="32" cy="32" r="24" fill="#c85028"/>') -> bytes:
     """A small SVG document, as a vector model sends one."""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-            f'height="{height}" viewBox="0 0 {width} {height}">{body}</svg>\n').encode("utf-8")
+            f'height="{height}" viewBox="0 0 {width} {height}">{body}</svg>\n').encode()
 
 
 def vector_images_reply(svgs: Sequence[bytes] = (), cost: float = 0.08) -> Reply:

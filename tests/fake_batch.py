@@ -26,7 +26,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _IDS = itertools.count(1)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imagegen.prompt import baseline
 from imagegen.errors import UsageError
+from imagegen.prompt import baseline
 from tests.conftest import assert_one_json
 from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp
 

@@ -8,8 +8,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from imagegen.images import blank
 
+from imagegen.images import blank
 from tests.conftest import assert_one_json
 from tests.fake_api import chat_image_reply, encode_png, make_jpeg_header_only, make_picture, make_png
 from tests.schema_check import assert_valid

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from imagegen.prompt import presets
-from imagegen.models import registry, table
 
+from imagegen.models import registry, table
+from imagegen.prompt import presets
 from tests.conftest import assert_one_json
 
 BUNDLED = sorted(p.stem for p in presets.builtin_dir().glob("*.json"))

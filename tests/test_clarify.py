@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from imagegen.prompt import clarify
 from imagegen.models import registry
+from imagegen.prompt import clarify
 
 CORPUS = [
     # (prompt, model, aspect ratio, other facts, the exact hint codes)

@@ -10,12 +10,12 @@ from email.utils import formatdate
 
 import pytest
 
-from imagegen.images import files
+from imagegen.errors import ProviderError
 from imagegen.http import b64stream, multipart
-from imagegen.models import registry
 from imagegen.http.client import HttpClient
 from imagegen.http.statuses import retry_after_seconds
-from imagegen.errors import ProviderError
+from imagegen.images import files
+from imagegen.models import registry
 from tests.fake_api import make_gif, make_jpeg_header_only, make_png, make_webp, parse_multipart
 
 

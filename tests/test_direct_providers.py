@@ -11,8 +11,17 @@ import pytest
 
 from tests.conftest import OPENAI_TEST_KEY, assert_one_json
 from tests.fake_api import (
-    GEMINI_TEST_KEY, Reply, gemini_bad_key_reply, gemini_blocked_reply, gemini_error_reply, gemini_no_image_reply,
-    gemini_reply, gemini_response_json, make_png, openai_error_reply, png_size,
+    GEMINI_TEST_KEY,
+    Reply,
+    gemini_bad_key_reply,
+    gemini_blocked_reply,
+    gemini_error_reply,
+    gemini_no_image_reply,
+    gemini_reply,
+    gemini_response_json,
+    make_png,
+    openai_error_reply,
+    png_size,
 )
 
 GEMINI_KEY = GEMINI_TEST_KEY  # the key the fake accepts

@@ -6,12 +6,14 @@ import time
 
 import pytest
 
-from imagegen.pipeline import edit as editing, rubric
-from imagegen.images import masks
-from imagegen.http import multipart
-from imagegen.providers import call as provider_call, openrouter_images
-from imagegen.models import registry, table
 from imagegen.errors import ProviderError, UsageError
+from imagegen.http import multipart
+from imagegen.images import masks
+from imagegen.models import registry, table
+from imagegen.pipeline import edit as editing
+from imagegen.pipeline import rubric
+from imagegen.providers import call as provider_call
+from imagegen.providers import openrouter_images
 from tests.fake_api import make_png, parse_multipart, read_png_rgba
 
 

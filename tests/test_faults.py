@@ -307,8 +307,8 @@ def test_download_limit_applies_while_streaming(fake, workdir, monkeypatch, caps
     """The limit holds for bodies that do not announce their size: lowered here to keep the test small."""
     import json
 
-    from imagegen.providers import replies as response
     from imagegen.commands import generate
+    from imagegen.providers import replies as response
 
     monkeypatch.setattr(response, "MAX_DOWNLOAD", 4096)
     monkeypatch.chdir(workdir)

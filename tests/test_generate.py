@@ -15,6 +15,7 @@ import pytest
 from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import (
+    Reply,
     chat_error_in_200_reply,
     chat_finish_error_reply,
     chat_image_reply,
@@ -23,7 +24,6 @@ from tests.fake_api import (
     html_reply,
     make_jpeg_header_only,
     make_png,
-    Reply,
 )
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from imagegen.cli import from_flags
-from imagegen.prompt.plan import build
-from imagegen.requests import GenerateRequest
-from imagegen.prompt import intent, rails
 from imagegen.commands import generate
 from imagegen.errors import EXIT_EDIT_INTENT, EditIntentError
+from imagegen.prompt import intent, rails
+from imagegen.prompt.plan import build
+from imagegen.requests import GenerateRequest
 
 EDITS = [
     ("edit this photo so the sky is stormy", "edit_command"),

@@ -9,12 +9,14 @@ import tracemalloc
 from datetime import datetime, timedelta
 
 import pytest
-from imagegen.commands import spend
-from imagegen.spending import guard, ledger as ledgers, lines as ledger_lines
-from imagegen.spending import report, reservations
 
+from imagegen.commands import spend
+from imagegen.spending import guard, report, reservations
+from imagegen.spending import ledger as ledgers
+from imagegen.spending import lines as ledger_lines
 from tests.conftest import assert_one_json
-from tests.test_spending import ledger_file, ledger_lines as read_lines, read_entries, seed_ledger, spent_entry
+from tests.test_spending import ledger_file, read_entries, seed_ledger, spent_entry
+from tests.test_spending import ledger_lines as read_lines
 
 
 def old_history(count: int, days_ago: int = 30) -> bytes:

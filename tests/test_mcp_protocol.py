@@ -8,9 +8,9 @@ message, and no key may appear on stdout or stderr.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
-import signal
 import time
 from pathlib import Path
 

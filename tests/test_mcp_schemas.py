@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
+
 from imagegen import validate
+from imagegen.cli import from_flags, runner
 from imagegen.cli.arguments import _flag_names, request_defaults
-from imagegen.cli import from_flags
-from imagegen.cli import runner
 from imagegen.mcp import invoke, schemas, tools
 from imagegen.mcp.watch import Watch
 from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, ReviewRequest

@@ -26,7 +26,15 @@ from mcp.shared.exceptions import MCPError  # noqa: E402
 
 from tests.conftest import SCRIPTS  # noqa: E402
 from tests.fake_api import (  # noqa: E402
-    FakeAPI, Reply, chat_image_reply, error_reply, make_png, make_png_of_size, messages_reply, review_text)
+    FakeAPI,
+    Reply,
+    chat_image_reply,
+    error_reply,
+    make_png,
+    make_png_of_size,
+    messages_reply,
+    review_text,
+)
 from tests.mcp_harness import KEYS, ledger_lines, server_env  # noqa: E402
 
 TOOLS = {"generate", "edit", "review", "enqueue", "enqueue_variants", "queue_status", "models", "spend", "preflight"}

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from imagegen.models import catalogue, describe, registry, table
 
+from imagegen.models import catalogue, describe, registry, table
 from tests.conftest import ROOT, TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply
 

@@ -304,7 +304,6 @@ def test_a_scripts_help_names_scripts(monkeypatch):
 def test_the_command_names_are_the_ones_pyproject_installs():
     tomllib = pytest.importorskip("tomllib")
     from imagegen.names import COMMANDS
-
     from tests.conftest import ROOT
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())

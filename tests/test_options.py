@@ -14,13 +14,13 @@ import re
 from pathlib import Path
 
 import pytest
+
 from imagegen import validate
 from imagegen.cli import command_options, jobs_file, options, reference, runner
 from imagegen.cli.options import Option
 from imagegen.errors import UsageError
 from imagegen.mcp import tools
 from imagegen.requests import EditRequest, GenerateRequest, ReviewRequest
-
 from tests.conftest import SCRIPTS
 
 COMMANDS = reference.commands()

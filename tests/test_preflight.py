@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from imagegen import config, preflight
 
+from imagegen import config, preflight
 from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import Reply, error_reply
-
 
 GEMINI_TEST_KEY = "gm-test-KEYMARKER-3c4d"
 

@@ -6,7 +6,12 @@ import json
 
 from tests.conftest import assert_one_json
 from tests.fake_api import (
-    Reply, chat_image_reply, chat_text_only_reply, make_png, messages_reply, openai_error_reply,
+    Reply,
+    chat_image_reply,
+    chat_text_only_reply,
+    make_png,
+    messages_reply,
+    openai_error_reply,
 )
 
 PROMPT = "A lighthouse at dusk, oil painting"

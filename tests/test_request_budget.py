@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from imagegen.errors import BudgetError
 from imagegen.models.registry import Estimate
 from imagegen.spending import observed

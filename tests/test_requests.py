@@ -14,7 +14,6 @@ from imagegen.requests import EditRequest, GenerateRequest, InvalidRequest, Revi
 from tests.conftest import assert_one_json
 
 
-
 @pytest.mark.parametrize("command, build, argv", [
     (generate, from_flags.generate_request,
      ["--prompt", "A fox", "--style-ref", "a.png", "--style-ref", "b.png", "--n", "3", "--seed", "0",

@@ -12,8 +12,8 @@ variant manifests, the gallery page and the model cache.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

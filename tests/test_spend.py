@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from imagegen.spending import ledger, report
-from imagegen.errors import UsageError
 
+from imagegen.errors import UsageError
+from imagegen.spending import ledger, report
 from tests.conftest import assert_one_json
 from tests.test_spending import ledger_file, seed_ledger, spent_entry
 

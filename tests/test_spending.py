@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from imagegen import config, errors
-from imagegen.models import registry
-from imagegen import fsutil
-from imagegen.spending import guard, ledger as ledgers
 
+from imagegen import config, errors, fsutil
+from imagegen.models import registry
+from imagegen.spending import guard
+from imagegen.spending import ledger as ledgers
 from tests.conftest import assert_one_json
 from tests.fake_api import Reply, chat_text_only_reply, error_reply
 

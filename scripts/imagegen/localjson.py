@@ -15,9 +15,10 @@ import os
 import re
 import stat
 from array import array
+from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 MAX_BYTES = 1024 * 1024  # no file the project writes comes near this, except the ledger and caches
 MAX_DEPTH = 64  # the deepest document the project writes is about 6 levels

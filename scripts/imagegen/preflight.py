@@ -21,15 +21,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .models import catalogue
 from . import config
-from .prompt import presets
-from .queue.status import health
-from .spending import ledger
 from .config import script_command
 from .errors import ImageGenError, UsageError
+from .models import catalogue
+from .prompt import presets
 from .queue.layout import SUBDIRS
 from .queue.leases import DEFAULT_MAX_ATTEMPTS, DEFAULT_ORPHAN_TIMEOUT, DEFAULT_SLOTS
+from .queue.status import health
+from .spending import ledger
 
 MIN_PYTHON = (3, 10)
 OPTIONAL_KEYS = {  # provider -> (what the key unlocks, the fixup)

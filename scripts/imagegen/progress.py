@@ -8,7 +8,6 @@ import time
 from types import TracebackType
 from typing import Any
 
-
 # C0 and C1 control characters, DEL included, and how each is written instead.
 _CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 
@@ -106,7 +105,7 @@ class Ticker:
         self._every: Every | None = None
         self.started = time.monotonic()
 
-    def __enter__(self) -> "Ticker":
+    def __enter__(self) -> Ticker:
         self.started = time.monotonic()
         if self.enabled:  # threading loads only when there is a terminal to tick on
             import threading

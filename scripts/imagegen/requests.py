@@ -13,8 +13,9 @@ The classes are plain (no dataclasses: a text-to-image run should not pay for im
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from . import validate as v
 from .errors import UsageError
@@ -71,7 +72,7 @@ class Request:
         return type(self)(**{**self.values(), **changes})
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.values() == other.values()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self.values() == other.values()
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={val!r}" for k, val in self.values().items() if val not in (None, (), False))

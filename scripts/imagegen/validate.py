@@ -9,7 +9,8 @@ what it accepts (:func:`schema_of`), so the MCP server's tool schemas follow the
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Check = Callable[[Any], Any]
 

@@ -65,7 +65,7 @@ class LogFile:
         self.handle = handle
         sys.stdout = sys.stderr = handle
 
-    def __enter__(self) -> "LogFile":
+    def __enter__(self) -> LogFile:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

@@ -28,7 +28,7 @@ class JsonArgumentParser(argparse.ArgumentParser):
 
     declared: tuple[Option, ...] = ()
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+    def parse_known_args(self, args=None, namespace=None):
         args = sys.argv[1:] if args is None else list(args)
         # A NUL byte fits no prompt, path or id (a real command line cannot even carry one), but one
         # can arrive through main(argv) or a --jobs-file line, and would fail deep inside os calls.
@@ -66,7 +66,7 @@ class JsonArgumentParser(argparse.ArgumentParser):
         return UsageError(f"{self.prog}: unrecognized arguments: {' '.join(unknown)}{suffix}",
                           details=f"{hint}run '{self.prog} --help' for usage")
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+    def parse_args(self, args=None, namespace=None):
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
             raise self._unrecognized_error(extras)

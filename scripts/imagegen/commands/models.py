@@ -6,8 +6,7 @@ import argparse
 from typing import Any
 
 from ..cli import command_options, runner
-from ..models import describe
-from ..models import registry
+from ..models import describe, registry
 
 DESCRIPTION = """List the image models image-gen knows, with capabilities and prices (JSON on stdout).
 

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
     from ..cli import from_flags
     from ..pipeline import review
-    
+
     context.fields["image"] = args.image
     request = from_flags.review_request(args)
     return review.run(request, from_flags.paid_run(args, "review.py", request), context.fields)

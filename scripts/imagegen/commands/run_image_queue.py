@@ -11,8 +11,8 @@ from .. import progress
 from ..cli import command_options, runner
 from ..cli.logfile import LogFile
 from ..errors import EXIT_OK, EXIT_USAGE
-from ..queue.layout import QueueDirs, check_request_id
 from ..queue.drain_settings import DrainOptions
+from ..queue.layout import QueueDirs, check_request_id
 from ..queue.worker import drain
 
 DESCRIPTION = """Drain an image queue with N threads and exit when it stays empty; prints a JSON summary.

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..images import files
-from ..queue.status import job_states, request_jobs, require_request
 from ..errors import UsageError
 from ..fsutil import TEMP_PREFIX
+from ..images import files
+from ..jsonshape import dict_at
 from ..localjson import read_json_or_skip
 from ..progress import note
-from ..jsonshape import dict_at
+from ..queue.status import job_states, request_jobs, require_request
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MASK_SUFFIX = ".mask.png"  # edit.py --mask-rect draws these beside its outputs: inputs, not pictures

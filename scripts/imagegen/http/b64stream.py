@@ -14,8 +14,8 @@ import binascii
 import io
 import math
 import re
-from collections.abc import Mapping
-from typing import Any, BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, BinaryIO
 
 from ..errors import ProviderError, provider_error
 

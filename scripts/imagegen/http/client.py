@@ -24,9 +24,10 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
@@ -352,7 +353,7 @@ class HttpClient:
             raise self._status_failure(request, http_error, exchange) from None
         except (ProviderError, OutputError):
             raise
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise self._timeout(posted(), "no response") from None
         except urllib.error.URLError as error:
             reason = error.reason
@@ -448,7 +449,7 @@ class HttpClient:
                         raise _SinkError(error) from None
                 if expected is not None and received >= expected:
                     break
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise self._timeout(sent, "the response stalled") from None
         except HTTPException as error:  # IncompleteRead and friends
             raise provider_error("provider_error", "the response was cut off",

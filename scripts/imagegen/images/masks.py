@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import OutputError, UsageError
+from ..fsutil import write_atomic
 from . import pixels, png
 from .files import MB, InputImage
-from ..fsutil import write_atomic
 
 MAX_MASK_BYTES = 4 * MB
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -15,7 +15,6 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-
 _WEIGHT = 256  # the resampler's weights are whole 1/256ths
 
 

@@ -175,7 +175,7 @@ def _unfilter(kind: int, row: bytearray, previous: bytearray, bpp: int) -> None:
         raise PngError(f"unknown filter type {kind}")
 
 
-def _converter(header: Header):  # type: ignore[no-untyped-def]
+def _converter(header: Header):
     """A function from one decoded row to RGBA, by slice assignment (no per-pixel loop)."""
     color_type, width = header.color_type, header.width
     opaque = b"\xff" * width

@@ -10,19 +10,20 @@ writer that was killed (the only ones nobody holds) can be told apart and swept 
 
 from __future__ import annotations
 
-import json
 import itertools
+import json
 import os
 import struct
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from . import blank, files
 from ..config import redact
 from ..contract import shorten
-from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
 from ..errors import OutputError, OutputExistsError, UsageError
+from ..fsutil import new_temp, sweep_abandoned, unlink_quietly, write_json_atomic
+from . import blank, files
 
 PNG_HEADER_LEN = 33  # signature (8) + IHDR chunk (25)
 MAX_SUFFIX = 10_000

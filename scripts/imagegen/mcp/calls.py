@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..contract import error_document
 from ..progress import note
@@ -27,7 +28,7 @@ Write = Callable[[dict[str, Any]], None]
 class Call:
     def __init__(self, request_id: Any, tool: Tool, arguments: dict[str, Any], version: str, *,
                  progress_token: Any, write: Write, respond: Callable[[Any, dict[str, Any], str], None],
-                 slots: threading.Semaphore, interval: float, done: Callable[["Call"], None],
+                 slots: threading.Semaphore, interval: float, done: Callable[[Call], None],
                  roots: Roots | None = None) -> None:
         self.request_id, self.tool, self.arguments, self.version = request_id, tool, arguments, version
         self.progress_token, self.interval = progress_token, interval

@@ -8,8 +8,9 @@ older than structured output (2025-06-18) gets the document as JSON text instead
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..contract import json_text
 from . import preview as previews

@@ -10,9 +10,10 @@ that each is one self-contained document.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..cli.arguments import Argument
 
@@ -36,7 +37,7 @@ def schema_dir() -> Path:
     return docs_dir() / "schemas"  # package data in an install, the checkout's references/ by a link
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     with open(schema_dir() / f"{name}.json", encoding="utf-8") as handle:
         return json.load(handle)
@@ -66,7 +67,7 @@ def _inlined(schema: Any, document: dict[str, Any]) -> Any:
     return {"allOf": [target, result]} if result else target
 
 
-@lru_cache(maxsize=None)
+@cache
 def _form(name: str) -> str:
     return json.dumps(_inlined(_load(name), _load(name)))
 

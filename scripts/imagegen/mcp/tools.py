@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import validate as v
-from ..cli.arguments import Argument, tool_arguments
 from ..cli import command_options
+from ..cli.arguments import Argument, tool_arguments
 from ..cli.options import Options
 from ..requests import EditRequest, Field, GenerateRequest, Request, ReviewRequest
 from . import adapters, protocol, schemas

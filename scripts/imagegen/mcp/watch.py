@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ImageGenError, ProviderError
 from ..pipeline.paid_call import PaidRun

@@ -15,8 +15,8 @@ from typing import Any
 
 from .. import config
 from ..fsutil import iso
-from .pricing import SIZE_SCALE, Pricing
 from ..jsonshape import dict_at
+from .pricing import SIZE_SCALE, Pricing
 
 MAX_AGE_SECONDS = 7 * 24 * 3600
 CACHE_VERSION = 1

@@ -14,7 +14,6 @@ from ..errors import UsageError
 from . import chains
 from .live import as_candidate, live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
-
 from .table import BY_ALIAS, BY_ID, DEFAULT_MODEL, DIRECT_ROUTES, MODELS, PRICES_AS_OF, ModelSpec, assumed
 
 

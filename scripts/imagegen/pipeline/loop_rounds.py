@@ -11,8 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from . import review
-from . import rubric
+from . import review, rubric
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config, validate
 from ..errors import ImageGenError, UsageError
-from ..images import files
-from ..images import masks, pixels, png
+from ..images import files, masks, pixels, png
 from ..images.files import InputImage
 from ..images.writer import ImageWriter
 from ..models import chains, direct_table, registry, table

@@ -21,9 +21,9 @@ leaves a ``charge_unknown`` line counted at the estimate.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
-
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..progress import Ticker

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, config
 from ..errors import ConfigError, ImageGenError, ProviderError, UsageError
 from ..fsutil import now_iso, write_json_atomic
-from ..images import blank
-from ..images import files
+from ..images import blank, files
 from ..images.files import InputImage
 from ..models.alternatives import with_fallbacks
 from ..progress import note

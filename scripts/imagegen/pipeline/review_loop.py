@@ -23,8 +23,7 @@ from ..errors import BudgetError, ImageGenError, UsageError
 from ..fsutil import TEMP_PREFIX, unlink_quietly, write_json_atomic
 from ..localjson import read_json
 from ..progress import note
-from . import generation, loop_record, loop_rounds, rubric
-from . import review
+from . import generation, loop_record, loop_rounds, review, rubric
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest

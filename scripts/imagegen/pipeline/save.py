@@ -3,7 +3,8 @@ and the result document every image-making script prints (the same whichever API
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import __version__
 from ..errors import ImageGenError, ProviderError

@@ -16,13 +16,14 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from . import choices
-from ..images import files
 from ..errors import UsageError
+from ..images import files
+from . import choices
 
 DEFAULT_SOURCE_KIND = choices.DEFAULT_BASELINE_SOURCE_KIND
 ALLOWED_FORMATS = ("png", "jpeg", "webp")

@@ -9,11 +9,12 @@ The checks read the user's prompt only, never the instructions the tooling adds 
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
+from ..models.table import ModelSpec
 from . import wording
 from .lazyre import Lazy
-from ..models.table import ModelSpec
 
 
 class Hint(NamedTuple):

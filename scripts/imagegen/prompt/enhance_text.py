@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import choices, wording
 from ..models.table import ModelSpec
-
+from . import choices, wording
 
 DEFAULT_MODEL = choices.DEFAULT_ENHANCE_MODEL
 MAX_CHARS = 4000

@@ -10,7 +10,6 @@ editor's desk", "Keep Calm poster", "same-sex couple").
 
 from __future__ import annotations
 
-
 from typing import NamedTuple
 
 from . import wording

@@ -9,7 +9,7 @@ that holds none of them. Cues must be sound: tests compare every pattern with an
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 class Lazy:

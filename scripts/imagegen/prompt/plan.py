@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import choices, steering
 from .. import config
-from .compose import compose
 from ..errors import UsageError
 from ..images import files
 from ..models import registry
 from ..models.table import DEFAULT_MODEL, DIRECT_ROUTES, RETIRED_NOTES, ModelSpec
+from . import choices, steering
+from .compose import compose
 
 if TYPE_CHECKING:  # presets, baselines and rails load only for the runs that use them
     from ..requests import GenerateRequest

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import clarify, intent
 from .. import config
 from ..errors import ClarifyError, EditIntentError
+from . import clarify, intent
 
 if TYPE_CHECKING:
     from ..requests import GenerateRequest

@@ -11,7 +11,8 @@ instead of being submitted twice.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ..errors import ProviderError

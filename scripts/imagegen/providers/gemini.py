@@ -14,14 +14,15 @@ The batch engine (``gemini_batch``) sends these same request bodies, so :func:`b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import config
 from ..errors import ProviderError, provider_error
+from ..jsonshape import dict_at
 from .call import Call
 from .replies import BLOCK_WORDS, ImageSource, ProviderReply, no_image, skeleton
-from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.b64stream import InlineImage

@@ -13,16 +13,30 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import ProviderError, provider_error
-from . import gemini
-from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_ANSWER_BYTES, MAX_LIST_PAGES, MAX_RESULTS_BYTES
-from .batch import RUNNING, SUCCEEDED, BatchLine, BatchStatus
-from .batch import count, encode_lines, json_lines
-from .replies import json_object
 from ..jsonshape import dict_at
+from . import gemini
+from .batch import (
+    CANCELLED,
+    CANCELLING,
+    EXPIRED,
+    FAILED,
+    MAX_ANSWER_BYTES,
+    MAX_LIST_PAGES,
+    MAX_RESULTS_BYTES,
+    RUNNING,
+    SUCCEEDED,
+    BatchLine,
+    BatchStatus,
+    count,
+    encode_lines,
+    json_lines,
+)
+from .replies import json_object
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,17 +13,30 @@ before it goes into a URL.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ProviderError, provider_error
 from ..http.multipart import FilePart
+from ..jsonshape import dict_at, text_at
 from ..models import direct_table
 from . import openai_images
-from .batch import CANCELLED, CANCELLING, EXPIRED, FAILED, MAX_LIST_PAGES, MAX_RESULTS_BYTES, RUNNING, SUCCEEDED
-from .batch import BatchLine, BatchStatus
-from .batch import count, encode_lines, json_lines
+from .batch import (
+    CANCELLED,
+    CANCELLING,
+    EXPIRED,
+    FAILED,
+    MAX_LIST_PAGES,
+    MAX_RESULTS_BYTES,
+    RUNNING,
+    SUCCEEDED,
+    BatchLine,
+    BatchStatus,
+    count,
+    encode_lines,
+    json_lines,
+)
 from .replies import image_list_reply, json_object
-from ..jsonshape import dict_at, text_at
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,12 +7,13 @@ they stream in, see ``http.b64stream``) or links, in ``choices[0].message.images
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from ..jsonshape import dict_at
 from . import openrouter
 from .call import Call
 from .replies import ImageSource, ProviderReply, chat_reply, first_choice, no_image, skeleton
-from ..jsonshape import dict_at
 
 if TYPE_CHECKING:
     from ..http.client import Response

@@ -5,7 +5,8 @@ Options left as None are not sent. The reply is ``{"data": [{"b64_json"|"url"}],
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import openrouter
 from .call import Call

@@ -4,7 +4,8 @@ text, cost, and the failures a provider hides in an HTTP 200."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ProviderError, provider_error
 from ..http.b64stream import InlineImage, split_body

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .. import progress
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..fsutil import now_iso
-from ..providers.batch import CANCELLED, EXPIRED, FAILED as BATCH_FAILED, SUCCEEDED, BatchStatus
+from ..providers.batch import CANCELLED, EXPIRED, SUCCEEDED, BatchStatus
+from ..providers.batch import FAILED as BATCH_FAILED
 from ..spending import guard, ledger
 from . import batch_plan, batch_records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure

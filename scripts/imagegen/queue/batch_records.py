@@ -16,9 +16,10 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..fsutil import now_iso, open_lock, unlink_quietly, write_json_atomic
 from .layout import QueueDirs, valid_job_id, valid_request_id

@@ -69,7 +69,7 @@ class QueueDirs:
     root: Path
 
     @classmethod
-    def at(cls, root: str | Path) -> "QueueDirs":
+    def at(cls, root: str | Path) -> QueueDirs:
         return cls(Path(root).expanduser().resolve())
 
     def state_dir(self, state: str) -> Path:
@@ -100,7 +100,7 @@ class QueueDirs:
     def logs(self) -> Path:
         return self.root / "logs"
 
-    def ensure(self) -> "QueueDirs":
+    def ensure(self) -> QueueDirs:
         """Create the queue's folders; refuse one that is a symbolic link (a job filed through it would
         land wherever it points)."""
         try:

@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import localjson
-from ..fsutil import is_regular, now_iso, open_lock, remove_entry, set_aside, sweep_abandoned, unlink_quietly, \
-    write_json_atomic
+from ..fsutil import (
+    is_regular,
+    now_iso,
+    open_lock,
+    remove_entry,
+    set_aside,
+    sweep_abandoned,
+    unlink_quietly,
+    write_json_atomic,
+)
 from . import store
 from .job import DONE, FAILED, PENDING, RUNNING, CorruptJob, corrupt_record
 from .layout import STATES, QueueDirs, valid_job_id, valid_worker_id

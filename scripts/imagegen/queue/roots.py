@@ -12,8 +12,9 @@ reference images it names, may also come from the preset folders (the user's own
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from .. import config, localjson
 from ..errors import EXIT_USAGE, ConfigError, ImageGenError, UsageError
@@ -62,7 +63,7 @@ class Roots(NamedTuple):
     preset_folders: tuple[str, ...]
 
     @classmethod
-    def for_worker(cls, queue_root: Path, allowed: Iterable[str | Path] = ()) -> "Roots":
+    def for_worker(cls, queue_root: Path, allowed: Iterable[str | Path] = ()) -> Roots:
         """The worker's roots: the queue's parent, the working directory, ``allowed`` and the config file's."""
         from ..prompt.presets import search_dirs
 

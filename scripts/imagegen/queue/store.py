@@ -7,9 +7,10 @@ from __future__ import annotations
 import fcntl
 import math
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import localjson, validate
 from ..contract import json_text

@@ -23,19 +23,19 @@ from collections import deque
 from typing import Any
 
 from .. import config, progress
-from ..spending import guard, ledger
-from ..http.client import RateGate
 from ..config import retry_base_seconds
 from ..contract import shorten as shortened
 from ..costs import plausible_cost
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import Sweeper, now_iso
+from ..http.client import RateGate
+from ..spending import guard, ledger
 from . import execute, leases, states, store
-from .job import PENDING, CorruptJob, record_result
-from .states import JobState
 from .calls_out import CallsOut
 from .drain_settings import DrainOptions, DrainStats
+from .job import PENDING, CorruptJob, record_result
 from .roots import Roots
+from .states import JobState
 
 RESCAN_INTERVAL = 0.5
 RECOVERY_INTERVAL = 15.0

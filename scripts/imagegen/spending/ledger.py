@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
+from ..contract import json_text
 from ..costs import finite_amount, plausible_cost
 from ..errors import ConfigError, ImageGenError
-from ..contract import json_text
 from ..fsutil import now_iso
 from . import lines, reservations
 from .lines import entry_time
