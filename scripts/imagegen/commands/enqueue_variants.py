@@ -22,15 +22,20 @@ def build_parser() -> argparse.ArgumentParser:
     return runner.new_parser("enqueue_variants.py", DESCRIPTION, command_options.enqueue_variants())
 
 
-def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+def enqueue(args: argparse.Namespace) -> dict[str, Any]:
+    """Queue the variants the flags describe (what queue_and_return.py queues too)."""
     from ..cli import from_flags
 
-    queued = variants.enqueue_batch(from_flags.generate_request(args), queue_flags.variant_batch(vars(args)),
-                                    request_id=request_id_or_new(args.request_id), base=Path.cwd(),
-                                    show_hints=bool(args.clarify_hints),
-                                    settings=submit.job_settings(args.timeout, args.retries, args.via,
-                                                                 args.request_max_cost),
-                                    dry_run=args.dry_run, quiet=args.quiet)
+    return variants.enqueue_batch(from_flags.generate_request(args), queue_flags.variant_batch(vars(args)),
+                                  request_id=request_id_or_new(args.request_id), base=Path.cwd(),
+                                  show_hints=bool(args.clarify_hints),
+                                  settings=submit.job_settings(args.timeout, args.retries, args.via,
+                                                               args.request_max_cost),
+                                  dry_run=args.dry_run, quiet=args.quiet)
+
+
+def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
+    queued = enqueue(args)
     return queued if args.dry_run else {"status": "queued", **queued}
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from ..cli import command_options, queue_flags, runner
-from ..queue import spawn, submit, variants
-from ..queue.layout import QueueDirs, request_id_or_new
+from ..cli import command_options, runner
+from ..queue import spawn
+from ..queue.layout import QueueDirs
 
 DESCRIPTION = """Queue images and return a "queued" acknowledgement immediately; a detached worker drains the
 queue in the background. Read the outcome later with queue_status.py --request-id ID.
@@ -24,14 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace, context: runner.RunContext) -> dict[str, Any]:
-    from ..cli import from_flags
+    from . import enqueue_variants
 
-    queued = variants.enqueue_batch(from_flags.generate_request(args), queue_flags.variant_batch(vars(args)),
-                                    request_id=request_id_or_new(args.request_id), base=Path.cwd(),
-                                    show_hints=bool(args.clarify_hints),
-                                    settings=submit.job_settings(args.timeout, args.retries, args.via,
-                                                                 args.request_max_cost),
-                                    dry_run=args.dry_run, quiet=args.quiet)
+    queued = enqueue_variants.enqueue(args)
     if args.dry_run:
         return {**queued, "worker": {"state": "not_spawned", "reason": "dry run"}}
     worker = spawn.hand_off(QueueDirs.at(args.queue_dir), slots=args.max_background_workers,

@@ -236,16 +236,10 @@ class ImageWriter:
         ext = files.EXTENSIONS[fmt]
         warnings: list[str] = []
         if self.output_file and extra:
-            for number in range(index, index + MAX_SUFFIX):
-                target = self._explicit(number)
-                if self.sidecars and os.path.lexists(target.with_name(target.name + ".json")):
-                    continue
-                try:
-                    os.link(temp, target)
-                except FileExistsError:
-                    continue
-                return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
-            raise OutputError(f"no free file name beside {self.output_file}")
+            target = self._link_first_free(temp, (self._explicit(n) for n in range(index, index + MAX_SUFFIX)))
+            if target is None:
+                raise OutputError(f"no free file name beside {self.output_file}")
+            return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
         if self.output_file:
             target = self._explicit(index)
             if fmt == "svg" and target.suffix.lower() != ".svg":
@@ -262,33 +256,35 @@ class ImageWriter:
                 raise OutputExistsError(f"output exists: {target} (pass --overwrite to replace it)") from None
             return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
         base = f"{self.stamp}-{self.slug}"
-        for number in range(1, MAX_SUFFIX):
-            name = f"{base}{ext}" if number == 1 else f"{base}-{number}{ext}"
-            if self.sidecars and os.path.lexists(self.output_dir / (name + ".json")):
-                continue  # someone's sidecar without its image: the name is not free
-            try:
-                os.link(temp, self.output_dir / name)
-            except FileExistsError:
-                continue
-            return SavedImage(self.output_dir / name, fmt, None, None, 0, "", warnings=warnings)
-        raise OutputError(f"no free file name for {base}{ext} in {self.output_dir}")
+        names = (self.output_dir / (f"{base}{ext}" if n == 1 else f"{base}-{n}{ext}") for n in range(1, MAX_SUFFIX))
+        target = self._link_first_free(temp, names)
+        if target is None:
+            raise OutputError(f"no free file name for {base}{ext} in {self.output_dir}")
+        return SavedImage(target, fmt, None, None, 0, "", warnings=warnings)
 
     def _claim_vector(self, temp: Path, asked: Path) -> SavedImage:
         """An SVG answer to an --output-file named for a raster: no viewer would open SVG text under that
         name, so it takes the name with ``.svg`` (``-2``, ``-3`` ... when that is taken), with a warning."""
         stem = asked.with_suffix("")
-        for number in range(1, MAX_SUFFIX):
-            target = stem.with_name(f"{stem.name}.svg" if number == 1 else f"{stem.name}-{number}.svg")
+        names = (stem.with_name(f"{stem.name}.svg" if n == 1 else f"{stem.name}-{n}.svg") for n in range(1, MAX_SUFFIX))
+        target = self._link_first_free(temp, names)
+        if target is None:
+            raise OutputError(f"no free file name for {stem.name}.svg in {asked.parent}")
+        note = f"the provider sent a vector image (SVG), so it was saved as {target.name} instead of {asked.name}"
+        return SavedImage(target, "svg", None, None, 0, "", warnings=[note])
+
+    def _link_first_free(self, temp: Path, names: Iterable[Path]) -> Path | None:
+        """Link ``temp`` under the first of ``names`` that is free (never replacing a file), or None.
+        A name whose sidecar exists without its image is not free: someone's run owns it."""
+        for target in names:
             if self.sidecars and os.path.lexists(target.with_name(target.name + ".json")):
                 continue
             try:
                 os.link(temp, target)
             except FileExistsError:
                 continue
-            note = (f"the provider sent a vector image (SVG), so it was saved as {target.name} "
-                    f"instead of {asked.name}")
-            return SavedImage(target, "svg", None, None, 0, "", warnings=[note])
-        raise OutputError(f"no free file name for {stem.name}.svg in {asked.parent}")
+            return target
+        return None
 
     @staticmethod
     def _disk_error(directory: Path, error: OSError) -> OutputError:
