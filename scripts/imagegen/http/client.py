@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
@@ -35,6 +35,9 @@ from ..errors import ImageGenError, OutputError, ProviderError, provider_error
 from ..reply_words import error_message_from_body
 from .statuses import RETRY_STATUSES, classify_status, retry_after_seconds, snippet
 from .transport import Exchange, opener, origin, where
+
+if TYPE_CHECKING:
+    from .rate_gate import RateGate
 
 MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 60.0
@@ -66,28 +69,6 @@ class _Redirected(Exception):
     def __init__(self, status: int, location: str | None) -> None:
         super().__init__(status)
         self.status, self.location = status, location
-
-
-class RateGate:
-    """A back-off shared by threads: after a 429 nobody sends until the gate reopens."""
-
-    def __init__(self) -> None:
-        import threading  # only the queue's threads share a gate
-
-        self._lock = threading.Lock()
-        self._open_at = 0.0
-
-    def defer(self, seconds: float) -> None:
-        with self._lock:
-            self._open_at = max(self._open_at, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                delay = self._open_at - time.monotonic()
-            if delay <= 0:
-                return
-            time.sleep(min(delay, 1.0))
 
 
 def _finite_or_text(text: str) -> float | str:

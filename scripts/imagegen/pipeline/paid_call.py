@@ -30,7 +30,8 @@ from ..progress import Ticker
 from ..spending import guard, ledger, observed
 
 if TYPE_CHECKING:
-    from ..http.client import HttpClient, RateGate
+    from ..http.client import HttpClient
+    from ..http.rate_gate import RateGate
     from ..images.writer import ImageWriter
     from ..providers.call import Call
     from ..providers.replies import ProviderReply

@@ -10,7 +10,7 @@ from .. import localjson
 from ..contract import os_failure
 from ..errors import ImageGenError
 from ..fsutil import Sweeper
-from ..http.client import RateGate
+from ..http.rate_gate import RateGate
 from ..images.writer import read_png_metadata
 from .job import read_request
 from .roots import Roots

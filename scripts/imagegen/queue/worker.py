@@ -28,7 +28,7 @@ from ..contract import shorten as shortened
 from ..costs import plausible_cost
 from ..errors import BudgetError, ImageGenError
 from ..fsutil import Sweeper, now_iso
-from ..http.client import RateGate
+from ..http.rate_gate import RateGate
 from ..spending import guard, ledger
 from . import execute, leases, states, store
 from .calls_out import CallsOut
