@@ -27,13 +27,14 @@ def nearly_flat(width: int, height: int) -> bytes:
     (make_png(64, 64, color=WHITE), "#ffffff"),
     (nearly_flat(64, 48), "#fbfbfb"),
     (make_png(32, 32, rgba=True, color=(10, 200, 30, 0)), "transparent"),
-])
+], ids=["white", "dithered-white", "transparent"])
 def test_flat_colours_look_blank(image, colour):
     assert blank.flat_colour(image) == colour
 
 
 @pytest.mark.parametrize("image", [make_picture(64, 64), make_png(64, 64, noise=True), b"not a png",
-                                   make_picture(64, 64)[:60], make_jpeg_header_only(64, 64)])
+                                   make_picture(64, 64)[:60], make_jpeg_header_only(64, 64)],
+                         ids=["picture", "noise", "not-a-png", "truncated-png", "jpeg-header"])
 def test_pictures_and_unreadable_files_do_not(image):
     assert blank.flat_colour(image) is None
 
