@@ -398,3 +398,43 @@ def test_review_loop_records_and_sidecars_deep_or_fifo_are_not_theirs(tmp_path):
         v for v in vars(review_loop).values() if isinstance(v, type) and hasattr(v, "_ours"))
     fake_self = type("S", (), {"job_id": "j--0000"})()
     assert loop._ours(fake_self, tmp_path / "a.png") is False
+
+
+def test_a_job_another_worker_just_took_is_not_filed_as_corrupt(workdir, monkeypatch):
+    """Two workers race for one pending job: the loser may look at its name just as the winner
+    renames it away. A missing entry is someone else's claim, never a file that is not a job."""
+    from imagegen import fsutil
+    from imagegen.queue import leases, store
+    from imagegen.queue.layout import QueueDirs
+
+    dirs = QueueDirs.at(workdir / "q").ensure()
+    store.enqueue(dirs, {"request_id": "race", "args": {"prompt": "x"}}, 0)
+    slot = leases.acquire_slot(dirs, 2)
+    worker = leases.Worker(dirs)
+    real_lstat = os.lstat
+
+    def winner_moves_it_just_after(path, *args, **kwargs):
+        seen = real_lstat(path, *args, **kwargs)
+        if str(path).endswith("race--0000.json") and "pending" in str(path):
+            store.move(dirs, "race--0000", "pending", "running")  # the other worker's rename lands now
+        return seen
+
+    monkeypatch.setattr(fsutil.os, "lstat", winner_moves_it_just_after)
+    try:
+        assert leases.claim(dirs, "race--0000", worker) is None
+    finally:
+        monkeypatch.undo()
+        worker.close()
+        slot.release()
+    assert list(dirs.checked("failed").glob("*.json")) == []
+
+
+def test_only_an_entry_that_is_there_and_not_a_file_counts_as_odd(tmp_path):
+    from imagegen.fsutil import holds_other_than_a_file
+
+    (tmp_path / "job.json").write_text("{}")
+    (tmp_path / "dir.json").mkdir()
+    os.mkfifo(tmp_path / "fifo.json")
+    assert holds_other_than_a_file(tmp_path / "dir.json") and holds_other_than_a_file(tmp_path / "fifo.json")
+    assert not holds_other_than_a_file(tmp_path / "job.json")
+    assert not holds_other_than_a_file(tmp_path / "gone.json")

@@ -81,10 +81,11 @@ def set_aside(path: str | Path) -> None:
         pass
 
 
-def is_regular(path: str | Path) -> bool:
-    """Whether ``path`` is a regular file itself (a link, directory or FIFO is not); False when missing."""
+def holds_other_than_a_file(path: str | Path) -> bool:
+    """Whether something that is not a regular file (a directory, FIFO, link) stands at ``path``:
+    one lstat, so an entry another process renames away meanwhile reads as missing, never as odd."""
     try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
+        return not stat.S_ISREG(os.lstat(path).st_mode)
     except FileNotFoundError:
         return False
 

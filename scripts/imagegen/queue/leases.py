@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import localjson
 from ..fsutil import (
-    is_regular,
+    holds_other_than_a_file,
     now_iso,
     open_lock,
     remove_entry,
@@ -140,7 +140,7 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
     CorruptJob (after filing it in failed/) if the file is not a job."""
     lease_path = dirs.checked(RUNNING) / f"{job_id}.lease"
     pending = dirs.job_path(PENDING, job_id)
-    if os.path.lexists(pending) and not is_regular(pending):
+    if holds_other_than_a_file(pending):
         # A directory or FIFO where a job file should be: file it as corrupt, never move it about.
         set_aside(pending)
         store.finish(dirs, corrupt_record(job_id, CorruptJob(f"{pending.name}: not a regular file")), FAILED)
@@ -148,7 +148,7 @@ def claim(dirs: QueueDirs, job_id: str, worker: Worker) -> dict[str, Any] | None
     try:
         fd = os.open(lease_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        if os.path.lexists(lease_path) and not is_regular(lease_path):
+        if holds_other_than_a_file(lease_path):
             set_aside(lease_path)  # no worker makes a lease that is not a file: it holds nothing
         return None
     with os.fdopen(fd, "w") as handle:
