@@ -222,6 +222,13 @@ def run_subprocess(env: dict[str, str], workdir: Path) -> Runner:
     return make_runner(in_subprocess, env, workdir)
 
 
+def ledger_entries(env: dict[str, str]) -> list[dict[str, Any]]:
+    """The spending ledger of a run made with ``env`` (the conftest environment), one dict a line;
+    empty when nothing has been written."""
+    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def assert_one_json(result: Run) -> dict[str, Any]:
     """stdout holds exactly one JSON document and stderr no traceback."""
     assert "Traceback" not in result.stderr, result.stderr

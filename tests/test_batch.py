@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SCRIPTS, assert_one_json
+from tests.conftest import SCRIPTS, assert_one_json, ledger_entries
 from tests.fake_api import GEMINI_TEST_KEY, Reply, gemini_error_reply
 from tests.schema_check import assert_valid
 
@@ -27,11 +27,6 @@ QUEUE = "generated/imagegen-queue"
 @pytest.fixture
 def env(env):
     return {**env, "GEMINI_API_KEY": GEMINI_KEY}
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def enqueue(run, *args: str, count: int = 2, model: str = "nanobanana-2", request: str = "shots") -> dict:
@@ -123,7 +118,7 @@ def test_gemini_batch_is_submitted_once_polled_and_collected_like_a_synchronous_
     for name in ("shots-01.png", "shots-02.png"):
         sidecar = json.loads((workdir / "out" / (name + ".json")).read_text())
         assert sidecar["request"]["via"] == "batch" and sidecar["request"]["job_id"].startswith("shots--")
-    lines = ledger(env)
+    lines = ledger_entries(env)
     assert [line["outcome"] for line in lines] == ["batch_submitted"] * 2 + ["success"] * 2
     assert [line["cost_usd"] for line in lines[2:]] == [0.0505, 0.0505]
     assert {line["batch_id"] for line in lines} == {collected["batches"]["collected"][0]["batch_id"]}
@@ -159,7 +154,7 @@ def test_partly_failed_gemini_batch_files_blocks_and_requeues_what_retrying_can_
     assert failed["error_kind"] == "moderation" and failed["retryable"] is False
     # the request Google failed on its side went back, and the same drain submitted it again, alone
     assert fake.gemini_batches.creates == 2 and queue(workdir, "submitted") == ["shots--0003"]
-    outcomes = [(line["job_id"], line["outcome"]) for line in ledger(env)]
+    outcomes = [(line["job_id"], line["outcome"]) for line in ledger_entries(env)]
     assert ("shots--0002", "error") in outcomes and ("shots--0001", "success") in outcomes
 
 
@@ -222,7 +217,7 @@ def test_openai_batch_uploads_jsonl_and_collects_output_and_error_files(run, fak
     assert result["done"] == 1
     (done,) = (workdir / QUEUE / "results").glob("*.json")
     assert json.loads(done.read_text())["result"]["warnings"] == []
-    success = [line for line in ledger(env) if line["outcome"] == "success"]
+    success = [line for line in ledger_entries(env) if line["outcome"] == "success"]
     # 1056 image tokens at $30/M plus 44 text tokens at $5/M (gpt-image-2's rates), halved
     assert success[0]["cost_usd"] == pytest.approx((1056 * 30 + 44 * 5) / 1e6 / 2)
     failed = json.loads((workdir / QUEUE / "failed" / "shots--0002.json").read_text())
@@ -237,7 +232,7 @@ def test_an_expired_openai_batch_requeues_the_requests_it_did_not_reach(run, fak
     assert fake.openai_batches.creates == 2 and queue(workdir, "submitted") == ["shots--0001"]
     job = json.loads((workdir / QUEUE / "submitted" / "shots--0001.json").read_text())
     assert "expired" in job["history"][-1]["error"]
-    assert [line["outcome"] for line in ledger(env)] == ["batch_submitted", "batch_expired", "batch_submitted"]
+    assert [line["outcome"] for line in ledger_entries(env)] == ["batch_submitted", "batch_expired", "batch_submitted"]
 
 
 # -- cancelling ---------------------------------------------------------------------------------
@@ -348,7 +343,7 @@ def test_a_completed_openai_batch_with_an_output_file_id_that_is_no_id_is_filed_
     failed = json.loads((workdir / QUEUE / "failed" / "shots--0001.json").read_text())
     assert failed["error_kind"] == "batch_failed" and "cannot be read" in failed["error"], failed
     assert not list((workdir / QUEUE / "batches").glob("*.json"))
-    after = [line["outcome"] for line in ledger(env) if line["outcome"] != "batch_submitted"]
+    after = [line["outcome"] for line in ledger_entries(env) if line["outcome"] != "batch_submitted"]
     assert after == ["charge_unknown", "charge_unknown"]  # completed: the provider may have billed them
     assert status(run)["done"] is True
     assert not any("/v1/models" in r.path for r in fake.requests)
@@ -378,7 +373,7 @@ def test_a_kill_between_saving_and_filing_never_saves_the_image_twice(run, fake,
     result = drain(run)
     assert result["done"] == 1, result
     assert len(list((workdir / "out").glob("*.png"))) == 1 and queue(workdir, "results") == ["shots--0001"]
-    assert [line["outcome"] for line in ledger(env)].count("success") == 1
+    assert [line["outcome"] for line in ledger_entries(env)].count("success") == 1
     record = json.loads((workdir / QUEUE / "results" / "shots--0001.json").read_text())
     assert record["result"]["recovered_from_previous_attempt"] is True
 
@@ -398,7 +393,7 @@ def test_submitted_batch_holds_the_daily_budget_until_collected(run, fake, env, 
     assert job["deferred_limit"] == "daily_budget"
     fake.gemini_batches.finish()
     drain(run, env_extra=budget)
-    assert [line["outcome"] for line in ledger(env)] == ["batch_submitted", "success"]
+    assert [line["outcome"] for line in ledger_entries(env)] == ["batch_submitted", "success"]
 
 
 def test_a_budget_deferred_batch_job_is_recorded_as_a_synchronous_one_is(run, fake, env, workdir):
@@ -419,7 +414,6 @@ def test_a_budget_deferred_batch_job_is_recorded_as_a_synchronous_one_is(run, fa
         assert job.get("attempts", 0) == 0
     shown = {j["job_id"]: j for j in status(run, "slow")["jobs"]}
     assert shown["slow--0001"]["deferred_until"] == batch_job["deferred_until"]
-
 
 
 def test_a_job_file_marked_for_a_batch_on_openrouter_is_refused_not_sent(run, fake, workdir):
@@ -452,7 +446,7 @@ def test_a_request_the_provider_left_out_goes_back_and_is_named_so_in_the_ledger
     fake.gemini_batches.outcome = {"shots--0002": "missing"}.get
     fake.gemini_batches.finish()
     drain(run)
-    assert ("shots--0002", "batch_unanswered") in [(line["job_id"], line["outcome"]) for line in ledger(env)]
+    assert ("shots--0002", "batch_unanswered") in [(line["job_id"], line["outcome"]) for line in ledger_entries(env)]
     assert queue(workdir, "submitted") == ["shots--0002"]  # put back, and submitted again on its own
 
 

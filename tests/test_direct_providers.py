@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import OPENAI_TEST_KEY, assert_one_json
+from tests.conftest import OPENAI_TEST_KEY, assert_one_json, ledger_entries
 from tests.fake_api import (
     GEMINI_TEST_KEY,
     Reply,
@@ -36,11 +36,6 @@ OPENAI = ("generate.py", "--prompt", PROMPT, "--provider", "openai")
 def env(env: dict[str, str]) -> dict[str, str]:
     """The conftest environment with a Gemini key as well."""
     return {**env, "GEMINI_API_KEY": GEMINI_KEY}
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def b64(data: bytes) -> str:
@@ -83,7 +78,7 @@ def test_gemini_request_body_key_header_file_sidecar_and_ledger(run, fake, env, 
     assert sidecar["request"]["api_provider"] == "google" and sidecar["request"]["model"] == FLASH
     assert sidecar["request"]["seed"] == 42 and sidecar["request"]["system_message"] == "Flat colours only."
     assert sidecar["result"]["cost_usd"] == 0.045 and sidecar["result"]["provider"] == "Google"
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["model"] == FLASH and line["outcome"] == "success" and line["cost_usd"] == 0.045
     assert line["estimate_usd"] == 0.045 and line["images"] == 1 and line["script"] == "generate.py"
 
@@ -115,7 +110,7 @@ def test_gemini_nanobanana_pro_4k_is_priced_from_the_table(run, fake, env):
     (request,) = fake.requests_for("gemini")
     assert gemini_model_of(request) == PRO and request.json["generationConfig"]["imageConfig"]["imageSize"] == "4K"
     assert doc["cost_usd"] == 0.24 and "Google's Gemini API" in doc["cost_estimate_basis"]
-    assert doc["cost_estimate_is_guess"] is True and ledger(env)[0]["cost_usd"] == 0.24
+    assert doc["cost_estimate_is_guess"] is True and ledger_entries(env)[0]["cost_usd"] == 0.24
 
 
 def test_gemini_n_is_one_call_per_image_each_on_the_ledger(run, fake, env):
@@ -123,7 +118,7 @@ def test_gemini_n_is_one_call_per_image_each_on_the_ledger(run, fake, env):
     assert doc["warnings"] == []
     assert len(fake.requests_for("gemini")) == 2 and doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
     assert doc["cost_usd"] == 0.202
-    assert [line["cost_usd"] for line in ledger(env)] == [0.101, 0.101]
+    assert [line["cost_usd"] for line in ledger_entries(env)] == [0.101, 0.101]
 
 
 def test_generate_image_with_provider_google_uses_its_default_model(run, fake):
@@ -195,7 +190,7 @@ def test_a_model_the_provider_does_not_serve_is_unknown_model(run, fake, provide
 def test_max_cost_is_checked_against_the_direct_price_before_sending(run, fake, env):
     doc = failed(run(*GOOGLE, "--max-cost", "0.05"), code=5)
     assert doc["error_kind"] == "budget" and "$0.1010" in doc["error"]
-    assert fake.requests == [] and ledger(env) == []
+    assert fake.requests == [] and ledger_entries(env) == []
     assert_one_json(run(*GOOGLE, "--size", "0.5K", "--max-cost", "0.05", "--no-sidecar"))  # $0.045 fits
     assert len(fake.requests_for("gemini")) == 1
 
@@ -221,7 +216,7 @@ def test_a_shut_down_model_is_never_sent_its_successor_is(run, fake, env, model,
     assert request.route == route and sent == replacement and doc["model"] == replacement
     (warning,) = [w for w in doc["warnings"] if "shut" in w]
     assert model.removeprefix("google/") in warning and "shut" in warning and replacement in warning
-    assert [line["model"] for line in ledger(env)] == [replacement]
+    assert [line["model"] for line in ledger_entries(env)] == [replacement]
 
 
 def test_an_unknown_new_gemini_id_is_sent_with_an_unknown_price(run, fake, env):
@@ -230,7 +225,7 @@ def test_an_unknown_new_gemini_id_is_sent_with_an_unknown_price(run, fake, env):
     (request,) = fake.requests_for("gemini")
     assert gemini_model_of(request) == "gemini-9-flash-image" and doc["api_provider"] == "google"
     assert doc["cost_estimate_usd"] is None and "price unknown" in doc["cost_estimate_basis"]
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["model"] == "gemini-9-flash-image" and line["cost_usd"] is None and line["estimate_usd"] is None
 
 
@@ -299,7 +294,7 @@ def test_a_blocked_prompt_is_moderation_and_sent_once(run, fake, env):
     assert doc["error_kind"] == "moderation" and doc["retryable"] is False
     assert "PROHIBITED_CONTENT" in doc["error"] and doc["block_reason"] == "PROHIBITED_CONTENT"
     assert len(fake.requests_for("gemini")) == 1 and doc.get("path") is None
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "error" and line["error_kind"] == "moderation"
 
 
@@ -349,7 +344,7 @@ def test_resource_exhausted_with_retry_info_is_retried_then_rate_limited(run, fa
     doc = failed(run(*GOOGLE, "--retries", "2"))
     assert doc["error_kind"] == "rate_limited" and doc["retryable"] is True
     assert doc["provider_message"] == "Resource has been exhausted (e.g. check quota)."
-    assert len(fake.requests_for("gemini")) == 3 and len(ledger(env)) == 3
+    assert len(fake.requests_for("gemini")) == 3 and len(ledger_entries(env)) == 3
 
 
 def test_google_retry_info_is_the_wait_before_the_next_attempt(run, fake):
@@ -460,7 +455,7 @@ def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
     assert any("1536x1024" in w and "16:9" in w for w in doc["warnings"])
     # 44 text tokens in at $5/M, 1056 image tokens out at $40/M (the reply's usage), not the estimate
     assert doc["cost_usd"] == 0.04246 and doc["cost_estimate_usd"] != doc["cost_usd"]
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["model"] == "gpt-image-2.5-flare" and line["cost_usd"] == 0.04246 and line["outcome"] == "success"
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["api_provider"] == "openai" and sidecar["result"]["cost_usd"] == 0.04246

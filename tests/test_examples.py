@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, SCRIPTS
+from tests.conftest import ROOT, SCRIPTS, ledger_entries
 
 EXAMPLES = ROOT / "examples"
 
@@ -19,11 +19,6 @@ def shell(command: list[str] | str, env: dict[str, str], cwd: Path, timeout: flo
     args = command if isinstance(command, list) else ["bash", "-c", command]
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
                           stdin=subprocess.DEVNULL, start_new_session=new_session)
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_series_with_preset_and_golden_reference(env, fake, workdir):
@@ -48,7 +43,7 @@ def test_series_with_preset_and_golden_reference(env, fake, workdir):
     import base64
     sent = base64.b64decode(requests[1].json["messages"][-1]["content"][1]["image_url"]["url"].split(",", 1)[1])
     assert sent == golden_bytes  # the golden page itself went along as the reference
-    lines = ledger(env)
+    lines = ledger_entries(env)
     assert len(lines) == 4 and len({line["request_id"] for line in lines}) == 1
     assert lines[0]["request_id"].startswith("storybook-")
     page = (workdir / "storybook" / "index.html").read_text()
@@ -71,7 +66,7 @@ def test_jsonl_batch(env, fake, workdir):
     poster = fake.requests_for("chat")[-1].json
     assert poster["image_config"] == {"aspect_ratio": "2:3", "image_size": "1K"}
     assert '"OPEN STUDIO"' in poster["messages"][-1]["content"]
-    assert {line["request_id"] for line in ledger(env)} == {"batch-prompts"}
+    assert {line["request_id"] for line in ledger_entries(env)} == {"batch-prompts"}
     manifest = json.loads((workdir / "out" / "manifest.json").read_text())
     assert len(manifest["outputs"]) == 5
     assert (workdir / "out" / "manifest.html").read_text().count("<figure ") == 5
@@ -240,7 +235,7 @@ def test_agent_transcript_runs(env, fake, workdir):
     assert {(r["handoff_mode"], r["same_turn_drain_detected"]) for r in records} == {("background", False)}
     page = (workdir / "generated" / "imagegen-queue" / "gallery-chat-77.html").read_text()
     assert page.count("<figure ") == 4
-    assert len(ledger(env)) == 4 and {line["request_id"] for line in ledger(env)} == {"chat-77"}
+    assert len(ledger_entries(env)) == 4 and {line["request_id"] for line in ledger_entries(env)} == {"chat-77"}
 
 
 def test_examples_reference_only_existing_presets():

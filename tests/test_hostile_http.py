@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial_servers import Answer, RawListener, TrickleServer
-from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, TEST_KEY, assert_one_json
+from tests.conftest import ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, TEST_KEY, assert_one_json, ledger_entries
 from tests.fake_api import Reply, chat_image_reply, error_reply, make_png, make_png_of_size
 
 KEYS = (TEST_KEY, OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY)
@@ -34,11 +34,6 @@ COMMANDS = {
     "messages": ["review.py", "--image", "in/photo.png", "--original-prompt", PROMPT, "--auto",
                  "--provider", "anthropic", "--no-review-file"],
 }
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def images_in(workdir: Path) -> list[Path]:
@@ -66,7 +61,7 @@ def test_a_redirected_post_is_an_error_that_names_the_other_host(run, fake, env,
     assert len(fake.requests_for(route)) == 1  # not retried
     assert other.received == []  # neither the body nor the key went there
     assert images_in(workdir) == []
-    (line,) = ledger(env)  # the provider answered: the call is on record
+    (line,) = ledger_entries(env)  # the provider answered: the call is on record
     assert line["outcome"] == "error" and line["cost_usd"] is None
 
 
@@ -246,7 +241,7 @@ def test_each_retried_5xx_gets_its_own_ledger_line(run, fake, env, workdir):
     fake.enqueue("chat", error_reply(503, "busy"), error_reply(502, "bad gateway"))
     result = run(*COMMANDS["chat"], "--retries", "2")
     assert assert_one_json(result)["success"] is True
-    lines = ledger(env)
+    lines = ledger_entries(env)
     assert [(line["outcome"], line["error_kind"]) for line in lines] == [
         ("error", "provider_error"), ("error", "provider_error"), ("success", None)]
     assert len(fake.requests_for("chat")) == 3
@@ -256,7 +251,7 @@ def test_a_reset_after_sending_is_on_the_ledger_as_charge_unknown(run, fake, env
     fake.enqueue("chat", Reply(reset=True))
     result = run(*COMMANDS["chat"], "--retries", "1")
     assert assert_one_json(result)["success"] is True
-    assert [line["outcome"] for line in ledger(env)] == ["charge_unknown", "success"]
+    assert [line["outcome"] for line in ledger_entries(env)] == ["charge_unknown", "success"]
 
 
 def test_resets_after_sending_count_against_the_daily_budget(run, fake, env, workdir):
@@ -265,7 +260,7 @@ def test_resets_after_sending_count_against_the_daily_budget(run, fake, env, wor
     first = run(*COMMANDS["chat"], "--retries", "2", env_extra=budget)
     doc = assert_one_json(first)
     assert doc["error_kind"] == "network" and doc["charge_unknown"] is True
-    assert [line["outcome"] for line in ledger(env)] == ["charge_unknown"] * 3
+    assert [line["outcome"] for line in ledger_entries(env)] == ["charge_unknown"] * 3
     second = run(*COMMANDS["chat"], env_extra=budget)
     assert second.code == 5 and assert_one_json(second)["limit"] == "daily_budget"
     assert len(fake.requests_for("chat")) == 3
@@ -298,7 +293,7 @@ def test_a_full_spool_is_an_output_error_paid_once_and_on_the_ledger(run, fake, 
     assert "No space left on device" in first["error"] and "free some space" in first["details"]
     assert [r.code for r in results[1:]] == [5, 5]  # the budget counted the first call
     assert len(fake.requests_for("chat")) == 1  # not retried: the disk, not the network, failed
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "charge_unknown" and line["error_kind"] == "output" and line["estimate_usd"] == 0.039
     assert images_in(workdir) == []
 
@@ -327,6 +322,6 @@ def test_a_really_full_disk_is_an_output_error_paid_once(run, fake, env, workdir
     doc = assert_one_json(result)
     assert result.code == 1 and doc["error_kind"] == "output" and "No space left" in doc["error"], doc
     assert len(fake.requests_for("chat")) == 1
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "charge_unknown"
     assert [p.name for p in small_disk.iterdir()] == []

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SCRIPTS, Run, assert_one_json
+from tests.conftest import SCRIPTS, Run, assert_one_json, ledger_entries
 
 PROMPT = "A snowman \u2603 on a hill, watercolour"
 
@@ -24,13 +24,6 @@ def shell(command: str, env: dict[str, str], cwd, timeout: float = 60) -> subpro
 
 def generate(out: str = "out") -> str:
     return f'"{sys.executable}" "{SCRIPTS / "generate.py"}" --prompt "{PROMPT}" --output-dir {out}'
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    from pathlib import Path
-
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.parametrize("locale", [{"PYTHONIOENCODING": "latin-1"}, {"PYTHONIOENCODING": "ascii:strict"},
@@ -51,7 +44,7 @@ def test_a_closed_stdout_after_paying_still_exits_0_without_a_traceback(env, fak
     assert done.returncode == 0, done.stderr
     assert b"Traceback" not in done.stderr and b"could not write the result" in done.stderr
     assert list((workdir / "out").glob("*.png"))
-    assert [line["outcome"] for line in ledger(env)] == ["success"]
+    assert [line["outcome"] for line in ledger_entries(env)] == ["success"]
 
 
 def test_a_broken_pipe_on_stdout_still_exits_0(env, fake, workdir):

@@ -14,15 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SCRIPTS, assert_one_json
+from tests.conftest import SCRIPTS, assert_one_json, ledger_entries
 
 QUEUE = "q"
 FLUX_2K = 0.075  # flux.2-pro at 2K in the built-in table
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def start(env: dict[str, str], workdir: Path, script: str, *args: str) -> subprocess.Popen:
@@ -62,7 +57,7 @@ def test_a_run_stopped_while_its_request_is_out_is_in_the_ledger_as_charge_unkno
     document = json.loads(stdout)
     assert document["error_kind"] == "interrupted" and document["charge_unknown"] is True, document
     assert signal.Signals(sent).name in document["error"] or sent == signal.SIGINT
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "charge_unknown" and line["error_kind"] == "interrupted"
     assert line["estimate_usd"] == FLUX_2K and line["cost_usd"] is None and line["script"] == "generate.py"
     spent = assert_one_json(run("spend.py", "--since", "today"))
@@ -77,7 +72,7 @@ def test_a_closed_pipe_does_not_lose_the_paid_call(held, env, workdir):
     process.wait(timeout=30)
     stderr = process.stderr.read()
     assert "Traceback" not in stderr, stderr
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "success" and line["cost_usd"] == 0.04
 
 
@@ -99,11 +94,11 @@ def test_a_worker_killed_mid_call_is_charged_by_the_next_drain(held, env, workdi
     assert lease["calls_out"][0]["model"] == "black-forest-labs/flux.2-pro"  # written before it was sent
     worker.kill()
     worker.communicate(timeout=30)
-    assert ledger(env) == []  # SIGKILL: nothing could be written
+    assert ledger_entries(env) == []  # SIGKILL: nothing could be written
     held.hold.set()
     summary = assert_one_json(run("run_image_queue.py", *drain_args()))
     assert summary["recovered"][0]["action"] == "requeued" and summary["done"] == 1, summary
-    lost, made = ledger(env)
+    lost, made = ledger_entries(env)
     assert lost["outcome"] == "charge_unknown" and lost["error_kind"] == "worker_lost"
     assert lost["job_id"] == "night--0000" and lost["estimate_usd"] == FLUX_2K
     assert made["outcome"] == "success"
@@ -119,9 +114,9 @@ def test_a_worker_stopped_with_sigterm_records_its_call_once(held, env, workdir,
     stdout, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 130 and "Traceback" not in stderr, stdout + stderr
     assert json.loads(stdout)["charge_unknown"] is True
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "charge_unknown" and line["error_kind"] == "interrupted"
     held.hold.set()
     summary = assert_one_json(run("run_image_queue.py", *drain_args()))
     assert summary["done"] == 1, summary
-    assert [entry["outcome"] for entry in ledger(env)] == ["charge_unknown", "success"]  # not twice
+    assert [entry["outcome"] for entry in ledger_entries(env)] == ["charge_unknown", "success"]  # not twice

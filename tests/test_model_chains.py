@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_json
+from tests.conftest import assert_one_json, ledger_entries
 from tests.fake_api import (
     GEMINI_TEST_KEY,
     gemini_models_reply,
@@ -27,11 +27,6 @@ GA, PREVIEW = "google/gemini-3.1-flash-image", "google/gemini-3.1-flash-image-pr
 @pytest.fixture
 def env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "GEMINI_API_KEY": GEMINI_KEY}
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def model_warnings(doc: dict) -> list[str]:
@@ -94,7 +89,7 @@ def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run
     assert [r.route for r in fake.requests] == ["chat"] and doc["model"] == GA
     sidecar = json.loads(Path(doc["path"] + ".json").read_text())
     assert sidecar["request"]["model"] == GA and sidecar["request"]["model_alias"] == "nanobanana-2"
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["model"] == GA and line["model_alias"] == "nanobanana-2"
 
 
@@ -102,7 +97,7 @@ def test_a_named_id_reports_no_alias(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", PREVIEW, "--no-sidecar"))
     assert doc["warnings"] == []
     assert doc["model"] == PREVIEW and doc["model_alias"] is None
-    assert "model_alias" not in ledger(env)[0]
+    assert "model_alias" not in ledger_entries(env)[0]
 
 
 def test_a_catalogue_listing_no_candidate_says_so_and_tries_the_first(run, fake):
@@ -128,7 +123,7 @@ def test_an_alias_whose_model_is_gone_moves_to_the_next_candidate_once(run, fake
     assert doc["model"] == PREVIEW and doc["model_alias"] == "nanobanana-2"
     (warning,) = [w for w in doc["warnings"] if "gone" in w]
     assert GA in warning and PREVIEW in warning
-    failed, served = ledger(env)
+    failed, served = ledger_entries(env)
     assert failed["model"] == GA and failed["outcome"] == "error" and failed["error_kind"] == "model_unavailable"
     assert failed["cost_usd"] is None and served["model"] == PREVIEW and served["model_alias"] == "nanobanana-2"
     spend = assert_one_json(run("spend.py"))
@@ -141,7 +136,7 @@ def test_a_named_id_that_is_gone_is_model_unavailable_with_live_alternatives(run
     assert result.code == 1 and doc["error_kind"] == "model_unavailable" and doc["retryable"] is False
     assert doc["provider_message"] == f"{PREVIEW} is not a valid model ID"
     assert doc["fallback_models"][0] == GA and PREVIEW not in doc["fallback_models"]
-    assert len(fake.requests_for("chat")) == 1 and ledger(env)[0]["outcome"] == "error"
+    assert len(fake.requests_for("chat")) == 1 and ledger_entries(env)[0]["outcome"] == "error"
 
 
 def test_fallback_models_follow_the_catalogue(run, fake):
@@ -334,7 +329,7 @@ def test_batch_mode_resolves_the_same_way_and_never_sends_a_preview(run, fake, w
     assert create.path.endswith("/models/gemini-3.1-flash-image:batchGenerateContent")
     fake.gemini_batches.finish()
     assert_one_json(run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0"))
-    (saved,) = [line for line in ledger(env) if line["outcome"] == "success"]
+    (saved,) = [line for line in ledger_entries(env) if line["outcome"] == "success"]
     assert saved["model"] == "gemini-3.1-flash-image"
     assert saved.get("model_alias") == ("nanobanana-2" if model == "nanobanana-2" else None)
 
@@ -401,7 +396,7 @@ def test_when_every_candidate_is_gone_the_error_names_the_last_and_neither_is_of
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert doc["error_kind"] == "model_unavailable" and doc["model"] == PREVIEW
     assert doc["fallback_models"] and not {GA, PREVIEW} & set(doc["fallback_models"])
-    assert [line["model"] for line in ledger(env)] == [GA, PREVIEW]
+    assert [line["model"] for line in ledger_entries(env)] == [GA, PREVIEW]
     assert len(fake.requests_for("chat")) == 2  # once each, never more
 
 

@@ -15,12 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SCRIPTS, assert_one_json
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+from tests.conftest import SCRIPTS, assert_one_json, ledger_entries
 
 
 def start(env: dict[str, str], workdir: Path, *args: str) -> subprocess.Popen:
@@ -50,7 +45,7 @@ def test_a_second_run_for_the_same_file_is_refused_before_it_pays(fake, env, wor
         fake.hold.set()
     stdout, _ = first.communicate(timeout=30)
     assert first.returncode == 0 and json.loads(stdout)["path"].endswith("out/fox.png")
-    assert [line["outcome"] for line in ledger(env)] == ["success"]  # one call paid, by the run that saved
+    assert [line["outcome"] for line in ledger_entries(env)] == ["success"]  # one call paid, by the run that saved
     assert sorted(os.listdir(workdir / "out")) == ["fox.png", "fox.png.json"]  # the claim is gone
 
 
@@ -77,6 +72,6 @@ def test_two_queue_jobs_with_one_target_pay_once(fake, env, workdir, run):
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", "q", "--concurrency", "2",
                                   "--idle-exit-sec", "0", "--quiet"))
     assert summary["done"] == 1 and summary["failed"] == 1, summary
-    assert len(fake.requests_for("chat")) == 1 and [line["outcome"] for line in ledger(env)] == ["success"]
+    assert len(fake.requests_for("chat")) == 1 and [line["outcome"] for line in ledger_entries(env)] == ["success"]
     (failed,) = [job for job in summary["jobs"] if job["status"] == "failed"]
     assert failed["error_kind"] == "output_exists"

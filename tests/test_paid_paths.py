@@ -3,21 +3,15 @@ edit.py (both modes), review.py --auto and the prompt enhancer."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_json
+from tests.conftest import assert_one_json, ledger_entries
 from tests.fake_api import error_reply, make_png, messages_reply, review_text
 from tests.schema_check import assert_valid
 
 PROMPT = "A red fox in snow"
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def test_one_ledger_line_per_call(run, fake, env, photo, command, route, script,
     doc = assert_one_json(result := run(*command, "--request-id", "chat-7"))
     assert doc["warnings"] == []
     assert result.code == 0
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert len(fake.requests_for(route)) == 1
     assert line["script"] == script and line["model"] == model and line["request_id"] == "chat-7"
     assert line["outcome"] == "success" and line["job_id"] is None
@@ -65,7 +59,7 @@ def test_refused_by_a_limit_with_nothing_sent(run, fake, env, workdir, photo, co
     doc = assert_one_json(result := run(*command, env_extra=budget))
     assert result.code == 5 and doc["error_kind"] == "budget" and doc["limit"] == limit
     assert_valid(doc, "error.budget")
-    assert fake.requests == [] and ledger(env) == []
+    assert fake.requests == [] and ledger_entries(env) == []
     assert [p.name for p in workdir.rglob("*") if p.is_file()] == ["photo.png"]  # no image, no drawn mask
 
 
@@ -80,7 +74,7 @@ def test_review_compare_checks_both_calls_and_records_each(run, fake, env, photo
     assert result.code == 5 and "2 images on claude-sonnet-4-6" in refused["error"] and fake.requests == []
     doc = assert_one_json(run(*REVIEW, "--compare", "other.png", "--max-cost", str(each * 2.5)))
     assert doc["warnings"] == []
-    lines = ledger(env)
+    lines = ledger_entries(env)
     assert len(lines) == 2 and all(line["script"] == "review.py" for line in lines)
     # Anthropic reports tokens, not dollars: the cost comes from them (1500 in, 120 out at $3/$15 per M).
     assert [line["cost_usd"] for line in lines] == [0.0063, 0.0063] and doc["cost_usd"] == 0.0126
@@ -92,7 +86,7 @@ def test_review_with_an_unknown_price_counts_zero_and_says_so(run, fake, env, ph
                               env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "1"}))
     assert doc["cost_estimate_usd"] is None and doc["cost_usd"] is None
     assert any("not known beforehand" in w for w in doc["warnings"])
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["estimate_usd"] is None and line["cost_usd"] is None and line["outcome"] == "success"
     refused = assert_one_json(run(*REVIEW, "--review-model", "claude-other", "--max-cost", "1"))
     assert refused["error_kind"] == "budget" and "unknown" in refused["error"]
@@ -102,14 +96,14 @@ def test_failed_edit_call_is_recorded(run, fake, env, photo):
     fake.enqueue("edits", error_reply(500, "boom"), error_reply(500, "boom"), error_reply(500, "boom"))
     doc = assert_one_json(result := run(*EDIT_OPENAI, "--retries", "0"))
     assert result.code == 1 and doc["error_kind"] == "provider_error"
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "error" and line["error_kind"] == "provider_error" and line["model"] == "gpt-image-2"
 
 
 def test_enhancer_and_image_calls_each_join_the_ledger(run, fake, env):
     doc = assert_one_json(run(*ENHANCE, "--request-id", "e-1"))
     assert doc["warnings"] == []
-    enhancer, image = ledger(env)
+    enhancer, image = ledger_entries(env)
     assert enhancer["model"] == "google/gemini-3.1-flash-lite" and enhancer["images"] == 0
     assert enhancer["estimate_usd"] is None and enhancer["cost_usd"] == doc["prompt_enhancement"]["cost_usd"]
     assert image["model"] == "black-forest-labs/flux.2-pro" and image["images"] == 1

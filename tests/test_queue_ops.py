@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, assert_one_json
+from tests.conftest import ROOT, assert_one_json, ledger_entries
 from tests.fake_api import error_reply, make_png
 from tests.schema_check import assert_valid
 
 QUEUE = "generated/imagegen-queue"
-
-
-def ledger_lines(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_gitignore_keeps_a_virtualenv_out():
@@ -34,7 +29,7 @@ def test_idle_exit_zero_leaves_as_soon_as_the_queue_is_empty(run):
 
 def test_the_ledger_names_generate_image_py(run, env):
     assert_one_json(run("generate_image.py", "--prompt", "A lighthouse at dusk, oil painting", "--quiet"))
-    assert [line["script"] for line in ledger_lines(env)] == ["generate_image.py"]
+    assert [line["script"] for line in ledger_entries(env)] == ["generate_image.py"]
 
 
 def test_a_drawn_mask_is_not_a_gallery_card(run, workdir):

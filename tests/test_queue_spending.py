@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_json
+from tests.conftest import assert_one_json, ledger_entries
 from tests.fake_api import Reply, images_reply, make_png
 
 QUEUE = "generated/imagegen-queue"
 DRAIN = ("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05", "--concurrency", "1")
-
-
-def ledger(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def records(workdir: Path, state: str) -> dict[str, dict]:
@@ -47,7 +42,7 @@ def test_daily_budget_defers_jobs_until_it_resets_and_the_worker_leaves(run, fak
     assert summary["done"] == 1 and summary["failed"] == 0 and summary["deferred"] == 2
     assert [j["status"] for j in summary["jobs"]] == ["done", "deferred", "deferred"]
     assert len(fake.requests_for("chat")) == 1
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["script"] == "run_image_queue.py" and line["request_id"] == "r" and line["job_id"] == "r--0000"
     waiting = records(workdir, "pending")
     assert sorted(waiting) == ["r--0001", "r--0002"]
@@ -66,7 +61,7 @@ def test_daily_budget_defers_jobs_until_it_resets_and_the_worker_leaves(run, fak
     assert raised["done"] == 2 and records(workdir, "pending") == {}
     done = records(workdir, "results")["r--0001"]
     assert not any(key in done for key in ("not_before", "deferred_reason", "deferred_until"))
-    assert [line["job_id"] for line in ledger(env)] == ["r--0000", "r--0001", "r--0002"]
+    assert [line["job_id"] for line in ledger_entries(env)] == ["r--0000", "r--0001", "r--0002"]
 
 
 def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_worker(run, fake, env, workdir):
@@ -86,13 +81,13 @@ def test_max_cost_is_checked_at_enqueue_stored_in_the_job_and_honoured_by_the_wo
     failed = records(workdir, "failed")["m--0001"]
     assert failed["error_kind"] == "budget" and failed["limit"] == "max_cost" and failed["retryable"] is False
     assert failed["attempts"] == 0 and failed["max_cost_usd"] == 0.02 and failed["status"] == "budget"
-    assert [line["job_id"] for line in ledger(env)] == ["m--0000"]
+    assert [line["job_id"] for line in ledger_entries(env)] == ["m--0000"]
 
 
 def test_enhanced_job_records_both_calls_under_the_job(run, fake, env, workdir):
     enqueue(run, "--prompt", "A fox", "--enhance", request_id="e")
     assert_one_json(run(*DRAIN))
-    lines = ledger(env)
+    lines = ledger_entries(env)
     assert [line["model"] for line in lines] == ["google/gemini-3.1-flash-lite", "google/gemini-2.5-flash-image"]
     assert {(line["request_id"], line["job_id"], line["script"]) for line in lines} == {
         ("e", "e--0000", "run_image_queue.py")}
@@ -165,7 +160,7 @@ def test_a_request_budget_holds_on_what_the_provider_actually_charges(run, fake,
     fake.latency = 0.2  # calls overlap: four threads would send four at once
     summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05",
                                   "--concurrency", "4", "--quiet"))
-    lines = ledger(env)
+    lines = ledger_entries(env)
     spent = sum(line["cost_usd"] for line in lines)
     assert spent <= 0.70 + 0.102 + 1e-9, lines
     assert len(lines) == len(fake.requests_for("chat")) == summary["done"] == 6, summary
@@ -194,7 +189,7 @@ def test_a_capped_request_still_runs_its_prompt_enhancement(run, fake, env, work
     summary = assert_one_json(run(*DRAIN))
     assert summary["done"] == 1, summary
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "ce"))
-    charged = sum(line["cost_usd"] for line in ledger(env))
+    charged = sum(line["cost_usd"] for line in ledger_entries(env))
     assert status["budget"]["spent_usd"] == pytest.approx(charged) and status["budget"]["held_usd"] == 0
 
 
@@ -238,7 +233,7 @@ def test_a_charged_answer_that_is_no_image_fails_once_and_its_charge_is_counted(
     fake.enqueue("chat", chat_image_reply(images=[b'{"x":1}'], cost=0.04))
     summary = assert_one_json(run(*DRAIN))
     assert summary["failed"] == 1 and len(fake.requests_for("chat")) == 1, summary  # not paid for again
-    charged = sum(line.get("cost_usd") or 0 for line in ledger(env))
+    charged = sum(line.get("cost_usd") or 0 for line in ledger_entries(env))
     assert charged == 0.04 and summary["cost_usd"] == charged
     assert records(workdir, "failed")["r--0000"]["charged_usd"] == charged
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "r"))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SCRIPTS, assert_one_json
+from tests.conftest import SCRIPTS, assert_one_json, ledger_entries
 from tests.fake_api import error_reply, make_picture, make_png, review_reply
 from tests.schema_check import assert_valid
 
@@ -36,11 +36,6 @@ def image_prompts(fake) -> list[str]:
 
 def reviewed_prompts(fake) -> list[str]:
     return [r.json["messages"][0]["content"][-1]["text"] for r in fake.requests_for("messages")]
-
-
-def ledger(env) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_accepted_at_round_one(run, fake, workdir):
@@ -115,7 +110,7 @@ def test_the_budget_stops_the_loop_before_a_round_that_could_pass_it(run, fake, 
     assert result.code == 0 and doc["stop_reason"] == "budget"
     assert len(doc["rounds"]) == 1 and len(fake.requests_for("chat")) == 1
     assert any("round 2 was not started" in w and "--max-cost 0.08" in w for w in doc["warnings"])
-    assert sum(line.get("cost_usd") or 0 for line in ledger(env)) <= 0.08
+    assert sum(line.get("cost_usd") or 0 for line in ledger_entries(env)) <= 0.08
 
 
 def test_a_loop_whose_first_round_cannot_fit_sends_nothing(run, fake, workdir):
@@ -239,7 +234,7 @@ def test_a_worker_killed_mid_loop_resumes_without_paying_a_round_twice(run, fake
     result = json.loads(next((workdir / QUEUE / "results").glob("*.json")).read_text())["result"]
     assert [r["verdict"] for r in result["rounds"]] == ["refine", "accept"]
     assert result["path"] == str(workdir / "out/fox.png") and Path(result["path"]).samefile(workdir / "out/fox-r2.png")
-    paid = [line for line in ledger(env) if line["job_id"] == "rv-k--0000"]
+    paid = [line for line in ledger_entries(env) if line["job_id"] == "rv-k--0000"]
     # image, review, image, the review the killed worker had out (charge unknown, written by the next
     # drain from its lease), the review sent again: no image twice
     assert [line["images"] for line in paid] == [1, 0, 1, None, 0]

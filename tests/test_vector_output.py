@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_json
+from tests.conftest import assert_one_json, ledger_entries
 from tests.fake_api import Reply, images_reply, make_svg, vector_images_reply
 
 VECTOR = "recraft/recraft-v4-vector"
@@ -20,11 +20,6 @@ PROMPT = "A flat fox logo, two colours"
 def generate(run, *extra: str):
     result = run("generate.py", "--prompt", PROMPT, "--model", VECTOR, "--api", "images", *extra)
     return result, assert_one_json(result)
-
-
-def ledger(env) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_an_svg_answer_is_saved_as_svg_with_sidecar_hash_and_ledger(run, fake, env, workdir):
@@ -38,7 +33,7 @@ def test_an_svg_answer_is_saved_as_svg_with_sidecar_hash_and_ledger(run, fake, e
     assert sidecar["image"]["sha256"] == hashlib.sha256(make_svg()).hexdigest()
     assert sidecar["request"]["model"] == VECTOR and doc["cost_usd"] == 0.08
     assert doc["warnings"] == []
-    (line,) = ledger(env)
+    (line,) = ledger_entries(env)
     assert line["outcome"] == "success" and line["cost_usd"] == 0.08 and line["images"] == 1
     assert len(fake.requests_for("images")) == 1
 
@@ -66,7 +61,7 @@ def test_an_svg_with_active_content_is_refused_and_not_retried(run, fake, env, w
     assert result.code == 1 and doc["error_kind"] == "provider_error" and doc["retryable"] is False
     assert reason in doc["error"] and len(fake.requests_for("images")) == 1
     assert not list(workdir.glob("data/*.svg"))
-    assert ledger(env)[0]["cost_usd"] == 0.08  # paid for, and recorded as such
+    assert ledger_entries(env)[0]["cost_usd"] == 0.08  # paid for, and recorded as such
 
 
 @pytest.mark.parametrize("svg, reason", [
