@@ -19,7 +19,7 @@ PACKAGE = SCRIPTS / "imagegen"
 # each other. The entry points are the exception: commands build on cli's flags and the MCP server,
 # and mcp reads cli's option declarations.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "reply_words", "names", "costs", "jsonshape"),  # import nothing of the package
+    ("__init__", "reply_words", "names", "costs", "jsonshape", "record"),  # import nothing of the package
     ("errors",),  # the one error hierarchy
     ("config",),  # the one reader of the environment
     ("progress",),  # stderr
