@@ -32,14 +32,15 @@ class Record:
     """The base of every value class; see the module's docstring."""
 
     _fields: ClassVar[tuple[str, ...]] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
+    _field_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = [name for name, note in cls.__dict__.get("__annotations__", {}).items()
                if not str(note).replace("typing.", "").startswith("ClassVar")]
         cls._fields = cls._fields + tuple(name for name in own if name not in cls._fields)
-        cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
+        given = {name: cls.__dict__[name] for name in own if name in cls.__dict__}
+        cls._field_defaults = {**cls._field_defaults, **given}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
@@ -54,7 +55,7 @@ class Record:
         if len(values) > len(fields) or not values.keys() <= set(fields):
             unknown = sorted(values.keys() - set(fields))
             raise TypeError(f"{name}() got unexpected field(s) {', '.join(map(repr, unknown))}")
-        defaults = self._defaults
+        defaults = self._field_defaults
         missing = [key for key in fields if key not in values and key not in defaults]
         if missing:
             raise TypeError(f"{name}() missing field(s) {', '.join(map(repr, missing))}")
