@@ -217,3 +217,26 @@ def test_only_the_declaration_adds_flags_to_a_parser():
             if name in builders:
                 found.append(f"{path.relative_to(SCRIPTS)}:{node.lineno}: {name}")
     assert not found, "flags added outside the declaration: " + ", ".join(found)
+
+
+def test_help_text_is_wrapped_at_spaces_only():
+    from imagegen.cli.options import HELP_WIDTH, wrapped
+
+    text = "use --baseline-source-kind current_attachment when the image came with the message " * 3
+    lines = wrapped(text).split("\n")
+    assert all(len(line) <= HELP_WIDTH for line in lines)
+    assert " ".join(lines) == " ".join(text.split())  # every word kept whole, none split at a hyphen
+    assert wrapped(wrapped(text)) == wrapped(text)  # wrapping again changes nothing
+    long_word = "x" * (HELP_WIDTH + 5)
+    assert wrapped(f"a {long_word} b").split("\n") == ["a", long_word, "b"]
+    assert wrapped("") == ""
+
+
+def test_help_fits_an_80_column_terminal_whatever_the_terminal(run):
+    for columns in ("40", "200"):
+        result = run("generate.py", "--help", env_extra={"COLUMNS": columns})
+        assert result.code == 0
+        options = result.stdout.split("\noptions:\n", 1)[1]  # below the usage, description and examples
+        too_long = [line for line in options.splitlines() if len(line) > 80 and not line.lstrip().startswith("--")]
+        assert not too_long, too_long
+        assert "--baseline-source-\n" not in result.stdout

@@ -20,6 +20,9 @@ from .. import validate
 # sets the value), "toggle" (--x / --no-x, None when neither is given), "const" (no flag: a value the
 # command fixes, such as its default model).
 ACTIONS = ("value", "list", "true", "false", "toggle", "const")
+# --help is laid out for an 80-column terminal, whatever the one it is printed on (argparse's
+# column for help text is 24): the same text everywhere, in references/cli.md too.
+HELP_WIDTH = 80 - 2 - 24
 
 
 class Option(NamedTuple):
@@ -82,6 +85,22 @@ def arg_type(check: Callable[[Any], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def wrapped(text: str, width: int = HELP_WIDTH) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (a longer word keeps its
+    own line). A flag name is never split at its hyphens, as textwrap would."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _keywords(option: Option) -> dict[str, Any]:
     """What argparse's add_argument is given for ``option``."""
     found: dict[str, Any] = {"dest": option.dest, "help": option.help}
@@ -104,8 +123,9 @@ def _keywords(option: Option) -> dict[str, Any]:
     return found
 
 
-def add_to(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
-    """Add ``options`` to ``parser``, each under its section, in the order given."""
+def add_to(parser: argparse.ArgumentParser, options: Iterable[Option]) -> list[argparse.Action]:
+    """Add ``options`` to ``parser``, each under its section, in the order given; the actions made."""
+    actions = []
     groups: dict[str | None, Any] = {None: parser}
     exclusive: dict[str, Any] = {}
     for option in options:
@@ -119,7 +139,8 @@ def add_to(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
             if option.exclusive not in exclusive:
                 exclusive[option.exclusive] = target.add_mutually_exclusive_group(required=option.required)
             target = exclusive[option.exclusive]
-        target.add_argument(*option.flags, **_keywords(option))
+        actions.append(target.add_argument(*option.flags, **_keywords(option)))
+    return actions
 
 
 def check_declaration(options: Options) -> None:

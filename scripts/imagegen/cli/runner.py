@@ -16,7 +16,7 @@ from typing import Any
 from .. import __version__
 from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten, write_stdout
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
-from .options import Option, add_to
+from .options import Option, add_to, wrapped
 
 REQUIRED_MISSING = "the following arguments are required"
 # A command's start-up creates tens of thousands of objects that live until it exits, and the cyclic
@@ -37,6 +37,7 @@ class JsonArgumentParser(argparse.ArgumentParser):
     messages consult, rather than argparse's private state."""
 
     declared: tuple[Option, ...] = ()
+    declared_actions: tuple[argparse.Action, ...] = ()
 
     def parse_known_args(self, args=None, namespace=None):
         args = sys.argv[1:] if args is None else list(args)
@@ -84,6 +85,8 @@ class JsonArgumentParser(argparse.ArgumentParser):
 
     def format_help(self) -> str:
         """The help, naming commands and documents as an installed command does when it is one."""
+        for action in self.declared_actions:  # wrapped only when shown: a run never formats its help
+            action.help = wrapped(action.help or "")
         text = super().format_help()
         if not self.prog.startswith("image-gen-"):
             return text
@@ -108,11 +111,11 @@ def new_parser(prog: str, description: str, declared: Iterable[Option] = ()) -> 
     parser = JsonArgumentParser(
         prog=program_name(prog),
         description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawTextHelpFormatter,  # help wrapped by format_help
     )
     parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
     parser.declared = tuple(declared)
-    add_to(parser, parser.declared)
+    parser.declared_actions = tuple(add_to(parser, parser.declared))
     return parser
 
 
