@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from imagegen.contract import as_error, error_document
-from imagegen.errors import ErrorKind, ImageGenError, UsageError
+from imagegen.error_kinds import ErrorKind, is_error_kind
+from imagegen.errors import ImageGenError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "scripts" / "imagegen"
@@ -75,3 +76,22 @@ def test_any_exception_becomes_one_typed_error(raised, kind, exit_code):
     document = error_document(raised)
     assert document["success"] is False and document["error_kind"] == kind
     assert set(document) >= {"error", "error_kind", "retryable", "details", "contract_version"}
+
+
+def test_every_error_class_names_a_listed_kind():
+    import imagegen.errors as errors
+
+    classes = [value for value in vars(errors).values()
+               if isinstance(value, type) and issubclass(value, ImageGenError)]
+    assert len(classes) > 5
+    assert all(is_error_kind(cls.kind) for cls in classes), [cls.kind for cls in classes]
+
+
+def test_an_unlisted_kind_is_shown_as_internal_with_its_exit_code_kept():
+    raised = UsageError("a defect named a kind of its own", kind="made_up", details="fix the flag")
+    error = as_error(raised)
+    assert (error.kind, error.exit_code, error.message) == ("internal", 2, raised.message)
+    assert "made_up" in (error.details or "") and "fix the flag" in (error.details or "")
+    assert error_document(raised)["error_kind"] == "internal"
+    assert as_error(UsageError("listed")).kind == "usage"
+

@@ -19,7 +19,8 @@ PACKAGE = SCRIPTS / "imagegen"
 # each other. The entry points are the exception: commands build on cli's flags and the MCP server,
 # and mcp reads cli's option declarations.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "reply_words", "names", "costs", "jsonshape", "record"),  # import nothing of the package
+    # import nothing of the package
+    ("__init__", "reply_words", "names", "costs", "jsonshape", "record", "error_kinds"),
     ("errors",),  # the one error hierarchy
     ("config",),  # the one reader of the environment
     ("progress",),  # stderr

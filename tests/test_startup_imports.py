@@ -36,7 +36,7 @@ FORBIDDEN = {
     "stdlib": ["dataclasses", "inspect", "ast", "dis", "tokenize", "copy", "threading", "concurrent.futures",
                "asyncio", "multiprocessing", "subprocess", "logging"],
     "imagegen": ["presets", "baseline", "rails", "enhance", "images_api", "openrouter_images", "catalogue", "svg",
-                 "direct"],
+                 "direct", "error_kinds"],
 }
 
 # Every project module a plain run (and a plain --dry-run, which needs a subset) may import, by the

@@ -51,7 +51,9 @@ def as_error(error: BaseException) -> ImageGenError:
     path or the machine is at fault; anything unforeseen is ``internal`` (its traceback on stderr
     only with ``IMAGEGEN_DEBUG=1``)."""
     if isinstance(error, ImageGenError):
-        return error
+        from .error_kinds import is_error_kind  # a run that fails nothing never builds the enum
+
+        return error if is_error_kind(error.kind) else _unlisted(error)
     if isinstance(error, KeyboardInterrupt):
         return _interrupted(error)
     if isinstance(error, OSError):
@@ -68,6 +70,15 @@ def as_error(error: BaseException) -> ImageGenError:
         traceback.print_exception(type(error), error, error.__traceback__)
     return ImageGenError("internal error: " + type(error).__name__, details=shorten(str(error)) or None,
                          kind="internal")
+
+
+def _unlisted(error: ImageGenError) -> ImageGenError:
+    """An error whose kind is not an ErrorKind (a defect: agents switch on the documented kinds) is
+    shown as ``internal``, its message and exit code kept."""
+    unlisted = ImageGenError(error.message, kind="internal", retryable=error.retryable, extra=error.extra,
+                             details=shorten(f"undocumented error kind {error.kind!r}; {error.details or ''}"))
+    unlisted.exit_code = error.exit_code
+    return unlisted
 
 
 def _interrupted(stop: KeyboardInterrupt) -> ImageGenError:

@@ -1,12 +1,11 @@
 """The one error hierarchy: every failure a user can meet is one of these.
 
-Library code raises; only the entry point (``cli.runner.run_cli``) turns an error into the
-JSON document on stdout and the process exit code.
+Each error's ``kind`` is one of ``error_kinds.ErrorKind``, written as its plain value (a test holds
+every kind the code names to that list). Library code raises; only the entry point
+(``cli.runner.run_cli``) turns an error into the JSON document on stdout and the process exit code.
 """
 
 from __future__ import annotations
-
-from enum import Enum
 
 from .reply_words import words_of
 
@@ -18,70 +17,10 @@ EXIT_EDIT_INTENT = 4  # the prompt asks for an edit but no baseline image was gi
 EXIT_BUDGET = 5  # refused by a spending limit
 
 
-class ErrorKind(str, Enum):
-    """Every ``error_kind`` a document, a job record or a ledger line can carry: the values agents
-    switch on. ``references/contract.md`` documents each one (a test holds it to that)."""
-
-    # provider and network failures (exit 1)
-    AUTH = "auth"
-    CREDITS = "credits"
-    MODERATION = "moderation"
-    REFUSAL = "refusal"
-    MODEL_UNAVAILABLE = "model_unavailable"
-    NO_ENDPOINT = "no_endpoint"
-    BAD_REQUEST = "bad_request"
-    RATE_LIMITED = "rate_limited"
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    PROVIDER_ERROR = "provider_error"
-    NO_IMAGE = "no_image"
-    BAD_REVIEW_REPLY = "bad_review_reply"
-    # the machine (exit 1)
-    OUTPUT = "output"
-    RUNTIME = "runtime"
-    INTERNAL = "internal"
-    BUSY = "busy"
-    # bad input or configuration (exit 2)
-    USAGE = "usage"
-    CONFIG = "config"
-    MISSING_KEY = "missing_key"
-    UNKNOWN_MODEL = "unknown_model"
-    UNSUPPORTED = "unsupported"
-    PRESET = "preset"
-    OUTPUT_EXISTS = "output_exists"
-    OUTPUT_DIR = "output_dir"
-    MASK = "mask"
-    TOO_LARGE = "too_large"
-    UPLOAD_CONSENT_REQUIRED = "upload_consent_required"
-    BASELINE_FILE = "baseline_file"
-    BASELINE_URL = "baseline_url"
-    QUEUE_DIR = "queue_dir"
-    EXPIRED = "expired"
-    # the prompt (exits 3 and 4), spending (exit 5), interruption (exit 130)
-    CLARIFY = "clarify"
-    EDIT_INTENT_WITHOUT_BASELINE = "edit_intent_without_baseline"
-    BUDGET = "budget"
-    INTERRUPTED = "interrupted"
-    # queue jobs only
-    WORKER_LOST = "worker_lost"
-    CORRUPT_JOB = "corrupt_job"
-    OUTSIDE_ROOTS = "outside_roots"
-    CANCELLED = "cancelled"
-    BATCH_FAILED = "batch_failed"
-    BATCH_EXPIRED = "batch_expired"
-
-    # Written into JSON and messages as the bare value.
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-
 class ImageGenError(Exception):
     """Base class. ``kind`` is the stable ``error_kind`` agents switch on."""
 
-    kind: str = ErrorKind.RUNTIME
+    kind: str = "runtime"
     exit_code = EXIT_FAILURE
     retryable = False
 
@@ -111,32 +50,32 @@ class ImageGenError(Exception):
 class UsageError(ImageGenError):
     """Bad flags, bad files, bad presets: fix the input and run again."""
 
-    kind = ErrorKind.USAGE
+    kind = "usage"
     exit_code = EXIT_USAGE
 
 
 class ConfigError(UsageError):
     """Missing key, malformed base URL and other environment problems."""
 
-    kind = ErrorKind.CONFIG
+    kind = "config"
 
 
 class OutputExistsError(UsageError):
-    kind = ErrorKind.OUTPUT_EXISTS
+    kind = "output_exists"
 
 
 class ClarifyError(ImageGenError):
-    kind = ErrorKind.CLARIFY
+    kind = "clarify"
     exit_code = EXIT_CLARIFY
 
 
 class EditIntentError(ImageGenError):
-    kind = ErrorKind.EDIT_INTENT_WITHOUT_BASELINE
+    kind = "edit_intent_without_baseline"
     exit_code = EXIT_EDIT_INTENT
 
 
 class BudgetError(ImageGenError):
-    kind = ErrorKind.BUDGET
+    kind = "budget"
     exit_code = EXIT_BUDGET
 
 
@@ -149,7 +88,7 @@ class ProviderError(ImageGenError):
     us to wait). The last two also appear in the error document.
     """
 
-    kind = ErrorKind.PROVIDER_ERROR
+    kind = "provider_error"
     retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, resend: bool = False,
@@ -181,7 +120,7 @@ class ProviderError(ImageGenError):
 class OutputError(ImageGenError):
     """The image arrived but could not be written (read-only or full disk, ...)."""
 
-    kind = ErrorKind.OUTPUT
+    kind = "output"
 
 
 # error_kind -> retryable, for the kinds a remote call can end in.
