@@ -10,6 +10,7 @@ import errno
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ImageGenError, UsageError
@@ -133,7 +134,23 @@ def provider_words(error: ImageGenError) -> str | None:
     return " ".join(str(_redacted(words)).split())[:MAX_PROVIDER_MESSAGE]
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# What a byte that was not UTF-8 (a file name, an argument) becomes in a str. The pattern is compiled
+# on first use (re caches it): most text holds none, which has_lone_surrogate tells at C speed.
+LONE_SURROGATE = "[\ud800-\udfff]"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which no UTF-8 writer or strict JSON reader takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def replace_lone_surrogates(text: str, replacement: str | Callable[[re.Match[str]], str]) -> str:
+    """``text`` with each lone surrogate replaced (by a string, or by what ``replacement(match)`` returns)."""
+    return re.sub(LONE_SURROGATE, replacement, text) if has_lone_surrogate(text) else text
 
 
 def json_text(document: Any, indent: int | None = 2) -> str:
@@ -152,7 +169,7 @@ def json_text(document: Any, indent: int | None = 2) -> str:
         raise ImageGenError(f"a result held a number JSON cannot carry (NaN or Infinity): {error}",
                             details="this is a bug in image-gen or a reply it did not expect; report it with "
                                     "the command that was run", kind="internal") from None
-    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    text = replace_lone_surrogates(text, lambda match: f"\\u{ord(match.group()):04x}")
     return redact(text)
 
 

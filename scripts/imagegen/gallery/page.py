@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import time
 from pathlib import Path
 from urllib.parse import quote
 
+from ..contract import replace_lone_surrogates
 from .collect import Item
 
 NOT_REVIEWED = "none"
@@ -134,12 +134,11 @@ SCRIPT = """
 """
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def e(value: object) -> str:
     """``value`` as HTML text; a byte that was not UTF-8 (held as a lone surrogate) shows as U+FFFD."""
-    return html.escape(_LONE_SURROGATE.sub("\ufffd", str(value)), quote=True)
+    return html.escape(replace_lone_surrogates(str(value), "\ufffd"), quote=True)
 
 
 def relative_url(path: Path, page_dir: Path) -> str:

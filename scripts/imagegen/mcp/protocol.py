@@ -8,10 +8,10 @@ opens with ``initialize`` and the revision it negotiated holds for the process. 
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 from .. import __version__
+from ..contract import has_lone_surrogate, replace_lone_surrogates
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS = ("2026-07-28",)
@@ -41,7 +41,6 @@ INSTRUCTIONS = (
 )
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 128  # no message of the protocol nests near this; deeper is refused as a parse error
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -81,14 +80,14 @@ def parse(line: bytes) -> Any:
 def valid_id(value: Any) -> bool:
     """An id this server can echo: an integer, or a string strict JSON parsers can read back."""
     if isinstance(value, str):
-        return not _LONE_SURROGATE.search(value)
+        return not has_lone_surrogate(value)
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def holds_lone_surrogate(value: Any) -> bool:
     """Whether a lone surrogate is anywhere in ``value`` (its strings, list items, object keys and values)."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.search(value) is not None
+        return has_lone_surrogate(value)
     if isinstance(value, list):
         return any(holds_lone_surrogate(item) for item in value)
     if isinstance(value, dict):
@@ -100,7 +99,7 @@ def printable(value: Any) -> Any:
     """``value`` safe to echo to the client: a lone surrogate (which arrives as a ``\\ud800`` escape and
     which strict parsers refuse to read back) becomes U+FFFD, in strings, lists and objects alike."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return replace_lone_surrogates(value, "\ufffd")
     if isinstance(value, list):
         return [printable(item) for item in value]
     if isinstance(value, dict):
