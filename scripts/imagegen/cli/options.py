@@ -20,9 +20,10 @@ from .. import validate
 # sets the value), "toggle" (--x / --no-x, None when neither is given), "const" (no flag: a value the
 # command fixes, such as its default model).
 ACTIONS = ("value", "list", "true", "false", "toggle", "const")
-# --help is laid out for an 80-column terminal, whatever the one it is printed on (argparse's
-# column for help text is 24): the same text everywhere, in references/cli.md too.
-HELP_WIDTH = 80 - 2 - 24
+# --help is laid out for an 80-column terminal, whatever the one it is printed on: argparse keeps a
+# margin of 2 and starts help text at column 24. The same text everywhere, in references/cli.md too.
+HELP_COLUMNS = 80 - 2
+HELP_WIDTH = HELP_COLUMNS - 24
 
 
 class Option(NamedTuple):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-WIDTH = 100  # argparse wraps help to the terminal's width: fixed here so the file is the same anywhere
 HEADER = """# Command-line reference
 
 Every script's `--help`, generated from the parsers themselves (do not edit by hand:
@@ -57,10 +56,7 @@ def help_text(name: str) -> str | None:
     build = getattr(commands()[name], "build_parser", None)
     if build is None:
         return None
-    parser = build()
-    formatter = parser.formatter_class
-    parser.formatter_class = lambda prog: formatter(prog, width=WIDTH)
-    return parser.format_help().rstrip()
+    return build().format_help().rstrip()
 
 
 def markdown() -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from .. import __version__
 from ..contract import CONTRACT_VERSION, RunContext, as_error, emit, error_envelope, shorten, write_stdout
 from ..errors import EXIT_OK, EXIT_USAGE, ImageGenError, UsageError
-from .options import Option, add_to, wrapped
+from .options import HELP_COLUMNS, Option, add_to, wrapped
 
 REQUIRED_MISSING = "the following arguments are required"
 # A command's start-up creates tens of thousands of objects that live until it exits, and the cyclic
@@ -98,6 +98,15 @@ class JsonArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
 
 
+class HelpFor80Columns(argparse.RawTextHelpFormatter):
+    """--help laid out for an 80-column terminal whatever the terminal (options' help is wrapped by
+    ``format_help``): the same text everywhere, references/cli.md included. A fixed width also spares
+    argparse asking the terminal its size for every option it adds."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_COLUMNS)
+
+
 def program_name(script: str) -> str:
     """The name to show in usage and errors: an installed console command's own (image-gen-generate),
     else the script's."""
@@ -111,7 +120,7 @@ def new_parser(prog: str, description: str, declared: Iterable[Option] = ()) -> 
     parser = JsonArgumentParser(
         prog=program_name(prog),
         description=description,
-        formatter_class=argparse.RawTextHelpFormatter,  # help wrapped by format_help
+        formatter_class=HelpFor80Columns,
     )
     parser.add_argument("--version", action="version", version=f"image-gen {__version__}")
     parser.declared = tuple(declared)
