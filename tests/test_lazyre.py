@@ -57,3 +57,14 @@ def test_a_pattern_without_its_cues_is_not_compiled():
     pattern = Lazy(r"\bneedle\b", ("needle",))
     assert pattern.search("a haystack") is None and pattern._compiled is None
     assert pattern.search("a needle here") and pattern._compiled is not None
+
+
+@pytest.mark.parametrize("prompt", ["A red fox", "a lighthouse at dawn", "Poster of a tiger"])
+def test_an_ordinary_prompt_compiles_no_edit_intent_pattern(prompt, monkeypatch):
+    """Every intent rule has cues: the plain path compiles none of them for an ordinary prompt."""
+    fresh = [Lazy(rule.pattern.source, rule.pattern.cues, rule.pattern.flags) for rule in intent.RULES]
+    monkeypatch.setattr(intent, "RULES", tuple(rule._replace(pattern=lazy) for rule, lazy in zip(
+        intent.RULES, fresh, strict=True)))
+    assert intent.detect(prompt) is None
+    assert [lazy.source[:40] for lazy in fresh if lazy._compiled is not None] == []
+    assert intent.detect("darker") is not None  # the comparative rule still fires on its own

@@ -24,9 +24,11 @@ EDIT_VERBS = (r"(?:edit|retouch|recolou?r|touch up|photoshop|modify|alter|tweak|
               r"restore|redo|redraw|rework|revise|refine|fix|change|replace|swap|remove|erase|delete|get rid of|move|"
               r"flip|mirror|brighten|darken|lighten|blur|sharpen|desaturate|zoom (?:in|out)|extend|expand|outpaint|"
               r"undo)")
-ADJ_COMPARATIVES = (r"(?:darker|lighter|brighter|dimmer|bigger|smaller|larger|warmer|cooler|colder|hotter|sharper|"
-                    r"softer|bolder|cleaner|simpler|busier|calmer|happier|sadder|scarier|cuter|older|younger|taller|"
-                    r"shorter|wider|narrower|thicker|thinner|longer|richer|deeper|moodier|punchier)")
+ADJ_COMPARATIVE_WORDS = ("darker", "lighter", "brighter", "dimmer", "bigger", "smaller", "larger", "warmer", "cooler",
+                         "colder", "hotter", "sharper", "softer", "bolder", "cleaner", "simpler", "busier", "calmer",
+                         "happier", "sadder", "scarier", "cuter", "older", "younger", "taller", "shorter", "wider",
+                         "narrower", "thicker", "thinner", "longer", "richer", "deeper", "moodier", "punchier")
+ADJ_COMPARATIVES = "(?:" + "|".join(ADJ_COMPARATIVE_WORDS) + ")"
 COMPARATIVES = rf"(?:{ADJ_COMPARATIVES}|more|less)"
 MODIFIERS = r"(?:a (?:bit|little|lot|touch)|slightly|much|way|even|somewhat|a lot)"
 # What may follow an edit verb that opens the prompt: its object, not a new subject ("Change the
@@ -107,7 +109,7 @@ RULES: tuple[IntentRule, ...] = (
                               rf"(?:{ADJ_COMPARATIVES}(?:\s*(?:,|and)\s*(?:{MODIFIERS}\s+)?{ADJ_COMPARATIVES})*"
                               rf"|(?:more|less)\s+[a-z-]+(?:\s*(?:,|and)\s*(?:more|less)\s+[a-z-]+)*)"
                               rf"(?:\s+(?:please|overall|than before|than that|this time))?\s*[.!]*$",
-          max_words=SHORT_PROMPT_WORDS),
+          max_words=SHORT_PROMPT_WORDS, cues=(*ADJ_COMPARATIVE_WORDS, "more", "less")),
     _rule("instead", r"\binstead\b", max_words=SHORT_PROMPT_WORDS,
           cues=("instead",)),
 )
