@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 MAX_BYTES = 1024 * 1024  # no file the project writes comes near this, except the ledger and caches
 MAX_DEPTH = 64  # the deepest document the project writes is about 6 levels
 
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes included
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'  # a JSON string, escapes included (compiled on use; re caches it)
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))  # deleted by bytes.translate
 _STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # as signed bytes: +1 opens, -1 closes
 
@@ -86,7 +86,7 @@ def nesting_depth(data: bytes) -> int:
     count). Every step runs at C speed: strings cut out, brackets kept as signed bytes (+1, -1), and
     the deepest running sum taken."""
     if b'"' in data:
-        data = _STRINGS.sub(b"", data)
+        data = re.sub(_STRING, b"", data, flags=re.DOTALL)
     steps = data.translate(_STEP, _NOT_BRACKETS)
     return max(accumulate(array("b", steps)), default=0)
 

@@ -14,6 +14,7 @@ skipped and counted as damaged, never a crash.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -28,8 +29,13 @@ MAX_LINE = 64 * 1024  # a ledger line is under 2 KiB: one longer than this was n
 # stamped a little apart, or an old line pasted in by hand, do not end the reading early.
 OLD_RUN = 100
 _DAMAGED = b"\x00damaged"
-# Lines written by this project start with their time; a line that does not is parsed in full.
-_STAMP = re.compile(rb'^\{\s*"time"\s*:\s*"(\d{4}-\d{2}-\d{2})')
+
+
+@functools.cache
+def _stamp() -> re.Pattern[bytes]:
+    """Lines written by this project start with their time; a line that does not is parsed in full.
+    (Compiled when the ledger is first read, not by every run that imports this module.)"""
+    return re.compile(rb'^\{\s*"time"\s*:\s*"(\d{4}-\d{2}-\d{2})')
 
 
 class Reading:
@@ -69,7 +75,7 @@ def parse(raw: bytes) -> dict[str, Any] | None:
 
 
 def _raw_day(raw: bytes) -> date | None:
-    match = _STAMP.match(raw)
+    match = _stamp().match(raw)
     if match is None:
         return None
     try:
