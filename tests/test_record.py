@@ -24,6 +24,7 @@ class Quoted(Price):
 
 def test_fields_in_order_with_defaults():
     assert Price._fields == ("model", "usd", "tags")
+    assert Price._field_defaults == {"usd": 0.0, "tags": ()}
     assert Price("m")._asdict() == {"model": "m", "usd": 0.0, "tags": ()}
     assert Price("m", 2.5, ("a",)) == Price(model="m", tags=("a",), usd=2.5)
     assert repr(Price("m", 1.0)) == "Price(model='m', usd=1.0, tags=())"
@@ -31,6 +32,7 @@ def test_fields_in_order_with_defaults():
 
 def test_a_subclass_adds_its_fields_after_its_parents_and_skips_class_variables():
     assert Quoted._fields == ("model", "usd", "tags", "note")
+    assert Quoted._field_defaults == {"usd": 0.0, "tags": (), "note": ""}
     quoted = Quoted("m", note="n")
     assert (quoted.usd, quoted.note, quoted.unit) == (0.0, "n", "USD")
     assert quoted != Price("m")  # another type is another value

@@ -9,9 +9,10 @@ in order (a subclass's come after its parent's); a field given a value has that 
         model: str
         usd: float = 0.0
 
-Instances are immutable, equal and hashed by value, and have ``_replace`` and ``_asdict`` as a
-NamedTuple's do. They are not tuples: no indexing, unpacking or ordering. Type checkers read a
-Record as a frozen dataclass (``dataclass_transform``), so constructor calls are checked.
+Instances are immutable, equal and hashed by value, and have ``_replace``, ``_asdict``, ``_fields``
+and ``_field_defaults`` as a NamedTuple's do. They are not tuples: no indexing, unpacking or
+ordering. Type checkers read a Record as a frozen dataclass (``dataclass_transform``), so
+constructor calls are checked.
 """
 
 from __future__ import annotations
