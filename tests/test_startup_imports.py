@@ -46,7 +46,7 @@ FORBIDDEN = {
 PLAIN_ALLOWED = (
     "imagegen", "commands", "cli", "models", "prompt", "pipeline", "spending", "images", "http", "providers",
     "generate", "options", "command_options", "flags", "runner", "signals", "from_flags", "requests", "validate",
-    "contract", "names",
+    "contract", "names", "record",
     "errors", "reply_words", "config", "costs", "fsutil", "localjson", "jsonshape", "progress",
     "registry", "table", "live", "chains", "pricing", "listings",
     "choices", "plan", "steering", "clarify", "wording", "intent", "lazyre", "compose",
@@ -61,7 +61,7 @@ PLAIN_ALLOWED = (
 # the alias chains it is built from). Matched on the last dotted component too.
 HELP_ALLOWED = ("imagegen", "commands", "generate", "cli", "runner", "options", "command_options", "flags",
                 "validate", "contract", "choices", "names", "errors", "reply_words", "models", "registry", "table",
-                "live", "chains", "pricing", "prompt")
+                "live", "chains", "pricing", "prompt", "record")
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 

@@ -10,7 +10,9 @@ Changing the catalogue changes the choice; no code changes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from ..record import Record
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -66,7 +68,7 @@ MAKERS = {"openrouter": "OpenRouter", "google": "Google", "openai": "OpenAI", "a
 EXPIRY_WARNING_DAYS = 30
 
 
-class Choice(NamedTuple):
+class Choice(Record):
     """The id a name resolved to on a route, where it came from, and what is tried if it is gone."""
 
     id: str

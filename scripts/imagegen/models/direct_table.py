@@ -8,7 +8,9 @@ batch engines bill :data:`BATCH_DISCOUNT` of the standard price.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from ..record import Record
 
 PRICES_AS_OF = "2026-12-01"
 BATCH_DISCOUNT = 0.5  # Gemini Batch Mode and the OpenAI Batch API: half the standard price
@@ -20,7 +22,7 @@ MAKERS = {"openrouter": "OpenRouter", "google": "Google", "openai": "OpenAI"}
 
 # -- Google -----------------------------------------------------------------------------------
 
-class GeminiModel(NamedTuple):
+class GeminiModel(Record):
     """One Gemini image model: the OpenRouter alias it matches, what it takes, USD per image by size."""
 
     alias: str
@@ -58,7 +60,7 @@ def gemini_model(model: str) -> GeminiModel | None:
 
 # -- OpenAI -----------------------------------------------------------------------------------
 
-class OpenAIModel(NamedTuple):
+class OpenAIModel(Record):
     """What one OpenAI image model takes, and its prices in USD per million tokens."""
 
     text_in: float

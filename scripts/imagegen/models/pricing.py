@@ -3,7 +3,7 @@ and the live catalogue (which lays OpenRouter's prices over it), so neither impo
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ..record import Record
 
 # Pixel size of each aspect ratio at 1K, as OpenRouter documents it.
 RATIO_PIXELS_1K = {
@@ -16,9 +16,9 @@ SIZE_SCALE = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 MEGAPIXEL = 1024 * 1024  # billed per started megapixel of 1024x1024
 
 
-# Records are NamedTuples rather than dataclasses: importing dataclasses (and with it inspect)
-# would cost every script's start-up, --help included.
-class Pricing(NamedTuple):
+# Records rather than dataclasses: importing dataclasses (and with it inspect) would cost every
+# script's start-up, --help included.
+class Pricing(Record):
     """How a model is billed. ``guess`` marks prices not confirmed by the provider's catalogue."""
 
     kind: str  # "per_mp" | "per_image" | "image_tokens" | "unknown"

@@ -8,9 +8,9 @@ image models by full id; :func:`resolve` and :func:`all_models` apply it (``mode
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 from ..errors import UsageError
+from ..record import Record
 from . import chains
 from .live import as_candidate, live, on_route
 from .pricing import MEGAPIXEL, RATIO_PIXELS_1K, SIZE_SCALE, Pricing
@@ -144,7 +144,7 @@ def pixels(aspect_ratio: str, size: str) -> tuple[int, int]:
     return int(width * scale), int(height * scale)
 
 
-class Estimate(NamedTuple):
+class Estimate(Record):
     """An expected price with the arithmetic behind it; ``guess`` when prices or token counts are assumed."""
 
     usd: float | None

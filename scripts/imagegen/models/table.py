@@ -7,8 +7,7 @@ and sizes.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from ..record import Record
 from . import chains
 from .pricing import Pricing
 
@@ -16,7 +15,7 @@ STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:
 EXTRA_TALL_WIDE = ("1:4", "4:1", "1:8", "8:1")
 STANDARD_SIZES = ("1K", "2K", "4K")
 
-class ModelSpec(NamedTuple):
+class ModelSpec(Record):
     alias: str
     id: str
     family: str  # "flux" | "gpt" | "gemini" | "other"

@@ -7,11 +7,12 @@ at run time); :func:`run` spends; :func:`dry_run` describes what :func:`run` wou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageGenError
 from ..progress import note
 from ..prompt.plan import GenerationPlan, build, switch_to_successor
+from ..record import Record
 from ..requests import GenerateRequest
 from . import routes
 from .images_options import ImagesOptions
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .paid_call import PaidRun
 
 
-class Prepared(NamedTuple):
+class Prepared(Record):
     plan: GenerationPlan
     options: ImagesOptions | None  # None: chat completions
     enhance_model: str | None  # set when the prompt is to be enhanced first

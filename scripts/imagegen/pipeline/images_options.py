@@ -3,13 +3,15 @@ the routes check and send, and what the live catalogue's parameters are checked 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from ..record import Record
 
 OPTION_FLAGS = (("quality", "--quality"), ("output_format", "--output-format"), ("background", "--background"),
                 ("output_compression", "--output-compression"), ("moderation", "--moderation"))
 
 
-class ImagesOptions(NamedTuple):
+class ImagesOptions(Record):
     """The Images API options a chat completion has no place for (``moderation``: OpenAI's only)."""
 
     quality: str | None = None

@@ -23,10 +23,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..progress import Ticker
+from ..record import Record
 from ..spending import guard, ledger, observed
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ MAX_RETRY_WAIT = 60.0  # the longest back-off between attempts (http.client.MAX_
 HOLD_MARGIN_SEC = 120.0  # a reservation outlives its call's longest run by this much
 
 
-class _Held(NamedTuple):
+class _Held(Record):
     """What a call in flight holds: its reservation of the daily budget (None: none kept), its
     estimate counted against --max-cost, its hold on the request's budget (None: none), and the
     estimate its ledger lines record."""
@@ -53,14 +54,14 @@ class _Held(NamedTuple):
     estimate: float | None = None
 
 
-class Priced(NamedTuple):
+class Priced(Record):
     """The price key of calls that make images, and how many images each call makes."""
 
     key: observed.PriceKey
     images: int = 1
 
 
-class RequestCap(NamedTuple):
+class RequestCap(Record):
     """A queue request's ``--max-cost`` over all its jobs, and the account that holds it."""
 
     max_cost: float
@@ -154,7 +155,7 @@ class PaidRun:
         if hold_id is not None and self.request_cap is not None:
             account = self.request_cap.account
             account.charge(cost - (estimate or 0.0))
-            account.settle(hold_id, key="|".join(price.key))
+            account.settle(hold_id, key=price.key.joined())
 
     def send(self, call: Call, *, model: str, estimate: float | None, label: str,
              spool_dir: Any = None, alias: str | None = None, price: Priced | None = None) -> ProviderReply:
@@ -317,7 +318,7 @@ class PaidRun:
         import os
 
         hold_id = os.urandom(8).hex()
-        key = "|".join(price.key) if price is not None else None
+        key = price.key.joined() if price is not None else None
         learn_first = price is not None and not observed.confirmed(price.key)
         now = (lambda: observed.current(price.key, estimate, price.images)) if price is not None else None
         if estimate is None and price is None:
@@ -363,7 +364,7 @@ class PaidRun:
             if later:
                 account.learning(hold.account)  # calls waiting to learn this price wait for its lookup
             else:
-                account.settle(hold.account, key="|".join(price.key) if price is not None else None)
+                account.settle(hold.account, key=price.key.joined() if price is not None else None)
 
     def _write(self, entry: dict[str, Any] | None, hold: _Held | None = None) -> None:
         if entry is None:

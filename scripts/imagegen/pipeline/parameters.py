@@ -41,8 +41,8 @@ def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> Non
     if plan.seed is not None:
         asked.append(("seed", None, "--seed"))
     if options is not None:
-        asked += [(name, value, flag) for (name, flag), value in zip(OPTION_FLAGS, options, strict=True)
-                  if value is not None]
+        asked += [(name, getattr(options, name), flag) for name, flag in OPTION_FLAGS
+                  if getattr(options, name) is not None]
         if plan.count > 1:
             asked.append(("n", plan.count, "--n"))
     for name, value, flag in asked:

@@ -6,11 +6,12 @@ before an upload, the call, its list prices and how it counts image tokens, and 
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import UsageError
 from ..images.files import MB, InputImage
 from ..providers import anthropic_messages, openrouter_text
+from ..record import Record
 
 if TYPE_CHECKING:
     from ..providers.call import Call
@@ -23,7 +24,7 @@ SHRINK_HINT = ("make a smaller copy for the review, e.g. `sips -Z 2048 in.png --
 DEFAULT_ALIAS = "review-default"  # the model_alias of a model taken from the default chain
 
 
-class ReviewModel(NamedTuple):
+class ReviewModel(Record):
     """The model a review uses, the alias it came from (None: named), and the candidates after it."""
 
     id: str

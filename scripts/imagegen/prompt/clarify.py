@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 from ..models.table import ModelSpec
+from ..record import Record
 from . import wording
 from .lazyre import Lazy
 
 
-class Hint(NamedTuple):
+class Hint(Record):
     """One problem found in a prompt. ``code`` is stable; agents may switch on it."""
 
     code: str
@@ -33,7 +33,7 @@ def hint_line(hint: dict[str, str]) -> str:
     return f"hint [{hint['code']}]: {hint['message']} (fix: {hint['fix']})"
 
 
-class PromptFacts(NamedTuple):
+class PromptFacts(Record):
     """What the checks know about a request besides its words."""
 
     prompt: str
@@ -46,7 +46,7 @@ class PromptFacts(NamedTuple):
     enhance: bool = False  # the prompt will be expanded by --enhance
 
 
-class Scan(NamedTuple):
+class Scan(Record):
     """A prompt read once: unquoted lower-case text, its words and its quoted spans."""
 
     facts: PromptFacts
@@ -142,7 +142,7 @@ def affirmed(text: str) -> str:
     return NEGATED.sub(" ", text)
 
 
-class Use(NamedTuple):
+class Use(Record):
     """A use of an image whose aspect ratio is conventional.
 
     ``specific`` matches anywhere; ``generic`` (a bare noun such as "poster") only near the start
@@ -313,7 +313,7 @@ def _text_and_no_text(scan: Scan) -> Finding:
             "write 'no other text' if only the quoted words should appear")
 
 
-class Rule(NamedTuple):
+class Rule(Record):
     code: str
     check: Callable[[Scan], Finding]
     unless: tuple[str, ...] = ()  # codes whose hint already covers this one

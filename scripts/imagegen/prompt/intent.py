@@ -10,8 +10,7 @@ editor's desk", "Keep Calm poster", "same-sex couple").
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from ..record import Record
 from . import wording
 from .lazyre import Lazy
 
@@ -44,7 +43,7 @@ EDIT_VERB_CUES = ("edit", "retouch", "recolo", "touch up", "photoshop", "modify"
                   "undo")
 
 
-class IntentRule(NamedTuple):
+class IntentRule(Record):
     name: str
     pattern: Lazy
     max_words: int | None = None  # the rule only applies to prompts this short
@@ -115,7 +114,7 @@ RULES: tuple[IntentRule, ...] = (
 )
 
 
-class IntentMatch(NamedTuple):
+class IntentMatch(Record):
     """Why the prompt reads as an edit: the rule and the words that matched."""
 
     rule: str

@@ -12,17 +12,18 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import config
 from ..costs import finite_amount
 from ..errors import BudgetError
+from ..record import Record
 from .ledger import booking, committed_today, today
 
 EPSILON = 1e-9
 
 
-class Spend(NamedTuple):
+class Spend(Record):
     """Who is paying for a call: the script, the caller's request id (and queue job id), and its ceiling."""
 
     script: str

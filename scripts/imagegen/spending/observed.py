@@ -16,11 +16,12 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import config
 from ..costs import plausible_cost
 from ..fsutil import now_iso
+from ..record import Record
 from .lines import parse
 
 TAIL_BYTES = 256 * 1024  # about a thousand recent calls
@@ -29,7 +30,7 @@ DISAGREE = 0.25  # observed and table differ by more than this fraction: the obs
 WELL_ABOVE = 1.5  # a charge this many times the estimate is warned about
 
 
-class PriceKey(NamedTuple):
+class PriceKey(Record):
     """What a price depends on: who is paid, for which model, at which size (``WIDTHxHEIGHT``)."""
 
     provider: str
@@ -39,6 +40,10 @@ class PriceKey(NamedTuple):
     def fields(self) -> dict[str, str]:
         """What a ledger line records of the key (its model is already there)."""
         return {"provider": self.provider, "size": self.size}
+
+    def joined(self) -> str:
+        """The key as one string, as a request budget's holds name it."""
+        return f"{self.provider}|{self.model}|{self.size}"
 
 
 _cache: dict[str, Any] = {}  # file -> (stamp, lines): replaced whole, so threads never see half of it
