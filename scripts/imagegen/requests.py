@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from . import validate as v
 from .errors import UsageError
 from .prompt import choices
+from .record import Record
 
 R = TypeVar("R", bound="Request")
 _MISSING = object()
@@ -29,7 +30,7 @@ class InvalidRequest(UsageError):
     """A request read from JSON breaks a rule the flags would have enforced."""
 
 
-class Field(NamedTuple):
+class Field(Record):
     name: str
     check: Callable[[Any], Any]
     default: Any = None

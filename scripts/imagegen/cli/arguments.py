@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import validate as v
+from ..record import Record
 from ..requests import Field, Request
 from .options import Option, Options
 
 
-class Argument(NamedTuple):
+class Argument(Record):
     """One tool argument: the option it stands for and the rule it is checked by."""
 
     name: str  # the property: the option's dest (the request field it fills, if any)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import validate
 from ..errors import UsageError
 from ..localjson import loads
+from ..record import Record
 from .options import Options
 
 # Flags of an invocation, not of a job: refused on a line rather than silently dropped (or obeyed).
@@ -40,7 +41,7 @@ def jobs_file_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return result
 
 
-class LineKey(NamedTuple):
+class LineKey(Record):
     """What one key of a jobs-file line sets."""
 
     field: str  # the request field

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import validate
+from ..record import Record
 
 # How a flag takes its value: "value" (one), "list" (repeatable), "true" / "false" (a switch that
 # sets the value), "toggle" (--x / --no-x, None when neither is given), "const" (no flag: a value the
@@ -26,7 +27,7 @@ HELP_COLUMNS = 80 - 2
 HELP_WIDTH = HELP_COLUMNS - 24
 
 
-class Option(NamedTuple):
+class Option(Record):
     """One option: the flags that give it and the rule its value is checked by."""
 
     flags: tuple[str, ...]  # ("--output-file", "--out"); the first is its name in --help

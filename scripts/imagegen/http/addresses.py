@@ -12,8 +12,10 @@ that changes between the two (rebinding) cannot lead inside the network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from ..record import Record
 
 if TYPE_CHECKING:
     import ipaddress
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 Resolver = Callable[..., list]
 
 
-class Refusal(NamedTuple):
+class Refusal(Record):
     """Why a URL is refused: ``reason`` completes "the URL ...", ``kind`` lets a caller pick its fix."""
 
     reason: str

@@ -27,11 +27,12 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from http.client import HTTPException
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
 from ..errors import ImageGenError, OutputError, ProviderError, provider_error
+from ..record import Record
 from ..reply_words import error_message_from_body
 from .statuses import RETRY_STATUSES, classify_status, retry_after_seconds, snippet
 from .transport import Exchange, opener, origin, where
@@ -106,7 +107,7 @@ class Response:
             ) from None
 
 
-class Request(NamedTuple):
+class Request(Record):
     method: str
     url: str
     headers: dict[str, str]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+
+from ..record import Record
 
 
-class FilePart(NamedTuple):
+class FilePart(Record):
     field: str
     filename: str
     content_type: str

@@ -8,9 +8,9 @@ import os
 import stat
 import struct
 from pathlib import Path
-from typing import NamedTuple
 
 from ..errors import UsageError
+from ..record import Record
 
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
            "svg": "image/svg+xml"}
@@ -111,7 +111,7 @@ def file_header(path: Path) -> bytes:
         return handle.read(HEADER_BYTES)
 
 
-class InputImage(NamedTuple):
+class InputImage(Record):
     """A local image read once, checked, and kept with what we know of it."""
 
     path: Path

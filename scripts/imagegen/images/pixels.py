@@ -13,7 +13,8 @@ import math
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+
+from ..record import Record
 
 _WEIGHT = 256  # the resampler's weights are whole 1/256ths
 
@@ -100,7 +101,7 @@ def resize(width: int, height: int, rows: Sequence[bytes | bytearray], new_width
 
 # -- the frame an edit is sent in ------------------------------------------------------------------
 
-class Frame(NamedTuple):
+class Frame(Record):
     """An input of ``width`` x ``height`` padded by ``left``/``top`` (to ``padded_width`` x
     ``padded_height``, the frame's shape) and scaled to ``frame_width`` x ``frame_height``."""
 

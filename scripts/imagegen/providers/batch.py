@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from ..record import Record
 
 if TYPE_CHECKING:
     from ..errors import ProviderError
@@ -28,7 +30,7 @@ MAX_RESULTS_BYTES = 64 * 1024 ** 3
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a batch's state without its results
 
 
-class BatchStatus(NamedTuple):
+class BatchStatus(Record):
     """A batch as its provider reports it: its id, our state word, the provider's own, the counts."""
 
     id: str
@@ -50,7 +52,7 @@ class BatchStatus(NamedTuple):
                 **({"batch_error": self.error} if self.error else {})}
 
 
-class BatchLine(NamedTuple):
+class BatchLine(Record):
     """One request's outcome: a reply with its images, or the error it ended in."""
 
     key: str

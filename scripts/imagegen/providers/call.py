@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ProviderError
+from ..record import Record
 
 if TYPE_CHECKING:
     from ..http.client import HttpClient, Response
@@ -22,7 +23,7 @@ _BASE64_KEYS = frozenset({"data", "b64_json"})
 _BASE64_STUB_OVER = 200
 
 
-class Call(NamedTuple):
+class Call(Record):
     """One request to one endpoint: JSON ``body`` or a multipart form (``fields`` and ``files``)."""
 
     provider: str  # whose key it needs: openrouter, openai, anthropic
