@@ -8,10 +8,11 @@ script's error document, never as an exception out of the call.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..cli.arguments import request_defaults
 from ..contract import CONTRACT_VERSION, RunContext, error_document
+from ..record import Record
 from ..requests import InvalidRequest, Request, RunOptions
 from .protocol import holds_lone_surrogate, printable
 from .roots import Roots
@@ -21,7 +22,7 @@ from .watch import Watch, WatchedPaidRun
 SCRIPT = "mcp_server.py"  # who pays, in the spending ledger
 
 
-class Invocation(NamedTuple):
+class Invocation(Record):
     """A checked call: what an adapter gets."""
 
     tool: Tool

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import NamedTuple
+
+from ..record import Record
 
 SIDE = 256
 AS_IS_BYTES = 256 * 1024  # a file this small goes as it is
@@ -23,7 +24,7 @@ MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", 
               ".gif": "image/gif"}
 
 
-class Preview(NamedTuple):
+class Preview(Record):
     mime_type: str
     data: bytes
 

@@ -8,10 +8,11 @@ opens with ``initialize`` and the revision it negotiated holds for the process. 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import __version__
 from ..contract import has_lone_surrogate, replace_lone_surrogates
+from ..record import Record
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS = ("2026-07-28",)
@@ -51,7 +52,7 @@ class ProtocolError(Exception):
         self.code, self.message, self.data = code, message, data
 
 
-class Request(NamedTuple):
+class Request(Record):
     """One incoming request or notification, checked for shape."""
 
     method: str

@@ -14,10 +14,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from ..contract import json_text
 from ..progress import note
+from ..record import Record
 from . import protocol
 from .calls import Call
 from .protocol import INVALID_PARAMS, INVALID_REQUEST, ProtocolError
@@ -25,7 +26,7 @@ from .roots import Roots
 from .tools import BY_NAME, TOOLS
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     progress_interval: float = 2.0
     shutdown_grace: float = 30.0
     max_calls: int = 4

@@ -7,12 +7,13 @@ function (``adapters``), never the command's argparse handler.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .. import validate as v
 from ..cli import command_options
 from ..cli.arguments import Argument, tool_arguments
 from ..cli.options import Options
+from ..record import Record
 from ..requests import EditRequest, Field, GenerateRequest, Request, ReviewRequest
 from . import adapters, protocol, schemas
 
@@ -32,7 +33,7 @@ def _hints(read_only: bool, open_world: bool, idempotent: bool = False, destruct
             "openWorldHint": open_world}
 
 
-class Tool(NamedTuple):
+class Tool(Record):
     name: str
     title: str
     description: str

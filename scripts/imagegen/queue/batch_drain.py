@@ -17,13 +17,14 @@ One drain at a time does this (``batch_records.exclusive``), in three steps:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .. import progress
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..fsutil import now_iso
 from ..providers.batch import CANCELLED, EXPIRED, SUCCEEDED, BatchStatus
 from ..providers.batch import FAILED as BATCH_FAILED
+from ..record import Record
 from ..spending import guard, ledger
 from . import batch_plan, batch_records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure
@@ -42,7 +43,7 @@ UNANSWERED_OUTCOMES = {EXPIRED: "batch_expired", CANCELLED: "batch_cancelled", B
                        SUCCEEDED: "batch_unanswered"}
 
 
-class BatchOptions(NamedTuple):
+class BatchOptions(Record):
     timeout: float = 120.0
     retries: int = 2
     max_attempts: int = 3
@@ -57,7 +58,7 @@ def engine(provider: str) -> Any:
     return route(provider).batch_engine()
 
 
-class _Member(NamedTuple):
+class _Member(Record):
     job: dict[str, Any]
     plan: Any
     body: dict[str, Any]

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import config, localjson
 from ..errors import EXIT_USAGE, ConfigError, ImageGenError, UsageError
+from ..record import Record
 
 CONFIG_KEY = "allow_roots"
 
@@ -57,7 +58,7 @@ def configured_roots() -> list[str]:
     return roots
 
 
-class Roots(NamedTuple):
+class Roots(Record):
     folders: tuple[str, ...]  # resolved
     queue: str  # the queue directory, resolved: never an output
     preset_folders: tuple[str, ...]

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import localjson
 from ..errors import OutputExistsError
 from ..fsutil import now_iso, write_json_atomic
+from ..record import Record
 from ..requests import GenerateRequest
 from . import submit
 from .layout import QueueDirs
 
 
-class VariantBatch(NamedTuple):
+class VariantBatch(Record):
     """Where a batch of variants goes and how many: <out_dir>/<prefix>-NN.png from start_index."""
 
     queue_dir: Path
     out_dir: Path
     prefix: str | None = None  # None: one made from the request (default_prefix)
-    count: int = 4  # type: ignore[assignment]  # a field named as the flag, over tuple.count
+    count: int = 4  # a field named as the flag
     start_index: int = 1
     max_jobs: int | None = None
 
