@@ -22,11 +22,16 @@ class Quoted(Price):
     unit: ClassVar[str] = "USD"
 
 
+class Coded(Price):
+    code: str  # required, after the parent's defaults
+
+
 def test_fields_in_order_with_defaults():
     assert Price._fields == ("model", "usd", "tags")
     assert Price._field_defaults == {"usd": 0.0, "tags": ()}
     assert Price("m")._asdict() == {"model": "m", "usd": 0.0, "tags": ()}
     assert Price("m", 2.5, ("a",)) == Price(model="m", tags=("a",), usd=2.5)
+    assert list(Price(tags=("a",), model="m")._asdict()) == ["model", "usd", "tags"]  # keywords in any order
     assert repr(Price("m", 1.0)) == "Price(model='m', usd=1.0, tags=())"
 
 
@@ -36,6 +41,7 @@ def test_a_subclass_adds_its_fields_after_its_parents_and_skips_class_variables(
     quoted = Quoted("m", note="n")
     assert (quoted.usd, quoted.note, quoted.unit) == (0.0, "n", "USD")
     assert quoted != Price("m")  # another type is another value
+    assert Coded("m", code="c")._asdict() == {"model": "m", "usd": 0.0, "tags": (), "code": "c"}
 
 
 @pytest.mark.parametrize("make, message", [
@@ -43,6 +49,7 @@ def test_a_subclass_adds_its_fields_after_its_parents_and_skips_class_variables(
     (lambda: Price("m", 1.0, (), "extra"), "takes 3 fields but 4 were given"),
     (lambda: Price("m", model="n"), "multiple values for field 'model'"),
     (lambda: Price("m", colour="red"), "unexpected field(s) 'colour'"),
+    (lambda: Coded("m", usd=1.0), "missing field(s) 'code'"),
 ])
 def test_a_wrong_construction_is_a_type_error(make, message):
     with pytest.raises(TypeError, match=message.replace("(", r"\(").replace(")", r"\)")):

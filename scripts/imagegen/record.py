@@ -26,6 +26,7 @@ else:
         return lambda cls: cls
 
 _R = TypeVar("_R", bound="Record")
+_MISSING: Any = object()  # a field with no default that was not given
 
 
 @dataclass_transform(frozen_default=True)
@@ -34,6 +35,8 @@ class Record:
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _field_defaults: ClassVar[dict[str, Any]] = {}
+    _blank: ClassVar[dict[str, Any]] = {}
+    _required: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -42,25 +45,31 @@ class Record:
         cls._fields = cls._fields + tuple(name for name in own if name not in cls._fields)
         given = {name: cls.__dict__[name] for name in own if name in cls.__dict__}
         cls._field_defaults = {**cls._field_defaults, **given}
+        cls._blank = {name: cls._field_defaults.get(name, _MISSING) for name in cls._fields}
+        cls._required = tuple(name for name in cls._fields if name not in cls._field_defaults)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
-        name = type(self).__name__
+        state = dict(self._blank)  # every field, in order: its default, or _MISSING
         if len(args) > len(fields):
-            raise TypeError(f"{name}() takes {len(fields)} fields but {len(args)} were given")
-        values = dict(zip(fields, args, strict=False))  # fewer args than fields: the rest by keyword
-        for key, value in kwargs.items():
-            if key in values:
-                raise TypeError(f"{name}() got multiple values for field {key!r}")
-            values[key] = value
-        if len(values) > len(fields) or not values.keys() <= set(fields):
-            unknown = sorted(values.keys() - set(fields))
-            raise TypeError(f"{name}() got unexpected field(s) {', '.join(map(repr, unknown))}")
-        defaults = self._field_defaults
-        missing = [key for key in fields if key not in values and key not in defaults]
+            raise TypeError(f"{type(self).__name__}() takes {len(fields)} fields but {len(args)} were given")
+        state.update(zip(fields, args, strict=False))  # the rest by keyword or default
+        if kwargs:
+            self._check_keywords(kwargs, fields[:len(args)])
+            state.update(kwargs)
+        missing = [key for key in self._required if state[key] is _MISSING]
         if missing:
-            raise TypeError(f"{name}() missing field(s) {', '.join(map(repr, missing))}")
-        object.__setattr__(self, "__dict__", {key: values[key] if key in values else defaults[key] for key in fields})
+            raise TypeError(f"{type(self).__name__}() missing field(s) {', '.join(map(repr, missing))}")
+        object.__setattr__(self, "__dict__", state)
+
+    def _check_keywords(self, kwargs: dict[str, Any], positional: tuple[str, ...]) -> None:
+        name = type(self).__name__
+        for key in positional:
+            if key in kwargs:
+                raise TypeError(f"{name}() got multiple values for field {key!r}")
+        if not kwargs.keys() <= self._blank.keys():
+            unknown = sorted(kwargs.keys() - self._blank.keys())
+            raise TypeError(f"{name}() got unexpected field(s) {', '.join(map(repr, unknown))}")
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable: make a changed copy with _replace({key}=...)")
