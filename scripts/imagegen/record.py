@@ -40,8 +40,12 @@ class Record:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = [name for name, note in cls.__dict__.get("__annotations__", {}).items()
-               if not str(note).replace("typing.", "").startswith("ClassVar")]
+        # The class's own annotations: in its namespace up to Python 3.13; from 3.14 (evaluated lazily)
+        # only through the attribute, which reads the class's own too.
+        notes = cls.__dict__.get("__annotations__")
+        if notes is None:
+            notes = getattr(cls, "__annotations__", {})
+        own = [name for name, note in notes.items() if not str(note).replace("typing.", "").startswith("ClassVar")]
         cls._fields = cls._fields + tuple(name for name in own if name not in cls._fields)
         given = {name: cls.__dict__[name] for name in own if name in cls.__dict__}
         cls._field_defaults = {**cls._field_defaults, **given}
