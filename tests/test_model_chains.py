@@ -83,6 +83,20 @@ def test_a_gone_nanobanana_on_openrouter_moves_to_its_successor_at_a_size_it_mak
     assert doc["model"] == "google/gemini-3.1-flash-lite-image" and doc["model_alias"] == "nanobanana"
 
 
+def test_a_gone_model_moves_to_its_successor_at_the_nearest_ratio_it_makes(run, fake, monkeypatch):
+    from imagegen.models import table
+
+    lite = table.BY_ID["google/gemini-3.1-flash-lite-image"]
+    monkeypatch.setitem(table.BY_ID, lite.id, lite._replace(ratios=("1:1", "3:2", "16:9")))
+    fake.gone_models = {"google/gemini-2.5-flash-image"}
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana",
+                                        "--aspect-ratio", "21:9", "--no-sidecar"))
+    sent = [(r.json["model"], r.json["image_config"]["aspect_ratio"]) for r in fake.requests_for("chat")]
+    assert result.code == 0 and sent == [("google/gemini-2.5-flash-image", "21:9"),
+                                         ("google/gemini-3.1-flash-lite-image", "16:9")], doc
+    assert any("does not make aspect ratio 21:9: 16:9" in warning for warning in doc["warnings"]), doc
+
+
 def test_without_a_catalogue_the_first_candidate_and_no_catalogue_is_fetched(run, fake, env):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert doc["warnings"] == []

@@ -67,7 +67,7 @@ class Baseline:
                 "source_kind": self.source_kind}
 
 
-def nearest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
+def nearest_ratio(width: float, height: float, ratios: tuple[str, ...]) -> str:
     """The aspect ratio in ``ratios`` nearest to width:height (compared on a log scale, so 2:1 and 1:2
     are as far from 1:1)."""
     def distance(ratio: str) -> float:

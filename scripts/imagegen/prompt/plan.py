@@ -250,9 +250,18 @@ def _resolve_model(request: GenerateRequest, defaults: dict[str, Any], fallback:
 
 def switch_to_successor(plan: GenerationPlan) -> None:
     """Put the next candidate of the plan's model chain in its place (its provider said the model is
-    gone); the same alias and prompt, the candidate's capabilities and price: a size it does not make
-    becomes its own default, with a warning."""
+    gone); the same alias and prompt, the candidate's capabilities and price: an aspect ratio it does
+    not make becomes the nearest one it does, a size it does not make its own default, each with a
+    warning."""
     plan.spec = registry.successor(plan.spec)
+    if plan.spec.ratios and plan.aspect_ratio not in plan.spec.ratios:
+        from .baseline import nearest_ratio
+
+        across, down = (float(part) for part in plan.aspect_ratio.split(":"))
+        ratio = nearest_ratio(across, down, plan.spec.ratios)
+        plan.warnings.append(f"{plan.spec.id} does not make aspect ratio {plan.aspect_ratio}: {ratio}, the "
+                             "nearest it makes, was asked for instead")
+        plan.aspect_ratio = ratio
     if plan.size not in plan.spec.sizes:
         size = _default_size(plan.spec)
         plan.warnings.append(f"{plan.spec.id} does not make size {plan.size}: {size} was asked for instead")
