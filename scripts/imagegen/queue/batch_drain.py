@@ -10,8 +10,10 @@ One drain at a time does this (``batch_records.exclusive``), in three steps:
    the job held), every failed request filed with the provider's reason or put back when retrying
    can help (an expired batch, a request the provider did not get to).
 3. **Submit** the pending batch jobs, grouped by provider, model and request: each job is planned
-   and checked as a synchronous run would be, holds its batch estimate of the daily budget, and
-   moves to submitted/ before the provider is asked; the record gets the batch id after.
+   and checked as a synchronous run would be, holds its batch estimate of the daily budget (and of
+   its request's ``--max-cost``: ``spending.request_budget``), and moves to submitted/ before the
+   provider is asked; the record gets the batch id after.
+Each job's charge goes to its request's account in the step after its ledger line (``batch_holds``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import progress
+from ..costs import plausible_cost
 from ..errors import BudgetError, ImageGenError, ProviderError
 from ..fsutil import now_iso
 from ..providers.batch import CANCELLED, EXPIRED, SUCCEEDED, BatchStatus
 from ..providers.batch import FAILED as BATCH_FAILED
 from ..record import Record
 from ..spending import guard, ledger
-from . import batch_plan, batch_records, leases, states, store
+from . import batch_holds, batch_plan, batch_records, leases, states, store
 from .execute import SCRIPT, already_done, path_failure
 from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, record_result
 from .states import JobState
@@ -63,6 +66,7 @@ class _Member(Record):
     plan: Any
     body: dict[str, Any]
     reservation: str | None
+    request_hold: str | None = None  # its hold on the request's --max-cost
 
 
 class BatchPhase:
@@ -155,7 +159,8 @@ class BatchPhase:
             except ImageGenError as error:
                 self.missing_key = (error, [member.job["job_id"] for member in members])
                 for member in members:
-                    self._release({"reservation": member.reservation})
+                    self._release({"reservation": member.reservation, "request_hold": member.request_hold},
+                                  request_id)
                     self._requeue(member.job, RUNNING, f"{error.kind}: {error.message}", count_attempt=False,
                                   wait=RETRY_AFTER_SEC)
                 self._report(error)
@@ -197,13 +202,18 @@ class BatchPhase:
                           f"{plan.provider}: only one image on Google or OpenAI can go in a batch")
         batch_plan.writer_for(request, plan).check_before_request(plan.count)
         guard.check(plan.estimate_usd, request.max_cost, model=plan.spec.alias, count=plan.count, daily=False)
-        reservation = guard.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
-                                       detached=True)
-        return _Member(job, plan, batch_plan.request_body(prepared), reservation)
+        hold = batch_holds.hold(self.dirs, job, plan, BATCH_HOLD_SEC)
+        try:
+            reservation = guard.reserve(plan.estimate_usd, seconds=BATCH_HOLD_SEC, what=f"job {job['job_id']}",
+                                        detached=True)
+            return _Member(job, plan, batch_plan.request_body(prepared), reservation, hold)
+        except BaseException:
+            self._close_hold(job["request_id"], hold, 0.0)
+            raise
 
     def _submit(self, provider: str, model: str, request_id: str, members: list[_Member]) -> None:
-        entries = [{"job_id": m.job["job_id"], "estimate_usd": m.plan.estimate_usd, "reservation": m.reservation}
-                   for m in members]
+        entries = [{"job_id": m.job["job_id"], "estimate_usd": m.plan.estimate_usd, "reservation": m.reservation,
+                    **({"request_hold": m.request_hold} if m.request_hold else {})} for m in members]
         record = batch_records.new_record(provider, model, request_id, entries)
         batch_records.write(self.dirs, record)  # before any job moves: a kill from here on is recovered by name
         for member in members:
@@ -250,7 +260,7 @@ class BatchPhase:
         provider refused them for good, or they were cancelled), their holds released."""
         cancelled = bool(record.get("cancel_requested"))
         for entry in record["jobs"]:
-            self._release(entry)
+            self._release(entry, record["request_id"])
             for state in (SUBMITTED, RUNNING):
                 job = _read(self.dirs, state, entry["job_id"])
                 if job is None:
@@ -282,6 +292,9 @@ class BatchPhase:
                 else:
                     outcome = self._unanswered(job, entry, record, status)
             except ImageGenError as error:
+                # The provider made (and may have billed) the result: counted at its estimate unless charged
+                self._close_hold(record["request_id"], entry.get("request_hold"),
+                                 plausible_cost(entry.get("estimate_usd")) or 0.0)
                 self._fail(job, error, SUBMITTED)
                 outcome = "failed"
             counts[outcome] += 1
@@ -299,6 +312,9 @@ class BatchPhase:
         writer = batch_plan.writer_for(request, plan)
         earlier = already_done(job, writer)
         if earlier is not None:  # killed between saving and filing: saved and on the ledger already
+            charged = plausible_cost(earlier.get("cost_usd"))
+            self._close_hold(job["request_id"], entry.get("request_hold"),
+                             charged if charged is not None else plausible_cost(entry.get("estimate_usd")) or 0.0)
             return self._file_saved(job, {**earlier, "batch_id": status.id})
         if reply.cost_usd is None:  # Google reports no price: the table's, at the batch rate
             reply.usage = {**reply.usage, "cost": plan.estimate_each_usd, "cost_source": "price table"}
@@ -308,6 +324,8 @@ class BatchPhase:
                                 model_alias=plan.spec.model_alias)
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))  # paid: on the ledger before saving
+        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line),
+                         key=batch_holds.price_key(plan))
         try:
             result = save_replies(plan, [reply], self.client(), writer, 0, keep_response=True)
         except OSError as error:
@@ -331,6 +349,7 @@ class BatchPhase:
                                 job_id=job["job_id"])
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))
+        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
         if record.get("cancel_requested"):
             self._fail(job, _cancelled(status), SUBMITTED)
             return "failed"
@@ -348,6 +367,7 @@ class BatchPhase:
                                 job_id=job["job_id"])
         line["batch_id"] = status.id
         self._warn(ledger.write(line, release=entry.get("reservation")))
+        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
         if status.state == CANCELLED or record.get("cancel_requested"):
             self._fail(job, _cancelled(status), SUBMITTED)
             return "failed"
@@ -382,6 +402,7 @@ class BatchPhase:
                                     error_kind="batch_failed", job_id=job["job_id"])
             line["batch_id"] = status.id
             self._warn(ledger.write(line, release=entry.get("reservation")))
+            self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
             self._fail(job, _cancelled(status) if record.get("cancel_requested") else failure, SUBMITTED)
             failed += 1
         batch_records.remove(self.dirs, record["name"])
@@ -431,9 +452,14 @@ class BatchPhase:
             job["batch"].update(fields)
             store.rewrite(self.dirs, SUBMITTED, job)
 
-    def _release(self, entry: dict[str, Any]) -> None:
+    def _release(self, entry: dict[str, Any], request_id: str) -> None:
+        """The job was never sent: its holds go, nothing charged."""
         if entry.get("reservation"):
             ledger.release(entry["reservation"])
+        self._close_hold(request_id, entry.get("request_hold"), 0.0)
+
+    def _close_hold(self, request_id: str, hold: Any, charged: float, *, key: str | None = None) -> None:
+        self._warn(batch_holds.close(self.dirs, request_id, hold, charged, key=key))
 
     def _warn(self, warning: str | None) -> None:
         if warning:

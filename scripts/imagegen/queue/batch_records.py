@@ -28,6 +28,7 @@ from .store import _load
 SUBMITTING, SUBMITTED = "submitting", "submitted"
 NAME = re.compile(r"imagegen-\d{8}T\d{6}-[0-9a-f]{8}")
 # A provider's batch id goes into a URL path: OpenAI's "batch_abc", Gemini's "batches/abc".
+HOLD = re.compile(r"batch-[A-Za-z0-9_.-]{1,200}-[0-9a-f]{8}")  # a job's hold on its request's --max-cost
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,255}")
 PROVIDERS = ("google", "openai")
 LOCK = ".lock"
@@ -35,6 +36,10 @@ LOCK = ".lock"
 
 class CorruptRecord(Exception):
     """A file in batches/ that is not a batch record this queue wrote."""
+
+
+def valid_hold(hold: Any) -> bool:
+    return isinstance(hold, str) and HOLD.fullmatch(hold) is not None
 
 
 def new_name() -> str:
@@ -46,7 +51,8 @@ def path_of(dirs: QueueDirs, name: str) -> Path:
 
 
 def new_record(provider: str, model: str, request_id: str, jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    """``jobs``: each ``{"job_id", "estimate_usd", "reservation"}``."""
+    """``jobs``: each ``{"job_id", "estimate_usd", "reservation"}``, and ``request_hold`` when the
+    request has a --max-cost."""
     return {"name": new_name(), "provider": provider, "model": model, "request_id": request_id,
             "state": SUBMITTING, "jobs": jobs, "created_at": now_iso(), "batch_id": None}
 
@@ -76,6 +82,8 @@ def read(path: Path) -> dict[str, Any]:
     if not isinstance(jobs, list) or not jobs or not all(
             isinstance(j, dict) and valid_job_id(j.get("job_id")) for j in jobs):
         raise CorruptRecord(f"{path.name}: its jobs are not job ids")
+    if not all(j.get("request_hold") is None or valid_hold(j["request_hold"]) for j in jobs):
+        raise CorruptRecord(f"{path.name}: a job's budget hold is not one this queue makes")
     if not valid_request_id(record.get("request_id")):
         raise CorruptRecord(f"{path.name}: its request id is not one")
     batch_id = record.get("batch_id")

@@ -7,6 +7,13 @@ A call is sent only when charged + held + its estimate stays within the cap; oth
 refused with ``limit: "request_max_cost"``. While a price key has no confirmed charge, only one
 call of that key is out at a time: the others wait for it, and are then estimated on its charge.
 So the request passes its cap by at most one call's actual cost.
+
+A job sent in a provider's batch (``queue.batch_drain``) holds its batch estimate from submission
+until its batch is collected (:meth:`hold_batch`, :meth:`close`): the hold belongs to the batch, not
+to the drain's process, and its charge is counted once however often a killed collection is taken
+up again. Its price cannot be learned before the others go (charges are known only at collection),
+so a request never has more than its cap's worth of estimates out, and once a batch job of a price
+key was charged more than its estimate, that charge is what the key's next batch jobs hold.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from ..errors import BudgetError
 EPSILON = 1e-9
 WAIT_STEP_SEC = 0.2  # how often a call waiting for the price to be learned looks again
 MAX_ACCOUNT_BYTES = 256 * 1024
+LAPSED_KEPT_SEC = 30 * 86400  # a lapsed batch hold's charge is taken in instead of its estimate this long
 
 
 class RequestBudget:
@@ -53,16 +61,45 @@ class RequestBudget:
                     waiting = False
                     if estimate_now is not None:
                         usd = estimate_now()
-                    spent = finite_amount(state.get("spent_usd")) or 0.0
-                    held = sum(finite_amount(h.get("usd")) or 0.0 for h in holds.values())
-                    if usd is None or spent + held + usd > cap + EPSILON:
-                        raise refusal(cap, spent, held, usd, self.request_id)
-                    holds[hold_id] = {"usd": usd, "key": key, "pid": os.getpid(), "host": os.uname().nodename,
-                                      "until": time.time() + seconds}
-                    state["holds"] = holds
+                    _take(state, holds, hold_id, usd, cap, self.request_id,
+                          {"key": key, "pid": os.getpid(), "host": os.uname().nodename,
+                           "until": time.time() + seconds})
                     return usd
             if waiting:
                 time.sleep(WAIT_STEP_SEC)
+
+    def hold_batch(self, hold_id: str, usd: float | None, *, cap: float, key: str, seconds: float) -> float | None:
+        """Hold a batch job's estimate (or what ``key`` was last charged in a batch of this request,
+        when that is more) until :meth:`close`, or until ``seconds`` pass; BudgetError when ``cap``
+        leaves no room. The estimate held."""
+        with self._locked() as state:
+            state["max_cost_usd"] = cap
+            learned = finite_amount(_dict(state, "batch_charges").get(key))
+            if usd is not None and learned is not None and learned > usd:
+                usd = learned
+            _take(state, _live(state), hold_id, usd, cap, self.request_id,
+                  {"key": key, "detached": True, "until": time.time() + seconds})
+            return usd
+
+    def close(self, hold_id: str, charged: float, *, key: str | None = None) -> bool:
+        """A batch job is over: its hold goes and ``charged`` (what its ledger line counts) is spent.
+        Once only: a hold closed already changes nothing (False). A hold that lapsed was counted at
+        its estimate; that count becomes ``charged``. ``key``: remember the charge for the next holds."""
+        with self._locked() as state:
+            holds, lapsed = _live(state), _dict(state, "lapsed")
+            if hold_id in holds:
+                counted = 0.0
+                holds.pop(hold_id)
+            elif hold_id in lapsed:
+                gone = lapsed.pop(hold_id)
+                counted = finite_amount(gone.get("usd") if isinstance(gone, dict) else None) or 0.0
+            else:
+                return False
+            spent = finite_amount(state.get("spent_usd")) or 0.0
+            state["spent_usd"] = round(max(0.0, spent + charged - counted), 6)
+            if key and charged > 0:
+                state["batch_charges"] = {**_dict(state, "batch_charges"), key: round(charged, 6)}
+            return True
 
     def charge(self, usd: float) -> None:
         """A line the request's calls wrote (an attempt, or a call's end): what it counts is spent.
@@ -130,14 +167,42 @@ def refusal(cap: float, spent: float, held: float, usd: float | None, request_id
                "held_usd": round(held, 6), "estimate_usd": usd, "request_id": request_id})
 
 
+def _take(state: dict[str, Any], holds: dict[str, Any], hold_id: str, usd: float | None, cap: float,
+          request_id: str, hold: dict[str, Any]) -> None:
+    """Add the hold when charged + held + ``usd`` stays within ``cap``; else BudgetError."""
+    spent = finite_amount(state.get("spent_usd")) or 0.0
+    held = sum(finite_amount(h.get("usd")) or 0.0 for h in holds.values())
+    if usd is None or spent + held + usd > cap + EPSILON:
+        raise refusal(cap, spent, held, usd, request_id)
+    holds[hold_id] = {"usd": usd, **hold}
+    state["holds"] = holds
+
+
+def _dict(state: dict[str, Any], name: str) -> dict[str, Any]:
+    found = state.get(name)
+    if not isinstance(found, dict):
+        found = state[name] = {}
+    return found
+
+
 def _live(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The holds whose call can still be out (not past its longest run), kept in ``state``. A hold
-    whose process died while its call was out is spent at its estimate: the call may be billed."""
+    whose process died while its call was out is spent at its estimate: the call may be billed.
+    So is a batch job's hold that outlived its batch uncollected; it is kept in ``lapsed`` so that
+    collecting the job later counts its charge instead (:meth:`RequestBudget.close`)."""
     now = time.time()
     live = {}
     holds = state.get("holds")
     for name, hold in holds.items() if isinstance(holds, dict) else ():
-        if not isinstance(hold, dict) or not isinstance(hold.get("until"), (int, float)) or hold["until"] < now:
+        if not isinstance(hold, dict) or not isinstance(hold.get("until"), (int, float)):
+            continue
+        if hold.get("detached") is True:
+            if hold["until"] < now:
+                _lapse(state, name, hold, now)
+            else:
+                live[name] = hold
+            continue
+        if hold["until"] < now:
             continue
         if hold.get("host") == os.uname().nodename and not _alive(hold.get("pid")):
             spent = finite_amount(state.get("spent_usd")) or 0.0
@@ -146,6 +211,15 @@ def _live(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
         live[name] = hold
     state["holds"] = live
     return live
+
+
+def _lapse(state: dict[str, Any], name: str, hold: dict[str, Any], now: float) -> None:
+    usd = finite_amount(hold.get("usd")) or 0.0
+    state["spent_usd"] = round((finite_amount(state.get("spent_usd")) or 0.0) + usd, 6)
+    lapsed = {k: v for k, v in _dict(state, "lapsed").items()
+              if isinstance(v, dict) and isinstance(v.get("at"), (int, float)) and v["at"] > now - LAPSED_KEPT_SEC}
+    lapsed[name] = {"usd": usd, "at": now}
+    state["lapsed"] = lapsed
 
 
 def _alive(pid: Any) -> bool:
