@@ -91,23 +91,33 @@ def test_a_drain_killed_mid_collection_charges_the_account_once(run, fake, workd
     assert budget(run) == {"max_cost_usd": 0.12, "spent_usd": ESTIMATE, "held_usd": 0.0, "stopped_jobs": 0}
 
 
-def test_a_drain_killed_before_charging_is_charged_by_the_next(run, fake, workdir, monkeypatch):
+@pytest.mark.parametrize("cap, where", [("0.12", "account"), ("0.12", "save"), (None, "save")])
+def test_a_drain_killed_after_its_ledger_line_writes_no_second_one(run, fake, env, workdir, monkeypatch, cap, where):
+    """Killed after the job's line went into the ledger, before its account was charged or its image
+    saved: the next drain finds the line, writes none again, and charges the account once."""
+    from imagegen.pipeline import save
     from imagegen.spending.request_budget import RequestBudget
 
-    enqueue(run, "a", 1)
+    enqueue(run, "a", 1, cap)
     drain(run)
     fake.gemini_batches.finish()
-    real = RequestBudget.close
 
-    def killed(self, *args, **kwargs):
+    def killed(*args, **kwargs):
         raise Killed()
 
-    monkeypatch.setattr(RequestBudget, "close", killed)
+    target, name = (RequestBudget, "close") if where == "account" else (save, "save_replies")
+    real = getattr(target, name)
+    monkeypatch.setattr(target, name, killed)
     run("run_image_queue.py", "--quiet", "--idle-exit-sec", "0")
-    assert account(workdir).get("spent_usd", 0.0) == 0.0 and len(account(workdir)["holds"]) == 1
-    monkeypatch.setattr(RequestBudget, "close", real)
-    assert drain(run)["done"] == 1
-    assert budget(run) == {"max_cost_usd": 0.12, "spent_usd": ESTIMATE, "held_usd": 0.0, "stopped_jobs": 0}
+    assert queue(workdir, "submitted") == ["shots--0000"]
+    assert [line["outcome"] for line in ledger_entries(env)] == ["batch_submitted", "success"]
+    monkeypatch.setattr(target, name, real)
+    collected = drain(run)
+    assert collected["done"] == 1 and "errors" not in collected["batches"], collected
+    assert [line["outcome"] for line in ledger_entries(env)] == ["batch_submitted", "success"]
+    assert len(list((workdir / "out").glob("*.png"))) == 1
+    if cap:
+        assert budget(run) == {"max_cost_usd": 0.12, "spent_usd": ESTIMATE, "held_usd": 0.0, "stopped_jobs": 0}
 
 
 @pytest.mark.parametrize("end", ["expire", "fail", "cancel"])

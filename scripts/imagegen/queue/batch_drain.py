@@ -76,6 +76,7 @@ class BatchPhase:
         self.summary: dict[str, Any] = {"submitted": [], "collected": [], "in_flight": [], "recovered": [],
                                         "errors": []}
         self.jobs: list[dict[str, Any]] = []  # one entry per job filed, as the drain reports them
+        self._booked: dict[str, dict[str, Any]] = {}  # job id -> its line in the ledger, of the batch collected now
         self._client: HttpClient | None = None
         self.missing_key: tuple[ImageGenError, list[str]] | None = None  # no key for a provider, and who waits
 
@@ -277,6 +278,7 @@ class BatchPhase:
     # -- collecting --------------------------------------------------------------------------
     def _collect(self, record: dict[str, Any], status: BatchStatus, lines: dict[str, Any]) -> None:
         counts = {"saved": 0, "failed": 0, "requeued": 0}
+        self._booked = batch_holds.booked_before(self.dirs, record, status.id)
         for entry in record["jobs"]:
             job = _read(self.dirs, SUBMITTED, entry["job_id"])
             if job is None:
@@ -304,6 +306,11 @@ class BatchPhase:
         progress.note(f"batch: {status.id} is {status.provider_state}: {counts['saved']} saved, "
                       f"{counts['failed']} failed, {counts['requeued']} queued again", self.options.quiet)
 
+    def _book(self, job: dict[str, Any], entry: dict[str, Any], line: dict[str, Any], status: BatchStatus, *,
+              key: str | None = None) -> None:
+        for warning in batch_holds.book(self.dirs, self._booked, job, entry, line, status.id, key=key):
+            self._warn(warning)
+
     def _save(self, job: dict[str, Any], entry: dict[str, Any], reply: Any, status: BatchStatus) -> str:
         from ..pipeline.save import save_replies
 
@@ -312,7 +319,8 @@ class BatchPhase:
         writer = batch_plan.writer_for(request, plan)
         earlier = already_done(job, writer)
         if earlier is not None:  # killed between saving and filing: saved and on the ledger already
-            charged = plausible_cost(earlier.get("cost_usd"))
+            booked = self._booked.get(job["job_id"])
+            charged = ledger.charged(booked) if booked else plausible_cost(earlier.get("cost_usd"))
             self._close_hold(job["request_id"], entry.get("request_hold"),
                              charged if charged is not None else plausible_cost(entry.get("estimate_usd")) or 0.0)
             return self._file_saved(job, {**earlier, "batch_id": status.id})
@@ -322,10 +330,7 @@ class BatchPhase:
                                 estimate=entry.get("estimate_usd"), cost=reply.cost_usd, outcome="success",
                                 generation_id=reply.generation_id, images=len(reply.images), job_id=job["job_id"],
                                 model_alias=plan.spec.model_alias)
-        line["batch_id"] = status.id
-        self._warn(ledger.write(line, release=entry.get("reservation")))  # paid: on the ledger before saving
-        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line),
-                         key=batch_holds.price_key(plan))
+        self._book(job, entry, line, status, key=batch_holds.price_key(plan))  # paid: on the ledger before saving
         try:
             result = save_replies(plan, [reply], self.client(), writer, 0, keep_response=True)
         except OSError as error:
@@ -347,9 +352,7 @@ class BatchPhase:
         line = ledger.new_entry(script=SCRIPT, model=job["batch"]["model"], request_id=job["request_id"],
                                 estimate=entry.get("estimate_usd"), outcome="error", error_kind=error.kind,
                                 job_id=job["job_id"])
-        line["batch_id"] = status.id
-        self._warn(ledger.write(line, release=entry.get("reservation")))
-        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
+        self._book(job, entry, line, status)
         if record.get("cancel_requested"):
             self._fail(job, _cancelled(status), SUBMITTED)
             return "failed"
@@ -365,9 +368,7 @@ class BatchPhase:
         line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=job["request_id"],
                                 estimate=entry.get("estimate_usd"), outcome=UNANSWERED_OUTCOMES[status.state],
                                 job_id=job["job_id"])
-        line["batch_id"] = status.id
-        self._warn(ledger.write(line, release=entry.get("reservation")))
-        self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
+        self._book(job, entry, line, status)
         if status.state == CANCELLED or record.get("cancel_requested"):
             self._fail(job, _cancelled(status), SUBMITTED)
             return "failed"
@@ -393,6 +394,7 @@ class BatchPhase:
                                 f"{error.message}", kind="batch_failed", retryable=False,
                                 details="check the batch in the provider's dashboard; queue the jobs again if needed")
         failed = 0
+        self._booked = batch_holds.booked_before(self.dirs, record, status.id)
         for entry in record["jobs"]:
             job = _read(self.dirs, SUBMITTED, entry["job_id"])
             if job is None:
@@ -400,9 +402,7 @@ class BatchPhase:
             line = ledger.new_entry(script=SCRIPT, model=record["model"], request_id=job["request_id"],
                                     estimate=entry.get("estimate_usd"), outcome="charge_unknown",
                                     error_kind="batch_failed", job_id=job["job_id"])
-            line["batch_id"] = status.id
-            self._warn(ledger.write(line, release=entry.get("reservation")))
-            self._close_hold(job["request_id"], entry.get("request_hold"), ledger.charged(line))
+            self._book(job, entry, line, status)
             self._fail(job, _cancelled(status) if record.get("cancel_requested") else failure, SUBMITTED)
             failed += 1
         batch_records.remove(self.dirs, record["name"])
