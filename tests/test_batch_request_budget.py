@@ -179,3 +179,10 @@ def test_a_hold_that_outlives_its_batch_counts_until_the_job_is_collected(tmp_pa
     assert account.snapshot()["spent_usd"] == 0.02
     assert account.close("batch-shots--0000-0000abcd", 0.02) is False  # once only
     assert account.snapshot()["spent_usd"] == 0.02
+
+
+def test_a_job_the_daily_budget_defers_holds_nothing_of_its_request(run, fake, workdir):
+    enqueue(run, "a", 1)
+    deferred = drain(run, env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "0.01"})
+    assert [job["status"] for job in deferred["jobs"]] == ["deferred"] and fake.gemini_batches.creates == 0
+    assert account(workdir)["holds"] == {} and budget(run)["held_usd"] == 0.0
