@@ -94,7 +94,8 @@ def test_baseline_is_the_first_image_with_rails_and_diagnostics(run, fake, workd
     assert (sidecar["baseline"]["width"], sidecar["baseline"]["height"]) == (16, 12)
 
 
-@pytest.mark.parametrize("name, data", [("base.jpg", make_jpeg_header_only(8, 8)), ("base.webp", make_webp(8, 8))])
+@pytest.mark.parametrize("name, data", [("base.jpg", make_jpeg_header_only(8, 8)), ("base.webp", make_webp(8, 8))],
+                         ids=["jpeg", "webp"])
 def test_jpeg_and_webp_baselines_are_accepted(run, fake, workdir, name, data):
     (workdir / name).write_bytes(data)
     doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", name, CONSENT))
@@ -161,7 +162,7 @@ def test_workspace_root_flag_narrows_and_widens(run, fake, workdir, tmp_path, ba
     ("fake.png", b"just some text, not an image", "not a recognised image"),
     ("anim.png", make_gif(4, 4), "a GIF file; expected png/jpeg/webp"),
     ("empty.png", b"", "not a recognised image"),
-])
+], ids=["text", "gif", "empty"])
 def test_wrong_magic_bytes_are_refused(run, fake, workdir, name, data, fragment):
     (workdir / name).write_bytes(data)
     doc = refused(run("generate.py", *EDIT, "--baseline-image", name, CONSENT), fake, "usage")

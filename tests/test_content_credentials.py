@@ -69,7 +69,8 @@ def scan(data: bytes, fmt: str, piece: int) -> bool:
     (jpeg_with_credentials(b"JP\x00\x01" + b"\x00" * 20), "jpeg", False),  # APP11 without a JUMBF box
     (webp_with_credentials(), "webp", True),
     (make_webp(32, 24), "webp", False),
-])
+], ids=["png-before-idat", "png-before-iend", "png-without", "jpeg", "jpeg-app11-without-jumbf", "webp",
+        "webp-without"])
 def test_the_scanner_finds_credentials_however_the_bytes_arrive(data, fmt, found, piece):
     assert scan(data, fmt, piece) is found
 

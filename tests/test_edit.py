@@ -257,7 +257,7 @@ def _grey_alpha_png(width: int, height: int) -> bytes:
     (make_png(300, 200), "has no alpha channel (PNG colour type 2, RGB)"),
     (make_png(200, 300, rgba=True), "is 200x300 but the image input.png is 300x200"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "not a readable PNG"),
-])
+], ids=["jpeg", "rgb-png", "wrong-size", "broken-png"])
 def test_bad_masks_exit_2_before_upload(run, fake, photo, workdir, mask_bytes, fragment):
     (workdir / "m.png").write_bytes(mask_bytes)
     result = run("edit.py", "--mode", "openai", "--input-image", str(photo), "--mask", "m.png", "--prompt", "x")
@@ -275,7 +275,8 @@ def test_mask_of_4_mb_is_refused(run, fake, workdir):
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("mask_bytes", [_png_with_trns(300, 200), _grey_alpha_png(300, 200)])
+@pytest.mark.parametrize("mask_bytes", [_png_with_trns(300, 200), _grey_alpha_png(300, 200)],
+                         ids=["trns", "grey-alpha"])
 def test_masks_with_trns_or_grey_alpha_pass(run, fake, photo, workdir, mask_bytes):
     (workdir / "m.png").write_bytes(mask_bytes)
     result = run("edit.py", "--input-image", str(photo), "--mask", "m.png", "--prompt", "x")

@@ -46,7 +46,7 @@ def test_read_json_refuses_what_is_not_a_small_regular_json_file(tmp_path):
 @pytest.mark.parametrize("text, depth", [
     (b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": []}]}', 4), (b'[{[{}]}]', 4),
     (b'{"a": "x\\"[[[[", "b": [[1]]}', 3),  # an escaped quote does not end the string
-    (b'["]]]]", "[[[["]', 1), (DEEP.encode(), 5000),
+    (b'["]]]]", "[[[["]', 1), pytest.param(DEEP.encode(), 5000, id="5000-deep"),
 ])
 def test_nesting_depth_counts_brackets_outside_strings(text, depth):
     from imagegen.localjson import nesting_depth

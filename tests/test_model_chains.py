@@ -414,7 +414,8 @@ def test_when_every_candidate_is_gone_the_error_names_the_last_and_neither_is_of
     assert len(fake.requests_for("chat")) == 2  # once each, never more
 
 
-@pytest.mark.parametrize("content", [b"not json", b'{"ids": "x", "fetched_at_epoch": 1}', b"[" * 100000, None])
+@pytest.mark.parametrize("content", [b"not json", b'{"ids": "x", "fetched_at_epoch": 1}', b"[" * 100000, None],
+                         ids=["not-json", "ids-not-a-list", "deep", "fifo"])
 def test_a_broken_or_hostile_model_list_is_no_list(run, fake, env, content):
     import os
 
