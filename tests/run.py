@@ -3,12 +3,16 @@
 
     python3 tests/run.py            # installs what the tests need, runs them, says how long it took
     python3 tests/run.py -m slow    # arguments go to pytest
+    python3 tests/run.py -n 0       # one test at a time, in this process
 
 What the tests need is pyproject.toml's ``test`` extras. When this Python has them all, they are
 used as they are; otherwise they go into a virtual environment beside the tests (``.venv-tests``,
 reused by later runs, seeing this Python's packages too), so nothing is installed into the
 system's Python. pytest and hypothesis are required; a test whose optional package (the C2PA
-verifier, the MCP SDK) could not be installed skips and says why. Standard library only.
+verifier, the MCP SDK) could not be installed skips and says why. With pytest-xdist the tests are
+spread over one worker process per CPU (``-n``; an ``-n`` of your own wins); without it, or on
+one CPU, they run one after another, as a plain ``python3 -m pytest`` runs them. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-tests"
 REQUIRED = ("pytest", "hypothesis")  # the import names the suite cannot run without
-IMPORT_NAMES = {"c2pa-python": "c2pa"}  # distribution -> import name, where they differ
+IMPORT_NAMES = {"c2pa-python": "c2pa", "pytest-xdist": "xdist"}  # distribution -> import name, where they differ
+# Each worker collects the whole suite first (seconds of CPU), so past a few workers more buy little.
+MAX_WORKERS = 8
 
 
 def test_extras() -> list[str]:
@@ -76,19 +82,40 @@ def install(python: str, requirements: list[str]) -> None:
             print(f"tests/run.py: could not install {requirement} ({tail})", file=sys.stderr, flush=True)
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def parallel(argv: list[str], cpus: int) -> list[str]:
+    """pytest-xdist's arguments that spread the tests over ``cpus`` workers, before ``argv`` so that the
+    caller's own ``-n`` or ``--dist`` wins; none on one CPU or when ``argv`` turns xdist off.
+    ``worksteal``: a worker that runs out takes half of a busy one's queue, so the few long tests
+    do not leave one worker running alone at the end."""
+    if cpus < 2 or any(arg.endswith("no:xdist") for arg in argv):
+        return []
+    return ["-n", str(min(cpus, MAX_WORKERS)), "--dist", "worksteal"]
+
+
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     requirements = test_extras()
     python = sys.executable
-    if missing(python, requirements):
+    absent = missing(python, requirements)
+    if absent:
         python = venv_python()
         install(python, missing(python, requirements))
-        absent = [r for r in missing(python, requirements) if import_name(r) in REQUIRED]
-        if absent:
-            raise SystemExit(f"tests/run.py: the tests need {', '.join(absent)}, which could not be installed "
+        absent = missing(python, requirements)
+        needed = [r for r in absent if import_name(r) in REQUIRED]
+        if needed:
+            raise SystemExit(f"tests/run.py: the tests need {', '.join(needed)}, which could not be installed "
                              "(no network, or no package index?)")
+    spread = [] if any(import_name(r) == "xdist" for r in absent) else parallel(argv, cpu_count())
     ready = time.monotonic() - started
-    result = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *argv], cwd=ROOT, check=False)
+    result = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *spread, *argv], cwd=ROOT,
+                            check=False)
     total = time.monotonic() - started
     print(f"tests/run.py: {'passed' if result.returncode == 0 else 'FAILED'} in {total:.0f} s "
           f"({ready:.0f} s getting the test extras ready, {total - ready:.0f} s of tests)", file=sys.stderr)

@@ -372,19 +372,36 @@ def test_the_main_job_of_the_readme_runs_without_a_key(run, fake):
     assert result.code == 0 and doc["dry_run"] is True and doc["warnings"] == [] and fake.requests == []
 
 
-def test_the_test_runner_reads_the_test_extras_and_finds_what_is_missing():
+def load_test_runner():
+    """tests/run.py, loaded as a module (it is a script, not part of the test package)."""
     import importlib.util
-    import sys
 
     from tests.conftest import ROOT
 
     spec = importlib.util.spec_from_file_location("tests_run", ROOT / "tests" / "run.py")
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)
+    return runner
+
+
+def test_the_test_runner_reads_the_test_extras_and_finds_what_is_missing():
+    import sys
+
+    runner = load_test_runner()
     extras = runner.test_extras()
     assert any(e.startswith("pytest") for e in extras) and any(e.startswith("hypothesis") for e in extras)
     assert [runner.import_name(e) for e in ("c2pa-python>=0.38", "pytest>=7", "mcp>=2.3")] == ["c2pa", "pytest", "mcp"]
     assert runner.missing(sys.executable, ["pytest>=7", "no-such-package-here>=1"]) == ["no-such-package-here>=1"]
+
+
+def test_the_test_runner_spreads_the_tests_over_the_cpus_unless_told_otherwise():
+    runner = load_test_runner()
+    assert any(runner.import_name(e) == "xdist" for e in runner.test_extras())
+    assert runner.parallel([], 2) == ["-n", "2", "--dist", "worksteal"]
+    assert runner.parallel(["-m", "slow"], 64) == ["-n", str(runner.MAX_WORKERS), "--dist", "worksteal"]
+    assert runner.parallel([], 1) == []  # one CPU: one test after another, in pytest's own process
+    assert runner.parallel(["-p", "no:xdist"], 4) == runner.parallel(["-pno:xdist"], 4) == []
+    assert runner.cpu_count() >= 1
 
 
 @pytest.mark.subprocess
