@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -184,7 +185,12 @@ def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProce
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={profile}", "--window-size=1400,2400", "--virtual-time-budget=4000",
                "--enable-logging=stderr", "--v=0", *extra, url]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False)
+    # its crash database and certificate store go under HOME and XDG_CONFIG_HOME, so these are the test's own
+    home = tmp_path / "chromium-home"
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache")}
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False,
+                          env=env)
 
 
 def console_messages(stderr: str) -> list[str]:
