@@ -308,9 +308,9 @@ def test_stray_writes_to_stdout_go_to_stderr():
     assert b"stray print" in done.stderr and b"from a child" in done.stderr and b"raw fd" in done.stderr
 
 
-def test_a_bad_command_line_is_told_on_stderr_not_stdout():
+def test_a_bad_command_line_is_told_on_stderr_not_stdout(base_env):
     done = subprocess.run([sys.executable, str(SCRIPTS / "mcp_server.py"), "--max-calls", "0"],
-                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL, env=base_env)
     assert done.returncode == 2 and done.stdout == b""
     assert json.loads(done.stderr)["error_kind"] == "usage"
 
@@ -320,5 +320,5 @@ def test_workdir_is_where_relative_paths_start(setup, tmp_path):
     reply = server.request("tools/call", {"name": "generate", "arguments": {"prompt": "A fox"}})
     assert Path(reply["result"]["structuredContent"]["path"]).parent == tmp_path.resolve() / "data"
     done = subprocess.run([sys.executable, str(SCRIPTS / "mcp_server.py"), "--workdir", str(tmp_path / "missing")],
-                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL, env=setup[0])
     assert done.returncode == 2 and done.stdout == b"" and json.loads(done.stderr)["error_kind"] == "usage"
