@@ -91,10 +91,10 @@ def cpu_count() -> int:
 
 def parallel(argv: list[str], cpus: int) -> list[str]:
     """pytest-xdist's arguments that spread the tests over ``cpus`` workers, before ``argv`` so that the
-    caller's own ``-n`` or ``--dist`` wins; none on one CPU or when ``argv`` turns xdist off.
-    ``worksteal``: a worker that runs out takes half of a busy one's queue, so the few long tests
-    do not leave one worker running alone at the end."""
-    if cpus < 2 or any(arg.endswith("no:xdist") for arg in argv):
+    caller's own ``-n`` or ``--dist`` wins; none on one CPU, when ``argv`` turns xdist off, or asks for
+    the debugger (which needs the tests in this process). ``worksteal``: a worker that runs out takes
+    half of a busy one's queue, so the few long tests do not leave one worker running alone at the end."""
+    if cpus < 2 or any(arg.endswith("no:xdist") or arg in ("--pdb", "--trace") for arg in argv):
         return []
     return ["-n", str(min(cpus, MAX_WORKERS)), "--dist", "worksteal"]
 

@@ -401,6 +401,7 @@ def test_the_test_runner_spreads_the_tests_over_the_cpus_unless_told_otherwise()
     assert runner.parallel(["-m", "slow"], 64) == ["-n", str(runner.MAX_WORKERS), "--dist", "worksteal"]
     assert runner.parallel([], 1) == []  # one CPU: one test after another, in pytest's own process
     assert runner.parallel(["-p", "no:xdist"], 4) == runner.parallel(["-pno:xdist"], 4) == []
+    assert runner.parallel(["--pdb", "tests/test_docs.py"], 4) == runner.parallel(["--trace"], 4) == []
     assert runner.cpu_count() >= 1
 
 
