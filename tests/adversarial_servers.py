@@ -5,6 +5,9 @@
   redirect points to, or an internal address an image URL names. Tests assert what it never saw.
 * :class:`TrickleServer` reads a request, then sends its status line and headers one byte at a
   time, slowly enough that no single read ever times out, and never finishes them.
+* :class:`StallServer` reads a request (or nothing), sends part of a reply, and stalls until the
+  test releases it: a request that a cancellation must break off at one stage or another.
+* :func:`full_listener` is a port that never accepts: its backlog is full, so a connect stalls.
 
 Standard library only; every listener binds 127.0.0.1 on a free port and is a context manager.
 """
@@ -151,3 +154,51 @@ class TrickleServer(_Listener):
             connection.sendall(byte)
             position += 1
             time.sleep(self.interval)
+
+
+class StallServer(_Listener):
+    """Reads each request whole (with ``read`` False: nothing, so a large body stalls its sender), sends
+    ``first`` (nothing, part of the head, or the head and part of the body), then stalls until
+    :attr:`release` is set (it then sends ``rest``) or the listener closes. :attr:`got` is set once the
+    request is read (without ``read``: once the connection is accepted); :attr:`connections` counts them."""
+
+    def __init__(self, first: bytes = b"", rest: bytes = b"", *, read: bool = True) -> None:
+        super().__init__()
+        self.first, self.rest, self.read = first, rest, read
+        self.got = threading.Event()
+        self.release = threading.Event()
+        self.connections = 0
+
+    def serve(self, connection: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+        if self.read:
+            _read_request(connection)
+        self.got.set()
+        if self.first:
+            connection.sendall(self.first)
+        while not self.release.wait(0.05):
+            if self._closed.is_set():
+                return
+        connection.sendall(self.rest)
+
+
+def full_listener() -> tuple[socket.socket, list[socket.socket]] | None:
+    """A loopback listener whose backlog is full, and the connections that fill it: a further connect
+    stalls (its SYN is dropped). None when this system completes connects anyway."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    held: list[socket.socket] = []
+    for _ in range(8):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.settimeout(0.2)
+        try:
+            probe.connect(listener.getsockname())
+        except TimeoutError:
+            probe.close()
+            return listener, held
+        held.append(probe)
+    for sock in [listener, *held]:
+        sock.close()
+    return None

@@ -11,6 +11,10 @@ Three rules hold for every request (README, "Reliability"):
 * Redirects are the client's decision, not urllib's (which copies every header, keys included, to
   wherever ``Location`` points): a redirected POST is an error; a GET follows at most
   ``MAX_REDIRECTS`` redirects, and never to another origin while it carries a key.
+* A request made with ``cancelled`` (an MCP tool call's cancellation, for requests that pay for
+  nothing) is broken off within ``transport.SLICE`` seconds of it, at any stage, and ends as an
+  ``interrupted`` error; a request other than a GET never once its body went out whole (it may be
+  billed). The paid-call path sends without it: a paid request runs to its end.
 * A URL that is not one of the configured API endpoints (an image URL in a reply) is fetched only
   when it is https to a public address (``addresses.refusal``), or on the host of a configured
   base URL (the tests' loopback fake, a local proxy); its body never goes into an error.
@@ -35,7 +39,7 @@ from ..errors import ImageGenError, OutputError, ProviderError, provider_error
 from ..record import Record
 from ..reply_words import error_message_from_body
 from .statuses import RETRY_STATUSES, classify_status, retry_after_seconds, snippet
-from .transport import Exchange, opener, origin, where
+from .transport import Aborted, Exchange, opener, origin, where
 
 if TYPE_CHECKING:
     from .rate_gate import RateGate
@@ -121,6 +125,9 @@ class HttpClient:
     ``on_attempt``, when set (see :meth:`observed`), hears of every attempt that reached the
     provider and failed, retried or not, before anything else happens: the ledger's way to see
     each one (a retried 5xx, a reset after sending, a reply the disk could not hold).
+
+    ``cancelled``, when set, says whether the caller stopped waiting: a request in flight is then
+    broken off (see the module docstring). Only clients for requests that pay for nothing get one.
     """
 
     def __init__(
@@ -131,6 +138,7 @@ class HttpClient:
         gate: RateGate | None = None,
         secrets: Iterable[str] = (),
         verbose: bool = True,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -140,6 +148,7 @@ class HttpClient:
         self.secrets = [s for s in secrets if s]
         self.verbose = verbose
         self.on_attempt: Callable[[ImageGenError], None] | None = None
+        self.cancelled = cancelled
         self.posted = False  # a POST went out whole: whatever happens next, it may be billed
         self._opener: urllib.request.OpenerDirector | None = None
         self._bases: tuple[str, ...] | None = None
@@ -147,7 +156,7 @@ class HttpClient:
     def observed(self, on_attempt: Callable[[ImageGenError], None]) -> HttpClient:
         """This client, telling ``on_attempt`` of each failed attempt that reached the provider."""
         twin = HttpClient(timeout=self.timeout, retries=self.retries, gate=self.gate, secrets=self.secrets,
-                          verbose=self.verbose)
+                          verbose=self.verbose, cancelled=self.cancelled)
         twin._opener, twin._bases, twin.on_attempt = self._opener, self._bases, on_attempt
         twin.pause = self.pause
         return twin
@@ -185,6 +194,10 @@ class HttpClient:
                 self.gate.wait()
             try:
                 response = self._attempt(request, max_bytes, spool_dir)
+            except Aborted:
+                raise provider_error("interrupted", f"cancelled while waiting for {self._host(request.url)}",
+                                     details="the request was broken off; nothing it asked for is billed",
+                                     retryable=True) from None
             except ImageGenError as error:
                 if self.on_attempt is not None and _reached_provider(error):
                     self.on_attempt(error)
@@ -219,7 +232,7 @@ class HttpClient:
 
     def _attempt(self, request: Request, max_bytes: int, spool_dir: Path | None) -> Response:
         """One attempt: the request and the redirects it may follow, all within one deadline."""
-        exchange = Exchange(self.timeout)
+        exchange = Exchange(self.timeout, self.cancelled, recallable=request.method == "GET")
         hops = 0
         while True:
             try:
