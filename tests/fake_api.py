@@ -17,7 +17,8 @@ missing or unknown key (:attr:`FakeAPI.keys`; the test keys are the constants be
 without a required field or with one the provider does not know. Replies are scripted per route
 with :meth:`FakeAPI.enqueue`; once a route's queue is empty a realistic default success reply is
 produced, its image a fresh picture of the size the request asked for (:func:`make_picture`).
-A :class:`Reply` can also misbehave: delay, drip the body slowly, truncate it, or reset the connection.
+A :class:`Reply` can also misbehave: delay, drip the body slowly, truncate it, reset the connection,
+or stall (before the reply, or mid-body) until the test lets it go.
 
 Usage::
 
@@ -538,6 +539,8 @@ class Reply:
     drip_chunk: int = 64  # bytes per dripped chunk
     truncate: int | None = None  # send only this many body bytes, then close
     reset: bool = False  # close with a TCP RST and no response
+    stall: threading.Event | None = None  # wait for this (60 s at most) before sending anything ...
+    stall_after: int | None = None  # ... or, given this, after the headers and this many body bytes
 
     def payload(self) -> bytes:
         if self.body is not None:
@@ -1396,6 +1399,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply) -> None:
         if reply.delay:
             time.sleep(reply.delay)
+        if reply.stall is not None and reply.stall_after is None:
+            reply.stall.wait(60)
         if reply.reset:
             self._reset()
             return
@@ -1407,6 +1412,11 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.truncate is not None:
             body = body[: reply.truncate]
             self.close_connection = True
+        if reply.stall is not None and reply.stall_after is not None:
+            self.wfile.write(body[: reply.stall_after])
+            self.wfile.flush()
+            reply.stall.wait(60)
+            body = body[reply.stall_after :]
         self._write(body, reply.drip, reply.drip_chunk)
 
     def _write(self, body: bytes, drip: float | None, chunk: int) -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_KEY
-from tests.fake_api import FakeAPI, make_png
-from tests.mcp_harness import KEYS, RawServer, server_env
+from tests.fake_api import FakeAPI, Reply, chat_image_reply, make_png
+from tests.mcp_harness import KEYS, RawServer, ledger_lines, server_env
 
 SERVERS: list[RawServer] = []
 
@@ -246,3 +247,88 @@ def test_an_argument_holding_a_lone_surrogate_is_a_usage_error_and_nothing_is_se
     for line in server.lines[before:]:
         line.decode("utf-8", "strict")
         assert b"\\ud8" not in line.lower() and b"\\udf" not in line.lower(), line
+
+
+def wait_for_request(fake: FakeAPI, route: str, server: RawServer) -> None:
+    deadline = time.monotonic() + 20
+    while not fake.requests_for(route):
+        assert time.monotonic() < deadline, server.stderr
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("stall_after", [None, 20], ids=["before the reply", "mid-body"])
+@pytest.mark.parametrize("name, arguments, route", [
+    ("models", {"refresh": True}, "models"),
+    ("preflight", {"online": True}, "key"),
+])
+def test_a_cancelled_call_breaks_off_the_request_it_waits_for(setup, fake, name, arguments, route, stall_after):
+    """A catalogue refresh or an online check whose reply stalls (for a minute): cancelled, its GET is
+    broken off, the call gets no answer, its slot serves the next call at once, the ledger is untouched."""
+    env, _, _ = setup
+    server = start(setup, "--max-calls", "1")
+    before = len(ledger_lines(env))
+    stall = threading.Event()
+    fake.enqueue(route, Reply(json={"data": [{"id": "stalled/" + "x" * 200}]}, stall=stall, stall_after=stall_after))
+    try:
+        server.send({"jsonrpc": "2.0", "id": "stalled", "method": "tools/call",
+                     "params": {"name": name, "arguments": arguments}})
+        wait_for_request(fake, route, server)
+        server.notify("notifications/cancelled", {"requestId": "stalled"})
+        assert call(server, "spend", {}, timeout=5)["isError"] is False  # long before the minute is up
+    finally:
+        stall.set()
+    assert "stalled" not in server.responses
+    assert len(ledger_lines(env)) == before
+    log = server.stderr.decode()
+    assert "nothing is billed" in log and "Traceback" not in log and "ended in" not in log
+
+
+def test_a_cancelled_cost_lookup_is_broken_off_and_the_paid_call_stays_on_the_ledger(setup, fake):
+    """The image came back without its cost; the GET /generation that asks for it stalls: cancelled, the
+    lookup is broken off, and the paid call is on the ledger (counted at its estimate)."""
+    env, work, _ = setup
+    server = start(setup, "--max-calls", "1")
+    stall = threading.Event()
+    fake.enqueue("chat", chat_image_reply(cost=None))
+    fake.enqueue("generation", Reply(json={"data": {"total_cost": 0.04}}, stall=stall))
+    try:
+        server.send({"jsonrpc": "2.0", "id": "costly", "method": "tools/call", "params": {
+            "name": "generate", "arguments": {"prompt": "A red fox", "request_id": "cost-cancel",
+                                              "output_dir": str(work / "cost-cancel")}}})
+        wait_for_request(fake, "generation", server)
+        server.notify("notifications/cancelled", {"requestId": "costly"})
+        assert call(server, "spend", {}, timeout=5)["isError"] is False
+    finally:
+        stall.set()
+    assert "costly" not in server.responses
+    (paid,) = [line for line in ledger_lines(env) if line.get("request_id") == "cost-cancel"]
+    assert paid["outcome"] == "success"
+    assert list((work / "cost-cancel").glob("*.png"))
+    assert "Traceback" not in server.stderr.decode()
+
+
+def test_a_paid_call_whose_reply_stalls_is_not_broken_off_by_a_cancellation(setup, fake):
+    """The image reply stops mid-body: the provider did the work, so the call waits for the rest,
+    saves the image and ledgers it, cancelled or not."""
+    env, work, _ = setup
+    server = start(setup)
+    stall = threading.Event()
+    fake.enqueue("chat", Reply(json=chat_image_reply().json, stall=stall, stall_after=100))
+    try:
+        server.send({"jsonrpc": "2.0", "id": "paid", "method": "tools/call", "params": {
+            "name": "generate", "arguments": {"prompt": "A red fox", "request_id": "paid-stall",
+                                              "output_dir": str(work / "paid-stall")}}})
+        wait_for_request(fake, "chat", server)
+        server.notify("notifications/cancelled", {"requestId": "paid"})
+        assert server.request("ping")["result"] == {}
+        time.sleep(0.5)  # many times the slice a cancellable request waits: this one must still be waiting
+        assert not [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]
+    finally:
+        stall.set()
+    deadline = time.monotonic() + 20
+    while not [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]:
+        assert time.monotonic() < deadline, server.stderr
+        time.sleep(0.02)
+    (paid,) = [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]
+    assert paid["outcome"] == "success" and list((work / "paid-stall").glob("*.png"))
+    assert "paid" not in server.responses

@@ -97,7 +97,7 @@ def test_a_cancelled_request_is_broken_off_while_it_connects(monkeypatch):
         pytest.skip("this system completes connects to a full backlog")
     listener, held = staged
     try:
-        url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         cancel = threading.Event()
         client = client_of(monkeypatch, url, cancel)
         running = Running(lambda: client.get(url + "/api/v1/models"))

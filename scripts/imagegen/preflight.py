@@ -73,6 +73,7 @@ class Options:
     orphan_timeout: float = DEFAULT_ORPHAN_TIMEOUT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     slots: int = DEFAULT_SLOTS
+    cancelled: Callable[[], bool] | None = None  # an MCP call's cancellation: breaks off the online checks
 
 
 def q(path: Path | str) -> str:
@@ -359,7 +360,7 @@ def check_queue(options: Options) -> list[Check]:
     return checks
 
 
-def check_online(timeout: float) -> Check:
+def check_online(timeout: float, cancelled: Callable[[], bool] | None = None) -> Check:
     from .http.client import HttpClient
 
     if config.key_variable("openrouter") is None:
@@ -369,9 +370,11 @@ def check_online(timeout: float) -> Check:
         from .providers import openrouter_account
 
         key = config.api_key("openrouter")
-        client = HttpClient(timeout=timeout, retries=1, secrets=[key], verbose=False)
+        client = HttpClient(timeout=timeout, retries=1, secrets=[key], verbose=False, cancelled=cancelled)
         data = openrouter_account.key_limits(client)
     except ImageGenError as error:
+        if error.kind == "interrupted":
+            raise
         fix = (f"create or copy a valid key at {KEYS_URL}, then export OPENROUTER_API_KEY_IMAGES=sk-or-..."
                if error.kind == "auth" else "check your network or OPENROUTER_BASE_URL, then run this again")
         return Check("online", "openrouter_key", True, False, f"GET /key failed: {error.message}", fix)
@@ -393,16 +396,19 @@ def check_online(timeout: float) -> Check:
                  None if ok else f"add credits at {CREDITS_URL} or raise the key's limit at {KEYS_URL}", info=info)
 
 
-def check_openai_models(timeout: float) -> Check:
+def check_openai_models(timeout: float, cancelled: Callable[[], bool] | None = None) -> Check:
     """Whether the OpenAI key can use the model edit.py --mode openai will ask for."""
     from .http.client import HttpClient
     from .providers import openai_images
 
     wanted = config.default_model("openai_edit", openai_images.DEFAULT_MODEL)
     try:
-        client = HttpClient(timeout=timeout, retries=1, secrets=[config.api_key("openai")], verbose=False)
+        client = HttpClient(timeout=timeout, retries=1, secrets=[config.api_key("openai")], verbose=False,
+                            cancelled=cancelled)
         models = openai_images.available_models(client)
     except ImageGenError as error:
+        if error.kind == "interrupted":
+            raise
         return Check("online", "openai_models", False, False, f"GET /v1/models failed: {error.message}",
                      "check OPENAI_API_KEY and OPENAI_BASE_URL")
     if wanted in models:
@@ -435,9 +441,9 @@ def run_checks(options: Options) -> list[Check]:
         lambda: check_queue(options),
     ]
     if options.online:
-        steps.append(lambda: check_online(options.timeout))
+        steps.append(lambda: check_online(options.timeout, options.cancelled))
         if config.key_variable("openai"):
-            steps.append(lambda: check_openai_models(options.timeout))
+            steps.append(lambda: check_openai_models(options.timeout, options.cancelled))
     checks: list[Check] = []
     for step in steps:
         outcome = step()

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-
 SLICE = 0.1  # seconds a wait of an exchange that can be cancelled lasts before it looks again
 _CONNECTING = frozenset(code for code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY,
                                            getattr(errno, "WSAEWOULDBLOCK", None)) if code is not None)
@@ -192,7 +191,7 @@ def _connection_for(request: Any, kind: type) -> Callable[..., Any]:
         connection.exchange = request.exchange
         connection._create_connection = _connector(connection)
         if isinstance(connection, http.client.HTTPSConnection):
-            connection._context = _SlicedHandshake(connection._context, request.exchange)
+            connection._context = _SlicedHandshake(connection._context, request.exchange)  # type: ignore[attr-defined]
         return connection
 
     return connect

@@ -86,7 +86,8 @@ def models(call: Invocation) -> dict[str, Any]:
     if values["refresh"]:
         from ..providers import model_lists
 
-        refreshed = model_lists.refresh_all(timeout=values["timeout"], retries=values["retries"], quiet=True)
+        refreshed = model_lists.refresh_all(timeout=values["timeout"], retries=values["retries"], quiet=True,
+                                            cancelled=call.watch.is_cancelled)
     return {**describe.listing(values["alias"]), **refreshed}
 
 
@@ -103,7 +104,7 @@ def preflight(call: Invocation) -> dict[str, Any]:
     options = Options(output_dir=Path(values["output_dir"]), queue_dir=Path(values["queue_dir"]),
                              fix=values["fix"], online=values["online"], timeout=values["timeout"],
                              orphan_timeout=values["orphan_timeout_sec"], max_attempts=values["max_attempts"],
-                             slots=values["max_background_workers"])
+                             slots=values["max_background_workers"], cancelled=call.watch.is_cancelled)
     return report(run_checks(options), started)
 
 

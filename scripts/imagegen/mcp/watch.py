@@ -43,6 +43,10 @@ class Watch:
     def cancelled(self) -> bool:
         return self._cancelled
 
+    def is_cancelled(self) -> bool:
+        """:attr:`cancelled` as a call: what an HttpClient for requests that pay for nothing asks."""
+        return self._cancelled
+
     def cancel(self) -> bool:
         """Stop the call sending anything more; True when a paid call is out (it may be billed)."""
         with self._lock:
@@ -92,6 +96,7 @@ class WatchedPaidRun(PaidRun):
     def __init__(self, spend: Any, options: Any, watch: Watch) -> None:
         super().__init__(spend, options)
         self.watch = watch
+        self.cancelled = watch.is_cancelled  # breaks off the run's side requests, never its paid calls
 
     def client(self) -> Any:
         """The HTTP client, whose waits between retries a cancellation cuts short (no attempt after it)."""

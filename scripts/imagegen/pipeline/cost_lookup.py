@@ -38,14 +38,15 @@ def look_up_cost(reply: Any, paid: PaidRun) -> float | None:
     import time
 
     from ..config import retry_base_seconds
-    from ..http.client import HttpClient
     from ..providers import openrouter_account
 
-    client = HttpClient(timeout=COST_LOOKUP_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
+    client = paid.side_client(COST_LOOKUP_TIMEOUT)
     for attempt in range(COST_LOOKUP_TRIES):
         try:
             cost = openrouter_account.generation_cost(client, reply.generation_id)
-        except ImageGenError:
+        except ImageGenError as error:
+            if error.kind == "interrupted":
+                return None  # the caller cancelled: no more tries
             cost = None
         if cost is not None:
             reply.usage = {**reply.usage, "cost": cost}

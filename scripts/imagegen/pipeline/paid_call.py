@@ -84,6 +84,9 @@ class PaidRun:
         self.request_cap: RequestCap | None = None  # a queue job's request budget
         self.on_call: Callable[[dict[str, Any] | None], None] | None = None  # told of a call going out, and over
         self.look_up_cost: Callable[[Any], float | None] | None = None  # a reply's cost, asked after the fact
+        # Whether the caller stopped waiting (an MCP cancellation): it breaks off the side requests that
+        # pay for nothing (side_client), never a paid call. None: nothing cancels the run (the CLI).
+        self.cancelled: Callable[[], bool] | None = None
         self._claims: Any = None  # images.claims.Claims on the explicit output files
         # generation id -> (price, estimate, images, request hold) of replies whose charge is looked up later
         self._unpriced: dict[str, tuple[Priced, float | None, int, str | None]] = {}
@@ -107,6 +110,14 @@ class PaidRun:
             self._client = HttpClient(timeout=self.options.timeout, retries=self.options.retries, secrets=secrets,
                                       verbose=not self.options.quiet, gate=self.gate)
         return self._client
+
+    def side_client(self, timeout: float) -> HttpClient:
+        """A client for the run's requests that pay for nothing (a cost lookup, a stale model list): one
+        try, quiet, and broken off when the caller cancels."""
+        from ..http.client import HttpClient
+
+        return HttpClient(timeout=timeout, retries=0, secrets=self.client().secrets, verbose=False,
+                          cancelled=self.cancelled)
 
     def authorize(self, estimate_usd: float | None, *, model: str, count: int) -> dict[str, Any]:
         """The spending check, once per run: BudgetError (nothing sent) when a limit refuses the run."""

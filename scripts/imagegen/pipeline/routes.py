@@ -85,12 +85,11 @@ class Route:
         if age is None or age < STALE_AFTER_SECONDS:
             return  # no list: the user has not asked for live data (models.py --refresh does)
         from ..errors import ImageGenError
-        from ..http.client import HttpClient
         from ..providers import model_lists
 
-        client = HttpClient(timeout=REFRESH_TIMEOUT, retries=0, secrets=paid.client().secrets, verbose=False)
         try:
-            model_lists.refresh(self.name, client, with_key=bool(config.key_variable(self.name)))
+            model_lists.refresh(self.name, paid.side_client(REFRESH_TIMEOUT),
+                                with_key=bool(config.key_variable(self.name)))
         except ImageGenError as error:
             result["warnings"].append(f"{self.name}'s model list is over a day old and could not be refreshed "
                                       f"({error.kind}: {error.message})")

@@ -16,20 +16,23 @@ from .. import config
 from ..errors import provider_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..http.client import HttpClient
 
 MAX_PAGES = 10
 
 
-def refresh_all(*, timeout: float, retries: int, quiet: bool = False) -> dict[str, Any]:
+def refresh_all(*, timeout: float, retries: int, quiet: bool = False,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """``models.py --refresh``: OpenRouter's image catalogue (with its key when one is set), and the
     model lists of Google and OpenAI for the routes whose key is set (a failure there is a note: the
-    OpenRouter catalogue is refreshed either way)."""
+    OpenRouter catalogue is refreshed either way). ``cancelled`` (an MCP call's) breaks it off."""
     from ..errors import ImageGenError
     from ..http.client import HttpClient
 
     secrets = [config.api_key(route) for route in ("openrouter", "google", "openai") if config.key_variable(route)]
-    client = HttpClient(timeout=timeout, retries=retries, secrets=secrets, verbose=not quiet)
+    client = HttpClient(timeout=timeout, retries=retries, secrets=secrets, verbose=not quiet, cancelled=cancelled)
     result = refresh("openrouter", client, with_key=config.key_variable("openrouter") is not None)
     lists: dict[str, Any] = {}
     for route in ("google", "openai"):
@@ -38,6 +41,8 @@ def refresh_all(*, timeout: float, retries: int, quiet: bool = False) -> dict[st
         try:
             lists[route] = refresh(route, client, with_key=True)
         except ImageGenError as error:
+            if error.kind == "interrupted":
+                raise
             lists[route] = {"refreshed": False, "error": f"{error.kind}: {error.message}"}
     result["model_lists"] = lists
     return result

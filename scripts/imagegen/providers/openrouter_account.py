@@ -114,6 +114,8 @@ def _refresh_text_models(client: HttpClient, *, with_key: bool) -> str:
     try:
         entries = image_models(client, with_key=with_key, output="text")
     except ImageGenError as error:
+        if error.kind == "interrupted":
+            raise  # the caller cancelled: nothing is cached
         return f"not available ({error.message}); the review and enhance models are not checked"
     ids = [item["id"] for item in entries if isinstance(item, dict) and isinstance(item.get("id"), str)
            and 0 < len(item["id"]) <= 200]
@@ -133,12 +135,16 @@ def _add_capabilities(fetched: Any, client: HttpClient, *, with_key: bool) -> st
     try:
         discovered = image_discovery(client, with_key=with_key)
     except ImageGenError as error:
+        if error.kind == "interrupted":
+            raise  # the caller cancelled: nothing is cached
         return f"not available ({error.message}); prices come from GET /models only"
     endpoints: dict[str, list[dict[str, Any]]] = {}
     for item in discovered[:MAX_ENDPOINT_LOOKUPS]:
         try:
             endpoints[item["id"]] = image_endpoints(client, item["id"], with_key=with_key)
-        except ImageGenError:
+        except ImageGenError as error:
+            if error.kind == "interrupted":
+                raise
             continue  # that model keeps its chat-side prices
     catalogue.add_discovery(fetched, discovered, endpoints)
     priced = sum(1 for found in endpoints.values() if catalogue.priced_endpoint(found) is not None)
