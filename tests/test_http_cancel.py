@@ -9,6 +9,7 @@ never on a clock; the only bound is a generous one on how long a cancelled reque
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from scripts.imagegen.errors import ProviderError
 from scripts.imagegen.http.client import HttpClient
 from scripts.imagegen.http.transport import Exchange
-from tests.adversarial_servers import Answer, StallServer, full_listener
+from tests.adversarial_servers import Answer, RawListener, StallServer, full_listener
 
 LINGER = 5.0  # seconds a cancelled request may take to end (it takes about transport.SLICE)
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
@@ -117,6 +118,21 @@ def test_a_request_cancelled_before_it_starts_is_never_sent(monkeypatch):
         client = client_of(monkeypatch, server.url, cancel)
         assert_interrupted(Running(lambda: client.get(server.url + "/api/v1/models")).ended())
         assert server.connections == 0
+
+
+def test_a_cancellation_ends_the_wait_before_a_retry(monkeypatch):
+    """A 503 asking for 30 s: the back-off ends at the cancellation and no second attempt is sent."""
+    cancel = threading.Event()
+    with RawListener(Answer(503, b'{"error": {"message": "busy"}}', headers=(("Retry-After", "30"),))) as server:
+        client = client_of(monkeypatch, server.url, cancel)
+        running = Running(lambda: client.get(server.url + "/api/v1/models"))
+        deadline = time.monotonic() + LINGER
+        while not server.received:
+            assert time.monotonic() < deadline and running.thread.is_alive()
+            time.sleep(0.01)
+        cancel.set()
+        assert_interrupted(running.ended())
+        assert len(server.received) == 1
 
 
 def test_a_post_sent_whole_runs_to_its_end_whatever_the_cancellation(monkeypatch):

@@ -12,9 +12,10 @@ Three rules hold for every request (README, "Reliability"):
   wherever ``Location`` points): a redirected POST is an error; a GET follows at most
   ``MAX_REDIRECTS`` redirects, and never to another origin while it carries a key.
 * A request made with ``cancelled`` (an MCP tool call's cancellation, for requests that pay for
-  nothing) is broken off within ``transport.SLICE`` seconds of it, at any stage, and ends as an
-  ``interrupted`` error; a request other than a GET never once its body went out whole (it may be
-  billed). The paid-call path sends without it: a paid request runs to its end.
+  nothing) is broken off within ``transport.SLICE`` seconds of it, at any stage or in the wait
+  before a retry, and ends as an ``interrupted`` error; a request other than a GET never once its
+  body went out whole (it may be billed). The paid-call path sends without it: a paid request runs
+  to its end.
 * A URL that is not one of the configured API endpoints (an image URL in a reply) is fetched only
   when it is https to a public address (``addresses.refusal``), or on the host of a configured
   base URL (the tests' loopback fake, a local proxy); its body never goes into an error.
@@ -39,7 +40,7 @@ from ..errors import ImageGenError, OutputError, ProviderError, provider_error
 from ..record import Record
 from ..reply_words import error_message_from_body
 from .statuses import RETRY_STATUSES, classify_status, retry_after_seconds, snippet
-from .transport import Aborted, Exchange, opener, origin, where
+from .transport import SLICE, Aborted, Exchange, opener, origin, where
 
 if TYPE_CHECKING:
     from .rate_gate import RateGate
@@ -74,6 +75,20 @@ class _Redirected(Exception):
     def __init__(self, status: int, location: str | None) -> None:
         super().__init__(status)
         self.status, self.location = status, location
+
+
+def sleep_unless(cancelled: Callable[[], bool] | None, seconds: float) -> bool:
+    """Sleep ``seconds``, looking every ``transport.SLICE`` whether ``cancelled`` says the caller stopped
+    waiting; True when it did (None: a plain sleep)."""
+    if cancelled is None:
+        time.sleep(seconds)
+        return False
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if cancelled():
+            return True
+        time.sleep(min(left, SLICE))
+    return cancelled()
 
 
 def _finite_or_text(text: str) -> float | str:
@@ -195,9 +210,7 @@ class HttpClient:
             try:
                 response = self._attempt(request, max_bytes, spool_dir)
             except Aborted:
-                raise provider_error("interrupted", f"cancelled while waiting for {self._host(request.url)}",
-                                     details="the request was broken off; nothing it asked for is billed",
-                                     retryable=True) from None
+                raise self._interrupted(request) from None
             except ImageGenError as error:
                 if self.on_attempt is not None and _reached_provider(error):
                     self.on_attempt(error)
@@ -206,12 +219,17 @@ class HttpClient:
                     raise
                 attempt += 1
                 self._say(f"{error.message}; retry {attempt}/{self.retries} in {delay:.1f}s")
-                if self.pause is None:
-                    time.sleep(delay)
-                elif self.pause(delay):
-                    raise  # the caller stopped waiting (an MCP cancellation): no further attempt is sent
+                if self.pause is not None:
+                    if self.pause(delay):
+                        raise  # the caller stopped waiting (an MCP cancellation): no further attempt is sent
+                elif sleep_unless(self.cancelled, delay):
+                    raise self._interrupted(request) from None
                 continue
             return response
+
+    def _interrupted(self, request: Request) -> ProviderError:
+        return provider_error("interrupted", f"cancelled while waiting for {self._host(request.url)}",
+                              details="the request was broken off; nothing it asked for is billed", retryable=True)
 
     def _retry_delay(self, error: ProviderError, attempt: int) -> float | None:
         if attempt >= self.retries or not error.resend:

@@ -35,9 +35,8 @@ def look_up_missing_costs(replies: list[Any], result: dict[str, Any], paid: Paid
 def look_up_cost(reply: Any, paid: PaidRun) -> float | None:
     """A reply's cost from ``GET /generation`` (a few quick tries), written into the reply and told to
     ``paid``; None when OpenRouter has no answer yet."""
-    import time
-
     from ..config import retry_base_seconds
+    from ..http.client import sleep_unless
     from ..providers import openrouter_account
 
     client = paid.side_client(COST_LOOKUP_TIMEOUT)
@@ -52,6 +51,6 @@ def look_up_cost(reply: Any, paid: PaidRun) -> float | None:
             reply.usage = {**reply.usage, "cost": cost}
             paid.cost_found(reply.generation_id, cost)
             return cost
-        if attempt + 1 < COST_LOOKUP_TRIES:
-            time.sleep(COST_LOOKUP_WAIT * retry_base_seconds())
+        if attempt + 1 < COST_LOOKUP_TRIES and sleep_unless(paid.cancelled, COST_LOOKUP_WAIT * retry_base_seconds()):
+            return None
     return None
