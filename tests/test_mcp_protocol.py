@@ -248,7 +248,7 @@ def test_cancelled_calls_get_no_answer_and_say_whether_they_may_be_billed(setup,
     assert list((work / "cancelled").glob("*.png"))  # paid for, so kept
     log = server.stderr.decode()
     assert "may still be billed (charge_unknown)" in log and "user pressed stop" in log
-    assert "before anything was sent: nothing is billed" in log
+    assert "with no paid call out: nothing is billed" in log
     positions = [server.position(m) for m in server.notifications if m["params"].get("progressToken") == "t-out"]
     assert all(p < len(server.messages) for p in positions)
 

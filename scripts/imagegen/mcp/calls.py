@@ -97,7 +97,7 @@ class Call:
                  "may still be billed (charge_unknown). It runs to its end so that its image is saved and the "
                  "spending ledger records what it cost (spend, with its request_id).")
         else:
-            note(f"mcp: call {self.request_id!r} ({self.tool.name}) cancelled{why} before anything was sent: "
+            note(f"mcp: call {self.request_id!r} ({self.tool.name}) cancelled{why} with no paid call out: "
                  "nothing is billed.")
 
     def abandon(self, reason: str) -> int:
