@@ -62,6 +62,7 @@ class ErrorKind(str, Enum):
     CANCELLED = "cancelled"
     BATCH_FAILED = "batch_failed"
     BATCH_EXPIRED = "batch_expired"
+    BATCH = "batch"  # a batch job's history only: sent back to pending/ for another submission
 
     # Written into JSON and messages as the bare value.
     def __str__(self) -> str:
