@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.contract import error_document
+from imagegen.errors import UsageError
+from imagegen.queue import execute
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import error_reply
 
@@ -252,6 +255,26 @@ def test_permanent_failure_goes_to_failed_with_kind(run, fake, workdir):
     assert summary["failed"] == 1
     status = assert_one_json(run("queue_status.py", "--queue-dir", QUEUE, "--request-id", "f"))
     assert status["done"] is True and status["failures"][0]["error_kind"] == "credits"
+
+
+@pytest.mark.parametrize("raised", [ZeroDivisionError("division by zero"),
+                                    UsageError("a kind no agent knows", kind="made_up", details="fix it")])
+def test_a_job_that_fails_unforeseen_is_filed_as_the_cli_would_show_it(run, fake, workdir, monkeypatch, raised):
+    """The worker turns what a job raised into its failure with the same translation as the command
+    line and the MCP server (contract.as_error): a bug is internal, an unlisted kind is internal too."""
+    def broken(job, **options):
+        raise raised
+
+    monkeypatch.setattr(execute, "execute", broken)
+    assert_one_json(run("enqueue_image_job.py", "--prompt", "x y z", "--request-id", "bug"))
+    summary = assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
+    assert summary["failed"] == 1 and not fake.requests_for("chat")
+    (record_path,) = queue_files(workdir, "failed")
+    record = json.loads(record_path.read_text())
+    shown = error_document(raised)
+    assert shown["error_kind"] == "internal"
+    assert [record[key] for key in ("error_kind", "error", "details")] == [shown[key] for key in
+                                                                          ("error_kind", "error", "details")]
 
 
 @pytest.mark.parametrize("failures, outcome", [(2, "results"), (3, "failed")])

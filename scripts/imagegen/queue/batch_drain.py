@@ -30,7 +30,7 @@ from ..providers.batch import FAILED as BATCH_FAILED
 from ..record import Record
 from ..spending import guard, ledger
 from . import batch_holds, batch_plan, batch_records, leases, states, store
-from .execute import SCRIPT, already_done, path_failure
+from .execute import SCRIPT, already_done, job_failure, path_failure
 from .job import PENDING, RUNNING, SUBMITTED, CorruptJob, record_result
 from .states import JobState
 
@@ -186,10 +186,8 @@ class BatchPhase:
             return self._plan(job)
         except BudgetError as error:
             self._budget_refused(job, error)
-        except ImageGenError as error:
-            self._fail(job, error, RUNNING)
-        except OSError as error:
-            self._fail(job, path_failure(error), RUNNING)
+        except (ImageGenError, OSError) as error:
+            self._fail(job, job_failure(error), RUNNING)
         return None
 
     def _plan(self, job: dict[str, Any]) -> _Member:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import localjson
-from ..contract import os_failure
+from ..contract import as_error, os_failure
 from ..errors import ImageGenError
 from ..fsutil import Sweeper
 from ..http.rate_gate import RateGate
@@ -114,6 +114,14 @@ def already_done(job: dict[str, Any], writer: Any) -> dict[str, Any] | None:
 def _names_job(record: Any, job: dict[str, Any]) -> bool:
     request = record.get("request") if isinstance(record, dict) else None
     return isinstance(request, dict) and request.get("job_id") == job["job_id"]
+
+
+def job_failure(error: Exception) -> ImageGenError:
+    """Whatever a job's run raised, as the job's failure: the one translation (``contract.as_error``),
+    an OSError with the fixes a queued job needs."""
+    if isinstance(error, OSError):
+        return path_failure(error)
+    return as_error(error)
 
 
 def path_failure(error: OSError) -> ImageGenError:

@@ -199,20 +199,15 @@ class Drainer:
                                         retries=job.get("retries", self.options.retries), roots=self.roots,
                                         sweeper=self.sweeper, account=self._account(job),
                                         on_call=lambda call: self._calling(name, call))
-            except BudgetError as error:
+            except Exception as raised:  # a bug too: it must not kill the other threads' jobs
+                error = execute.job_failure(raised)
                 self._charged(job, error)
-                self._refused(job, error)
-            except ImageGenError as error:
-                self._charged(job, error)
-                if error.kind == "missing_key":
+                if isinstance(error, BudgetError):
+                    self._refused(job, error)
+                elif error.kind == "missing_key":
                     self._wait_for_key(job, error)
                 else:
                     self._failed_attempt(job, error)
-            except OSError as error:  # the job's own paths (a name too long, a folder in the way)
-                self._failed_attempt(job, execute.path_failure(error))
-            except Exception as error:  # a bug must not kill the other threads' jobs
-                self._failed_attempt(job, ImageGenError(f"internal error: {type(error).__name__}: {error}",
-                                                        kind="internal"))
             else:
                 self._done(job, result, started)
         finally:
