@@ -208,6 +208,38 @@ def test_the_catalogue_and_the_registry_do_not_import_each_other():
     assert not any(t.startswith("imagegen.models.registry") for t in imported)
 
 
+def renamed_modules(name: str, path: Path, known: set[str]) -> list[str]:
+    """Each import in ``path`` that gives one of the package's modules another name (``import x as y``)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [f"{name}:{node.lineno} {alias.name} as {alias.asname}" for alias in node.names
+                      if alias.asname and alias.name in known and alias.asname != alias.name.rpartition(".")[2]]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            module = (".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else []))
+                      if node.level else node.module or "")
+            found += [f"{name}:{node.lineno} {module}.{alias.name} as {alias.asname}" for alias in node.names
+                      if alias.asname and alias.asname != alias.name and f"{module}.{alias.name}" in known]
+    return found
+
+
+def test_a_module_is_imported_under_its_own_name():
+    found = modules()
+    faults = [fault for name, path in sorted(found.items()) for fault in renamed_modules(name, path, set(found))]
+    assert faults == [], "import these modules by their own names"
+
+
+def test_the_name_check_sees_a_renamed_module(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("from . import validate as v\nfrom .cli import flags as cli\nfrom .contract import shorten as s\n"
+                      "import imagegen.images.files as images\nfrom . import config\n")
+    known = {"imagegen.validate", "imagegen.cli.flags", "imagegen.images.files", "imagegen.config"}
+    assert [fault.split(":", 1)[1] for fault in renamed_modules("imagegen.sample", sample, known)] == [
+        "1 imagegen.validate as v", "2 imagegen.cli.flags as cli", "4 imagegen.images.files as images"]
+
+
 # -- the environment -------------------------------------------------------------------------------
 #
 # config.py is the one reader of the environment: every variable the package heeds is named, parsed

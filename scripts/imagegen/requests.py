@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from . import validate as v
+from . import validate
 from .errors import UsageError
 from .prompt import choices
 from .record import Record
@@ -137,50 +137,51 @@ class Request:
         return value is not None and value is not False and value != ()
 
 
-_PATHS = v.list_of(v.path)
-_TEXTS = v.list_of(v.text)
+_PATHS = validate.list_of(validate.path)
+_TEXTS = validate.list_of(validate.text)
 APIS, QUALITIES = choices.APIS, choices.QUALITIES
 OUTPUT_FORMATS, BACKGROUNDS = choices.OUTPUT_FORMATS, choices.BACKGROUNDS
 
 # The fields of an image request that say where it goes and who pays.
 _OUTPUT = (
-    Field("output_dir", v.path, "data", path=True),
-    Field("output_file", v.path, path=True),
-    Field("overwrite", v.flag, False),
-    Field("sidecar", v.flag, True),
+    Field("output_dir", validate.path, "data", path=True),
+    Field("output_file", validate.path, path=True),
+    Field("overwrite", validate.flag, False),
+    Field("sidecar", validate.flag, True),
 )
 _SPENDING = (
-    Field("max_cost", v.non_negative_float),
-    Field("request_id", v.label),
+    Field("max_cost", validate.non_negative_float),
+    Field("request_id", validate.label),
 )
 _IMAGES_API = (
-    Field("api", v.choice(*APIS), "chat"),
-    Field("quality", v.choice(*QUALITIES)),
-    Field("output_format", v.choice(*OUTPUT_FORMATS)),
-    Field("background", v.choice(*BACKGROUNDS)),
-    Field("output_compression", v.compression),
-    Field("moderation", v.choice(*choices.MODERATIONS)),
+    Field("api", validate.choice(*APIS), "chat"),
+    Field("quality", validate.choice(*QUALITIES)),
+    Field("output_format", validate.choice(*OUTPUT_FORMATS)),
+    Field("background", validate.choice(*BACKGROUNDS)),
+    Field("output_compression", validate.compression),
+    Field("moderation", validate.choice(*choices.MODERATIONS)),
 )
 _LOOK = (
-    Field("provider", v.choice(*choices.PROVIDERS)),
-    Field("model", v.text),
-    Field("fallback_model", v.text),  # the script's default model; a preset's model wins over it
-    Field("aspect_ratio", v.ratio),
-    Field("size", v.size),
-    Field("seed", v.integer),
-    Field("preset", v.path, path=True),
-    Field("preset_set", v.list_of(v.setting), ()),
+    Field("provider", validate.choice(*choices.PROVIDERS)),
+    Field("model", validate.text),
+    Field("fallback_model", validate.text),  # the script's default model; a preset's model wins over it
+    Field("aspect_ratio", validate.ratio),
+    Field("size", validate.size),
+    Field("seed", validate.integer),
+    Field("preset", validate.path, path=True),
+    Field("preset_set", validate.list_of(validate.setting), ()),
     Field("style_refs", _PATHS, (), path=True),
-    Field("system_prompt", v.text),
+    Field("system_prompt", validate.text),
 )
 
 # generate --review / --best-of: the review loop (pipeline.review_loop) around the generation.
 _REVIEW_LOOP = (
-    Field("review", v.flag, False),
-    Field("max_rounds", v.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), choices.DEFAULT_REVIEW_ROUNDS),
-    Field("best_of", v.whole_number(1, choices.MAX_BEST_OF, "best_of"), 1),
-    Field("review_provider", v.choice(*choices.REVIEW_PROVIDERS)),
-    Field("review_model", v.text),
+    Field("review", validate.flag, False),
+    Field("max_rounds", validate.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"),
+          choices.DEFAULT_REVIEW_ROUNDS),
+    Field("best_of", validate.whole_number(1, choices.MAX_BEST_OF, "best_of"), 1),
+    Field("review_provider", validate.choice(*choices.REVIEW_PROVIDERS)),
+    Field("review_model", validate.text),
 )
 
 
@@ -221,24 +222,25 @@ class GenerateRequest(ImageRequest):
 
     KIND = "generate"
     FIELDS = (
-        Field("prompt", v.text, required=True),
+        Field("prompt", validate.text, required=True),
         *_LOOK,
         Field("input_images", _PATHS, (), path=True),
-        Field("prompt_upsampling", v.flag),
-        Field("n", v.count, 1),
-        Field("baseline_image", v.path, path=True),
-        Field("baseline_source_kind", v.choice(*choices.BASELINE_SOURCE_KINDS), choices.DEFAULT_BASELINE_SOURCE_KIND),
-        Field("confirm_external_upload", v.flag, False),
-        Field("workspace_root", v.path, path=True),
-        Field("max_baseline_mb", v.megabytes, choices.DEFAULT_MAX_BASELINE_MB),
-        Field("allow_no_baseline_on_edit_intent", v.flag, False),
-        Field("variation_strength", v.choice(*choices.VARIATION_STRENGTHS)),
+        Field("prompt_upsampling", validate.flag),
+        Field("n", validate.count, 1),
+        Field("baseline_image", validate.path, path=True),
+        Field("baseline_source_kind", validate.choice(*choices.BASELINE_SOURCE_KINDS),
+              choices.DEFAULT_BASELINE_SOURCE_KIND),
+        Field("confirm_external_upload", validate.flag, False),
+        Field("workspace_root", validate.path, path=True),
+        Field("max_baseline_mb", validate.megabytes, choices.DEFAULT_MAX_BASELINE_MB),
+        Field("allow_no_baseline_on_edit_intent", validate.flag, False),
+        Field("variation_strength", validate.choice(*choices.VARIATION_STRENGTHS)),
         Field("must_keep", _TEXTS, ()),
-        Field("lock_palette", v.flag),
-        Field("lock_composition", v.flag),
-        Field("strict_clarify", v.flag, False),
-        Field("enhance", v.flag, False),
-        Field("enhance_model", v.text, choices.DEFAULT_ENHANCE_MODEL),
+        Field("lock_palette", validate.flag),
+        Field("lock_composition", validate.flag),
+        Field("strict_clarify", validate.flag, False),
+        Field("enhance", validate.flag, False),
+        Field("enhance_model", validate.text, choices.DEFAULT_ENHANCE_MODEL),
         *_IMAGES_API,
         *_OUTPUT,
         *_SPENDING,
@@ -272,12 +274,12 @@ class GenerateRequest(ImageRequest):
         return bool(self.review) or self.best_of > 1
 
 
-@v.described({"type": "string", "pattern": r"^(\s*\d+(\.\d+)?\s*%?\s*,){3}\s*\d+(\.\d+)?\s*%?\s*$",
+@validate.described({"type": "string", "pattern": r"^(\s*\d+(\.\d+)?\s*%?\s*,){3}\s*\d+(\.\d+)?\s*%?\s*$",
               "examples": ["100,50,300,200", "10%,10%,50%,50%"]})
 def _rect(value: Any) -> Any:
     from .images.masks import rect_spec
 
-    return rect_spec(v.text(value))
+    return rect_spec(validate.text(value))
 
 
 class EditRequest(ImageRequest):
@@ -285,20 +287,20 @@ class EditRequest(ImageRequest):
 
     KIND = "edit"
     FIELDS = (
-        Field("mode", v.choice("openrouter", "openai")),
+        Field("mode", validate.choice("openrouter", "openai")),
         Field("input_images", _PATHS, required=True, path=True),
-        Field("prompt", v.text, required=True),
-        Field("n", v.count, 1),
+        Field("prompt", validate.text, required=True),
+        Field("n", validate.count, 1),
         *_LOOK,
         *_IMAGES_API,
-        Field("mask", v.path, path=True),
-        Field("mask_rects", v.list_of(_rect), (), dump=lambda rect: rect.text),
-        Field("mask_invert", v.flag, False),
-        Field("keep_unmasked", v.flag, False),
-        Field("markup", v.path, path=True),
-        Field("openai_model", v.text),
-        Field("openai_size", v.openai_size),
-        Field("input_fidelity", v.choice("high", "low")),
+        Field("mask", validate.path, path=True),
+        Field("mask_rects", validate.list_of(_rect), (), dump=lambda rect: rect.text),
+        Field("mask_invert", validate.flag, False),
+        Field("keep_unmasked", validate.flag, False),
+        Field("markup", validate.path, path=True),
+        Field("openai_model", validate.text),
+        Field("openai_size", validate.openai_size),
+        Field("input_fidelity", validate.choice("high", "low")),
         *_OUTPUT,
         *_SPENDING,
     )
@@ -319,13 +321,13 @@ class ReviewRequest(Request):
 
     KIND = "review"
     FIELDS = (
-        Field("image", v.path, required=True, path=True),
-        Field("original_prompt", v.text),
-        Field("compare", v.path, path=True),
-        Field("auto", v.flag, False),
-        Field("provider", v.choice(*choices.REVIEW_PROVIDERS)),
-        Field("review_model", v.text),
-        Field("review_file", v.flag, True),
+        Field("image", validate.path, required=True, path=True),
+        Field("original_prompt", validate.text),
+        Field("compare", validate.path, path=True),
+        Field("auto", validate.flag, False),
+        Field("provider", validate.choice(*choices.REVIEW_PROVIDERS)),
+        Field("review_model", validate.text),
+        Field("review_file", validate.flag, True),
         *_SPENDING,
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import validate as v
+from .. import validate
 from ..record import Record
 from ..requests import Field, Request
 from .options import Option, Options
@@ -30,7 +30,7 @@ class Argument(Record):
     convert: Callable[[Any], Any] | None = None  # a checked value as the command takes it (a Path)
 
     def schema(self) -> dict[str, Any]:
-        schema = v.schema_of(self.field.check)
+        schema = validate.schema_of(self.field.check)
         if self.help:
             schema["description"] = self.help
         if self.field.default is not None:
@@ -85,7 +85,7 @@ def tool_arguments(options: Options, request: type[Request] | None) -> tuple[Arg
                 field = field._replace(default=default)
             found.append(Argument(option.dest, field, _help(option, names), True))
         else:
-            field = Field(option.dest, v.list_of(check) if option.action == "list" else check, default,
+            field = Field(option.dest, validate.list_of(check) if option.action == "list" else check, default,
                           required=option.required and not option.exclusive)
             found.append(Argument(option.dest, field, _help(option, names), False, _converter(option)))
     return tuple(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from .. import validate as v
+from .. import validate
 from . import flags
 from .options import Option, Options
 
@@ -32,7 +32,7 @@ def generation(fallback_model: str | None = None, *, prompt: Option = PROMPT,
         Option(("--prompt-upsampling",), "prompt_upsampling",
                "FLUX prompt upsampling (default on for FLUX, off for low-variation baseline edits; ignored by other "
                "models)", action="toggle"),
-        Option(count_flags, "n", COUNT_HELP, v.count, 1),
+        Option(count_flags, "n", COUNT_HELP, validate.count, 1),
         *flags.BASELINE_OPTIONS,
         *flags.CLARIFY_OPTIONS,
         *flags.ENHANCE_OPTIONS,
@@ -82,7 +82,7 @@ def edit() -> Options:
                required=True, metavar="PATH"),
         Option(("--prompt",), "prompt", "the edit instruction, or what to paint in the masked area", required=True),
         Option(("--n", "--count"), "n", "how many variants (1-10; openai and --api images: one call, chat: one call "
-                                         "each)", v.count, 1),
+                                         "each)", validate.count, 1),
         *flags.model_options(fallback_model=DEFAULT_EDIT_MODEL, fallback_ratio="nearest the input image"),
         *flags.STYLE_OPTIONS,
         *flags.images_api_options(also_openai=True),
@@ -102,7 +102,7 @@ def edit() -> Options:
             Option(("--openai-model",), "openai_model", f"OpenAI image model (default {mask_edit.DEFAULT_MODEL})"),
             Option(("--openai-size",), "openai_size",
                    "output size: " + ", ".join(mask_edit.SIZES) + "; gpt-image-2 takes any WIDTHxHEIGHT with both "
-                   "sides multiples of 16, up to 3840x2160 (default: the model's)", v.openai_size),
+                   "sides multiples of 16, up to 3840x2160 (default: the model's)", validate.openai_size),
             Option(("--input-fidelity",), "input_fidelity",
                    "how closely to preserve faces and details of the input (gpt-image-2.5 and later; gpt-image-2 "
                    "takes none)", choices=mask_edit.FIDELITIES),
@@ -169,13 +169,13 @@ def queue_status() -> Options:
         Option(("--request-id",), "request_id",
                "report this request's jobs: state, attachments, failures, cost, done"),
         Option(("--wait",), "wait", "with --request-id: block until every job has finished", action="true"),
-        Option(("--timeout",), "timeout", "seconds --wait may block (default 600)", v.positive_float, 600.0),
+        Option(("--timeout",), "timeout", "seconds --wait may block (default 600)", validate.positive_float, 600.0),
         Option(("--quiet",), "quiet", "no progress line on stderr while --wait blocks (one every 15 s otherwise)",
                action="true", tool=False),
         Option(("--cancel",), "cancel", "stop this request: cancel its batches at the provider and its pending jobs "
                                         "(a call in flight finishes)", metavar="REQUEST"),
         Option(("--max-background-workers",), "max_background_workers",
-               f"slot count to report on (1-{v.MAX_WORKERS}, default 2)", v.workers, 2, metavar="N"),
+               f"slot count to report on (1-{validate.MAX_WORKERS}, default 2)", validate.workers, 2, metavar="N"),
     )
 
 
@@ -187,17 +187,17 @@ def run_image_queue() -> Options:
         queue_flags.queue_dir(),
         *queue_flags.worker_options(),
         queue_flags.ALLOW_ROOT,
-        Option(("--concurrency",), "concurrency", "jobs run at once by this worker (1-10, default 4)", v.count, 4,
-               metavar="N"),
-        Option(("--max-jobs",), "max_jobs", "stop after claiming N jobs", v.non_negative_int, metavar="N"),
+        Option(("--concurrency",), "concurrency", "jobs run at once by this worker (1-10, default 4)",
+               validate.count, 4, metavar="N"),
+        Option(("--max-jobs",), "max_jobs", "stop after claiming N jobs", validate.non_negative_int, metavar="N"),
         Option(("--request-id",), "request_id", "drain only this request's jobs (others are left alone)"),
         Option(("--job-timeout",), "job_timeout", "seconds one provider call may take (default 300)",
-               v.positive_float, 300.0, metavar="S"),
-        Option(("--retries",), "retries", f"HTTP retries inside one attempt (0-{v.MAX_RETRIES}, default 2)",
-               v.retries, 2),
+               validate.positive_float, 300.0, metavar="S"),
+        Option(("--retries",), "retries", f"HTTP retries inside one attempt (0-{validate.MAX_RETRIES}, default 2)",
+               validate.retries, 2),
         Option(("--idle-exit-sec",), "idle_exit_sec",
                "exit after nothing has been runnable this long; 0 exits as soon as the queue is empty (default 3)",
-               v.non_negative_float, 3.0, metavar="S"),
+               validate.non_negative_float, 3.0, metavar="S"),
         Option(("--handoff-mode",), "handoff_mode", "recorded in each result: who started this drain (default "
                                                     "foreground)", default="foreground",
                choices=("foreground", "background", "cron")),
@@ -225,10 +225,10 @@ def models() -> Options:
                                           f"{catalogue.MAX_AGE_SECONDS // 3600}h) under the user's cache directory; "
                                           "with GEMINI_API_KEY or OPENAI_API_KEY set, their model lists too (aliases "
                                           "resolve against them)", action="true"),
-        Option(("--timeout",), "timeout", "seconds to wait for OpenRouter (default 30)", v.positive_float, 30.0,
-               group=network),
-        Option(("--retries",), "retries", "retries on 429/5xx and connection errors (0-10, default 2)", v.retries, 2,
-               group=network),
+        Option(("--timeout",), "timeout", "seconds to wait for OpenRouter (default 30)", validate.positive_float,
+               30.0, group=network),
+        Option(("--retries",), "retries", "retries on 429/5xx and connection errors (0-10, default 2)",
+               validate.retries, 2, group=network),
         Option(("--quiet",), "quiet", "no notes on stderr", action="true", group=network, tool=False),
     )
 
@@ -238,7 +238,7 @@ def spend() -> Options:
     return (
         Option(("--since",), "since", "first day to count: YYYY-MM-DD, today, yesterday or Nd", metavar="DAY"),
         Option(("--until",), "until", "last day to count (same forms; default today)", metavar="DAY"),
-        Option(("--request-id",), "request_id", "only calls made for this request or job id", v.label,
+        Option(("--request-id",), "request_id", "only calls made for this request or job id", validate.label,
                metavar="ID"),
         Option(("--table",), "table", "print a table instead of JSON", action="true", tool=False),
     )
@@ -261,7 +261,7 @@ def preflight_check() -> Options:
         queue_flags.queue_dir("the job queue to check"),
         *queue_flags.worker_options(),
         Option(("--timeout",), "timeout", "seconds to wait for GET /key with --online (default 15)",
-               v.positive_float, 15.0),
+               validate.positive_float, 15.0),
     )
 
 
@@ -270,12 +270,12 @@ def mcp_server() -> Options:
     return (
         Option(("--progress-interval",), "progress_interval",
                "seconds between progress notifications of a running call that asked for them (default 2)",
-               v.positive_float, 2.0, metavar="S"),
+               validate.positive_float, 2.0, metavar="S"),
         Option(("--shutdown-grace",), "shutdown_grace",
                "at the end of input, seconds the calls still running may take to finish (default 30); paid calls "
-               "still out after that are recorded as charge_unknown", v.non_negative_float, 30.0, metavar="S"),
+               "still out after that are recorded as charge_unknown", validate.non_negative_float, 30.0, metavar="S"),
         Option(("--max-calls",), "max_calls", "tool calls that run at once; more wait their turn (default 4)",
-               v.workers, 4, metavar="N"),
+               validate.workers, 4, metavar="N"),
         Option(("--workdir",), "workdir",
                "folder that relative paths in tool calls start from, ./data/ included (default: the folder the "
                "client starts the server in); tool calls may read and write only inside it, the --allow-root "
@@ -292,7 +292,7 @@ def gallery() -> Options:
     return (
         Option(("--dir",), "dir", "every image in DIR (the page goes to DIR/index.html)", metavar="DIR", path=True,
                required=True, exclusive="source"),
-        Option(("--request-id",), "request_id", "the images of one queue request (with --queue-dir)", v.label,
+        Option(("--request-id",), "request_id", "the images of one queue request (with --queue-dir)", validate.label,
                metavar="ID", required=True, exclusive="source"),
         Option(("--manifest",), "manifest",
                'a JSON file listing outputs: {"variants": [{"path": ...}]} or {"outputs": [...]}', metavar="FILE",

@@ -3,7 +3,7 @@ spending and network. A command's declaration (``cli.command_options``) composes
 
 from __future__ import annotations
 
-from .. import validate as v
+from .. import validate
 from ..models import registry, table
 from ..prompt import choices
 from ..prompt.choices import APIS, BACKGROUNDS, MODERATIONS, OUTPUT_FORMATS, QUALITIES
@@ -13,9 +13,10 @@ NETWORK = "network"
 OUTPUT = "output"
 
 TIMEOUT = Option(("--timeout",), "timeout", "seconds to wait for the provider (connect and read; default 180)",
-                 v.positive_float, 180.0, group=NETWORK)
+                 validate.positive_float, 180.0, group=NETWORK)
 RETRIES = Option(("--retries",), "retries", f"retries on 408/429/5xx and connection errors, with back-off "
-                                            f"(0-{v.MAX_RETRIES}, default 2)", v.retries, 2, group=NETWORK)
+                                            f"(0-{validate.MAX_RETRIES}, default 2)", validate.retries, 2,
+                 group=NETWORK)
 DRY_RUN = Option(("--dry-run",), "dry_run",
                  "print the exact request, target paths and cost estimate; send nothing, no key needed",
                  action="true", group=NETWORK)
@@ -40,7 +41,7 @@ STYLE_OPTIONS: Options = tuple(option.but(group="style") for option in (
     Option(("--preset-set",), "preset_set",
            "change one field of --preset for this run, checked as the file's would be (repeatable): "
            "palette=#2F4858,#F6AE2D, mood=..., lighting=..., composition=..., rendering=..., anti_patterns=a,b, "
-           "style.camera.angle=..., defaults.size=4K", v.setting, [], "list", metavar="FIELD=VALUE"),
+           "style.camera.angle=..., defaults.size=4K", validate.setting, [], "list", metavar="FIELD=VALUE"),
     Option(("--save-preset",), "save_preset",
            "save --preset with its --preset-set changes as your preset NAME (in $IMAGEGEN_PRESETS_DIR), before "
            "the run; --dry-run saves without generating", metavar="NAME", tool=False),  # a person's choice
@@ -67,12 +68,12 @@ def model_options(default_model: str | None = None, *, fallback_model: str | Non
         found.append(Option((), "fallback_model", default=fallback_model, action="const"))
     found += [
         Option(("--aspect-ratio",), "aspect_ratio",
-               f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})", v.ratio),
-        Option(("--size",), "size", "1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)", v.size,
+               f"aspect ratio, e.g. 1:1, 16:9, 9:16 (default preset, else {fallback_ratio})", validate.ratio),
+        Option(("--size",), "size", "1K, 2K or 4K (0.5K on nanobanana-2) (default preset or 2K)", validate.size,
                exclusive="size"),
-        Option(("--image-size",), "size", "another way to say --size: low=1K, medium=2K, high=4K", v.image_size,
+        Option(("--image-size",), "size", "another way to say --size: low=1K, medium=2K, high=4K", validate.image_size,
                metavar="{low,medium,high}", exclusive="size", tool=False),  # --size speaks for both
-        Option(("--seed",), "seed", "random seed (honoured by some models)", v.integer),
+        Option(("--seed",), "seed", "random seed (honoured by some models)", validate.integer),
     ]
     return tuple(option.but(group="model") for option in found)
 
@@ -91,7 +92,7 @@ def images_api_options(*, also_openai: bool = False) -> Options:
                choices=BACKGROUNDS),
         Option(("--output-compression",), "output_compression",
                f"compression of jpeg or webp output, 0-100 (needs --output-format jpeg or webp; {where})",
-               v.compression, metavar="0-100"),
+               validate.compression, metavar="0-100"),
     ]
     if not also_openai:
         found.append(Option(("--moderation",), "moderation",
@@ -120,7 +121,7 @@ BASELINE_OPTIONS: Options = tuple(option.but(group="baseline image (edits and va
     Option(("--workspace-root",), "workspace_root",
            "local baseline files must be inside this folder (default the current directory)", metavar="DIR"),
     Option(("--max-baseline-mb",), "max_baseline_mb",
-           f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})", v.megabytes,
+           f"largest local baseline file accepted (default {choices.DEFAULT_MAX_BASELINE_MB:g})", validate.megabytes,
            choices.DEFAULT_MAX_BASELINE_MB, metavar="MB"),
     Option(("--allow-no-baseline-on-edit-intent",), "allow_no_baseline_on_edit_intent",
            "generate a new image even though the prompt reads as an edit and no baseline is given", action="true"),
@@ -151,10 +152,11 @@ REVIEW_LOOP_OPTIONS: Options = tuple(option.but(group="review loop") for option 
            "covers the whole loop", action="true"),
     Option(("--max-rounds",), "max_rounds",
            f"--review: at most N rounds (1-{choices.MAX_REVIEW_ROUNDS}, default {choices.DEFAULT_REVIEW_ROUNDS})",
-           v.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), choices.DEFAULT_REVIEW_ROUNDS, metavar="N"),
+           validate.whole_number(1, choices.MAX_REVIEW_ROUNDS, "max_rounds"), choices.DEFAULT_REVIEW_ROUNDS,
+           metavar="N"),
     Option(("--best-of",), "best_of",
            f"make N candidates (each round, with --review), have each reviewed and keep the best "
-           f"(1-{choices.MAX_BEST_OF}, default 1)", v.whole_number(1, choices.MAX_BEST_OF, "best_of"), 1,
+           f"(1-{choices.MAX_BEST_OF}, default 1)", validate.whole_number(1, choices.MAX_BEST_OF, "best_of"), 1,
            metavar="N"),
     Option(("--review-provider",), "review_provider",
            "who reviews: anthropic (ANTHROPIC_API_KEY) or openrouter; default anthropic when its key is set",
@@ -165,9 +167,9 @@ REVIEW_LOOP_OPTIONS: Options = tuple(option.but(group="review loop") for option 
 
 MAX_COST = Option(("--max-cost",), "max_cost",
                   "refuse the run (exit 5, error_kind budget, nothing sent) when its estimated cost exceeds USD; "
-                  "$IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way", v.non_negative_float,
+                  "$IMAGEGEN_DAILY_BUDGET_USD caps each local day the same way", validate.non_negative_float,
                   metavar="USD", group="spending")
 REQUEST_ID = Option(("--request-id",), "request_id",
                     "your id for this request, kept with the output (sidecar, review) and in the spending ledger "
-                    "(spend.py totals by it)", v.label, metavar="ID", group="spending")
+                    "(spend.py totals by it)", validate.label, metavar="ID", group="spending")
 SPENDING_OPTIONS: Options = (MAX_COST, REQUEST_ID)

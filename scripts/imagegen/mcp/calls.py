@@ -72,7 +72,8 @@ class Call:
 
     def _result(self, document: dict[str, Any]) -> dict[str, Any]:
         try:
-            return content.tool_result(document, self.version, preview=self.arguments.get("inline_preview") is True,
+            return content.tool_result(document, self.version,
+                                       inline_preview=self.arguments.get("inline_preview") is True,
                                        may_read=self.roots.holds if self.roots is not None else None)
         except Exception as error:  # a result that cannot be shown is still an answer
             return content.tool_result(error_document(error), self.version)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import json_text
-from . import preview as previews
+from .preview import mime_type, preview
 from .protocol import STRUCTURED_SINCE, at_least
 
 
@@ -97,7 +97,7 @@ def image_paths(document: dict[str, Any]) -> list[Path]:
 
 def resource_link(path: Path) -> dict[str, Any]:
     link: dict[str, Any] = {"type": "resource_link", "uri": path.absolute().as_uri(), "name": path.name,
-                            "mimeType": previews.mime_type(path)}
+                            "mimeType": mime_type(path)}
     try:
         link["size"] = path.stat().st_size
     except OSError:
@@ -105,9 +105,9 @@ def resource_link(path: Path) -> dict[str, Any]:
     return link
 
 
-def tool_result(document: dict[str, Any], version: str, *, preview: bool = False,
+def tool_result(document: dict[str, Any], version: str, *, inline_preview: bool = False,
                 may_read: Callable[[Path], bool] | None = None) -> dict[str, Any]:
-    """The result of a call; with ``preview``, an image block for each image file ``may_read`` allows
+    """The result of a call; with ``inline_preview``, an image block for each image file ``may_read`` allows
     (the server's roots: a path in a result can come from a queue's records, which anyone may plant)."""
     import base64
 
@@ -119,8 +119,8 @@ def tool_result(document: dict[str, Any], version: str, *, preview: bool = False
         blocks += [resource_link(path) for path in paths]
     else:
         blocks.append({"type": "text", "text": json_text(document, indent=None)})
-    for path in paths if preview else ():
-        small = previews.preview(path) if may_read is None or may_read(path) else \
+    for path in paths if inline_preview else ():
+        small = preview(path) if may_read is None or may_read(path) else \
             f"no preview of {path.name}: outside the folders this server may read"
         if isinstance(small, str):
             text += " " + small + "."

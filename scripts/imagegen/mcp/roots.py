@@ -95,11 +95,11 @@ class Roots:
 
 def _paths(arguments: Iterable[Any], request: Any, values: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     """(argument, path, may be in a preset folder) for every path a call names."""
-    from .. import validate as v
+    from .. import validate
 
     for argument in arguments:
         field = argument.field
-        if not (field.path or field.check is v.path or argument.convert is not None):
+        if not (field.path or field.check is validate.path or argument.convert is not None):
             continue
         value = getattr(request, argument.name, None) if argument.in_request else values.get(argument.name)
         for item in value if isinstance(value, (list, tuple)) else [value]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import validate as v
+from .. import validate
 from ..cli import command_options
 from ..cli.arguments import Argument, tool_arguments
 from ..cli.options import Options
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .invoke import Invocation
 
 PREVIEW = Argument(
-    "inline_preview", Field("inline_preview", v.flag, False),
+    "inline_preview", Field("inline_preview", validate.flag, False),
     "also return a small preview of each image as an image content block: the file itself when under 256 KB, "
     "else a PNG shrunk to 256 pixels a side (off by default: each saved file is linked as a resource_link)", False)
 
