@@ -194,7 +194,6 @@ def read_lease(path: Path) -> dict[str, Any] | None:
 class Stranded:
     job_id: str
     reason: str
-    age_sec: float
 
 
 def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -> list[Stranded]:
@@ -223,16 +222,16 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
             lease = read_lease(path)
             if lease is None or "worker_id" not in lease:
                 if age > LEASE_WRITE_GRACE:
-                    found.append(Stranded(job, "unreadable lease", age))
+                    found.append(Stranded(job, "unreadable lease"))
                 continue
             try:
                 heartbeat_age = now - float(lease.get("heartbeat", 0))
             except (TypeError, ValueError):  # not one we wrote: judge it by the file's age
                 heartbeat_age = age
             if not worker_alive(dirs, str(lease["worker_id"]), tidy=tidy):
-                found.append(Stranded(job, f"worker {lease['worker_id']} is gone", heartbeat_age))
+                found.append(Stranded(job, f"worker {lease['worker_id']} is gone"))
             elif heartbeat_age > orphan_timeout and lease.get("host") != os.uname().nodename:
-                found.append(Stranded(job, f"no heartbeat for {heartbeat_age:.0f}s from another host", heartbeat_age))
+                found.append(Stranded(job, f"no heartbeat for {heartbeat_age:.0f}s from another host"))
         elif name.endswith(".json") and not name.startswith("."):
             job = name[:-5]
             if not (running / f"{job}.lease").exists():
@@ -241,7 +240,7 @@ def find_orphans(dirs: QueueDirs, orphan_timeout: float, *, tidy: bool = True) -
                 except FileNotFoundError:
                     continue
                 if age > orphan_timeout:
-                    found.append(Stranded(job, "running without a lease", age))
+                    found.append(Stranded(job, "running without a lease"))
     return found
 
 
