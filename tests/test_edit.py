@@ -16,6 +16,7 @@ from tests.fake_api import (
     encode_png,
     make_gif,
     make_jpeg_header_only,
+    make_picture,
     make_png,
     openai_error_reply,
     read_png_rgba,
@@ -191,7 +192,7 @@ def test_refusals_send_nothing(run, fake, photo, workdir, args, kind, fragment):
 # -- OpenAI mode: the form ---------------------------------------------------------------------
 
 def test_every_openai_option_and_no_response_format(run, fake, photo, workdir):
-    fake.enqueue("edits", edits_reply([make_png(16, 16), make_png(16, 16)]))
+    fake.enqueue("edits", edits_reply([make_picture(1536, 1024), make_picture(1536, 1024)]))
     doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "Add a hat",
                               "--openai-model", "gpt-image-2.5-flare", "--openai-size", "1536x1024",
                               "--openai-quality", "high", "--n", "2", "--output-format", "png",
@@ -202,7 +203,7 @@ def test_every_openai_option_and_no_response_format(run, fake, photo, workdir):
                             "input_fidelity": "high"}
     assert b"response_format" not in request.body
     assert request.part("mask") is None
-    assert doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2
+    assert doc["image_count"] == 2 and len(set(doc["all_paths"])) == 2 and doc["warnings"] == []
     # the 2.x rates are assumed, and say so; the reply's token counts price it at them
     assert doc["cost_estimate_is_guess"] is True and "assumed rates" in doc["cost_estimate_basis"]
     assert isinstance(doc["cost_usd"], float)

@@ -59,10 +59,11 @@ def test_fewer_images_than_asked_is_a_warning(run, fake):
 
 
 def test_webp_reply_is_saved_as_webp(run, fake):
-    webp = make_webp(100, 50) + b"\x00" * 16
+    webp = make_webp(2048, 2048) + b"\x00" * 16
     fake.enqueue("images", images_reply([webp], media_type="image/webp"))
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--api", "images", "--output-format", "webp"))
-    assert doc["format"] == "webp" and doc["path"].endswith(".webp") and (doc["width"], doc["height"]) == (100, 50)
+    assert doc["format"] == "webp" and doc["path"].endswith(".webp") and (doc["width"], doc["height"]) == (2048, 2048)
+    assert doc["warnings"] == []
 
 
 @pytest.mark.parametrize("args, fragment", [

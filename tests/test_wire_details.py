@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import assert_one_json
-from tests.fake_api import chat_image_reply, images_reply, make_png
+from tests.fake_api import chat_image_reply, images_reply, make_picture, make_png
 
 PROMPT = "A lighthouse at dusk, oil painting"
 
@@ -23,10 +23,11 @@ def test_openrouter_calls_carry_app_attribution(run, fake):
 
 
 def test_the_result_names_the_model_that_served(run, fake):
-    fake.enqueue("chat", chat_image_reply(model="google/gemini-3.1-flash-image-20261101"))
+    fake.enqueue("chat", chat_image_reply(images=[make_picture(2048, 2048)],
+                                          model="google/gemini-3.1-flash-image-20261101"))
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert doc["model"] == "google/gemini-3.1-flash-image" and doc["model_alias"] == "nanobanana-2"
-    assert doc["served_model"] == "google/gemini-3.1-flash-image-20261101"
+    assert doc["served_model"] == "google/gemini-3.1-flash-image-20261101" and doc["warnings"] == []
 
 
 def test_an_image_smaller_or_of_another_shape_than_asked_is_flagged(run, fake):
