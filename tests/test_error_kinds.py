@@ -17,6 +17,7 @@ PACKAGE = ROOT / "scripts" / "imagegen"
 
 
 KIND_NAMES = frozenset({"kind", "error_kind"})
+_KIND_FUNCTION = re.compile(r"kind|classify")  # a function of that name returning str returns a kind
 _NAME = re.compile(r"[a-z][a-z_]*")
 
 
@@ -59,7 +60,8 @@ def _kinds_in(tree: ast.AST, where: str, members: set[str]) -> dict[str, str]:
     """Each string literal ``tree`` gives as an error kind -> where it was first seen: ``kind = ...``
     (a class attribute, a variable, an attribute), ``kind=`` and ``error_kind=`` keywords (a
     parameter passed on gives its default), ``provider_error(...)``, ``{"error_kind": ...}`` entries,
-    and the values of tables that map a provider's words to kinds."""
+    the values of tables that map a provider's words to kinds, and what a function named for kinds
+    (``classify_status``) returns."""
     literals: list[ast.Constant] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -77,6 +79,9 @@ def _kinds_in(tree: ast.AST, where: str, members: set[str]) -> dict[str, str]:
             if _kind_table(node, members):
                 literals += [found for value in node.values for found in _literals(value)]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _KIND_FUNCTION.search(node.name) and node.returns is not None and ast.unparse(node.returns) == "str":
+                literals += [found for inner in ast.walk(node) if isinstance(inner, ast.Return)
+                             for found in _literals(inner.value)]
             defaults = _defaults(node)
             for call in ast.walk(node):
                 if isinstance(call, ast.Call):
@@ -102,7 +107,7 @@ def _kinds_in_code() -> dict[str, str]:
 
 
 def test_the_scan_sees_every_way_the_code_names_a_kind():
-    """The scan below is only as good as what it recognises: one example of each way."""
+    """The scan is only as good as what it recognises: one example of each way it knows."""
     code = """
 class Refused(Exception):
     kind = "one"
@@ -114,10 +119,16 @@ entry = {"at": 0, "error_kind": "six"}
 error = provider_error("seven", "message")
 TYPES = {"a": "eight", "b": "auth", "c": "credits"}
 OUTCOMES = {"a": "auth", "b": "credits", "c": "saved", "d": "sent"}
+def classify(status: int) -> str:
+    return "nine" if status else "ten"
+def is_kind(value: str) -> bool:
+    return "not_a_kind"
+
 text = {"x": "a batch", "kind": "dir", "error_kind": "not_me" + "x"}
 """
     found = _kinds_in(ast.parse(code), "example", {"auth", "credits"})
-    assert set(found) == {"one", "two", "three", "four", "five", "six", "seven", "eight", "auth", "credits"}
+    assert set(found) == {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                          "auth", "credits"}
     # and in the package: a history entry, a ledger line's default, a provider's table, an IfExp
     in_code = _kinds_in_code()
     assert {"batch", "worker_lost", "expired", "no_endpoint", "batch_failed", "missing_key"} <= set(in_code)
