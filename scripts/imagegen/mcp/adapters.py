@@ -102,9 +102,9 @@ def preflight(call: Invocation) -> dict[str, Any]:
 
     values, started = call.values, time.monotonic()
     options = Options(output_dir=Path(values["output_dir"]), queue_dir=Path(values["queue_dir"]),
-                             fix=values["fix"], online=values["online"], timeout=values["timeout"],
-                             orphan_timeout=values["orphan_timeout_sec"], max_attempts=values["max_attempts"],
-                             slots=values["max_background_workers"], cancelled=call.watch.is_cancelled)
+                      fix=values["fix"], online=values["online"], timeout=values["timeout"],
+                      orphan_timeout=values["orphan_timeout_sec"], max_attempts=values["max_attempts"],
+                      slots=values["max_background_workers"], cancelled=call.watch.is_cancelled)
     return report(run_checks(options), started)
 
 

@@ -111,7 +111,7 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
         from ..models.alternatives import with_fallbacks  # failure path only
 
         raise with_fallbacks(failures[0], plan.provider, plan.spec.id, image_input=plan.takes_images,
-                                    exclude=tuple(gone))
+                             exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
     routes.route(plan.provider).after_run(replies, result, paid)
     alike: dict[str, int] = {}  # one line for the calls that failed alike (a budget stops several at once)
