@@ -242,7 +242,7 @@ QUEUE = "generated/imagegen-queue"
 
 def killed_worker_queue(run, env, workdir, fake) -> Path:
     """Two jobs left in running/ with leases by a worker killed mid-call (the real layout)."""
-    fake.latency = 5.0
+    fake.latency = 60.0  # both calls stay out until the kill, however slowly a loaded machine starts them
     for index in range(2):
         assert run("enqueue_image_job.py", "--prompt", f"A lighthouse number {index}", "--output-file",
                    f"out/{index}.png", "--request-id", "crash").code == 0
@@ -250,8 +250,9 @@ def killed_worker_queue(run, env, workdir, fake) -> Path:
                                "--concurrency", "2", "--quiet"], cwd=workdir, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     queue = workdir / QUEUE
-    deadline = time.monotonic() + 10
-    while len(fake.requests_for("chat")) < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while (len(fake.requests_for("chat")) < 2 or len(list((queue / "running").glob("*.lease"))) < 2) \
+            and time.monotonic() < deadline:
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
