@@ -245,3 +245,32 @@ def test_help_fits_an_80_column_terminal_whatever_the_terminal(run):
         too_long = [line for line in options.splitlines() if len(line) > 80 and not line.lstrip().startswith("--")]
         assert not too_long, too_long
         assert "--baseline-source-\n" not in result.stdout
+
+
+def test_an_installed_commands_help_fits_80_columns_with_its_command_names(monkeypatch):
+    """An installed command's help names its siblings by their longer command names (image-gen-review for
+    review.py): its option help is wrapped as it is shown, names and all, not before they were put in."""
+    import importlib
+
+    from imagegen.names import COMMANDS
+
+    for script, command in COMMANDS.items():
+        monkeypatch.setattr("sys.argv", [f"/venv/bin/{command}"])
+        text = importlib.import_module(f"imagegen.commands.{script[:-3]}").build_parser().format_help()
+        options = text.split("\noptions:\n", 1)[1]
+        too_long = [line for line in options.splitlines()
+                    if len(line) > 80 and not line.lstrip().startswith("-") and len(line.split()) > 1
+                    and "references/" not in line]  # a document's installed path is as long as where it is
+        assert not too_long, (command, too_long)
+
+
+def test_help_shown_twice_is_the_same_and_keeps_its_percent_signs():
+    from imagegen.cli.options import HELP_WIDTH, Option
+    from imagegen.cli.runner import new_parser
+
+    words = Option(("--words",), "words", help="100%% sure, " + "and then some more words " * 6)
+    parser = new_parser("probe.py", "probe", [words, Option(("--empty",), "empty")])
+    options = parser.format_help().split("\noptions:\n", 1)[1]
+    assert "100% sure, and then" in " ".join(options.split())
+    assert all(len(line) <= 24 + HELP_WIDTH for line in options.splitlines()), options
+    assert parser.format_help() == parser.format_help()  # shown twice, the same

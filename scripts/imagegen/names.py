@@ -52,10 +52,15 @@ def docs_dir() -> Path:
     return Path(__file__).resolve().parent / "references"
 
 
+def commands_named(text: str) -> str:
+    """``text`` with each script named by its installed command (``generate.py``: ``image-gen-generate``)."""
+    return re.sub(_SCRIPT, lambda match: COMMANDS[match[1] + ".py"], text)
+
+
 def for_command(text: str) -> str:
     """``text`` as an installed command shows it: scripts by their command names, documents by the path
     they were installed at (left as they are where they were not)."""
-    text = re.sub(_SCRIPT, lambda match: COMMANDS[match[1] + ".py"], text)
+    text = commands_named(text)
     folder = docs_dir()
 
     def document(match: re.Match[str]) -> str:

@@ -85,14 +85,14 @@ class JsonArgumentParser(argparse.ArgumentParser):
 
     def format_help(self) -> str:
         """The help, naming commands and documents as an installed command does when it is one."""
+        installed = self.prog.startswith("image-gen-")
+        if installed:
+            from ..names import commands_named, for_command
         for action in self.declared_actions:  # wrapped only when shown: a run never formats its help
-            action.help = wrapped(action.help or "")
+            # measured as shown: an installed command names its siblings by their longer command names
+            action.help = wrapped(commands_named(action.help or "") if installed else action.help or "")
         text = super().format_help()
-        if not self.prog.startswith("image-gen-"):
-            return text
-        from ..names import for_command
-
-        return for_command(text)
+        return for_command(text) if installed else text
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", details=f"run '{self.prog} --help' for usage")
