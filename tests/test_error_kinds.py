@@ -191,3 +191,15 @@ def test_an_unlisted_kind_is_shown_as_internal_with_its_exit_code_kept():
     assert error_document(raised)["error_kind"] == "internal"
     assert as_error(UsageError("listed")).kind == "usage"
 
+
+
+def test_an_unlisted_kind_keeps_what_its_error_adds_to_the_document():
+    """A paid call's error with a kind of its own still says its charge is unknown, and what the provider said."""
+    from imagegen.errors import ProviderError
+
+    raised = ProviderError("HTTP 502 after sending", kind="made_up", status=502, charge_unknown=True,
+                           provider_message="upstream went away", extra={"generation_id": "gen-1"})
+    document = error_document(raised)
+    assert document["error_kind"] == "internal" and "made_up" in document["details"]
+    assert document["charge_unknown"] is True and document["http_status"] == 502
+    assert document["provider_message"] == "upstream went away" and document["generation_id"] == "gen-1"

@@ -75,8 +75,8 @@ def as_error(error: BaseException) -> ImageGenError:
 
 def _unlisted(error: ImageGenError) -> ImageGenError:
     """An error whose kind is not an ErrorKind (a defect: agents switch on the documented kinds) is
-    shown as ``internal``, its message and exit code kept."""
-    unlisted = ImageGenError(error.message, kind="internal", retryable=error.retryable, extra=error.extra,
+    shown as ``internal``, its message, exit code and document fields (``charge_unknown``...) kept."""
+    unlisted = ImageGenError(error.message, kind="internal", retryable=error.retryable, extra=error.document_fields(),
                              details=shorten(f"undocumented error kind {error.kind!r}; {error.details or ''}"))
     unlisted.exit_code = error.exit_code
     return unlisted
