@@ -186,3 +186,29 @@ def test_a_job_the_daily_budget_defers_holds_nothing_of_its_request(run, fake, w
     deferred = drain(run, env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "0.01"})
     assert [job["status"] for job in deferred["jobs"]] == ["deferred"] and fake.gemini_batches.creates == 0
     assert account(workdir)["holds"] == {} and budget(run)["held_usd"] == 0.0
+
+
+@pytest.mark.parametrize("request_id", ["chat:1234", "café-7", "(shots)"])
+def test_a_capped_request_whose_id_has_any_allowed_character_is_collected(run, fake, env, workdir, request_id):
+    """Holds are named after the job, and a job id may hold whatever a request id may (a colon, an
+    accent): the batch record that carries them must still read back, or its paid results are stranded."""
+    result = run("enqueue_image_job.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--via", "batch",
+                 "--request-id", request_id, "--out", "out/a.png", "--quiet", "--max-cost", "0.12")
+    assert result.code == 0, result.stdout
+    submitted = drain(run)
+    assert "errors" not in submitted["batches"], submitted
+    fake.gemini_batches.finish()
+    collected = drain(run)
+    assert collected["done"] == 1 and "errors" not in collected["batches"], collected
+    assert (workdir / "out" / "a.png").exists()
+
+
+def test_a_hold_read_from_a_batch_record_names_a_job_this_queue_could_make():
+    from imagegen.queue.batch_records import valid_hold
+
+    for job_id in ("shots--0000", "chat:1234--0003", "café-7--0001", "(shots)--0000", "a" * 120):
+        assert valid_hold(f"batch-{job_id}-0123abcd"), job_id
+    for hold in (None, 7, "batch-shots--0000", "batch-shots--0000-0123ABCD", "batch-../x-0123abcd",
+                 "batch-a/b-0123abcd", "batch-a b-0123abcd", "batch-a\nb-0123abcd", "hold-shots-0123abcd",
+                 "batch--0123abcd", f"batch-{'a' * 200}-0123abcd"):
+        assert not valid_hold(hold), hold

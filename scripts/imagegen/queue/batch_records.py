@@ -28,7 +28,8 @@ from .store import _load
 SUBMITTING, SUBMITTED = "submitting", "submitted"
 NAME = re.compile(r"imagegen-\d{8}T\d{6}-[0-9a-f]{8}")
 # A provider's batch id goes into a URL path: OpenAI's "batch_abc", Gemini's "batches/abc".
-HOLD = re.compile(r"batch-[A-Za-z0-9_.-]{1,200}-[0-9a-f]{8}")  # a job's hold on its request's --max-cost
+# A job's hold on its request's --max-cost: batch-<job id>-<8 hex>, the job id any a request id makes.
+HOLD = re.compile(r"batch-(.+)-[0-9a-f]{8}", re.DOTALL)
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,255}")
 PROVIDERS = ("google", "openai")
 LOCK = ".lock"
@@ -39,7 +40,8 @@ class CorruptRecord(Exception):
 
 
 def valid_hold(hold: Any) -> bool:
-    return isinstance(hold, str) and HOLD.fullmatch(hold) is not None
+    match = HOLD.fullmatch(hold) if isinstance(hold, str) else None
+    return match is not None and valid_job_id(match[1])
 
 
 def new_name() -> str:
