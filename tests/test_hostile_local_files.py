@@ -111,7 +111,8 @@ def test_a_lease_naming_a_worker_outside_the_queue_deletes_nothing(run, fake, wo
     assert summary["done"] == 1, summary  # the job was recovered from the bad lease and then run
 
 
-@pytest.mark.parametrize("worker_id", ["../../x-1-0123abcd", "h/../../1-0123abcd", "a" * 300, 7, None, "h-1-XYZ"])
+@pytest.mark.parametrize("worker_id", ["../../x-1-0123abcd", "h/../../1-0123abcd", "a" * 300, 7, None, "h-1-XYZ",
+                                       "h-1-0123abcd\n"])
 def test_lease_worker_ids_are_checked(worker_id, tmp_path):
     from imagegen.queue import leases
     from imagegen.queue.layout import QueueDirs
@@ -123,6 +124,16 @@ def test_lease_worker_ids_are_checked(worker_id, tmp_path):
     if isinstance(worker_id, str):
         with pytest.raises(ValueError):
             leases.worker_alive(dirs, worker_id)
+
+
+def test_an_id_read_from_a_file_ending_in_a_newline_is_refused():
+    """A regular expression's $ also matches before a final newline: "r\\n" must not become a folder name."""
+    from imagegen.queue.batch_records import valid_hold
+    from imagegen.queue.layout import valid_job_id, valid_request_id
+
+    assert valid_request_id("r") and valid_job_id("r--0000")
+    assert not valid_request_id("r\n") and not valid_job_id("r--0000\n")
+    assert not valid_hold("batch-r--0000\n-0123abcd")
 
 
 def test_this_workers_own_id_is_a_valid_one(tmp_path, monkeypatch):

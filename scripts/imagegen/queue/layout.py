@@ -13,10 +13,10 @@ STATES = ("pending", "running", "submitted", "results", "failed")
 FIRST_STATES = ("pending", "running", "results", "failed")  # every queue has these; submitted/ came with batch mode
 SUBDIRS = STATES + ("index", "workers", "logs", "batches")
 # Anything a file name can hold safely: no separators, whitespace or control characters, no dot first.
-SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}$")
+SAFE_ID = re.compile(r"^[A-Za-z0-9<(\[{_][^/\\\s\x00-\x1f\x7f]{0,127}\Z")  # \Z: $ allows a final newline
 VARIANT_SEPARATOR = "--"
 # A worker's id is <host>-<pid>-<8 hex>, the host name reduced to these characters (leases.Worker).
-WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[0-9]{1,10}-[0-9a-f]{8}$")
+WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[0-9]{1,10}-[0-9a-f]{8}\Z")
 
 
 def check_request_id(value: str) -> str:
