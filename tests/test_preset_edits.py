@@ -110,3 +110,18 @@ def test_a_saved_presets_reference_images_still_resolve(run, fake, workdir, env)
     again = assert_one_json(run("generate.py", "--prompt", PROMPT, "--preset", "look-copy", "--dry-run"))
     assert again["warnings"] == []
     assert again["success"], again
+
+
+@pytest.mark.parametrize("name", ["series\n", "series\r\n", "series\n.json"])
+def test_a_preset_name_with_a_final_newline_is_refused(name, tmp_path):
+    from imagegen.errors import UsageError
+    from imagegen.prompt import preset_edits
+
+    with pytest.raises(UsageError, match="is not a preset name"):
+        preset_edits.save({"name": "x"}, name)
+
+
+def test_a_palette_colour_with_a_final_newline_is_refused():
+    from imagegen.prompt import presets
+
+    assert presets.HEX_COLOUR.match("#1A2B3C") and not presets.HEX_COLOUR.match("#1A2B3C\n")

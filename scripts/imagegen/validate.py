@@ -249,6 +249,6 @@ def openai_size(value: Any) -> str:
     import re
 
     text_value = text(value).strip().lower()
-    if not re.match(r"^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})$", text_value):
+    if not re.match(r"^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})\Z", text_value):
         raise ValueError(f"expected WIDTHxHEIGHT or auto, got {value!r}; e.g. {', '.join(OPENAI_SIZES)}")
     return text_value

@@ -23,8 +23,8 @@ STYLE_TEXT = ("description", "mood", "lighting", "composition", "rendering")
 STYLE_LISTS = ("color_palette", "anti_patterns", "reference_images")
 OTHER = ("defaults.model", "defaults.aspect_ratio", "defaults.size", "system_message")
 FIELDS = (*(f"style.{name}" for name in (*STYLE_TEXT, *STYLE_LISTS)), *OTHER)
-_CAMERA_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CAMERA_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # \Z: "$" would let a final newline in
 
 
 def field_path(name: str) -> tuple[str, ...]:

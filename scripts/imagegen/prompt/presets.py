@@ -12,7 +12,7 @@ from .. import config
 from ..errors import UsageError
 from ..models import pricing, registry
 
-HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z")
 TEXT_STYLE_FIELDS = ("description", "mood", "lighting", "composition", "rendering")
 KNOWN_TOP = {"name", "description", "defaults", "style", "system_message"}
 KNOWN_DEFAULTS = {"model", "aspect_ratio", "size"}

@@ -15,7 +15,7 @@ from ..costs import plausible_cost
 from ..errors import UsageError
 from . import ledger
 
-_DAYS = re.compile(r"^(\d{1,4})d$")
+_DAYS = re.compile(r"^(\d{1,4})d\Z")
 # Ledger lines that record a batch's bookkeeping, not a call that made (or tried to make) an image:
 # a job handed to a batch (its result comes as a line of its own) and a job its batch never answered.
 NOT_CALLS = frozenset({"batch_submitted", "batch_cancelled", "batch_expired", "batch_failed", "batch_unanswered"})
