@@ -127,3 +127,25 @@ def test_calls_a_budget_stops_alike_make_one_warning(run, fake):
     assert result.code == 0 and doc["image_count"] == 5
     failed = [w for w in doc["warnings"] if "calls failed" in w]
     assert len(failed) == 1 and failed[0].startswith("5 of 10 calls failed: budget:")
+
+
+def test_an_account_write_killed_midway_leaves_the_account_as_it_was(tmp_path, monkeypatch):
+    """The account is replaced whole: a process dying while it writes leaves what was charged, never
+    a torn file that would read as nothing spent (and let the request pass its cap)."""
+    from imagegen.spending import request_budget
+    from imagegen.spending.request_budget import RequestBudget
+
+    account = RequestBudget(tmp_path / "budget.json", "req-1")
+    account.hold("h1", 0.10, cap=1.0, key=None, learn_first=False, seconds=60)
+    account.charge(0.25)
+    before = (tmp_path / "budget.json").read_bytes()
+
+    def killed(path, data, **_):
+        (path.parent / ".budget.json.partial").write_bytes(data[: len(data) // 2])
+        raise KeyboardInterrupt  # the process stops here
+
+    monkeypatch.setattr(request_budget, "write_atomic", killed)
+    with pytest.raises(KeyboardInterrupt):
+        account.charge(0.40)
+    assert (tmp_path / "budget.json").read_bytes() == before
+    assert account.snapshot()["spent_usd"] == pytest.approx(0.25)

@@ -1,19 +1,19 @@
 """A request's ``--max-cost`` across all its jobs, held on what was actually charged.
 
-The account is one small JSON file (the queue keeps it beside the request's index) changed only
-under its exclusive ``flock``: the cap, what the request's calls were charged (each call's ledger
-amount, added as its lines are written), and what the calls in flight hold (their estimates).
-A call is sent only when charged + held + its estimate stays within the cap; otherwise it is
-refused with ``limit: "request_max_cost"``. While a price key has no confirmed charge, only one
-call of that key is out at a time: the others wait for it, and are then estimated on its charge.
-So the request passes its cap by at most one call's actual cost.
+The account is one small JSON file (the queue keeps it beside the request's index), replaced whole
+and only under the exclusive ``flock`` of its ``.lock`` file beside it: the cap, what the request's
+calls were charged (each call's ledger amount, added as its lines are written), and what the calls
+in flight hold (their estimates). A call is sent only when charged + held + its estimate stays
+within the cap; otherwise it is refused with ``limit: "request_max_cost"``. While a price key has no
+confirmed charge, only one call of that key is out at a time: the others wait for it, and are then
+estimated on its charge. So the request passes its cap by at most one call's actual cost.
 
 A job sent in a provider's batch (``queue.batch_drain``) holds its batch estimate from submission
 until its batch is collected (:meth:`hold_batch`, :meth:`close`): the hold belongs to the batch, not
-to the drain's process, and its charge is counted once however often a killed collection is taken
-up again. Its price cannot be learned before the others go (charges are known only at collection),
-so a request never has more than its cap's worth of estimates out, and once a batch job of a price
-key was charged more than its estimate, that charge is what the key's next batch jobs hold.
+to the drain's process, and its charge is counted once however often a killed collection is taken up
+again. Its price cannot be learned before the others go (charges are known only at collection), so a
+request never has more than its cap's worth of estimates out, and once a batch job of a price key
+was charged more than its estimate, that charge is what the key's next batch jobs hold.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 from ..contract import json_text
 from ..costs import finite_amount
 from ..errors import BudgetError
+from ..fsutil import open_lock, write_atomic
 
 EPSILON = 1e-9
 WAIT_STEP_SEC = 0.2  # how often a call waiting for the price to be learned looks again
@@ -138,22 +139,21 @@ class RequestBudget:
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
-        """The account read under its exclusive lock, written back when the block ends without error."""
+        """The account read under the exclusive lock of its lock file, and replaced whole (a new file
+        renamed over it) when the block ends without error: a process killed while writing leaves the
+        account as it was, never a torn file that would read as nothing spent."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        lock = open_lock(self.path.with_name(self.path.name + ".lock"))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            state = _parse(fd)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = _read(self.path)
             before = json_text(state, indent=None)
             yield state
             after = json_text(state, indent=None)
             if after != before:
-                data = after.encode("utf-8")
-                os.pwrite(fd, data, 0)
-                os.ftruncate(fd, len(data))
-                os.fsync(fd)
+                write_atomic(self.path, after.encode("utf-8"))
         finally:
-            os.close(fd)
+            os.close(lock)
 
 
 def refusal(cap: float, spent: float, held: float, usd: float | None, request_id: str) -> BudgetError:
@@ -246,6 +246,8 @@ def _parse(fd: int) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The account as it was last replaced ({} when there is none). The shared lock waits out a writer
+    of the older layout, which rewrote the file in place under a lock on itself."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
