@@ -52,7 +52,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace as dataclass_replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -399,6 +399,31 @@ def openai_asked_size(size: Any, first_image: bytes | None = None) -> tuple[int,
         width, height = 1, 1
     ratio = width / height
     return (1536, 1024) if ratio > 1.2 else (1024, 1536) if ratio < 1 / 1.2 else (1024, 1024)
+
+
+#: What a reply helper sends when a test scripts it without images: a 64x64 PNG (marked by a tEXt
+#: chunk so no test's own image is mistaken for it) that the fake swaps, as it serves the reply, for
+#: a picture of the size the request asked, as its default replies do. A direct use of the helper's
+#: JSON (no request to answer) still sees a valid small PNG.
+ASKED_SIZE_PNG = (make_png(64, 64)[:-12] + _png_chunk(b"tEXt", b"Comment\0fake_api: the size asked")
+                  + _png_chunk(b"IEND", b""))
+_ASKED_SIZE_B64 = base64.b64encode(ASKED_SIZE_PNG).decode("ascii")
+
+
+def asked_size(record: Recorded) -> tuple[int, int] | None:
+    """The pixel size ``record`` asks for, on the routes that answer with images; else None."""
+    if record.route == "chat":
+        return chat_asked_size(record.json)
+    if record.route == "images":
+        return images_asked_size(record.json)
+    if record.route == "gemini":
+        return gemini_asked_size(record.json)
+    if record.route == "generations":
+        return openai_asked_size(record.json.get("size") if isinstance(record.json, dict) else None)
+    if record.route == "edits":
+        images = record.parts_named("image") or record.parts_named("image[]")
+        return openai_asked_size(record.form.get("size"), images[0].data if images else None)
+    return None
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -780,9 +805,9 @@ def chat_image_reply(
 ) -> Reply:
     """A chat completion carrying images as data URLs (``mime``) or as the given ``as_urls``.
 
-    With neither ``images`` nor ``as_urls`` one small PNG is sent.
+    With neither ``images`` nor ``as_urls`` one PNG of the size the request asked is sent (ASKED_SIZE_PNG).
     """
-    urls = list(as_urls) if as_urls is not None else [_data_url(i, mime) for i in images or [make_png(64, 64)]]
+    urls = list(as_urls) if as_urls is not None else [_data_url(i, mime) for i in images or [ASKED_SIZE_PNG]]
     message = {"content": text, "images": [{"type": "image_url", "image_url": {"url": url}} for url in urls]}
     body = _chat_json(
         message, model, cost, gen_id, finish_reason=finish_reason, native_finish_reason=native_finish_reason
@@ -824,10 +849,10 @@ def openrouter_text_reply(text: str, model: str = "anthropic/claude-sonnet-4.6",
 
 
 def images_reply(images: Sequence[bytes] = (), cost: float = 0.04, media_type: str = "image/png") -> Reply:
-    """An OpenRouter Images API response (one small PNG if ``images`` is empty)."""
+    """An OpenRouter Images API response (one PNG of the size asked if ``images`` is empty)."""
     data = [
         {"b64_json": base64.b64encode(image).decode("ascii"), "media_type": media_type}
-        for image in images or [make_png(64, 64)]
+        for image in images or [ASKED_SIZE_PNG]
     ]
     return Reply(json={"created": int(time.time()), "data": data, "usage": {"cost": cost}})
 
@@ -849,8 +874,8 @@ def vector_images_reply(svgs: Sequence[bytes] = (), cost: float = 0.08) -> Reply
 
 
 def edits_reply(images: Sequence[bytes] = ()) -> Reply:
-    """An OpenAI ``/images/edits`` response (one small PNG if ``images`` is empty)."""
-    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [make_png(64, 64)]]
+    """An OpenAI ``/images/edits`` response (one PNG of the size asked if ``images`` is empty)."""
+    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [ASKED_SIZE_PNG]]
     usage = {
         "total_tokens": 4360,
         "input_tokens": 200,
@@ -864,7 +889,7 @@ def generations_reply(images: Sequence[bytes] = (), quality: str = "medium", siz
                       output_format: str = "png") -> Reply:
     """An OpenAI ``/images/generations`` response, as the API reference shows it: ``created``,
     ``data[].b64_json``, the options used, and token ``usage`` (no price)."""
-    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [make_png(64, 64)]]
+    data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [ASKED_SIZE_PNG]]
     usage = {"total_tokens": 1100 * len(data), "input_tokens": 44, "output_tokens": 1056 * len(data),
              "input_tokens_details": {"text_tokens": 44, "image_tokens": 0},
              "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056 * len(data)}}
@@ -919,7 +944,7 @@ def gemini_response_json(images: Sequence[bytes] = (), model: str = "gemini-3.1-
 
 
 def gemini_reply(images: Sequence[bytes] = (), **fields: Any) -> Reply:
-    return Reply(json=gemini_response_json(images or [make_png(64, 64)], **fields))
+    return Reply(json=gemini_response_json(images or [ASKED_SIZE_PNG], **fields))
 
 
 def gemini_no_image_reply(finish_reason: str = "IMAGE_SAFETY", text: str | None = None) -> Reply:
@@ -1679,11 +1704,22 @@ class FakeAPI:
             scripted = queue.popleft() if queue else None
         try:
             reply = scripted(record) if callable(scripted) and not isinstance(scripted, Reply) else scripted
-            return reply if reply is not None else self._default(record)
+            return self._at_asked_size(reply, record) if reply is not None else self._default(record)
         except Exception as exc:  # a broken callable reply must not kill the connection silently
             with self._lock:
                 self.errors.append(traceback.format_exc())
             return error_reply(500, f"fake_api: reply raised {exc!r}")
+
+    def _at_asked_size(self, reply: Reply, record: Recorded) -> Reply:
+        """``reply`` with each ASKED_SIZE_PNG swapped for a picture of the size ``record`` asks."""
+        size = asked_size(record)
+        if reply.body is not None or reply.json is None or size is None:
+            return reply
+        text = jsonlib.dumps(reply.json)
+        if _ASKED_SIZE_B64 not in text:
+            return reply
+        picture = base64.b64encode(self._image(size)).decode("ascii")
+        return dataclass_replace(reply, json=jsonlib.loads(text.replace(_ASKED_SIZE_B64, picture)))
 
     # -- default replies ---------------------------------------------------------------------
 

@@ -22,7 +22,12 @@ from tests.fake_api import (
     OPENROUTER_TEST_KEY,
     FakeAPI,
     Reply,
+    chat_image_reply,
+    edits_reply,
     error_reply,
+    gemini_reply,
+    generations_reply,
+    images_reply,
     make_gif,
     make_jpeg_header_only,
     make_picture,
@@ -108,6 +113,31 @@ def test_every_image_route_answers_at_the_size_asked(fake: FakeAPI) -> None:
     for (width, height), png in sizes.items():
         assert png_size(png) == (width, height)
     assert len(set(sizes.values())) == len(sizes)  # every reply a new picture
+
+
+def test_a_scripted_reply_without_images_answers_at_the_size_asked_and_an_explicit_image_stays(
+        fake: FakeAPI) -> None:
+    fake.enqueue("chat", chat_image_reply(cost=0.07), chat_image_reply([make_png(8, 8)]))
+    fake.enqueue("images", images_reply(cost=0.09))
+    fake.enqueue("gemini", gemini_reply())
+    fake.enqueue("generations", generations_reply())
+    chat = {"model": "google/gemini-3-pro-image", "modalities": ["image", "text"],
+            "messages": [{"role": "user", "content": "a fox"}], "image_config": {"aspect_ratio": "16:9"}}
+    reply = call(fake.openrouter_url + "/chat/completions", chat, OPENROUTER)
+    assert png_size(image_of_chat(reply)) == (1344, 768) and reply["usage"]["cost"] == 0.07
+    assert png_size(image_of_chat(call(fake.openrouter_url + "/chat/completions", chat, OPENROUTER))) == (8, 8)
+    reply = call(fake.openrouter_url + "/images", {"model": "black-forest-labs/flux.2-pro", "prompt": "a fox",
+                                                   "size": "1536x640"}, OPENROUTER)
+    assert png_size(base64.b64decode(reply["data"][0]["b64_json"])) == (1536, 640) and reply["usage"]["cost"] == 0.09
+    gemini = {"contents": [{"parts": [{"text": "a fox"}]}], "generationConfig": {"imageConfig": {"aspectRatio": "3:2"}}}
+    reply = call(fake.gemini_url + "/models/gemini-3-pro-image:generateContent", gemini, GEMINI)
+    parts = reply["candidates"][0]["content"]["parts"]
+    assert png_size(base64.b64decode(parts[1]["inlineData"]["data"])) == (1248, 832)
+    reply = call(fake.openai_url + "/images/generations", {"model": "gpt-image-2", "prompt": "a fox",
+                                                           "size": "1536x1024"}, OPENAI)
+    assert png_size(base64.b64decode(reply["data"][0]["b64_json"])) == (1536, 1024)
+    # read directly, with no request to answer, a helper's JSON still holds a valid small PNG
+    assert png_size(base64.b64decode(edits_reply().json["data"][0]["b64_json"])) == (64, 64)
 
 
 def test_make_picture_is_cheap_at_4k_varies_and_decodes() -> None:
