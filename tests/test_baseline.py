@@ -176,7 +176,8 @@ def test_oversized_baseline_is_refused(run, fake, workdir):
     doc = refused(run("generate.py", *EDIT, "--baseline-image", "big.png", CONSENT, "--max-baseline-mb", "2"),
                   fake, "usage")
     assert "too large" in doc["error"] and "limit is 2 MB" in doc["error"]
-    assert assert_one_json(run("generate.py", *EDIT, "--baseline-image", "big.png", CONSENT, "--dry-run"))["success"]
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "big.png", CONSENT, "--dry-run"))
+    assert doc["success"] and doc["warnings"] == []
 
 
 def test_default_size_limit_is_10_mb(run, fake, workdir):
@@ -289,8 +290,9 @@ def test_explicit_rails_are_recorded_as_requested(run, fake, base):
 
 
 def test_unlocked_composition_is_said_only_when_asked(run, fake, base):
-    assert_one_json(run("generate.py", *EDIT, "--baseline-image", "base.png", CONSENT, "--no-lock-composition",
-                        "--lock-palette", "--variation-strength", "medium"))
+    doc = assert_one_json(run("generate.py", *EDIT, "--baseline-image", "base.png", CONSENT,
+                              "--no-lock-composition", "--lock-palette", "--variation-strength", "medium"))
+    assert doc["warnings"] == []
     text = content(fake)[0]["text"]
     assert "The composition may change." in text and "moderate changes" in text
     assert "Keep the baseline's colour palette" in text
@@ -411,6 +413,7 @@ def test_an_input_image_keeps_its_frame_unless_a_ratio_is_asked_for(run, fake, w
     doc = assert_one_json(run("generate.py", "--prompt", "A fox in this style", "--input-image", "banner.png",
                               "--dry-run"))
     assert doc["aspect_ratio"] == "16:9" and doc["request"]["body"]["image_config"]["aspect_ratio"] == "16:9"
+    assert doc["warnings"] == []
     doc = assert_one_json(run("generate.py", "--prompt", "A fox in this style", "--input-image", "banner.png",
                               "--aspect-ratio", "1:1", "--dry-run"))
-    assert doc["aspect_ratio"] == "1:1"
+    assert doc["aspect_ratio"] == "1:1" and doc["warnings"] == []

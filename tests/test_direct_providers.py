@@ -96,7 +96,8 @@ def test_gemini_defaults_are_2k_with_no_system_instruction_or_seed(run, fake):
 def test_gemini_parts_are_the_text_then_input_image_then_style_ref(run, fake, workdir, in_photo):
     ref = workdir / "ref.png"
     ref.write_bytes(make_png(4, 4, color=(1, 2, 3)))
-    assert_one_json(run(*GOOGLE, "--input-image", "in/photo.png", "--style-ref", "ref.png", "--no-sidecar"))
+    doc = assert_one_json(run(*GOOGLE, "--input-image", "in/photo.png", "--style-ref", "ref.png", "--no-sidecar"))
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("gemini")
     parts = request.json["contents"][0]["parts"]
     assert list(parts[0]) == ["text"] and PROMPT in parts[0]["text"]
@@ -191,7 +192,8 @@ def test_max_cost_is_checked_against_the_direct_price_before_sending(run, fake, 
     doc = failed(run(*GOOGLE, "--max-cost", "0.05"), code=5)
     assert doc["error_kind"] == "budget" and "$0.1010" in doc["error"]
     assert fake.requests == [] and ledger_entries(env) == []
-    assert_one_json(run(*GOOGLE, "--size", "0.5K", "--max-cost", "0.05", "--no-sidecar"))  # $0.045 fits
+    doc = assert_one_json(run(*GOOGLE, "--size", "0.5K", "--max-cost", "0.05", "--no-sidecar"))  # $0.045 fits
+    assert doc["warnings"] == []
     assert len(fake.requests_for("gemini")) == 1
 
 

@@ -212,8 +212,9 @@ def test_every_openai_option_and_no_response_format(run, fake, photo, workdir):
 def test_several_images_go_as_image_array_with_real_types(run, fake, photo, workdir):
     (workdir / "b.webp").write_bytes(b"RIFF" + b"\x00" * 4 + b"WEBPVP8X" + b"\x00" * 20)
     (workdir / "c.png").write_bytes(make_jpeg_header_only(10, 10))  # JPEG named .png
-    assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--input-image", "b.webp",
-                        "--input-image", "c.png", "--prompt", "Combine them"))
+    doc = assert_one_json(run("edit.py", "--mode", "openai", "--input-image", str(photo), "--input-image", "b.webp",
+                              "--input-image", "c.png", "--prompt", "Combine them"))
+    assert doc["warnings"] == []
     request = fake.requests_for("edits")[0]
     assert request.parts_named("image") == []
     assert [(p.filename, p.content_type) for p in request.parts_named("image[]")] == [
@@ -226,6 +227,7 @@ def test_awkward_file_names_and_prompt_survive_the_form(run, fake, workdir):
     prompt = 'Write "SALE" on it\r\nthen add ünïcödé ✓ and a line with --boundary-- in it'
     result = run("edit.py", "--mode", "openai", "--input-image", name, "--prompt", prompt)
     assert result.code == 0, result.stdout
+    assert assert_one_json(result)["warnings"] == []
     request = fake.requests_for("edits")[0]
     assert [p.name for p in request.parts] == ["prompt", "model", "n", "image"]
     assert request.form["prompt"] == prompt
@@ -282,6 +284,7 @@ def test_masks_with_trns_or_grey_alpha_pass(run, fake, photo, workdir, mask_byte
     (workdir / "m.png").write_bytes(mask_bytes)
     result = run("edit.py", "--input-image", str(photo), "--mask", "m.png", "--prompt", "x")
     assert result.code == 0, result.stdout
+    assert assert_one_json(result)["warnings"] == []
     assert fake.requests_for("edits")[0].part("mask").data == mask_bytes
 
 

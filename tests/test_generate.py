@@ -82,7 +82,7 @@ def test_gpt_with_preset_gets_system_message_and_natural_style(run, fake):
 def test_cli_overrides_preset_and_system_prompt(run, fake):
     result = run("generate.py", "--prompt", "A fox", "--preset", "illustrated-series", "--size", "1K",
                  "--system-prompt", "Only pencil sketches.")
-    assert_one_json(result)
+    assert assert_one_json(result)["warnings"] == []
     body = fake.requests_for("chat")[0].json
     assert body["model"] == "google/gemini-3-pro-image"
     assert body["image_config"] == {"aspect_ratio": "3:2", "image_size": "1K"}
@@ -309,6 +309,7 @@ def test_fallback_key_variable(run, fake):
     result = run("generate.py", "--prompt", "x",
                  env_extra={"OPENROUTER_API_KEY_IMAGES": "", "OPENROUTER_API_KEY": "k2-fallback-key"})
     assert result.code == 0 and fake.requests_for("chat")[0].headers["authorization"] == "Bearer k2-fallback-key"
+    assert assert_one_json(result)["warnings"] == []
 
 
 def test_dry_run_needs_no_key_and_sends_nothing(run, fake, workdir):

@@ -35,7 +35,8 @@ def test_images_api_request_result_and_sidecar(run, fake, workdir):
 
 def test_defaults_and_references(run, fake, workdir):
     (workdir / "ref.png").write_bytes(make_png(8, 8))
-    assert_one_json(run("generate.py", "--prompt", "A harbour", "--api", "images", "--style-ref", "ref.png"))
+    doc = assert_one_json(run("generate.py", "--prompt", "A harbour", "--api", "images", "--style-ref", "ref.png"))
+    assert doc["warnings"] == []
     body = fake.requests_for("images")[0].json
     assert body["model"] == "black-forest-labs/flux.2-pro" and body["resolution"] == "2K"
     assert body["aspect_ratio"] == "1:1" and body["n"] == 1
