@@ -33,6 +33,8 @@ def test_gpt_image_2_frame_comes_from_ratio_and_tier(run, fake, size, ratio, fra
     width, height = (int(side) for side in frame.split("x"))
     assert width % 16 == 0 and height % 16 == 0 and max(width, height) <= 3840
     assert fake.requests == []
+    experimental = [f"{frame} is above 2560x1440, which OpenAI calls experimental for gpt-image-2"]
+    assert doc["warnings"] == (experimental if width * height > 2560 * 1440 else [])
 
 
 def test_a_real_2k_run_sends_the_frame_and_warns_of_nothing(run, fake):
@@ -44,30 +46,35 @@ def test_a_real_2k_run_sends_the_frame_and_warns_of_nothing(run, fake):
 def test_4k_says_openai_calls_it_experimental(run, fake):
     doc = dry(run, "--size", "4K", "--aspect-ratio", "16:9")
     assert "experimental" in doc["stderr"]
+    assert doc["warnings"] == ["3840x2160 is above 2560x1440, which OpenAI calls experimental for gpt-image-2"]
 
 
 def test_the_default_size_on_openai_is_1k(run, fake):
     doc = dry(run)
-    assert doc["size"] == "1K" and doc["request"]["body"]["size"] == "1024x1024"
+    assert doc["size"] == "1K" and doc["request"]["body"]["size"] == "1024x1024" and doc["warnings"] == []
 
 
 @pytest.mark.parametrize("quality, usd", [("low", 0.006), ("medium", 0.053), ("high", 0.211)])
 def test_gpt_image_2_estimates_at_its_published_rates(run, fake, quality, usd):
     doc = dry(run, "--quality", quality)
-    assert doc["cost_estimate_usd"] == usd
+    assert doc["cost_estimate_usd"] == usd and doc["warnings"] == []
     basis = doc["cost_estimate_basis"]
     assert "$30/M" in basis and "built-in table of 2026-12-01" in basis and "second-hand" in basis
 
 
 def test_the_price_scales_with_the_frame(run, fake):
-    small = dry(run, "--quality", "medium")["cost_estimate_usd"]
-    large = dry(run, "--quality", "medium", "--size", "2K", "--aspect-ratio", "16:9")["cost_estimate_usd"]
-    assert large == pytest.approx(small * 2048 * 1152 / (1024 * 1024), rel=0.01)
+    small = dry(run, "--quality", "medium")
+    large = dry(run, "--quality", "medium", "--size", "2K", "--aspect-ratio", "16:9")
+    scale = 2048 * 1152 / (1024 * 1024)
+    assert large["cost_estimate_usd"] == pytest.approx(small["cost_estimate_usd"] * scale, rel=0.01)
+    assert small["warnings"] == [] and large["warnings"] == []
 
 
 def test_models_that_make_three_frames_keep_them(run, fake):
     doc = dry(run, "--model", "gpt-image-2.5-flare", "--aspect-ratio", "16:9")
     assert doc["request"]["body"]["size"] == "1536x1024" and "makes 1536x1024" in doc["stderr"]
+    assert doc["warnings"] == ["gpt-image-2.5-flare makes 1536x1024 for --aspect-ratio 16:9: the nearest of the "
+                               "three frames it makes (crop the result for the exact shape)"]
     result = run(*OPENAI, "--model", "gpt-image-2.5-flare", "--size", "2K", "--dry-run")
     doc = assert_one_json(result)
     assert result.code == 2 and doc["error_kind"] == "unsupported" and "1K" in doc["details"]
@@ -83,8 +90,9 @@ def test_moderation_and_output_compression_are_sent_and_shown(run, fake):
     doc = dry(run, "--moderation", "low", "--output-format", "webp", "--output-compression", "60")
     body = doc["request"]["body"]
     assert body["moderation"] == "low" and body["output_compression"] == 60 and body["output_format"] == "webp"
-    assert doc["moderation"] == "low" and doc["output_compression"] == 60
-    assert_one_json(run(*OPENAI, "--moderation", "auto", "--output-format", "jpeg", "--output-compression", "0"))
+    assert doc["moderation"] == "low" and doc["output_compression"] == 60 and doc["warnings"] == []
+    doc = assert_one_json(run(*OPENAI, "--moderation", "auto", "--output-format", "jpeg", "--output-compression", "0"))
+    assert doc["warnings"] == []
     sent = fake.requests_for("generations")[0].json
     assert sent["moderation"] == "auto" and sent["output_compression"] == 0
 
@@ -105,8 +113,9 @@ def test_option_misuse_is_refused_before_paying(run, fake, args, fragment):
 
 
 def test_openrouter_images_api_takes_output_compression(run, fake):
-    assert_one_json(run("generate.py", "--prompt", PROMPT, "--api", "images", "--output-format", "webp",
-                        "--output-compression", "80"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--api", "images", "--output-format", "webp",
+                              "--output-compression", "80"))
+    assert doc["warnings"] == []
     assert fake.requests_for("images")[0].json["output_compression"] == 80
 
 
@@ -128,6 +137,7 @@ def test_an_edit_takes_a_gpt_image_2_frame_and_prices_it(run, fake, photo):
     result, doc = edit(run, photo, "--openai-size", "2048x1152", "--quality", "medium", "--output-format", "webp",
                        "--output-compression", "70")
     assert result.code == 0, doc
+    assert doc["warnings"] == []
     (request,) = fake.requests_for("edits")
     assert request.form["size"] == "2048x1152" and request.form["output_compression"] == "70"
     assert doc["cost_estimate_usd"] == pytest.approx(0.053 * 2048 * 1152 / (1024 * 1024), abs=0.001)
@@ -152,6 +162,7 @@ def test_input_fidelity_goes_only_to_models_that_take_it(run, fake, photo):
     assert result.code == 2 and doc["error_kind"] == "unsupported" and "gpt-image-2.5" in doc["details"]
     result, doc = edit(run, photo, "--input-fidelity", "high", "--openai-model", "gpt-image-2.6-sunburst")
     assert result.code == 0 and fake.requests_for("edits")[0].form["input_fidelity"] == "high"
+    assert doc["warnings"] == []
 
 
 def test_an_edit_refuses_compression_for_png(run, fake, photo):
@@ -189,8 +200,10 @@ def test_gemini_ga_ids_are_priced_on_openrouter(run, fake, model, usd):
 def test_an_edit_frame_can_come_from_size_and_ratio(run, fake, photo):
     result, doc = edit(run, photo, "--size", "2K", "--dry-run")  # the 300x200 input is 3:2
     assert result.code == 0 and doc["request"]["fields"]["size"] == "2064x1376" and doc["size"] == "2064x1376"
+    assert doc["warnings"] == []
     result, doc = edit(run, photo, "--size", "2K", "--aspect-ratio", "16:9")
     assert result.code == 0 and fake.requests_for("edits")[0].form["size"] == "2048x1152"
+    assert doc["warnings"] == []
 
 
 @pytest.mark.parametrize("args, kind, fragment", [

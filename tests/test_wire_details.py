@@ -11,13 +11,16 @@ PROMPT = "A lighthouse at dusk, oil painting"
 
 
 def test_the_images_api_gets_its_documented_resolution_tiers(run, fake):
-    assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--api", "images",
-                        "--size", "0.5K"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2", "--api", "images",
+                              "--size", "0.5K"))
+    assert doc["warnings"] == []
     assert fake.requests_for("images")[0].json["resolution"] == "512"
 
 
 def test_openrouter_calls_carry_app_attribution(run, fake):
-    assert_one_json(run("generate.py", "--prompt", PROMPT, env_extra={"IMAGEGEN_APP_URL": "https://example.org/app"}))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT,
+                              env_extra={"IMAGEGEN_APP_URL": "https://example.org/app"}))
+    assert doc["warnings"] == []
     headers = fake.requests_for("chat")[0].headers
     assert headers["http-referer"] == "https://example.org/app" and headers["x-openrouter-title"] == "image-gen"
 
@@ -67,7 +70,7 @@ def test_a_reply_with_more_images_than_asked_keeps_the_extras_apart(run, fake, w
 def test_a_cost_the_reply_left_out_is_looked_up_after_saving(run, fake):
     fake.enqueue("chat", chat_image_reply(cost=None, gen_id="gen-lookup-1"))
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
-    assert doc["cost_usd"] == 0.04 and doc["cost_usd_source"] == "generation lookup"
+    assert doc["cost_usd"] == 0.04 and doc["cost_usd_source"] == "generation lookup" and doc["warnings"] == []
     (lookup,) = fake.requests_for("generation")
     assert lookup.query["id"] == "gen-lookup-1" and lookup.headers["authorization"].startswith("Bearer ")
 
