@@ -125,7 +125,7 @@ def test_google_resolves_against_its_own_model_list(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--model", "nanobanana-pro",
                               "--dry-run"))
     assert doc["model"] == "gemini-3-pro-image" and doc["model_alias"] == "nanobanana-pro"
-    assert "gemini-3-pro-image:generateContent" in doc["request"]["url"]
+    assert "gemini-3-pro-image:generateContent" in doc["request"]["url"] and doc["warnings"] == []
 
 
 # -- model not found -----------------------------------------------------------------------------
@@ -309,9 +309,10 @@ def test_a_stale_google_model_list_is_refreshed_after_a_run_not_before(run, fake
     cache = Path(env["XDG_CACHE_HOME"]) / "image-gen" / "models-google.json"
     old = time.time() - 2 * 24 * 3600
     os.utime(cache, (old, old))
-    assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--dry-run"))
-    assert fake.requests == []  # a dry run fetches nothing
-    assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--no-sidecar"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--dry-run"))
+    assert fake.requests == [] and doc["warnings"] == []  # a dry run fetches nothing
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--provider", "google", "--no-sidecar"))
+    assert doc["warnings"] == []
     assert [r.route for r in fake.requests] == ["gemini", "gemini_models"]
     assert time.time() - cache.stat().st_mtime < 60
 

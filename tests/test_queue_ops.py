@@ -28,7 +28,8 @@ def test_idle_exit_zero_leaves_as_soon_as_the_queue_is_empty(run):
 
 
 def test_the_ledger_names_generate_image_py(run, env):
-    assert_one_json(run("generate_image.py", "--prompt", "A lighthouse at dusk, oil painting", "--quiet"))
+    doc = assert_one_json(run("generate_image.py", "--prompt", "A lighthouse at dusk, oil painting", "--quiet"))
+    assert doc["warnings"] == []
     assert [line["script"] for line in ledger_entries(env)] == ["generate_image.py"]
 
 

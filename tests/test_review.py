@@ -88,11 +88,12 @@ def test_openrouter_provider_when_no_anthropic_key(run, fake, image):
 
 
 def test_review_model_and_provider_flags(run, fake, image):
-    assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
-                        "--provider", "openrouter", "--review-model", "anthropic/claude-sonnet-4.6"))
-    assert fake.requests_for("chat")[0].json["model"] == "anthropic/claude-sonnet-4.6"
-    assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
-                        "--review-model", "claude-opus-4-1"))
+    doc = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
+                              "--provider", "openrouter", "--review-model", "anthropic/claude-sonnet-4.6"))
+    assert fake.requests_for("chat")[0].json["model"] == "anthropic/claude-sonnet-4.6" and doc["warnings"] == []
+    doc = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
+                              "--review-model", "claude-opus-4-1"))
+    assert doc["warnings"] == []
     assert fake.requests_for("messages")[0].json["model"] == "claude-opus-4-1"
 
 
@@ -196,6 +197,7 @@ def test_anthropic_base64_limit_checked_before_sending(run, fake, workdir):
     assert "--provider openrouter" in doc["details"] and fake.requests == []
     result = run("review.py", "--image", "big.png", "--original-prompt", PROMPT, "--auto", "--provider", "openrouter")
     assert result.code == 0 and len(fake.requests_for("chat")) == 1
+    assert assert_one_json(result)["warnings"] == []
 
 
 def test_anthropic_pixel_limit(run, fake, workdir):
@@ -209,7 +211,7 @@ def test_manual_review_of_a_10_mb_image_stays_small(run, fake, workdir):
     result = run("review.py", "--image", "huge.png", "--original-prompt", PROMPT,
                  env_extra={"ANTHROPIC_API_KEY": "", "OPENROUTER_API_KEY_IMAGES": ""})
     doc = assert_one_json(result)
-    assert result.code == 0 and fake.requests == []
+    assert result.code == 0 and fake.requests == [] and doc["warnings"] == []
     assert len(result.stdout) < 6000
     assert doc["mode"] == "manual" and doc["image"] == str(workdir / "huge.png")
     assert doc["image_info"]["bytes"] > 10_000_000 and "iVBOR" not in result.stdout
@@ -220,9 +222,10 @@ def test_manual_review_of_a_10_mb_image_stays_small(run, fake, workdir):
 
 def test_manual_prompts_are_the_ones_auto_sends(run, fake, image):
     manual = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT))
-    assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto"))
-    assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
-                        env_extra=NO_ANTHROPIC))
+    by_anthropic = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto"))
+    by_openrouter = assert_one_json(run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto",
+                                        env_extra=NO_ANTHROPIC))
+    assert manual["warnings"] == by_anthropic["warnings"] == by_openrouter["warnings"] == []
     anthropic = fake.requests_for("messages")[0].json
     assert anthropic["system"] == manual["system_prompt"]
     assert anthropic["messages"][0]["content"][1]["text"] == manual["user_message"]
@@ -297,11 +300,12 @@ def test_compare_tie_and_manual_compare(run, fake, image, workdir):
     other.write_bytes(make_png(30, 40))
     doc = assert_one_json(run("review.py", "--image", str(image), "--compare", str(other),
                               "--original-prompt", PROMPT, "--auto", "--no-review-file"))
-    assert doc["winner"] is None and doc["tie"] is True
+    assert doc["winner"] is None and doc["tie"] is True and doc["warnings"] == []
     assert not image.with_name("output.png.review.json").exists()
     manual = assert_one_json(run("review.py", "--image", str(image), "--compare", str(other),
                                  "--original-prompt", PROMPT))
     assert manual["images"] == [str(image), str(other)] and "`images`" in manual["instructions"]
+    assert manual["warnings"] == []
     same = assert_one_json(result := run("review.py", "--image", str(image), "--compare", str(image),
                                          "--original-prompt", PROMPT))
     assert result.code == 2 and "same file" in same["error"]

@@ -345,7 +345,7 @@ def test_next_model_on_a_direct_provider_and_when_none_is_left():
 
 def test_the_gallery_shows_a_loops_rounds_side_by_side_with_their_scores(run, fake, workdir):
     fake.script_reviews("reject", "refine", "accept")
-    assert_one_json(loop(run, "--review"))
+    assert assert_one_json(loop(run, "--review"))["warnings"] == []
     (workdir / "out/other.png").write_bytes(make_picture(8, 8))
     doc = assert_one_json(run("gallery.py", "--dir", "out"))
     assert doc["images"] == 4 and doc["cards"] == 2  # three rounds on one card, and the other image
@@ -478,6 +478,7 @@ def test_an_interrupted_loop_reports_what_it_kept_and_the_same_command_resumes_i
     fake.script_reviews("accept")
     again = assert_one_json(result := loop(run, "--review"))
     assert result.code == 0 and again["stop_reason"] == "accepted" and again["chosen_round"] == 2
+    assert again["warnings"] == []
     assert len(fake.requests_for("chat")) == 2  # round 1 and 2 images, each paid for once
     assert len(fake.requests_for("messages")) == 3  # round 2's review asked again: its first never answered
     assert Path(again["path"]).samefile(workdir / "out/fox-r2.png")
@@ -485,6 +486,6 @@ def test_an_interrupted_loop_reports_what_it_kept_and_the_same_command_resumes_i
 
 def test_a_finished_loop_is_not_resumed_the_same_command_refuses_its_names(run, fake, workdir):
     fake.script_reviews("accept")
-    assert_one_json(loop(run, "--review"))
+    assert assert_one_json(loop(run, "--review"))["warnings"] == []
     doc = assert_one_json(result := loop(run, "--review"))
     assert result.code == 2 and doc["error_kind"] == "output_exists" and len(fake.requests_for("chat")) == 1

@@ -109,7 +109,7 @@ def test_prompt_enhancement_on_a_refusing_model_is_resent_without_temperature(ru
 
 def test_a_review_estimate_says_its_basis(run, fake, image):
     result, doc = review(run, image, "claude-sonnet-4-6")
-    assert result.code == 0
+    assert result.code == 0 and doc["warnings"] == []
     assert "built-in table of 2026-12-01" in doc["cost_estimate_basis"] and doc["cost_estimate_usd"] > 0
     _, doc = review(run, image, "claude-sonnet-5", "--dry-run")
     assert doc["cost_estimate_usd"] is None and "price unknown" in doc["cost_estimate_basis"]

@@ -64,7 +64,7 @@ def test_every_paid_call_joins_the_ledger(run, fake, env):
 def test_imagegen_ledger_moves_the_ledger(run, env, tmp_path):
     target = tmp_path / "books" / "spend.jsonl"
     result = run("generate.py", "--prompt", "A fox", env_extra={"IMAGEGEN_LEDGER": str(target)})
-    assert result.code == 0
+    assert result.code == 0 and assert_one_json(result)["warnings"] == []
     assert len(ledger_lines(target)) == 1 and not ledger_file(env).exists()
 
 
@@ -89,6 +89,7 @@ def test_max_cost_covers_every_image_of_the_run(run, fake):
 def test_max_cost_at_or_above_the_estimate_sends(run, fake):
     result = run("generate.py", "--prompt", "A fox", "--size", "1K", "--max-cost", "0.03")
     assert result.code == 0 and len(fake.requests_for("chat")) == 1
+    assert assert_one_json(result)["warnings"] == []
 
 
 def test_max_cost_with_unknown_price_refuses(run, fake):
