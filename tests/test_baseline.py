@@ -216,6 +216,8 @@ def test_public_https_url_is_sent_as_a_link_without_consent(run, fake):
     assert doc["success"], doc
     assert content(fake)[1] == {"type": "image_url", "image_url": {"url": PUBLIC_URL}}
     assert doc["baseline_source"] == PUBLIC_URL and doc["baseline_source_kind"] == "reply_attachment"
+    assert doc["warnings"] == ["the baseline's size is not known here; asking for 1:1 (pass --aspect-ratio to keep "
+                               "its frame)"]
     assert json.loads(Path(doc["sidecar"]).read_text())["request"]["baseline"]["url"] == PUBLIC_URL
 
 

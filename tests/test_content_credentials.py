@@ -21,6 +21,9 @@ from imagegen.images.writer import read_png_metadata
 from tests.conftest import assert_one_json
 from tests.fake_api import chat_image_reply, edits_reply, images_reply, make_png, make_webp
 
+SMALLER = ("asked for about 2048x2048 but the provider returned 32x24: its aspect ratio differs and it is smaller "
+           "than asked (check the model's supported sizes, or ask again)")  # the deliberately small 32x24 files
+
 JUMBF = b"JP\x00\x01\x00\x00\x00\x01" + struct.pack(">I", 40) + b"jumb" + b"c2pa.manifest-store" + b"\x00" * 9
 
 
@@ -90,7 +93,7 @@ def test_a_file_with_credentials_is_saved_byte_for_byte(run, fake, workdir, make
     fake.enqueue("chat", chat_image_reply(images=[sent], mime=mime))
     doc = assert_one_json(run("generate.py", "--prompt", "A lighthouse at dusk, oil painting", "--model",
                               "nanobanana-2"))
-    assert doc["content_credentials"] is True
+    assert doc["content_credentials"] is True and doc["warnings"] == [SMALLER]
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert _saved(doc) == sent and sidecar["image"]["sha256"] == hashlib.sha256(sent).hexdigest()
     assert sidecar["image"]["content_credentials"] is True
@@ -102,7 +105,7 @@ def test_other_pngs_keep_our_record_before_iend_where_recovery_reads_it(run, fak
     fake.enqueue("chat", chat_image_reply(images=[sent]))
     doc = assert_one_json(run("generate.py", "--prompt", "A lighthouse at dusk, oil painting"))
     saved = _saved(doc)
-    assert doc["content_credentials"] is False
+    assert doc["content_credentials"] is False and doc["warnings"] == [SMALLER]
     assert saved.startswith(sent[:-12]) and saved.endswith(sent[-12:]) and len(saved) > len(sent)
     record = read_png_metadata(Path(doc["path"]))
     assert record is not None and record["request"]["prompt"] == "A lighthouse at dusk, oil painting"
@@ -112,12 +115,14 @@ def test_the_images_api_and_mask_edits_keep_credentials_too(run, fake, workdir):
     sent = png_with_credentials()
     fake.enqueue("images", images_reply(images=[sent]))
     doc = assert_one_json(run("generate.py", "--prompt", "A lighthouse at dusk, oil painting", "--api", "images"))
-    assert doc["content_credentials"] is True and _saved(doc) == sent
+    assert doc["content_credentials"] is True and _saved(doc) == sent and doc["warnings"] == [SMALLER]
     (workdir / "room.png").write_bytes(make_png(64, 64))
     fake.enqueue("edits", edits_reply(images=[sent]))
     doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,10,10",
                               "--prompt", "A small window"))
     assert doc["content_credentials"] is True and _saved(doc) == sent
+    assert doc["warnings"] == ["asked for about 64x64 but the provider returned 32x24: its aspect ratio differs "
+                               "(check the model's supported sizes, or ask again)"]
 
 
 # -- a real manifest, checked by the C2PA reference verifier (the c2pa-python test extra) -----------

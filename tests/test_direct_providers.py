@@ -286,6 +286,8 @@ def test_thought_images_are_skipped_and_the_last_final_image_is_saved(run, fake)
     fake.enqueue("gemini", Reply(json=document))
     doc = assert_one_json(run(*GOOGLE, "--no-sidecar"))
     assert doc["image_count"] == 1 and (doc["width"], doc["height"]) == (20, 20)
+    assert doc["warnings"] == ["asked for about 2048x2048 but the provider returned 20x20: it is smaller than asked "
+                               "(check the model's supported sizes, or ask again)"]  # the small final image sent
     assert png_size(Path(doc["path"]).read_bytes()) == (20, 20)
     assert doc["text_response"] == "Here is the fox."
 

@@ -35,6 +35,8 @@ def test_extras_of_an_explicit_output_never_replace_a_file(run, fake, workdir):
                               "--overwrite"))
     assert doc["path"] == str((workdir / "fox.png").resolve())
     assert doc["extra_paths"] == [str((workdir / name).resolve()) for name in ("fox-3.png", "fox-4.png")]
+    assert doc["warnings"] == ["the provider returned 2 more image(s) than the 1 asked for, billed at about $0.0800; "
+                               "2 saved beside the others (extra_paths)"]
     assert (workdir / "fox-2.png").read_bytes() == b"mine"
 
 

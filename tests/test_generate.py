@@ -173,6 +173,7 @@ def test_preset_search_order_prefers_local_presets_dir(run, fake, workdir):
     doc = assert_one_json(run("generate.py", "--prompt", "x", "--preset", "default", "--dry-run"))
     assert doc["model"] == "google/gemini-2.5-flash-image" and doc["preset"] == "default"  # as asked
     assert doc["preset_file"] == str((workdir / "presets" / "default.json").resolve())
+    assert doc["warnings"] == [RETIRED_NOTES[doc["model"]]]
 
 
 def test_unknown_preset_lists_available(run, fake):

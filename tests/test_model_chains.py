@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import assert_one_json, ledger_entries
 from tests.fake_api import (
     GEMINI_TEST_KEY,
@@ -81,6 +82,11 @@ def test_a_gone_nanobanana_on_openrouter_moves_to_its_successor_at_a_size_it_mak
     assert result.code == 0 and sent == [("google/gemini-2.5-flash-image", "2K"),
                                          ("google/gemini-3.1-flash-lite-image", "1K")], doc
     assert doc["model"] == "google/gemini-3.1-flash-lite-image" and doc["model_alias"] == "nanobanana"
+    assert doc["warnings"] == [
+        RETIRED_NOTES["google/gemini-2.5-flash-image"],
+        "google/gemini-3.1-flash-lite-image does not make size 2K: 1K was asked for instead",
+        "nanobanana resolved to google/gemini-2.5-flash-image, which the provider says is gone (HTTP 400: "
+        "google/gemini-2.5-flash-image is not a valid model ID); tried google/gemini-3.1-flash-lite-image instead"]
 
 
 def test_a_gone_model_moves_to_its_successor_at_the_nearest_ratio_it_makes(run, fake, monkeypatch):
@@ -202,6 +208,8 @@ def test_a_gone_default_enhancer_gives_way_to_the_next(run, fake):
     assert models[:2] == ["google/gemini-3.1-flash-lite", "google/gemini-3.5-flash"]
     assert doc["prompt_enhancement"]["model"] == "google/gemini-3.5-flash"
     assert doc["prompt_enhancement"]["applied"] is True
+    assert doc["warnings"] == ["the default enhancement model google/gemini-3.1-flash-lite is gone; "
+                               "tried google/gemini-3.5-flash instead"]
 
 
 def test_the_openrouter_review_and_enhance_chains_resolve_against_the_cached_text_models(run, fake, workdir, env):
@@ -215,11 +223,16 @@ def test_the_openrouter_review_and_enhance_chains_resolve_against_the_cached_tex
                                  "--provider", "openrouter"))
     # google/gemini-3.5-flash heads the chain but the list lacks it: the second is asked, and only it
     assert [r.json["model"] for r in fake.requests_for("chat")] == ["google/gemini-3.1-flash-lite"], review
+    assert review["warnings"] == []
     fake.clear()
     fake.enqueue("text_models", text_models_reply(["google/gemini-3.5-flash"]))
     refresh(run, fake, [model_entry(GA)])
-    assert_one_json(run("generate.py", "--prompt", PROMPT, "--enhance", "--no-sidecar"))
+    doc = assert_one_json(run("generate.py", "--prompt", PROMPT, "--enhance", "--no-sidecar"))
     assert [r.json["model"] for r in fake.requests_for("chat")][0] == "google/gemini-3.5-flash"
+    assert doc["warnings"] == [  # the refreshed list names no image model: only GA
+        "none of flux.2-pro's models (black-forest-labs/flux.2-pro) is in OpenRouter's model list; trying "
+        "black-forest-labs/flux.2-pro (models.py --refresh updates the list)",
+        "black-forest-labs/flux.2-pro is not in the live catalogue: its parameters were not checked"]
 
 
 @pytest.mark.parametrize("args, unable", [

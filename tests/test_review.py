@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import ANTHROPIC_TEST_KEY, TEST_KEY, assert_one_json
 from tests.fake_api import (
     Reply,
@@ -258,12 +259,13 @@ def test_no_key_at_all_for_auto(run, fake, image):
 
 def test_prompt_is_read_from_the_generate_sidecar(run, fake, workdir):
     made = assert_one_json(run("generate.py", "--prompt", "A lighthouse at dusk", "--model", "nanobanana"))
+    assert made["warnings"] == [RETIRED_NOTES[made["model"]]]
     doc = assert_one_json(run("review.py", "--image", made["path"], "--auto"))
-    assert doc["original_prompt"] == "A lighthouse at dusk"
+    assert doc["original_prompt"] == "A lighthouse at dusk" and doc["warnings"] == []
     assert doc["original_prompt_source"].startswith("sidecar ")
     assert "A lighthouse at dusk" in fake.requests_for("messages")[0].json["messages"][0]["content"][1]["text"]
     manual = assert_one_json(run("review.py", "--image", made["path"]))
-    assert manual["original_prompt"] == "A lighthouse at dusk"
+    assert manual["original_prompt"] == "A lighthouse at dusk" and manual["warnings"] == []
 
 
 @pytest.mark.parametrize("sidecar", [None, "{broken", '{"request": {}}'])

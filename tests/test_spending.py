@@ -114,6 +114,9 @@ def test_daily_budget_counts_today_only_and_refuses(run, fake, env):
                   "--request-id", "cheap", env_extra=budget)
     assert allowed.code == 0, allowed.stdout
     assert len(fake.requests_for("chat")) == 1 and len(ledger_lines(path)) == 3
+    assert assert_one_json(allowed)["warnings"] == [  # the fake charges $0.04 whatever the model
+        "the provider charged $0.0400 for a call estimated at $0.0140 (2.9x); later estimates of this model and "
+        "size use the observed price"]
 
 
 def test_daily_budget_shows_in_dry_run(run, env):
