@@ -433,7 +433,7 @@ def test_a_shut_down_openai_model_is_never_sent_its_successor_is(run, fake, phot
     doc = assert_one_json(result := run("edit.py", "--mode", "openai", "--input-image", str(photo), "--prompt", "x",
                                         "--openai-model", "gpt-image-1"))
     assert result.code == 0 and doc["model"] == "gpt-image-2"
-    assert any("shut gpt-image-1 down" in w and "gpt-image-2" in w for w in doc["warnings"])
+    assert doc["warnings"] == ["OpenAI shut gpt-image-1 down on 2026-10-23; its successor gpt-image-2 was used instead"]
     (request,) = fake.requests_for("edits")
     assert request.form["model"] == "gpt-image-2"
 

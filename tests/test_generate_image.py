@@ -166,7 +166,8 @@ def test_edit_intent_override_generates_with_a_warning(run, fake):
     result = run("generate.py", "--prompt", "make it darker, a night city street", "--allow-no-baseline-on-edit-intent")
     doc = assert_one_json(result)
     assert result.code == 0 and doc["edit_intent_detected"] is True and doc["baseline_applied"] is False
-    assert any("reads as an edit" in w for w in doc["warnings"]) and "reads as an edit" in result.stderr
+    assert doc["warnings"] == ['the prompt reads as an edit ("make it darker") but there is no baseline image; '
+                               'a new image will be generated'] and "reads as an edit" in result.stderr
     assert fake.requests_for("chat")[0].json["messages"][-1]["content"] == "make it darker, a night city street"
 
 
@@ -226,7 +227,9 @@ def test_enhancer_failure_falls_back_to_the_original_prompt(run, fake, reply, fr
     result = run("generate.py", "--prompt", 'a poster reading "OPEN", gouache', "--model", "gpt-5-image",
                  "--aspect-ratio", "2:3", "--enhance", "--retries", "0")
     doc = assert_one_json(result)
-    assert result.code == 0 and any(fragment in w for w in doc["warnings"]) and fragment in result.stderr
+    (warning,) = doc["warnings"]
+    assert result.code == 0 and fragment in warning and fragment in result.stderr
+    assert warning.startswith("prompt enhancement ") and warning.endswith("; the original prompt was used")
     assert image_calls(fake)[0].json["messages"][-1]["content"] == 'a poster reading "OPEN", gouache'
     assert doc["enhanced_prompt"] is None and doc["prompt_enhancement"]["applied"] is False
 
