@@ -85,7 +85,8 @@ def test_review_with_an_unknown_price_counts_zero_and_says_so(run, fake, env, ph
     doc = assert_one_json(run(*REVIEW, "--review-model", "claude-other",
                               env_extra={"IMAGEGEN_DAILY_BUDGET_USD": "1"}))
     assert doc["cost_estimate_usd"] is None and doc["cost_usd"] is None
-    assert any("not known beforehand" in w for w in doc["warnings"])
+    assert doc["warnings"] == ["the price of a review by claude-other is not known beforehand: it counted as $0 "
+                               "against IMAGEGEN_DAILY_BUDGET_USD (the ledger keeps the cost the provider reports)"]
     (line,) = ledger_entries(env)
     assert line["estimate_usd"] is None and line["cost_usd"] is None and line["outcome"] == "success"
     refused = assert_one_json(run(*REVIEW, "--review-model", "claude-other", "--max-cost", "1"))

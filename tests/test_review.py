@@ -317,7 +317,8 @@ def test_unsavable_review_file_only_warns(run, fake, image):
     image.with_name("output.png.review.json").mkdir()  # a folder in the way of the file
     doc = assert_one_json(result := run("review.py", "--image", str(image), "--original-prompt", PROMPT, "--auto"))
     assert result.code == 0 and doc["score"] == 8 and doc["review_file"] is None
-    assert "could not be saved" in doc["warnings"][0]
+    assert doc["warnings"] == [f"the review of output.png could not be saved to "
+                               f"{image.with_name('output.png.review.json')}: Is a directory"]
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -109,7 +109,10 @@ def test_the_budget_stops_the_loop_before_a_round_that_could_pass_it(run, fake, 
     doc = assert_one_json(result := loop(run, "--review", "--max-cost", "0.08"))
     assert result.code == 0 and doc["stop_reason"] == "budget"
     assert len(doc["rounds"]) == 1 and len(fake.requests_for("chat")) == 1
-    assert any("round 2 was not started" in w and "--max-cost 0.08" in w for w in doc["warnings"])
+    assert doc["warnings"] == [
+        "round 2 was not started: $0.0463 is spent and its estimate $0.0610 (images and reviews) could pass "
+        "--max-cost 0.08",
+        "no round was accepted: round 1 of 1 is delivered with verdict refine (5/10); look at it before using it"]
     assert sum(line.get("cost_usd") or 0 for line in ledger_entries(env)) <= 0.08
 
 
@@ -304,7 +307,9 @@ def test_a_later_round_that_fails_ends_the_loop_with_what_it_has(run, fake, work
     doc = assert_one_json(result := loop(run, "--review", "--retries", "0"))
     assert result.code == 0 and doc["stop_reason"] == "error" and len(doc["rounds"]) == 1
     assert Path(doc["path"]).samefile(workdir / "out/fox-r1.png")
-    assert any(w.startswith("round 2 stopped:") for w in doc["warnings"])
+    assert doc["warnings"] == ["round 2 stopped: bad_request: HTTP 400: Fake upstream refusal",
+                               "no round was accepted: round 1 of 1 is delivered with verdict refine (5/10); look at "
+                               "it before using it"]
 
 
 # -- the parts -----------------------------------------------------------------------------------

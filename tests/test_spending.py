@@ -178,7 +178,8 @@ def test_unwritable_ledger_warns_but_keeps_the_image(run, fake, workdir):
     result = run("generate.py", "--prompt", "A fox", env_extra={"IMAGEGEN_LEDGER": str(workdir / "blocker/l.jsonl")})
     doc = assert_one_json(result)
     assert result.code == 0 and Path(doc["path"]).exists()
-    assert any("spending ledger" in w for w in doc["warnings"])
+    assert doc["warnings"] == [f"the spending ledger {workdir / 'blocker/l.jsonl'} could not be written (File "
+                               "exists); this call is missing from spend.py totals and the daily budget"]
 
 
 # -- in-process -------------------------------------------------------------------------------
