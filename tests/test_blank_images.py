@@ -15,6 +15,12 @@ from tests.fake_api import chat_image_reply, encode_png, make_jpeg_header_only, 
 from tests.schema_check import assert_valid
 
 WHITE = (255, 255, 255)
+#: What a run says of a flat white image, after its file name.
+BLANK = ("looks blank: every pixel is one flat colour (#ffffff); check it before using it (generate again, or "
+         "rephrase the prompt)")
+#: The 64x64 images these tests send are smaller than the 1K asked.
+SMALLER = ("asked for about 1024x1024 but the provider returned 64x64: it is smaller than asked (check the model's "
+           "supported sizes, or ask again)")
 
 
 def nearly_flat(width: int, height: int) -> bytes:
@@ -54,8 +60,8 @@ def test_a_blank_result_is_flagged_in_the_result_and_the_sidecar(run, fake):
     fake.enqueue("chat", chat_image_reply([make_png(64, 64, color=WHITE)]))
     doc = assert_one_json(result := run("generate.py", "--prompt", "A fox", "--size", "1K"))
     assert result.code == 0
-    (warning,) = [w for w in doc["warnings"] if "looks blank" in w]
-    assert "#ffffff" in warning and doc["blank_paths"] == [doc["path"]]
+    warning = f"{Path(doc['path']).name} {BLANK}"
+    assert doc["warnings"] == [warning, SMALLER] and doc["blank_paths"] == [doc["path"]]
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["image"]["looks_blank"] == "#ffffff" and warning in sidecar["warnings"]
     assert_valid(doc, "generate.success")
@@ -63,14 +69,14 @@ def test_a_blank_result_is_flagged_in_the_result_and_the_sidecar(run, fake):
 
 def test_an_ordinary_result_carries_no_blank_flag(run, fake):
     doc = assert_one_json(run("generate.py", "--prompt", "A fox", "--size", "1K"))
-    assert "blank_paths" not in doc and not [w for w in doc["warnings"] if "blank" in w]
+    assert "blank_paths" not in doc and doc["warnings"] == []
     assert "looks_blank" not in json.loads(Path(doc["sidecar"]).read_text())["image"]
 
 
 def test_a_jpeg_is_not_judged(run, fake):
     fake.enqueue("chat", chat_image_reply([make_jpeg_header_only(64, 64)], mime="image/jpeg"))
     doc = assert_one_json(run("generate.py", "--prompt", "A fox", "--size", "1K"))
-    assert "blank_paths" not in doc
+    assert "blank_paths" not in doc and doc["warnings"] == [SMALLER]
 
 
 def test_the_queue_status_shows_a_blank_image(run, fake):
@@ -88,7 +94,7 @@ def test_review_rejects_a_blank_image_without_paying(run, fake, env, workdir):
     (workdir / "empty.png").write_bytes(make_png(64, 64, color=WHITE))
     doc = assert_one_json(result := run("review.py", "--image", "empty.png", "--original-prompt", "A fox", "--auto"))
     assert result.code == 0 and doc["verdict"] == "reject" and doc["looks_blank"] == "#ffffff"
-    assert doc["cost_usd"] == 0.0 and any("looks blank" in w for w in doc["warnings"])
+    assert doc["cost_usd"] == 0.0 and doc["warnings"] == [f"empty.png {BLANK} (rejected without a paid review)"]
     assert fake.requests == [] and not (Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl").exists()
     assert json.loads((workdir / "empty.png.review.json").read_text())["verdict"] == "reject"
     assert_valid(doc, "review.auto")
@@ -100,6 +106,7 @@ def test_review_compare_pays_only_for_the_image_that_is_not_blank(run, fake, wor
     doc = assert_one_json(run("review.py", "--image", "empty.png", "--compare", "fox.png", "--original-prompt",
                               "A fox", "--auto"))
     assert len(fake.requests) == 1 and doc["winner"].endswith("fox.png")
+    assert doc["warnings"] == [f"empty.png {BLANK} (rejected without a paid review)"]
     assert doc["reviews"][0]["looks_blank"] == "#ffffff" and "looks_blank" not in doc["reviews"][1]
     assert_valid(doc, "review.compare")
 
@@ -108,7 +115,7 @@ def test_a_review_dry_run_says_the_image_looks_blank(run, fake, workdir):
     (workdir / "empty.png").write_bytes(make_png(64, 64, color=WHITE))
     doc = assert_one_json(run("review.py", "--image", "empty.png", "--original-prompt", "A fox", "--auto",
                               "--dry-run"))
-    assert any("looks blank" in w and "without a paid review" in w for w in doc["warnings"])
+    assert doc["warnings"] == [f"empty.png {BLANK} (it would be rejected without a paid review)"]
     assert fake.requests == []
 
 
@@ -128,7 +135,7 @@ def test_a_manual_review_of_a_blank_image_gives_its_verdict_without_a_review(run
     doc = assert_one_json(result := run("review.py", "--image", "flat.png", "--original-prompt", "A fox"))
     assert result.code == 0 and doc["mode"] == "manual" and doc["verdict"] == "reject"
     assert doc["looks_blank"] == "#ffffff" and doc["score"] == 1
-    assert any("looks blank" in w for w in doc["warnings"]) and fake.requests == []
+    assert doc["warnings"] == [f"flat.png {BLANK} (rejected: there is nothing to review)"] and fake.requests == []
     assert_valid(doc, "review.manual")
 
 

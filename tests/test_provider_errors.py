@@ -104,4 +104,6 @@ def test_a_data_url_written_with_escaped_slashes_is_still_saved(run, fake, workd
     fake.enqueue("chat", Reply(body=text.encode("ascii"), content_type="application/json"))
     doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "nanobanana-2"))
     assert result.code == 0 and (doc["width"], doc["height"]) == (48, 32)
-    assert doc["image_count"] == 1
+    assert doc["image_count"] == 1 and doc["warnings"] == [  # the 48x32 image the test sends
+        "asked for about 2048x2048 but the provider returned 48x32: its aspect ratio differs and it is smaller than "
+        "asked (check the model's supported sizes, or ask again)"]
