@@ -207,7 +207,7 @@ def test_progress_notifications_run_while_the_call_does_and_stop_before_its_resu
     out = str(setup[1] / "progress")
     reply = server.request("tools/call", {"name": "generate", "arguments": {"prompt": "A red fox", "output_dir": out},
                                           "_meta": {"progressToken": "p-1"}}, request_id="progress")
-    assert reply["result"]["isError"] is False, reply
+    assert reply["result"]["isError"] is False and reply["result"]["structuredContent"]["warnings"] == [], reply
     ticks = [m for m in server.notifications if m["params"].get("progressToken") == "p-1"]
     assert len(ticks) >= 3 and all(m["method"] == "notifications/progress" for m in ticks)
     values = [m["params"]["progress"] for m in ticks]
@@ -319,6 +319,7 @@ def test_workdir_is_where_relative_paths_start(setup, tmp_path):
     server = start(setup, "--workdir", str(tmp_path))
     reply = server.request("tools/call", {"name": "generate", "arguments": {"prompt": "A fox"}})
     assert Path(reply["result"]["structuredContent"]["path"]).parent == tmp_path.resolve() / "data"
+    assert reply["result"]["structuredContent"]["warnings"] == []
     done = subprocess.run([sys.executable, str(SCRIPTS / "mcp_server.py"), "--workdir", str(tmp_path / "missing")],
                           capture_output=True, timeout=30, stdin=subprocess.DEVNULL, env=setup[0])
     assert done.returncode == 2 and done.stdout == b"" and json.loads(done.stderr)["error_kind"] == "usage"

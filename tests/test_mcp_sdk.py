@@ -24,6 +24,7 @@ from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 
+from imagegen.models.table import RETIRED_NOTES  # noqa: E402
 from tests.conftest import SCRIPTS  # noqa: E402
 from tests.fake_api import (  # noqa: E402
     FakeAPI,
@@ -133,7 +134,9 @@ def test_inline_preview_is_a_small_image_block(client, fake, world):
     fake.enqueue("chat", chat_image_reply(images=[make_png_of_size(400_000)]))
     result = client.call("generate", {"prompt": "A red fox in snow", "output_dir": str(world[1] / "preview"),
                                       "inline_preview": True})
-    document(result)
+    assert document(result)["warnings"] == [  # the 365x365 noise the test sends
+        "asked for about 2048x2048 but the provider returned 365x365: it is smaller than asked (check the model's "
+        "supported sizes, or ask again)"]
     (image,) = [block for block in result.content if block.type == "image"]
     data = base64.b64decode(image.data)
     width, height = struct.unpack(">II", data[16:24])
@@ -143,6 +146,7 @@ def test_inline_preview_is_a_small_image_block(client, fake, world):
 def test_dry_run_sends_nothing(client, fake):
     doc = document(client.call("generate", {"prompt": "A red fox", "dry_run": True, "model": "nanobanana"}))
     assert doc["dry_run"] is True and doc["request"]["body"]["model"] == "google/gemini-2.5-flash-image"
+    assert doc["warnings"] == [RETIRED_NOTES["google/gemini-2.5-flash-image"]]
     assert fake.requests_for("chat") == []
 
 
@@ -150,26 +154,27 @@ def test_edit_in_both_modes(client, fake, world):
     work = world[1]
     doc = document(client.call("edit", {"input_images": [str(work / "photo.png")], "prompt": "Make it night",
                                         "output_dir": str(work / f"edit-{client.mode}")}))
-    assert doc["mode"] == "openrouter" and doc["parent"]["path"].endswith("photo.png")
+    assert doc["mode"] == "openrouter" and doc["parent"]["path"].endswith("photo.png") and doc["warnings"] == []
     doc = document(client.call("edit", {"input_images": [str(work / "photo.png")], "prompt": "A window",
                                         "mask_rects": ["25%,25%,50%,50%"], "keep_unmasked": True,
                                         "output_dir": str(work / f"mask-{client.mode}")}))
     assert doc["mode"] == "openai" and Path(doc["mask_path"]).is_file() and Path(doc["path"]).is_file()
+    assert doc["warnings"] == []
     assert len(fake.requests_for("edits")) == 1 and len(fake.requests_for("chat")) == 1
 
 
 def test_review_auto_and_compare(client, fake, world):
     work = world[1]
     doc = document(client.call("review", {"image": str(work / "photo.png"), "original_prompt": "a fox", "auto": True}))
-    assert doc["verdict"] == "accept" and doc["score"] == 8
+    assert doc["verdict"] == "accept" and doc["score"] == 8 and doc["warnings"] == []
     fake.enqueue("messages", messages_reply(review_text(score=5)), messages_reply(review_text(score=9)))
     result = client.call("review", {"image": str(work / "photo.png"), "compare": str(work / "other.png"),
                                     "original_prompt": "a fox", "auto": True})
-    assert document(result)["compare"] is True
+    assert document(result)["compare"] is True and result.structured_content["warnings"] == []
     assert sorted(r["score"] for r in result.structured_content["reviews"]) == [5, 9]
     manual = client.call("review", {"image": str(work / "photo.png"), "original_prompt": "a fox",
                                     "inline_preview": True})
-    assert document(manual)["mode"] == "manual"
+    assert document(manual)["mode"] == "manual" and manual.structured_content["warnings"] == []
     assert [block.type for block in manual.content] == ["text", "resource_link", "image"]
 
 
@@ -236,8 +241,9 @@ def test_progress_reaches_the_client_while_a_generation_runs(client, fake, world
     async def on_progress(progress, total, message):
         seen.append((progress, message))
 
-    document(client.call("generate", {"prompt": "A red fox", "output_dir": str(world[1] / "slow")},
-                         progress_callback=on_progress))
+    doc = document(client.call("generate", {"prompt": "A red fox", "output_dir": str(world[1] / "slow")},
+                               progress_callback=on_progress))
+    assert doc["warnings"] == []
     assert len(seen) >= 2 and [p for p, _ in seen] == sorted(p for p, _ in seen)
     assert any("waiting for flux.2-pro" in (message or "") for _, message in seen)
 
