@@ -18,6 +18,7 @@ import pytest
 from imagegen.contract import error_document
 from imagegen.errors import UsageError
 from imagegen.queue import execute
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import error_reply
 
@@ -27,6 +28,11 @@ QUEUE = "generated/imagegen-queue"
 def queue_files(workdir: Path, state: str) -> list[Path]:
     folder = workdir / QUEUE / state
     return sorted(p for p in folder.glob("*.json")) if folder.exists() else []
+
+
+def result_warnings(workdir: Path) -> list[list[str]]:
+    """The warnings of each finished job's result, in file-name order."""
+    return [json.loads(path.read_text())["result"]["warnings"] for path in queue_files(workdir, "results")]
 
 
 def prompts_sent(fake) -> Counter:
@@ -90,6 +96,8 @@ def test_completed_output_is_not_paid_for_twice(run, fake, workdir):
     assert summary["done"] == 1 and len(fake.requests_for("chat")) == 1
     record = json.loads(queue_files(workdir, "results")[0].read_text())
     assert record["result"]["recovered_from_previous_attempt"] is True
+    assert record["result"]["warnings"] == [
+        "the image from an earlier attempt was found complete; no second call was made"]
 
 
 @pytest.mark.parametrize("request_id", ["../escape", "a/b", "..", ".hidden", "x" * 200, ""])
@@ -156,6 +164,7 @@ def test_variants_manifest_and_no_overwrite_of_earlier_batch(run, fake, workdir)
     assert summary["done"] == 6
     texts = [r.json["messages"][-1]["content"] for r in fake.requests_for("chat")]
     assert all("Variation" in t for t in texts) and len(set(texts)) == 6
+    assert result_warnings(workdir) == [[]] * 6
 
 
 @pytest.mark.subprocess  # spawns a detached worker; the ack time includes start-up
@@ -175,6 +184,7 @@ def test_queue_and_return_acks_fast_and_detached_worker_drains(run, fake, workdi
     assert status["cost_usd"] == pytest.approx(0.16)
     record = json.loads(queue_files(workdir, "results")[0].read_text())
     assert record["handoff_mode"] == "background" and record["same_turn_drain_detected"] is False
+    assert result_warnings(workdir) == [[]] * 4
 
 
 def test_dry_run_worker_spawns_nothing(run, fake, workdir):
@@ -194,6 +204,8 @@ def test_slots_are_respected(run, fake, workdir, env):
     assert statuses == Counter({"drained": 2, "no_free_slot": 1})
     assert fake.peak_concurrency <= 4
     assert sum(s.get("done", 0) for s in summaries) == 12 and len(fake.requests_for("chat")) == 12
+    retired = RETIRED_NOTES["google/gemini-2.5-flash-image"]
+    assert result_warnings(workdir) == [[retired]] * 12  # the jobs ask for nanobanana
 
 
 @pytest.mark.slow
@@ -324,7 +336,7 @@ def test_seed_enqueue_line_then_drain_uses_the_seed_default_model(run, fake, wor
     body = fake.requests_for("chat")[0].json
     assert body["model"] == "google/gemini-3.1-flash-image-preview"
     assert body["image_config"]["image_size"] == "1K"
-    assert (workdir / "generated/crab-01.png").exists()
+    assert (workdir / "generated/crab-01.png").exists() and result_warnings(workdir) == [[]]
 
 
 def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
@@ -335,6 +347,7 @@ def test_queue_default_model_is_nano_banana_2(run, fake, workdir):
     assert job["format"] == 2 and job["request"]["fallback_model"] == "nanobanana-2"
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert fake.requests_for("chat")[0].json["model"] == "google/gemini-3.1-flash-image"
+    assert result_warnings(workdir) == [[]]
 
 
 def test_seed_variants_line_needs_upload_consent_for_a_local_baseline(run, fake, workdir):
@@ -391,6 +404,7 @@ def test_variant_instructions_never_trip_edit_intent(run, fake, workdir):
     assert result.code == 0 and len(doc["job_ids"]) == 6
     assert_one_json(run("run_image_queue.py", "--queue-dir", QUEUE, "--idle-exit-sec", "0.05"))
     assert len(queue_files(workdir, "results")) == 6 and queue_files(workdir, "failed") == []
+    assert result_warnings(workdir) == [[]] * 6
 
 
 def test_jobs_record_inputs_by_path_and_hash_never_bytes(run, fake, workdir):
