@@ -146,8 +146,8 @@ def test_sweep_removes_only_the_temp_files_of_dead_writers(tmp_path):
 def test_leftover_temp_files_are_cleared_by_the_next_run(run, fake, workdir):
     (workdir / "out").mkdir()
     (workdir / "out" / ".imagegen-killed01.part").write_bytes(b"\x89PNG half")
-    assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--output-dir", "out"))
-    assert not list((workdir / "out").glob(".imagegen-*"))
+    doc = assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--output-dir", "out"))
+    assert not list((workdir / "out").glob(".imagegen-*")) and doc["warnings"] == []
     assert_one_json(run("enqueue_image_job.py", "--prompt", "A red fox in snow", "--out", "o/fox.png",
                         "--request-id", "sweep", "--queue-dir", "q"))
     for folder in ("q/results", "q/pending", "o"):

@@ -250,7 +250,7 @@ def test_batch_records_with_bad_ids_are_not_records(tmp_path):
 def test_a_prompt_with_a_byte_that_is_not_utf8_makes_a_sidecar_the_gallery_shows(run, fake, workdir):
     """The prompt arrives as a lone surrogate (a command line in latin-1); its own sidecar then killed the page."""
     doc = assert_one_json(run("generate.py", "--prompt", "A caf\udce9 at dawn, watercolour", "--output-dir", "data"))
-    assert doc["success"], doc
+    assert doc["success"] and doc["warnings"] == [], doc
     (workdir / "data" / "bad\udcff.png").write_bytes((workdir / doc["path"]).read_bytes())
     gallery = assert_one_json(run("gallery.py", "--dir", "data"))
     assert gallery["success"] and gallery["cards"] == 2, gallery

@@ -159,6 +159,7 @@ def test_credentials_in_a_base_url_never_show(run, fake, workdir):
                run("generate.py", "--prompt", "A red fox in snow", "--retries", "0", "--timeout", "5",
                    env_extra=extra)]
     assert "user:s3cret-pass@" in url and outputs[0].json["request"]["url"].startswith("http")
+    assert outputs[0].json["warnings"] == []
     for result in outputs:
         assert "Traceback" not in result.stderr
         assert "s3cret-pass" not in result.stdout + result.stderr, result.stdout + result.stderr

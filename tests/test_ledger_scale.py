@@ -43,7 +43,7 @@ def test_a_torn_last_line_is_ended_before_the_next_paid_line(run, fake, env):
     path.write_text(json.dumps(spent_entry(0.04)))  # a whole line whose newline never reached the disk
     budget = {"IMAGEGEN_DAILY_BUDGET_USD": "0.1"}
     paid = run("generate.py", "--prompt", "A fox", "--size", "1K", env_extra=budget)
-    assert paid.code == 0, paid.stdout
+    assert paid.code == 0 and json.loads(paid.stdout)["warnings"] == [], paid.stdout
     lines = read_lines(path)  # every line parses: the paid line was not glued to the torn one
     assert [line["cost_usd"] for line in lines] == [0.04, 0.04]
     refused = run("generate.py", "--prompt", "A fox", "--size", "1K", env_extra=budget)

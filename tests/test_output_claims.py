@@ -60,7 +60,7 @@ def test_a_crashed_runs_claim_is_taken_over(fake, env, workdir, run):
         fake.hold.set()
     assert [p.name for p in (workdir / "out").iterdir()] == [".imagegen-fox.png.claim"]  # left by the crash
     again = run("generate.py", "--prompt", "A fox in the snow", "--output-file", "out/fox.png")
-    assert again.code == 0, again.stdout
+    assert again.code == 0 and again.json["warnings"] == [], again.stdout
     assert sorted(os.listdir(workdir / "out")) == ["fox.png", "fox.png.json"]
 
 

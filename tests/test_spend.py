@@ -89,7 +89,8 @@ def test_empty_or_missing_ledger(run):
 
 def test_real_calls_are_totalled(run, fake):
     for request_id in ("a", "a", "b"):
-        assert run("generate.py", "--prompt", "x", "--size", "1K", "--request-id", request_id).code == 0
+        result = run("generate.py", "--prompt", "x", "--size", "1K", "--request-id", request_id)
+        assert result.code == 0 and result.json["warnings"] == []
     doc = assert_one_json(run("spend.py", "--since", "today"))
     assert doc["calls"] == 3 and doc["cost_usd"] == 0.12
     assert {r["request_id"]: r["calls"] for r in doc["by_request_id"]} == {"a": 2, "b": 1}
