@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import TEST_KEY, assert_one_json
 from tests.fake_api import chat_error_in_200_reply, chat_image_reply, error_reply
 
@@ -138,7 +139,7 @@ def test_a_key_in_a_reply_id_is_masked_in_every_sink_we_write(run, fake, workdir
     fake.enqueue("chat", chat_image_reply(gen_id=f"gen-{TEST_KEY[2:]}"))
     result = run("generate.py", "--prompt", "A red fox in snow", "--model", "nanobanana", "--output-file", "o/f.png")
     doc = assert_one_json(result)
-    assert doc["generation_id"] == "gen-***"
+    assert doc["generation_id"] == "gen-***" and doc["warnings"] == [RETIRED_NOTES["google/gemini-2.5-flash-image"]]
     assert_clean(result.stdout + result.stderr, "run")
     assert_clean((workdir / "o/f.png.json").read_text(), "sidecar")
     assert fragments((workdir / "o/f.png").read_bytes().decode("latin-1")) == []
@@ -146,7 +147,8 @@ def test_a_key_in_a_reply_id_is_masked_in_every_sink_we_write(run, fake, workdir
 
 def test_a_key_in_a_reply_id_is_masked_in_the_ledger(run, fake, workdir, env):
     fake.enqueue("chat", chat_image_reply(gen_id=f"gen-{TEST_KEY[2:]}"))
-    assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--model", "nanobanana"))
+    doc = assert_one_json(run("generate.py", "--prompt", "A red fox in snow", "--model", "nanobanana"))
+    assert doc["warnings"] == [RETIRED_NOTES["google/gemini-2.5-flash-image"]]
     ledger = Path(env["XDG_STATE_HOME"]) / "image-gen" / "ledger.jsonl"
     assert_clean(ledger.read_text(), "ledger")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import ROOT, assert_one_json
 
 QUEUE = "generated/imagegen-queue"
@@ -33,8 +34,11 @@ def user_presets(env):
 
 
 def dry_run(run, preset: str, cwd: Path | None = None) -> dict:
-    return assert_one_json(run("generate.py", "--prompt", "A fox in snow, 35mm photo", "--preset", preset,
-                               "--dry-run", cwd=cwd))
+    """The dry run of ``preset``, which warns of nothing but a retired model's note."""
+    doc = assert_one_json(run("generate.py", "--prompt", "A fox in snow, 35mm photo", "--preset", preset,
+                              "--dry-run", cwd=cwd))
+    assert doc["warnings"] == ([RETIRED_NOTES[doc["model"]]] if doc["model"] in RETIRED_NOTES else [])
+    return doc
 
 
 def test_the_checkout_presets_folder_is_the_package_data():
