@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from imagegen.models.table import RETIRED_NOTES
 from tests.conftest import ROOT, assert_one_json
 from tests.fake_api import Reply, error_reply
 from tests.schema_check import SCHEMA_DIR, assert_valid, load, validate
@@ -71,17 +72,23 @@ def test_every_script_has_a_success_schema():
 # -- real outputs ------------------------------------------------------------------------------
 
 def test_generate_outputs(run, fake, workdir):
-    assert_valid(assert_one_json(run("generate.py", "--prompt", "A fox", "--request-id", "r1")), "generate.success")
-    assert_valid(assert_one_json(run("generate.py", "--prompt", "A fox", "--n", "2", "--model", "nanobanana")),
-                 "generate.success")
-    assert_valid(assert_one_json(run("generate.py", "--prompt", "A fox", "--dry-run", "--max-cost", "1")),
-                 "generate.dry_run")
+    plain = assert_one_json(run("generate.py", "--prompt", "A fox", "--request-id", "r1"))
+    assert_valid(plain, "generate.success")
+    retired = assert_one_json(run("generate.py", "--prompt", "A fox", "--n", "2", "--model", "nanobanana"))
+    assert_valid(retired, "generate.success")
+    dry = assert_one_json(run("generate.py", "--prompt", "A fox", "--dry-run", "--max-cost", "1"))
+    assert_valid(dry, "generate.dry_run")
     direct = assert_one_json(run("generate.py", "--prompt", "A fox", "--model", "gpt-image-2", "--quality", "low"))
     assert_valid(direct, "generate.success")
     assert direct["api_provider"] == "openai"
     shown = assert_one_json(run("generate.py", "--prompt", "A fox", "--provider", "google", "--dry-run"))
     assert_valid(shown, "generate.dry_run")
     assert shown["api_provider"] == "google"
+    assert plain["warnings"] == dry["warnings"] == shown["warnings"] == []
+    # the fake's /images/generations usage is 1056 output tokens whatever the quality: above low's estimate
+    assert direct["warnings"] == ["the provider charged $0.0319 for a call estimated at $0.0060 (5.3x); later "
+                                  "estimates of this model and size use the observed price"]
+    assert retired["warnings"] == [RETIRED_NOTES["google/gemini-2.5-flash-image"]]
 
 
 @pytest.mark.parametrize("args, extra_env", [
@@ -172,8 +179,9 @@ def test_edit_outputs(run, fake, photo):
 
 
 def test_generate_image_outputs(run, fake):
-    assert_valid(assert_one_json(run("generate_image.py", "--prompt", "A fox", "--image-size", "low")),
-                 "generate_image.success")
+    doc = assert_one_json(run("generate_image.py", "--prompt", "A fox", "--image-size", "low"))
+    assert_valid(doc, "generate_image.success")
+    assert doc["warnings"] == []
     assert_valid(assert_one_json(run("generate_image.py", "--prompt", "A fox", "--aspect-ratio", "7:7")), "error")
 
 
@@ -187,6 +195,7 @@ def test_review_outputs(run, fake, photo):
         doc = assert_one_json(run("review.py", *args))
         assert_valid(doc, name)
         assert_valid(doc, "review.success")
+        assert doc["warnings"] == [], args
     assert_valid(assert_one_json(run("review.py", "--image", "missing.png", "--original-prompt", "x")), "error")
     fake.enqueue("messages", *[Reply(json={"type": "message", "content": [{"type": "text", "text": "no"}]})] * 3)
     assert_valid(assert_one_json(run("review.py", *base, "--auto")), "error")
