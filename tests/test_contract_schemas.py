@@ -169,7 +169,9 @@ def test_edit_outputs(run, fake, photo):
     openrouter = ["--input-image", photo, "--prompt", "Make it night"]
     openai = ["--input-image", photo, "--mask-rect", "0,0,32,24", "--prompt", "A moon"]
     for args in (openrouter, openai):
-        assert_valid(assert_one_json(run("edit.py", *args, "--request-id", "e1")), "edit.success")
+        edited = assert_one_json(run("edit.py", *args, "--request-id", "e1"))
+        assert_valid(edited, "edit.success")
+        assert edited["warnings"] == [], args
         assert_valid(assert_one_json(run("edit.py", *args, "--dry-run", "--max-cost", "1")), "edit.dry_run")
     assert_valid(assert_one_json(run("edit.py", *openrouter, "--api", "images")), "edit.success")
     assert_valid(assert_one_json(run("edit.py", *openrouter, "--mask-invert")), "error")

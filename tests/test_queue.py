@@ -17,8 +17,8 @@ import pytest
 
 from imagegen.contract import error_document
 from imagegen.errors import UsageError
-from imagegen.queue import execute
 from imagegen.models.table import RETIRED_NOTES
+from imagegen.queue import execute
 from tests.conftest import SCRIPTS, TEST_KEY, assert_one_json
 from tests.fake_api import error_reply
 

@@ -74,15 +74,18 @@ class OpenAIEditPlan:
         return lambda result: masks.keep_unmasked(original, result, mask, frame)
 
     def expected_size(self) -> tuple[int, int] | None:
-        """--openai-size, else (auto, or no size) the first input image's size (with --keep-unmasked,
-        always the input's: the answer is brought back to it)."""
+        """With --keep-unmasked the input's size (the answer is brought back to it); else --openai-size,
+        else (auto, or no size) the standard frame of the input's shape, which the model answers in."""
         if self.frame is not None:
             return self.frame.width, self.frame.height
-        if self.size and "x" in self.size:
-            width, height = self.size.split("x")
-            return int(width), int(height)
+        size = self.size if self.size and "x" in self.size else None
         first = self.images[0]
-        return (first.width, first.height) if first.width and first.height else None
+        if size is None and first.width and first.height:
+            size = self._nearest_size()
+        if size is None:
+            return None
+        width, height = size.split("x")
+        return int(width), int(height)
 
     def estimate_basis(self) -> str:
         info = direct_table.openai_model(self.model)
