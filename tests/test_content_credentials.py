@@ -121,8 +121,8 @@ def test_the_images_api_and_mask_edits_keep_credentials_too(run, fake, workdir):
     doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,10,10",
                               "--prompt", "A small window"))
     assert doc["content_credentials"] is True and _saved(doc) == sent
-    assert doc["warnings"] == ["asked for about 64x64 but the provider returned 32x24: its aspect ratio differs "
-                               "(check the model's supported sizes, or ask again)"]
+    assert doc["warnings"] == ["asked for about 1024x1024 but the provider returned 32x24: its aspect ratio differs "
+                               "and it is smaller than asked (check the model's supported sizes, or ask again)"]
 
 
 # -- a real manifest, checked by the C2PA reference verifier (the c2pa-python test extra) -----------
