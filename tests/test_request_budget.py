@@ -119,14 +119,17 @@ def test_a_hostile_ledger_line_is_skipped_not_a_crash(ledger_path):
     assert observed.charges(KEY) == [0.1]
 
 
-def test_calls_a_budget_stops_alike_make_one_warning(run, fake):
+def test_calls_a_budget_stops_make_one_warning_and_are_not_counted_as_failed(run, fake):
     from tests.conftest import assert_one_json
 
     doc = assert_one_json(result := run("generate.py", "--prompt", "A fox", "--n", "10", "--max-cost", "0.2",
                                         "--model", "flux.2-klein"))
     assert result.code == 0 and doc["image_count"] == 5
-    failed = [w for w in doc["warnings"] if "calls failed" in w]
-    assert len(failed) == 1 and failed[0].startswith("5 of 10 calls failed: budget:")
+    assert doc["warnings"] == ["the provider charged $0.0400 for a call estimated at $0.0170 (2.4x); later estimates "
+                               "of this model and size use the observed price",
+                               "--max-cost stopped this run after 5 of 10 calls; 5 were not sent: --max-cost 0.2 "
+                               "stops this run: $0.2000 is spent or in flight, and the next call's estimate $0.0400 "
+                               "would pass it"]
 
 
 def test_an_account_write_killed_midway_leaves_the_account_as_it_was(tmp_path, monkeypatch):

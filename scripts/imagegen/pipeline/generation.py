@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ImageGenError
+from ..errors import BudgetError, ImageGenError
 from ..progress import note
 from ..prompt.plan import GenerationPlan, build, switch_to_successor
 from ..record import Record
@@ -114,8 +114,10 @@ def run(prepared: Prepared, writer: ImageWriter, paid: PaidRun, *, keep_response
                              exclude=tuple(gone))
     result = save_replies(plan, replies, paid.client(), writer, elapsed_ms, keep_response=keep_response)
     routes.route(plan.provider).after_run(replies, result, paid)
-    alike: dict[str, int] = {}  # one line for the calls that failed alike (a budget stops several at once)
+    alike: dict[str, int] = {}  # one line for the calls that failed alike
     for failure in failures:
+        if isinstance(failure, BudgetError):
+            continue  # never sent, not failed: the stop's own warning counts them (PaidRun.send_all)
         said = f"{failure.kind}: {failure.message}"
         alike[said] = alike.get(said, 0) + 1
     for said, times in alike.items():

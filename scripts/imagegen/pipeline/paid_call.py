@@ -163,6 +163,7 @@ class PaidRun:
         with self._lock:  # --max-cost counted the estimate until now
             self._spent += cost - (estimate or 0.0)
         observed.remember(price.key, cost, images, generation_id)
+        self._above_estimate(cost, estimate, images, price)
         if hold_id is not None and self.request_cap is not None:
             account = self.request_cap.account
             account.charge(cost - (estimate or 0.0))
@@ -275,11 +276,17 @@ class PaidRun:
             self._settle(hold, last, price)
             self._told(None)
         self._note(_implausible_cost(reply, estimate))
-        expected = estimate
-        if price is not None and expected and len(reply.images) > price.images:  # extras are billed too: per image
-            expected = round(expected * len(reply.images) / price.images, 6)
-        self._note(observed.well_above(reply.cost_usd, expected) if price is not None else None)
+        self._above_estimate(reply.cost_usd, estimate, len(reply.images), price)
         return reply
+
+    def _above_estimate(self, cost: float | None, estimate: float | None, images: int, price: Priced | None) -> None:
+        """Warn of a charge well above its estimate, whether the reply said it or ``GET /generation`` did."""
+        if price is None:
+            return
+        expected = estimate
+        if expected and images > price.images:  # extras are billed too: per image
+            expected = round(expected * images / price.images, 6)
+        self._note(observed.well_above(cost, expected))
 
     def _learn(self, outcome: Any) -> None:
         """The call that went alone to learn a price reported none: ask for it before the others go."""
