@@ -252,7 +252,9 @@ def switch_to_successor(plan: GenerationPlan) -> None:
     """Put the next candidate of the plan's model chain in its place (its provider said the model is
     gone); the same alias and prompt, the candidate's capabilities and price: an aspect ratio it does
     not make becomes the nearest one it does, a size it does not make its own default, each with a
-    warning."""
+    warning. A retired model's note of the move to come is dropped: the move itself is warned."""
+    retired = RETIRED_NOTES.get(plan.spec.id)
+    plan.warnings[:] = [warning for warning in plan.warnings if warning != retired]
     plan.spec = registry.successor(plan.spec)
     if plan.spec.ratios and plan.aspect_ratio not in plan.spec.ratios:
         from .baseline import nearest_ratio
