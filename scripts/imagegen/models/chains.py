@@ -95,7 +95,7 @@ def choose(candidates: tuple[str, ...], route: str, alias: str | None, *, models
         if candidate in listed:
             return Choice(candidate, alias, live[index + 1:])
     note = (f"none of {alias}'s models ({', '.join(live)}) is in {MAKERS.get(route, route)}'s model list; "
-            f"trying {live[0]} (models.py --refresh updates the list)")
+            f"trying {live[0]} unchecked (run models.py --refresh to update the list, or choose a model it has)")
     return Choice(live[0], alias, live[1:], (note,))
 
 

@@ -16,7 +16,8 @@ def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> Non
     """Refuse (exit 2, before paying) a value the live catalogue says the model's endpoints do not take.
 
     Without a fresh catalogue the built-in capabilities alone are checked; a model the catalogue
-    does not list is sent with a warning that its parameters could not be checked.
+    does not list is sent with a warning that its parameters could not be checked (one warning: an
+    alias whose models are all unlisted has its own, from ``models.chains.choose``).
     """
     from .. import config
     from .images_options import OPTION_FLAGS
@@ -28,7 +29,8 @@ def check_parameters(plan: GenerationPlan, options: ImagesOptions | None) -> Non
     parameters = catalogue.supported_parameters(plan.spec.id)
     if parameters is None:
         live = catalogue.fresh()  # a model it lists without parameters (discovery was down) is still listed
-        if live is not None and plan.spec.id not in live.models:
+        # An alias's or default's model is unlisted only when its whole chain is: chains.choose said so.
+        if live is not None and plan.spec.id not in live.models and plan.spec.requested is None:
             plan.warnings.append(f"{plan.spec.id} is not in the live catalogue: its parameters were not checked")
         return
     from ..providers.openrouter_images import RESOLUTIONS
