@@ -80,6 +80,17 @@ def test_a_cost_the_reply_left_out_is_looked_up_after_saving(run, fake):
     assert lookup.query["id"] == "gen-lookup-1" and lookup.headers["authorization"].startswith("Bearer ")
 
 
+def test_a_looked_up_charge_well_above_its_estimate_is_warned_as_a_reported_one(run, fake):
+    from tests.fake_api import Reply
+
+    fake.enqueue("chat", chat_image_reply(cost=None))
+    fake.enqueue("generation", Reply(json={"data": {"total_cost": 0.102}}))
+    doc = assert_one_json(result := run("generate.py", "--prompt", PROMPT, "--model", "flux.2-pro", "--size", "1K"))
+    assert result.code == 0 and doc["cost_usd"] == 0.102 and doc["cost_usd_source"] == "generation lookup"
+    assert doc["warnings"] == ["the provider charged $0.1020 for a call estimated at $0.0300 (3.4x); later estimates "
+                               "of this model and size use the observed price"]
+
+
 def test_a_failed_cost_lookup_is_a_warning_not_a_failure(run, fake):
     from tests.fake_api import error_reply
 
