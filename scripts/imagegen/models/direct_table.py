@@ -98,9 +98,23 @@ OUTPUT_TOKENS = {
     "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
     "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
 }
-# gpt-image-2: output tokens of a 1024x1024 image by quality (the published per-image prices at
-# $30/M); other frames in proportion to their pixels, as OpenAI's token counts grow.
-FLEXIBLE_TOKENS_1024 = {"low": 200, "medium": 1767, "high": 7033}
+# gpt-image-2: output tokens by quality and frame, the rule behind the cost calculator in OpenAI's
+# image generation guide (size-and-quality-options), as reconstructed in the OpenAI developer
+# community ("gpt-image-2 output pricing calculator", 2026-06-05; read 2026-12-06). It reproduces the
+# published 1024x1024 prices at $30/M (196 / 1756 / 7024 tokens: $0.006 / $0.053 / $0.211) and the
+# counts reported for 1536x1024 high (5488) and 976x704 low (129): not proportional to the pixels.
+FLEXIBLE_QUALITY_FACTORS = {"low": 16, "medium": 48, "high": 96}
+_AREA_OFFSET, _AREA_SCALE = 2_000_000, 4_000_000
+
+
+def flexible_tokens(tier: str, width: int, height: int) -> int | None:
+    """Output image tokens of one gpt-image-2 image of ``width`` x ``height`` at ``tier``."""
+    factor = FLEXIBLE_QUALITY_FACTORS.get(tier)
+    if factor is None or width <= 0 or height <= 0:
+        return None
+    long_edge, short_edge = max(width, height), min(width, height)
+    short_factor = (2 * factor * short_edge + long_edge) // (2 * long_edge)
+    return -(-factor * short_factor * (_AREA_OFFSET + width * height) // _AREA_SCALE)
 
 
 def openai_model(model: str) -> OpenAIModel | None:
@@ -119,15 +133,13 @@ def flexible(model: str) -> bool:
 
 def output_tokens(quality: str | None, size: str, model: str | None = None) -> int | None:
     """Image tokens OpenAI bills for one image of ``size`` (unknown or auto quality: the high tier).
-    A flexible model's count grows with the frame's pixels; the others know only their three frames."""
+    A flexible model's count follows :func:`flexible_tokens`; the others know only their three frames."""
     tier = "high" if quality in (None, "auto") else quality
     if model is not None and flexible(model):
         from .frames import parse
 
         frame = parse(size)
-        if frame is None or tier not in FLEXIBLE_TOKENS_1024:
-            return None
-        return round(FLEXIBLE_TOKENS_1024[tier] * frame[0] * frame[1] / (1024 * 1024))
+        return None if frame is None else flexible_tokens(tier, *frame)
     return OUTPUT_TOKENS.get(tier, {}).get(size)
 
 
