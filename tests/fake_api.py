@@ -874,26 +874,66 @@ def vector_images_reply(svgs: Sequence[bytes] = (), cost: float = 0.08) -> Reply
     return Reply(json={"created": int(time.time()), "data": data, "usage": usage})
 
 
-def edits_reply(images: Sequence[bytes] = ()) -> Reply:
-    """An OpenAI ``/images/edits`` response (one PNG of the size asked if ``images`` is empty)."""
+#: Output image tokens per image by quality and frame for the GPT Image models that make only the three
+#: frames: the table in OpenAI's image generation guide ("Cost and latency", gpt-image-1 family).
+THREE_FRAME_TOKENS = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+#: gpt-image-2's per-quality factors in the rule behind the cost calculator of OpenAI's image generation
+#: guide, as reconstructed in the OpenAI developer community ("gpt-image-2 output pricing calculator",
+#: 2026-06-05): 196 / 1756 / 7024 tokens at 1024x1024 ($0.006 / $0.053 / $0.211 at $30/M, the published
+#: prices), 5488 at 1536x1024 high, 129 at 976x704 low.
+GPT_IMAGE_2_FACTORS = {"low": 16, "medium": 48, "high": 96}
+
+
+def openai_output_tokens(model: str, quality: str, size: str) -> int:
+    """Image tokens the real service bills for one image of ``size`` at ``quality`` (auto: high).
+    gpt-image-2 and its snapshots follow the calculator's rule at any size; the other models the
+    three-frame table (another frame: the rule as well)."""
+    tier = quality if quality in GPT_IMAGE_2_FACTORS else "high"
+    width, height = pixel_size(size) or (1024, 1024)
+    if not (model == "gpt-image-2" or model.startswith("gpt-image-2-")) and size in THREE_FRAME_TOKENS[tier]:
+        return THREE_FRAME_TOKENS[tier][size]
+    factor = GPT_IMAGE_2_FACTORS[tier]
+    long_edge, short_edge = max(width, height), min(width, height)
+    short_factor = (2 * factor * short_edge + long_edge) // (2 * long_edge)
+    return -(-factor * short_factor * (2_000_000 + width * height) // 4_000_000)
+
+
+def openai_usage(model: str = "gpt-image-2", quality: str = "medium", size: str = "1024x1024", images: int = 1,
+                 text_in: int = 44, image_in: int = 0) -> dict[str, Any]:
+    """An OpenAI images reply's ``usage`` (openai-python ``types/images_response.py`` ``Usage``:
+    ``input_tokens``, ``input_tokens_details`` {image_tokens, text_tokens}, ``output_tokens``,
+    ``output_tokens_details`` {image_tokens, text_tokens}, ``total_tokens``), billed at the quality
+    and size asked, every image counted."""
+    image_out = openai_output_tokens(model, quality, size) * images
+    return {"total_tokens": text_in + image_in + image_out, "input_tokens": text_in + image_in,
+            "output_tokens": image_out,
+            "input_tokens_details": {"text_tokens": text_in, "image_tokens": image_in},
+            "output_tokens_details": {"text_tokens": 0, "image_tokens": image_out}}
+
+
+def edits_reply(images: Sequence[bytes] = (), quality: str = "auto", size: str = "1024x1024",
+                model: str = "gpt-image-2", usage: dict[str, Any] | None = None) -> Reply:
+    """An OpenAI ``/images/edits`` response (one PNG of the size asked if ``images`` is empty); ``usage``
+    scripts a specific token count, else it is what the quality and size asked cost."""
     data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [ASKED_SIZE_PNG]]
-    usage = {
-        "total_tokens": 4360,
-        "input_tokens": 200,
-        "output_tokens": 4160,
-        "input_tokens_details": {"text_tokens": 50, "image_tokens": 150},
-    }
+    if usage is None:
+        usage = openai_usage(model, quality, size, len(data), text_in=50, image_in=150)
     return Reply(json={"created": int(time.time()), "data": data, "usage": usage})
 
 
 def generations_reply(images: Sequence[bytes] = (), quality: str = "medium", size: str = "1024x1024",
-                      output_format: str = "png") -> Reply:
+                      output_format: str = "png", model: str = "gpt-image-2",
+                      usage: dict[str, Any] | None = None) -> Reply:
     """An OpenAI ``/images/generations`` response, as the API reference shows it: ``created``,
-    ``data[].b64_json``, the options used, and token ``usage`` (no price)."""
+    ``data[].b64_json``, the options used, and token ``usage`` (no price) for the quality and size
+    asked, unless ``usage`` scripts a specific one."""
     data = [{"b64_json": base64.b64encode(image).decode("ascii")} for image in images or [ASKED_SIZE_PNG]]
-    usage = {"total_tokens": 1100 * len(data), "input_tokens": 44, "output_tokens": 1056 * len(data),
-             "input_tokens_details": {"text_tokens": 44, "image_tokens": 0},
-             "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056 * len(data)}}
+    if usage is None:
+        usage = openai_usage(model, quality, size, len(data))
     return Reply(json={"created": int(time.time()), "background": "opaque", "data": data,
                        "output_format": output_format, "quality": quality, "size": size, "usage": usage})
 
@@ -1794,7 +1834,9 @@ class FakeAPI:
         images = record.parts_named("image") or record.parts_named("image[]")
         count = int(form["n"]) if form.get("n", "").isdigit() else 1
         size = openai_asked_size(form.get("size"), images[0].data)
-        return edits_reply([self._image(size)] * (max(1, min(count, 10)) + self.extra_images))
+        return edits_reply([self._image(size)] * (max(1, min(count, 10)) + self.extra_images),
+                           quality=form.get("quality") or "auto", size=f"{size[0]}x{size[1]}",
+                           model=form.get("model") or "gpt-image-2")
 
     def _default_generations(self, record: Recorded) -> Reply:
         request = record.json if isinstance(record.json, dict) else {}
@@ -1803,7 +1845,8 @@ class FakeAPI:
         count = request.get("n") if isinstance(request.get("n"), int) else 1
         size = openai_asked_size(request.get("size"))
         return generations_reply([self._image(size)] * max(1, min(count, 10)), size=f"{size[0]}x{size[1]}",
-                                 quality=str(request.get("quality") or "auto"))
+                                 quality=str(request.get("quality") or "auto"),
+                                 model=str(request.get("model") or "gpt-image-2"))
 
     def _default_gemini(self, record: Recorded) -> Reply:
         model = record.path.rsplit("/", 1)[-1].split(":", 1)[0]

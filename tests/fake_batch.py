@@ -208,6 +208,7 @@ class OpenAIBatches(Engine):
     def __init__(self, image: Callable[[dict[str, Any]], bytes]) -> None:  # image(body): the size asked
         super().__init__()
         self.image = image
+        self.usage: dict[str, Any] | None = None  #: a scripted ``usage`` for every result; None: the size's
 
     def upload(self, record: Any) -> Any:
         from tests.fake_api import Reply, openai_error_reply
@@ -264,7 +265,9 @@ class OpenAIBatches(Engine):
                         "code": code}}}, "error": None})
             else:
                 asked = line.get("body") if isinstance(line.get("body"), dict) else {}
-                body = generations_reply([self.image(asked)], size=str(asked.get("size") or "1024x1024")).json
+                body = generations_reply([self.image(asked)], size=str(asked.get("size") or "1024x1024"),
+                                         quality=str(asked.get("quality") or "auto"),
+                                         model=str(asked.get("model") or "gpt-image-2"), usage=self.usage).json
                 output.append({"id": f"batch_req_{next(_IDS)}", "custom_id": key,
                                "response": {"status_code": 200, "request_id": "req_y", "body": body}, "error": None})
         for name, lines in (("output_file_id", output), ("error_file_id", errors)):

@@ -81,8 +81,8 @@ def test_a_dry_run_names_the_batch_price_and_queues_nothing(run, workdir, fake):
                  "batch", "--out", "a.png", "--dry-run")
     document = assert_one_json(result)
     assert document["warnings"] == []
-    # gpt-image-2 low at 1024x1024: about 200 image tokens at $30/M (about $0.006), halved
-    assert document["would_queue"] == 1 and document["cost_estimate_usd"] == pytest.approx(30 * 200 / 1e6 / 2, abs=1e-4)
+    # gpt-image-2 low at 1024x1024: 196 image tokens at $30/M (about $0.006), halved
+    assert document["would_queue"] == 1 and document["cost_estimate_usd"] == pytest.approx(30 * 196 / 1e6 / 2, abs=1e-4)
     assert queue(workdir, "pending") == [] and fake.requests == []
 
 
@@ -218,8 +218,8 @@ def test_openai_batch_uploads_jsonl_and_collects_output_and_error_files(run, fak
     (done,) = (workdir / QUEUE / "results").glob("*.json")
     assert json.loads(done.read_text())["result"]["warnings"] == []
     success = [line for line in ledger_entries(env) if line["outcome"] == "success"]
-    # 1056 image tokens at $30/M plus 44 text tokens at $5/M (gpt-image-2's rates), halved
-    assert success[0]["cost_usd"] == pytest.approx((1056 * 30 + 44 * 5) / 1e6 / 2)
+    # low at 1024x1024: 196 image tokens at $30/M plus 44 text tokens at $5/M (gpt-image-2's rates), halved
+    assert success[0]["cost_usd"] == pytest.approx((196 * 30 + 44 * 5) / 1e6 / 2)
     failed = json.loads((workdir / QUEUE / "failed" / "shots--0002.json").read_text())
     assert failed["error_kind"] == "moderation"
 

@@ -15,7 +15,10 @@ from tests.fake_api import GEMINI_TEST_KEY, gemini_error_reply
 from tests.test_batch import PROMPT, QUEUE, Killed, drain, queue, status
 
 ESTIMATE = 0.0505  # nanobanana-2 at 2K, half the table's $0.101
-# gpt-image-2: the fake's 1056 image tokens at $30/M plus 44 text tokens at $5/M, halved
+# gpt-image-2: a scripted 1056 image tokens at $30/M plus 44 text tokens at $5/M, halved
+OPENAI_USAGE = {"total_tokens": 1100, "input_tokens": 44, "output_tokens": 1056,
+                "input_tokens_details": {"text_tokens": 44, "image_tokens": 0},
+                "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056}}
 OPENAI_CHARGE = round((1056 * 30 + 44 * 5) / 1e6 / 2, 6)
 
 
@@ -157,6 +160,7 @@ def test_a_refused_or_keyless_submission_lets_its_holds_go(run, fake, workdir):
 def test_what_a_batch_job_was_charged_is_what_the_next_ones_hold(run, fake, workdir):
     """OpenAI's batch bills tokens: the first job costs more than the table's guess. The next jobs of
     the request hold that charge, so the cap stops the one that would pass it."""
+    fake.openai_batches.usage = OPENAI_USAGE  # more image tokens than low quality's 196
     enqueue(run, "a", 1, "0.05", "--quality", "low", model="gpt-image-2")
     drain(run)
     fake.openai_batches.finish()

@@ -458,12 +458,13 @@ def test_openai_generation_body_cost_warning_and_ledger(run, fake, env):
     assert doc["api_provider"] == "openai" and doc["openai_size"] == "1536x1024" and doc["api"] == "images/generations"
     assert doc["warnings"] == ["gpt-image-2.5-flare makes 1536x1024 for --aspect-ratio 16:9: the nearest of the "
                                "three frames it makes (crop the result for the exact shape)"]
-    # 44 text tokens in at $5/M, 1056 image tokens out at $40/M (the reply's usage), not the estimate
-    assert doc["cost_usd"] == 0.04246 and doc["cost_estimate_usd"] != doc["cost_usd"]
+    # 44 text tokens in at $5/M, 1568 image tokens out at $40/M (the reply's usage for medium 1536x1024),
+    # not the estimate, which counts the image tokens alone
+    assert doc["cost_usd"] == 0.06294 and doc["cost_estimate_usd"] == 0.0627
     (line,) = ledger_entries(env)
-    assert line["model"] == "gpt-image-2.5-flare" and line["cost_usd"] == 0.04246 and line["outcome"] == "success"
+    assert line["model"] == "gpt-image-2.5-flare" and line["cost_usd"] == 0.06294 and line["outcome"] == "success"
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
-    assert sidecar["request"]["api_provider"] == "openai" and sidecar["result"]["cost_usd"] == 0.04246
+    assert sidecar["request"]["api_provider"] == "openai" and sidecar["result"]["cost_usd"] == 0.06294
 
 
 def test_openai_count_is_one_call_with_n(run, fake):

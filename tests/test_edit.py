@@ -102,8 +102,9 @@ def test_seed_mask_edit_command(run, fake, photo, mask, workdir, extra):
     sidecar = json.loads(Path(doc["sidecar"]).read_text())
     assert sidecar["request"]["parent"]["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     assert sidecar["request"]["mask"]["generated"] is False
-    # gpt-image-2's rates: $5/M text in, $8/M image in, $30/M image out
-    assert doc["cost_usd"] == pytest.approx((50 * 5 + 150 * 8 + 4160 * 30) / 1e6)
+    # gpt-image-2's rates: $5/M text in, $8/M image in, $30/M image out; no quality sent is auto, which
+    # the fake bills at high: 7024 image tokens at 1024x1024
+    assert doc["cost_usd"] == pytest.approx((50 * 5 + 150 * 8 + 7024 * 30) / 1e6)
     assert OPENAI_TEST_KEY not in result.stdout + result.stderr
 
 

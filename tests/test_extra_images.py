@@ -56,7 +56,7 @@ def test_extras_of_an_edit_are_saved_too(run, fake, workdir):
     fake.extra_images = 1
     doc = assert_one_json(run("edit.py", "--input-image", "room.png", "--mask-rect", "0,0,8,8", "--prompt", "x"))
     assert len(doc["extra_paths"]) == 1 and doc["warnings"] == [
-        "the provider returned 1 more image(s) than the 1 asked for, billed at about $0.0631; 1 saved beside the "
+        "the provider returned 1 more image(s) than the 1 asked for, billed at about $0.2114; 1 saved beside the "
         "others (extra_paths)"]
 
 

@@ -140,6 +140,23 @@ def test_a_scripted_reply_without_images_answers_at_the_size_asked_and_an_explic
     assert png_size(base64.b64decode(edits_reply().json["data"][0]["b64_json"])) == (64, 64)
 
 
+def test_openai_image_replies_bill_the_quality_and_size_asked(fake: FakeAPI) -> None:
+    generations = fake.openai_url + "/images/generations"
+    tokens = {}
+    for model, quality, size in (("gpt-image-2", "low", "1024x1024"), ("gpt-image-2", "high", "1536x1024"),
+                                 ("gpt-image-2", "auto", "1024x1024"), ("gpt-image-2.5-flare", "medium", "1536x1024")):
+        usage = call(generations, {"model": model, "prompt": "a fox", "quality": quality, "size": size, "n": 2},
+                     OPENAI)["usage"]
+        assert usage["output_tokens"] == usage["output_tokens_details"]["image_tokens"]
+        assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+        tokens[(model, quality, size)] = usage["output_tokens"] // 2
+    assert tokens == {("gpt-image-2", "low", "1024x1024"): 196, ("gpt-image-2", "high", "1536x1024"): 5488,
+                      ("gpt-image-2", "auto", "1024x1024"): 7024, ("gpt-image-2.5-flare", "medium", "1536x1024"): 1568}
+    scripted = {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}
+    fake.enqueue("generations", generations_reply(usage=scripted))
+    assert call(generations, {"model": "gpt-image-2", "prompt": "a fox"}, OPENAI)["usage"] == scripted
+
+
 def test_make_picture_is_cheap_at_4k_varies_and_decodes() -> None:
     first, second = make_picture(4096, 2304), make_picture(4096, 2304)
     assert first != second and len(first) < 200_000  # rows compressed once per size
