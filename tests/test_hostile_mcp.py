@@ -283,6 +283,13 @@ def test_a_cancelled_call_breaks_off_the_request_it_waits_for(setup, fake, name,
     assert "nothing is billed" in log and "Traceback" not in log and "ended in" not in log
 
 
+def send_generate(server, call_id: str, request_id: str, work) -> None:
+    """Start a generate tool call (not waiting for its answer): request ``request_id``, images in work/<it>."""
+    server.send({"jsonrpc": "2.0", "id": call_id, "method": "tools/call", "params": {
+        "name": "generate", "arguments": {"prompt": "A red fox", "request_id": request_id,
+                                          "output_dir": str(work / request_id)}}})
+
+
 def test_a_cancelled_cost_lookup_is_broken_off_and_the_paid_call_stays_on_the_ledger(setup, fake):
     """The image came back without its cost; the GET /generation that asks for it stalls: cancelled, the
     lookup is broken off, and the paid call is on the ledger (counted at its estimate)."""
@@ -292,9 +299,7 @@ def test_a_cancelled_cost_lookup_is_broken_off_and_the_paid_call_stays_on_the_le
     fake.enqueue("chat", chat_image_reply(cost=None))
     fake.enqueue("generation", Reply(json={"data": {"total_cost": 0.04}}, stall=stall))
     try:
-        server.send({"jsonrpc": "2.0", "id": "costly", "method": "tools/call", "params": {
-            "name": "generate", "arguments": {"prompt": "A red fox", "request_id": "cost-cancel",
-                                              "output_dir": str(work / "cost-cancel")}}})
+        send_generate(server, "costly", "cost-cancel", work)
         wait_for_request(fake, "generation", server)
         server.notify("notifications/cancelled", {"requestId": "costly"})
         assert call(server, "spend", {}, timeout=5)["isError"] is False
@@ -315,9 +320,7 @@ def test_a_paid_call_whose_reply_stalls_is_not_broken_off_by_a_cancellation(setu
     stall = threading.Event()
     fake.enqueue("chat", Reply(json=chat_image_reply().json, stall=stall, stall_after=100))
     try:
-        server.send({"jsonrpc": "2.0", "id": "paid", "method": "tools/call", "params": {
-            "name": "generate", "arguments": {"prompt": "A red fox", "request_id": "paid-stall",
-                                              "output_dir": str(work / "paid-stall")}}})
+        send_generate(server, "paid", "paid-stall", work)
         wait_for_request(fake, "chat", server)
         server.notify("notifications/cancelled", {"requestId": "paid"})
         assert server.request("ping")["result"] == {}
