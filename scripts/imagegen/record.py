@@ -17,11 +17,12 @@ constructor calls are checked.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+import sys
+from typing import Any, ClassVar, TypeVar
 
-if TYPE_CHECKING:
-    from typing_extensions import dataclass_transform
-else:
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # Python 3.10: the decorator only informs type checkers, which read the branch above
     def dataclass_transform(**_: Any) -> Any:
         return lambda cls: cls
 
