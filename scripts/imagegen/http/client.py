@@ -10,7 +10,7 @@ Three rules hold for every request (README, "Reliability"):
   that trickles in a byte at a time still ends on time.
 * Redirects are the client's decision, not urllib's (which copies every header, keys included, to
   wherever ``Location`` points): a redirected POST is an error; a GET follows at most
-  ``MAX_REDIRECTS`` redirects, and never to another origin while it carries a key.
+  ``MAX_REDIRECTS`` redirects, and never to another origin while it carries a key (``http.redirects``).
 * A request made with ``cancelled`` (an MCP tool call's cancellation, for requests that pay for
   nothing) is broken off within ``transport.SLICE`` seconds of it, at any stage or in the wait
   before a retry, and ends as an ``interrupted`` error; a request other than a GET never once its
@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from http.client import HTTPException
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import ImageGenError, OutputError, ProviderError, provider_error
@@ -50,9 +50,7 @@ MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 256 * 1024 * 1024
 CHUNK = 256 * 1024
 USER_AGENT = f"image-gen/{__version__} (+python-urllib)"
-MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 
 
 def _after_reply_started(sent: bool) -> dict[str, bool]:
@@ -256,43 +254,14 @@ class HttpClient:
             try:
                 return self._once(request, max_bytes, spool_dir, exchange)
             except _Redirected as redirect:
-                if hops == MAX_REDIRECTS:
-                    raise self._redirect_refused(request, redirect,
-                                                  f"more than {MAX_REDIRECTS} redirects in a row") from None
+                from . import redirects  # a configured API does not redirect: the policy loads when one does
+
+                if hops == redirects.MAX_REDIRECTS:
+                    raise redirects.refused(self, request, redirect, f"more than {redirects.MAX_REDIRECTS} "
+                                            "redirects in a row") from None
                 hops += 1
-                request = self._redirected(request, redirect)
+                request = redirects.followed(self, request, redirect)
                 exchange.sent = False
-
-    def _redirected(self, request: Request, redirect: _Redirected) -> Request:
-        """The request a redirect leads to, or the error that refuses it."""
-        if not redirect.location:
-            raise self._redirect_refused(request, redirect, "without a Location to go to")
-        target = urljoin(request.url, redirect.location.strip()).split("#", 1)[0]
-        if request.method != "GET":
-            raise self._redirect_refused(request, redirect, "a POST is never sent on: its body and key stay here",
-                                         target)
-        if origin(target) != origin(request.url):
-            if self._carries_credentials(request.headers):
-                raise self._redirect_refused(request, redirect, "a request that carries a key is not followed to "
-                                             "another origin", target)
-            self._check_destination(target)
-        return request._replace(url=target)
-
-    def _redirect_refused(self, request: Request, redirect: _Redirected, why: str,
-                          target: str | None = None) -> ProviderError:
-        onward = f" to {where(target)}" if target else ""
-        return provider_error(
-            "provider_error", self._redact(f"HTTP {redirect.status} from {where(request.url)} redirects{onward}; "
-                                           f"not followed: {why}"),
-            details="point the base URL (OPENROUTER_BASE_URL, OPENAI_BASE_URL, ANTHROPIC_BASE_URL) at the API's "
-                    "own address, not at one that redirects", status=redirect.status, retryable=False)
-
-    def _carries_credentials(self, headers: dict[str, str]) -> bool:
-        from ..config import secret_values
-
-        secrets = [*self.secrets, *secret_values()]
-        return any(name.lower() in CREDENTIAL_HEADERS or any(secret in value for secret in secrets)
-                   for name, value in headers.items())
 
     # -- where requests may go -------------------------------------------------------------
     def _api_bases(self) -> tuple[str, ...]:
