@@ -187,7 +187,7 @@ class BatchPhase:
         except BudgetError as error:
             self._budget_refused(job, error)
         except (ImageGenError, OSError) as error:
-            self._fail(job, job_failure(error), RUNNING)
+            self.fail(job, job_failure(error), RUNNING)
         return None
 
     def _plan(self, job: dict[str, Any]) -> _Member:
@@ -265,9 +265,9 @@ class BatchPhase:
                 if job is None:
                     continue
                 if cancelled:
-                    self._fail(job, _cancelled(), state)
+                    self.fail(job, cancelled_error(), state)
                 elif error is not None and not error.retryable:
-                    self._fail(job, error, state)
+                    self.fail(job, error, state)
                 else:
                     self._requeue(job, state, reason, count_attempt=False, wait=RETRY_AFTER_SEC if error else 0.0)
                 break
@@ -295,7 +295,7 @@ class BatchPhase:
                 # The provider made (and may have billed) the result: counted at its estimate unless charged
                 self._close_hold(record["request_id"], entry.get("request_hold"),
                                  plausible_cost(entry.get("estimate_usd")) or 0.0)
-                self._fail(job, error, SUBMITTED)
+                self.fail(job, error, SUBMITTED)
                 outcome = "failed"
             counts[outcome] += 1
         batch_records.remove(self.dirs, record["name"])
@@ -352,12 +352,12 @@ class BatchPhase:
                                 job_id=job["job_id"])
         self._book(job, entry, line, status)
         if record.get("cancel_requested"):
-            self._fail(job, _cancelled(status), SUBMITTED)
+            self.fail(job, cancelled_error(status), SUBMITTED)
             return "failed"
         if error.retryable and int(job.get("attempts", 0)) + 1 < self.options.max_attempts:
             self._requeue(job, SUBMITTED, f"{error.kind}: {error.message}")
             return "requeued"
-        self._fail(job, error, SUBMITTED)
+        self.fail(job, error, SUBMITTED)
         return "failed"
 
     def _unanswered(self, job: dict[str, Any], entry: dict[str, Any], record: dict[str, Any],
@@ -368,18 +368,18 @@ class BatchPhase:
                                 job_id=job["job_id"])
         self._book(job, entry, line, status)
         if status.state == CANCELLED or record.get("cancel_requested"):
-            self._fail(job, _cancelled(status), SUBMITTED)
+            self.fail(job, cancelled_error(status), SUBMITTED)
             return "failed"
         if status.state == BATCH_FAILED:
             reason = status.error or "no reason given"
-            self._fail(job, ImageGenError(f"the provider's batch {status.id} failed: {reason}",
+            self.fail(job, ImageGenError(f"the provider's batch {status.id} failed: {reason}",
                                           kind="batch_failed", retryable=False,
                                           details="fix what the provider names, then queue the job again"), SUBMITTED)
             return "failed"
         why = ("the batch expired before the provider reached this request" if status.state == EXPIRED
                else "the provider's results did not include this request")
         if int(job.get("attempts", 0)) + 1 >= self.options.max_attempts:
-            self._fail(job, ImageGenError(why, kind="batch_expired", retryable=False,
+            self.fail(job, ImageGenError(why, kind="batch_expired", retryable=False,
                                           details="queue the job again, or without --via batch"), SUBMITTED)
             return "failed"
         self._requeue(job, SUBMITTED, why)
@@ -401,7 +401,7 @@ class BatchPhase:
                                     estimate=entry.get("estimate_usd"), outcome="charge_unknown",
                                     error_kind="batch_failed", job_id=job["job_id"])
             self._book(job, entry, line, status)
-            self._fail(job, _cancelled(status) if record.get("cancel_requested") else failure, SUBMITTED)
+            self.fail(job, cancelled_error(status) if record.get("cancel_requested") else failure, SUBMITTED)
             failed += 1
         batch_records.remove(self.dirs, record["name"])
         self.summary["collected"].append({"record": record["name"], "batch_id": status.id, "batch_state": BATCH_FAILED,
@@ -430,7 +430,7 @@ class BatchPhase:
                                until=time.time() + wait if wait else None)
         self.jobs.append({"job_id": job["job_id"], "status": "requeued", "reason": reason})
 
-    def _fail(self, job: dict[str, Any], error: ImageGenError, state: str) -> None:
+    def fail(self, job: dict[str, Any], error: ImageGenError, state: str) -> None:
         ended = states.end(self.dirs, job, error, JobState(state))
         self.jobs.append({"job_id": job["job_id"], "status": ended.value, "error_kind": error.kind})
 
@@ -464,33 +464,6 @@ class BatchPhase:
             self.summary["errors"].append(warning)
 
 
-CANCEL_WAIT_SEC = 20.0
-
-
-def cancel_request(dirs: QueueDirs, request_id: str, options: BatchOptions) -> dict[str, Any]:
-    """Stop a request: its batches at the provider are cancelled (results already made are still
-    collected: they are paid for), and its pending jobs are filed in failed/ as cancelled. A job
-    whose call is in flight right now finishes."""
-    deadline = time.monotonic() + CANCEL_WAIT_SEC
-    phase = BatchPhase(dirs, None, None, options)
-    while True:
-        with batch_records.exclusive(dirs) as mine:
-            if mine:
-                cancelled = [phase.cancel(r) for _, r in batch_records.all_records(dirs)
-                             if r is not None and r.get("request_id") == request_id]
-                break
-        if time.monotonic() >= deadline:
-            raise ImageGenError("a worker is collecting batches and holds the queue's batch lock",
-                                kind="busy", retryable=True, details="run queue_status.py --cancel again in a minute")
-        time.sleep(0.5)
-    for job_id, state, job in store.jobs_of_request(dirs, request_id):
-        if state == PENDING and job is not None and store.move(dirs, job_id, PENDING, RUNNING):
-            phase._fail(job, _cancelled(), RUNNING)
-    return {"request_id": request_id, "batches": cancelled,
-            "jobs_cancelled": [j["job_id"] for j in phase.jobs],
-            "note": "cancelled batches are collected by the next drain; what the provider had already made is saved"}
-
-
 def _read(dirs: QueueDirs, state: str, job_id: str) -> dict[str, Any] | None:
     try:
         return store.read_job(dirs.job_path(state, job_id))
@@ -498,7 +471,7 @@ def _read(dirs: QueueDirs, state: str, job_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _cancelled(status: BatchStatus | None = None) -> ImageGenError:
+def cancelled_error(status: BatchStatus | None = None) -> ImageGenError:
     at = f" (the provider's batch {status.id} is {status.provider_state})" if status else ""
     return ImageGenError("cancelled with queue_status.py --cancel" + at, kind="cancelled", retryable=False,
                          details="queue the job again to make it")

@@ -225,7 +225,8 @@ def report(dirs: QueueDirs, *, request_id: str | None = None, wait: bool = False
         raise UsageError(f"no queue at {dirs.root}", details="enqueue a job first, or pass the right --queue-dir",
                          kind="queue_dir")
     if cancel:
-        from .batch_drain import BatchOptions, cancel_request
+        from .batch_cancel import cancel_request
+        from .batch_drain import BatchOptions
 
         check_request_id(cancel)
         require_request(dirs, cancel)
