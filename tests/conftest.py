@@ -236,3 +236,12 @@ def assert_one_json(result: Run) -> dict[str, Any]:
     assert isinstance(document, dict)
     assert document["success"] is (result.code == 0), document
     return document
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    """An empty spending ledger of this test's own, with no daily budget set: its path."""
+    path = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv("IMAGEGEN_LEDGER", str(path))
+    monkeypatch.delenv("IMAGEGEN_DAILY_BUDGET_USD", raising=False)
+    return path

@@ -26,14 +26,6 @@ def old_history(count: int, days_ago: int = 30) -> bytes:
     return ((line + "\n") * count).encode()
 
 
-@pytest.fixture
-def ledger(tmp_path, monkeypatch):
-    path = tmp_path / "ledger.jsonl"
-    monkeypatch.setenv("IMAGEGEN_LEDGER", str(path))
-    monkeypatch.delenv("IMAGEGEN_DAILY_BUDGET_USD", raising=False)
-    return path
-
-
 # -- a torn last line ---------------------------------------------------------------------------
 
 @pytest.mark.subprocess  # exit status 5 from a real process

@@ -184,14 +184,6 @@ def test_unwritable_ledger_warns_but_keeps_the_image(run, fake, workdir):
 
 # -- in-process -------------------------------------------------------------------------------
 
-@pytest.fixture
-def ledger(tmp_path, monkeypatch):
-    path = tmp_path / "ledger.jsonl"
-    monkeypatch.setenv("IMAGEGEN_LEDGER", str(path))
-    monkeypatch.delenv("IMAGEGEN_DAILY_BUDGET_USD", raising=False)
-    return path
-
-
 def _append_many(path: str, worker: int, count: int) -> None:
     for index in range(count):
         ledgers.append({"time": fsutil.now_iso(), "worker": worker, "index": index, "pad": "x" * 3000},
