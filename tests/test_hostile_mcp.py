@@ -328,10 +328,12 @@ def test_a_paid_call_whose_reply_stalls_is_not_broken_off_by_a_cancellation(setu
         assert not [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]
     finally:
         stall.set()
+    # The call is ledgered as its reply arrives and its image saved just after: wait for both.
     deadline = time.monotonic() + 20
-    while not [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]:
+    while not ([line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]
+               and list((work / "paid-stall").glob("*.png"))):
         assert time.monotonic() < deadline, server.stderr
         time.sleep(0.02)
     (paid,) = [line for line in ledger_lines(env) if line.get("request_id") == "paid-stall"]
-    assert paid["outcome"] == "success" and list((work / "paid-stall").glob("*.png"))
+    assert paid["outcome"] == "success"
     assert "paid" not in server.responses
